@@ -1,0 +1,73 @@
+// The modelpin command line: a thin shell over the library. Each verb parses its arguments,
+// calls the same engine API a bot uses, and prints. Usage errors exit 2 with one line; store and
+// config errors exit 1 naming the file and JSON path.
+#ifndef MODELPIN_CLI_CLI_H_
+#define MODELPIN_CLI_CLI_H_
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+
+namespace modelpin::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+// Options every verb takes, and where they lead.
+struct Common {
+  std::string config_flag;  // --config
+  std::string state_flag;   // --state
+  std::string agent;        // --agent ("" = the config's default agent)
+  bool strict = false;      // --strict
+  bool state_given = false; // --state or $MODELPIN_STATE_DIR was set
+
+  std::string StateDir() const;    // --state, $MODELPIN_STATE_DIR, ~/.modelpin
+  std::string ConfigPath() const;  // --config, $MODELPIN_CONFIG, <state>/modelpin.json
+};
+
+// Thrown by nothing: parse errors come back as a message for exit 2.
+class Args {
+ public:
+  Args(std::vector<std::string> args, Common* common) : args_(std::move(args)), common_(common) {}
+  // Consumes the common options and the flags named in `value_flags` / `bool_flags`; the rest
+  // are positional. Returns an error message, or "".
+  std::string Parse(const std::vector<std::string>& value_flags, const std::vector<std::string>& bool_flags);
+  bool Has(const std::string& flag) const;
+  std::string Value(const std::string& flag) const;  // "" when absent
+  std::vector<std::string> Values(const std::string& flag) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool help() const { return help_; }
+
+ private:
+  std::vector<std::string> args_;
+  Common* common_;
+  std::vector<std::pair<std::string, std::string>> flags_;
+  std::vector<std::string> positional_;
+  bool help_ = false;
+};
+
+// Loads the config (a missing default config is an empty one; a missing --config is an error).
+absl::StatusOr<Config> LoadConfig(const Common& c);
+// An engine over the state dir. `persistent_sessions`: SQLite under the state dir, else memory.
+absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,
+                                                   std::shared_ptr<const Clock> clock = nullptr);
+// The clock verbs use: $MODELPIN_NOW_MS (tests pin time with it), else the system clock.
+std::shared_ptr<const Clock> CliClock();
+
+int Fail(const absl::Status& status);             // prints "modelpin: <message>", returns 1
+int Usage(const std::string& verb, const std::string& message);  // prints a one-line reason, returns 2
+
+int RunReplay(std::vector<std::string> args);
+int RunChat(std::vector<std::string> args);
+int RunModels(std::vector<std::string> args);
+int RunExplain(std::vector<std::string> args);
+
+}  // namespace modelpin::cli
+
+#endif  // MODELPIN_CLI_CLI_H_

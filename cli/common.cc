@@ -1,0 +1,138 @@
+#include "cli/cli.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "engine/json_file.h"
+#include "engine/status_macros.h"
+
+namespace modelpin::cli {
+
+std::string Common::StateDir() const {
+  if (!state_flag.empty()) return state_flag;
+  if (const char* env = std::getenv("MODELPIN_STATE_DIR"); env && *env) return env;
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home && *home ? home : ".", "/.modelpin");
+}
+
+std::string Common::ConfigPath() const {
+  if (!config_flag.empty()) return config_flag;
+  if (const char* env = std::getenv("MODELPIN_CONFIG"); env && *env) return env;
+  return StateDir() + "/modelpin.json";
+}
+
+std::string Args::Parse(const std::vector<std::string>& value_flags, const std::vector<std::string>& bool_flags) {
+  auto takes_value = [&](const std::string& f) {
+    return f == "--config" || f == "--state" || f == "--agent" ||
+           std::find(value_flags.begin(), value_flags.end(), f) != value_flags.end();
+  };
+  for (size_t i = 0; i < args_.size(); ++i) {
+    std::string a = args_[i];
+    if (a == "--") {
+      positional_.insert(positional_.end(), args_.begin() + static_cast<long>(i) + 1, args_.end());
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      help_ = true;
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-' && a != "-") {
+      std::string name = a, value;
+      bool has_inline = false;
+      if (size_t eq = a.find('='); eq != std::string::npos && a.rfind("--", 0) == 0) {
+        name = a.substr(0, eq);
+        value = a.substr(eq + 1);
+        has_inline = true;
+      }
+      if (takes_value(name)) {
+        if (!has_inline) {
+          if (i + 1 >= args_.size()) return absl::StrCat(name, " needs a value");
+          value = args_[++i];
+        }
+        if (name == "--config") common_->config_flag = value;
+        else if (name == "--state") common_->state_flag = value, common_->state_given = true;
+        else if (name == "--agent") common_->agent = value;
+        else flags_.emplace_back(name, value);
+        continue;
+      }
+      if (name == "--strict") {
+        common_->strict = true;
+        continue;
+      }
+      if (std::find(bool_flags.begin(), bool_flags.end(), name) != bool_flags.end()) {
+        flags_.emplace_back(name, "");
+        continue;
+      }
+      return absl::StrCat("unknown option ", name);
+    }
+    positional_.push_back(a);
+  }
+  if (!common_->state_given) {
+    if (const char* env = std::getenv("MODELPIN_STATE_DIR"); env && *env) common_->state_given = true;
+  }
+  return "";
+}
+
+bool Args::Has(const std::string& flag) const {
+  for (const auto& [f, v] : flags_)
+    if (f == flag) return true;
+  return false;
+}
+
+std::string Args::Value(const std::string& flag) const {
+  for (const auto& [f, v] : flags_)
+    if (f == flag) return v;
+  return "";
+}
+
+std::vector<std::string> Args::Values(const std::string& flag) const {
+  std::vector<std::string> out;
+  for (const auto& [f, v] : flags_)
+    if (f == flag) out.push_back(v);
+  return out;
+}
+
+absl::StatusOr<Config> LoadConfig(const Common& c) {
+  std::string path = c.ConfigPath();
+  auto config = Config::Load(path);
+  if (absl::IsNotFound(config.status()) && c.config_flag.empty() && !std::getenv("MODELPIN_CONFIG"))
+    return Config::Empty();
+  return config;
+}
+
+std::shared_ptr<const Clock> CliClock() {
+  if (const char* env = std::getenv("MODELPIN_NOW_MS"); env && *env)
+    return std::make_shared<FakeClock>(std::strtoll(env, nullptr, 10));
+  return std::make_shared<SystemClock>();
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,
+                                                   std::shared_ptr<const Clock> clock) {
+  ASSIGN_OR_RETURN(Config config, LoadConfig(c));
+  std::unique_ptr<SessionStore> sessions;
+  if (persistent_sessions) {
+    RETURN_IF_ERROR(MakeDirs(c.StateDir()));
+    ASSIGN_OR_RETURN(sessions, SqliteSessionStore::Open(c.StateDir() + "/sessions.sqlite"));
+  } else {
+    sessions = std::make_unique<MemorySessionStore>();
+  }
+  EngineOptions options;
+  options.state_dir = c.StateDir();
+  options.clock = clock ? clock : CliClock();
+  if (c.strict) options.strict = true;
+  return Engine::Create(std::move(config), std::move(sessions), std::move(options));
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "modelpin: " << status.message() << "\n";
+  return kExitError;
+}
+
+int Usage(const std::string& verb, const std::string& message) {
+  std::cerr << "modelpin " << verb << ": " << message << " (see: modelpin " << verb << " --help)\n";
+  return kExitUsage;
+}
+
+}  // namespace modelpin::cli

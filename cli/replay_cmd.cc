@@ -1,0 +1,84 @@
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "engine/replay.h"
+
+namespace modelpin::cli {
+
+constexpr const char* kReplayHelp = R"(usage: modelpin replay TRANSCRIPT [--json] [--session KEY] [--agent ID]
+                       [--config FILE] [--state DIR] [--strict]
+
+Feeds each line of TRANSCRIPT ("-" for stdin) to the engine as one chat message and prints what
+it replied, the route of ordinary messages, and the session fields it stored.
+
+  --json         one JSON object per message (step, input, replies, sessions, route), the
+                 layout of OpenClaw's oracle, so compare.py can diff the two
+  --session KEY  session key (default agent:<agent>:main)
+  --agent ID     agent (default: the config's default agent, else main)
+  --config FILE  config (default $MODELPIN_CONFIG, else <state>/modelpin.json)
+  --state DIR    state dir: auth stores, and sessions persist in DIR/sessions.sqlite, so a second
+                 replay continues the same sessions. Without it sessions live in memory and
+                 auth stores are read from $MODELPIN_STATE_DIR, else ~/.modelpin
+  --strict       strict mode (README: differences from OpenClaw)
+
+Lines that are blank or start with // are skipped. Directive lines switch the conversation:
+  //@ session KEY    //@ agent ID    //@ sender ID
+)";
+
+int RunReplay(std::vector<std::string> argv) {
+  Common common;
+  Args args(std::move(argv), &common);
+  if (std::string err = args.Parse({"--session"}, {"--json"}); !err.empty()) return Usage("replay", err);
+  if (args.help()) {
+    std::cout << kReplayHelp;
+    return kExitOk;
+  }
+  if (args.positional().size() != 1) return Usage("replay", "expected one TRANSCRIPT");
+  const std::string& path = args.positional()[0];
+  std::string text;
+  if (path == "-") {
+    std::ostringstream buf;
+    buf << std::cin.rdbuf();
+    text = buf.str();
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Fail(absl::NotFoundError(path + ": cannot open transcript"));
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+  }
+  auto lines = ParseTranscript(path, text);
+  if (!lines.ok()) return Fail(lines.status());
+  // Sessions persist only when a state dir was named explicitly with --state.
+  auto engine = MakeEngine(common, !common.state_flag.empty());
+  if (!engine.ok()) return Fail(engine.status());
+  Replayer replayer(**engine, common.agent, args.Value("--session"));
+  bool json = args.Has("--json");
+  std::string out;
+  for (const auto& line : *lines) {
+    auto step = replayer.Run(line);
+    if (!step.ok()) {
+      std::cout << out << std::flush;
+      return Fail(absl::Status(step.status().code(), path + ":" + std::to_string(line.line_number) + ": " +
+                                                         std::string(step.status().message())));
+    }
+    if (!*step) continue;
+    if (json) {
+      out += StepJson(**step);
+      out += '\n';
+    } else {
+      out += StepText(**step);
+      out += '\n';
+    }
+    if (out.size() > (1 << 20)) {
+      std::cout << out;
+      out.clear();
+    }
+  }
+  std::cout << out << std::flush;
+  return kExitOk;
+}
+
+}  // namespace modelpin::cli

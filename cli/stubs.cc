@@ -1,0 +1,9 @@
+#include <iostream>
+
+#include "cli/cli.h"
+
+namespace modelpin::cli {
+int RunChat(std::vector<std::string>) { return Usage("chat", "not built yet"); }
+int RunModels(std::vector<std::string>) { return Usage("models", "not built yet"); }
+int RunExplain(std::vector<std::string>) { return Usage("explain", "not built yet"); }
+}  // namespace modelpin::cli

@@ -1,0 +1,181 @@
+#include "engine/auth_order.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "grammar/text.h"
+
+namespace modelpin {
+namespace {
+
+int TypeRank(const std::string& type) {
+  if (type == "oauth") return 0;
+  if (type == "token") return 1;
+  if (type == "api_key") return 2;
+  return 3;
+}
+
+bool InCooldown(const UsageStats& u, int64_t now) { return u.cooldown_until > now || u.disabled_until > now; }
+int64_t CooldownEnd(const UsageStats& u) { return std::max(u.cooldown_until, u.disabled_until); }
+
+// Non-explicit order: usable profiles by type, expired OAuth last, least recently used first;
+// then the ones cooling down, soonest available first. Stable, so ties keep the base order.
+void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, int64_t now) {
+  struct Row {
+    std::string id;
+    bool cooling;
+    int rank;
+    bool expired_oauth;
+    int64_t last_used;
+    int64_t cooldown_end;
+  };
+  std::vector<Row> rows;
+  for (const auto& id : ids) {
+    const Credential* c = store.Find(id);
+    UsageStats u = store.Usage(id);
+    bool expired_oauth = c && c->type == "oauth" && c->expires && *c->expires <= now;
+    rows.push_back({id, InCooldown(u, now), TypeRank(c ? c->type : ""), expired_oauth, u.last_used, CooldownEnd(u)});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.cooling != b.cooling) return !a.cooling;
+    if (a.cooling) return a.cooldown_end < b.cooldown_end;
+    if (a.rank != b.rank) return a.rank < b.rank;
+    if (a.expired_oauth != b.expired_oauth) return !a.expired_oauth;
+    return a.last_used < b.last_used;
+  });
+  for (size_t i = 0; i < rows.size(); ++i) ids[i] = rows[i].id;
+}
+
+// Explicit order: kept as given, except that profiles cooling down go last by cooldown end.
+void SortExplicit(std::vector<std::string>& ids, const AuthStore& store, int64_t now) {
+  std::stable_partition(ids.begin(), ids.end(), [&](const std::string& id) { return !InCooldown(store.Usage(id), now); });
+  auto first_cooling = std::find_if(ids.begin(), ids.end(), [&](const std::string& id) { return InCooldown(store.Usage(id), now); });
+  std::stable_sort(first_cooling, ids.end(), [&](const std::string& a, const std::string& b) {
+    return CooldownEnd(store.Usage(a)) < CooldownEnd(store.Usage(b));
+  });
+}
+
+}  // namespace
+
+std::string AuthProvider(std::string_view provider) {
+  std::string p = text::ToLower(provider);
+  if (p == "claude-cli") return "anthropic";
+  return p;
+}
+
+std::string ProfileProvider(const std::string& id, const Config& config, const AuthStore& store) {
+  if (const Credential* c = store.Find(id)) return c->provider;
+  if (const AuthProfileConfig* p = config.AuthProfile(id); p && !p->provider.empty()) return p->provider;
+  return id.substr(0, id.find(':'));
+}
+
+bool IsEligible(const Credential& c, const std::string& provider, const Config& config, int64_t now_ms,
+                std::string* why) {
+  auto no = [&](const char* reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  if (AuthProvider(c.provider) != AuthProvider(provider)) return no("stored for another provider");
+  if (const AuthProfileConfig* pc = config.AuthProfile(c.id)) {
+    if (!pc->provider.empty() && AuthProvider(pc->provider) != AuthProvider(provider))
+      return no("config auth.profiles names another provider");
+    bool mode_ok = pc->mode.empty() || pc->mode == c.type || (pc->mode == "oauth" && c.type == "token");
+    if (!mode_ok) return no("config mode differs from the stored credential type");
+  }
+  if (c.secret.empty() && !c.has_secret_ref) return no("no secret stored");
+  if (c.type == "token" && c.expires && *c.expires <= now_ms) return no("token expired");
+  return true;
+}
+
+AuthOrder ResolveAuthOrder(const AuthOrderInput& in) {
+  const Config& config = *in.config;
+  const AuthStore& store = *in.store;
+  const std::string provider = AuthProvider(in.provider);
+  AuthOrder out;
+
+  // 1. Explicit order: the agent's stored override, else config auth.order (mapped key, then raw).
+  const std::vector<std::string>* explicit_ids = store.Order(provider);
+  if (explicit_ids == nullptr) explicit_ids = store.Order(in.provider);
+  if (explicit_ids) {
+    out.source = AuthOrder::Source::kStored;
+  } else {
+    explicit_ids = config.AuthOrder(provider);
+    if (explicit_ids == nullptr) explicit_ids = config.AuthOrder(in.provider);
+    if (explicit_ids) out.source = AuthOrder::Source::kConfig;
+  }
+  out.explicit_order = explicit_ids != nullptr;
+
+  // 2. Base list.
+  std::vector<std::string> base;
+  bool config_lists_provider = false;
+  for (const auto& p : config.auth_profiles())
+    if (AuthProvider(p.provider) == provider) config_lists_provider = true;
+  if (explicit_ids) {
+    for (const auto& id : *explicit_ids)
+      if (std::find(base.begin(), base.end(), id) == base.end()) base.push_back(id);
+  } else if (config_lists_provider) {
+    out.source = AuthOrder::Source::kConfiguredProfiles;
+    for (const auto& p : config.auth_profiles())
+      if (AuthProvider(p.provider) == provider) base.push_back(p.id);
+  } else {
+    out.source = AuthOrder::Source::kStoreProfiles;
+    for (const auto& c : store.profiles())
+      if (AuthProvider(c.provider) == provider) base.push_back(c.id);
+  }
+
+  // 3. Eligibility.
+  bool all_absent = true;
+  for (const auto& id : base) {
+    const Credential* c = store.Find(id);
+    if (c == nullptr) {
+      out.excluded.emplace_back(id, "not in the auth store");
+      continue;
+    }
+    all_absent = false;
+    std::string why;
+    if (IsEligible(*c, provider, config, in.now_ms, &why)) out.ids.push_back(id);
+    else out.excluded.emplace_back(id, why);
+  }
+  bool fallback = false;
+  if (out.ids.empty() && all_absent && !base.empty() &&
+      (out.source == AuthOrder::Source::kStored || config_lists_provider)) {
+    fallback = true;
+    out.source = AuthOrder::Source::kFallback;
+    for (const auto& c : store.profiles()) {
+      if (AuthProvider(c.provider) != provider) continue;
+      std::string why;
+      if (IsEligible(c, provider, config, in.now_ms, &why)) out.ids.push_back(c.id);
+      else out.excluded.emplace_back(c.id, why);
+    }
+  }
+
+  // 4. Order.
+  if (explicit_ids && !fallback) SortExplicit(out.ids, store, in.now_ms);
+  else SortAutomatic(out.ids, store, in.now_ms);
+  for (const auto& id : out.ids)
+    if (InCooldown(store.Usage(id), in.now_ms)) out.cooling.push_back(id);
+  return out;
+}
+
+std::string MaskSecret(std::string_view secret) {
+  std::string clean;
+  for (char c : secret)
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) clean += c;
+  std::string_view s = text::Trim(clean);
+  if (s.empty()) return "";
+  auto cut = [&](size_t n) { return std::string(s.substr(0, n)) + "..." + std::string(s.substr(s.size() - n)); };
+  if (s.size() <= 6) return cut(1);
+  if (s.size() <= 16) return cut(2);
+  return cut(8);
+}
+
+std::string FormatRemaining(int64_t ms) {
+  if (ms < 60'000) return "soon";
+  int64_t minutes = static_cast<int64_t>(std::llround(static_cast<double>(ms) / 60'000.0));
+  if (minutes < 60) return std::to_string(minutes) + "m";
+  int64_t hours = static_cast<int64_t>(std::llround(static_cast<double>(ms) / 3'600'000.0));
+  if (hours < 48) return std::to_string(hours) + "h";
+  return std::to_string(static_cast<int64_t>(std::llround(static_cast<double>(ms) / 86'400'000.0))) + "d";
+}
+
+}  // namespace modelpin

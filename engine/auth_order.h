@@ -1,0 +1,59 @@
+// The effective auth profile order for one (agent, provider): which stored credentials a model
+// call tries, first to last (spec 5.2). Pure: it reads config, the auth store and the clock.
+//
+//   AuthOrder o = ResolveAuthOrder({&config, &store, "anthropic", now_ms});
+//   o.ids;     // {"anthropic:work", "anthropic:default"}
+//   o.source;  // AuthOrder::Source::kAutomatic
+#ifndef MODELPIN_ENGINE_AUTH_ORDER_H_
+#define MODELPIN_ENGINE_AUTH_ORDER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/auth_store.h"
+#include "engine/config.h"
+
+namespace modelpin {
+
+struct AuthOrderInput {
+  const Config* config = nullptr;
+  const AuthStore* store = nullptr;  // the agent's effective store
+  std::string provider;              // the model's provider (auth aliases are applied here)
+  int64_t now_ms = 0;
+};
+
+struct AuthOrder {
+  enum class Source { kStored, kConfig, kConfiguredProfiles, kStoreProfiles, kFallback };
+  std::vector<std::string> ids;   // eligible profiles, in the order they will be tried
+  Source source = Source::kStoreProfiles;
+  bool explicit_order = false;    // an explicit order was present (it then also filters)
+  // Profiles considered and left out, with the reason ("not in the store", "mode mismatch", ...).
+  std::vector<std::pair<std::string, std::string>> excluded;
+  // Profiles of `ids` that are cooling down (moved to the end).
+  std::vector<std::string> cooling;
+};
+
+AuthOrder ResolveAuthOrder(const AuthOrderInput& in);
+
+// Provider ids after OpenClaw's auth aliasing and lower-casing: "claude-cli" -> "anthropic".
+std::string AuthProvider(std::string_view provider);
+
+// The provider a profile id authenticates: the stored credential's, else config auth.profiles',
+// else the part of the id before ':'.
+std::string ProfileProvider(const std::string& id, const Config& config, const AuthStore& store);
+
+// Whether `c` may be used for `provider` now (spec 5.2 step 3), and if not, why.
+bool IsEligible(const Credential& c, const std::string& provider, const Config& config, int64_t now_ms,
+                std::string* why);
+
+// Masks a secret as OpenClaw does: "sk-ant-a...AAAAAAAA" (first 8, last 8), shorter secrets less.
+std::string MaskSecret(std::string_view secret);
+
+// "12h", "2d", "5m", "soon" for a remaining duration in ms.
+std::string FormatRemaining(int64_t ms);
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_AUTH_ORDER_H_

@@ -1,0 +1,95 @@
+// The per-agent credential store, `<state>/agents/<id>/agent/auth-profiles.json`:
+//
+//   {"version": 1,
+//    "profiles": {"anthropic:work": {"type": "token", "provider": "anthropic", "token": "...",
+//                                    "expires": 1767225600000}},
+//    "order": {"anthropic": ["anthropic:work"]},        // per-agent order override
+//    "lastGood": {"anthropic": "anthropic:work"},
+//    "usageStats": {"anthropic:work": {"lastUsed": 0, "cooldownUntil": 0, "errorCount": 0}}}
+//
+// Times are ms since the epoch. Keys modelpin does not know are kept on save. Saving writes a
+// temp file, fsyncs and renames it (mode 0600); Update() holds an advisory lock across the
+// read-modify-write so two processes never lose each other's changes.
+#ifndef MODELPIN_ENGINE_AUTH_STORE_H_
+#define MODELPIN_ENGINE_AUTH_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rapidjson/document.h"
+
+namespace modelpin {
+
+struct Credential {
+  std::string id;
+  std::string type;      // "api_key" | "token" | "oauth" (other strings are kept as is)
+  std::string provider;
+  std::string secret;    // key, token or OAuth access token; "" when absent
+  bool has_secret_ref = false;  // keyRef / tokenRef instead of an inline secret
+  std::string refresh;
+  std::optional<int64_t> expires;
+  std::string email;
+};
+
+struct UsageStats {
+  int64_t last_used = 0;
+  int64_t cooldown_until = 0;
+  int64_t disabled_until = 0;
+  int error_count = 0;
+};
+
+class AuthStore {
+ public:
+  AuthStore();
+  AuthStore(AuthStore&&) noexcept;
+  AuthStore& operator=(AuthStore&&) noexcept;
+  ~AuthStore();
+
+  // Loads `path`; a missing file is an empty store (not an error). Bad JSON or wrong types are
+  // InvalidArgument naming the file, JSON path and line:column.
+  static absl::StatusOr<AuthStore> Load(const std::string& path);
+  static absl::StatusOr<AuthStore> Parse(const std::string& name, std::string text);
+
+  // Writes the store to `path` atomically with mode 0600.
+  absl::Status Save(const std::string& path) const;
+  std::string ToJson() const;
+
+  // Locks `path` (advisory, `<path>.lock`), loads it, runs `change`, saves if it returned OK.
+  static absl::Status Update(const std::string& path, const std::function<absl::Status(AuthStore&)>& change);
+
+  const std::vector<Credential>& profiles() const { return profiles_; }
+  const Credential* Find(const std::string& id) const;
+  const std::vector<std::string>* Order(const std::string& provider) const;
+  const std::string* LastGood(const std::string& provider) const;
+  UsageStats Usage(const std::string& id) const;
+  bool exists() const { return exists_; }
+  const std::string& path() const { return path_; }
+
+  void SetOrder(const std::string& provider, const std::vector<std::string>& ids);
+  bool ClearOrder(const std::string& provider);
+  void UpsertProfile(const Credential& c);
+  void SetLastGood(const std::string& provider, const std::string& id);
+  void SetUsage(const std::string& id, const UsageStats& u);
+
+ private:
+  void Rebuild();  // refreshes the typed views from doc_
+  rapidjson::Value& Section(const char* name);
+
+  std::string path_;
+  bool exists_ = false;
+  std::unique_ptr<rapidjson::Document> doc_;
+  std::vector<Credential> profiles_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> order_;
+  std::map<std::string, std::string> last_good_;
+  std::map<std::string, UsageStats> usage_;
+};
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_AUTH_STORE_H_

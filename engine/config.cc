@@ -1,0 +1,335 @@
+#include "engine/config.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "engine/json_file.h"
+#include "engine/status_macros.h"
+#include "grammar/text.h"
+
+namespace modelpin {
+namespace {
+
+using rapidjson::Value;
+
+// Typed, path-aware access to a config document. Every accessor returns InvalidArgument naming
+// the file, JSON path and line:column when the value has the wrong type.
+class Reader {
+ public:
+  explicit Reader(const JsonFile& file) : file_(file) {}
+
+  // Member `name` of object `v` or nullptr (absent or null both mean "not set").
+  static const Value* Get(const Value& v, const char* name) {
+    if (!v.IsObject()) return nullptr;
+    auto it = v.FindMember(name);
+    if (it == v.MemberEnd() || it->value.IsNull()) return nullptr;
+    return &it->value;
+  }
+  absl::Status Object(const Value& v, const std::string& path) const {
+    if (!v.IsObject()) return file_.Error(path, absl::StrCat("expected an object, found ", TypeName(v)));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> String(const Value& v, const std::string& path) const {
+    if (!v.IsString()) return file_.Error(path, absl::StrCat("expected a string, found ", TypeName(v)));
+    return std::string(v.GetString(), v.GetStringLength());
+  }
+  absl::StatusOr<bool> Bool(const Value& v, const std::string& path) const {
+    if (!v.IsBool()) return file_.Error(path, absl::StrCat("expected true or false, found ", TypeName(v)));
+    return v.GetBool();
+  }
+  absl::StatusOr<std::vector<std::string>> Strings(const Value& v, const std::string& path) const {
+    if (!v.IsArray()) return file_.Error(path, absl::StrCat("expected an array of strings, found ", TypeName(v)));
+    std::vector<std::string> out;
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      ASSIGN_OR_RETURN(std::string s, String(v[i], absl::StrCat(path, "[", i, "]")));
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  static const char* TypeName(const Value& v) {
+    switch (v.GetType()) {
+      case rapidjson::kNullType: return "null";
+      case rapidjson::kFalseType:
+      case rapidjson::kTrueType: return "a boolean";
+      case rapidjson::kObjectType: return "an object";
+      case rapidjson::kArrayType: return "an array";
+      case rapidjson::kStringType: return "a string";
+      case rapidjson::kNumberType: return "a number";
+    }
+    return "a value";
+  }
+  const JsonFile& file() const { return file_; }
+
+ private:
+  const JsonFile& file_;
+};
+
+// "model": "p/m" or {"primary": "p/m", "fallbacks": [...]}.
+absl::Status ReadModelSpec(const Reader& r, const Value& v, const std::string& path, std::optional<ModelRef>* primary,
+                           std::optional<std::vector<ModelRef>>* fallbacks) {
+  if (v.IsString()) {
+    *primary = ParseConfigRef(std::string_view(v.GetString(), v.GetStringLength()));
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(r.Object(v, path));
+  if (const Value* p = Reader::Get(v, "primary")) {
+    ASSIGN_OR_RETURN(std::string s, r.String(*p, path + ".primary"));
+    *primary = ParseConfigRef(s);
+  }
+  if (const Value* f = Reader::Get(v, "fallbacks")) {
+    ASSIGN_OR_RETURN(std::vector<std::string> list, r.Strings(*f, path + ".fallbacks"));
+    fallbacks->emplace();
+    for (const auto& s : list) (*fallbacks)->push_back(ParseConfigRef(s));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ModelAliasEntry>> ReadModels(const Reader& r, const Value& v, const std::string& path) {
+  RETURN_IF_ERROR(r.Object(v, path));
+  std::vector<ModelAliasEntry> out;
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+    std::string key(it->name.GetString(), it->name.GetStringLength());
+    std::string entry_path = JoinPath(path, key);
+    ModelAliasEntry e{key, ParseConfigRef(key), ""};
+    if (!it->value.IsNull()) {
+      RETURN_IF_ERROR(r.Object(it->value, entry_path));
+      if (const Value* a = Reader::Get(it->value, "alias")) {
+        ASSIGN_OR_RETURN(e.alias, r.String(*a, entry_path + ".alias"));
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<std::vector<std::string>>> ReadPolicy(const Reader& r, const Value& agent,
+                                                                  const std::string& path) {
+  const Value* mp = Reader::Get(agent, "modelPolicy");
+  if (mp == nullptr) return std::optional<std::vector<std::string>>();
+  RETURN_IF_ERROR(r.Object(*mp, path + ".modelPolicy"));
+  const Value* allow = Reader::Get(*mp, "allow");
+  if (allow == nullptr) return std::optional<std::vector<std::string>>();
+  ASSIGN_OR_RETURN(std::vector<std::string> list, r.Strings(*allow, path + ".modelPolicy.allow"));
+  return std::optional<std::vector<std::string>>(std::move(list));
+}
+
+}  // namespace
+
+absl::StatusOr<Config> Config::Load(const std::string& path) {
+  ASSIGN_OR_RETURN(JsonFile file, JsonFile::Load(path));
+  return Parse(path, std::move(file.text));
+}
+
+Config Config::Empty() {
+  Config c;
+  c.primary_ = {"anthropic", "claude-opus-4-5"};
+  c.BuildViews();
+  return c;
+}
+
+absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) {
+  ASSIGN_OR_RETURN(JsonFile file, JsonFile::Parse(name, std::move(text)));
+  Reader r(file);
+  const Value& root = file.doc;
+  RETURN_IF_ERROR(r.Object(root, "$"));
+  Config c;
+  c.path_ = name;
+  c.primary_ = {"anthropic", "claude-opus-4-5"};
+
+  if (const Value* agents = Reader::Get(root, "agents")) {
+    RETURN_IF_ERROR(r.Object(*agents, "$.agents"));
+    if (const Value* d = Reader::Get(*agents, "defaults")) {
+      RETURN_IF_ERROR(r.Object(*d, "$.agents.defaults"));
+      if (const Value* m = Reader::Get(*d, "model")) {
+        std::optional<ModelRef> primary;
+        std::optional<std::vector<ModelRef>> fallbacks;
+        RETURN_IF_ERROR(ReadModelSpec(r, *m, "$.agents.defaults.model", &primary, &fallbacks));
+        if (primary) c.primary_ = *primary;
+        if (fallbacks) c.fallbacks_ = *fallbacks;
+      }
+      if (const Value* m = Reader::Get(*d, "imageModel")) {
+        std::optional<ModelRef> primary;
+        std::optional<std::vector<ModelRef>> fallbacks;
+        RETURN_IF_ERROR(ReadModelSpec(r, *m, "$.agents.defaults.imageModel", &primary, &fallbacks));
+        if (primary) c.image_models_.push_back(*primary);
+        if (fallbacks) c.image_models_.insert(c.image_models_.end(), fallbacks->begin(), fallbacks->end());
+      }
+      if (const Value* m = Reader::Get(*d, "models")) {
+        ASSIGN_OR_RETURN(c.default_models_, ReadModels(r, *m, "$.agents.defaults.models"));
+      }
+      ASSIGN_OR_RETURN(c.default_allow_, ReadPolicy(r, *d, "$.agents.defaults"));
+      if (const Value* sa = Reader::Get(*d, "systemAgent")) {
+        RETURN_IF_ERROR(r.Object(*sa, "$.agents.defaults.systemAgent"));
+        if (const Value* id = Reader::Get(*sa, "agentId")) {
+          ASSIGN_OR_RETURN(c.system_agent_, r.String(*id, "$.agents.defaults.systemAgent.agentId"));
+        }
+      }
+    }
+    if (const Value* entries = Reader::Get(*agents, "entries")) {
+      RETURN_IF_ERROR(r.Object(*entries, "$.agents.entries"));
+      for (auto it = entries->MemberBegin(); it != entries->MemberEnd(); ++it) {
+        std::string id(it->name.GetString(), it->name.GetStringLength());
+        std::string path = JoinPath("$.agents.entries", id);
+        RETURN_IF_ERROR(r.Object(it->value, path));
+        AgentEntry e;
+        if (const Value* m = Reader::Get(it->value, "model")) {
+          RETURN_IF_ERROR(ReadModelSpec(r, *m, path + ".model", &e.primary, &e.fallbacks));
+        }
+        if (const Value* m = Reader::Get(it->value, "models")) {
+          ASSIGN_OR_RETURN(e.models, ReadModels(r, *m, path + ".models"));
+        }
+        ASSIGN_OR_RETURN(e.allow, ReadPolicy(r, it->value, path));
+        c.entries_[id] = std::move(e);
+      }
+    }
+  }
+
+  if (const Value* auth = Reader::Get(root, "auth")) {
+    RETURN_IF_ERROR(r.Object(*auth, "$.auth"));
+    if (const Value* profiles = Reader::Get(*auth, "profiles")) {
+      RETURN_IF_ERROR(r.Object(*profiles, "$.auth.profiles"));
+      for (auto it = profiles->MemberBegin(); it != profiles->MemberEnd(); ++it) {
+        AuthProfileConfig p;
+        p.id.assign(it->name.GetString(), it->name.GetStringLength());
+        std::string path = JoinPath("$.auth.profiles", p.id);
+        RETURN_IF_ERROR(r.Object(it->value, path));
+        if (const Value* v = Reader::Get(it->value, "provider")) {
+          ASSIGN_OR_RETURN(p.provider, r.String(*v, path + ".provider"));
+        }
+        if (const Value* v = Reader::Get(it->value, "mode")) {
+          ASSIGN_OR_RETURN(p.mode, r.String(*v, path + ".mode"));
+        }
+        c.auth_profiles_.push_back(std::move(p));
+      }
+    }
+    if (const Value* order = Reader::Get(*auth, "order")) {
+      RETURN_IF_ERROR(r.Object(*order, "$.auth.order"));
+      for (auto it = order->MemberBegin(); it != order->MemberEnd(); ++it) {
+        std::string provider(it->name.GetString(), it->name.GetStringLength());
+        ASSIGN_OR_RETURN(std::vector<std::string> ids, r.Strings(it->value, JoinPath("$.auth.order", provider)));
+        c.auth_order_.emplace_back(provider, std::move(ids));
+      }
+    }
+  }
+
+  if (const Value* models = Reader::Get(root, "models")) {
+    RETURN_IF_ERROR(r.Object(*models, "$.models"));
+    if (const Value* providers = Reader::Get(*models, "providers")) {
+      RETURN_IF_ERROR(r.Object(*providers, "$.models.providers"));
+      for (auto it = providers->MemberBegin(); it != providers->MemberEnd(); ++it) {
+        ProviderConfig p;
+        std::string raw_id(it->name.GetString(), it->name.GetStringLength());
+        p.id = text::ToLower(raw_id);
+        std::string path = JoinPath("$.models.providers", raw_id);
+        RETURN_IF_ERROR(r.Object(it->value, path));
+        if (const Value* v = Reader::Get(it->value, "baseUrl")) {
+          ASSIGN_OR_RETURN(p.base_url, r.String(*v, path + ".baseUrl"));
+        }
+        if (const Value* v = Reader::Get(it->value, "api")) {
+          ASSIGN_OR_RETURN(p.api, r.String(*v, path + ".api"));
+        }
+        if (const Value* list = Reader::Get(it->value, "models")) {
+          if (!list->IsArray()) return file.Error(path + ".models", "expected an array of {id, name}");
+          for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+            std::string row_path = absl::StrCat(path, ".models[", i, "]");
+            const Value& row = (*list)[i];
+            RETURN_IF_ERROR(r.Object(row, row_path));
+            CatalogRow cr;
+            cr.ref.provider = p.id;
+            const Value* id = Reader::Get(row, "id");
+            if (id == nullptr) return file.Error(row_path, "missing \"id\"");
+            ASSIGN_OR_RETURN(cr.ref.model, r.String(*id, row_path + ".id"));
+            if (const Value* n = Reader::Get(row, "name")) {
+              ASSIGN_OR_RETURN(cr.name, r.String(*n, row_path + ".name"));
+            }
+            c.catalog_.push_back(std::move(cr));
+          }
+        }
+        c.providers_.push_back(std::move(p));
+      }
+    }
+  }
+
+  if (const Value* mp = Reader::Get(root, "modelpin")) {
+    RETURN_IF_ERROR(r.Object(*mp, "$.modelpin"));
+    if (const Value* s = Reader::Get(*mp, "strict")) {
+      ASSIGN_OR_RETURN(c.strict_, r.Bool(*s, "$.modelpin.strict"));
+    }
+  }
+  if (const Value* cmds = Reader::Get(root, "commands")) {
+    RETURN_IF_ERROR(r.Object(*cmds, "$.commands"));
+    if (const Value* owners = Reader::Get(*cmds, "ownerAllowFrom")) {
+      ASSIGN_OR_RETURN(c.owner_allow_from_, r.Strings(*owners, "$.commands.ownerAllowFrom"));
+    }
+  }
+  c.BuildViews();
+  return c;
+}
+
+AgentView Config::MakeView(const std::string& id, const AgentEntry* entry) const {
+  AgentView v;
+  v.id = id;
+  v.default_ref = (entry && entry->primary) ? *entry->primary : primary_;
+  v.fallbacks = (entry && entry->fallbacks) ? *entry->fallbacks : fallbacks_;
+  v.image_models = image_models_;
+  v.models = default_models_;
+  v.default_models_count = default_models_.size();
+  if (entry) v.models.insert(v.models.end(), entry->models.begin(), entry->models.end());
+  if (entry && entry->allow) {
+    if (!entry->allow->empty()) v.policy = ModelPolicy{*entry->allow, "agents.entries.*.modelPolicy.allow"};
+  } else if (default_allow_ && !default_allow_->empty()) {
+    v.policy = ModelPolicy{*default_allow_, "agents.defaults.modelPolicy.allow"};
+  }
+  for (const auto& m : default_models_) {
+    if (!m.alias.empty()) v.shorthand_aliases_lower.push_back(text::ToLower(m.alias));
+  }
+  return v;
+}
+
+void Config::BuildViews() {
+  views_.clear();
+  for (const auto& [id, entry] : entries_) views_[id] = MakeView(id, &entry);
+  fallback_view_ = MakeView("main", nullptr);
+}
+
+const AgentView& Config::Agent(const std::string& id) const {
+  auto it = views_.find(id);
+  if (it != views_.end()) return it->second;
+  // Agents without an entry share the defaults; only the id differs, and callers that print it
+  // take it from the request, not from here.
+  return fallback_view_;
+}
+
+bool Config::HasAgentEntry(const std::string& id) const { return entries_.count(id) > 0; }
+
+std::vector<std::string> Config::AgentIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, e] : entries_) ids.push_back(id);
+  return ids;
+}
+
+std::string Config::DefaultAgentId() const {
+  if (!system_agent_.empty()) return system_agent_;
+  if (entries_.size() == 1) return entries_.begin()->first;
+  return "main";
+}
+
+const ProviderConfig* Config::Provider(const std::string& id) const {
+  for (const auto& p : providers_)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+
+const AuthProfileConfig* Config::AuthProfile(const std::string& id) const {
+  for (const auto& p : auth_profiles_)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+
+const std::vector<std::string>* Config::AuthOrder(const std::string& provider) const {
+  for (const auto& [p, ids] : auth_order_)
+    if (p == provider) return &ids;
+  return nullptr;
+}
+
+}  // namespace modelpin

@@ -1,0 +1,124 @@
+// The agent configuration, read from an openclaw.json-shaped file.
+//
+//   ASSIGN_OR_RETURN(Config cfg, Config::Load("fixtures/state/modelpin.json"));
+//   const AgentView& main = cfg.Agent("main");    // defaults merged with agents.entries.main
+//   main.default_ref;                              // {"anthropic", "claude-opus-4-5"}
+//
+// Only the keys modelpin uses are read; unknown keys are ignored, wrong types are errors that name
+// the file, the JSON path and line:column. The model catalog is `models.providers.<p>.models[]`:
+// modelpin has no built-in catalog.
+#ifndef MODELPIN_ENGINE_CONFIG_H_
+#define MODELPIN_ENGINE_CONFIG_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/model_ref.h"
+
+namespace modelpin {
+
+struct ModelAliasEntry {
+  std::string key;    // "anthropic/claude-opus-4-5" as written in config
+  ModelRef ref;       // the key parsed
+  std::string alias;  // "" when the entry has no alias
+};
+
+struct CatalogRow {
+  ModelRef ref;       // provider + model id as listed under models.providers.<p>.models
+  std::string name;   // display name ("" when absent)
+};
+
+struct ProviderConfig {
+  std::string id;
+  std::string base_url;  // "" = default endpoint
+  std::string api;
+};
+
+struct AuthProfileConfig {
+  std::string id;
+  std::string provider;
+  std::string mode;  // api_key | token | oauth | aws-sdk
+};
+
+// A model policy: `allow` entries, exact refs or "provider/..."-prefix wildcards ending in "/*".
+struct ModelPolicy {
+  std::vector<std::string> allow;
+  std::string path;  // the config path named in "not allowed" replies
+};
+
+// Everything about one agent, with agents.entries.<id> merged over agents.defaults.
+struct AgentView {
+  std::string id;
+  ModelRef default_ref;                      // effective primary model
+  std::vector<ModelRef> fallbacks;
+  std::vector<ModelRef> image_models;
+  std::vector<ModelAliasEntry> models;       // defaults' keys, then the agent's own
+  size_t default_models_count = 0;           // how many of `models` come from agents.defaults
+  std::optional<ModelPolicy> policy;         // absent or empty = allow any
+  std::vector<std::string> shorthand_aliases_lower;  // defaults' aliases only (spec 2.2)
+};
+
+class Config {
+ public:
+  // Loads and validates `path`. NotFound when the file does not exist.
+  static absl::StatusOr<Config> Load(const std::string& path);
+  // Parses config text; `name` is used in error messages.
+  static absl::StatusOr<Config> Parse(const std::string& name, std::string text);
+  // The config of a fresh state dir: no models, no profiles.
+  static Config Empty();
+
+  const std::string& path() const { return path_; }
+  // The view of agent `id` (agents without an entry get the defaults). Stable reference.
+  const AgentView& Agent(const std::string& id) const;
+  bool HasAgentEntry(const std::string& id) const;
+  std::vector<std::string> AgentIds() const;  // configured entries, sorted
+  // Default agent: agents.defaults.systemAgent.agentId, else the only entry, else "main".
+  std::string DefaultAgentId() const;
+
+  const std::vector<CatalogRow>& catalog() const { return catalog_; }
+  const std::vector<ProviderConfig>& providers() const { return providers_; }
+  const ProviderConfig* Provider(const std::string& id) const;
+  const std::vector<AuthProfileConfig>& auth_profiles() const { return auth_profiles_; }
+  const AuthProfileConfig* AuthProfile(const std::string& id) const;
+  // auth.order.<provider>, if present (an empty list selects nothing).
+  const std::vector<std::string>* AuthOrder(const std::string& provider) const;
+  const std::vector<std::pair<std::string, std::vector<std::string>>>& auth_order() const { return auth_order_; }
+  bool strict() const { return strict_; }
+  const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
+
+ private:
+  struct AgentEntry {
+    std::optional<ModelRef> primary;
+    std::optional<std::vector<ModelRef>> fallbacks;
+    std::vector<ModelAliasEntry> models;
+    std::optional<std::vector<std::string>> allow;
+  };
+  void BuildViews();
+  AgentView MakeView(const std::string& id, const AgentEntry* entry) const;
+
+  std::string path_;
+  ModelRef primary_;
+  std::vector<ModelRef> fallbacks_;
+  std::vector<ModelRef> image_models_;
+  std::vector<ModelAliasEntry> default_models_;
+  std::optional<std::vector<std::string>> default_allow_;
+  std::string system_agent_;
+  std::map<std::string, AgentEntry> entries_;
+  std::vector<CatalogRow> catalog_;
+  std::vector<ProviderConfig> providers_;
+  std::vector<AuthProfileConfig> auth_profiles_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> auth_order_;
+  std::vector<std::string> owner_allow_from_;
+  bool strict_ = false;
+  // Views are built once at load; agents without an entry share `fallback_view_`.
+  std::map<std::string, AgentView> views_;
+  AgentView fallback_view_;
+};
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_CONFIG_H_

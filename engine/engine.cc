@@ -1,0 +1,313 @@
+#include "engine/engine.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/status_macros.h"
+#include "grammar/text.h"
+
+namespace modelpin {
+
+ModelRef TurnContext::CurrentModel() const {
+  if (session.provider_override && session.model_override) return {*session.provider_override, *session.model_override};
+  return agent.default_ref;
+}
+
+AuthOrder TurnContext::OrderFor(const std::string& provider) const {
+  return ResolveAuthOrder({&config, &auth, provider, now_ms});
+}
+
+Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options)
+    : config_(std::move(config)), sessions_(std::move(sessions)), options_(std::move(options)) {
+  clock_ = options_.clock ? options_.clock : std::make_shared<SystemClock>();
+  strict_ = options_.strict.value_or(config_.strict());
+  RegisterBuiltinPlugins(plugins_);
+}
+
+Engine::~Engine() = default;
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::unique_ptr<SessionStore> sessions,
+                                                       EngineOptions options) {
+  if (!sessions) sessions = std::make_unique<MemorySessionStore>();
+  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
+}
+
+std::string Engine::ResolveAgent(const std::string& agent_id) const {
+  return agent_id.empty() ? config_.DefaultAgentId() : text::ToLower(agent_id);
+}
+
+std::string Engine::OwnAuthStorePath(const std::string& agent_id) const {
+  if (options_.state_dir.empty()) return "";
+  return absl::StrCat(options_.state_dir, "/agents/", agent_id, "/agent/auth-profiles.json");
+}
+
+std::string Engine::EffectiveAuthStorePath(const std::string& agent_id) const {
+  std::string own = OwnAuthStorePath(agent_id);
+  if (own.empty()) return own;
+  struct stat st;
+  if (::stat(own.c_str(), &st) == 0) return own;
+  return OwnAuthStorePath(config_.DefaultAgentId());
+}
+
+std::string Engine::DisplayPath(const std::string& path) {
+  const char* home = std::getenv("HOME");
+  if (home && *home && path.rfind(home, 0) == 0 && (path.size() == strlen(home) || path[strlen(home)] == '/'))
+    return "~" + path.substr(strlen(home));
+  return path;
+}
+
+absl::StatusOr<Engine::AgentCache> Engine::Agent(const std::string& agent_id) {
+  int64_t now = clock_->NowMs();
+  {
+    std::shared_lock lock(agents_mu_);
+    auto it = agents_.find(agent_id);
+    if (it != agents_.end() && now - it->second.checked_at < options_.auth_recheck_ms && now >= it->second.checked_at)
+      return it->second;
+  }
+  std::unique_lock lock(agents_mu_);
+  AgentCache& cache = agents_[agent_id];
+  std::string path = EffectiveAuthStorePath(agent_id);
+  int64_t mtime = -1, size = -1;
+  struct stat st;
+  if (!path.empty() && ::stat(path.c_str(), &st) == 0) {
+    mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    size = static_cast<int64_t>(st.st_size);
+  }
+  if (!cache.auth || path != cache.auth_path || mtime != cache.mtime_ns || size != cache.size) {
+    std::shared_ptr<AuthStore> store;
+    if (path.empty()) {
+      store = std::make_shared<AuthStore>();
+    } else {
+      ASSIGN_OR_RETURN(AuthStore loaded, AuthStore::Load(path));
+      store = std::make_shared<AuthStore>(std::move(loaded));
+    }
+    cache.auth = store;
+    cache.auth_path = path;
+    cache.mtime_ns = mtime;
+    cache.size = size;
+    cache.resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), config_.catalog());
+  }
+  cache.checked_at = now;
+  return cache;
+}
+
+absl::StatusOr<std::shared_ptr<const AuthStore>> Engine::Auth(const std::string& agent_id) {
+  ASSIGN_OR_RETURN(AgentCache c, Agent(ResolveAgent(agent_id)));
+  return c.auth;
+}
+
+absl::StatusOr<std::shared_ptr<const ModelResolver>> Engine::Resolver(const std::string& agent_id) {
+  ASSIGN_OR_RETURN(AgentCache c, Agent(ResolveAgent(agent_id)));
+  return c.resolver;
+}
+
+absl::StatusOr<SessionState> Engine::Session(const std::string& agent_id, const std::string& session_key) {
+  std::string agent = ResolveAgent(agent_id);
+  return sessions_->Get(agent, session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key);
+}
+
+std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
+  size_t h = std::hash<std::string>()(key) ^ (std::hash<std::string>()(agent) * 31);
+  return session_locks_[h % session_locks_.size()];
+}
+
+namespace {
+
+// The auth pin rules that run when a message reaches the model (spec 4.3): a user pin that no
+// longer exists or cannot authenticate the provider is dropped; without a user pin the first
+// profile of the order becomes the automatic pin (kept while it stays usable).
+void ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
+  SessionState& s = ctx.session;
+  auto clear_pin = [&] {
+    s.auth_profile_override.reset();
+    s.auth_profile_override_source.reset();
+    s.auth_profile_override_compaction_count.reset();
+  };
+  if (s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user") {
+    const Credential* c = ctx.auth.Find(*s.auth_profile_override);
+    if (c == nullptr || AuthProvider(c->provider) != AuthProvider(model.provider)) clear_pin();
+    else return;
+  }
+  if (s.auth_profile_override) {
+    bool usable = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end() &&
+                  std::find(order.cooling.begin(), order.cooling.end(), *s.auth_profile_override) == order.cooling.end();
+    if (usable) return;
+    if (order.ids.empty()) return;
+  }
+  if (order.ids.empty()) return;
+  s.auth_profile_override = order.ids.front();
+  s.auth_profile_override_source = "auto";
+  s.auth_profile_override_compaction_count = 0;
+}
+
+std::vector<std::string> RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
+  std::vector<std::string> out;
+  const SessionState& s = ctx.session;
+  if (s.auth_profile_override) {
+    const Credential* c = ctx.auth.Find(*s.auth_profile_override);
+    if (c && IsEligible(*c, model.provider, ctx.config, ctx.now_ms, nullptr)) out.push_back(*s.auth_profile_override);
+  }
+  for (const auto& id : order.ids)
+    if (out.empty() || id != out.front()) out.push_back(id);
+  return out;
+}
+
+bool IsOwner(const Config& config, const std::string& sender) {
+  if (sender.empty()) return false;
+  const auto& owners = config.owner_allow_from();
+  return std::find(owners.begin(), owners.end(), sender) != owners.end();
+}
+
+}  // namespace
+
+absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
+  Outcome out;
+  out.agent_id = ResolveAgent(message.agent_id);
+  out.session_key = message.session_key.empty() ? absl::StrCat("agent:", out.agent_id, ":main") : message.session_key;
+  ASSIGN_OR_RETURN(AgentCache agent, Agent(out.agent_id));
+
+  std::lock_guard<std::mutex> session_lock(SessionLock(out.agent_id, out.session_key));
+  ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(out.agent_id, out.session_key));
+  SessionState working = stored;
+  std::string store_label = DisplayPath(agent.auth_path);
+  TurnContext ctx{config_,
+                  config_.Agent(out.agent_id),
+                  out.agent_id,
+                  out.session_key,
+                  *agent.auth,
+                  store_label,
+                  *agent.resolver,
+                  clock_->NowMs(),
+                  IsOwner(config_, message.sender),
+                  strict_,
+                  message.source,
+                  working,
+                  stored};
+
+  // 1. Directives, in plugin order, each removed before the next plugin looks.
+  std::string_view input = message.text;
+  std::string cleaned;
+  bool cleaned_set = false;
+  struct Found {
+    const Plugin* plugin;
+    DirectiveHit hit;
+  };
+  std::vector<Found> found;
+  if (grammar::MayHoldDirective(input)) {
+    for (const auto& plugin : plugins_.plugins()) {
+      std::string_view current = cleaned_set ? std::string_view(cleaned) : input;
+      auto hit = plugin->FindDirective(current, ctx);
+      if (!hit) continue;
+      std::string rest = grammar::RemoveSpan(current, hit->span);
+      found.push_back({plugin.get(), std::move(*hit)});
+      cleaned = std::move(rest);
+      cleaned_set = true;
+    }
+  }
+  std::string_view remaining = cleaned_set ? std::string_view(cleaned) : input;
+  bool directive_only = !found.empty() && text::Trim(remaining).empty();
+
+  // 2. Apply them on the working copy; any error refuses the whole message.
+  if (!found.empty()) {
+    ctx.directive_count = found.size();
+    ctx.directive_only = directive_only;
+    std::vector<std::string> acks;
+    std::vector<Reply> infos;
+    for (const auto& f : found) {
+      DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
+      if (r.error) {
+        out.replies.push_back(*r.error);
+        out.session = stored;
+        return out;
+      }
+      if (r.query) {
+        out.replies.push_back(*r.query);
+        out.session = stored;
+        return out;
+      }
+      if (!r.ack.empty()) acks.push_back(std::move(r.ack));
+      if (r.info) infos.push_back(std::move(*r.info));
+    }
+    if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
+    for (auto& i : infos)
+      if (directive_only) out.replies.push_back(std::move(i));
+    if (directive_only) {
+      if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
+      out.session = working;
+      return out;
+    }
+  }
+
+  // 3. Commands: the cleaned text starts with '/'.
+  std::string_view body = text::Trim(remaining);
+  if (!body.empty() && body.front() == '/') {
+    for (const auto& plugin : plugins_.plugins()) {
+      auto replies = plugin->HandleCommand(body, ctx);
+      if (!replies) continue;
+      out.replies.insert(out.replies.end(), replies->begin(), replies->end());
+      if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
+      out.session = working;
+      return out;
+    }
+  }
+
+  // 4. The text goes on to the model.
+  Route route;
+  route.text = std::string(body);
+  route.model = ctx.CurrentModel();
+  AuthOrder order = ctx.OrderFor(route.model.provider);
+  ApplyTurnPins(ctx, route.model, order);
+  route.profiles = RouteProfiles(ctx, route.model, order);
+  if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
+  out.session = working;
+  out.route = std::move(route);
+  return out;
+}
+
+absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
+                                   const std::string& profile_id, CallResult result) {
+  std::string agent = ResolveAgent(agent_id);
+  std::string path = EffectiveAuthStorePath(agent);
+  if (path.empty()) return absl::FailedPreconditionError("no state dir: outcomes cannot be recorded");
+  int64_t now = clock_->NowMs();
+  RETURN_IF_ERROR(AuthStore::Update(path, [&](AuthStore& store) -> absl::Status {
+    const Credential* c = store.Find(profile_id);
+    if (c == nullptr) return absl::NotFoundError(absl::StrCat("Auth profile \"", profile_id, "\" not found in ", path));
+    UsageStats u = store.Usage(profile_id);
+    if (result == CallResult::kSuccess) {
+      u.last_used = now;
+      u.cooldown_until = 0;
+      u.disabled_until = 0;
+      u.error_count = 0;
+      store.SetLastGood(AuthProvider(c->provider), profile_id);
+    } else {
+      u.error_count += 1;
+      int64_t backoff = u.error_count == 1 ? 30'000 : u.error_count == 2 ? 60'000 : 300'000;
+      if (result == CallResult::kAuthError || result == CallResult::kBilling) u.disabled_until = now + backoff;
+      else u.cooldown_until = now + backoff;
+    }
+    store.SetUsage(profile_id, u);
+    return absl::OkStatus();
+  }));
+  {
+    std::unique_lock lock(agents_mu_);
+    agents_.erase(agent);  // reload on next use
+  }
+  if (result == CallResult::kSuccess && !session_key.empty()) {
+    std::lock_guard<std::mutex> session_lock(SessionLock(agent, session_key));
+    ASSIGN_OR_RETURN(SessionState s, sessions_->Get(agent, session_key));
+    // A run that started on the switched model settles the switch.
+    if (s.live_model_switch_pending) {
+      s.live_model_switch_pending.reset();
+      RETURN_IF_ERROR(sessions_->Put(agent, session_key, s));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace modelpin

@@ -1,0 +1,135 @@
+// The engine a chat bot embeds. For every inbound message it answers two questions: what to
+// reply, and, for text that goes on to the model, which provider/model and which ordered
+// credentials the call must use.
+//
+//   auto config = modelpin::Config::Load(state + "/modelpin.json");
+//   auto sessions = modelpin::SqliteSessionStore::Open(state + "/sessions.sqlite");
+//   auto engine = modelpin::Engine::Create(*std::move(config), *std::move(sessions), {.state_dir = state});
+//   absl::StatusOr<modelpin::Outcome> o = (*engine)->Handle({.text = "/model opus@anthropic:work"});
+//   for (const auto& r : o->replies) SendToChat(r.text);
+//   if (o->route) {                               // an ordinary message: call the model
+//     bool ok = CallModel(o->route->model, o->route->profiles.front(), o->route->text);
+//     (*engine)->ReportOutcome("main", "agent:main:main", o->route->profiles.front(),
+//                              ok ? modelpin::CallResult::kSuccess : modelpin::CallResult::kRateLimit);
+//   }
+//
+// Thread-safe: one engine serves many sessions from many threads; the turns of one session are
+// serialised. Errors are absl::Status values; nothing throws across this API.
+#ifndef MODELPIN_ENGINE_ENGINE_H_
+#define MODELPIN_ENGINE_ENGINE_H_
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/auth_store.h"
+#include "engine/clock.h"
+#include "engine/config.h"
+#include "engine/plugin.h"
+#include "engine/resolver.h"
+#include "engine/session.h"
+
+namespace modelpin {
+
+struct EngineOptions {
+  // Holds agents/<id>/agent/auth-profiles.json. Empty: no auth stores (every provider "missing").
+  std::string state_dir;
+  // Defaults to the system clock.
+  std::shared_ptr<const Clock> clock;
+  // Overrides config `modelpin.strict` when set.
+  std::optional<bool> strict;
+  // How often (ms of clock time) to look whether an auth store changed on disk. 0: every turn.
+  int64_t auth_recheck_ms = 1000;
+};
+
+struct InboundMessage {
+  std::string agent_id;     // "" = the config's default agent
+  std::string session_key;  // "" = "agent:<agent>:main"
+  std::string text;
+  std::string sender;       // compared with commands.ownerAllowFrom for -a/-g
+  MessageSource source = MessageSource::kBot;
+};
+
+// Where the next model call goes.
+struct Route {
+  std::string text;                   // what the model receives: directives removed, trimmed
+  ModelRef model;
+  std::vector<std::string> profiles;  // auth profiles to try, in order (session pin first)
+};
+
+struct Outcome {
+  std::string agent_id;
+  std::string session_key;
+  std::vector<Reply> replies;
+  SessionState session;               // as stored after this message
+  std::optional<Route> route;         // set when the text goes on to the model
+};
+
+enum class CallResult { kSuccess, kAuthError, kRateLimit, kBilling, kTimeout };
+
+class Engine {
+ public:
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(Config config, std::unique_ptr<SessionStore> sessions,
+                                                        EngineOptions options = {});
+  ~Engine();
+
+  // Handles one inbound message. Errors are store failures (the reply texts of refused commands
+  // are not errors: they come back as replies with is_error set).
+  absl::StatusOr<Outcome> Handle(const InboundMessage& message);
+
+  // Reports how a model call with `profile_id` went, so the next route rotates as OpenClaw does:
+  // success records lastUsed/lastGood and clears the cooldown; a failure starts a cooldown of
+  // 30 s, then 1 min, then 5 min (the cap). Written to the agent's auth store (locked, atomic).
+  absl::Status ReportOutcome(const std::string& agent_id, const std::string& session_key,
+                             const std::string& profile_id, CallResult result);
+
+  const Config& config() const { return config_; }
+  const PluginRegistry& plugins() const { return plugins_; }
+  int64_t NowMs() const { return clock_->NowMs(); }
+  std::string ResolveAgent(const std::string& agent_id) const;
+
+  // The agent's own store path, and the path actually read (its own, else the default agent's).
+  std::string OwnAuthStorePath(const std::string& agent_id) const;
+  std::string EffectiveAuthStorePath(const std::string& agent_id) const;
+  // A snapshot of the agent's effective auth store.
+  absl::StatusOr<std::shared_ptr<const AuthStore>> Auth(const std::string& agent_id);
+  // The session as stored.
+  absl::StatusOr<SessionState> Session(const std::string& agent_id, const std::string& session_key);
+  // The resolver of an agent (aliases, policy, visible catalog).
+  absl::StatusOr<std::shared_ptr<const ModelResolver>> Resolver(const std::string& agent_id);
+  // `path` with $HOME shortened to "~", as OpenClaw prints store paths.
+  static std::string DisplayPath(const std::string& path);
+
+ private:
+  Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options);
+  struct AgentCache {
+    std::shared_ptr<const AuthStore> auth;
+    std::shared_ptr<const ModelResolver> resolver;
+    std::string auth_path;
+    int64_t checked_at = 0;
+    int64_t mtime_ns = -1;
+    int64_t size = -1;
+  };
+  absl::StatusOr<AgentCache> Agent(const std::string& agent_id);
+  std::mutex& SessionLock(const std::string& agent, const std::string& key);
+
+  Config config_;
+  std::unique_ptr<SessionStore> sessions_;
+  EngineOptions options_;
+  std::shared_ptr<const Clock> clock_;
+  bool strict_;
+  PluginRegistry plugins_;
+  std::shared_mutex agents_mu_;
+  std::map<std::string, AgentCache> agents_;
+  std::array<std::mutex, 64> session_locks_;
+};
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_ENGINE_H_

@@ -1,0 +1,119 @@
+// The seam between the engine and the command families. A plugin owns one family: its words,
+// its argument grammar, its handler and its reply texts. The engine knows none of them by name;
+// RegisterBuiltinPlugins() (plugins/builtin.cc) is the one list of them.
+//
+// One message, as the engine drives it:
+//   1. FindDirective() on each plugin in registration order, each on the text the earlier ones
+//      left (their directive spans removed);
+//   2. ApplyDirective() for every directive found, on a working copy of the session; an error
+//      from any of them is the reply and nothing is stored;
+//   3. if the cleaned text starts with '/', HandleCommand() until a plugin claims it;
+//   4. otherwise the text goes on to the model (a route).
+#ifndef MODELPIN_ENGINE_PLUGIN_H_
+#define MODELPIN_ENGINE_PLUGIN_H_
+
+#include <any>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/auth_order.h"
+#include "engine/auth_store.h"
+#include "engine/config.h"
+#include "engine/resolver.h"
+#include "engine/session.h"
+#include "grammar/directive.h"
+
+namespace modelpin {
+
+struct Reply {
+  std::string text;
+  bool is_error = false;
+  friend bool operator==(const Reply&, const Reply&) = default;
+};
+
+// Where a message came from. Handlers must not care; it travels along for logs and replies
+// that are only meaningful in one place (the REPL's help, say).
+enum class MessageSource { kBot, kRepl, kReplay };
+
+// Everything a plugin may read about the turn, and the session it may change.
+struct TurnContext {
+  const Config& config;
+  const AgentView& agent;
+  const std::string& agent_id;
+  const std::string& session_key;
+  const AuthStore& auth;            // the agent's effective auth store
+  const std::string& auth_store_label;  // path shown in replies ("~/.modelpin/agents/main/agent/auth-profiles.json")
+  const ModelResolver& resolver;
+  int64_t now_ms;
+  bool sender_is_owner;
+  bool strict;
+  MessageSource source;
+  SessionState& session;            // working copy: changes are stored only if the turn succeeds
+  const SessionState& stored;       // the session as it was before this message
+
+  // Filled by the engine before ApplyDirective: how many directives this message holds, and
+  // whether nothing but directives was left (OpenClaw composes replies differently then).
+  size_t directive_count = 0;
+  bool directive_only = false;
+
+  // The session's effective model: its override, else the agent default.
+  ModelRef CurrentModel() const;
+  // The effective auth order of a provider for this agent (spec 5.2, without the session pin).
+  AuthOrder OrderFor(const std::string& provider) const;
+};
+
+struct DirectiveHit {
+  grammar::Span span;
+  std::any payload;  // the plugin's own parsed form
+};
+
+struct DirectiveResult {
+  std::optional<Reply> error;  // refuse the whole message; nothing is stored
+  // A query ("/think" alone): this reply only, and no other directive of the message is applied.
+  std::optional<Reply> query;
+  std::string ack;             // acknowledgement part, joined with the others by a space
+  std::optional<Reply> info;   // an information reply of its own ("/model status")
+};
+
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  virtual std::string_view name() const = 0;
+  // Command words this plugin answers to, for completion and help ("model", "models").
+  virtual std::vector<std::string> Words(const AgentView& agent) const = 0;
+  virtual std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const {
+    (void)text;
+    (void)ctx;
+    return std::nullopt;
+  }
+  virtual DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const {
+    (void)hit;
+    (void)ctx;
+    return {};
+  }
+  // A message whose cleaned text starts with '/'. nullopt: not this plugin's command.
+  virtual std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const {
+    (void)text;
+    (void)ctx;
+    return std::nullopt;
+  }
+};
+
+class PluginRegistry {
+ public:
+  void Add(std::unique_ptr<Plugin> plugin) { plugins_.push_back(std::move(plugin)); }
+  const std::vector<std::unique_ptr<Plugin>>& plugins() const { return plugins_; }
+
+ private:
+  std::vector<std::unique_ptr<Plugin>> plugins_;
+};
+
+// Registers the plugins shipped with modelpin (plugins/builtin.cc), in directive order.
+void RegisterBuiltinPlugins(PluginRegistry& registry);
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_PLUGIN_H_

@@ -1,0 +1,66 @@
+// Replaying chat transcripts: how bot authors test a setup and how modelpin proves it behaves
+// like OpenClaw. A transcript has one message per line; blank lines and lines starting with "//"
+// are skipped, except modelpin's directive lines that switch the conversation:
+//
+//   //@ session agent:main:telegram:42     following lines go to this session
+//   //@ agent ops                          ... and to this agent (session agent:ops:main)
+//   //@ sender +1222                       the sender, for owner-only options
+//
+// Each step's output uses the oracle's layout (text) or keys (JSON Lines), so
+// `compare.py ORACLE.jsonl OURS.jsonl` compares the two directly.
+#ifndef MODELPIN_ENGINE_REPLAY_H_
+#define MODELPIN_ENGINE_REPLAY_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/engine.h"
+
+namespace modelpin {
+
+struct TranscriptLine {
+  enum class Kind { kMessage, kSetSession, kSetAgent, kSetSender };
+  Kind kind = Kind::kMessage;
+  std::string text;
+  int line_number = 0;  // 1-based line in the file
+};
+
+// Splits a transcript into messages and directive lines. An unknown "//@" directive is an
+// InvalidArgument error naming `name` and the line.
+absl::StatusOr<std::vector<TranscriptLine>> ParseTranscript(std::string_view name, std::string_view text);
+
+struct ReplayStep {
+  int step = 0;
+  std::string input;
+  std::vector<Reply> replies;
+  std::map<std::string, SessionState> sessions;  // every session the replay touched, by key
+  std::optional<Route> route;
+};
+
+class Replayer {
+ public:
+  Replayer(Engine& engine, std::string agent_id, std::string session_key);
+  // Runs one transcript line; returns a step for messages, nullopt for directive lines.
+  absl::StatusOr<std::optional<ReplayStep>> Run(const TranscriptLine& line);
+
+ private:
+  Engine& engine_;
+  std::string agent_;
+  std::string session_;
+  std::string sender_;
+  int step_ = 0;
+  std::vector<std::pair<std::string, std::string>> touched_;  // (agent, session key)
+};
+
+// One JSON object per step, the oracle's keys: step, input, replies, sessions, route.
+std::string StepJson(const ReplayStep& step);
+// The oracle's text layout plus a ROUTE line.
+std::string StepText(const ReplayStep& step);
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_REPLAY_H_

@@ -1,0 +1,277 @@
+#include "engine/resolver.h"
+
+#include <algorithm>
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "engine/provider_tables.h"
+#include "grammar/text.h"
+
+namespace modelpin {
+namespace {
+
+constexpr std::array<std::string_view, 9> kVariantTokens = {"lightning", "preview", "mini", "fast", "turbo",
+                                                           "lite",      "beta",    "small", "nano"};
+
+bool Contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+// frag(v, E, S, I) of spec 3.5.
+int Frag(std::string_view v, std::string_view f, int exact, int starts, int contains) {
+  if (v == f) return exact;
+  if (StartsWith(v, f)) return starts;
+  if (Contains(v, f)) return contains;
+  return 0;
+}
+
+// Edit distance with OpenClaw's cut-off: anything above 3 is "no distance" (-1).
+int BoundedLevenshtein(std::string_view a, std::string_view b) {
+  constexpr int kMax = 3;
+  if (a == b) return 0;
+  size_t la = a.size(), lb = b.size();
+  if ((la > lb ? la - lb : lb - la) > kMax) return -1;
+  std::vector<int> prev(lb + 1), cur(lb + 1);
+  for (size_t j = 0; j <= lb; ++j) prev[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= la; ++i) {
+    cur[0] = static_cast<int>(i);
+    int row_min = cur[0];
+    for (size_t j = 1; j <= lb; ++j) {
+      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      row_min = std::min(row_min, cur[j]);
+    }
+    if (row_min > kMax) return -1;
+    std::swap(prev, cur);
+  }
+  return prev[lb] > kMax ? -1 : prev[lb];
+}
+
+int VariantCount(std::string_view s) {
+  int n = 0;
+  for (auto t : kVariantTokens) n += Contains(s, t) ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog)
+    : config_(config), agent_(agent), catalog_(std::move(catalog)) {
+  for (size_t i = 0; i < agent_.models.size(); ++i) {
+    const auto& e = agent_.models[i];
+    if (e.alias.empty()) continue;
+    aliases_[text::ToLower(e.alias)] = i;
+    key_aliases_[e.ref.Key()].push_back(e.alias);
+  }
+  auto add_key = [&](std::string key) {
+    if (allowed_key_set_.insert(key).second) allowed_keys_.push_back(std::move(key));
+  };
+  if (!agent_.policy) {
+    for (const auto& row : catalog_) add_key(row.ref.Key());
+    add_key(agent_.default_ref.Key());
+  } else {
+    for (const auto& entry : agent_.policy->allow) {
+      std::string_view e = text::Trim(entry);
+      if (e.size() >= 2 && e.substr(e.size() - 2) == "/*") {
+        ModelRef w = ParseConfigRef(e.substr(0, e.size() - 2), agent_.default_ref.provider);
+        wildcard_prefixes_.push_back(w.provider + (w.model.empty() ? "" : "/" + w.model) + "/");
+        add_key(std::string(e));
+      } else {
+        exact_allowed_.push_back(ResolvePolicyEntry(e));
+      }
+    }
+    for (const auto& row : catalog_)
+      if (Permitted(row.ref)) add_key(row.ref.Key());
+    for (const auto& r : exact_allowed_) add_key(r.Key());
+  }
+}
+
+ModelRef ModelResolver::ResolvePolicyEntry(std::string_view entry) const {
+  auto it = aliases_.find(text::ToLower(entry));
+  if (it != aliases_.end()) return agent_.models[it->second].ref;
+  if (entry.find('/') != std::string_view::npos) {
+    ModelRef r = ParseConfigRef(entry);
+    r.model = NormalizeModelId(r.provider, r.model);
+    return r;
+  }
+  // A bare entry takes the provider of a unique catalog/config match, else the default provider.
+  std::string provider;
+  int matches = 0;
+  auto consider = [&](const ModelRef& r) {
+    if (r.model == entry && r.provider != provider) {
+      provider = r.provider;
+      ++matches;
+    }
+  };
+  for (const auto& row : catalog_) consider(row.ref);
+  for (const auto& m : agent_.models) consider(m.ref);
+  if (matches != 1) provider = agent_.default_ref.provider;
+  return {provider, NormalizeModelId(provider, entry)};
+}
+
+bool ModelResolver::Permitted(const ModelRef& ref) const {
+  if (!agent_.policy) return true;
+  std::string label = ref.Label();
+  for (const auto& prefix : wildcard_prefixes_)
+    if (StartsWith(label, prefix)) return true;
+  for (const auto& r : exact_allowed_)
+    if (r == ref) return true;
+  return false;
+}
+
+std::string ModelResolver::AliasOfKey(const std::string& key) const {
+  auto it = key_aliases_.find(key);
+  return it == key_aliases_.end() ? std::string() : it->second.front();
+}
+
+std::optional<Selection> ModelResolver::Normalize(std::string_view raw) const {
+  std::string_view ref = text::Trim(raw);
+  if (ref.empty()) return std::nullopt;
+  std::string lower = text::ToLower(ref);
+  // 1. Alias.
+  if (auto it = aliases_.find(lower); it != aliases_.end()) {
+    const auto& e = agent_.models[it->second];
+    return Selection{e.ref, e.alias, false};
+  }
+  size_t slash = ref.find('/');
+  // 2. Provider-scoped alias: "anthropic/sonnet".
+  if (slash != std::string_view::npos && slash > 0) {
+    std::string provider = lower.substr(0, slash);
+    if (auto it = aliases_.find(lower.substr(slash + 1)); it != aliases_.end()) {
+      const auto& e = agent_.models[it->second];
+      if (e.ref.provider == provider) return Selection{e.ref, e.alias, false};
+    }
+  }
+  // 3. The one spelled-out special case.
+  if (lower == "openrouter:auto") return Selection{{"openrouter", "openrouter/auto"}, "", false};
+  // 4. Split at the first '/'.
+  ModelRef r;
+  if (slash == std::string_view::npos) {
+    r = {agent_.default_ref.provider, std::string(ref)};
+  } else {
+    if (slash == 0 || slash + 1 == ref.size()) return std::nullopt;
+    r = {lower.substr(0, slash), std::string(ref.substr(slash + 1))};
+  }
+  // 5. Provider rewrite tables.
+  r.model = NormalizeModelId(r.provider, r.model);
+  if (r.model.empty()) return std::nullopt;
+  return Selection{std::move(r), "", false};
+}
+
+int ModelResolver::Score(std::string_view f, const std::string& p, const std::string& m) const {
+  std::string ml = text::ToLower(m);
+  std::string h = p + "/" + ml;
+  int score = Frag(h, f, 220, 140, 110) + Frag(p, f, 180, 120, 90) + Frag(ml, f, 160, 110, 80);
+  if (int d = BoundedLevenshtein(f, ml); d >= 0) score += (3 - d) * 70;
+  auto it = key_aliases_.find(ModelRef{p, m}.Key());
+  if (it != key_aliases_.end())
+    for (const auto& a : it->second) score += Frag(text::ToLower(a), f, 140, 90, 60);
+  if (StartsWith(ml, p)) score += 30;
+  int fv = 0, mv = 0, hit = 0;
+  for (auto t : kVariantTokens) {
+    bool in_f = Contains(f, t), in_m = Contains(ml, t);
+    fv += in_f;
+    mv += in_m;
+    hit += in_f && in_m;
+  }
+  if (fv == 0) score -= 30 * mv;
+  else score += hit > 0 ? 40 * hit : -20;
+  if (ModelRef{p, m} == agent_.default_ref) score += 20;
+  return score;
+}
+
+std::vector<FuzzyCandidate> ModelResolver::RankFuzzy(std::string_view fragment, std::string_view pf) const {
+  std::string f = text::ToLower(text::Trim(fragment));
+  std::vector<FuzzyCandidate> out;
+  if (f.empty()) return out;
+  absl::flat_hash_set<std::string> seen;
+  auto add = [&](ModelRef r) {
+    if (!r.model.empty() && r.model.back() == '*') return;
+    if (!Permitted(r)) return;
+    if (!pf.empty() && r.provider != pf) return;
+    std::string id = r.Label();
+    if (!seen.insert(id).second) return;
+    out.push_back({std::move(r), 0});
+  };
+  for (const auto& key : allowed_keys_) {
+    size_t slash = key.find('/');
+    if (slash == std::string::npos || slash == 0) continue;
+    // Split at the first '/', as OpenClaw does; a collapsed key such as "openrouter/auto" thus
+    // yields model "auto" (spec 7.1, kept for compatibility).
+    add({key.substr(0, slash), key.substr(slash + 1)});
+  }
+  if (pf.empty()) {
+    for (const auto& e : agent_.models)
+      if (!e.alias.empty() && Contains(text::ToLower(e.alias), f))
+        add(e.ref);
+  }
+  for (auto& c : out) c.score = Score(f, c.ref.provider, c.ref.model);
+  auto hits = [&](const ModelRef& r) {
+    std::string ml = text::ToLower(r.model);
+    int h = 0;
+    for (auto t : kVariantTokens) h += Contains(f, t) && Contains(ml, t);
+    return h;
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const FuzzyCandidate& a, const FuzzyCandidate& b) {
+    if (a.score != b.score) return a.score > b.score;
+    bool da = a.ref == agent_.default_ref, db = b.ref == agent_.default_ref;
+    if (da != db) return da;
+    int ha = hits(a.ref), hb = hits(b.ref);
+    if (ha != hb) return ha > hb;
+    int va = VariantCount(text::ToLower(a.ref.model)), vb = VariantCount(text::ToLower(b.ref.model));
+    if (va != vb) return va < vb;
+    if (a.ref.model.size() != b.ref.model.size()) return a.ref.model.size() < b.ref.model.size();
+    return a.ref.Key() < b.ref.Key();
+  });
+  return out;
+}
+
+std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view raw, std::vector<std::string>* trace) const {
+  std::string_view ref = text::Trim(raw);
+  auto note = [&](std::string line) {
+    if (trace) trace->push_back(std::move(line));
+  };
+  auto fuzzy = [&](std::string_view f, std::string_view pf, int threshold) -> std::optional<Selection> {
+    auto ranked = RankFuzzy(f, pf);
+    if (trace) {
+      note(absl::StrCat("fuzzy \"", text::ToLower(f), "\"", pf.empty() ? "" : absl::StrCat(" within ", std::string(pf)),
+                        " (threshold ", threshold, "):"));
+      for (size_t i = 0; i < ranked.size() && i < 5; ++i)
+        note(absl::StrCat("  ", ranked[i].score, "  ", ranked[i].ref.Label()));
+    }
+    if (ranked.empty() || ranked.front().score < threshold) return std::nullopt;
+    const ModelRef& r = ranked.front().ref;
+    return Selection{r, AliasOfKey(r.Key()), true};
+  };
+
+  std::optional<Selection> r = Normalize(ref);
+  bool has_slash = ref.find('/') != std::string_view::npos;
+  if (!r) {
+    note("not resolvable as provider/model");
+    if (auto s = fuzzy(ref, "", 120)) return *s;
+    return ResolveError{absl::StrCat("Unrecognized model \"", std::string(ref),
+                                     "\". Use /models to list providers, or /models <provider> to list models."),
+                       ""};
+  }
+  note(absl::StrCat("resolved to ", r->ref.Label(), r->alias.empty() ? "" : absl::StrCat(" via alias ", r->alias)));
+  bool permitted = Permitted(r->ref);
+  bool in_keys = allowed_key_set_.count(r->ref.Key()) > 0;
+  note(absl::StrCat("policy: ", agent_.policy ? (permitted ? "allowed" : "not allowed") : "none (all allowed)",
+                    "; allowed key: ", in_keys ? "yes" : "no"));
+  if (permitted && (has_slash || !r->alias.empty() || in_keys)) return *r;
+  if (has_slash) {
+    size_t slash = ref.find('/');
+    std::string pf = text::ToLower(ref.substr(0, slash));
+    if (auto s = fuzzy(ref.substr(slash + 1), pf, 90)) return *s;
+  }
+  if (auto s = fuzzy(ref, "", 120)) return *s;
+  if (permitted) return *r;
+  std::string label = r->ref.Label();
+  return ResolveError{absl::StrCat("Model \"", label,
+                                   "\" is not allowed. Use /models to list providers, or /models <provider> to list "
+                                   "models.\nAdd \"",
+                                   label, "\" or its provider wildcard to ", agent_.policy->path,
+                                   ".\nThen retry: /model ", label),
+                     label};
+}
+
+}  // namespace modelpin

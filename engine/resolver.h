@@ -1,0 +1,88 @@
+// Turns what a user typed after /model into a provider/model selection, as OpenClaw does
+// (spec 3.2-3.7): aliases, provider-scoped aliases, provider id rewrites, the model policy, and
+// the scored fuzzy matcher. Pure: built once per agent configuration, then only reads.
+//
+//   ModelResolver r(config, config.Agent("main"), config.catalog());
+//   auto sel = r.Resolve("sonnet");        // Selection{anthropic/claude-sonnet-4-5, alias "sonnet"}
+//   auto bad = r.Resolve("x");             // under an allowlist: ResolveError{"Model \"anthropic/x\" ..."}
+#ifndef MODELPIN_ENGINE_RESOLVER_H_
+#define MODELPIN_ENGINE_RESOLVER_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "engine/config.h"
+#include "engine/model_ref.h"
+
+namespace modelpin {
+
+struct Selection {
+  ModelRef ref;
+  std::string alias;        // alias for the reply label, "" for none
+  bool fuzzy = false;       // found by the fuzzy matcher, not taken as typed
+  // "opus (anthropic/claude-opus-4-5)" or "anthropic/claude-opus-4-5".
+  std::string Label() const { return alias.empty() ? ref.Label() : alias + " (" + ref.Label() + ")"; }
+};
+
+struct ResolveError {
+  std::string text;
+  // Set for the policy refusal: the refused "provider/model" (callers append " --runtime X").
+  std::string not_allowed;
+};
+
+// One scored fuzzy candidate, for `explain` and "did you mean".
+struct FuzzyCandidate {
+  ModelRef ref;
+  int score = 0;
+};
+
+class ModelResolver {
+ public:
+  // `catalog` is the visible catalog (rows whose provider can be used).
+  ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog);
+
+  // Resolves a reference (no profile part). `trace`, when given, receives one line per step.
+  std::variant<Selection, ResolveError> Resolve(std::string_view ref, std::vector<std::string>* trace = nullptr) const;
+
+  // Steps 1-5 of spec 3.2 alone: alias, provider alias, split, rewrite. nullopt = unresolvable.
+  std::optional<Selection> Normalize(std::string_view ref) const;
+  // Whether the policy allows `ref` (no policy: everything).
+  bool Permitted(const ModelRef& ref) const;
+  // The fuzzy ranking of spec 3.5 (best first), without the threshold.
+  std::vector<FuzzyCandidate> RankFuzzy(std::string_view fragment, std::string_view provider_filter) const;
+  // First configured alias of a model key ("" if none).
+  std::string AliasOfKey(const std::string& key) const;
+  // The agent's effective default model.
+  const ModelRef& default_ref() const { return agent_.default_ref; }
+  // Allowed model keys (spec 3.3), in insertion order.
+  const std::vector<std::string>& allowed_keys() const { return allowed_keys_; }
+  const std::vector<CatalogRow>& catalog() const { return catalog_; }
+  const AgentView& agent() const { return agent_; }
+  const Config& config() const { return config_; }
+  // Resolves a policy entry (exact refs only) to the ref it names.
+  ModelRef ResolvePolicyEntry(std::string_view entry) const;
+
+ private:
+  int Score(std::string_view f, const std::string& p, const std::string& m) const;
+
+  const Config& config_;
+  const AgentView& agent_;
+  std::vector<CatalogRow> catalog_;
+  // lower-cased alias -> index into agent_.models (later entries win, as in OpenClaw).
+  absl::flat_hash_map<std::string, size_t> aliases_;
+  // model key -> aliases of that key, in config order.
+  absl::flat_hash_map<std::string, std::vector<std::string>> key_aliases_;
+  std::vector<std::string> allowed_keys_;
+  absl::flat_hash_set<std::string> allowed_key_set_;
+  std::vector<std::string> wildcard_prefixes_;  // "anthropic/" for "anthropic/*"
+  std::vector<ModelRef> exact_allowed_;
+};
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_RESOLVER_H_

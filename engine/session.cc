@@ -1,0 +1,239 @@
+#include "engine/session.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace modelpin {
+namespace {
+
+// Field table: JSON name and member, in sorted JSON-name order (the oracle prints keys sorted).
+template <typename Fn>
+void ForEachField(const SessionState& s, bool include_private, Fn&& fn) {
+  fn("agentRuntimeOverride", s.agent_runtime_override);
+  fn("authProfileOverride", s.auth_profile_override);
+  if (s.auth_profile_override_compaction_count) fn("authProfileOverrideCompactionCount", *s.auth_profile_override_compaction_count);
+  fn("authProfileOverrideSource", s.auth_profile_override_source);
+  if (s.live_model_switch_pending) fn("liveModelSwitchPending", *s.live_model_switch_pending);
+  fn("modelOverride", s.model_override);
+  fn("modelOverrideRouteResolution", s.model_override_route_resolution);
+  fn("modelOverrideSource", s.model_override_source);
+  fn("providerOverride", s.provider_override);
+  if (include_private) fn("thinkingLevel", s.thinking_level);
+}
+
+std::string Serialize(const SessionState& s, bool include_private) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  auto emit = [&](const char* name, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+      if (!value) return;
+      w.Key(name);
+      w.String(value->data(), static_cast<rapidjson::SizeType>(value->size()));
+    } else if constexpr (std::is_same_v<T, bool>) {
+      w.Key(name);
+      w.Bool(value);
+    } else {
+      w.Key(name);
+      w.Int(value);
+    }
+  };
+  ForEachField(s, include_private, emit);
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+std::string MapKey(const std::string& agent, const std::string& key) {
+  std::string k;
+  k.reserve(agent.size() + 1 + key.size());
+  k += agent;
+  k += '\0';
+  k += key;
+  return k;
+}
+
+}  // namespace
+
+std::string SessionState::OracleJson() const { return Serialize(*this, false); }
+std::string SessionState::StorageJson() const { return Serialize(*this, true); }
+
+absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return absl::DataLossError("session entry is not a JSON object");
+  SessionState s;
+  auto str = [&](const char* name, std::optional<std::string>& out) {
+    auto it = d.FindMember(name);
+    if (it != d.MemberEnd() && it->value.IsString()) out = std::string(it->value.GetString(), it->value.GetStringLength());
+  };
+  str("providerOverride", s.provider_override);
+  str("modelOverride", s.model_override);
+  str("modelOverrideSource", s.model_override_source);
+  str("modelOverrideRouteResolution", s.model_override_route_resolution);
+  str("authProfileOverride", s.auth_profile_override);
+  str("authProfileOverrideSource", s.auth_profile_override_source);
+  str("agentRuntimeOverride", s.agent_runtime_override);
+  str("thinkingLevel", s.thinking_level);
+  if (auto it = d.FindMember("authProfileOverrideCompactionCount"); it != d.MemberEnd() && it->value.IsInt())
+    s.auth_profile_override_compaction_count = it->value.GetInt();
+  if (auto it = d.FindMember("liveModelSwitchPending"); it != d.MemberEnd() && it->value.IsBool())
+    s.live_model_switch_pending = it->value.GetBool();
+  return s;
+}
+
+// ---- memory ----
+
+absl::StatusOr<SessionState> MemorySessionStore::Get(const std::string& agent, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(MapKey(agent, key));
+  if (it == sessions_.end()) return SessionState{};
+  return it->second;
+}
+
+absl::Status MemorySessionStore::Put(const std::string& agent, const std::string& key, const SessionState& state) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state.empty()) sessions_.erase(MapKey(agent, key));
+  else sessions_[MapKey(agent, key)] = state;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> MemorySessionStore::Keys(const std::string& agent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> keys;
+  std::string prefix = agent + '\0';
+  for (const auto& [k, v] : sessions_)
+    if (k.compare(0, prefix.size(), prefix) == 0) keys.push_back(k.substr(prefix.size()));
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+size_t MemorySessionStore::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sessions_.size();
+}
+
+// ---- SQLite ----
+
+struct SqliteSessionStore::Impl {
+  std::string path;
+  sqlite3* db = nullptr;
+  sqlite3_stmt* get = nullptr;
+  sqlite3_stmt* put = nullptr;
+  sqlite3_stmt* del = nullptr;
+  sqlite3_stmt* keys = nullptr;
+  std::mutex mu;  // one connection, used by one thread at a time
+
+  absl::Status Error(const char* what) const {
+    return absl::InternalError(absl::StrCat(path, ": ", what, ": ", db ? sqlite3_errmsg(db) : "cannot open"));
+  }
+  ~Impl() {
+    for (sqlite3_stmt* s : {get, put, del, keys}) sqlite3_finalize(s);
+    if (db) sqlite3_close(db);
+  }
+};
+
+SqliteSessionStore::SqliteSessionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteSessionStore::~SqliteSessionStore() = default;
+
+absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  int rc = sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) return absl::UnavailableError(absl::StrCat(path, ": cannot open session store: ", sqlite3_errstr(rc)));
+  // Another process may hold the write lock for a moment (two bots, or the CLI): wait, don't fail.
+  sqlite3_busy_timeout(impl->db, 10'000);
+  const char* setup =
+      "PRAGMA journal_mode=WAL;"
+      "PRAGMA synchronous=NORMAL;"
+      "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS sessions("
+      "  agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
+      "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+      "  PRIMARY KEY(agent, session_key)) WITHOUT ROWID;";
+  char* err = nullptr;
+  if (sqlite3_exec(impl->db, setup, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return absl::FailedPreconditionError(absl::StrCat(path, ": not a usable session store: ", msg));
+  }
+  // Schema version: refuse a database written by a newer modelpin rather than misread it.
+  {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(impl->db, "SELECT value FROM meta WHERE key='schema'", -1, &st, nullptr);
+    int version = 0;
+    if (st && sqlite3_step(st) == SQLITE_ROW) version = atoi(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    if (version > kSchemaVersion)
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": session store schema ", version, " is newer than this modelpin (", kSchemaVersion, ")"));
+    if (version == 0) {
+      std::string sql = absl::StrCat("INSERT OR REPLACE INTO meta VALUES('schema','", kSchemaVersion, "')");
+      if (sqlite3_exec(impl->db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return impl->Error("write schema");
+    }
+  }
+  auto prepare = [&](const char* sql, sqlite3_stmt** st) { return sqlite3_prepare_v2(impl->db, sql, -1, st, nullptr); };
+  if (prepare("SELECT entry_json FROM sessions WHERE agent=?1 AND session_key=?2", &impl->get) != SQLITE_OK ||
+      prepare("INSERT INTO sessions(agent, session_key, entry_json) VALUES(?1, ?2, ?3) "
+              "ON CONFLICT(agent, session_key) DO UPDATE SET entry_json=excluded.entry_json, updated_at=unixepoch()",
+              &impl->put) != SQLITE_OK ||
+      prepare("DELETE FROM sessions WHERE agent=?1 AND session_key=?2", &impl->del) != SQLITE_OK ||
+      prepare("SELECT session_key FROM sessions WHERE agent=?1 ORDER BY session_key", &impl->keys) != SQLITE_OK) {
+    return impl->Error("prepare");
+  }
+  return std::unique_ptr<SqliteSessionStore>(new SqliteSessionStore(std::move(impl)));
+}
+
+absl::StatusOr<SessionState> SqliteSessionStore::Get(const std::string& agent, const std::string& key) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sqlite3_stmt* st = impl_->get;
+  sqlite3_reset(st);
+  sqlite3_bind_text(st, 1, agent.data(), static_cast<int>(agent.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) return SessionState{};
+  if (rc != SQLITE_ROW) return impl_->Error("read session");
+  std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                        static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+  auto s = SessionState::FromStorageJson(json);
+  sqlite3_reset(st);
+  if (!s.ok()) return absl::DataLossError(absl::StrCat(impl_->path, ": session ", key, ": ", s.status().message()));
+  return s;
+}
+
+absl::Status SqliteSessionStore::Put(const std::string& agent, const std::string& key, const SessionState& state) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sqlite3_stmt* st = state.empty() ? impl_->del : impl_->put;
+  std::string json = state.StorageJson();
+  sqlite3_reset(st);
+  sqlite3_bind_text(st, 1, agent.data(), static_cast<int>(agent.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+  if (!state.empty()) sqlite3_bind_text(st, 3, json.data(), static_cast<int>(json.size()), SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return impl_->Error("write session");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteSessionStore::Keys(const std::string& agent) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sqlite3_stmt* st = impl_->keys;
+  sqlite3_reset(st);
+  sqlite3_bind_text(st, 1, agent.data(), static_cast<int>(agent.size()), SQLITE_STATIC);
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return impl_->Error("list sessions");
+  return out;
+}
+
+}  // namespace modelpin

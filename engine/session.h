@@ -1,0 +1,89 @@
+// Per-session state and where it is kept.
+//
+// SessionState holds the fields OpenClaw stores on a session entry, under the same JSON names,
+// so replays compare field for field. A SessionStore maps (agent, session key) to a state; the
+// embedded default is SQLite in WAL mode (one small transaction per change), the memory store
+// serves tests and replays without a state dir.
+//
+//   auto store = SqliteSessionStore::Open("/var/lib/modelpin/sessions.sqlite");
+//   SessionState s = (*store)->Get("main", "agent:main:main").value();
+//   s.model_override = "claude-sonnet-4-5";
+//   (*store)->Put("main", "agent:main:main", s);
+#ifndef MODELPIN_ENGINE_SESSION_H_
+#define MODELPIN_ENGINE_SESSION_H_
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace modelpin {
+
+struct SessionState {
+  std::optional<std::string> provider_override;            // providerOverride
+  std::optional<std::string> model_override;               // modelOverride
+  std::optional<std::string> model_override_source;        // modelOverrideSource: "user" | "default"
+  std::optional<std::string> model_override_route_resolution;  // modelOverrideRouteResolution
+  std::optional<std::string> auth_profile_override;        // authProfileOverride
+  std::optional<std::string> auth_profile_override_source; // authProfileOverrideSource: "user" | "auto"
+  std::optional<int> auth_profile_override_compaction_count;  // authProfileOverrideCompactionCount
+  std::optional<bool> live_model_switch_pending;           // liveModelSwitchPending
+  std::optional<std::string> agent_runtime_override;       // agentRuntimeOverride
+  std::optional<std::string> thinking_level;               // thinkingLevel (not an oracle field)
+
+  bool empty() const { return *this == SessionState{}; }
+  // The fields OpenClaw's oracle prints (all but thinkingLevel) as a compact JSON object with
+  // sorted keys: {"authProfileOverride":"anthropic:work",...}.
+  std::string OracleJson() const;
+  // Every field, for storage.
+  std::string StorageJson() const;
+  static absl::StatusOr<SessionState> FromStorageJson(std::string_view json);
+  friend bool operator==(const SessionState&, const SessionState&) = default;
+};
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  // The state of a session; a session never seen is an empty state.
+  virtual absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) = 0;
+  // Stores the state (an empty state deletes the entry). Durable when this returns OK.
+  virtual absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) = 0;
+  // Session keys of an agent, sorted.
+  virtual absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) = 0;
+};
+
+class MemorySessionStore : public SessionStore {
+ public:
+  absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
+  absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
+  absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
+  size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  absl::flat_hash_map<std::string, SessionState> sessions_;  // key: agent + '\0' + session key
+};
+
+class SqliteSessionStore : public SessionStore {
+ public:
+  // Opens (creating if needed) the database at `path` in WAL mode. Errors name the file.
+  static absl::StatusOr<std::unique_ptr<SqliteSessionStore>> Open(const std::string& path);
+  ~SqliteSessionStore() override;
+  absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
+  absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
+  absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
+  static constexpr int kSchemaVersion = 1;
+
+ private:
+  struct Impl;
+  explicit SqliteSessionStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_SESSION_H_

@@ -1,0 +1,123 @@
+// What the grammar hands to the engine: typed actions with the byte span they occupy in the
+// message. The grammar knows syntax only: no aliases' targets, no config, no credentials.
+//
+//   auto d = modelpin::grammar::FindModelDirective("hello /model opus@anthropic:work please");
+//   // d->span covers "/model opus@anthropic:work",
+//   // std::get<model::Select>(d->action) == {model "opus", profile "anthropic:work"}
+#ifndef MODELPIN_GRAMMAR_DIRECTIVE_H_
+#define MODELPIN_GRAMMAR_DIRECTIVE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace modelpin::grammar {
+
+// Half-open byte range [begin, end) of a message.
+struct Span {
+  size_t begin = 0;
+  size_t end = 0;
+  friend bool operator==(const Span&, const Span&) = default;
+};
+
+enum class Scope : uint8_t { kNone, kSession, kAgent, kGlobal };
+
+// Options that may follow a /model reference (or stand alone): -s/-a/-g and --runtime.
+struct ModelOptions {
+  Scope scope = Scope::kNone;
+  // A second scope option followed the directive ("/model sonnet -s -a"): the message is
+  // rejected with "Use only one model scope option." before anything else is checked.
+  bool scope_conflict = false;
+  // The runtime value exactly as typed (--runtime X, runtime=X, harness=X).
+  std::optional<std::string> runtime;
+  friend bool operator==(const ModelOptions&, const ModelOptions&) = default;
+};
+
+namespace model {
+// "/model", "/model:", "/model   " — the summary.
+struct ShowSummary { friend bool operator==(const ShowSummary&, const ShowSummary&) = default; };
+// "/model status".
+struct ShowStatus { friend bool operator==(const ShowStatus&, const ShowStatus&) = default; };
+// "/model list" — the providers view.
+struct ListProviders { friend bool operator==(const ListProviders&, const ListProviders&) = default; };
+// "/model default" in any case, also "default@x" and "\"default\"@\"x\"". OpenClaw ignores the
+// profile; it is kept here so a stricter engine can refuse or apply it.
+struct ResetDefault {
+  std::optional<std::string> profile;
+  friend bool operator==(const ResetDefault&, const ResetDefault&) = default;
+};
+// Any other reference: an alias, provider/model, a bare id, provider/alias. Both parts trimmed,
+// quoted parts JSON-decoded. `profile` is set only when spec 2.4 splits one off.
+struct Select {
+  std::string model;
+  std::optional<std::string> profile;
+  bool quoted = false;
+  friend bool operator==(const Select&, const Select&) = default;
+};
+enum class Reason : uint8_t {
+  kNumeric,            // "/model 2", "/model 3@anthropic:work"
+  kProfileNeedsModel,  // "/model status@x", "/model \"\"@\"x\""
+  kRuntimeNeedsModel,  // "/model --runtime codex", "/model status --runtime x"
+  kScopeNeedsModel,    // "/model -s", "/model list -a"
+};
+// A form the grammar refuses on syntax alone. The engine still checks the scope conflict and the
+// owner-only -a/-g before reporting this (spec 3.1 order), so options stay available.
+struct Rejected {
+  Reason reason;
+  friend bool operator==(const Rejected&, const Rejected&) = default;
+};
+}  // namespace model
+
+using ModelAction = std::variant<model::ShowSummary, model::ShowStatus, model::ListProviders,
+                                 model::ResetDefault, model::Select, model::Rejected>;
+
+struct ModelDirective {
+  Span span;               // what is removed from the message (spec 2.3 then widens it)
+  ModelAction action;
+  ModelOptions options;
+  bool shorthand = false;  // matched as "/<alias>"; the Select's model is then the alias as typed
+  friend bool operator==(const ModelDirective&, const ModelDirective&) = default;
+};
+
+// The first "/model" directive of `text` (spec 2.1), or nullopt. A "quote refusal" (spec 2.1)
+// means the text holds no /model directive at all, so this returns nullopt then too.
+std::optional<ModelDirective> FindModelDirective(std::string_view text);
+
+// The first "/<alias>" shorthand of `text` (spec 2.2) for one of `aliases_lower` (lower-cased
+// alias names), or nullopt. Call it only when FindModelDirective found nothing.
+std::optional<ModelDirective> FindAliasShorthand(std::string_view text,
+                                                 std::span<const std::string> aliases_lower);
+
+// The /models command (spec 6.5). `text` is the cleaned message; returns nullopt unless it
+// starts with "/models" (ASCII case-insensitive; "/modelsfoo" counts, as in OpenClaw).
+struct ModelsCommand {
+  enum class Kind : uint8_t { kProviders, kList, kAdd };
+  Kind kind = Kind::kProviders;
+  std::string provider;       // lower-cased; empty for the providers view
+  int page = 1;
+  int page_size = 20;         // min(limit, 100)
+  bool all = false;
+  friend bool operator==(const ModelsCommand&, const ModelsCommand&) = default;
+};
+std::optional<ModelsCommand> ParseModelsCommand(std::string_view text);
+
+// Fast pre-check run on every message: false means no directive or command can be in `text`
+// (no '/' that starts a word at a boundary). Proportional to a memchr scan, allocates nothing.
+bool MayHoldDirective(std::string_view text);
+
+// Removes a directive's span from `text` as spec 2.3 says (whole blank line, or one adjacent
+// space/tab) and returns the rest; the result is empty when only whitespace would remain.
+std::string RemoveSpan(std::string_view text, Span span);
+
+// Finds the first "/<word>" (ASCII case-insensitive `word_lower`) at a directive boundary: the
+// slash is at the start or follows whitespace, and the word is followed by the end, whitespace
+// or ':'. Returns the span of "/word", or nullopt. The building block plugin grammars use.
+std::optional<Span> FindWord(std::string_view text, std::string_view word_lower, size_t from = 0);
+
+}  // namespace modelpin::grammar
+
+#endif  // MODELPIN_GRAMMAR_DIRECTIVE_H_

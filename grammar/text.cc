@@ -1,0 +1,189 @@
+#include "grammar/text.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "grammar/text_internal.h"
+
+namespace modelpin::text {
+namespace {
+
+constexpr char32_t kReplacement = 0xFFFD;
+
+inline uint8_t Byte(std::string_view s, size_t i) { return static_cast<uint8_t>(s[i]); }
+inline bool IsContinuation(uint8_t b) { return (b & 0xC0) == 0x80; }
+
+// ASCII members of the JavaScript `\s` class: TAB, LF, VT, FF, CR and space.
+inline bool IsAsciiSpace(uint8_t b) { return b == ' ' || (b >= '\t' && b <= '\r'); }
+
+}  // namespace
+
+void AppendUtf8(char32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp) {
+  // Strict decoding (no overlong forms, no surrogates, nothing above U+10FFFF), the same set of
+  // sequences PEGTL's utf8 rules accept, so the hand-written scanners and the grammar agree on
+  // where every character starts.
+  const size_t n = s.size();
+  if (i >= n) {
+    *cp = kReplacement;
+    return 1;
+  }
+  const uint8_t b0 = Byte(s, i);
+  if (b0 < 0x80) {
+    *cp = b0;
+    return 1;
+  }
+  size_t len = 0;
+  char32_t value = 0;
+  char32_t min = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    len = 2;
+    value = b0 & 0x1F;
+    min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3;
+    value = b0 & 0x0F;
+    min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4;
+    value = b0 & 0x07;
+    min = 0x10000;
+  } else {
+    *cp = kReplacement;
+    return 1;
+  }
+  if (n - i < len) {
+    *cp = kReplacement;
+    return 1;
+  }
+  for (size_t k = 1; k < len; ++k) {
+    const uint8_t b = Byte(s, i + k);
+    if (!IsContinuation(b)) {
+      *cp = kReplacement;
+      return 1;
+    }
+    value = (value << 6) | (b & 0x3F);
+  }
+  if (value < min || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
+    *cp = kReplacement;
+    return 1;
+  }
+  *cp = value;
+  return len;
+}
+
+bool IsSpace(char32_t cp) {
+  if (cp < 0x80) return IsAsciiSpace(static_cast<uint8_t>(cp));
+  switch (cp) {
+    case 0x00A0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF:
+      return true;
+    default:
+      return cp >= 0x2000 && cp <= 0x200A;
+  }
+}
+
+size_t SpaceAt(std::string_view s, size_t i) {
+  if (i >= s.size()) return 0;
+  const uint8_t b = Byte(s, i);
+  if (b < 0x80) return IsAsciiSpace(b) ? 1 : 0;
+  // Every non-ASCII space starts with one of these lead bytes; skip decoding for the rest.
+  if (b != 0xC2 && b != 0xE1 && b != 0xE2 && b != 0xE3 && b != 0xEF) return 0;
+  char32_t cp = 0;
+  const size_t len = DecodeUtf8(s, i, &cp);
+  return (len > 1 && IsSpace(cp)) ? len : 0;
+}
+
+size_t SpaceBefore(std::string_view s, size_t i) {
+  if (i == 0 || i > s.size()) return 0;
+  const uint8_t last = Byte(s, i - 1);
+  if (last < 0x80) return IsAsciiSpace(last) ? 1 : 0;
+  // A multi-byte space ends in a continuation byte; its lead byte (C2, E1, E2, E3 or EF) can
+  // never be the continuation of an earlier sequence, so looking backwards gives the same
+  // answer as decoding forwards from the start of the text.
+  if (i >= 2 && Byte(s, i - 2) == 0xC2) {
+    char32_t cp = 0;
+    if (DecodeUtf8(s, i - 2, &cp) == 2 && IsSpace(cp)) return 2;
+  }
+  if (i >= 3) {
+    const uint8_t lead = Byte(s, i - 3);
+    if (lead == 0xE1 || lead == 0xE2 || lead == 0xE3 || lead == 0xEF) {
+      char32_t cp = 0;
+      if (DecodeUtf8(s, i - 3, &cp) == 3 && IsSpace(cp)) return 3;
+    }
+  }
+  return 0;
+}
+
+std::string_view Trim(std::string_view s) {
+  size_t begin = 0;
+  while (size_t n = SpaceAt(s, begin)) begin += n;
+  size_t end = s.size();
+  while (end > begin) {
+    const size_t n = SpaceBefore(s, end);
+    if (n == 0) break;
+    end -= n;
+  }
+  return s.substr(begin, end - begin);
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = LowerAscii(c);
+  return out;
+}
+
+bool EqualsLower(std::string_view a, std::string_view lower) {
+  return a.size() == lower.size() && StartsWithLower(a, lower);
+}
+
+bool StartsWithLower(std::string_view a, std::string_view lower) {
+  if (a.size() < lower.size()) return false;
+  for (size_t i = 0; i < lower.size(); ++i) {
+    if (LowerAscii(a[i]) != lower[i]) return false;
+  }
+  return true;
+}
+
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    char32_t cp = 0;
+    const size_t len = DecodeUtf8(s, i, &cp);
+    if (cp == kReplacement && len == 1) {
+      AppendUtf8(kReplacement, &out);
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace modelpin::text

@@ -1,0 +1,47 @@
+// Byte-level text helpers shared by every grammar: UTF-8 decoding that never fails, the
+// JavaScript `\s` whitespace class OpenClaw matches with, ASCII case folding.
+//
+//   std::string_view s = "\u00a0/model";
+//   size_t n = modelpin::text::SpaceAt(s, 0);   // 2: U+00A0 is whitespace, two bytes long
+//
+// Nothing here allocates except ToLower. Invalid UTF-8 decodes as U+FFFD, one byte at a time, so
+// scanning always makes progress and never reads past the end.
+#ifndef MODELPIN_GRAMMAR_TEXT_H_
+#define MODELPIN_GRAMMAR_TEXT_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace modelpin::text {
+
+// Decodes the code point starting at s[i] (i < s.size()). Returns its length in bytes (1..4);
+// invalid or truncated sequences give length 1 and U+FFFD.
+size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp);
+
+// The JavaScript `\s` class: ASCII space, TAB, LF, VT, FF, CR, U+00A0, U+1680, U+2000-U+200A,
+// U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF. Not U+200B.
+bool IsSpace(char32_t cp);
+
+// Length in bytes of the whitespace character at s[i], or 0 when there is none (or i is at the end).
+size_t SpaceAt(std::string_view s, size_t i);
+
+// Length in bytes of the whitespace character that ends right before s[i], or 0.
+size_t SpaceBefore(std::string_view s, size_t i);
+
+// `s` without leading and trailing whitespace (the `\s` class).
+std::string_view Trim(std::string_view s);
+
+// ASCII-only lower-casing (command words, provider ids and aliases are compared this way).
+std::string ToLower(std::string_view s);
+inline char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+// `a` equals `lower` ignoring ASCII case; `lower` must already be lower case.
+bool EqualsLower(std::string_view a, std::string_view lower);
+bool StartsWithLower(std::string_view a, std::string_view lower);
+
+// Replaces invalid UTF-8 with U+FFFD so the result is always well-formed.
+std::string SanitizeUtf8(std::string_view s);
+
+}  // namespace modelpin::text
+
+#endif  // MODELPIN_GRAMMAR_TEXT_H_

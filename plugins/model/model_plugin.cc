@@ -1,0 +1,240 @@
+#include "plugins/model/model_plugin.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/provider_tables.h"
+#include "grammar/text.h"
+#include "plugins/model/views.h"
+
+namespace modelpin {
+namespace {
+
+using grammar::ModelDirective;
+using model_plugin::ProvidersText;
+using model_plugin::StatusText;
+using model_plugin::SummaryText;
+using grammar::Scope;
+namespace gm = grammar::model;
+
+// Words that are commands of their own and therefore never alias shorthands (spec 2.2).
+constexpr std::string_view kReservedWords[] = {"model", "models", "think", "thinking", "verbose", "trace", "fast",
+                                               "reasoning", "elevated", "exec", "status", "queue", "help", "new",
+                                               "reset", "stop", "compact", "login", "logout"};
+
+Reply Error(std::string text) { return {std::move(text), true}; }
+
+struct RuntimeChoice {
+  bool reset = false;      // default / auto
+  std::string id;          // normalised runtime id, "" when none given
+  std::string as_typed;
+};
+
+RuntimeChoice ParseRuntime(const std::optional<std::string>& raw) {
+  RuntimeChoice r;
+  if (!raw) return r;
+  r.as_typed = *raw;
+  std::string v = text::ToLower(*raw);
+  if (v == "default" || v == "auto") r.reset = true;
+  else if (v == "pi" || v == "openclaw") r.id = "openclaw";
+  else r.id = v;
+  return r;
+}
+
+bool ProviderKnown(const TurnContext& ctx, const std::string& provider) {
+  if (ctx.config.Provider(provider)) return true;
+  for (const auto& row : ctx.resolver.catalog())
+    if (row.ref.provider == provider) return true;
+  return IsBundledProvider(provider);
+}
+
+bool RuntimeSupported(const std::string& runtime, const std::string& provider) {
+  if (runtime == "openclaw") return true;
+  if (runtime == "codex") return provider == "openai";
+  if (runtime == "claude-cli") return AuthProvider(provider) == "anthropic";
+  return false;
+}
+
+class ModelPlugin : public Plugin {
+ public:
+  std::string_view name() const override { return "model"; }
+
+  std::vector<std::string> Words(const AgentView& agent) const override {
+    std::vector<std::string> w = {"model", "models"};
+    for (const auto& a : agent.shorthand_aliases_lower) w.push_back(a);
+    return w;
+  }
+
+  std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const override {
+    std::optional<ModelDirective> d = grammar::FindModelDirective(text);
+    if (!d) {
+      std::vector<std::string> aliases;
+      for (const auto& a : ctx.agent.shorthand_aliases_lower)
+        if (std::find(std::begin(kReservedWords), std::end(kReservedWords), a) == std::end(kReservedWords))
+          aliases.push_back(a);
+      if (!aliases.empty()) d = grammar::FindAliasShorthand(text, aliases);
+    }
+    if (!d) return std::nullopt;
+    grammar::Span span = d->span;
+    return DirectiveHit{span, std::move(*d)};
+  }
+
+  DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
+    const auto& d = std::any_cast<const ModelDirective&>(hit.payload);
+    const grammar::ModelOptions& opts = d.options;
+    if (opts.scope_conflict) return {Error("Use only one model scope option."), {}, {}, {}};
+    bool wide_scope = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
+    if (wide_scope && !ctx.sender_is_owner)
+      return {Error("Agent and global model defaults require owner authority or operator.admin scope."), {}, {}, {}};
+    if (const auto* r = std::get_if<gm::Rejected>(&d.action)) return {Error(RejectText(r->reason, opts)), {}, {}, {}};
+    if (std::holds_alternative<gm::ShowSummary>(d.action)) return Info(ctx, SummaryText(ctx));
+    if (std::holds_alternative<gm::ShowStatus>(d.action)) return Info(ctx, StatusText(ctx));
+    if (std::holds_alternative<gm::ListProviders>(d.action)) return Info(ctx, ProvidersText(ctx));
+    if (const auto* reset = std::get_if<gm::ResetDefault>(&d.action)) {
+      // OpenClaw ignores the profile of "default@profile" (spec 7.5); strict mode applies it.
+      std::optional<std::string> profile;
+      if (ctx.strict) profile = reset->profile;
+      return Select(ctx, Selection{ctx.agent.default_ref, "", false}, profile, opts);
+    }
+    const auto& sel = std::get<gm::Select>(d.action);
+    auto resolved = ctx.resolver.Resolve(sel.model);
+    if (auto* err = std::get_if<ResolveError>(&resolved)) {
+      std::string text = err->text;
+      if (!err->not_allowed.empty() && opts.runtime) {
+        RuntimeChoice rc = ParseRuntime(opts.runtime);
+        absl::StrAppend(&text, " --runtime ", rc.as_typed);
+        if (rc.id == "codex") absl::StrAppend(&text, "\nIf the Codex runtime is missing, run: openclaw plugins enable codex");
+      }
+      return {Error(text), {}, {}, {}};
+    }
+    return Select(ctx, std::get<Selection>(resolved), sel.profile, opts);
+  }
+
+  std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
+    auto cmd = grammar::ParseModelsCommand(text);
+    if (!cmd) return std::nullopt;
+    return std::vector<Reply>{model_plugin::ModelsCommandReply(*cmd, ctx)};
+  }
+
+ private:
+  static DirectiveResult Info(const TurnContext& ctx, std::string text) {
+    DirectiveResult r;
+    // Inside a longer message the info forms are dropped without a reply (spec 1.3).
+    if (ctx.directive_only) r.info = Reply{std::move(text), false};
+    return r;
+  }
+
+  static std::string RejectText(gm::Reason reason, const grammar::ModelOptions& opts) {
+    switch (reason) {
+      case gm::Reason::kNumeric:
+        return "Numeric model selection is not supported in chat.\n\nBrowse: /models or /models <provider>\nSwitch: "
+               "/model <provider/model>";
+      case gm::Reason::kProfileNeedsModel: return "Auth profile override requires a model selection.";
+      case gm::Reason::kRuntimeNeedsModel: return "Runtime override requires a model selection.";
+      case gm::Reason::kScopeNeedsModel:
+        if (opts.scope == Scope::kAgent) return "Agent-default scope requires a model selection.";
+        if (opts.scope == Scope::kGlobal) return "Global-default scope requires a model selection.";
+        return "Session-only scope requires a model selection.";
+    }
+    return "Invalid /model command.";
+  }
+
+  // Steps 6-11 of spec 3.1 for a resolved selection, then the session change (spec 4.2).
+  static DirectiveResult Select(TurnContext& ctx, const Selection& sel, const std::optional<std::string>& profile,
+                                const grammar::ModelOptions& opts) {
+    const ModelRef& ref = sel.ref;
+    if (profile) {
+      const Credential* c = ctx.auth.Find(*profile);
+      if (c == nullptr) return {Error(absl::StrCat("Auth profile \"", *profile, "\" not found.")), {}, {}, {}};
+      if (c->provider != ref.provider)
+        return {Error(absl::StrCat("Auth profile \"", *profile, "\" is for ", c->provider, ", not ", ref.provider, ".")),
+                {}, {}, {}};
+    }
+    RuntimeChoice runtime = ParseRuntime(opts.runtime);
+    if (!runtime.id.empty() && !RuntimeSupported(runtime.id, ref.provider))
+      return {Error(absl::StrCat("Runtime \"", runtime.as_typed, "\" is not supported for ", ref.provider, ".")), {}, {}, {}};
+    if (!ProviderKnown(ctx, ref.provider))
+      return {Error(absl::StrCat("Unknown provider \"", ref.provider, "\". Use /models to list providers.")), {}, {}, {}};
+    if (!runtime.id.empty()) {
+      bool offered = runtime.id == "openclaw" && !ctx.OrderFor(ref.provider).ids.empty() &&
+                     std::any_of(ctx.resolver.catalog().begin(), ctx.resolver.catalog().end(),
+                                 [&](const CatalogRow& row) { return row.ref == ref; });
+      if (!offered)
+        return {Error(absl::StrCat("Runtime \"", runtime.id, "\" is not available for ", ref.Label(),
+                                   ". Refresh the model catalog and choose again.")),
+                {}, {}, {}};
+    } else if (!runtime.reset && ref.provider == "openai") {
+      // openai models route to the Codex runtime, which this setup cannot provide.
+      return {Error(absl::StrCat("A runtime is not available for ", ref.Label(),
+                                 ". Refresh the model catalog and choose again.")),
+              {}, {}, {}};
+    }
+
+    SessionState& s = ctx.session;
+    SessionState before = s;
+    bool is_default = ref == ctx.agent.default_ref;
+    if (is_default) {
+      s.provider_override.reset();
+      s.model_override.reset();
+      s.model_override_source = "default";
+      s.model_override_route_resolution.reset();
+    } else {
+      s.provider_override = ref.provider;
+      s.model_override = ref.model;
+      s.model_override_source = "user";
+      s.model_override_route_resolution = "resolved";
+    }
+    if (profile) {
+      s.auth_profile_override = *profile;
+      s.auth_profile_override_source = "user";
+      s.auth_profile_override_compaction_count.reset();
+    } else if (s.auth_profile_override &&
+               AuthProvider(ProfileProvider(*s.auth_profile_override, ctx.config, ctx.auth)) != AuthProvider(ref.provider)) {
+      s.auth_profile_override.reset();
+      s.auth_profile_override_source.reset();
+      s.auth_profile_override_compaction_count.reset();
+    }
+    if (runtime.reset) s.agent_runtime_override.reset();
+    else if (!runtime.id.empty()) s.agent_runtime_override = runtime.id;
+    SessionState compare = s;
+    compare.live_model_switch_pending = before.live_model_switch_pending;
+    compare.agent_runtime_override = before.agent_runtime_override;
+    if (!(compare == before)) s.live_model_switch_pending = true;
+
+    // Acknowledgement (spec 6.3). A lone /model prints runtime before profile; combined with
+    // other directives OpenClaw prints the reverse.
+    std::vector<std::string> parts;
+    bool wide = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
+    if (wide) {
+      parts.push_back(absl::StrCat("Model set to ", sel.Label(), " for this session. ",
+                                   opts.scope == Scope::kAgent ? "Agent" : "Global",
+                                   " default unchanged because configuration is immutable."));
+    } else if (is_default) {
+      parts.push_back(absl::StrCat("Session model reset to configured default (", sel.Label(), ")."));
+    } else {
+      parts.push_back(absl::StrCat("Model set to ", sel.Label(), " for this session only; configured default unchanged."));
+    }
+    std::string runtime_part;
+    if (runtime.reset) runtime_part = "Runtime reset to configured policy.";
+    else if (!runtime.id.empty()) runtime_part = absl::StrCat("Runtime set to ", runtime.id, " for this session.");
+    std::string profile_part = profile ? absl::StrCat("Auth profile set to ", *profile, ".") : "";
+    bool lone = ctx.directive_only && ctx.directive_count == 1;
+    if (lone) {
+      if (!runtime_part.empty()) parts.push_back(runtime_part);
+      if (!profile_part.empty()) parts.push_back(profile_part);
+    } else {
+      if (!profile_part.empty()) parts.push_back(profile_part);
+      if (!runtime_part.empty()) parts.push_back(runtime_part);
+    }
+    DirectiveResult r;
+    r.ack = absl::StrJoin(parts, " ");
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Plugin> MakeModelPlugin() { return std::make_unique<ModelPlugin>(); }
+
+}  // namespace modelpin

@@ -1,0 +1,14 @@
+// The `model` plugin: the whole /model family (spec sections 2-6): `/model` and its forms,
+// the `/<alias>` shorthand, and the `/models` command.
+#ifndef MODELPIN_PLUGINS_MODEL_MODEL_PLUGIN_H_
+#define MODELPIN_PLUGINS_MODEL_MODEL_PLUGIN_H_
+
+#include <memory>
+
+#include "engine/plugin.h"
+
+namespace modelpin {
+std::unique_ptr<Plugin> MakeModelPlugin();
+}  // namespace modelpin
+
+#endif  // MODELPIN_PLUGINS_MODEL_MODEL_PLUGIN_H_

@@ -1,0 +1,204 @@
+#include "plugins/model/views.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace modelpin::model_plugin {
+namespace {
+
+constexpr const char* kAnthropicNotice =
+    "Anthropic models can use the API or Claude CLI. Check each model's route label and selected account: API-key "
+    "usage is billed separately from a Claude subscription.";
+constexpr const char* kClaudeCliNotice =
+    "Claude CLI runs through Claude Code using its native login or a selected saved account. An explicitly selected "
+    "API-key account has separate API billing; CLI does not mean free or subscription-only.";
+
+std::string Notice(const std::string& provider) {
+  if (provider == "anthropic") return kAnthropicNotice;
+  if (provider == "claude-cli") return kClaudeCliNotice;
+  return "";
+}
+
+// Rows of /model status (spec 6.2), in display order.
+std::vector<ModelRef> StatusRows(const TurnContext& ctx) {
+  const ModelResolver& r = ctx.resolver;
+  const AgentView& agent = ctx.agent;
+  std::vector<ModelRef> rows;
+  auto add = [&](const ModelRef& ref) {
+    if (std::find(rows.begin(), rows.end(), ref) == rows.end()) rows.push_back(ref);
+  };
+  for (const auto& row : r.catalog())
+    if (r.Permitted(row.ref)) add(row.ref);
+  if (agent.policy) {
+    for (const auto& entry : agent.policy->allow) {
+      if (entry.size() >= 2 && entry.substr(entry.size() - 2) == "/*") continue;
+      add(r.ResolvePolicyEntry(entry));
+    }
+  }
+  add(agent.default_ref);
+  for (const auto& f : agent.fallbacks) add(f);
+  for (const auto& m : agent.image_models) add(m);
+  for (const auto& m : agent.models) add(m.ref);
+  rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const ModelRef& ref) { return !r.Permitted(ref); }),
+             rows.end());
+  return rows;
+}
+
+}  // namespace
+
+std::string SummaryText(const TurnContext& ctx) {
+  return absl::StrCat("Current: ", ctx.CurrentModel().Label(), "\nThink: ", ctx.session.thinking_level.value_or("off"),
+                      " (change with /think <level>)\n"
+                      "Session: /model <provider/model> -s\n"
+                      "Agent default: /model <provider/model> -a\n"
+                      "Global default: /model <provider/model> -g\n"
+                      "Runtime: /model <provider/model> --runtime <runtime> -s\n"
+                      "Browse: /models (providers) or /models <provider> (models)\n"
+                      "More: /model status");
+}
+
+std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
+  AuthOrder order = ctx.OrderFor(provider);
+  if (order.ids.empty()) return "missing";
+  std::vector<std::string> entries;
+  const std::string* last_good = ctx.auth.LastGood(AuthProvider(provider));
+  for (size_t i = 0; i < order.ids.size(); ++i) {
+    const std::string& id = order.ids[i];
+    const Credential* c = ctx.auth.Find(id);
+    std::string cred;
+    if (c->secret.empty()) cred = c->has_secret_ref ? "ref" : "missing";
+    else if (c->type == "api_key") cred = MaskSecret(c->secret);
+    else if (c->type == "token") cred = "token:" + MaskSecret(c->secret);
+    else if (c->type == "oauth") cred = c->email.empty() ? "OAuth" : "OAuth (" + c->email + ")";
+    else cred = MaskSecret(c->secret);
+    std::vector<std::string> flags;
+    if (i == 0) flags.push_back("next");
+    if (last_good && *last_good == id) flags.push_back("lastGood");
+    UsageStats u = ctx.auth.Usage(id);
+    int64_t cool = std::max(u.cooldown_until, u.disabled_until);
+    if (cool > ctx.now_ms) flags.push_back("cooldown " + FormatRemaining(cool - ctx.now_ms));
+    if (c->type != "api_key" && c->expires) {
+      // OpenClaw's flag carries a leading space, printing "(next,  exp 12h)"; kept for fidelity.
+      flags.push_back(*c->expires <= ctx.now_ms ? "expired" : " exp " + FormatRemaining(*c->expires - ctx.now_ms));
+    }
+    entries.push_back(flags.empty() ? absl::StrCat(id, "=", cred)
+                                    : absl::StrCat(id, "=", cred, " (", absl::StrJoin(flags, ", "), ")"));
+  }
+  return absl::StrCat(absl::StrJoin(entries, ", "), " (auth profile store: ", ctx.auth_store_label, ")");
+}
+
+std::string StatusText(const TurnContext& ctx) {
+  std::string out = absl::StrCat("Current: ", ctx.CurrentModel().Label(), "\nDefault: ", ctx.agent.default_ref.Label(),
+                                 "\nAgent: ", ctx.agent_id, "\nAuth store: ", ctx.auth_store_label);
+  std::vector<std::string> providers;
+  std::map<std::string, std::vector<ModelRef>> by_provider;
+  for (const auto& ref : StatusRows(ctx)) {
+    if (!by_provider.count(ref.provider)) providers.push_back(ref.provider);
+    by_provider[ref.provider].push_back(ref);
+  }
+  for (const auto& p : providers) {
+    const ProviderConfig* pc = ctx.config.Provider(p);
+    std::string endpoint = pc && !pc->base_url.empty() ? pc->base_url : "default";
+    std::string api = pc && !pc->api.empty() ? " api: " + pc->api : "";
+    absl::StrAppend(&out, "\n\n[", p, "] endpoint: ", endpoint, api, " auth: ", AuthLabel(ctx, p));
+    for (const auto& ref : by_provider[p]) {
+      std::string alias = ctx.resolver.AliasOfKey(ref.Label());
+      absl::StrAppend(&out, "\n  • ", ref.Label(), alias.empty() ? "" : " (" + alias + ")");
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx) {
+  const ModelResolver& r = ctx.resolver;
+  std::map<std::string, std::set<std::string>> set;
+  for (const auto& row : r.catalog())
+    if (r.Permitted(row.ref)) set[row.ref.provider].insert(row.ref.model);
+  if (ctx.agent.policy) {
+    for (const auto& entry : ctx.agent.policy->allow) {
+      if (entry.size() >= 2 && entry.substr(entry.size() - 2) == "/*") continue;
+      ModelRef ref = r.ResolvePolicyEntry(entry);
+      set[ref.provider].insert(ref.model);
+    }
+  }
+  set[ctx.agent.default_ref.provider].insert(ctx.agent.default_ref.model);
+  const AgentView& defaults = ctx.config.Agent("");
+  set[defaults.default_ref.provider].insert(defaults.default_ref.model);
+  for (const auto& f : ctx.agent.fallbacks) set[f.provider].insert(f.model);
+  for (const auto& m : ctx.agent.image_models) set[m.provider].insert(m.model);
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (auto& [p, ids] : set) out.emplace_back(p, std::vector<std::string>(ids.begin(), ids.end()));
+  return out;
+}
+
+std::string ProvidersText(const TurnContext& ctx) {
+  auto browse = BrowseSet(ctx);
+  std::string out = "Providers:";
+  std::vector<std::string> notices;
+  for (const auto& [p, ids] : browse) {
+    absl::StrAppend(&out, "\n- ", p, " (", ids.size(), ")");
+    if (std::string n = Notice(p); !n.empty()) notices.push_back(n);
+  }
+  absl::StrAppend(&out, "\n\nUse: /models <provider>\nSwitch: /model <provider/model>");
+  if (!notices.empty()) absl::StrAppend(&out, "\n\n", absl::StrJoin(notices, "\n"));
+  return out;
+}
+
+Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& ctx) {
+  using Kind = grammar::ModelsCommand::Kind;
+  if (cmd.kind == Kind::kAdd)
+    return {"⚠️ /models add is deprecated. Use /models to browse providers and /model to switch models.", false};
+  if (cmd.provider.empty()) return {ProvidersText(ctx), false};
+  auto browse = BrowseSet(ctx);
+  const std::vector<std::string>* ids = nullptr;
+  for (const auto& [p, list] : browse)
+    if (p == cmd.provider) ids = &list;
+  if (ids == nullptr) {
+    std::string out = absl::StrCat("Unknown provider: ", cmd.provider, "\n\nAvailable providers:");
+    for (const auto& [p, list] : browse) absl::StrAppend(&out, "\n- ", p);
+    absl::StrAppend(&out, "\n\nUse: /models <provider>");
+    return {out, false};
+  }
+  std::vector<std::string> labels;
+  for (const auto& id : *ids) labels.push_back(cmd.provider + "/" + id);
+  std::sort(labels.begin(), labels.end());
+  int total = static_cast<int>(labels.size());
+  int size = cmd.all ? std::max(total, 1) : cmd.page_size;
+  int pages = std::max(1, (total + size - 1) / size);
+  int page = cmd.all ? 1 : cmd.page;
+  if (page > pages) {
+    return {absl::StrCat("Page out of range: ", page, " (valid: 1-", pages, ")\n\nTry: /models list ", cmd.provider, " ",
+                         pages, "\nAll: /models list ", cmd.provider, " all"),
+            false};
+  }
+  // The credential this session would use for the provider: its pin first, then the order.
+  std::string auth;
+  std::vector<std::string> candidates;
+  if (ctx.session.auth_profile_override) candidates.push_back(*ctx.session.auth_profile_override);
+  for (const auto& id : ctx.OrderFor(cmd.provider).ids) candidates.push_back(id);
+  for (const auto& id : candidates) {
+    const Credential* c = ctx.auth.Find(id);
+    if (c == nullptr || !IsEligible(*c, cmd.provider, ctx.config, ctx.now_ms, nullptr)) continue;
+    std::string kind = c->type == "api_key" ? "api-key" : c->type;
+    auth = absl::StrCat(" · 🔑 ", kind, " (", id, ")");
+    break;
+  }
+  int first = (page - 1) * size;
+  int last = std::min(total, first + size);
+  std::string out = absl::StrCat("Models (", cmd.provider, auth, ") — showing ", first + 1, "-", last, " of ", total,
+                                 " (page ", page, "/", pages, ")");
+  for (int i = first; i < last; ++i) absl::StrAppend(&out, "\n- ", labels[static_cast<size_t>(i)]);
+  absl::StrAppend(&out, "\n\nSwitch: /model <provider/model>");
+  if (!cmd.all) {
+    if (page < pages) absl::StrAppend(&out, "\nMore: /models list ", cmd.provider, " ", page + 1);
+    absl::StrAppend(&out, "\nAll: /models list ", cmd.provider, " all");
+  }
+  if (std::string n = Notice(cmd.provider); !n.empty()) absl::StrAppend(&out, "\n\n", n);
+  return {out, false};
+}
+
+}  // namespace modelpin::model_plugin

@@ -1,0 +1,28 @@
+// Reply texts of the /model family that show state: the summary, `/model status`, the
+// providers view (`/model list`, `/models`) and the per-provider pages (`/models <provider>`).
+#ifndef MODELPIN_PLUGINS_MODEL_VIEWS_H_
+#define MODELPIN_PLUGINS_MODEL_VIEWS_H_
+
+#include <string>
+#include <vector>
+
+#include "engine/plugin.h"
+#include "grammar/directive.h"
+
+namespace modelpin::model_plugin {
+
+std::string SummaryText(const TurnContext& ctx);
+std::string StatusText(const TurnContext& ctx);
+std::string ProvidersText(const TurnContext& ctx);
+Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& ctx);
+
+// "<id>=<masked credential>[ (flags)]" entries of one provider joined by ", ", with the store
+// path, or the fallback ("missing"). Shared by status and the CLI.
+std::string AuthLabel(const TurnContext& ctx, const std::string& provider);
+
+// The models a user may browse per provider (spec 6.4 counts): provider -> sorted unique ids.
+std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx);
+
+}  // namespace modelpin::model_plugin
+
+#endif  // MODELPIN_PLUGINS_MODEL_VIEWS_H_
