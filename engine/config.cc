@@ -242,6 +242,9 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
             if (const Value* n = Reader::Get(row, "name")) {
               ASSIGN_OR_RETURN(cr.name, r.String(*n, row_path + ".name"));
             }
+            if (const Value* t = Reader::Get(row, "thinkingDefault")) {
+              ASSIGN_OR_RETURN(cr.thinking_default, r.String(*t, row_path + ".thinkingDefault"));
+            }
             c.catalog_.push_back(std::move(cr));
           }
         }
@@ -262,8 +265,34 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       ASSIGN_OR_RETURN(c.owner_allow_from_, r.Strings(*owners, "$.commands.ownerAllowFrom"));
     }
   }
+  c.InjectProviderDefaults();
   c.BuildViews();
   return c;
+}
+
+void Config::InjectProviderDefaults() {
+  // OpenClaw's Anthropic plugin adds two configured models when the effective Anthropic auth
+  // mode is an API key (spec 5.7, 7.16): the mode of the first profile of auth.order.anthropic,
+  // else "api_key" when every configured anthropic profile is an API key.
+  if (strict_) return;
+  std::string mode;
+  if (const auto* order = AuthOrder("anthropic"); order && !order->empty()) {
+    if (const AuthProfileConfig* p = AuthProfile(order->front())) mode = p->mode;
+  } else {
+    bool any = false, all_keys = true;
+    for (const auto& p : auth_profiles_) {
+      if (p.provider != "anthropic") continue;
+      any = true;
+      all_keys = all_keys && p.mode == "api_key";
+    }
+    if (any && all_keys) mode = "api_key";
+  }
+  if (mode != "api_key") return;
+  for (const char* key : {"anthropic/claude-sonnet-5", "anthropic/claude-sonnet-4-6"}) {
+    bool present = false;
+    for (const auto& m : default_models_) present = present || m.key == key;
+    if (!present) default_models_.push_back({key, ParseConfigRef(key), ""});
+  }
 }
 
 AgentView Config::MakeView(const std::string& id, const AgentEntry* entry) const {

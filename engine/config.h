@@ -30,6 +30,9 @@ struct ModelAliasEntry {
 struct CatalogRow {
   ModelRef ref;       // provider + model id as listed under models.providers.<p>.models
   std::string name;   // display name ("" when absent)
+  // Thinking level a session on this model starts with (modelpin's catalog key
+  // "thinkingDefault"; OpenClaw takes it from its built-in catalog). "" = off.
+  std::string thinking_default;
 };
 
 struct ProviderConfig {
@@ -98,6 +101,7 @@ class Config {
     std::optional<std::vector<std::string>> allow;
   };
   void BuildViews();
+  void InjectProviderDefaults();
   AgentView MakeView(const std::string& id, const AgentEntry* entry) const;
 
   std::string path_;

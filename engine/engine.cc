@@ -90,7 +90,17 @@ absl::StatusOr<Engine::AgentCache> Engine::Agent(const std::string& agent_id) {
     cache.auth_path = path;
     cache.mtime_ns = mtime;
     cache.size = size;
-    cache.resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), config_.catalog());
+    // Catalog rows of a provider that has no usable credential are not offered (spec 6.4).
+    std::vector<CatalogRow> visible;
+    std::map<std::string, bool> usable;
+    for (const auto& row : config_.catalog()) {
+      auto it = usable.find(row.ref.provider);
+      if (it == usable.end())
+        it = usable.emplace(row.ref.provider, !ResolveAuthOrder({&config_, store.get(), row.ref.provider, now}).ids.empty())
+                 .first;
+      if (it->second) visible.push_back(row);
+    }
+    cache.resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), std::move(visible));
   }
   cache.checked_at = now;
   return cache;

@@ -68,4 +68,9 @@ std::string NormalizeModelId(std::string_view provider, std::string_view model) 
   return std::string(model);
 }
 
+std::string_view BuiltinThinkingDefault(std::string_view provider, std::string_view model) {
+  if (provider == "anthropic" && (model == "claude-sonnet-4-6" || model == "claude-opus-4-6")) return "adaptive";
+  return "";
+}
+
 }  // namespace modelpin

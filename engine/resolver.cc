@@ -72,8 +72,11 @@ ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::
     for (const auto& entry : agent_.policy->allow) {
       std::string_view e = text::Trim(entry);
       if (e.size() >= 2 && e.substr(e.size() - 2) == "/*") {
-        ModelRef w = ParseConfigRef(e.substr(0, e.size() - 2), agent_.default_ref.provider);
-        wildcard_prefixes_.push_back(w.provider + (w.model.empty() ? "" : "/" + w.model) + "/");
+        // "anthropic/*" allows "anthropic/..."; "openrouter/moonshotai/*" allows
+        // "openrouter/moonshotai/...". Only the provider segment is case-folded.
+        std::string_view prefix = e.substr(0, e.size() - 1);
+        size_t slash = prefix.find('/');
+        wildcard_prefixes_.push_back(text::ToLower(prefix.substr(0, slash)) + std::string(prefix.substr(slash)));
         add_key(std::string(e));
       } else {
         exact_allowed_.push_back(ResolvePolicyEntry(e));

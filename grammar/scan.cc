@@ -20,8 +20,18 @@ namespace {
 inline bool MayBeBoundary(std::string_view text, size_t pos) {
   if (pos == 0) return true;
   const auto prev = static_cast<uint8_t>(text[pos - 1]);
-  if (prev > 0x20 && prev < 0x80) return false;
-  return internal::IsBoundary(text, pos);
+  if (prev < 0x80) return prev == ' ' || (prev >= '\t' && prev <= '\r');
+  // A non-ASCII space is C2 A0 or three bytes led by E1, E2, E3 or EF; anything else is not.
+  const bool two = pos >= 2 && static_cast<uint8_t>(text[pos - 2]) == 0xC2;
+  const uint8_t lead = pos >= 3 ? static_cast<uint8_t>(text[pos - 3]) : 0;
+  const bool three = lead == 0xE1 || lead == 0xE2 || lead == 0xE3 || lead == 0xEF;
+  return (two || three) && internal::IsBoundary(text, pos);
+}
+
+// A '/' at a boundary followed by at least one non-space character: every directive and
+// command word looks like that.
+inline bool IsDirectiveStart(std::string_view text, size_t pos) {
+  return pos + 1 < text.size() && MayBeBoundary(text, pos) && text::SpaceAt(text, pos + 1) == 0;
 }
 
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -29,18 +39,57 @@ inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 }  // namespace
 
 bool MayHoldDirective(std::string_view text) {
+  // Most messages hold no '/' at all: memchr answers those at memory speed. From the first
+  // slash on, slashes tend to be dense (URLs, paths, "and/or"), and one memchr call per slash
+  // costs more than the bytes in between, so the rest is scanned 16 bytes at a time for the pair
+  // "byte that may end a whitespace character, then '/'" and only those lanes are checked.
   const char* const data = text.data();
   const size_t size = text.size();
-  size_t pos = 0;
-  while (pos < size) {
-    const void* hit = std::memchr(data + pos, '/', size - pos);
-    if (hit == nullptr) return false;
-    pos = static_cast<size_t>(static_cast<const char*>(hit) - data);
-    // Every directive and command word is "/" followed by at least one non-space character.
-    if (pos + 1 < size && MayBeBoundary(text, pos) && text::SpaceAt(text, pos + 1) == 0) {
-      return true;
-    }
+  const void* first = size == 0 ? nullptr : std::memchr(data, '/', size);
+  if (first == nullptr) return false;
+  size_t pos = static_cast<size_t>(static_cast<const char*>(first) - data);
+  if (IsDirectiveStart(text, pos)) return true;
+  ++pos;
+#if defined(__GNUC__)
+  // GCC/clang vector extensions: plain SSE2 on x86-64, NEON on arm64, no intrinsics needed.
+  // Lanes are compared as signed bytes, so 0x80.. constants are spelled as negative numbers.
+  using Bytes = signed char __attribute__((vector_size(16)));
+  auto byte = [](unsigned value) { return static_cast<signed char>(value); };
+  if (pos < 2 && pos < size) {
+    if (data[pos] == '/' && IsDirectiveStart(text, pos)) return true;
     ++pos;
+  }
+  for (; pos + 17 <= size; pos += 16) {
+    Bytes prev2;
+    Bytes prev;
+    Bytes cur;
+    Bytes next;
+    std::memcpy(&prev2, data + pos - 2, sizeof prev2);
+    std::memcpy(&prev, data + pos - 1, sizeof prev);
+    std::memcpy(&cur, data + pos, sizeof cur);
+    std::memcpy(&next, data + pos + 1, sizeof next);
+    // The slash must follow something that can end a whitespace character: an ASCII one, C2 A0
+    // (U+00A0), or a byte whose predecessor is the middle byte of a three-byte space (80, 81,
+    // 9A or BB; a superset, the exact check below decides). It must be followed by a byte that
+    // is not ASCII whitespace (non-ASCII spaces after it are left to the exact check too).
+    const Bytes ascii_space = (prev == ' ') | ((prev >= '\t') & (prev <= '\r'));
+    const Bytes wide_space = ((prev2 == byte(0xC2)) & (prev == byte(0xA0))) |
+                             (prev2 == byte(0x80)) | (prev2 == byte(0x81)) |
+                             (prev2 == byte(0x9A)) | (prev2 == byte(0xBB));
+    const Bytes next_ok = (next != ' ') & ((next < '\t') | (next > '\r'));
+    const Bytes hit = (cur == '/') & (ascii_space | wide_space) & next_ok;
+    uint64_t halves[2];
+    std::memcpy(halves, &hit, sizeof halves);
+    for (size_t half = 0; half < 2; ++half) {
+      if (halves[half] == 0) continue;
+      for (size_t lane = half * 8; lane < half * 8 + 8; ++lane) {
+        if (hit[lane] != 0 && IsDirectiveStart(text, pos + lane)) return true;
+      }
+    }
+  }
+#endif
+  for (; pos < size; ++pos) {
+    if (data[pos] == '/' && IsDirectiveStart(text, pos)) return true;
   }
   return false;
 }

@@ -83,6 +83,15 @@ class ModelPlugin : public Plugin {
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     const auto& d = std::any_cast<const ModelDirective&>(hit.payload);
     const grammar::ModelOptions& opts = d.options;
+    // Inside a longer message the info forms (and the option-only forms, which are info forms
+    // with options) are dropped without a word, before any check (oracle: "hello /model -s -a"
+    // sends "hello -a" on).
+    bool info_form = std::holds_alternative<gm::ShowSummary>(d.action) ||
+                     std::holds_alternative<gm::ShowStatus>(d.action) ||
+                     std::holds_alternative<gm::ListProviders>(d.action) ||
+                     (std::holds_alternative<gm::Rejected>(d.action) &&
+                      std::get<gm::Rejected>(d.action).reason != gm::Reason::kNumeric);
+    if (info_form && !ctx.directive_only) return {};
     if (opts.scope_conflict) return {Error("Use only one model scope option."), {}, {}, {}};
     bool wide_scope = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
     if (wide_scope && !ctx.sender_is_owner)

@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/provider_tables.h"
+#include "grammar/text.h"
 
 namespace modelpin::model_plugin {
 namespace {
@@ -50,8 +52,23 @@ std::vector<ModelRef> StatusRows(const TurnContext& ctx) {
 
 }  // namespace
 
+const CatalogRow* FindRow(const TurnContext& ctx, const ModelRef& ref) {
+  for (const auto& row : ctx.resolver.catalog())
+    if (row.ref == ref) return &row;
+  return nullptr;
+}
+
+std::string ThinkingLevel(const TurnContext& ctx) {
+  if (ctx.session.thinking_level) return *ctx.session.thinking_level;
+  const CatalogRow* row = FindRow(ctx, ctx.CurrentModel());
+  if (row && !row->thinking_default.empty()) return row->thinking_default;
+  ModelRef current = ctx.CurrentModel();
+  std::string_view builtin = BuiltinThinkingDefault(current.provider, current.model);
+  return builtin.empty() ? "off" : std::string(builtin);
+}
+
 std::string SummaryText(const TurnContext& ctx) {
-  return absl::StrCat("Current: ", ctx.CurrentModel().Label(), "\nThink: ", ctx.session.thinking_level.value_or("off"),
+  return absl::StrCat("Current: ", ctx.CurrentModel().Label(), "\nThink: ", ThinkingLevel(ctx),
                       " (change with /think <level>)\n"
                       "Session: /model <provider/model> -s\n"
                       "Agent default: /model <provider/model> -a\n"
@@ -165,6 +182,12 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
   }
   std::vector<std::string> labels;
   for (const auto& id : *ids) labels.push_back(cmd.provider + "/" + id);
+  // "all" lists the provider's whole catalog, past the policy (the paged view and the
+  // providers view list only what the policy allows).
+  if (cmd.all)
+    for (const auto& row : ctx.resolver.catalog())
+      if (row.ref.provider == cmd.provider && std::find(ids->begin(), ids->end(), row.ref.model) == ids->end())
+        labels.push_back(row.ref.Label());
   std::sort(labels.begin(), labels.end());
   int total = static_cast<int>(labels.size());
   int size = cmd.all ? std::max(total, 1) : cmd.page_size;
@@ -187,11 +210,21 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
     auth = absl::StrCat(" · 🔑 ", kind, " (", id, ")");
     break;
   }
+  // OpenClaw knows a row's route (and labels it) only once the session pinned a runtime while
+  // on this provider.
+  bool route_labels = cmd.provider == "anthropic" && ctx.session.agent_runtime_override &&
+                      ctx.CurrentModel().provider == cmd.provider;
   int first = (page - 1) * size;
   int last = std::min(total, first + size);
   std::string out = absl::StrCat("Models (", cmd.provider, auth, ") — showing ", first + 1, "-", last, " of ", total,
                                  " (page ", page, "/", pages, ")");
-  for (int i = first; i < last; ++i) absl::StrAppend(&out, "\n- ", labels[static_cast<size_t>(i)]);
+  for (int i = first; i < last; ++i) {
+    const std::string& label = labels[static_cast<size_t>(i)];
+    absl::StrAppend(&out, "\n- ", label);
+    // Anthropic catalog rows carry their route label (the API runtime is known for them).
+    const CatalogRow* row = FindRow(ctx, {cmd.provider, label.substr(cmd.provider.size() + 1)});
+    if (row && route_labels && !row->name.empty()) absl::StrAppend(&out, " (API · ", row->name, ")");
+  }
   absl::StrAppend(&out, "\n\nSwitch: /model <provider/model>");
   if (!cmd.all) {
     if (page < pages) absl::StrAppend(&out, "\nMore: /models list ", cmd.provider, " ", page + 1);

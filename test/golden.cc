@@ -1,0 +1,76 @@
+#include "test/golden.h"
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "grammar/text.h"
+#include "rapidjson/document.h"
+
+namespace modelpin::testing {
+namespace {
+
+std::string Normalize(std::string text) {
+  static const std::regex store(R"((Auth store: ).*)");
+  static const std::regex label(R"(\(auth profile store: [^)]*\))");
+  static const std::string refresh =
+      "Some models could not be refreshed. You can still choose from the available models.\n\n";
+  if (text.rfind(refresh, 0) == 0) text.erase(0, refresh.size());
+  text = std::regex_replace(text, store, "$1<store>");
+  return std::regex_replace(text, label, "(auth profile store: <store>)");
+}
+
+std::string Show(const std::vector<std::pair<std::string, bool>>& replies) {
+  std::string out = "[";
+  for (const auto& [t, e] : replies) out += "\n      " + std::string(e ? "(error) " : "") + "\"" + t + "\"";
+  return out + "]";
+}
+
+}  // namespace
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string SourcePath(const std::string& relative) { return std::string(MODELPIN_SOURCE_ROOT) + "/" + relative; }
+
+std::vector<std::string> DiffStep(const std::string& line, const ReplayStep& actual) {
+  std::vector<std::string> diffs;
+  rapidjson::Document exp;
+  exp.Parse(line.c_str());
+  if (exp.HasParseError()) return {"expected line is not JSON"};
+  std::string input(exp["input"].GetString(), exp["input"].GetStringLength());
+  if (input != actual.input) diffs.push_back("input differs: \"" + input + "\" vs \"" + actual.input + "\"");
+
+  std::optional<std::string> sent;
+  if (exp.HasMember("agentTranscript") && exp["agentTranscript"].IsArray())
+    for (const auto& m : exp["agentTranscript"].GetArray())
+      if (m.HasMember("role") && std::string(m["role"].GetString()) == "user" && !sent)
+        sent = std::string(text::Trim(m["text"].GetString()));
+  if (sent) {
+    std::string ours = actual.route ? std::string(text::Trim(actual.route->text)) : "<no route>";
+    if (*sent != ours) diffs.push_back("text sent to the model: expected \"" + *sent + "\", ours \"" + ours + "\"");
+  } else {
+    std::vector<std::pair<std::string, bool>> e, a;
+    for (const auto& r : exp["replies"].GetArray())
+      e.emplace_back(Normalize(r.HasMember("text") && r["text"].IsString() ? r["text"].GetString() : ""),
+                     r.HasMember("isError") && r["isError"].IsBool() && r["isError"].GetBool());
+    for (const auto& r : actual.replies) a.emplace_back(Normalize(r.text), r.is_error);
+    if (e != a) diffs.push_back("replies: expected " + Show(e) + "\n    ours " + Show(a));
+  }
+  rapidjson::Document ours;
+  std::string json = StepJson(actual);
+  ours.Parse(json.c_str());
+  const rapidjson::Value& es = exp["sessions"];
+  if (!(es == ours["sessions"])) {
+    std::string ss;
+    for (const auto& [k, v] : actual.sessions) ss += k + ": " + v.OracleJson() + " ";
+    diffs.push_back("sessions differ; ours: " + ss);
+  }
+  return diffs;
+}
+
+}  // namespace modelpin::testing
