@@ -39,20 +39,20 @@ namespace modelpin {
 
 struct EngineOptions {
   // Holds agents/<id>/agent/auth-profiles.json. Empty: no auth stores (every provider "missing").
-  std::string state_dir;
+  std::string state_dir{};
   // Defaults to the system clock.
-  std::shared_ptr<const Clock> clock;
+  std::shared_ptr<const Clock> clock{};
   // Overrides config `modelpin.strict` when set.
-  std::optional<bool> strict;
+  std::optional<bool> strict{};
   // How often (ms of clock time) to look whether an auth store changed on disk. 0: every turn.
   int64_t auth_recheck_ms = 1000;
 };
 
 struct InboundMessage {
-  std::string agent_id;     // "" = the config's default agent
-  std::string session_key;  // "" = "agent:<agent>:main"
-  std::string text;
-  std::string sender;       // compared with commands.ownerAllowFrom for -a/-g
+  std::string agent_id{};   // "" = the config's default agent
+  std::string session_key{};  // "" = "agent:<agent>:main"
+  std::string text{};
+  std::string sender{};     // compared with commands.ownerAllowFrom for -a/-g
   MessageSource source = MessageSource::kBot;
 };
 

@@ -164,7 +164,25 @@ std::string JsonFile::Position(std::string_view json_path) const {
   rapidjson::Reader reader;
   reader.Parse<rapidjson::kParseStopWhenDoneFlag>(ss, loc);
   if (loc.found < 0) return "?";
-  auto [line, col] = LineColumn(text, static_cast<size_t>(loc.found));
+  // The locator stops at the member's key; step over it and the ':' to the value itself.
+  size_t off = static_cast<size_t>(loc.found);
+  auto skip_ws = [&] {
+    while (off < text.size() && (text[off] == ' ' || text[off] == '\t' || text[off] == '\n' || text[off] == '\r')) ++off;
+  };
+  skip_ws();
+  if (off < text.size() && text[off] == '"') {
+    for (++off; off < text.size() && text[off] != '"'; ++off)
+      if (text[off] == '\\') ++off;
+    ++off;
+    skip_ws();
+    if (off < text.size() && text[off] == ':') {
+      ++off;
+      skip_ws();
+    } else {
+      off = static_cast<size_t>(loc.found);  // it was a string value, not a key
+    }
+  }
+  auto [line, col] = LineColumn(text, off);
   return absl::StrCat(line, ":", col);
 }
 

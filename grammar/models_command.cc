@@ -18,7 +18,6 @@
 namespace modelpin::grammar {
 namespace {
 
-constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 100;
 
 std::string_view TrimStart(std::string_view s) {

@@ -1,0 +1,350 @@
+// Engine unit tests: the auth order rules (each alone and combined), masking, the stores, restart
+// persistence, rotation after reported failures, and concurrent use.
+#define BOOST_TEST_MODULE engine
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "engine/auth_order.h"
+#include "engine/engine.h"
+#include "engine/json_file.h"
+#include "test/golden.h"
+
+namespace fs = std::filesystem;
+using namespace modelpin;
+
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000'000;  // 2027-01-15
+
+Config ParseConfig(const std::string& json) {
+  auto c = Config::Parse("test.json", json);
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().message());
+  return *std::move(c);
+}
+
+AuthStore ParseStore(const std::string& json) {
+  auto s = AuthStore::Parse("auth-profiles.json", json);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().message());
+  return *std::move(s);
+}
+
+std::vector<std::string> Order(const Config& c, const AuthStore& s, const std::string& provider = "anthropic") {
+  return ResolveAuthOrder({&c, &s, provider, kNow}).ids;
+}
+
+const char* kTwoAnthropic = R"({"profiles": {
+  "a:key": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-key-111111111111"},
+  "a:tok": {"type": "token", "provider": "anthropic", "token": "sk-ant-tok-222222222222"}}})";
+
+std::string TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "modelpin-test-XXXXXX").string();
+  BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+
+}  // namespace
+
+// ---- auth order: one rule at a time ----
+
+BOOST_AUTO_TEST_CASE(WithoutExplicitOrderTokensComeBeforeApiKeys) {
+  BOOST_TEST(Order(ParseConfig("{}"), ParseStore(kTwoAnthropic)) == (std::vector<std::string>{"a:tok", "a:key"}));
+}
+
+BOOST_AUTO_TEST_CASE(OAuthComesBeforeTokenAndApiKey) {
+  auto s = ParseStore(R"({"profiles": {
+    "k": {"type": "api_key", "provider": "anthropic", "key": "kkkkkkkkkkkkkkkkkk"},
+    "t": {"type": "token", "provider": "anthropic", "token": "tttttttttttttttttt"},
+    "o": {"type": "oauth", "provider": "anthropic", "access": "oooooooooooooooooo", "refresh": "r"}}})");
+  BOOST_TEST(Order(ParseConfig("{}"), s) == (std::vector<std::string>{"o", "t", "k"}));
+}
+
+BOOST_AUTO_TEST_CASE(ConfigAuthOrderIsKeptAsGiven) {
+  auto c = ParseConfig(R"({"auth": {"order": {"anthropic": ["a:key", "a:tok"]}}})");
+  BOOST_TEST(Order(c, ParseStore(kTwoAnthropic)) == (std::vector<std::string>{"a:key", "a:tok"}));
+}
+
+BOOST_AUTO_TEST_CASE(StoredOrderOverridesConfigOrder) {
+  auto c = ParseConfig(R"({"auth": {"order": {"anthropic": ["a:key", "a:tok"]}}})");
+  auto s = ParseStore(kTwoAnthropic);
+  s.SetOrder("anthropic", {"a:tok"});
+  auto o = ResolveAuthOrder({&c, &s, "anthropic", kNow});
+  BOOST_TEST(o.ids == (std::vector<std::string>{"a:tok"}));
+  BOOST_TEST((o.source == AuthOrder::Source::kStored));
+}
+
+BOOST_AUTO_TEST_CASE(ExplicitEmptyOrderSelectsNothing) {
+  auto c = ParseConfig(R"({"auth": {"order": {"anthropic": []}}})");
+  BOOST_TEST(Order(c, ParseStore(kTwoAnthropic)).empty());
+}
+
+BOOST_AUTO_TEST_CASE(ProfilesMissingFromTheStoreAreExcludedWithAReason) {
+  auto c = ParseConfig(R"({"auth": {"order": {"anthropic": ["a:nosuch", "a:key"]}}})");
+  auto s = ParseStore(kTwoAnthropic);
+  auto o = ResolveAuthOrder({&c, &s, "anthropic", kNow});
+  BOOST_TEST(o.ids == (std::vector<std::string>{"a:key"}));
+  BOOST_REQUIRE(o.excluded.size() == 1u);
+  BOOST_TEST(o.excluded[0].first == "a:nosuch");
+  BOOST_TEST(o.excluded[0].second == "not in the auth store");
+}
+
+BOOST_AUTO_TEST_CASE(ConfigModeMismatchExcludesButOAuthModeAcceptsAToken) {
+  auto c = ParseConfig(R"({"auth": {"profiles": {
+    "a:key": {"provider": "anthropic", "mode": "token"},
+    "a:tok": {"provider": "anthropic", "mode": "oauth"}}}})");
+  BOOST_TEST(Order(c, ParseStore(kTwoAnthropic)) == (std::vector<std::string>{"a:tok"}));
+}
+
+BOOST_AUTO_TEST_CASE(ExpiredTokensAreNotEligible) {
+  auto s = ParseStore(R"({"profiles": {
+    "a:tok": {"type": "token", "provider": "anthropic", "token": "tttttttttttttttttt", "expires": 1000},
+    "a:key": {"type": "api_key", "provider": "anthropic", "key": "kkkkkkkkkkkkkkkkkk"}}})");
+  BOOST_TEST(Order(ParseConfig("{}"), s) == (std::vector<std::string>{"a:key"}));
+}
+
+BOOST_AUTO_TEST_CASE(LeastRecentlyUsedComesFirstAmongEquals) {
+  auto s = ParseStore(R"({"profiles": {
+    "k1": {"type": "api_key", "provider": "anthropic", "key": "k1k1k1k1k1k1k1k1k1"},
+    "k2": {"type": "api_key", "provider": "anthropic", "key": "k2k2k2k2k2k2k2k2k2"}},
+    "usageStats": {"k1": {"lastUsed": 2000}, "k2": {"lastUsed": 1000}}})");
+  BOOST_TEST(Order(ParseConfig("{}"), s) == (std::vector<std::string>{"k2", "k1"}));
+}
+
+BOOST_AUTO_TEST_CASE(CoolingProfilesMoveLastSoonestFirst) {
+  auto s = ParseStore(R"({"profiles": {
+    "o": {"type": "oauth", "provider": "anthropic", "access": "oooooooooooooooooo"},
+    "t": {"type": "token", "provider": "anthropic", "token": "tttttttttttttttttt"},
+    "k": {"type": "api_key", "provider": "anthropic", "key": "kkkkkkkkkkkkkkkkkk"}},
+    "usageStats": {"o": {"cooldownUntil": 1800000090000}, "t": {"disabledUntil": 1800000030000}}})");
+  auto c = ParseConfig("{}");
+  auto o = ResolveAuthOrder({&c, &s, "anthropic", kNow});
+  BOOST_TEST(o.ids == (std::vector<std::string>{"k", "t", "o"}));
+  BOOST_TEST(o.cooling == (std::vector<std::string>{"t", "o"}));
+}
+
+BOOST_AUTO_TEST_CASE(ExplicitOrderKeepsOrderButCoolingProfilesGoLast) {
+  auto c = ParseConfig(R"({"auth": {"order": {"anthropic": ["a:key", "a:tok"]}}})");
+  auto s = ParseStore(kTwoAnthropic);
+  s.SetUsage("a:key", {0, kNow + 60'000, 0, 1});
+  BOOST_TEST(Order(c, s) == (std::vector<std::string>{"a:tok", "a:key"}));
+}
+
+BOOST_AUTO_TEST_CASE(AbsentExplicitIdsFallBackToTheStoreProfiles) {
+  auto c = ParseConfig(R"({"auth": {"order": {"anthropic": ["x:gone"]},
+                                     "profiles": {"x:gone": {"provider": "anthropic", "mode": "api_key"}}}})");
+  auto s = ParseStore(kTwoAnthropic);
+  auto o = ResolveAuthOrder({&c, &s, "anthropic", kNow});
+  BOOST_TEST((o.source == AuthOrder::Source::kFallback));
+  BOOST_TEST(o.ids == (std::vector<std::string>{"a:tok", "a:key"}));
+}
+
+BOOST_AUTO_TEST_CASE(ClaudeCliIsAnAuthAliasOfAnthropic) {
+  BOOST_TEST(Order(ParseConfig("{}"), ParseStore(kTwoAnthropic), "claude-cli") ==
+             (std::vector<std::string>{"a:tok", "a:key"}));
+  BOOST_TEST(Order(ParseConfig("{}"), ParseStore(kTwoAnthropic), "openrouter").empty());
+}
+
+// ---- masking ----
+
+BOOST_AUTO_TEST_CASE(SecretsAreMaskedAsOpenClawDoes) {
+  BOOST_TEST(MaskSecret("sk-ant-api03-" + std::string(95, 'A')) == "sk-ant-a...AAAAAAAA");
+  BOOST_TEST(MaskSecret("abcdefghijklmnop") == "ab...op");
+  BOOST_TEST(MaskSecret("abcdef") == "a...f");
+  BOOST_TEST(MaskSecret("  \n") == "");
+  BOOST_TEST(FormatRemaining(30'000) == "soon");
+  BOOST_TEST(FormatRemaining(5 * 60'000) == "5m");
+  BOOST_TEST(FormatRemaining(12 * 3'600'000) == "12h");
+  BOOST_TEST(FormatRemaining(48 * 3'600'000) == "2d");
+}
+
+// ---- stores ----
+
+BOOST_AUTO_TEST_CASE(AuthStoreSaveIsPrivateAndKeepsUnknownKeys) {
+  std::string dir = TempDir();
+  std::string path = dir + "/agents/main/agent/auth-profiles.json";
+  auto s = ParseStore(R"({"version": 1, "futureKey": {"x": 1}, "profiles": {
+    "a:key": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-key-111111111111", "note": "kept"}}})");
+  s.SetOrder("anthropic", {"a:key"});
+  BOOST_REQUIRE(s.Save(path).ok());
+  struct stat st;
+  BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  auto back = AuthStore::Load(path);
+  BOOST_REQUIRE(back.ok());
+  BOOST_TEST(*back->Order("anthropic") == (std::vector<std::string>{"a:key"}));
+  std::string text = testing::ReadFile(path);
+  BOOST_TEST(text.find("futureKey") != std::string::npos);
+  BOOST_TEST(text.find("\"note\": \"kept\"") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(AuthStoreErrorsNameFilePathAndPosition) {
+  auto bad_json = AuthStore::Parse("a.json", "{\n  \"profiles\": {,}\n}");
+  BOOST_TEST(std::string(bad_json.status().message()).find("a.json:2:16: invalid JSON") == 0);
+  auto bad_type = AuthStore::Parse("a.json", "{\"profiles\": {\"p\": {\"type\": 3, \"provider\": \"x\"}}}");
+  BOOST_TEST(bad_type.status().message() == "a.json: $.profiles.p.type (1:29): expected a string");
+}
+
+BOOST_AUTO_TEST_CASE(ConfigTypeErrorsNameFilePathAndPosition) {
+  auto c = Config::Parse("c.json", "{\"agents\": {\"defaults\": {\"model\": {\"primary\": 42}}}}");
+  BOOST_TEST(c.status().message() ==
+             "c.json: $.agents.defaults.model.primary (1:47): expected a string, found a number");
+  auto profiles = Config::Parse("c.json", "{\"auth\": {\"profiles\": {\"a:b\": []}}}");
+  BOOST_TEST(profiles.status().message() == "c.json: $.auth.profiles[\"a:b\"] (1:31): expected an object, found an array");
+}
+
+BOOST_AUTO_TEST_CASE(SqliteSessionsSurviveReopening) {
+  std::string dir = TempDir();
+  SessionState s;
+  s.provider_override = "anthropic";
+  s.model_override = "claude-sonnet-4-5";
+  s.auth_profile_override = "anthropic:work";
+  s.live_model_switch_pending = true;
+  s.thinking_level = "high";
+  {
+    auto store = SqliteSessionStore::Open(dir + "/sessions.sqlite");
+    BOOST_REQUIRE(store.ok());
+    BOOST_REQUIRE((*store)->Put("main", "agent:main:main", s).ok());
+    BOOST_REQUIRE((*store)->Put("main", "agent:main:other", SessionState{}).ok());
+  }
+  auto store = SqliteSessionStore::Open(dir + "/sessions.sqlite");
+  BOOST_REQUIRE(store.ok());
+  BOOST_TEST(((*store)->Get("main", "agent:main:main").value() == s));
+  BOOST_TEST((*store)->Keys("main").value() == (std::vector<std::string>{"agent:main:main"}));
+  BOOST_TEST((*store)->Get("ops", "agent:main:main").value().empty());
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(SessionStoreThatIsNotADatabaseIsAClearError) {
+  std::string dir = TempDir();
+  std::string path = dir + "/sessions.sqlite";
+  {
+    FILE* f = fopen(path.c_str(), "w");
+    fputs("this is not sqlite, just text that is long enough to have a header page........", f);
+    fclose(f);
+  }
+  auto store = SqliteSessionStore::Open(path);
+  BOOST_TEST(!store.ok());
+  BOOST_TEST(std::string(store.status().message()).find(path + ": ") == 0);
+  fs::remove_all(dir);
+}
+
+// ---- the engine over real stores ----
+
+struct EngineFixture {
+  std::string dir = TempDir();
+  std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>(kNow);
+  EngineFixture() {
+    fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
+  }
+  ~EngineFixture() { fs::remove_all(dir); }
+  std::unique_ptr<Engine> Make() {
+    auto config = Config::Load(dir + "/modelpin.json");
+    BOOST_REQUIRE(config.ok());
+    auto sessions = SqliteSessionStore::Open(dir + "/sessions.sqlite");
+    BOOST_REQUIRE(sessions.ok());
+    EngineOptions o;
+    o.state_dir = dir;
+    o.clock = clock;
+    o.auth_recheck_ms = 0;
+    auto e = Engine::Create(*std::move(config), *std::move(sessions), o);
+    BOOST_REQUIRE(e.ok());
+    return *std::move(e);
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(PinsPersistAcrossARestart, EngineFixture) {
+  {
+    auto e = Make();
+    auto o = e->Handle({.text = "/model sonnet@anthropic:default"});
+    BOOST_REQUIRE(o.ok());
+    BOOST_TEST(o->replies[0].text ==
+               "Model set to sonnet (anthropic/claude-sonnet-4-5) for this session only; configured default unchanged. "
+               "Auth profile set to anthropic:default.");
+  }
+  auto e = Make();
+  auto o = e->Handle({.text = "what now?"});
+  BOOST_REQUIRE(o.ok());
+  BOOST_REQUIRE(o->route.has_value());
+  BOOST_TEST(o->route->model.Label() == "anthropic/claude-sonnet-4-5");
+  BOOST_TEST(o->route->profiles == (std::vector<std::string>{"anthropic:default", "anthropic:work"}));
+  BOOST_TEST(o->route->text == "what now?");
+}
+
+BOOST_FIXTURE_TEST_CASE(OrdinaryMessageStoresTheAutomaticPin, EngineFixture) {
+  auto e = Make();
+  auto o = e->Handle({.text = "hello"});
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->replies.empty());
+  BOOST_TEST(o->session.OracleJson() ==
+             R"({"authProfileOverride":"anthropic:work","authProfileOverrideCompactionCount":0,"authProfileOverrideSource":"auto"})");
+}
+
+BOOST_FIXTURE_TEST_CASE(ARateLimitRotatesTheNextRouteAndSuccessRecordsLastGood, EngineFixture) {
+  auto e = Make();
+  auto first = e->Handle({.text = "hello"});
+  BOOST_REQUIRE(first.ok());
+  BOOST_TEST(first->route->profiles.front() == "anthropic:work");
+  BOOST_REQUIRE(e->ReportOutcome("main", "agent:main:main", "anthropic:work", CallResult::kRateLimit).ok());
+  auto second = e->Handle({.text = "again"});
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(second->route->profiles == (std::vector<std::string>{"anthropic:default", "anthropic:work"}));
+  BOOST_TEST(*second->session.auth_profile_override == "anthropic:default");
+  // The cooldown is 30 s for the first failure: after it, the token is first again.
+  clock->Advance(31'000);
+  BOOST_REQUIRE(e->ReportOutcome("main", "agent:main:main", "anthropic:default", CallResult::kSuccess).ok());
+  auto auth = e->Auth("main");
+  BOOST_REQUIRE(auth.ok());
+  BOOST_TEST(*(*auth)->LastGood("anthropic") == "anthropic:default");
+  BOOST_TEST((*auth)->Usage("anthropic:work").error_count == 1);
+  BOOST_TEST((*auth)->Usage("anthropic:default").last_used == kNow + 31'000);
+  struct stat st;
+  BOOST_REQUIRE(::stat((dir + "/agents/main/agent/auth-profiles.json").c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+}
+
+BOOST_FIXTURE_TEST_CASE(ErrorsChangeNothing, EngineFixture) {
+  auto e = Make();
+  BOOST_REQUIRE(e->Handle({.text = "/model opus@anthropic:work"}).ok());
+  auto before = e->Session("main", "");
+  auto o = e->Handle({.text = "/think high /model llama@anthropic:work"});
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->replies.size() == 1u);
+  BOOST_TEST(o->replies[0].is_error);
+  BOOST_TEST((e->Session("main", "").value() == before.value()));
+}
+
+BOOST_FIXTURE_TEST_CASE(ThinkPluginLevelShowsInTheModelSummary, EngineFixture) {
+  auto e = Make();
+  auto set = e->Handle({.text = "/think high"});
+  BOOST_REQUIRE(set.ok());
+  BOOST_TEST(set->replies[0].text == "Thinking level set to high.");
+  auto summary = e->Handle({.text = "/model"});
+  BOOST_TEST(summary->replies[0].text.find("\nThink: high (change with /think <level>)\n") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(EightThreadsOnSharedAndDistinctSessions, EngineFixture) {
+  auto e = Make();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        std::string own = "agent:main:t" + std::to_string(t);
+        const char* text = (i % 2) ? "/model sonnet" : "/model opus";
+        BOOST_REQUIRE(e->Handle({.session_key = own, .text = text}).ok());
+        BOOST_REQUIRE(e->Handle({.session_key = "agent:main:shared", .text = text}).ok());
+        BOOST_REQUIRE(e->Handle({.session_key = own, .text = "hello"}).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  // i = 199 is odd: every thread's last selection was sonnet.
+  for (int t = 0; t < 8; ++t) {
+    auto s = e->Session("main", "agent:main:t" + std::to_string(t));
+    BOOST_TEST(s->model_override.value_or("") == "claude-sonnet-4-5");
+  }
+}
