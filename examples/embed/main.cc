@@ -1,0 +1,27 @@
+// A bot in a dozen lines: modelpin embedded through its installed pkg-config file.
+//   embed STATE_DIR MESSAGE...   prints each reply and, for ordinary messages, the route.
+#include <iostream>
+
+#include "engine/engine.h"
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: embed STATE_DIR MESSAGE...\n";
+    return 2;
+  }
+  std::string state = argv[1];
+  auto config = modelpin::Config::Load(state + "/modelpin.json");
+  if (!config.ok()) return std::cerr << config.status().message() << "\n", 1;
+  modelpin::EngineOptions options{.state_dir = state};
+  auto engine = modelpin::Engine::Create(*std::move(config), nullptr, options);  // sessions in memory
+  for (int i = 2; i < argc; ++i) {
+    auto outcome = (*engine)->Handle({.session_key = "demo", .text = argv[i]});
+    if (!outcome.ok()) return std::cerr << outcome.status().message() << "\n", 1;
+    for (const auto& r : outcome->replies) std::cout << (r.is_error ? "error: " : "reply: ") << r.text << "\n";
+    if (outcome->route) {
+      std::cout << "route: " << outcome->route->model.Label() << " via";
+      for (const auto& p : outcome->route->profiles) std::cout << " " << p;
+      std::cout << "\n";
+    }
+  }
+}
