@@ -245,6 +245,9 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
             if (const Value* t = Reader::Get(row, "thinkingDefault")) {
               ASSIGN_OR_RETURN(cr.thinking_default, r.String(*t, row_path + ".thinkingDefault"));
             }
+            if (const Value* t = Reader::Get(row, "thinkingLevels")) {
+              ASSIGN_OR_RETURN(cr.thinking_levels, r.Strings(*t, row_path + ".thinkingLevels"));
+            }
             c.catalog_.push_back(std::move(cr));
           }
         }

@@ -33,6 +33,8 @@ struct CatalogRow {
   // Thinking level a session on this model starts with (modelpin's catalog key
   // "thinkingDefault"; OpenClaw takes it from its built-in catalog). "" = off.
   std::string thinking_default;
+  // Thinking levels this model accepts ("thinkingLevels"); empty = OpenClaw's generic profile.
+  std::vector<std::string> thinking_levels;
 };
 
 struct ProviderConfig {

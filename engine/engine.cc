@@ -226,9 +226,15 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
   if (!found.empty()) {
     ctx.directive_count = found.size();
     ctx.directive_only = directive_only;
-    std::vector<std::string> acks;
+    std::vector<std::string> acks(found.size());
     std::vector<Reply> infos;
-    for (const auto& f : found) {
+    std::vector<size_t> apply_order;
+    for (size_t i = 0; i < found.size(); ++i)
+      if (!found[i].plugin->AppliesLast()) apply_order.push_back(i);
+    for (size_t i = 0; i < found.size(); ++i)
+      if (found[i].plugin->AppliesLast()) apply_order.push_back(i);
+    for (size_t i : apply_order) {
+      const Found& f = found[i];
       DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
       if (r.error) {
         out.replies.push_back(*r.error);
@@ -240,9 +246,10 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
         out.session = stored;
         return out;
       }
-      if (!r.ack.empty()) acks.push_back(std::move(r.ack));
+      acks[i] = std::move(r.ack);
       if (r.info) infos.push_back(std::move(*r.info));
     }
+    acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
     if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
     for (auto& i : infos)
       if (directive_only) out.replies.push_back(std::move(i));

@@ -84,6 +84,10 @@ class Plugin {
   virtual std::string_view name() const = 0;
   // Command words this plugin answers to, for completion and help ("model", "models").
   virtual std::vector<std::string> Words(const AgentView& agent) const = 0;
+  // Directives of a plugin that answers this are applied after all others of the message, so
+  // they see its final model ("/model fable /think off" checks "off" against fable). Their
+  // acknowledgements still appear in directive order.
+  virtual bool AppliesLast() const { return false; }
   virtual std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const {
     (void)text;
     (void)ctx;

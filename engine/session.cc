@@ -46,6 +46,15 @@ std::string Serialize(const SessionState& s, bool include_private) {
     }
   };
   ForEachField(s, include_private, emit);
+  if (include_private && !s.plugin_state.empty()) {
+    w.Key("plugins");
+    w.StartObject();
+    for (const auto& [k, v] : s.plugin_state) {
+      w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+      w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+    w.EndObject();
+  }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }
@@ -83,6 +92,9 @@ absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json
   str("thinkingLevel", s.thinking_level);
   if (auto it = d.FindMember("authProfileOverrideCompactionCount"); it != d.MemberEnd() && it->value.IsInt())
     s.auth_profile_override_compaction_count = it->value.GetInt();
+  if (auto it = d.FindMember("plugins"); it != d.MemberEnd() && it->value.IsObject())
+    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m)
+      if (m->value.IsString()) s.plugin_state[m->name.GetString()] = m->value.GetString();
   if (auto it = d.FindMember("liveModelSwitchPending"); it != d.MemberEnd() && it->value.IsBool())
     s.live_model_switch_pending = it->value.GetBool();
   return s;

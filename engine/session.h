@@ -12,6 +12,7 @@
 #ifndef MODELPIN_ENGINE_SESSION_H_
 #define MODELPIN_ENGINE_SESSION_H_
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,9 @@ struct SessionState {
   std::optional<bool> live_model_switch_pending;           // liveModelSwitchPending
   std::optional<std::string> agent_runtime_override;       // agentRuntimeOverride
   std::optional<std::string> thinking_level;               // thinkingLevel (not an oracle field)
+  // State of other command families, by key ("verboseLevel", "queueMode"); stored, not printed
+  // with the oracle's fields.
+  std::map<std::string, std::string> plugin_state;
 
   bool empty() const { return *this == SessionState{}; }
   // The fields OpenClaw's oracle prints (all but thinkingLevel) as a compact JSON object with

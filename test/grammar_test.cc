@@ -127,7 +127,6 @@ ModelOptions Conflict(Scope scope, std::optional<std::string> runtime = std::nul
 constexpr Scope kS = Scope::kSession;
 constexpr Scope kA = Scope::kAgent;
 constexpr Scope kG = Scope::kGlobal;
-constexpr Scope kNoScope = Scope::kNone;
 
 struct DirectiveRow {
   const char* behaviour;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/provider_tables.h"
+#include "engine/thinking.h"
 #include "grammar/text.h"
 #include "plugins/model/views.h"
 
@@ -129,8 +130,12 @@ class ModelPlugin : public Plugin {
  private:
   static DirectiveResult Info(const TurnContext& ctx, std::string text) {
     DirectiveResult r;
-    // Inside a longer message the info forms are dropped without a reply (spec 1.3).
-    if (ctx.directive_only) r.info = Reply{std::move(text), false};
+    // Inside a longer message the info forms are dropped without a reply (spec 1.3). Beside
+    // other directives they answer alone and nothing else is applied ("/model status /think
+    // high" leaves the thinking level as it was), as in OpenClaw.
+    if (!ctx.directive_only) return r;
+    if (ctx.directive_count > 1) r.query = Reply{std::move(text), false};
+    else r.info = Reply{std::move(text), false};
     return r;
   }
 
@@ -224,17 +229,30 @@ class ModelPlugin : public Plugin {
     } else {
       parts.push_back(absl::StrCat("Model set to ", sel.Label(), " for this session only; configured default unchanged."));
     }
+    // A stored thinking level the new model does not accept moves to its nearest level.
+    std::string remap_part;
+    if (s.thinking_level) {
+      ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
+      if (!profile.Accepts(*s.thinking_level)) {
+        std::string to = profile.Remap(*s.thinking_level);
+        remap_part = absl::StrCat("Thinking level set to ", to, " (", *s.thinking_level, " not supported for ",
+                                  ref.Label(), ").");
+        s.thinking_level = to;
+      }
+    }
     std::string runtime_part;
     if (runtime.reset) runtime_part = "Runtime reset to configured policy.";
     else if (!runtime.id.empty()) runtime_part = absl::StrCat("Runtime set to ", runtime.id, " for this session.");
     std::string profile_part = profile ? absl::StrCat("Auth profile set to ", *profile, ".") : "";
     bool lone = ctx.directive_only && ctx.directive_count == 1;
     if (lone) {
+      if (!remap_part.empty()) parts.push_back(remap_part);
       if (!runtime_part.empty()) parts.push_back(runtime_part);
       if (!profile_part.empty()) parts.push_back(profile_part);
     } else {
       if (!profile_part.empty()) parts.push_back(profile_part);
       if (!runtime_part.empty()) parts.push_back(runtime_part);
+      if (!remap_part.empty()) parts.push_back(remap_part);
     }
     DirectiveResult r;
     r.ack = absl::StrJoin(parts, " ");

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/provider_tables.h"
+#include "engine/thinking.h"
 #include "grammar/text.h"
 
 namespace modelpin::model_plugin {
@@ -60,11 +60,7 @@ const CatalogRow* FindRow(const TurnContext& ctx, const ModelRef& ref) {
 
 std::string ThinkingLevel(const TurnContext& ctx) {
   if (ctx.session.thinking_level) return *ctx.session.thinking_level;
-  const CatalogRow* row = FindRow(ctx, ctx.CurrentModel());
-  if (row && !row->thinking_default.empty()) return row->thinking_default;
-  ModelRef current = ctx.CurrentModel();
-  std::string_view builtin = BuiltinThinkingDefault(current.provider, current.model);
-  return builtin.empty() ? "off" : std::string(builtin);
+  return ThinkingProfileFor(ctx.resolver.catalog(), ctx.CurrentModel()).default_level;
 }
 
 std::string SummaryText(const TurnContext& ctx) {

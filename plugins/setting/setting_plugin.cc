@@ -1,0 +1,58 @@
+#include "plugins/setting/setting_plugin.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "grammar/text.h"
+#include "grammar/word_argument.h"
+
+namespace modelpin {
+namespace {
+
+class SettingPlugin : public Plugin {
+ public:
+  explicit SettingPlugin(SettingSpec spec) : spec_(std::move(spec)) {}
+  std::string_view name() const override { return spec_.word; }
+  std::vector<std::string> Words(const AgentView&) const override { return {spec_.word}; }
+
+  std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
+    auto d = grammar::FindWordArgument(text, spec_.word);
+    if (!d) return std::nullopt;
+    return DirectiveHit{d->span, *d};
+  }
+
+  DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
+    const auto& d = std::any_cast<const grammar::WordArgument&>(hit.payload);
+    DirectiveResult r;
+    std::string options = absl::StrJoin(spec_.values, ", ");
+    if (!d.argument) {
+      auto it = ctx.session.plugin_state.find(spec_.state_key);
+      std::string current = it == ctx.session.plugin_state.end() ? spec_.default_value : it->second;
+      r.query = Reply{absl::StrCat("Current ", spec_.noun, ": ", current, ".\nOptions: ", options, "."), false};
+      return r;
+    }
+    std::string value = text::ToLower(*d.argument);
+    if (std::find(spec_.values.begin(), spec_.values.end(), value) == spec_.values.end()) {
+      r.query = Reply{absl::StrCat("Unrecognized ", spec_.noun, " \"", *d.argument, "\". Valid levels: ", options, "."),
+                      false};
+      return r;
+    }
+    ctx.session.plugin_state[spec_.state_key] = value;
+    std::string ack = spec_.default_ack;
+    for (const auto& [v, text] : spec_.acks)
+      if (v == value) ack = text;
+    r.ack = absl::StrReplaceAll(ack, {{"{}", value}});
+    return r;
+  }
+
+ private:
+  SettingSpec spec_;
+};
+
+}  // namespace
+
+std::unique_ptr<Plugin> MakeSettingPlugin(SettingSpec spec) { return std::make_unique<SettingPlugin>(std::move(spec)); }
+
+}  // namespace modelpin

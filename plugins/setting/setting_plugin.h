@@ -1,0 +1,29 @@
+// A command family that is one enumerated session setting: "/<word> <value>" sets it, "/<word>"
+// alone shows it. /verbose and /queue are instances; each keeps its own texts.
+#ifndef MODELPIN_PLUGINS_SETTING_SETTING_PLUGIN_H_
+#define MODELPIN_PLUGINS_SETTING_SETTING_PLUGIN_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/plugin.h"
+
+namespace modelpin {
+
+struct SettingSpec {
+  std::string word;                 // "verbose"
+  std::string state_key;            // key in SessionState::plugin_state
+  std::string default_value;        // shown when nothing is stored
+  std::string noun;                 // "verbose level": "Current verbose level: off."
+  std::vector<std::string> values;  // accepted values, in the order "Options:" lists them
+  // Acknowledgement per value; "{}" is replaced by the value.
+  std::vector<std::pair<std::string, std::string>> acks;
+  std::string default_ack;          // for values without their own text
+};
+
+std::unique_ptr<Plugin> MakeSettingPlugin(SettingSpec spec);
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_PLUGINS_SETTING_SETTING_PLUGIN_H_
