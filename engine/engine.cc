@@ -100,7 +100,7 @@ absl::StatusOr<Engine::AgentCache> Engine::Agent(const std::string& agent_id) {
                  .first;
       if (it->second) visible.push_back(row);
     }
-    cache.resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), std::move(visible));
+    cache.resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), std::move(visible), strict_);
   }
   cache.checked_at = now;
   return cache;

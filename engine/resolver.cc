@@ -4,6 +4,7 @@
 #include <array>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/provider_tables.h"
 #include "grammar/text.h"
 
@@ -54,8 +55,9 @@ int VariantCount(std::string_view s) {
 
 }  // namespace
 
-ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog)
-    : config_(config), agent_(agent), catalog_(std::move(catalog)) {
+ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog,
+                             bool strict)
+    : config_(config), agent_(agent), catalog_(std::move(catalog)), strict_(strict) {
   for (size_t i = 0; i < agent_.models.size(); ++i) {
     const auto& e = agent_.models[i];
     if (e.alias.empty()) continue;
@@ -86,6 +88,15 @@ ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::
       if (Permitted(row.ref)) add_key(row.ref.Key());
     for (const auto& r : exact_allowed_) add_key(r.Key());
   }
+  auto add_known = [&](const ModelRef& r) {
+    if (std::find(known_.begin(), known_.end(), r) == known_.end()) known_.push_back(r);
+  };
+  for (const auto& row : catalog_) add_known(row.ref);
+  add_known(agent_.default_ref);
+  for (const auto& r : agent_.fallbacks) add_known(r);
+  for (const auto& r : agent_.image_models) add_known(r);
+  for (const auto& m : agent_.models) add_known(m.ref);
+  for (const auto& r : exact_allowed_) add_known(r);
 }
 
 ModelRef ModelResolver::ResolvePolicyEntry(std::string_view entry) const {
@@ -195,12 +206,18 @@ std::vector<FuzzyCandidate> ModelResolver::RankFuzzy(std::string_view fragment, 
     if (!seen.insert(id).second) return;
     out.push_back({std::move(r), 0});
   };
-  for (const auto& key : allowed_keys_) {
-    size_t slash = key.find('/');
-    if (slash == std::string::npos || slash == 0) continue;
-    // Split at the first '/', as OpenClaw does; a collapsed key such as "openrouter/auto" thus
-    // yields model "auto" (spec 7.1, kept for compatibility).
-    add({key.substr(0, slash), key.substr(slash + 1)});
+  if (strict_) {
+    // Strict mode keeps provider and id together (spec 7.1): candidates are the models this
+    // agent knows, never keys split at their first '/'.
+    for (const auto& r : known_) add(r);
+  } else {
+    for (const auto& key : allowed_keys_) {
+      size_t slash = key.find('/');
+      if (slash == std::string::npos || slash == 0) continue;
+      // Split at the first '/', as OpenClaw does; a collapsed key such as "openrouter/auto"
+      // thus yields model "auto" (spec 7.1, kept for compatibility).
+      add({key.substr(0, slash), key.substr(slash + 1)});
+    }
   }
   if (pf.empty()) {
     for (const auto& e : agent_.models)
@@ -248,6 +265,7 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
 
   std::optional<Selection> r = Normalize(ref);
   bool has_slash = ref.find('/') != std::string_view::npos;
+  if (strict_) return ResolveStrict(ref, r, trace);
   if (!r) {
     note("not resolvable as provider/model");
     if (auto s = fuzzy(ref, "", 120)) return *s;
@@ -275,6 +293,60 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
                                    label, "\" or its provider wildcard to ", agent_.policy->path,
                                    ".\nThen retry: /model ", label),
                      label};
+}
+
+std::variant<Selection, ResolveError> ModelResolver::ResolveStrict(std::string_view ref,
+                                                                  const std::optional<Selection>& r,
+                                                                  std::vector<std::string>* trace) const {
+  auto note = [&](std::string line) {
+    if (trace) trace->push_back(std::move(line));
+  };
+  if (r) {
+    note(absl::StrCat("strict: resolved to ", r->ref.Label(), r->alias.empty() ? "" : " via alias " + r->alias));
+    // A model the agent knows, exactly or but for the case of its id, is taken.
+    const ModelRef* match = nullptr;
+    for (const auto& k : known_) {
+      if (k == r->ref) {
+        match = &k;
+        break;
+      }
+      if (!match && k.provider == r->ref.provider && text::ToLower(k.model) == text::ToLower(r->ref.model)) match = &k;
+    }
+    if (!r->alias.empty() || match) {
+      Selection sel{match ? *match : r->ref, r->alias, false};
+      if (sel.alias.empty()) sel.alias = AliasOfKey(sel.ref.Key());
+      if (!Permitted(sel.ref)) {
+        std::string label = sel.ref.Label();
+        return ResolveError{absl::StrCat("Model \"", label,
+                                         "\" is not allowed. Use /models to list providers, or /models <provider> to "
+                                         "list models.\nAdd \"",
+                                         label, "\" or its provider wildcard to ", agent_.policy->path,
+                                         ".\nThen retry: /model ", label),
+                            label, {}};
+      }
+      return sel;
+    }
+  }
+  // Anything else is refused, with the best three candidates instead of a silent substitute.
+  ResolveError err;
+  for (const auto& c : RankFuzzy(ref, "")) {
+    // 80 is the weakest real match (the fragment occurs in the id); below that are bonuses only.
+    if (err.suggestions.size() == 3 || c.score < 80) break;
+    std::string alias = AliasOfKey(c.ref.Key());
+    err.suggestions.push_back(alias.empty() ? c.ref.Label() : alias + " (" + c.ref.Label() + ")");
+  }
+  note(absl::StrCat("strict: not a known model; ", err.suggestions.size(), " suggestion(s)"));
+  std::string hint = r ? absl::StrCat(" To use a model outside the catalog, add it to models.providers.", r->ref.provider,
+                                      ".models.")
+                       : "";
+  if (err.suggestions.empty()) {
+    err.text = absl::StrCat("Unknown model \"", std::string(ref),
+                            "\". Use /models to list providers, or /models <provider> to list models.", hint);
+  } else {
+    err.text = absl::StrCat("Unknown model \"", std::string(ref), "\". Did you mean: ", absl::StrJoin(err.suggestions, ", "),
+                            "?", hint);
+  }
+  return err;
 }
 
 }  // namespace modelpin

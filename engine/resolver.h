@@ -30,9 +30,11 @@ struct Selection {
 };
 
 struct ResolveError {
-  std::string text;
+  std::string text{};
   // Set for the policy refusal: the refused "provider/model" (callers append " --runtime X").
-  std::string not_allowed;
+  std::string not_allowed{};
+  // Strict mode: the best candidates offered in "Did you mean ...?".
+  std::vector<std::string> suggestions{};
 };
 
 // One scored fuzzy candidate, for `explain` and "did you mean".
@@ -43,8 +45,9 @@ struct FuzzyCandidate {
 
 class ModelResolver {
  public:
-  // `catalog` is the visible catalog (rows whose provider can be used).
-  ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog);
+  // `catalog` is the visible catalog (rows whose provider can be used). `strict`: no silent
+  // fuzzy substitution and no literal acceptance of unknown ids (README, strict mode).
+  ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog, bool strict = false);
 
   // Resolves a reference (no profile part). `trace`, when given, receives one line per step.
   std::variant<Selection, ResolveError> Resolve(std::string_view ref, std::vector<std::string>* trace = nullptr) const;
@@ -53,6 +56,9 @@ class ModelResolver {
   std::optional<Selection> Normalize(std::string_view ref) const;
   // Whether the policy allows `ref` (no policy: everything).
   bool Permitted(const ModelRef& ref) const;
+  // Models this agent knows by name: catalog rows, configured models, exact policy entries.
+  const std::vector<ModelRef>& known() const { return known_; }
+  bool strict() const { return strict_; }
   // The fuzzy ranking of spec 3.5 (best first), without the threshold.
   std::vector<FuzzyCandidate> RankFuzzy(std::string_view fragment, std::string_view provider_filter) const;
   // First configured alias of a model key ("" if none).
@@ -69,6 +75,8 @@ class ModelResolver {
 
  private:
   int Score(std::string_view f, const std::string& p, const std::string& m) const;
+  std::variant<Selection, ResolveError> ResolveStrict(std::string_view ref, const std::optional<Selection>& r,
+                                                      std::vector<std::string>* trace) const;
 
   const Config& config_;
   const AgentView& agent_;
@@ -81,6 +89,8 @@ class ModelResolver {
   absl::flat_hash_set<std::string> allowed_key_set_;
   std::vector<std::string> wildcard_prefixes_;  // "anthropic/" for "anthropic/*"
   std::vector<ModelRef> exact_allowed_;
+  std::vector<ModelRef> known_;
+  bool strict_ = false;
 };
 
 }  // namespace modelpin

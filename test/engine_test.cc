@@ -348,3 +348,66 @@ BOOST_FIXTURE_TEST_CASE(EightThreadsOnSharedAndDistinctSessions, EngineFixture) 
     BOOST_TEST(s->model_override.value_or("") == "claude-sonnet-4-5");
   }
 }
+
+// ---- strict mode details that need their own stores ----
+
+namespace {
+
+struct StrictFixture {
+  std::string dir = TempDir();
+  std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>(kNow);
+  ~StrictFixture() { fs::remove_all(dir); }
+  std::unique_ptr<Engine> Make(const std::string& config_json, const std::string& store_json, bool strict) {
+    auto store = AuthStore::Parse("auth.json", store_json);
+    BOOST_REQUIRE(store.ok());
+    BOOST_REQUIRE(store->Save(dir + "/agents/main/agent/auth-profiles.json").ok());
+    EngineOptions o;
+    o.state_dir = dir;
+    o.clock = clock;
+    o.strict = strict;
+    auto e = Engine::Create(ParseConfig(config_json), nullptr, o);
+    BOOST_REQUIRE(e.ok());
+    return *std::move(e);
+  }
+};
+
+const char* kExpiringStore = R"({"profiles": {
+  "anthropic:tok": {"type": "token", "provider": "anthropic", "token": "sk-ant-oat01-ZZZZZZZZZZZZZZZZ", "expires": 1800043200000},
+  "anthropic:old": {"type": "token", "provider": "anthropic", "token": "sk-ant-oat01-YYYYYYYYYYYYYYYY", "expires": 1000},
+  "anthropic:key": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-XXXXXXXXXXXXXXXX"}}})";
+
+const char* kClaudeCliConfig = R"({"models": {"providers": {"claude-cli": {"models": [{"id": "claude-opus-5"}]}}}})";
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(StrictRefusesToPinAnExpiredProfileCompatModePinsIt, StrictFixture) {
+  auto compat = Make("{}", kExpiringStore, false);
+  auto pinned = compat->Handle({.text = "/model opus@anthropic:old"});
+  BOOST_TEST(!pinned->replies[0].is_error);
+  auto strict = Make("{}", kExpiringStore, true);
+  auto refused = strict->Handle({.session_key = "s2", .text = "/model claude-opus-4-5@anthropic:old"});
+  BOOST_TEST(refused->replies[0].is_error);
+  BOOST_TEST(refused->replies[0].text == "Auth profile \"anthropic:old\" cannot be used for anthropic: token expired.");
+}
+
+BOOST_FIXTURE_TEST_CASE(StrictComparesProfileProvidersThroughAuthAliases, StrictFixture) {
+  auto compat = Make(kClaudeCliConfig, kExpiringStore, false);
+  auto refused = compat->Handle({.text = "/model claude-cli/claude-opus-5@anthropic:key"});
+  BOOST_TEST(refused->replies[0].text == "Auth profile \"anthropic:key\" is for anthropic, not claude-cli.");
+  auto strict = Make(kClaudeCliConfig, kExpiringStore, true);
+  auto ok = strict->Handle({.session_key = "s2", .text = "/model claude-cli/claude-opus-5@anthropic:key"});
+  BOOST_TEST(!ok->replies[0].is_error);
+  BOOST_TEST(ok->replies[0].text.find("Auth profile set to anthropic:key.") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(ExpiryFlagSpacingDiffersOnlyInStrictMode, StrictFixture) {
+  // 12 h left on the token: OpenClaw prints "(next,  exp 12h)" with two spaces (spec 7.10).
+  auto compat = Make("{}", kExpiringStore, false);
+  auto status = compat->Handle({.text = "/model status"});
+  BOOST_TEST(status->replies[0].text.find("anthropic:tok=token:sk-ant-o...ZZZZZZZZ (next,  exp 12h)") != std::string::npos);
+  auto strict = Make("{}", kExpiringStore, true);
+  auto fixed = strict->Handle({.session_key = "s2", .text = "/model status"});
+  BOOST_TEST(fixed->replies[0].text.find("anthropic:tok=token:sk-ant-o...ZZZZZZZZ (next, exp 12h)") != std::string::npos);
+  // Neither prints a whole secret.
+  BOOST_TEST(fixed->replies[0].text.find("sk-ant-oat01-ZZZZZZZZZZZZZZZZ") == std::string::npos);
+}

@@ -4,6 +4,7 @@
 #include <regex>
 #include <sstream>
 
+#include "engine/json_file.h"
 #include "grammar/text.h"
 #include "rapidjson/document.h"
 
@@ -64,6 +65,11 @@ std::vector<std::string> DiffStep(const std::string& line, const ReplayStep& act
   rapidjson::Document ours;
   std::string json = StepJson(actual);
   ours.Parse(json.c_str());
+  // modelpin's own expected files also pin the route (provider, model, ordered profiles).
+  if (exp.HasMember("route")) {
+    if (!ours.HasMember("route") || !(exp["route"] == ours["route"]))
+      diffs.push_back("route differs; ours: " + (ours.HasMember("route") ? ToCompactJson(ours["route"]) : "<none>"));
+  }
   const rapidjson::Value& es = exp["sessions"];
   if (!(es == ours["sessions"])) {
     std::string ss;

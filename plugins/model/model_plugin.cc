@@ -105,7 +105,9 @@ class ModelPlugin : public Plugin {
       // OpenClaw ignores the profile of "default@profile" (spec 7.5); strict mode applies it.
       std::optional<std::string> profile;
       if (ctx.strict) profile = reset->profile;
-      return Select(ctx, Selection{ctx.agent.default_ref, "", false}, profile, opts);
+      Selection sel{ctx.agent.default_ref, "", false};
+      if (ctx.strict) sel.alias = ctx.resolver.AliasOfKey(sel.ref.Key());  // labels always carry the alias
+      return Select(ctx, sel, profile, opts);
     }
     const auto& sel = std::get<gm::Select>(d.action);
     auto resolved = ctx.resolver.Resolve(sel.model);
@@ -124,6 +126,9 @@ class ModelPlugin : public Plugin {
   std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
     auto cmd = grammar::ParseModelsCommand(text);
     if (!cmd) return std::nullopt;
+    // OpenClaw answers "/modelsfoo" as "/models" with provider "/modelsfoo" (spec 7.12); strict
+    // mode wants the word to end there.
+    if (ctx.strict && text.size() > 7 && text[7] != ':' && text::SpaceAt(text, 7) == 0) return std::nullopt;
     return std::vector<Reply>{model_plugin::ModelsCommandReply(*cmd, ctx)};
   }
 
@@ -161,9 +166,24 @@ class ModelPlugin : public Plugin {
     if (profile) {
       const Credential* c = ctx.auth.Find(*profile);
       if (c == nullptr) return {Error(absl::StrCat("Auth profile \"", *profile, "\" not found.")), {}, {}, {}};
-      if (c->provider != ref.provider)
+      // OpenClaw compares provider strings as typed (spec 7.8); strict mode compares the auth
+      // providers ("claude-cli" authenticates as "anthropic") and refuses profiles that could not
+      // be used, instead of pinning them silently.
+      bool same = ctx.strict ? AuthProvider(c->provider) == AuthProvider(ref.provider) : c->provider == ref.provider;
+      if (!same)
         return {Error(absl::StrCat("Auth profile \"", *profile, "\" is for ", c->provider, ", not ", ref.provider, ".")),
                 {}, {}, {}};
+      std::string why;
+      if (ctx.strict && !IsEligible(*c, ref.provider, ctx.config, ctx.now_ms, &why))
+        return {Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider, ": ", why, ".")),
+                {}, {}, {}};
+      if (ctx.strict) {
+        AuthOrder order = ctx.OrderFor(ref.provider);
+        if (order.explicit_order && std::find(order.ids.begin(), order.ids.end(), *profile) == order.ids.end())
+          return {Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider,
+                                     ": the auth order for ", ref.provider, " does not list it.")),
+                  {}, {}, {}};
+      }
     }
     RuntimeChoice runtime = ParseRuntime(opts.runtime);
     if (!runtime.id.empty() && !RuntimeSupported(runtime.id, ref.provider))
@@ -244,7 +264,8 @@ class ModelPlugin : public Plugin {
     if (runtime.reset) runtime_part = "Runtime reset to configured policy.";
     else if (!runtime.id.empty()) runtime_part = absl::StrCat("Runtime set to ", runtime.id, " for this session.");
     std::string profile_part = profile ? absl::StrCat("Auth profile set to ", *profile, ".") : "";
-    bool lone = ctx.directive_only && ctx.directive_count == 1;
+    // Strict mode uses one order everywhere (spec 7.7): model, auth profile, runtime, thinking.
+    bool lone = ctx.directive_only && ctx.directive_count == 1 && !ctx.strict;
     if (lone) {
       if (!remap_part.empty()) parts.push_back(remap_part);
       if (!runtime_part.empty()) parts.push_back(runtime_part);

@@ -77,6 +77,13 @@ std::string SummaryText(const TurnContext& ctx) {
 std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   AuthOrder order = ctx.OrderFor(provider);
   if (order.ids.empty()) return "missing";
+  // OpenClaw marks the first profile of the configured order even when this session's pin will
+  // be used instead (spec 7.9); strict mode shows the session's pin first.
+  const auto& pin = ctx.session.auth_profile_override;
+  if (ctx.strict && pin && AuthProvider(ctx.CurrentModel().provider) == AuthProvider(provider)) {
+    auto it = std::find(order.ids.begin(), order.ids.end(), *pin);
+    if (it != order.ids.end()) std::rotate(order.ids.begin(), it, it + 1);
+  }
   std::vector<std::string> entries;
   const std::string* last_good = ctx.auth.LastGood(AuthProvider(provider));
   for (size_t i = 0; i < order.ids.size(); ++i) {
@@ -96,7 +103,8 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
     if (cool > ctx.now_ms) flags.push_back("cooldown " + FormatRemaining(cool - ctx.now_ms));
     if (c->type != "api_key" && c->expires) {
       // OpenClaw's flag carries a leading space, printing "(next,  exp 12h)"; kept for fidelity.
-      flags.push_back(*c->expires <= ctx.now_ms ? "expired" : " exp " + FormatRemaining(*c->expires - ctx.now_ms));
+      std::string exp = ctx.strict ? "exp " : " exp ";  // strict: no stray space (spec 7.10)
+      flags.push_back(*c->expires <= ctx.now_ms ? "expired" : exp + FormatRemaining(*c->expires - ctx.now_ms));
     }
     entries.push_back(flags.empty() ? absl::StrCat(id, "=", cred)
                                     : absl::StrCat(id, "=", cred, " (", absl::StrJoin(flags, ", "), ")"));
