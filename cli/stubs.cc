@@ -5,5 +5,4 @@
 namespace modelpin::cli {
 int RunChat(std::vector<std::string>) { return Usage("chat", "not built yet"); }
 int RunModels(std::vector<std::string>) { return Usage("models", "not built yet"); }
-int RunExplain(std::vector<std::string>) { return Usage("explain", "not built yet"); }
 }  // namespace modelpin::cli

@@ -286,6 +286,22 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
   return out;
 }
 
+absl::Status Engine::Inspect(const std::string& agent_id, const std::string& session_key,
+                             const std::function<void(TurnContext&)>& fn) {
+  std::string agent = ResolveAgent(agent_id);
+  std::string key = session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key;
+  ASSIGN_OR_RETURN(AgentCache cache, Agent(agent));
+  ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(agent, key));
+  SessionState working = stored;
+  std::string store_label = DisplayPath(cache.auth_path);
+  TurnContext ctx{config_, config_.Agent(agent), agent, key, *cache.auth, store_label, *cache.resolver,
+                  clock_->NowMs(), false, strict_, MessageSource::kBot, working, stored};
+  ctx.directive_only = true;
+  ctx.directive_count = 1;
+  fn(ctx);
+  return absl::OkStatus();
+}
+
 absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
                                    const std::string& profile_id, CallResult result) {
   std::string agent = ResolveAgent(agent_id);

@@ -19,6 +19,7 @@
 #define MODELPIN_ENGINE_ENGINE_H_
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,10 @@ class Engine {
   absl::StatusOr<SessionState> Session(const std::string& agent_id, const std::string& session_key);
   // The resolver of an agent (aliases, policy, visible catalog).
   absl::StatusOr<std::shared_ptr<const ModelResolver>> Resolver(const std::string& agent_id);
+  // Runs `fn` with the turn context of a session, read-only: nothing it changes is stored. For
+  // tools that show what a message would do (explain, status, doctor).
+  absl::Status Inspect(const std::string& agent_id, const std::string& session_key,
+                       const std::function<void(TurnContext&)>& fn);
   // `path` with $HOME shortened to "~", as OpenClaw prints store paths.
   static std::string DisplayPath(const std::string& path);
 

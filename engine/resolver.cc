@@ -122,6 +122,22 @@ ModelRef ModelResolver::ResolvePolicyEntry(std::string_view entry) const {
   return {provider, NormalizeModelId(provider, entry)};
 }
 
+std::string ModelResolver::PolicyEntryFor(const ModelRef& ref) const {
+  if (!agent_.policy) return "";
+  std::string label = ref.Label();
+  for (const auto& entry : agent_.policy->allow) {
+    std::string_view e = text::Trim(entry);
+    if (e.size() >= 2 && e.substr(e.size() - 2) == "/*") {
+      std::string_view prefix = e.substr(0, e.size() - 1);
+      size_t slash = prefix.find('/');
+      if (StartsWith(label, text::ToLower(prefix.substr(0, slash)) + std::string(prefix.substr(slash)))) return entry;
+    } else if (ResolvePolicyEntry(e) == ref) {
+      return entry;
+    }
+  }
+  return "";
+}
+
 bool ModelResolver::Permitted(const ModelRef& ref) const {
   if (!agent_.policy) return true;
   std::string label = ref.Label();
@@ -276,8 +292,14 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
   note(absl::StrCat("resolved to ", r->ref.Label(), r->alias.empty() ? "" : absl::StrCat(" via alias ", r->alias)));
   bool permitted = Permitted(r->ref);
   bool in_keys = allowed_key_set_.count(r->ref.Key()) > 0;
-  note(absl::StrCat("policy: ", agent_.policy ? (permitted ? "allowed" : "not allowed") : "none (all allowed)",
-                    "; allowed key: ", in_keys ? "yes" : "no"));
+  if (trace) {
+    std::string entry = PolicyEntryFor(r->ref);
+    note(agent_.policy ? (permitted ? absl::StrCat("policy ", agent_.policy->path, ": allowed by \"", entry, "\"")
+                                    : absl::StrCat("policy ", agent_.policy->path, ": no entry allows it"))
+                       : "policy: none (every model allowed)");
+    note(absl::StrCat("allowed-key check: ", r->ref.Key(), in_keys ? " is" : " is not",
+                      " a catalog or configured key; typed with '/': ", has_slash ? "yes" : "no"));
+  }
   if (permitted && (has_slash || !r->alias.empty() || in_keys)) return *r;
   if (has_slash) {
     size_t slash = ref.find('/');

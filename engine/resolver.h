@@ -54,6 +54,8 @@ class ModelResolver {
 
   // Steps 1-5 of spec 3.2 alone: alias, provider alias, split, rewrite. nullopt = unresolvable.
   std::optional<Selection> Normalize(std::string_view ref) const;
+  // The policy entry that allows `ref` ("" when none does, or there is no policy).
+  std::string PolicyEntryFor(const ModelRef& ref) const;
   // Whether the policy allows `ref` (no policy: everything).
   bool Permitted(const ModelRef& ref) const;
   // Models this agent knows by name: catalog rows, configured models, exact policy entries.

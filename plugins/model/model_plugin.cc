@@ -7,12 +7,14 @@
 #include "engine/provider_tables.h"
 #include "engine/thinking.h"
 #include "grammar/text.h"
+#include "plugins/model/explain.h"
 #include "plugins/model/views.h"
 
 namespace modelpin {
 namespace {
 
 using grammar::ModelDirective;
+using model_plugin::ProviderKnown;
 using model_plugin::ProvidersText;
 using model_plugin::StatusText;
 using model_plugin::SummaryText;
@@ -25,6 +27,10 @@ constexpr std::string_view kReservedWords[] = {"model", "models", "think", "thin
                                                "reset", "stop", "compact", "login", "logout"};
 
 Reply Error(std::string text) { return {std::move(text), true}; }
+
+struct ExplainRequest {
+  std::string argument;
+};
 
 struct RuntimeChoice {
   bool reset = false;      // default / auto
@@ -41,13 +47,6 @@ RuntimeChoice ParseRuntime(const std::optional<std::string>& raw) {
   else if (v == "pi" || v == "openclaw") r.id = "openclaw";
   else r.id = v;
   return r;
-}
-
-bool ProviderKnown(const TurnContext& ctx, const std::string& provider) {
-  if (ctx.config.Provider(provider)) return true;
-  for (const auto& row : ctx.resolver.catalog())
-    if (row.ref.provider == provider) return true;
-  return IsBundledProvider(provider);
 }
 
 bool RuntimeSupported(const std::string& runtime, const std::string& provider) {
@@ -77,11 +76,29 @@ class ModelPlugin : public Plugin {
       if (!aliases.empty()) d = grammar::FindAliasShorthand(text, aliases);
     }
     if (!d) return std::nullopt;
+    // modelpin's "/model explain <ref>[@profile]": the word OpenClaw would take as a model id is
+    // a subcommand here; its argument is the rest of the line.
+    if (const auto* sel = std::get_if<gm::Select>(&d->action);
+        sel && !sel->profile && !sel->quoted && text::ToLower(sel->model) == "explain" && !d->shorthand) {
+      size_t end = text.find('\n', d->span.end);
+      if (end == std::string_view::npos) end = text.size();
+      ExplainRequest req{std::string(text::Trim(text.substr(d->span.end, end - d->span.end)))};
+      return DirectiveHit{{d->span.begin, end}, std::move(req)};
+    }
     grammar::Span span = d->span;
     return DirectiveHit{span, std::move(*d)};
   }
 
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
+    if (const auto* req = std::any_cast<ExplainRequest>(&hit.payload)) {
+      DirectiveResult r;
+      if (req->argument.empty()) {
+        r.error = Error("Usage: /model explain <model>[@<profile>], e.g. /model explain sonnet@anthropic:work");
+        return r;
+      }
+      r.query = Reply{model_plugin::ExplainText(ctx, req->argument), false};  // changes nothing
+      return r;
+    }
     const auto& d = std::any_cast<const ModelDirective&>(hit.payload);
     const grammar::ModelOptions& opts = d.options;
     // Inside a longer message the info forms (and the option-only forms, which are info forms

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/provider_tables.h"
 #include "engine/thinking.h"
 #include "grammar/text.h"
 
@@ -61,6 +62,13 @@ const CatalogRow* FindRow(const TurnContext& ctx, const ModelRef& ref) {
 std::string ThinkingLevel(const TurnContext& ctx) {
   if (ctx.session.thinking_level) return *ctx.session.thinking_level;
   return ThinkingProfileFor(ctx.resolver.catalog(), ctx.CurrentModel()).default_level;
+}
+
+bool ProviderKnown(const TurnContext& ctx, const std::string& provider) {
+  if (ctx.config.Provider(provider)) return true;
+  for (const auto& row : ctx.resolver.catalog())
+    if (row.ref.provider == provider) return true;
+  return IsBundledProvider(provider);
 }
 
 std::string SummaryText(const TurnContext& ctx) {
