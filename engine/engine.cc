@@ -34,7 +34,25 @@ Engine::~Engine() = default;
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::unique_ptr<SessionStore> sessions,
                                                        EngineOptions options) {
   if (!sessions) sessions = std::make_unique<MemorySessionStore>();
-  return std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
+  std::string dotenv = options.state_dir.empty() ? "" : options.state_dir + "/.env";
+  ASSIGN_OR_RETURN(EnvCredentials env,
+                   EnvCredentials::Load(dotenv, options.environment ? *options.environment : ProcessEnvironment()));
+  auto engine = std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
+  engine->env_ = std::move(env);
+  return engine;
+}
+
+absl::StatusOr<std::string> Engine::SecretFor(const std::string& agent_id, const std::string& profile_id) {
+  if (profile_id.rfind("env:", 0) == 0) {
+    for (const auto& c : env_.all())
+      if (c.ProfileId() == profile_id) return c.value;
+    return absl::NotFoundError(absl::StrCat(profile_id.substr(4), " is not set"));
+  }
+  ASSIGN_OR_RETURN(AgentCache cache, Agent(ResolveAgent(agent_id)));
+  const Credential* c = cache.auth->Find(profile_id);
+  if (c == nullptr) return absl::NotFoundError(absl::StrCat("Auth profile \"", profile_id, "\" not found."));
+  if (c->secret.empty()) return absl::FailedPreconditionError(absl::StrCat("Auth profile \"", profile_id, "\" has no secret."));
+  return c->secret;
 }
 
 std::string Engine::ResolveAgent(const std::string& agent_id) const {
@@ -96,7 +114,9 @@ absl::StatusOr<Engine::AgentCache> Engine::Agent(const std::string& agent_id) {
     for (const auto& row : config_.catalog()) {
       auto it = usable.find(row.ref.provider);
       if (it == usable.end())
-        it = usable.emplace(row.ref.provider, !ResolveAuthOrder({&config_, store.get(), row.ref.provider, now}).ids.empty())
+        it = usable
+                 .emplace(row.ref.provider, !ResolveAuthOrder({&config_, store.get(), row.ref.provider, now}).ids.empty() ||
+                                                env_.For(row.ref.provider) != nullptr)
                  .first;
       if (it->second) visible.push_back(row);
     }
@@ -164,6 +184,9 @@ std::vector<std::string> RouteProfiles(const TurnContext& ctx, const ModelRef& m
   }
   for (const auto& id : order.ids)
     if (out.empty() || id != out.front()) out.push_back(id);
+  // No eligible stored profile: the provider's environment variable, if set (named as such).
+  if (out.empty() && ctx.env)
+    if (const EnvCredential* c = ctx.env->For(model.provider)) out.push_back(c->ProfileId());
   return out;
 }
 
@@ -198,6 +221,8 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
                   message.source,
                   working,
                   stored};
+
+  ctx.env = &env_;
 
   // 1. Directives, in plugin order, each removed before the next plugin looks.
   std::string_view input = message.text;
@@ -298,6 +323,7 @@ absl::Status Engine::Inspect(const std::string& agent_id, const std::string& ses
                   clock_->NowMs(), false, strict_, MessageSource::kBot, working, stored};
   ctx.directive_only = true;
   ctx.directive_count = 1;
+  ctx.env = &env_;
   fn(ctx);
   return absl::OkStatus();
 }

@@ -32,6 +32,7 @@
 #include "engine/auth_store.h"
 #include "engine/clock.h"
 #include "engine/config.h"
+#include "engine/env_credentials.h"
 #include "engine/plugin.h"
 #include "engine/resolver.h"
 #include "engine/session.h"
@@ -45,6 +46,9 @@ struct EngineOptions {
   std::shared_ptr<const Clock> clock{};
   // Overrides config `modelpin.strict` when set.
   std::optional<bool> strict{};
+  // The environment credentials are read from (nullopt: this process's environment). Tests pin
+  // it so a developer's own ANTHROPIC_API_KEY never leaks into a golden run.
+  std::optional<std::map<std::string, std::string>> environment{};
   // How often (ms of clock time) to look whether an auth store changed on disk. 0: every turn.
   int64_t auth_recheck_ms = 1000;
 };
@@ -91,6 +95,11 @@ class Engine {
                              const std::string& profile_id, CallResult result);
 
   const Config& config() const { return config_; }
+  // Credentials from the environment and <state>/.env, and warnings about them (file modes).
+  const EnvCredentials& env() const { return env_; }
+  // The secret behind a profile id of a route ("anthropic:work" or "env:ANTHROPIC_API_KEY"), for
+  // the bot's model call. Never log it.
+  absl::StatusOr<std::string> SecretFor(const std::string& agent_id, const std::string& profile_id);
   const PluginRegistry& plugins() const { return plugins_; }
   int64_t NowMs() const { return clock_->NowMs(); }
   std::string ResolveAgent(const std::string& agent_id) const;
@@ -125,6 +134,7 @@ class Engine {
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
 
   Config config_;
+  EnvCredentials env_;
   std::unique_ptr<SessionStore> sessions_;
   EngineOptions options_;
   std::shared_ptr<const Clock> clock_;

@@ -117,7 +117,7 @@ std::string JoinPath(std::string_view base, std::string_view member) {
   return out;
 }
 
-absl::StatusOr<JsonFile> JsonFile::Load(const std::string& path) {
+absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
@@ -126,7 +126,13 @@ absl::StatusOr<JsonFile> JsonFile::Load(const std::string& path) {
   std::ostringstream buf;
   buf << in.rdbuf();
   if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return Parse(path, buf.str());
+  return buf.str();
+}
+
+absl::StatusOr<JsonFile> JsonFile::Load(const std::string& path) {
+  auto text = ReadTextFile(path);
+  if (!text.ok()) return text.status();
+  return Parse(path, *std::move(text));
 }
 
 absl::StatusOr<JsonFile> JsonFile::Parse(std::string path, std::string text) {

@@ -33,6 +33,9 @@ struct JsonFile {
   absl::Status Error(std::string_view json_path, std::string_view what) const;
 };
 
+// Reads a whole file. NotFound when it does not exist; other failures name the file.
+absl::StatusOr<std::string> ReadTextFile(const std::string& path);
+
 // Appends a member name to a JSON path, quoting names that are not plain identifiers:
 // JoinPath("$.agents", "main") == "$.agents.main"; JoinPath("$.p", "a:b") == "$.p[\"a:b\"]".
 std::string JoinPath(std::string_view base, std::string_view member);

@@ -22,6 +22,7 @@
 #include "engine/auth_order.h"
 #include "engine/auth_store.h"
 #include "engine/config.h"
+#include "engine/env_credentials.h"
 #include "engine/resolver.h"
 #include "engine/session.h"
 #include "grammar/directive.h"
@@ -53,6 +54,9 @@ struct TurnContext {
   MessageSource source;
   SessionState& session;            // working copy: changes are stored only if the turn succeeds
   const SessionState& stored;       // the session as it was before this message
+
+  // Credentials from the environment, used when a provider has no eligible stored profile.
+  const EnvCredentials* env = nullptr;
 
   // Filled by the engine before ApplyDirective: how many directives this message holds, and
   // whether nothing but directives was left (OpenClaw composes replies differently then).

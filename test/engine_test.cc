@@ -7,10 +7,12 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "engine/auth_order.h"
 #include "engine/engine.h"
+#include "engine/env_credentials.h"
 #include "engine/json_file.h"
 #include "test/golden.h"
 
@@ -251,6 +253,7 @@ struct EngineFixture {
     o.state_dir = dir;
     o.clock = clock;
     o.auth_recheck_ms = 0;
+    o.environment = std::map<std::string, std::string>{};
     auto e = Engine::Create(*std::move(config), *std::move(sessions), o);
     BOOST_REQUIRE(e.ok());
     return *std::move(e);
@@ -365,6 +368,7 @@ struct StrictFixture {
     o.state_dir = dir;
     o.clock = clock;
     o.strict = strict;
+    o.environment = std::map<std::string, std::string>{};
     auto e = Engine::Create(ParseConfig(config_json), nullptr, o);
     BOOST_REQUIRE(e.ok());
     return *std::move(e);
@@ -410,4 +414,84 @@ BOOST_FIXTURE_TEST_CASE(ExpiryFlagSpacingDiffersOnlyInStrictMode, StrictFixture)
   BOOST_TEST(fixed->replies[0].text.find("anthropic:tok=token:sk-ant-o...ZZZZZZZZ (next, exp 12h)") != std::string::npos);
   // Neither prints a whole secret.
   BOOST_TEST(fixed->replies[0].text.find("sk-ant-oat01-ZZZZZZZZZZZZZZZZ") == std::string::npos);
+}
+
+// ---- credentials from the environment and .env ----
+
+BOOST_AUTO_TEST_CASE(ProviderVariableTableHasOneRowPerProvider) {
+  std::set<std::string> seen;
+  for (const auto& row : ProviderEnvTable()) {
+    BOOST_TEST(seen.insert(std::string(row.provider)).second, row.provider << " listed twice");
+    BOOST_TEST(!row.variables.empty());
+  }
+  BOOST_TEST(seen.count("anthropic") == 1u);
+  BOOST_TEST(std::string(ProviderEnvTable()[0].variables[0]) == "ANTHROPIC_API_KEY");
+}
+
+BOOST_AUTO_TEST_CASE(DotEnvSyntax) {
+  auto env = ParseDotEnv(".env",
+                         "# comment\n"
+                         "\n"
+                         "export ANTHROPIC_API_KEY=sk-plain   # trailing comment\n"
+                         "OPENROUTER_API_KEY=\"quoted \\\"value\\\" with # hash\"\n"
+                         "OPENAI_API_KEY='$HOME stays literal'\n"
+                         "XAI_API_KEY=$NOT_EXPANDED\r\n");
+  BOOST_REQUIRE_MESSAGE(env.ok(), env.status().message());
+  BOOST_TEST(env->at("ANTHROPIC_API_KEY") == "sk-plain");
+  BOOST_TEST(env->at("OPENROUTER_API_KEY") == "quoted \"value\" with # hash");
+  BOOST_TEST(env->at("OPENAI_API_KEY") == "$HOME stays literal");
+  BOOST_TEST(env->at("XAI_API_KEY") == "$NOT_EXPANDED");
+  BOOST_TEST(ParseDotEnv(".env", "A=1\nNOT A PAIR\n").status().message() == ".env:2: expected KEY=VALUE");
+  BOOST_TEST(ParseDotEnv(".env", "A=\"open\n").status().message() == ".env:1: unterminated double quote");
+  BOOST_TEST(ParseDotEnv(".env", "BAD-NAME=1\n").status().message() == ".env:1: invalid variable name \"BAD-NAME\"");
+}
+
+BOOST_AUTO_TEST_CASE(EnvironmentWinsOverDotEnvAndLooseModesWarn) {
+  std::string dir = TempDir();
+  {
+    FILE* f = fopen((dir + "/.env").c_str(), "w");
+    fputs("ANTHROPIC_API_KEY=from-file-aaaaaaaaaaaa\nOPENROUTER_API_KEY=from-file-bbbbbbbbbbbb\n", f);
+    fclose(f);
+  }
+  ::chmod((dir + "/.env").c_str(), 0644);
+  auto env = EnvCredentials::Load(dir + "/.env", {{"ANTHROPIC_API_KEY", "from-env-cccccccccccc"}});
+  BOOST_REQUIRE(env.ok());
+  BOOST_TEST(env->For("anthropic")->value == "from-env-cccccccccccc");
+  BOOST_TEST(env->For("anthropic")->source == "environment");
+  BOOST_TEST(env->For("claude-cli")->variable == "ANTHROPIC_API_KEY");  // auth alias
+  BOOST_TEST(env->For("openrouter")->source == dir + "/.env");
+  BOOST_REQUIRE(env->warnings().size() == 1u);
+  BOOST_TEST(env->warnings()[0] == dir + "/.env is readable by group or others (mode 644); run: chmod 600 " + dir + "/.env");
+  ::chmod((dir + "/.env").c_str(), 0600);
+  BOOST_TEST(EnvCredentials::Load(dir + "/.env", {})->warnings().empty());
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(ProviderWithoutStoredProfilesUsesTheEnvironmentKey) {
+  std::string dir = TempDir();
+  EngineOptions o;
+  o.state_dir = dir;  // no auth store at all
+  o.environment = std::map<std::string, std::string>{{"ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(40, 'Q')}};
+  auto e = Engine::Create(ParseConfig("{}"), nullptr, o);
+  BOOST_REQUIRE(e.ok());
+  auto route = (*e)->Handle({.text = "hi"});
+  BOOST_REQUIRE(route.ok());
+  BOOST_TEST(route->route->profiles == (std::vector<std::string>{"env:ANTHROPIC_API_KEY"}));
+  BOOST_TEST((*e)->SecretFor("main", "env:ANTHROPIC_API_KEY").value() == "sk-ant-api03-" + std::string(40, 'Q'));
+  auto status = (*e)->Handle({.text = "/model status"});
+  BOOST_TEST(status->replies[0].text.find("auth: sk-ant-a...QQQQQQQQ (ANTHROPIC_API_KEY)") != std::string::npos);
+  BOOST_TEST(status->replies[0].text.find(std::string(40, 'Q')) == std::string::npos);
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(StoredProfilesComeBeforeTheEnvironmentKey) {
+  std::string dir = TempDir();
+  fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
+  EngineOptions o;
+  o.state_dir = dir;
+  o.environment = std::map<std::string, std::string>{{"ANTHROPIC_API_KEY", "sk-ant-env-zzzzzzzzzzzz"}};
+  auto e = Engine::Create(*Config::Load(dir + "/modelpin.json"), nullptr, o);
+  BOOST_REQUIRE(e.ok());
+  BOOST_TEST((*e)->Handle({.text = "hi"})->route->profiles == (std::vector<std::string>{"anthropic:work", "anthropic:default"}));
+  fs::remove_all(dir);
 }

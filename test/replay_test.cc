@@ -81,6 +81,7 @@ BOOST_DATA_TEST_CASE(ReplayMatchesOracle, boost::unit_test::data::make(modelpin:
   BOOST_REQUIRE_MESSAGE(config.ok(), config.status().message());
   EngineOptions options;
   options.state_dir = testing::SourcePath("fixtures/state");
+  options.environment = std::map<std::string, std::string>{};  // no developer's keys in golden runs
   auto engine = Engine::Create(*std::move(config), std::make_unique<MemorySessionStore>(), options);
   BOOST_REQUIRE(engine.ok());
   auto lines = ParseTranscript(fixture.name, testing::ReadFile(testing::SourcePath("fixtures/transcripts/" + fixture.name + ".txt")));

@@ -135,7 +135,15 @@ std::string ExplainText(const TurnContext& ctx, std::string_view argument) {
   for (size_t i = 0; i < e.steps.size(); ++i) absl::StrAppend(&out, "\n", i + 1, ". ", e.steps[i]);
   if (!e.selection) return absl::StrCat(out, "\nResult: refused: ", e.error);
   absl::StrAppend(&out, "\nAuth for ", e.provider, " (order from ", e.order_source, "):");
-  if (e.order.empty()) absl::StrAppend(&out, "\n  no usable profile: the call has no credential");
+  if (e.order.empty()) {
+    if (const EnvCredential* c = ctx.env ? ctx.env->For(e.provider) : nullptr)
+      absl::StrAppend(&out, "\n  no usable profile: falls back to ", c->variable, " ", MaskSecret(c->value), " from ",
+                      c->source);
+    else
+      absl::StrAppend(&out, "\n  no usable profile and no ", e.provider,
+                      " environment variable: the call has no credential (store one with modelpin models auth "
+                      "paste-api-key --provider ", e.provider, ")");
+  }
   for (size_t i = 0; i < e.order.size(); ++i) {
     const auto& p = e.order[i];
     absl::StrAppend(&out, "\n  ", i + 1, ". ", p.id, " ", p.type, " ", p.credential, " — ", p.reason);

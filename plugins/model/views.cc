@@ -84,7 +84,12 @@ std::string SummaryText(const TurnContext& ctx) {
 
 std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   AuthOrder order = ctx.OrderFor(provider);
-  if (order.ids.empty()) return "missing";
+  if (order.ids.empty()) {
+    // OpenClaw's fallback: the provider's environment key, masked, with the variable's name.
+    if (const EnvCredential* c = ctx.env ? ctx.env->For(provider) : nullptr)
+      return absl::StrCat(MaskSecret(c->value), " (", c->variable, ")");
+    return "missing";
+  }
   // OpenClaw marks the first profile of the configured order even when this session's pin will
   // be used instead (spec 7.9); strict mode shows the session's pin first.
   const auto& pin = ctx.session.auth_profile_override;

@@ -18,6 +18,7 @@
 
 #include "grammar/directive.h"
 #include "grammar/text.h"
+#include "grammar/word_argument.h"
 
 namespace {
 
@@ -94,6 +95,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t from = size == 0 ? 0 : data[0] % (size + 1);
   if (const auto word = g::FindWord(text, "model", from)) {
     Check(word->begin >= from && word->begin < word->end && word->end <= size, "FindWord span");
+  }
+  for (std::string_view word : {"think", "queue", ""}) {
+    if (const auto arg = g::FindWordArgument(text, word)) {
+      Check(arg->span.begin < arg->span.end && arg->span.end <= size, "FindWordArgument span");
+      Check(may || word.empty(), "the pre-check never hides a word directive");
+      Check(g::RemoveSpan(text, arg->span).size() <= size, "word removal never grows the text");
+    }
   }
   const Span span{size == 0 ? 0 : data[size - 1] % (size + 2), size / 2};
   Check(g::RemoveSpan(text, span).size() <= size, "removal of any span never grows the text");
