@@ -67,6 +67,7 @@ int RunReplay(std::vector<std::string> args);
 int RunChat(std::vector<std::string> args);
 int RunModels(std::vector<std::string> args);
 int RunExplain(std::vector<std::string> args);
+int RunDoctor(std::vector<std::string> args);
 
 }  // namespace modelpin::cli
 

@@ -19,6 +19,7 @@ Verbs:
   models auth paste-api-key --provider P [--profile-id ID]
                                          store a secret read from stdin
   explain REF[@PROFILE] [--json]         how a /model reference resolves, step by step
+  doctor [--json]                        check config, stores, credentials; exit 0/1/2
 
 Options every verb takes:
   --config FILE   config file (default $MODELPIN_CONFIG, else <state>/modelpin.json)
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (verb == "chat") return modelpin::cli::RunChat(std::move(args));
   if (verb == "models") return modelpin::cli::RunModels(std::move(args));
   if (verb == "explain") return modelpin::cli::RunExplain(std::move(args));
+  if (verb == "doctor") return modelpin::cli::RunDoctor(std::move(args));
   if (verb == "--version") {
     std::cout << "modelpin " << MODELPIN_VERSION << "\n";
     return 0;

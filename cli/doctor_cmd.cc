@@ -1,0 +1,234 @@
+#include <sys/stat.h>
+
+#include <iostream>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/cli.h"
+#include "engine/auth_order.h"
+#include "engine/json_file.h"
+#include "plugins/model/views.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace modelpin::cli {
+namespace {
+
+constexpr const char* kDoctorHelp = R"(usage: modelpin doctor [--agent ID] [--json] [--config FILE] [--state DIR]
+
+Checks what a person would check by hand, and says what to do about each finding:
+  - the config parses; the default model, fallbacks, aliases and allowlist entries resolve
+  - each auth store parses, is private (mode 0600), and every profile has its secret
+  - profiles named in auth.order or a stored order exist and belong to that provider
+  - expired and expiring (24 h) tokens
+  - providers of configured models that have no credential at all
+  - the session store opens and its schema is current
+  - <state>/.env parses and is private
+
+Exit status: 0 clean, 1 errors, 2 warnings only.
+)";
+
+enum class Level { kOk, kWarning, kError };
+
+struct Finding {
+  Level level;
+  std::string what;
+  std::string fix;  // what to do; "" when nothing
+};
+
+const char* Name(Level l) { return l == Level::kOk ? "ok" : l == Level::kWarning ? "warning" : "error"; }
+
+class Doctor {
+ public:
+  Doctor(const Common& common, std::string agent) : common_(common), agent_(std::move(agent)) {}
+
+  void Run() {
+    auto config = LoadConfig(common_);
+    if (!config.ok()) {
+      Add(Level::kError, std::string(config.status().message()), "fix the file at the position named");
+      return;
+    }
+    Add(Level::kOk, absl::StrCat("config ", common_.ConfigPath(), " parses"), "");
+    auto engine = MakeEngine(common_, false);
+    if (!engine.ok()) {
+      Add(Level::kError, std::string(engine.status().message()), "fix the file named");
+      return;
+    }
+    Engine& e = **engine;
+    for (const auto& w : e.env().warnings()) Add(Level::kWarning, w, "");
+    std::string agent = e.ResolveAgent(agent_);
+    CheckAuthStores(e, agent);
+    CheckModels(e, agent);
+    CheckSessions();
+  }
+
+  const std::vector<Finding>& findings() const { return findings_; }
+
+ private:
+  void Add(Level level, std::string what, std::string fix) { findings_.push_back({level, std::move(what), std::move(fix)}); }
+
+  void CheckAuthStores(Engine& e, const std::string& agent) {
+    std::string path = e.EffectiveAuthStorePath(agent);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      Add(Level::kWarning, absl::StrCat("no auth store at ", path),
+          absl::StrCat("store a credential: modelpin models auth paste-api-key --provider <provider>"));
+      return;
+    }
+    auto store = AuthStore::Load(path);
+    if (!store.ok()) {
+      Add(Level::kError, std::string(store.status().message()), "fix the file at the position named");
+      return;
+    }
+    if (st.st_mode & 077)
+      Add(Level::kWarning, absl::StrFormat("%s is readable by group or others (mode %03o)", path, st.st_mode & 0777),
+          absl::StrCat("chmod 600 ", path));
+    else
+      Add(Level::kOk, absl::StrCat("auth store ", path, " parses and is private"), "");
+    int64_t now = e.NowMs();
+    const Config& config = e.config();
+    for (const auto& c : store->profiles()) {
+      if (c.secret.empty() && !c.has_secret_ref)
+        Add(Level::kError, absl::StrCat("profile ", c.id, " has no secret"),
+            absl::StrCat("store it again: modelpin models auth paste-", c.type == "api_key" ? "api-key" : "token",
+                         " --provider ", c.provider, " --profile-id ", c.id));
+      if (c.type != "api_key" && c.expires) {
+        if (*c.expires <= now)
+          Add(Level::kError, absl::StrCat("profile ", c.id, " (", c.type, ") expired ", FormatRemaining(now - *c.expires), " ago"),
+              absl::StrCat("replace it: modelpin models auth paste-token --provider ", c.provider, " --profile-id ", c.id,
+                           " --expires-in 365d"));
+        else if (*c.expires - now <= 24 * 3'600'000)
+          Add(Level::kWarning, absl::StrCat("profile ", c.id, " (", c.type, ") expires in ", FormatRemaining(*c.expires - now)),
+              absl::StrCat("replace it soon: modelpin models auth paste-token --provider ", c.provider, " --profile-id ",
+                           c.id));
+      }
+    }
+    auto check_order = [&](const std::string& where, const std::string& provider, const std::vector<std::string>& ids) {
+      for (const auto& id : ids) {
+        const Credential* c = store->Find(id);
+        if (c == nullptr)
+          Add(Level::kWarning, absl::StrCat(where, " names ", id, ", which is not in ", path),
+              absl::StrCat("remove it from ", where, " or store it"));
+        else if (AuthProvider(c->provider) != AuthProvider(provider))
+          Add(Level::kError, absl::StrCat(where, " names ", id, ", which is for ", c->provider, ", not ", provider),
+              absl::StrCat("remove it from ", where));
+      }
+    };
+    for (const auto& [provider, ids] : config.auth_order()) check_order("auth.order." + provider, provider, ids);
+    std::set<std::string> providers;
+    for (const auto& c : store->profiles()) providers.insert(AuthProvider(c.provider));
+    for (const auto& p : providers)
+      if (const auto* ids = store->Order(p)) check_order(absl::StrCat("the stored order of ", p, " (", path, ")"), p, *ids);
+  }
+
+  void CheckModels(Engine& e, const std::string& agent) {
+    absl::Status st = e.Inspect(agent, "", [&](TurnContext& ctx) {
+      const AgentView& view = ctx.agent;
+      std::vector<std::pair<std::string, ModelRef>> refs = {{"default model", view.default_ref}};
+      for (const auto& f : view.fallbacks) refs.emplace_back("fallback", f);
+      for (const auto& m : view.models)
+        refs.emplace_back(m.alias.empty() ? "configured model" : absl::StrCat("alias ", m.alias), m.ref);
+      std::set<std::string> checked;
+      for (const auto& [what, ref] : refs) {
+        if (!model_plugin::ProviderKnown(ctx, ref.provider)) {
+          Add(Level::kError, absl::StrCat(what, " ", ref.Label(), ": unknown provider ", ref.provider),
+              absl::StrCat("configure it under models.providers.", ref.provider, " or fix the reference"));
+          continue;
+        }
+        if (!checked.insert(AuthProvider(ref.provider)).second) continue;
+        if (!ctx.OrderFor(ref.provider).ids.empty()) continue;
+        if (const EnvCredential* c = ctx.env->For(ref.provider)) {
+          Add(Level::kOk, absl::StrCat(ref.provider, " uses ", c->variable, " from ", c->source), "");
+          continue;
+        }
+        std::string var = "its API key variable";
+        for (const auto& row : ProviderEnvTable())
+          if (row.provider == AuthProvider(ref.provider)) var = std::string(row.variables.front());
+        Add(Level::kError, absl::StrCat("No credentials found for ", ref.provider, " (", what, " ", ref.Label(), ")"),
+            absl::StrCat("export ", var, "=... on the host, or put it in ", common_.StateDir(),
+                         "/.env for a daemon, or run: modelpin models auth paste-api-key --provider ", ref.provider));
+      }
+      if (view.policy) {
+        for (const auto& entry : view.policy->allow) {
+          if (entry.size() > 2 && entry.substr(entry.size() - 2) == "/*") continue;
+          ModelRef r = ctx.resolver.ResolvePolicyEntry(entry);
+          const auto& known = ctx.resolver.known();
+          bool in_catalog = false;
+          for (const auto& row : ctx.resolver.catalog()) in_catalog = in_catalog || row.ref == r;
+          bool configured = std::find(known.begin(), known.end(), r) != known.end();
+          if (!in_catalog && !configured)
+            Add(Level::kWarning, absl::StrCat(view.policy->path, " entry \"", entry, "\" names ", r.Label(),
+                                              ", which is neither in the catalog nor configured"),
+                "check the spelling, or add the model to models.providers");
+        }
+      }
+    });
+    if (!st.ok()) Add(Level::kError, std::string(st.message()), "");
+  }
+
+  void CheckSessions() {
+    std::string path = common_.StateDir() + "/sessions.sqlite";
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      Add(Level::kOk, absl::StrCat("no session store yet (", path, " is created on first use)"), "");
+      return;
+    }
+    auto store = SqliteSessionStore::Open(path);
+    if (!store.ok()) Add(Level::kError, std::string(store.status().message()), "move the file away; pins start afresh");
+    else Add(Level::kOk, absl::StrCat("session store ", path, " opens, schema ", SqliteSessionStore::kSchemaVersion), "");
+  }
+
+  const Common& common_;
+  std::string agent_;
+  std::vector<Finding> findings_;
+};
+
+}  // namespace
+
+int RunDoctor(std::vector<std::string> argv) {
+  Common common;
+  Args args(std::move(argv), &common);
+  if (std::string err = args.Parse({}, {"--json"}); !err.empty()) return Usage("doctor", err);
+  if (args.help()) {
+    std::cout << kDoctorHelp;
+    return kExitOk;
+  }
+  if (!args.positional().empty()) return Usage("doctor", "takes no arguments");
+  Doctor doctor(common, common.agent);
+  doctor.Run();
+  bool errors = false, warnings = false;
+  for (const auto& f : doctor.findings()) {
+    errors = errors || f.level == Level::kError;
+    warnings = warnings || f.level == Level::kWarning;
+  }
+  if (args.Has("--json")) {
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    w.StartObject();
+    w.Key("findings");
+    w.StartArray();
+    for (const auto& f : doctor.findings()) {
+      w.StartObject();
+      w.Key("level");
+      w.String(Name(f.level));
+      w.Key("what");
+      w.String(f.what.c_str());
+      w.Key("fix");
+      w.String(f.fix.c_str());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << sb.GetString() << "\n";
+  } else {
+    for (const auto& f : doctor.findings()) {
+      std::cout << Name(f.level) << ": " << f.what << "\n";
+      if (!f.fix.empty()) std::cout << "  fix: " << f.fix << "\n";
+    }
+    std::cout << (errors ? "doctor: errors found" : warnings ? "doctor: warnings only" : "doctor: all clear") << "\n";
+  }
+  return errors ? kExitError : warnings ? kExitUsage : kExitOk;
+}
+
+}  // namespace modelpin::cli
