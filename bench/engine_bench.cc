@@ -1,0 +1,200 @@
+// Micro-benchmarks for issue 8's latency and throughput targets. bench/run.sh runs them with
+// repetitions and reads the medians; `meson test --suite bench` runs them once, briefly.
+//
+//   BM_ModelAlias_Memory    /model sonnet, /model opus alternating on one in-memory session
+//   BM_ModelStatus_Memory   /model status on a pinned in-memory session
+//   BM_Route_Ordinary       an ordinary message (no directive) routed to the model
+//   BM_MayHoldDirective_64KiB  the pre-check over 64 KiB messages full of URLs and slashes
+//   BM_PersistedPin_Sqlite  /model sonnet, /model opus alternating, SQLite store (WAL) in a temp dir
+//   BM_FindModelDirective   the grammar alone on "/model sonnet" (for attribution, no target)
+//
+// The config and auth store are fixtures/state (read only); nothing is written into the tree.
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/session.h"
+#include "grammar/directive.h"
+
+namespace {
+
+using modelpin::Config;
+using modelpin::Engine;
+using modelpin::EngineOptions;
+using modelpin::InboundMessage;
+
+std::string StateDir() { return std::string(MODELPIN_SOURCE_ROOT) + "/fixtures/state"; }
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "engine_bench: %s\n", what.c_str());
+  std::abort();
+}
+
+std::unique_ptr<Engine> MakeEngine(std::unique_ptr<modelpin::SessionStore> store) {
+  auto config = Config::Load(StateDir() + "/modelpin.json");
+  if (!config.ok()) Die(std::string(config.status().message()));
+  auto engine = Engine::Create(*std::move(config), std::move(store), EngineOptions{.state_dir = StateDir()});
+  if (!engine.ok()) Die(std::string(engine.status().message()));
+  return *std::move(engine);
+}
+
+std::unique_ptr<Engine> MakeMemoryEngine() { return MakeEngine(std::make_unique<modelpin::MemorySessionStore>()); }
+
+modelpin::Outcome MustHandle(Engine& engine, const InboundMessage& m) {
+  auto o = engine.Handle(m);
+  if (!o.ok()) Die("Handle(\"" + m.text + "\"): " + std::string(o.status().message()));
+  return *std::move(o);
+}
+
+// Checks that the two pins really change the stored session, so the benchmark measures updates.
+void CheckAlternates(Engine& engine, const InboundMessage& a, const InboundMessage& b) {
+  auto sa = MustHandle(engine, a).session;
+  auto sb = MustHandle(engine, b).session;
+  if (sa == sb) Die("\"" + a.text + "\" and \"" + b.text + "\" leave the same session state");
+  if (MustHandle(engine, a).session != sa) Die("\"" + a.text + "\" is not repeatable");
+}
+
+void AlternatePins(benchmark::State& state, Engine& engine) {
+  const InboundMessage sonnet{.session_key = "agent:main:bench", .text = "/model sonnet"};
+  const InboundMessage opus{.session_key = "agent:main:bench", .text = "/model opus"};
+  CheckAlternates(engine, sonnet, opus);
+  bool flip = false;
+  for (auto _ : state) {
+    auto o = engine.Handle(flip ? opus : sonnet);
+    flip = !flip;
+    if (!o.ok()) {
+      state.SkipWithError("Handle failed");
+      break;
+    }
+    benchmark::DoNotOptimize(o);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ModelAlias_Memory(benchmark::State& state) {
+  auto engine = MakeMemoryEngine();
+  AlternatePins(state, *engine);
+}
+BENCHMARK(BM_ModelAlias_Memory);
+
+void BM_ModelStatus_Memory(benchmark::State& state) {
+  auto engine = MakeMemoryEngine();
+  const InboundMessage status{.session_key = "agent:main:bench", .text = "/model status"};
+  MustHandle(*engine, {.session_key = "agent:main:bench", .text = "/model sonnet"});
+  if (MustHandle(*engine, status).replies.empty()) Die("/model status gave no reply");
+  for (auto _ : state) {
+    auto o = engine->Handle(status);
+    if (!o.ok()) {
+      state.SkipWithError("Handle failed");
+      break;
+    }
+    benchmark::DoNotOptimize(o);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ModelStatus_Memory);
+
+void BM_Route_Ordinary(benchmark::State& state) {
+  auto engine = MakeMemoryEngine();
+  const InboundMessage msg{.session_key = "agent:main:bench",
+                           .text = "Can you summarise yesterday's meeting notes in three bullet points?"};
+  MustHandle(*engine, {.session_key = "agent:main:bench", .text = "/model sonnet"});
+  if (!MustHandle(*engine, msg).route) Die("an ordinary message got no route");
+  for (auto _ : state) {
+    auto o = engine->Handle(msg);
+    if (!o.ok()) {
+      state.SkipWithError("Handle failed");
+      break;
+    }
+    benchmark::DoNotOptimize(o);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Route_Ordinary);
+
+// 64 KiB of prose with URLs, paths inside words, fractions and "and/or": many '/' bytes, none of
+// them at a word start, so the pre-check must answer false after looking at every byte.
+std::string SlashyMessage(uint32_t seed) {
+  static const char* const kPieces[] = {
+      "see https://github.com/example/repo/blob/main/src/engine.cc#L42 for details",
+      "and/or",
+      "the ratio is 3/4 or maybe 7/8",
+      "http://example.org/a/b/c?x=1&y=2",
+      "docs at https://docs.example.com/v2/guide/getting-started/",
+      "either/or",
+      "path src/grammar/directive.cc:120",
+      "TCP/IP over HTTP/2",
+      "ok",
+      "24/7 support",
+      "https://en.wikipedia.org/wiki/Slash_(punctuation)",
+      "read/write",
+      "lorem ipsum dolor sit amet,",
+      "s3://bucket/key/prefix/object.json",
+  };
+  constexpr size_t kCount = sizeof(kPieces) / sizeof(kPieces[0]);
+  std::mt19937 rng(seed);
+  std::string text;
+  text.reserve(64 * 1024 + 128);
+  while (text.size() < 64 * 1024) {
+    text += kPieces[rng() % kCount];
+    text += (rng() % 8 == 0) ? '\n' : ' ';
+  }
+  text.resize(64 * 1024);
+  if (text.back() == '/') text.back() = '.';
+  return text;
+}
+
+void BM_MayHoldDirective_64KiB(benchmark::State& state) {
+  std::vector<std::string> messages;
+  for (uint32_t i = 0; i < 16; ++i) messages.push_back(SlashyMessage(i + 1));  // 1 MiB in all
+  for (const auto& m : messages)
+    if (modelpin::grammar::MayHoldDirective(m)) Die("a slashy ordinary message counted as a directive");
+  size_t i = 0;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    const std::string& m = messages[i];
+    i = (i + 1) % messages.size();
+    bool r = modelpin::grammar::MayHoldDirective(m);
+    benchmark::DoNotOptimize(r);
+    bytes += static_cast<int64_t>(m.size());
+  }
+  state.SetBytesProcessed(bytes);
+}
+BENCHMARK(BM_MayHoldDirective_64KiB);
+
+void BM_PersistedPin_Sqlite(benchmark::State& state) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/modelpin-bench-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp " + pattern);
+  const std::string dir = pattern;
+  {
+    auto store = modelpin::SqliteSessionStore::Open(dir + "/sessions.sqlite");
+    if (!store.ok()) Die(std::string(store.status().message()));
+    auto engine = MakeEngine(*std::move(store));
+    AlternatePins(state, *engine);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+BENCHMARK(BM_PersistedPin_Sqlite);
+
+void BM_FindModelDirective(benchmark::State& state) {
+  for (auto _ : state) {
+    auto d = modelpin::grammar::FindModelDirective("/model sonnet");
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_FindModelDirective);
+
+}  // namespace
+
+BENCHMARK_MAIN();
