@@ -49,33 +49,31 @@ int RunReplay(std::vector<std::string> argv) {
     buf << in.rdbuf();
     text = buf.str();
   }
-  auto lines = ParseTranscript(path, text);
-  if (!lines.ok()) return Fail(lines.status());
   // Sessions persist only when a state dir was named explicitly with --state.
   auto engine = MakeEngine(common, !common.state_flag.empty());
   if (!engine.ok()) return Fail(engine.status());
   Replayer replayer(**engine, common.agent, args.Value("--session"));
   bool json = args.Has("--json");
   std::string out;
-  for (const auto& line : *lines) {
+  // Output goes out in 1 MiB pieces, so a million-line replay streams instead of piling up.
+  absl::Status st = ForEachTranscriptLine(path, text, [&](const TranscriptLine& line) -> absl::Status {
     auto step = replayer.Run(line);
-    if (!step.ok()) {
-      std::cout << out << std::flush;
-      return Fail(absl::Status(step.status().code(), path + ":" + std::to_string(line.line_number) + ": " +
-                                                         std::string(step.status().message())));
-    }
-    if (!*step) continue;
-    if (json) {
-      out += StepJson(**step);
-      out += '\n';
-    } else {
-      out += StepText(**step);
-      out += '\n';
-    }
+    if (!step.ok())
+      return absl::Status(step.status().code(),
+                          path + ":" + std::to_string(line.line_number) + ": " + std::string(step.status().message()));
+    if (!*step) return absl::OkStatus();
+    if (json) AppendStepJson(**step, &out);
+    else out += StepText(**step);
+    out += '\n';
     if (out.size() > (1 << 20)) {
       std::cout << out;
       out.clear();
     }
+    return absl::OkStatus();
+  });
+  if (!st.ok()) {
+    std::cout << out << std::flush;
+    return Fail(st);
   }
   std::cout << out << std::flush;
   return kExitOk;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "grammar/text.h"
 
@@ -58,9 +59,22 @@ void SortExplicit(std::vector<std::string>& ids, const AuthStore& store, int64_t
 }  // namespace
 
 std::string AuthProvider(std::string_view provider) {
-  std::string p = text::ToLower(provider);
-  if (p == "claude-cli") return "anthropic";
-  return p;
+  if (provider == "claude-cli") return "anthropic";
+  for (char c : provider)
+    if (c >= 'A' && c <= 'Z') return AuthProvider(text::ToLower(provider));
+  return std::string(provider);
+}
+
+bool SameAuthProvider(std::string_view a, std::string_view b) {
+  auto canonical = [](std::string_view p) -> std::string_view {
+    return p == "claude-cli" ? std::string_view("anthropic") : p;
+  };
+  a = canonical(a);
+  b = canonical(b);
+  if (a.size() != b.size()) return AuthProvider(a) == AuthProvider(b);  // case-folding may still match
+  for (size_t i = 0; i < a.size(); ++i)
+    if (text::LowerAscii(a[i]) != text::LowerAscii(b[i])) return false;
+  return true;
 }
 
 std::string ProfileProvider(const std::string& id, const Config& config, const AuthStore& store) {
@@ -75,9 +89,9 @@ bool IsEligible(const Credential& c, const std::string& provider, const Config& 
     if (why) *why = reason;
     return false;
   };
-  if (AuthProvider(c.provider) != AuthProvider(provider)) return no("stored for another provider");
+  if (!SameAuthProvider(c.provider, provider)) return no("stored for another provider");
   if (const AuthProfileConfig* pc = config.AuthProfile(c.id)) {
-    if (!pc->provider.empty() && AuthProvider(pc->provider) != AuthProvider(provider))
+    if (!pc->provider.empty() && !SameAuthProvider(pc->provider, provider))
       return no("config auth.profiles names another provider");
     bool mode_ok = pc->mode.empty() || pc->mode == c.type || (pc->mode == "oauth" && c.type == "token");
     if (!mode_ok) return no("config mode differs from the stored credential type");
@@ -155,6 +169,28 @@ AuthOrder ResolveAuthOrder(const AuthOrderInput& in) {
   for (const auto& id : out.ids)
     if (InCooldown(store.Usage(id), in.now_ms)) out.cooling.push_back(id);
   return out;
+}
+
+AuthOrderMemo::AuthOrderMemo(const Config* config, const AuthStore* store, int64_t now_ms)
+    : config_(config), store_(store), valid_until_(std::numeric_limits<int64_t>::max()) {
+  auto consider = [&](int64_t t) {
+    if (t > now_ms && t < valid_until_) valid_until_ = t;
+  };
+  for (const auto& c : store->profiles()) {
+    if (c.expires) consider(*c.expires);
+    UsageStats u = store->Usage(c.id);
+    consider(u.cooldown_until);
+    consider(u.disabled_until);
+  }
+}
+
+const AuthOrder& AuthOrderMemo::For(const std::string& provider, int64_t now_ms) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = orders_.find(provider);
+  if (it == orders_.end())
+    it = orders_.emplace(provider, std::make_unique<const AuthOrder>(ResolveAuthOrder({config_, store_, provider, now_ms})))
+             .first;
+  return *it->second;
 }
 
 std::string MaskSecret(std::string_view secret) {

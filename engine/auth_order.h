@@ -8,6 +8,9 @@
 #define MODELPIN_ENGINE_AUTH_ORDER_H_
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,8 +40,29 @@ struct AuthOrder {
 
 AuthOrder ResolveAuthOrder(const AuthOrderInput& in);
 
+// Effective orders of one (config, auth store) pair, computed once per provider. Orders change
+// with time only where a cooldown ends or a credential expires; ValidUntil() is the first such
+// instant after `now`, and the owner drops the memo then (or when the store changes on disk).
+class AuthOrderMemo {
+ public:
+  AuthOrderMemo(const Config* config, const AuthStore* store, int64_t now_ms);
+  // The order for `provider` at `now_ms` (which must be before ValidUntil()). Thread-safe.
+  const AuthOrder& For(const std::string& provider, int64_t now_ms) const;
+  int64_t ValidUntil() const { return valid_until_; }
+
+ private:
+  const Config* config_;
+  const AuthStore* store_;
+  int64_t valid_until_;
+  mutable std::mutex mu_;
+  mutable std::map<std::string, std::unique_ptr<const AuthOrder>, std::less<>> orders_;
+};
+
 // Provider ids after OpenClaw's auth aliasing and lower-casing: "claude-cli" -> "anthropic".
 std::string AuthProvider(std::string_view provider);
+
+// AuthProvider(a) == AuthProvider(b), without allocating (this runs on every routed message).
+bool SameAuthProvider(std::string_view a, std::string_view b);
 
 // The provider a profile id authenticates: the stored credential's, else config auth.profiles',
 // else the part of the id before ':'.

@@ -18,8 +18,12 @@ ModelRef TurnContext::CurrentModel() const {
   return agent.default_ref;
 }
 
-AuthOrder TurnContext::OrderFor(const std::string& provider) const {
-  return ResolveAuthOrder({&config, &auth, provider, now_ms});
+const AuthOrder& TurnContext::OrderFor(const std::string& provider) const {
+  if (orders) return orders->For(provider, now_ms);
+  auto it = local_orders.find(provider);
+  if (it == local_orders.end())
+    it = local_orders.emplace(provider, ResolveAuthOrder({&config, &auth, provider, now_ms})).first;
+  return it->second;
 }
 
 Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options)
@@ -48,8 +52,8 @@ absl::StatusOr<std::string> Engine::SecretFor(const std::string& agent_id, const
       if (c.ProfileId() == profile_id) return c.value;
     return absl::NotFoundError(absl::StrCat(profile_id.substr(4), " is not set"));
   }
-  ASSIGN_OR_RETURN(AgentCache cache, Agent(ResolveAgent(agent_id)));
-  const Credential* c = cache.auth->Find(profile_id);
+  ASSIGN_OR_RETURN(auto cache, Agent(ResolveAgent(agent_id)));
+  const Credential* c = cache->auth->Find(profile_id);
   if (c == nullptr) return absl::NotFoundError(absl::StrCat("Auth profile \"", profile_id, "\" not found."));
   if (c->secret.empty()) return absl::FailedPreconditionError(absl::StrCat("Auth profile \"", profile_id, "\" has no secret."));
   return c->secret;
@@ -79,16 +83,19 @@ std::string Engine::DisplayPath(const std::string& path) {
   return path;
 }
 
-absl::StatusOr<Engine::AgentCache> Engine::Agent(const std::string& agent_id) {
+absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const std::string& agent_id) {
   int64_t now = clock_->NowMs();
+  auto fresh = [&](const AgentCache& c) {
+    int64_t checked = c.checked_at.load(std::memory_order_relaxed);
+    return now >= checked && now - checked < options_.auth_recheck_ms && now < c.orders->ValidUntil();
+  };
   {
     std::shared_lock lock(agents_mu_);
     auto it = agents_.find(agent_id);
-    if (it != agents_.end() && now - it->second.checked_at < options_.auth_recheck_ms && now >= it->second.checked_at)
-      return it->second;
+    if (it != agents_.end() && fresh(*it->second)) return std::shared_ptr<const AgentCache>(it->second);
   }
   std::unique_lock lock(agents_mu_);
-  AgentCache& cache = agents_[agent_id];
+  std::shared_ptr<AgentCache>& slot = agents_[agent_id];
   std::string path = EffectiveAuthStorePath(agent_id);
   int64_t mtime = -1, size = -1;
   struct stat st;
@@ -96,44 +103,45 @@ absl::StatusOr<Engine::AgentCache> Engine::Agent(const std::string& agent_id) {
     mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     size = static_cast<int64_t>(st.st_size);
   }
-  if (!cache.auth || path != cache.auth_path || mtime != cache.mtime_ns || size != cache.size) {
-    std::shared_ptr<AuthStore> store;
-    if (path.empty()) {
-      store = std::make_shared<AuthStore>();
-    } else {
-      ASSIGN_OR_RETURN(AuthStore loaded, AuthStore::Load(path));
-      store = std::make_shared<AuthStore>(std::move(loaded));
-    }
-    cache.auth = store;
-    cache.auth_path = path;
-    cache.mtime_ns = mtime;
-    cache.size = size;
-    // Catalog rows of a provider that has no usable credential are not offered (spec 6.4).
-    std::vector<CatalogRow> visible;
-    std::map<std::string, bool> usable;
-    for (const auto& row : config_.catalog()) {
-      auto it = usable.find(row.ref.provider);
-      if (it == usable.end())
-        it = usable
-                 .emplace(row.ref.provider, !ResolveAuthOrder({&config_, store.get(), row.ref.provider, now}).ids.empty() ||
-                                                env_.For(row.ref.provider) != nullptr)
-                 .first;
-      if (it->second) visible.push_back(row);
-    }
-    cache.resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), std::move(visible), strict_);
+  bool unchanged = slot && path == slot->auth_path && mtime == slot->mtime_ns && size == slot->size &&
+                   now < slot->orders->ValidUntil();
+  if (unchanged) {
+    slot->checked_at.store(now, std::memory_order_relaxed);
+    return std::shared_ptr<const AgentCache>(slot);
   }
-  cache.checked_at = now;
-  return cache;
+  auto cache = std::make_shared<AgentCache>();
+  std::shared_ptr<AuthStore> store;
+  if (path.empty()) {
+    store = std::make_shared<AuthStore>();
+  } else {
+    ASSIGN_OR_RETURN(AuthStore loaded, AuthStore::Load(path));
+    store = std::make_shared<AuthStore>(std::move(loaded));
+  }
+  cache->auth = store;
+  cache->auth_path = path;
+  cache->store_label = DisplayPath(path);
+  cache->mtime_ns = mtime;
+  cache->size = size;
+  cache->orders = std::make_unique<AuthOrderMemo>(&config_, store.get(), now);
+  // Catalog rows of a provider that has no usable credential are not offered (spec 6.4).
+  std::vector<CatalogRow> visible;
+  for (const auto& row : config_.catalog())
+    if (!cache->orders->For(row.ref.provider, now).ids.empty() || env_.For(row.ref.provider) != nullptr)
+      visible.push_back(row);
+  cache->resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), std::move(visible), strict_);
+  cache->checked_at.store(now, std::memory_order_relaxed);
+  slot = cache;
+  return std::shared_ptr<const AgentCache>(cache);
 }
 
 absl::StatusOr<std::shared_ptr<const AuthStore>> Engine::Auth(const std::string& agent_id) {
-  ASSIGN_OR_RETURN(AgentCache c, Agent(ResolveAgent(agent_id)));
-  return c.auth;
+  ASSIGN_OR_RETURN(auto c, Agent(ResolveAgent(agent_id)));
+  return c->auth;
 }
 
 absl::StatusOr<std::shared_ptr<const ModelResolver>> Engine::Resolver(const std::string& agent_id) {
-  ASSIGN_OR_RETURN(AgentCache c, Agent(ResolveAgent(agent_id)));
-  return c.resolver;
+  ASSIGN_OR_RETURN(auto c, Agent(ResolveAgent(agent_id)));
+  return c->resolver;
 }
 
 absl::StatusOr<SessionState> Engine::Session(const std::string& agent_id, const std::string& session_key) {
@@ -160,7 +168,7 @@ void ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
   };
   if (s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user") {
     const Credential* c = ctx.auth.Find(*s.auth_profile_override);
-    if (c == nullptr || AuthProvider(c->provider) != AuthProvider(model.provider)) clear_pin();
+    if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) clear_pin();
     else return;
   }
   if (s.auth_profile_override) {
@@ -177,10 +185,15 @@ void ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
 
 std::vector<std::string> RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
   std::vector<std::string> out;
+  out.reserve(order.ids.size() + 1);
   const SessionState& s = ctx.session;
   if (s.auth_profile_override) {
-    const Credential* c = ctx.auth.Find(*s.auth_profile_override);
-    if (c && IsEligible(*c, model.provider, ctx.config, ctx.now_ms, nullptr)) out.push_back(*s.auth_profile_override);
+    // A pin that is in the order is eligible by construction; only a pin outside it (a user pin
+    // of a profile the explicit order leaves out) needs the check.
+    bool in_order = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end();
+    const Credential* c = in_order ? nullptr : ctx.auth.Find(*s.auth_profile_override);
+    if (in_order || (c && IsEligible(*c, model.provider, ctx.config, ctx.now_ms, nullptr)))
+      out.push_back(*s.auth_profile_override);
   }
   for (const auto& id : order.ids)
     if (out.empty() || id != out.front()) out.push_back(id);
@@ -202,19 +215,18 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
   Outcome out;
   out.agent_id = ResolveAgent(message.agent_id);
   out.session_key = message.session_key.empty() ? absl::StrCat("agent:", out.agent_id, ":main") : message.session_key;
-  ASSIGN_OR_RETURN(AgentCache agent, Agent(out.agent_id));
+  ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id));
 
   std::lock_guard<std::mutex> session_lock(SessionLock(out.agent_id, out.session_key));
   ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(out.agent_id, out.session_key));
   SessionState working = stored;
-  std::string store_label = DisplayPath(agent.auth_path);
   TurnContext ctx{config_,
                   config_.Agent(out.agent_id),
                   out.agent_id,
                   out.session_key,
-                  *agent.auth,
-                  store_label,
-                  *agent.resolver,
+                  *agent->auth,
+                  agent->store_label,
+                  *agent->resolver,
                   clock_->NowMs(),
                   IsOwner(config_, message.sender),
                   strict_,
@@ -223,6 +235,7 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
                   stored};
 
   ctx.env = &env_;
+  ctx.orders = agent->orders.get();
 
   // 1. Directives, in plugin order, each removed before the next plugin looks.
   std::string_view input = message.text;
@@ -263,12 +276,12 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
       DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
       if (r.error) {
         out.replies.push_back(*r.error);
-        out.session = stored;
+        out.session = std::move(stored);
         return out;
       }
       if (r.query) {
         out.replies.push_back(*r.query);
-        out.session = stored;
+        out.session = std::move(stored);
         return out;
       }
       acks[i] = std::move(r.ack);
@@ -280,7 +293,7 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
       if (directive_only) out.replies.push_back(std::move(i));
     if (directive_only) {
       if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
-      out.session = working;
+      out.session = std::move(working);
       return out;
     }
   }
@@ -293,7 +306,7 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
       if (!replies) continue;
       out.replies.insert(out.replies.end(), replies->begin(), replies->end());
       if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
-      out.session = working;
+      out.session = std::move(working);
       return out;
     }
   }
@@ -302,11 +315,11 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
   Route route;
   route.text = std::string(body);
   route.model = ctx.CurrentModel();
-  AuthOrder order = ctx.OrderFor(route.model.provider);
+  const AuthOrder& order = ctx.OrderFor(route.model.provider);
   ApplyTurnPins(ctx, route.model, order);
   route.profiles = RouteProfiles(ctx, route.model, order);
   if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
-  out.session = working;
+  out.session = std::move(working);
   out.route = std::move(route);
   return out;
 }
@@ -315,12 +328,12 @@ absl::Status Engine::Inspect(const std::string& agent_id, const std::string& ses
                              const std::function<void(TurnContext&)>& fn) {
   std::string agent = ResolveAgent(agent_id);
   std::string key = session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key;
-  ASSIGN_OR_RETURN(AgentCache cache, Agent(agent));
+  ASSIGN_OR_RETURN(auto cache, Agent(agent));
   ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(agent, key));
   SessionState working = stored;
-  std::string store_label = DisplayPath(cache.auth_path);
-  TurnContext ctx{config_, config_.Agent(agent), agent, key, *cache.auth, store_label, *cache.resolver,
+  TurnContext ctx{config_, config_.Agent(agent), agent, key, *cache->auth, cache->store_label, *cache->resolver,
                   clock_->NowMs(), false, strict_, MessageSource::kBot, working, stored};
+  ctx.orders = cache->orders.get();
   ctx.directive_only = true;
   ctx.directive_count = 1;
   ctx.env = &env_;

@@ -19,6 +19,7 @@
 #define MODELPIN_ENGINE_ENGINE_H_
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/auth_order.h"
 #include "engine/auth_store.h"
 #include "engine/clock.h"
 #include "engine/config.h"
@@ -122,15 +124,19 @@ class Engine {
 
  private:
   Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options);
+  // What a turn needs of an agent, built when its auth store changes on disk or a cooldown or
+  // expiry passes; shared read-only between threads.
   struct AgentCache {
     std::shared_ptr<const AuthStore> auth;
     std::shared_ptr<const ModelResolver> resolver;
+    std::unique_ptr<AuthOrderMemo> orders;
     std::string auth_path;
-    int64_t checked_at = 0;
+    std::string store_label;  // auth_path as shown in replies
     int64_t mtime_ns = -1;
     int64_t size = -1;
+    std::atomic<int64_t> checked_at{0};
   };
-  absl::StatusOr<AgentCache> Agent(const std::string& agent_id);
+  absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id);
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
 
   Config config_;
@@ -141,7 +147,7 @@ class Engine {
   bool strict_;
   PluginRegistry plugins_;
   std::shared_mutex agents_mu_;
-  std::map<std::string, AgentCache> agents_;
+  std::map<std::string, std::shared_ptr<AgentCache>> agents_;
   std::array<std::mutex, 64> session_locks_;
 };
 

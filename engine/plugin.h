@@ -13,6 +13,7 @@
 #define MODELPIN_ENGINE_PLUGIN_H_
 
 #include <any>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,8 @@ struct TurnContext {
 
   // Credentials from the environment, used when a provider has no eligible stored profile.
   const EnvCredentials* env = nullptr;
+  // Memoised effective orders (set by the engine); OrderFor computes afresh without it.
+  const AuthOrderMemo* orders = nullptr;
 
   // Filled by the engine before ApplyDirective: how many directives this message holds, and
   // whether nothing but directives was left (OpenClaw composes replies differently then).
@@ -66,7 +69,10 @@ struct TurnContext {
   // The session's effective model: its override, else the agent default.
   ModelRef CurrentModel() const;
   // The effective auth order of a provider for this agent (spec 5.2, without the session pin).
-  AuthOrder OrderFor(const std::string& provider) const;
+  // The reference stays valid for the whole turn.
+  const AuthOrder& OrderFor(const std::string& provider) const;
+  // Orders computed for this turn when no engine memo is set.
+  mutable std::map<std::string, AuthOrder> local_orders{};
 };
 
 struct DirectiveHit {

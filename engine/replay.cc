@@ -1,52 +1,100 @@
 #include "engine/replay.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/status_macros.h"
 #include "grammar/text.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
 
 namespace modelpin {
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void WriteString(Writer& w, std::string_view s) {
-  std::string clean = text::SanitizeUtf8(s);
-  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+// Appends `s` as a JSON string literal, in one pass: runs of plain ASCII that need no escaping
+// are copied eight bytes at a time; multi-byte UTF-8 is validated as it goes, and invalid bytes
+// become U+FFFD, so the output is always valid JSON and valid UTF-8.
+void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  out->push_back('"');
+  size_t run = 0, i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      auto has_zero = [&](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+      // A byte below 0x20, a '"', a '\\' or a non-ASCII byte ends the fast run.
+      uint64_t special = ((w - kOnes * 0x20) & ~w & kHigh) | has_zero(w ^ (kOnes * '"')) |
+                         has_zero(w ^ (kOnes * '\\')) | (w & kHigh);
+      if (special) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      char32_t cp = 0;
+      size_t len = text::DecodeUtf8(s, i, &cp);
+      if (cp == 0xFFFD && len == 1) {  // invalid: replace the byte
+        out->append(s.data() + run, i - run);
+        out->append("\xEF\xBF\xBD");
+        run = i + 1;
+      }
+      i += len;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out->append(s.data() + run, i - run);
+    run = ++i;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default: {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out->append(esc, sizeof esc);
+      }
+    }
+  }
+  out->append(s.data() + run, n - run);
+  out->push_back('"');
 }
 
 std::string JsonString(std::string_view s) {
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  WriteString(w, s);
-  return std::string(sb.GetString(), sb.GetSize());
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<TranscriptLine>> ParseTranscript(std::string_view name, std::string_view text) {
-  std::vector<TranscriptLine> out;
+absl::Status ForEachTranscriptLine(std::string_view name, std::string_view text,
+                                   const std::function<absl::Status(const TranscriptLine&)>& fn) {
   int number = 0;
   size_t pos = 0;
-  while (pos <= text.size()) {
+  TranscriptLine t;
+  while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (nl == std::string_view::npos && line.empty()) break;
     if (text::Trim(line).empty()) continue;
+    t.line_number = number;
     if (line.substr(0, 3) == "//@") {
       std::string_view rest = text::Trim(line.substr(3));
       size_t sp = rest.find(' ');
       std::string_view word = rest.substr(0, sp);
       std::string_view arg = sp == std::string_view::npos ? std::string_view() : text::Trim(rest.substr(sp + 1));
-      TranscriptLine t;
-      t.line_number = number;
       t.text = std::string(arg);
       if (word == "session") t.kind = TranscriptLine::Kind::kSetSession;
       else if (word == "agent") t.kind = TranscriptLine::Kind::kSetAgent;
@@ -57,12 +105,23 @@ absl::StatusOr<std::vector<TranscriptLine>> ParseTranscript(std::string_view nam
       if (arg.empty() && t.kind != TranscriptLine::Kind::kSetSender)
         return absl::InvalidArgumentError(
             absl::StrCat(std::string(name), ":", number, ":1: \"//@ ", std::string(word), "\" needs a value"));
-      out.push_back(std::move(t));
+    } else if (line.substr(0, 2) == "//") {
       continue;
+    } else {
+      t.kind = TranscriptLine::Kind::kMessage;
+      t.text.assign(line.data(), line.size());
     }
-    if (line.substr(0, 2) == "//") continue;
-    out.push_back({TranscriptLine::Kind::kMessage, std::string(line), number});
+    RETURN_IF_ERROR(fn(t));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TranscriptLine>> ParseTranscript(std::string_view name, std::string_view text) {
+  std::vector<TranscriptLine> out;
+  RETURN_IF_ERROR(ForEachTranscriptLine(name, text, [&](const TranscriptLine& t) {
+    out.push_back(t);
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -97,7 +156,7 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
   step.route = std::move(o.route);
   for (const auto& [agent, key] : touched_) {
     if (agent == agent_ && key == session_) {
-      step.sessions[key] = o.session;
+      step.sessions[key] = std::move(o.session);
     } else {
       ASSIGN_OR_RETURN(step.sessions[key], engine_.Session(agent, key));
     }
@@ -106,51 +165,56 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
 }
 
 std::string StepJson(const ReplayStep& s) {
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  w.StartObject();
-  w.Key("step");
-  w.Int(s.step);
-  w.Key("input");
-  WriteString(w, s.input);
-  w.Key("replies");
-  w.StartArray();
-  for (const auto& r : s.replies) {
-    w.StartObject();
-    w.Key("text");
-    WriteString(w, r.text);
-    if (r.is_error) {
-      w.Key("isError");
-      w.Bool(true);
-    }
-    w.EndObject();
+  std::string out;
+  AppendStepJson(s, &out);
+  return out;
+}
+
+void AppendStepJson(const ReplayStep& s, std::string* out) {
+  absl::StrAppend(out, "{\"step\":", s.step, ",\"input\":");
+  AppendJsonString(out, s.input);
+  out->append(",\"replies\":[");
+  for (size_t i = 0; i < s.replies.size(); ++i) {
+    out->append(i ? ",{\"text\":" : "{\"text\":");
+    AppendJsonString(out, s.replies[i].text);
+    out->append(s.replies[i].is_error ? ",\"isError\":true}" : "}");
   }
-  w.EndArray();
-  w.Key("sessions");
-  w.StartObject();
+  out->append("],\"sessions\":{");
+  bool first_session = true;
   for (const auto& [key, state] : s.sessions) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    std::string fields = state.OracleJson();
-    w.RawValue(fields.data(), fields.size(), rapidjson::kObjectType);
+    if (!first_session) out->push_back(',');
+    first_session = false;
+    AppendJsonString(out, key);
+    out->append(":{");
+    bool first = true;
+    VisitOracleFields(state, [&](const char* name, const auto& value) {
+      using T = std::decay_t<decltype(value)>;
+      out->append(first ? "\"" : ",\"");
+      first = false;
+      out->append(name);
+      out->append("\":");
+      if constexpr (std::is_same_v<T, std::string>) AppendJsonString(out, value);
+      else if constexpr (std::is_same_v<T, bool>) out->append(value ? "true" : "false");
+      else absl::StrAppend(out, value);
+    });
+    out->push_back('}');
   }
-  w.EndObject();
+  out->push_back('}');
   if (s.route) {
-    w.Key("route");
-    w.StartObject();
-    w.Key("text");
-    WriteString(w, s.route->text);
-    w.Key("provider");
-    WriteString(w, s.route->model.provider);
-    w.Key("model");
-    WriteString(w, s.route->model.model);
-    w.Key("profiles");
-    w.StartArray();
-    for (const auto& p : s.route->profiles) WriteString(w, p);
-    w.EndArray();
-    w.EndObject();
+    out->append(",\"route\":{\"text\":");
+    AppendJsonString(out, s.route->text);
+    out->append(",\"provider\":");
+    AppendJsonString(out, s.route->model.provider);
+    out->append(",\"model\":");
+    AppendJsonString(out, s.route->model.model);
+    out->append(",\"profiles\":[");
+    for (size_t i = 0; i < s.route->profiles.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendJsonString(out, s.route->profiles[i]);
+    }
+    out->append("]}");
   }
-  w.EndObject();
-  return std::string(sb.GetString(), sb.GetSize());
+  out->push_back('}');
 }
 
 std::string StepText(const ReplayStep& s) {

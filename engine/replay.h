@@ -11,6 +11,7 @@
 #ifndef MODELPIN_ENGINE_REPLAY_H_
 #define MODELPIN_ENGINE_REPLAY_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,11 @@ struct TranscriptLine {
 // Splits a transcript into messages and directive lines. An unknown "//@" directive is an
 // InvalidArgument error naming `name` and the line.
 absl::StatusOr<std::vector<TranscriptLine>> ParseTranscript(std::string_view name, std::string_view text);
+
+// The same, one line at a time, without holding them all (for long transcripts). Stops at the
+// first error, or the first error `fn` returns.
+absl::Status ForEachTranscriptLine(std::string_view name, std::string_view text,
+                                   const std::function<absl::Status(const TranscriptLine&)>& fn);
 
 struct ReplayStep {
   int step = 0;
@@ -58,6 +64,8 @@ class Replayer {
 
 // One JSON object per step, the oracle's keys: step, input, replies, sessions, route.
 std::string StepJson(const ReplayStep& step);
+// The same, appended to `out` (no newline): what long replays use, one buffer for all steps.
+void AppendStepJson(const ReplayStep& step, std::string* out);
 // The oracle's text layout plus a ROUTE line.
 std::string StepText(const ReplayStep& step);
 

@@ -283,13 +283,13 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
   bool has_slash = ref.find('/') != std::string_view::npos;
   if (strict_) return ResolveStrict(ref, r, trace);
   if (!r) {
-    note("not resolvable as provider/model");
+    if (trace) note("not resolvable as provider/model");
     if (auto s = fuzzy(ref, "", 120)) return *s;
     return ResolveError{absl::StrCat("Unrecognized model \"", std::string(ref),
                                      "\". Use /models to list providers, or /models <provider> to list models."),
                        ""};
   }
-  note(absl::StrCat("resolved to ", r->ref.Label(), r->alias.empty() ? "" : absl::StrCat(" via alias ", r->alias)));
+  if (trace) note(absl::StrCat("resolved to ", r->ref.Label(), r->alias.empty() ? "" : absl::StrCat(" via alias ", r->alias)));
   bool permitted = Permitted(r->ref);
   bool in_keys = allowed_key_set_.count(r->ref.Key()) > 0;
   if (trace) {
@@ -324,7 +324,7 @@ std::variant<Selection, ResolveError> ModelResolver::ResolveStrict(std::string_v
     if (trace) trace->push_back(std::move(line));
   };
   if (r) {
-    note(absl::StrCat("strict: resolved to ", r->ref.Label(), r->alias.empty() ? "" : " via alias " + r->alias));
+    if (trace) note(absl::StrCat("strict: resolved to ", r->ref.Label(), r->alias.empty() ? "" : " via alias " + r->alias));
     // A model the agent knows, exactly or but for the case of its id, is taken.
     const ModelRef* match = nullptr;
     for (const auto& k : known_) {
@@ -357,7 +357,7 @@ std::variant<Selection, ResolveError> ModelResolver::ResolveStrict(std::string_v
     std::string alias = AliasOfKey(c.ref.Key());
     err.suggestions.push_back(alias.empty() ? c.ref.Label() : alias + " (" + c.ref.Label() + ")");
   }
-  note(absl::StrCat("strict: not a known model; ", err.suggestions.size(), " suggestion(s)"));
+  if (trace) note(absl::StrCat("strict: not a known model; ", err.suggestions.size(), " suggestion(s)"));
   std::string hint = r ? absl::StrCat(" To use a model outside the catalog, add it to models.providers.", r->ref.provider,
                                       ".models.")
                        : "";

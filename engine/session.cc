@@ -12,40 +12,19 @@
 namespace modelpin {
 namespace {
 
-// Field table: JSON name and member, in sorted JSON-name order (the oracle prints keys sorted).
-template <typename Fn>
-void ForEachField(const SessionState& s, bool include_private, Fn&& fn) {
-  fn("agentRuntimeOverride", s.agent_runtime_override);
-  fn("authProfileOverride", s.auth_profile_override);
-  if (s.auth_profile_override_compaction_count) fn("authProfileOverrideCompactionCount", *s.auth_profile_override_compaction_count);
-  fn("authProfileOverrideSource", s.auth_profile_override_source);
-  if (s.live_model_switch_pending) fn("liveModelSwitchPending", *s.live_model_switch_pending);
-  fn("modelOverride", s.model_override);
-  fn("modelOverrideRouteResolution", s.model_override_route_resolution);
-  fn("modelOverrideSource", s.model_override_source);
-  fn("providerOverride", s.provider_override);
-  if (include_private) fn("thinkingLevel", s.thinking_level);
-}
-
 std::string Serialize(const SessionState& s, bool include_private) {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.StartObject();
   auto emit = [&](const char* name, const auto& value) {
     using T = std::decay_t<decltype(value)>;
-    if constexpr (std::is_same_v<T, std::optional<std::string>>) {
-      if (!value) return;
-      w.Key(name);
-      w.String(value->data(), static_cast<rapidjson::SizeType>(value->size()));
-    } else if constexpr (std::is_same_v<T, bool>) {
-      w.Key(name);
-      w.Bool(value);
-    } else {
-      w.Key(name);
-      w.Int(value);
-    }
+    w.Key(name);
+    if constexpr (std::is_same_v<T, std::string>) w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    else if constexpr (std::is_same_v<T, bool>) w.Bool(value);
+    else w.Int(value);
   };
-  ForEachField(s, include_private, emit);
+  VisitOracleFields(s, emit);
+  if (include_private && s.thinking_level) emit("thinkingLevel", *s.thinking_level);
   if (include_private && !s.plugin_state.empty()) {
     w.Key("plugins");
     w.StartObject();

@@ -49,6 +49,22 @@ struct SessionState {
   friend bool operator==(const SessionState&, const SessionState&) = default;
 };
 
+// Calls fn(json_name, value) for every set field OpenClaw's oracle prints, in sorted key order;
+// `value` is a std::string, bool or int. Serialisers use it to write fields without copies.
+template <typename Fn>
+void VisitOracleFields(const SessionState& s, Fn&& fn) {
+  if (s.agent_runtime_override) fn("agentRuntimeOverride", *s.agent_runtime_override);
+  if (s.auth_profile_override) fn("authProfileOverride", *s.auth_profile_override);
+  if (s.auth_profile_override_compaction_count)
+    fn("authProfileOverrideCompactionCount", *s.auth_profile_override_compaction_count);
+  if (s.auth_profile_override_source) fn("authProfileOverrideSource", *s.auth_profile_override_source);
+  if (s.live_model_switch_pending) fn("liveModelSwitchPending", *s.live_model_switch_pending);
+  if (s.model_override) fn("modelOverride", *s.model_override);
+  if (s.model_override_route_resolution) fn("modelOverrideRouteResolution", *s.model_override_route_resolution);
+  if (s.model_override_source) fn("modelOverrideSource", *s.model_override_source);
+  if (s.provider_override) fn("providerOverride", *s.provider_override);
+}
+
 class SessionStore {
  public:
   virtual ~SessionStore() = default;

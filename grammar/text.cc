@@ -1,6 +1,9 @@
 #include "grammar/text.h"
 
 #include <cstdint>
+#include <cstring>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -169,7 +172,32 @@ bool StartsWithLower(std::string_view a, std::string_view lower) {
   return true;
 }
 
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    // ASCII runs, eight bytes at a time: the common case for chat text and JSON output.
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if (word & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    char32_t cp = 0;
+    const size_t len = DecodeUtf8(s, i, &cp);
+    if (cp == kReplacement && len == 1) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string SanitizeUtf8(std::string_view s) {
+  if (IsValidUtf8(s)) return std::string(s);
   std::string out;
   out.reserve(s.size());
   size_t i = 0;

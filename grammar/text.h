@@ -39,6 +39,9 @@ inline char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<cha
 bool EqualsLower(std::string_view a, std::string_view lower);
 bool StartsWithLower(std::string_view a, std::string_view lower);
 
+// Whether `s` is well-formed UTF-8 (U+FFFD itself, encoded, is fine). Fast on ASCII.
+bool IsValidUtf8(std::string_view s);
+
 // Replaces invalid UTF-8 with U+FFFD so the result is always well-formed.
 std::string SanitizeUtf8(std::string_view s);
 

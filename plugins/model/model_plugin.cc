@@ -195,7 +195,7 @@ class ModelPlugin : public Plugin {
         return {Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider, ": ", why, ".")),
                 {}, {}, {}};
       if (ctx.strict) {
-        AuthOrder order = ctx.OrderFor(ref.provider);
+        const AuthOrder& order = ctx.OrderFor(ref.provider);
         if (order.explicit_order && std::find(order.ids.begin(), order.ids.end(), *profile) == order.ids.end())
           return {Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider,
                                      ": the auth order for ", ref.provider, " does not list it.")),
@@ -223,7 +223,6 @@ class ModelPlugin : public Plugin {
     }
 
     SessionState& s = ctx.session;
-    SessionState before = s;
     bool is_default = ref == ctx.agent.default_ref;
     if (is_default) {
       s.provider_override.reset();
@@ -248,10 +247,16 @@ class ModelPlugin : public Plugin {
     }
     if (runtime.reset) s.agent_runtime_override.reset();
     else if (!runtime.id.empty()) s.agent_runtime_override = runtime.id;
-    SessionState compare = s;
-    compare.live_model_switch_pending = before.live_model_switch_pending;
-    compare.agent_runtime_override = before.agent_runtime_override;
-    if (!(compare == before)) s.live_model_switch_pending = true;
+    // Only this directive changes the model and pin fields in a turn, so the stored session is
+    // the state before it. Nothing else (runtime, thinking) counts as a switch.
+    const SessionState& before = ctx.stored;
+    bool switched = s.provider_override != before.provider_override || s.model_override != before.model_override ||
+                    s.model_override_source != before.model_override_source ||
+                    s.model_override_route_resolution != before.model_override_route_resolution ||
+                    s.auth_profile_override != before.auth_profile_override ||
+                    s.auth_profile_override_source != before.auth_profile_override_source ||
+                    s.auth_profile_override_compaction_count != before.auth_profile_override_compaction_count;
+    if (switched) s.live_model_switch_pending = true;
 
     // Acknowledgement (spec 6.3). A lone /model prints runtime before profile; combined with
     // other directives OpenClaw prints the reverse.
