@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
@@ -38,14 +39,6 @@ std::string Serialize(const SessionState& s, bool include_private) {
   return std::string(sb.GetString(), sb.GetSize());
 }
 
-std::string MapKey(const std::string& agent, const std::string& key) {
-  std::string k;
-  k.reserve(agent.size() + 1 + key.size());
-  k += agent;
-  k += '\0';
-  k += key;
-  return k;
-}
 
 }  // namespace
 
@@ -81,33 +74,138 @@ absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json
 
 // ---- memory ----
 
+namespace {
+
+// One session, packed: ids into the intern table (0 = field absent).
+struct Packed {
+  uint32_t provider = 0, model = 0, source = 0, resolution = 0, profile = 0, profile_source = 0, runtime = 0,
+           thinking = 0, plugins = 0;
+  int16_t compaction = -1;  // -1 = absent
+  uint8_t pending = 0;      // 0 absent, 1 false, 2 true
+};
+
+}  // namespace
+
+struct MemorySessionStore::Impl {
+  std::mutex mu;
+  std::vector<std::string> strings{""};                  // id -> string; id 0 unused
+  absl::flat_hash_map<std::string, uint32_t> ids;        // string -> id
+  std::vector<std::unique_ptr<char[]>> arena;            // session key bytes, in 64 KiB chunks
+  size_t arena_used = 0;
+  static constexpr size_t kChunk = 64 * 1024;
+  using AgentMap = absl::flat_hash_map<std::string_view, Packed, std::hash<std::string_view>>;
+  absl::flat_hash_map<std::string, AgentMap> agents;
+  size_t count = 0;
+
+  uint32_t Intern(const std::optional<std::string>& s) {
+    if (!s) return 0;
+    auto it = ids.find(*s);
+    if (it != ids.end()) return it->second;
+    uint32_t id = static_cast<uint32_t>(strings.size());
+    strings.push_back(*s);
+    ids.emplace(*s, id);
+    return id;
+  }
+  std::optional<std::string> Lookup(uint32_t id) const {
+    if (id == 0) return std::nullopt;
+    return strings[id];
+  }
+  // Copies a key into the arena (keys are never freed: erased sessions leave their bytes).
+  std::string_view Keep(std::string_view key) {
+    if (key.size() > kChunk) {
+      arena.push_back(std::make_unique<char[]>(key.size()));
+      std::memcpy(arena.back().get(), key.data(), key.size());
+      return {arena.back().get(), key.size()};
+    }
+    if (arena.empty() || arena_used + key.size() > kChunk) {
+      arena.push_back(std::make_unique<char[]>(kChunk));
+      arena_used = 0;
+    }
+    char* p = arena.back().get() + arena_used;
+    std::memcpy(p, key.data(), key.size());
+    arena_used += key.size();
+    return {p, key.size()};
+  }
+  Packed Pack(const SessionState& s) {
+    Packed p;
+    p.provider = Intern(s.provider_override);
+    p.model = Intern(s.model_override);
+    p.source = Intern(s.model_override_source);
+    p.resolution = Intern(s.model_override_route_resolution);
+    p.profile = Intern(s.auth_profile_override);
+    p.profile_source = Intern(s.auth_profile_override_source);
+    p.runtime = Intern(s.agent_runtime_override);
+    p.thinking = Intern(s.thinking_level);
+    if (!s.plugin_state.empty()) p.plugins = Intern(s.StorageJson());
+    p.compaction = s.auth_profile_override_compaction_count
+                       ? static_cast<int16_t>(std::clamp(*s.auth_profile_override_compaction_count, 0, 32767))
+                       : int16_t{-1};
+    p.pending = s.live_model_switch_pending ? (*s.live_model_switch_pending ? 2 : 1) : 0;
+    return p;
+  }
+  SessionState Unpack(const Packed& p) const {
+    SessionState s;
+    if (p.plugins) s = SessionState::FromStorageJson(strings[p.plugins]).value_or(SessionState{});
+    s.provider_override = Lookup(p.provider);
+    s.model_override = Lookup(p.model);
+    s.model_override_source = Lookup(p.source);
+    s.model_override_route_resolution = Lookup(p.resolution);
+    s.auth_profile_override = Lookup(p.profile);
+    s.auth_profile_override_source = Lookup(p.profile_source);
+    s.agent_runtime_override = Lookup(p.runtime);
+    s.thinking_level = Lookup(p.thinking);
+    if (p.compaction >= 0) s.auth_profile_override_compaction_count = p.compaction;
+    if (p.pending) s.live_model_switch_pending = p.pending == 2;
+    return s;
+  }
+};
+
+MemorySessionStore::MemorySessionStore() : impl_(std::make_unique<Impl>()) {}
+MemorySessionStore::~MemorySessionStore() = default;
+
 absl::StatusOr<SessionState> MemorySessionStore::Get(const std::string& agent, const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = sessions_.find(MapKey(agent, key));
-  if (it == sessions_.end()) return SessionState{};
-  return it->second;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto a = impl_->agents.find(agent);
+  if (a == impl_->agents.end()) return SessionState{};
+  auto it = a->second.find(std::string_view(key));
+  if (it == a->second.end()) return SessionState{};
+  return impl_->Unpack(it->second);
 }
 
 absl::Status MemorySessionStore::Put(const std::string& agent, const std::string& key, const SessionState& state) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (state.empty()) sessions_.erase(MapKey(agent, key));
-  else sessions_[MapKey(agent, key)] = state;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  auto& map = impl_->agents[agent];
+  auto it = map.find(std::string_view(key));
+  if (state.empty()) {
+    if (it != map.end()) {
+      map.erase(it);
+      --impl_->count;
+    }
+    return absl::OkStatus();
+  }
+  Packed packed = impl_->Pack(state);
+  if (it != map.end()) {
+    it->second = packed;
+  } else {
+    map.emplace(impl_->Keep(key), packed);
+    ++impl_->count;
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> MemorySessionStore::Keys(const std::string& agent) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(impl_->mu);
   std::vector<std::string> keys;
-  std::string prefix = agent + '\0';
-  for (const auto& [k, v] : sessions_)
-    if (k.compare(0, prefix.size(), prefix) == 0) keys.push_back(k.substr(prefix.size()));
+  auto a = impl_->agents.find(agent);
+  if (a != impl_->agents.end())
+    for (const auto& [k, v] : a->second) keys.emplace_back(k);
   std::sort(keys.begin(), keys.end());
   return keys;
 }
 
 size_t MemorySessionStore::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return sessions_.size();
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->count;
 }
 
 // ---- SQLite ----

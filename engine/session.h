@@ -76,16 +76,21 @@ class SessionStore {
   virtual absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) = 0;
 };
 
+// Sessions in memory, compactly: a bot may hold a million of them. Each field is a 4-byte id
+// into a table of distinct strings (a few dozen in practice: providers, models, profile ids),
+// session keys live in an arena, and each agent has its own hash map, so lookups allocate nothing.
 class MemorySessionStore : public SessionStore {
  public:
+  MemorySessionStore();
+  ~MemorySessionStore() override;
   absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
   size_t size() const;
 
  private:
-  mutable std::mutex mu_;
-  absl::flat_hash_map<std::string, SessionState> sessions_;  // key: agent + '\0' + session key
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 class SqliteSessionStore : public SessionStore {

@@ -495,3 +495,33 @@ BOOST_AUTO_TEST_CASE(StoredProfilesComeBeforeTheEnvironmentKey) {
   BOOST_TEST((*e)->Handle({.text = "hi"})->route->profiles == (std::vector<std::string>{"anthropic:work", "anthropic:default"}));
   fs::remove_all(dir);
 }
+
+BOOST_AUTO_TEST_CASE(MemoryStoreRoundTripsEveryField) {
+  MemorySessionStore store;
+  SessionState s;
+  s.provider_override = "openrouter";
+  s.model_override = "meta-llama/llama-3.3-70b-instruct";
+  s.model_override_source = "user";
+  s.model_override_route_resolution = "resolved";
+  s.auth_profile_override = "openrouter:default";
+  s.auth_profile_override_source = "auto";
+  s.auth_profile_override_compaction_count = 0;
+  s.live_model_switch_pending = false;
+  s.agent_runtime_override = "openclaw";
+  s.thinking_level = "high";
+  s.plugin_state["verboseLevel"] = "on";
+  BOOST_REQUIRE(store.Put("main", "k1", s).ok());
+  BOOST_REQUIRE(store.Put("ops", "k1", SessionState{}).ok());  // empty: nothing stored
+  BOOST_TEST((store.Get("main", "k1").value() == s));
+  BOOST_TEST(store.Get("ops", "k1").value().empty());
+  BOOST_TEST(store.size() == 1u);
+  SessionState t = s;
+  t.model_override = "moonshotai/kimi-k2.6";
+  t.plugin_state.clear();
+  t.live_model_switch_pending = true;
+  BOOST_REQUIRE(store.Put("main", "k1", t).ok());
+  BOOST_TEST((store.Get("main", "k1").value() == t));
+  BOOST_REQUIRE(store.Put("main", "k1", SessionState{}).ok());
+  BOOST_TEST(store.size() == 0u);
+  BOOST_TEST(store.Keys("main").value().empty());
+}
