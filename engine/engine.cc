@@ -212,6 +212,15 @@ bool IsOwner(const Config& config, const std::string& sender) {
 }  // namespace
 
 absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
+  absl::StatusOr<Outcome> result = HandleTurn(message);
+  // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
+  // at most 16 KiB: a chat client never receives bytes it could misread.
+  if (result.ok())
+    for (auto& r : result->replies) r.text = text::SafeReply(r.text);
+  return result;
+}
+
+absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
   Outcome out;
   out.agent_id = ResolveAgent(message.agent_id);
   out.session_key = message.session_key.empty() ? absl::StrCat("agent:", out.agent_id, ":main") : message.session_key;

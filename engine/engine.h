@@ -137,6 +137,7 @@ class Engine {
     std::atomic<int64_t> checked_at{0};
   };
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id);
+  absl::StatusOr<Outcome> HandleTurn(const InboundMessage& message);
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
 
   Config config_;

@@ -285,7 +285,7 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
   if (!r) {
     if (trace) note("not resolvable as provider/model");
     if (auto s = fuzzy(ref, "", 120)) return *s;
-    return ResolveError{absl::StrCat("Unrecognized model \"", std::string(ref),
+    return ResolveError{absl::StrCat("Unrecognized model \"", text::EchoSafe(ref),
                                      "\". Use /models to list providers, or /models <provider> to list models."),
                        ""};
   }
@@ -362,10 +362,10 @@ std::variant<Selection, ResolveError> ModelResolver::ResolveStrict(std::string_v
                                       ".models.")
                        : "";
   if (err.suggestions.empty()) {
-    err.text = absl::StrCat("Unknown model \"", std::string(ref),
+    err.text = absl::StrCat("Unknown model \"", text::EchoSafe(ref),
                             "\". Use /models to list providers, or /models <provider> to list models.", hint);
   } else {
-    err.text = absl::StrCat("Unknown model \"", std::string(ref), "\". Did you mean: ", absl::StrJoin(err.suggestions, ", "),
+    err.text = absl::StrCat("Unknown model \"", text::EchoSafe(ref), "\". Did you mean: ", absl::StrJoin(err.suggestions, ", "),
                             "?", hint);
   }
   return err;

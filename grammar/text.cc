@@ -1,5 +1,6 @@
 #include "grammar/text.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -212,6 +213,52 @@ std::string SanitizeUtf8(std::string_view s) {
     i += len;
   }
   return out;
+}
+
+namespace {
+
+// Shared by EchoSafe and SafeReply: copies `s` decoding UTF-8, dropping or replacing control
+// characters, and stopping before `max_bytes` would be exceeded.
+std::string Clean(std::string_view s, size_t max_bytes, bool keep_newlines) {
+  std::string out;
+  out.reserve(std::min(s.size(), max_bytes) + 3);
+  size_t i = 0;
+  while (i < s.size()) {
+    char32_t cp = 0;
+    size_t len = DecodeUtf8(s, i, &cp);
+    bool invalid = cp == kReplacement && len == 1;
+    bool control = cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029;
+    bool keep = keep_newlines && (cp == '\n' || cp == '\t');
+    size_t add = (invalid || (control && !keep)) ? 3 : len;
+    // Leave room for the three bytes of "…" so the result never exceeds max_bytes.
+    if (out.size() + add + 3 > max_bytes && i + len < s.size()) {
+      out += "\xE2\x80\xA6";  // …
+      return out;
+    }
+    if (out.size() + add > max_bytes) {
+      out += "\xE2\x80\xA6";  // …
+      return out;
+    }
+    if (invalid || (control && !keep)) AppendUtf8(kReplacement, &out);
+    else out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EchoSafe(std::string_view s, size_t max_bytes) { return Clean(s, max_bytes, false); }
+
+std::string SafeReply(std::string_view s, size_t max_bytes) {
+  // Fast path: short, valid, and no control bytes other than \n and \t.
+  if (s.size() <= max_bytes && IsValidUtf8(s)) {
+    bool clean = true;
+    for (unsigned char c : s)
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) clean = false;
+    if (clean) return std::string(s);
+  }
+  return Clean(s, max_bytes, true);
 }
 
 }  // namespace modelpin::text

@@ -42,6 +42,15 @@ bool StartsWithLower(std::string_view a, std::string_view lower);
 // Whether `s` is well-formed UTF-8 (U+FFFD itself, encoded, is fine). Fast on ASCII.
 bool IsValidUtf8(std::string_view s);
 
+// User input echoed inside a reply ("Unrecognized model \"<ref>\""): valid UTF-8, control
+// characters and line breaks replaced by U+FFFD, cut at `max_bytes` (on a character boundary)
+// with "…". Replies are plain text; this keeps an echo on one line and bounded.
+std::string EchoSafe(std::string_view s, size_t max_bytes = 120);
+
+// A whole reply made safe to send: valid UTF-8, no C0 control characters other than '\n' and
+// '\t', at most `max_bytes` (cut on a character boundary, "…" appended).
+std::string SafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
+
 // Replaces invalid UTF-8 with U+FFFD so the result is always well-formed.
 std::string SanitizeUtf8(std::string_view s);
 

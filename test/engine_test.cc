@@ -14,6 +14,7 @@
 #include "engine/engine.h"
 #include "engine/env_credentials.h"
 #include "engine/json_file.h"
+#include "grammar/text.h"
 #include "test/golden.h"
 
 namespace fs = std::filesystem;
@@ -524,4 +525,34 @@ BOOST_AUTO_TEST_CASE(MemoryStoreRoundTripsEveryField) {
   BOOST_REQUIRE(store.Put("main", "k1", SessionState{}).ok());
   BOOST_TEST(store.size() == 0u);
   BOOST_TEST(store.Keys("main").value().empty());
+}
+
+// ---- replies are safe to send ----
+
+BOOST_FIXTURE_TEST_CASE(EchoedUserInputIsOneLineBoundedAndValidUtf8, EngineFixture) {
+  auto e = Make();
+  // A quoted model may hold anything JSON can encode: line breaks, control characters, markup.
+  auto sel = e->Handle({.text = "/model \"evil\\nline\\u0007<b>x<b>\"@\"anthropic:work\""});
+  BOOST_REQUIRE(sel.ok());
+  const std::string& ack = sel->replies.at(0).text;
+  BOOST_TEST(ack.find('\n') == std::string::npos);
+  BOOST_TEST(ack.find('\a') == std::string::npos);
+  BOOST_TEST(ack.find("anthropic/evil\xEF\xBF\xBDline\xEF\xBF\xBD<b>x<b>") != std::string::npos);
+  // ... and the provider part of a quoted "provider/model" is echoed the same way.
+  auto other = e->Handle({.text = "/model \"a\\nb/c\"@\"anthropic:work\""});
+  BOOST_TEST(other->replies.at(0).text == "Auth profile \"anthropic:work\" is for anthropic, not a\xEF\xBF\xBD" "b.");
+  auto missing = e->Handle({.text = "/model opus@\"" + std::string(5000, 'p') + "\xff\""});
+  BOOST_REQUIRE(missing.ok());
+  BOOST_TEST(missing->replies.at(0).text.size() < 200u);
+  BOOST_TEST(text::IsValidUtf8(missing->replies.at(0).text));
+}
+
+BOOST_AUTO_TEST_CASE(SafeReplyKeepsLinesDropsControlsAndBoundsSize) {
+  BOOST_TEST(text::SafeReply("a\nb\tc") == "a\nb\tc");
+  BOOST_TEST(text::SafeReply("a\x1b[31mb") == "a\xEF\xBF\xBD[31mb");
+  BOOST_TEST(text::SafeReply("\xC3(") == "\xEF\xBF\xBD(");
+  std::string big = text::SafeReply(std::string(100000, 'x'));
+  BOOST_TEST(big.size() <= 16u * 1024u);
+  BOOST_TEST(big.substr(big.size() - 3) == "\xE2\x80\xA6");
+  BOOST_TEST(text::EchoSafe("two\nlines") == "two\xEF\xBF\xBDlines");
 }

@@ -131,7 +131,7 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
 
 std::string ExplainText(const TurnContext& ctx, std::string_view argument) {
   Explanation e = Build(ctx, argument);
-  std::string out = absl::StrCat("Explain: ", e.input);
+  std::string out = absl::StrCat("Explain: ", text::EchoSafe(e.input));
   for (size_t i = 0; i < e.steps.size(); ++i) absl::StrAppend(&out, "\n", i + 1, ". ", e.steps[i]);
   if (!e.selection) return absl::StrCat(out, "\nResult: refused: ", e.error);
   absl::StrAppend(&out, "\nAuth for ", e.provider, " (order from ", e.order_source, "):");

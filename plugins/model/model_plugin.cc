@@ -182,17 +182,18 @@ class ModelPlugin : public Plugin {
     const ModelRef& ref = sel.ref;
     if (profile) {
       const Credential* c = ctx.auth.Find(*profile);
-      if (c == nullptr) return {Error(absl::StrCat("Auth profile \"", *profile, "\" not found.")), {}, {}, {}};
+      if (c == nullptr) return {Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" not found.")), {}, {}, {}};
       // OpenClaw compares provider strings as typed (spec 7.8); strict mode compares the auth
       // providers ("claude-cli" authenticates as "anthropic") and refuses profiles that could not
       // be used, instead of pinning them silently.
       bool same = ctx.strict ? AuthProvider(c->provider) == AuthProvider(ref.provider) : c->provider == ref.provider;
       if (!same)
-        return {Error(absl::StrCat("Auth profile \"", *profile, "\" is for ", c->provider, ", not ", ref.provider, ".")),
+        return {Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" is for ", c->provider, ", not ",
+                                        text::EchoSafe(ref.provider), ".")),
                 {}, {}, {}};
       std::string why;
       if (ctx.strict && !IsEligible(*c, ref.provider, ctx.config, ctx.now_ms, &why))
-        return {Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider, ": ", why, ".")),
+        return {Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" cannot be used for ", ref.provider, ": ", why, ".")),
                 {}, {}, {}};
       if (ctx.strict) {
         const AuthOrder& order = ctx.OrderFor(ref.provider);
@@ -206,7 +207,7 @@ class ModelPlugin : public Plugin {
     if (!runtime.id.empty() && !RuntimeSupported(runtime.id, ref.provider))
       return {Error(absl::StrCat("Runtime \"", runtime.as_typed, "\" is not supported for ", ref.provider, ".")), {}, {}, {}};
     if (!ProviderKnown(ctx, ref.provider))
-      return {Error(absl::StrCat("Unknown provider \"", ref.provider, "\". Use /models to list providers.")), {}, {}, {}};
+      return {Error(absl::StrCat("Unknown provider \"", text::EchoSafe(ref.provider), "\". Use /models to list providers.")), {}, {}, {}};
     if (!runtime.id.empty()) {
       bool offered = runtime.id == "openclaw" && !ctx.OrderFor(ref.provider).ids.empty() &&
                      std::any_of(ctx.resolver.catalog().begin(), ctx.resolver.catalog().end(),
@@ -262,14 +263,19 @@ class ModelPlugin : public Plugin {
     // other directives OpenClaw prints the reverse.
     std::vector<std::string> parts;
     bool wide = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
+    // A quoted reference can hold any characters; labels with anything but printable ASCII are
+    // echoed through EchoSafe (one line, bounded). The session keeps the id as given.
+    std::string label = sel.Label();
+    if (std::any_of(label.begin(), label.end(), [](char c) { return c < 0x20 || c == 0x7F; }) || label.size() > 200)
+      label = text::EchoSafe(label, 200);
     if (wide) {
-      parts.push_back(absl::StrCat("Model set to ", sel.Label(), " for this session. ",
+      parts.push_back(absl::StrCat("Model set to ", label, " for this session. ",
                                    opts.scope == Scope::kAgent ? "Agent" : "Global",
                                    " default unchanged because configuration is immutable."));
     } else if (is_default) {
-      parts.push_back(absl::StrCat("Session model reset to configured default (", sel.Label(), ")."));
+      parts.push_back(absl::StrCat("Session model reset to configured default (", label, ")."));
     } else {
-      parts.push_back(absl::StrCat("Model set to ", sel.Label(), " for this session only; configured default unchanged."));
+      parts.push_back(absl::StrCat("Model set to ", label, " for this session only; configured default unchanged."));
     }
     // A stored thinking level the new model does not accept moves to its nearest level.
     std::string remap_part;

@@ -192,7 +192,7 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
   for (const auto& [p, list] : browse)
     if (p == cmd.provider) ids = &list;
   if (ids == nullptr) {
-    std::string out = absl::StrCat("Unknown provider: ", cmd.provider, "\n\nAvailable providers:");
+    std::string out = absl::StrCat("Unknown provider: ", text::EchoSafe(cmd.provider), "\n\nAvailable providers:");
     for (const auto& [p, list] : browse) absl::StrAppend(&out, "\n- ", p);
     absl::StrAppend(&out, "\n\nUse: /models <provider>");
     return {out, false};
