@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
+#include "engine/json_file.h"
 #include "engine/replay.h"
 
 namespace modelpin::cli {
@@ -43,11 +44,10 @@ int RunReplay(std::vector<std::string> argv) {
     buf << std::cin.rdbuf();
     text = buf.str();
   } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Fail(absl::NotFoundError(path + ": cannot open transcript"));
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    text = buf.str();
+    // One allocation of the file's size: a million-line transcript is read once, not copied.
+    auto contents = ReadTextFile(path);
+    if (!contents.ok()) return Fail(contents.status());
+    text = *std::move(contents);
   }
   // Sessions persist only when a state dir was named explicitly with --state.
   auto engine = MakeEngine(common, !common.state_flag.empty());

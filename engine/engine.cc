@@ -158,29 +158,32 @@ namespace {
 
 // The auth pin rules that run when a message reaches the model (spec 4.3): a user pin that no
 // longer exists or cannot authenticate the provider is dropped; without a user pin the first
-// profile of the order becomes the automatic pin (kept while it stays usable).
-void ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
+// profile of the order becomes the automatic pin (kept while it stays usable). Returns whether
+// the session changed.
+bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
   SessionState& s = ctx.session;
+  bool changed = false;
   auto clear_pin = [&] {
     s.auth_profile_override.reset();
     s.auth_profile_override_source.reset();
     s.auth_profile_override_compaction_count.reset();
+    changed = true;
   };
   if (s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user") {
     const Credential* c = ctx.auth.Find(*s.auth_profile_override);
     if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) clear_pin();
-    else return;
+    else return false;
   }
   if (s.auth_profile_override) {
     bool usable = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end() &&
                   std::find(order.cooling.begin(), order.cooling.end(), *s.auth_profile_override) == order.cooling.end();
-    if (usable) return;
-    if (order.ids.empty()) return;
+    if (usable || order.ids.empty()) return changed;
   }
-  if (order.ids.empty()) return;
+  if (order.ids.empty()) return changed;
   s.auth_profile_override = order.ids.front();
   s.auth_profile_override_source = "auto";
   s.auth_profile_override_compaction_count = 0;
+  return true;
 }
 
 std::vector<std::string> RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
@@ -228,7 +231,11 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
 
   std::lock_guard<std::mutex> session_lock(SessionLock(out.agent_id, out.session_key));
   ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(out.agent_id, out.session_key));
-  SessionState working = stored;
+  // Most messages hold no directive: they only route, and the route's pin rules report whether
+  // they changed the session, so they work on the stored state without a copy.
+  const bool plain = !grammar::MayHoldDirective(message.text);
+  SessionState working = plain ? SessionState{} : stored;
+  SessionState& session = plain ? stored : working;
   TurnContext ctx{config_,
                   config_.Agent(out.agent_id),
                   out.agent_id,
@@ -240,7 +247,7 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
                   IsOwner(config_, message.sender),
                   strict_,
                   message.source,
-                  working,
+                  session,
                   stored};
 
   ctx.env = &env_;
@@ -255,7 +262,7 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
     DirectiveHit hit;
   };
   std::vector<Found> found;
-  if (grammar::MayHoldDirective(input)) {
+  if (!plain) {
     for (const auto& plugin : plugins_.plugins()) {
       std::string_view current = cleaned_set ? std::string_view(cleaned) : input;
       auto hit = plugin->FindDirective(current, ctx);
@@ -325,10 +332,11 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
   route.text = std::string(body);
   route.model = ctx.CurrentModel();
   const AuthOrder& order = ctx.OrderFor(route.model.provider);
-  ApplyTurnPins(ctx, route.model, order);
+  bool pins_changed = ApplyTurnPins(ctx, route.model, order);
   route.profiles = RouteProfiles(ctx, route.model, order);
-  if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
-  out.session = std::move(working);
+  if (plain ? pins_changed : !(working == stored))
+    RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
+  out.session = std::move(session);
   out.route = std::move(route);
   return out;
 }
