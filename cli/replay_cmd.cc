@@ -1,3 +1,4 @@
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -23,6 +24,7 @@ it replied, the route of ordinary messages, and the session fields it stored.
                  replay continues the same sessions. Without it sessions live in memory and
                  auth stores are read from $MODELPIN_STATE_DIR, else ~/.modelpin
   --strict       strict mode (README: differences from OpenClaw)
+  --timing       per-message handling time on stderr: "[modelpin] #N <microseconds> us"
 
 Lines that are blank or start with // are skipped. Directive lines switch the conversation:
   //@ session KEY    //@ agent ID    //@ sender ID
@@ -31,7 +33,7 @@ Lines that are blank or start with // are skipped. Directive lines switch the co
 int RunReplay(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (std::string err = args.Parse({"--session"}, {"--json"}); !err.empty()) return Usage("replay", err);
+  if (std::string err = args.Parse({"--session"}, {"--json", "--timing"}); !err.empty()) return Usage("replay", err);
   if (args.help()) {
     std::cout << kReplayHelp;
     return kExitOk;
@@ -54,10 +56,16 @@ int RunReplay(std::vector<std::string> argv) {
   if (!engine.ok()) return Fail(engine.status());
   Replayer replayer(**engine, common.agent, args.Value("--session"));
   bool json = args.Has("--json");
+  bool timing = args.Has("--timing");
   std::string out;
   // Output goes out in 1 MiB pieces, so a million-line replay streams instead of piling up.
   absl::Status st = ForEachTranscriptLine(path, text, [&](const TranscriptLine& line) -> absl::Status {
+    auto started = std::chrono::steady_clock::now();
     auto step = replayer.Run(line);
+    if (timing && step.ok() && *step)
+      std::cerr << "[modelpin] #" << (*step)->step << " "
+                << std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count()
+                << " us\n";
     if (!step.ok())
       return absl::Status(step.status().code(),
                           path + ":" + std::to_string(line.line_number) + ": " + std::string(step.status().message()));
