@@ -105,6 +105,11 @@ struct ModelsCommand {
 };
 std::optional<ModelsCommand> ParseModelsCommand(std::string_view text);
 
+// The model part of spec 2.4's "<model>@<profile>" split. OpenClaw's resolver splits a model
+// again before resolving it, so a quoted "nosuchmodel@x"@"p" selects "nosuchmodel"; for
+// references the grammar already split, this returns them unchanged.
+std::string_view ModelPartOf(std::string_view ref);
+
 // Fast pre-check run on every message: false means no directive or command can be in `text`
 // (no '/' that starts a word at a boundary). Proportional to a memchr scan, allocates nothing.
 bool MayHoldDirective(std::string_view text);

@@ -329,6 +329,8 @@ bool StartsWithAliasAt(std::string_view text, size_t pos, std::string_view alias
 
 }  // namespace
 
+std::string_view ModelPartOf(std::string_view ref) { return SplitTrailingProfile(ref).model; }
+
 std::optional<ModelDirective> FindModelDirective(std::string_view text) {
   const std::optional<Span> first = FindWord(text, "model");
   if (!first) return std::nullopt;

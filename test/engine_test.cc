@@ -556,3 +556,15 @@ BOOST_AUTO_TEST_CASE(SafeReplyKeepsLinesDropsControlsAndBoundsSize) {
   BOOST_TEST(big.substr(big.size() - 3) == "\xE2\x80\xA6");
   BOOST_TEST(text::EchoSafe("two\nlines") == "two\xEF\xBF\xBDlines");
 }
+
+// Oracle (probe by the grammar work, OpenClaw 2026.9.6): the resolver splits a quoted model's
+// "@..." again and keeps the model part, so this pins anthropic/nosuchmodel with the profile.
+BOOST_FIXTURE_TEST_CASE(QuotedProfileFormResplitsTheModelPart, EngineFixture) {
+  auto e = Make();
+  auto o = e->Handle({.text = "/model nosuchmodel@x@\"anthropic:work\""});
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->replies.at(0).text ==
+             "Model set to anthropic/nosuchmodel for this session only; configured default unchanged. Auth profile set "
+             "to anthropic:work.");
+  BOOST_TEST(o->session.model_override.value_or("") == "nosuchmodel");
+}

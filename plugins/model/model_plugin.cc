@@ -127,7 +127,7 @@ class ModelPlugin : public Plugin {
       return Select(ctx, sel, profile, opts);
     }
     const auto& sel = std::get<gm::Select>(d.action);
-    auto resolved = ctx.resolver.Resolve(sel.model);
+    auto resolved = ctx.resolver.Resolve(grammar::ModelPartOf(sel.model));
     if (auto* err = std::get_if<ResolveError>(&resolved)) {
       std::string text = err->text;
       if (!err->not_allowed.empty() && opts.runtime) {
