@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <functional>
 
@@ -233,7 +234,18 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
   ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(out.agent_id, out.session_key));
   // Most messages hold no directive: they only route, and the route's pin rules report whether
   // they changed the session, so they work on the stored state without a copy.
-  const bool plain = !grammar::MayHoldDirective(message.text);
+  // Line breaks as OpenClaw sees them: CRLF and lone CR become LF before any parsing.
+  std::string normalized;
+  std::string_view text = message.text;
+  if (std::memchr(text.data(), '\r', text.size()) != nullptr) {
+    normalized.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '\r') normalized += text[i];
+      else if (i + 1 >= text.size() || text[i + 1] != '\n') normalized += '\n';
+    }
+    text = normalized;
+  }
+  const bool plain = !grammar::MayHoldDirective(text);
   SessionState working = plain ? SessionState{} : stored;
   SessionState& session = plain ? stored : working;
   TurnContext ctx{config_,
@@ -254,7 +266,7 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
   ctx.orders = agent->orders.get();
 
   // 1. Directives, in plugin order, each removed before the next plugin looks.
-  std::string_view input = message.text;
+  std::string_view input = text;
   std::string cleaned;
   bool cleaned_set = false;
   struct Found {

@@ -568,3 +568,12 @@ BOOST_FIXTURE_TEST_CASE(QuotedProfileFormResplitsTheModelPart, EngineFixture) {
              "to anthropic:work.");
   BOOST_TEST(o->session.model_override.value_or("") == "nosuchmodel");
 }
+
+BOOST_FIXTURE_TEST_CASE(CarriageReturnsAreLineBreaks, EngineFixture) {
+  auto e = Make();
+  auto o = e->Handle({.text = "first line\r\n/model sonnet\rlast line"});
+  BOOST_REQUIRE(o.ok());
+  BOOST_REQUIRE(o->route.has_value());
+  BOOST_TEST(o->route->text == "first line\nlast line");  // the directive's line is removed whole
+  BOOST_TEST(o->session.model_override.value_or("") == "claude-sonnet-4-5");
+}
