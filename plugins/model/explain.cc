@@ -215,9 +215,9 @@ std::string ExplainJson(const TurnContext& ctx, std::string_view argument) {
     w.EndObject();
   }
   w.EndArray();
+  w.EndObject();
   w.Key("session");
   str(e.pin_note);
-  w.EndObject();
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }
