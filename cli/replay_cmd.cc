@@ -51,6 +51,10 @@ int RunReplay(std::vector<std::string> argv) {
     if (!contents.ok()) return Fail(contents.status());
     text = *std::move(contents);
   }
+  // A malformed line anywhere refuses the whole transcript before anything is written.
+  if (absl::Status valid = ForEachTranscriptLine(path, text, [](const TranscriptLine&) { return absl::OkStatus(); });
+      !valid.ok())
+    return Fail(valid);
   // Sessions persist only when a state dir was named explicitly with --state.
   auto engine = MakeEngine(common, !common.state_flag.empty());
   if (!engine.ok()) return Fail(engine.status());

@@ -152,11 +152,44 @@ absl::StatusOr<JsonFile> JsonFile::Load(const std::string& path) {
   return Parse(path, *std::move(text));
 }
 
+// RapidJSON recurses once per nesting level, when parsing and again when freeing a document, so a
+// hostile file of 60,000 '[' overflows the stack. Real configs nest a handful of levels: refuse
+// anything deeper than kMaxDepth before parsing, naming where it happens.
+constexpr int kMaxDepth = 256;
+
+size_t TooDeepAt(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 absl::StatusOr<JsonFile> JsonFile::Parse(std::string path, std::string text) {
   JsonFile f;
   f.path = std::move(path);
   f.text = std::move(text);
-  f.doc.Parse<rapidjson::kParseStopWhenDoneFlag>(f.text.data(), f.text.size());
+  if (size_t at = TooDeepAt(f.text); at != std::string_view::npos) {
+    auto [line, col] = LineColumn(f.text, at);
+    return absl::InvalidArgumentError(
+        absl::StrCat(f.path, ":", line, ":", col, ": invalid JSON: nesting deeper than ", kMaxDepth, " levels"));
+  }
+  // Full precision keeps numbers of keys we do not know exactly as written across rewrites;
+  // encoding validation refuses invalid UTF-8 instead of echoing it later.
+  constexpr unsigned kFlags =
+      rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseValidateEncodingFlag;
+  f.doc.Parse<kFlags>(f.text.data(), f.text.size());
   if (f.doc.HasParseError()) {
     auto [line, col] = LineColumn(f.text, f.doc.GetErrorOffset());
     return absl::InvalidArgumentError(absl::StrCat(f.path, ":", line, ":", col, ": invalid JSON: ",
@@ -167,7 +200,7 @@ absl::StatusOr<JsonFile> JsonFile::Parse(std::string path, std::string text) {
     rapidjson::Reader reader;
     rapidjson::StringStream ss(f.text.c_str());
     rapidjson::BaseReaderHandler<> ignore;
-    reader.Parse<rapidjson::kParseStopWhenDoneFlag>(ss, ignore);
+    reader.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseFullPrecisionFlag>(ss, ignore);
     size_t i = ss.Tell();
     while (i < f.text.size() && (f.text[i] == ' ' || f.text[i] == '\n' || f.text[i] == '\r' || f.text[i] == '\t')) ++i;
     if (i < f.text.size()) {

@@ -239,6 +239,18 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
   if (rc != SQLITE_OK) return absl::UnavailableError(absl::StrCat(path, ": cannot open session store: ", sqlite3_errstr(rc)));
   // Another process may hold the write lock for a moment (two bots, or the CLI): wait, don't fail.
   sqlite3_busy_timeout(impl->db, 10'000);
+  // Refuse a database written by a newer modelpin before changing anything in it.
+  {
+    sqlite3_stmt* st = nullptr;
+    int version = 0;
+    if (sqlite3_prepare_v2(impl->db, "SELECT value FROM meta WHERE key='schema'", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      version = atoi(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    if (version > kSchemaVersion)
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": session store schema ", version, " is newer than this modelpin (", kSchemaVersion, ")"));
+  }
   const char* setup =
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=NORMAL;"
