@@ -160,8 +160,7 @@ absl::Status CheckIds(const AuthStore& store, const std::vector<std::string>& id
     const Credential* c = store.Find(id);
     if (c == nullptr)
       return absl::NotFoundError(absl::StrCat("Auth profile \"", id, "\" not found in ", agent_dir,
-                                              ". Run modelpin models auth list --provider ", provider,
-                                              " to see saved profiles."));
+                                              ". Run modelpin models status to see saved profiles."));
     if (AuthProvider(c->provider) != AuthProvider(provider))
       return absl::InvalidArgumentError(
           absl::StrCat("Auth profile \"", id, "\" is for ", c->provider, ", not ", provider, "."));

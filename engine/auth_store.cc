@@ -1,5 +1,6 @@
 #include "engine/auth_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -171,6 +172,16 @@ absl::Status AuthStore::Update(const std::string& path, const std::function<absl
     if (errno != EINTR) {
       ::close(fd);
       return absl::InternalError(absl::StrCat(lock_path, ": cannot lock: ", std::strerror(errno)));
+    }
+  }
+  // A writer killed between creating its temp file and renaming it leaves the temp file behind
+  // (mode 0600, but holding every secret): whoever holds the lock next removes such leftovers.
+  if (size_t slash = path.rfind('/'); slash != std::string::npos) {
+    std::string dir = path.substr(0, slash), prefix = path.substr(slash + 1) + ".tmp-";
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (struct dirent* e = ::readdir(d))
+        if (std::string_view(e->d_name).substr(0, prefix.size()) == prefix) ::unlink((dir + "/" + e->d_name).c_str());
+      ::closedir(d);
     }
   }
   absl::Status st = [&]() -> absl::Status {

@@ -70,7 +70,9 @@ class SessionStore {
   virtual ~SessionStore() = default;
   // The state of a session; a session never seen is an empty state.
   virtual absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) = 0;
-  // Stores the state (an empty state deletes the entry). Durable when this returns OK.
+  // Stores the state (an empty state deletes the entry). When this returns OK the change survives
+  // the process being killed; the SQLite store runs WAL with synchronous=NORMAL, so a power loss
+  // or OS crash may lose the last moments of changes (synchronous=FULL would cost an fsync each).
   virtual absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) = 0;
   // Session keys of an agent, sorted.
   virtual absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) = 0;

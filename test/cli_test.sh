@@ -121,7 +121,7 @@ check "order set: unknown id exits 1, store unchanged"
 BEFORE=$(sha256sum "$STORE")
 run $NOW "$S" models auth order set --provider anthropic anthropic:work anthropic:nosuch
 expect_rc 1
-expect_err "modelpin: Auth profile \"anthropic:nosuch\" not found in ~/agents/main/agent. Run modelpin models auth list --provider anthropic to see saved profiles."
+expect_err "modelpin: Auth profile \"anthropic:nosuch\" not found in ~/agents/main/agent. Run modelpin models status to see saved profiles."
 expect_eq "$(sha256sum "$STORE")" "$BEFORE"
 
 check "order set: profile of another provider exits 1, store unchanged"

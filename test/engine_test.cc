@@ -577,3 +577,18 @@ BOOST_FIXTURE_TEST_CASE(CarriageReturnsAreLineBreaks, EngineFixture) {
   BOOST_TEST(o->route->text == "first line\nlast line");  // the directive's line is removed whole
   BOOST_TEST(o->session.model_override.value_or("") == "claude-sonnet-4-5");
 }
+
+BOOST_AUTO_TEST_CASE(TheNextLockedUpdateRemovesAKilledWritersTempFile) {
+  std::string dir = TempDir();
+  std::string path = dir + "/auth-profiles.json";
+  BOOST_REQUIRE(ParseStore(kTwoAnthropic).Save(path).ok());
+  std::string leftover = path + ".tmp-AbC123";  // as a writer killed before its rename leaves it
+  { FILE* f = fopen(leftover.c_str(), "w"); fputs("{\"half\": ", f); fclose(f); }
+  BOOST_REQUIRE(AuthStore::Update(path, [](AuthStore& s) {
+    s.SetOrder("anthropic", {"a:key"});
+    return absl::OkStatus();
+  }).ok());
+  BOOST_TEST(!fs::exists(leftover));
+  BOOST_TEST(*AuthStore::Load(path)->Order("anthropic") == (std::vector<std::string>{"a:key"}));
+  fs::remove_all(dir);
+}
