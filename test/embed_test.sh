@@ -15,7 +15,12 @@ sed "s|^prefix=.*|prefix=$tmp/dest$prefix|" "$pc" > "$tmp/pc/modelpin.pc"
 export PKG_CONFIG_PATH="$tmp/pc"
 flags=$(pkg-config --cflags --libs modelpin)
 libdir=$(pkg-config --variable=libdir modelpin)
-g++ -std=c++20 -o "$tmp/embed" "$src/examples/embed/main.cc" $flags -Wl,-rpath,"$libdir"
+# A sanitized library needs a sanitized consumer (the ASan runtime must come first).
+sanitize=$(meson introspect --buildoptions "$build" |
+  python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="b_sanitize"))')
+extra=()
+[ "$sanitize" = none ] || extra=("-fsanitize=$sanitize")
+g++ -std=c++20 "${extra[@]}" -o "$tmp/embed" "$src/examples/embed/main.cc" $flags -Wl,-rpath,"$libdir"
 out=$("$tmp/embed" "$src/fixtures/state" "/model opus@anthropic:work" "hello there")
 expected="reply: Session model reset to configured default (opus (anthropic/claude-opus-4-5)). Auth profile set to anthropic:work.
 route: anthropic/claude-opus-4-5 via anthropic:work anthropic:default"

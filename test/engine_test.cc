@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <atomic>
 #include <thread>
 
 #include "engine/auth_order.h"
@@ -334,18 +335,21 @@ BOOST_FIXTURE_TEST_CASE(ThinkPluginLevelShowsInTheModelSummary, EngineFixture) {
 BOOST_FIXTURE_TEST_CASE(EightThreadsOnSharedAndDistinctSessions, EngineFixture) {
   auto e = Make();
   std::vector<std::thread> threads;
+  // Boost.Test's assertions are not thread-safe: workers count failures, the main thread checks.
+  std::atomic<int> failures{0};
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         std::string own = "agent:main:t" + std::to_string(t);
         const char* text = (i % 2) ? "/model sonnet" : "/model opus";
-        BOOST_REQUIRE(e->Handle({.session_key = own, .text = text}).ok());
-        BOOST_REQUIRE(e->Handle({.session_key = "agent:main:shared", .text = text}).ok());
-        BOOST_REQUIRE(e->Handle({.session_key = own, .text = "hello"}).ok());
+        if (!e->Handle({.session_key = own, .text = text}).ok()) ++failures;
+        if (!e->Handle({.session_key = "agent:main:shared", .text = text}).ok()) ++failures;
+        if (!e->Handle({.session_key = own, .text = "hello"}).ok()) ++failures;
       }
     });
   }
   for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
   // i = 199 is odd: every thread's last selection was sonnet.
   for (int t = 0; t < 8; ++t) {
     auto s = e->Session("main", "agent:main:t" + std::to_string(t));

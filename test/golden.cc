@@ -1,7 +1,6 @@
 #include "test/golden.h"
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "engine/json_file.h"
@@ -11,14 +10,23 @@
 namespace modelpin::testing {
 namespace {
 
+// Replaces what follows `marker` up to `stop` (or the end of the line) with `with`.
+void MaskAfter(std::string& text, const std::string& marker, char stop, const std::string& with) {
+  for (size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1)) {
+    size_t begin = at + marker.size();
+    size_t end = text.find_first_of(std::string(1, stop) + "\n", begin);
+    if (end == std::string::npos) end = text.size();
+    text.replace(begin, end - begin, with);
+  }
+}
+
 std::string Normalize(std::string text) {
-  static const std::regex store(R"((Auth store: ).*)");
-  static const std::regex label(R"(\(auth profile store: [^)]*\))");
   static const std::string refresh =
       "Some models could not be refreshed. You can still choose from the available models.\n\n";
   if (text.rfind(refresh, 0) == 0) text.erase(0, refresh.size());
-  text = std::regex_replace(text, store, "$1<store>");
-  return std::regex_replace(text, label, "(auth profile store: <store>)");
+  MaskAfter(text, "Auth store: ", '\n', "<store>");
+  MaskAfter(text, "(auth profile store: ", ')', "<store>");
+  return text;
 }
 
 std::string Show(const std::vector<std::pair<std::string, bool>>& replies) {
