@@ -596,3 +596,13 @@ BOOST_AUTO_TEST_CASE(TheNextLockedUpdateRemovesAKilledWritersTempFile) {
   BOOST_TEST(*AuthStore::Load(path)->Order("anthropic") == (std::vector<std::string>{"a:key"}));
   fs::remove_all(dir);
 }
+
+BOOST_FIXTURE_TEST_CASE(OverlongReferencesAreRefusedNotPinned, EngineFixture) {
+  auto e = Make();
+  auto o = e->Handle({.text = "/model " + std::string(4096, 'm')});
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->replies.at(0).is_error);
+  BOOST_TEST(o->replies.at(0).text == "Model reference is too long (more than 512 bytes).");
+  BOOST_TEST(o->session.empty());
+  BOOST_TEST(!e->Handle({.text = "/model " + std::string(512, 'm')})->replies.at(0).is_error);
+}

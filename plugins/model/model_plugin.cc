@@ -28,6 +28,8 @@ constexpr std::string_view kReservedWords[] = {"model", "models", "think", "thin
 
 Reply Error(std::string text) { return {std::move(text), true}; }
 
+constexpr size_t kMaxReference = 512;
+
 struct ExplainRequest {
   std::string argument;
 };
@@ -127,6 +129,10 @@ class ModelPlugin : public Plugin {
       return Select(ctx, sel, profile, opts);
     }
     const auto& sel = std::get<gm::Select>(d.action);
+    // No model or profile id is this long; refusing keeps a hostile message from pinning megabytes
+    // into a session (OpenClaw would store it).
+    if (sel.model.size() > kMaxReference || (sel.profile && sel.profile->size() > kMaxReference))
+      return {Error(absl::StrCat("Model reference is too long (more than ", kMaxReference, " bytes).")), {}, {}, {}};
     auto resolved = ctx.resolver.Resolve(grammar::ModelPartOf(sel.model));
     if (auto* err = std::get_if<ResolveError>(&resolved)) {
       std::string text = err->text;
