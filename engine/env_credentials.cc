@@ -39,14 +39,9 @@ std::span<const ProviderEnvVars> ProviderEnvTable() { return kTable; }
 
 absl::StatusOr<std::map<std::string, std::string>> ParseDotEnv(std::string_view name, std::string_view text) {
   std::map<std::string, std::string> out;
-  int number = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  text::LineReader lines(text);
+  for (std::string_view line; lines.Next(&line);) {
+    const int number = lines.number();
     std::string_view s = text::Trim(line);
     if (s.empty() || s[0] == '#') continue;
     if (s.substr(0, 7) == "export " || s.substr(0, 7) == "export\t") s = text::Trim(s.substr(7));

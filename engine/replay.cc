@@ -79,15 +79,10 @@ std::string JsonString(std::string_view s) {
 
 absl::Status ForEachTranscriptLine(std::string_view name, std::string_view text,
                                    const std::function<absl::Status(const TranscriptLine&)>& fn) {
-  int number = 0;
-  size_t pos = 0;
   TranscriptLine t;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  text::LineReader lines(text);
+  for (std::string_view line; lines.Next(&line);) {
+    const int number = lines.number();
     if (text::Trim(line).empty()) continue;
     t.line_number = number;
     if (line.substr(0, 3) == "//@") {

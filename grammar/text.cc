@@ -248,6 +248,17 @@ std::string Clean(std::string_view s, size_t max_bytes, bool keep_newlines) {
 
 }  // namespace
 
+bool LineReader::Next(std::string_view* line) {
+  if (pos_ >= text_.size()) return false;
+  size_t nl = text_.find('\n', pos_);
+  size_t end = nl == std::string_view::npos ? text_.size() : nl;
+  *line = text_.substr(pos_, end - pos_);
+  if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
+  pos_ = nl == std::string_view::npos ? text_.size() : nl + 1;
+  ++number_;
+  return true;
+}
+
 std::string EchoSafe(std::string_view s, size_t max_bytes) { return Clean(s, max_bytes, false); }
 
 std::string SafeReply(std::string_view s, size_t max_bytes) {

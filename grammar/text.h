@@ -54,6 +54,23 @@ std::string SafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
 // Replaces invalid UTF-8 with U+FFFD so the result is always well-formed.
 std::string SanitizeUtf8(std::string_view s);
 
+// The lines of a text, one at a time: "\n" or "\r\n" ends a line, the last line may lack one.
+//   LineReader lines(text);
+//   for (std::string_view line; lines.Next(&line);) Use(line, lines.number());
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : text_(text) {}
+  // The next line without its line break; false at the end of the text.
+  bool Next(std::string_view* line);
+  // 1-based number of the line Next returned last.
+  int number() const { return number_; }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  int number_ = 0;
+};
+
 }  // namespace modelpin::text
 
 #endif  // MODELPIN_GRAMMAR_TEXT_H_
