@@ -73,20 +73,24 @@ ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::
   } else {
     for (const auto& entry : agent_.policy->allow) {
       std::string_view e = text::Trim(entry);
+      PolicyRule rule{entry, false, "", {}};
       if (e.size() >= 2 && e.substr(e.size() - 2) == "/*") {
         // "anthropic/*" allows "anthropic/..."; "openrouter/moonshotai/*" allows
         // "openrouter/moonshotai/...". Only the provider segment is case-folded.
         std::string_view prefix = e.substr(0, e.size() - 1);
         size_t slash = prefix.find('/');
-        wildcard_prefixes_.push_back(text::ToLower(prefix.substr(0, slash)) + std::string(prefix.substr(slash)));
+        rule.wildcard = true;
+        rule.prefix = text::ToLower(prefix.substr(0, slash)) + std::string(prefix.substr(slash));
         add_key(std::string(e));
       } else {
-        exact_allowed_.push_back(ResolvePolicyEntry(e));
+        rule.ref = ResolvePolicyEntry(e);
       }
+      rules_.push_back(std::move(rule));
     }
     for (const auto& row : catalog_)
       if (Permitted(row.ref)) add_key(row.ref.Key());
-    for (const auto& r : exact_allowed_) add_key(r.Key());
+    for (const auto& r : rules_)
+      if (!r.wildcard) add_key(r.ref.Key());
   }
   auto add_known = [&](const ModelRef& r) {
     if (std::find(known_.begin(), known_.end(), r) == known_.end()) known_.push_back(r);
@@ -96,7 +100,8 @@ ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::
   for (const auto& r : agent_.fallbacks) add_known(r);
   for (const auto& r : agent_.image_models) add_known(r);
   for (const auto& m : agent_.models) add_known(m.ref);
-  for (const auto& r : exact_allowed_) add_known(r);
+  for (const auto& r : rules_)
+    if (!r.wildcard) add_known(r.ref);
 }
 
 ModelRef ModelResolver::ResolvePolicyEntry(std::string_view entry) const {
@@ -122,30 +127,27 @@ ModelRef ModelResolver::ResolvePolicyEntry(std::string_view entry) const {
   return {provider, NormalizeModelId(provider, entry)};
 }
 
-std::string ModelResolver::PolicyEntryFor(const ModelRef& ref) const {
-  if (!agent_.policy) return "";
+const ModelResolver::PolicyRule* ModelResolver::RuleFor(const ModelRef& ref) const {
   std::string label = ref.Label();
-  for (const auto& entry : agent_.policy->allow) {
-    std::string_view e = text::Trim(entry);
-    if (e.size() >= 2 && e.substr(e.size() - 2) == "/*") {
-      std::string_view prefix = e.substr(0, e.size() - 1);
-      size_t slash = prefix.find('/');
-      if (StartsWith(label, text::ToLower(prefix.substr(0, slash)) + std::string(prefix.substr(slash)))) return entry;
-    } else if (ResolvePolicyEntry(e) == ref) {
-      return entry;
-    }
-  }
-  return "";
+  for (const auto& r : rules_)
+    if (r.wildcard ? StartsWith(label, r.prefix) : r.ref == ref) return &r;
+  return nullptr;
 }
 
-bool ModelResolver::Permitted(const ModelRef& ref) const {
-  if (!agent_.policy) return true;
-  std::string label = ref.Label();
-  for (const auto& prefix : wildcard_prefixes_)
-    if (StartsWith(label, prefix)) return true;
-  for (const auto& r : exact_allowed_)
-    if (r == ref) return true;
-  return false;
+std::string ModelResolver::PolicyEntryFor(const ModelRef& ref) const {
+  const PolicyRule* r = RuleFor(ref);
+  return r ? r->entry : "";
+}
+
+bool ModelResolver::Permitted(const ModelRef& ref) const { return !agent_.policy || RuleFor(ref) != nullptr; }
+
+ResolveError ModelResolver::NotAllowed(const std::string& label) const {
+  return ResolveError{absl::StrCat("Model \"", label,
+                                   "\" is not allowed. Use /models to list providers, or /models <provider> to list "
+                                   "models.\nAdd \"",
+                                   label, "\" or its provider wildcard to ", agent_.policy->path,
+                                   ".\nThen retry: /model ", label),
+                      label, {}};
 }
 
 std::string ModelResolver::AliasOfKey(const std::string& key) const {
@@ -308,13 +310,7 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
   }
   if (auto s = fuzzy(ref, "", 120)) return *s;
   if (permitted) return *r;
-  std::string label = r->ref.Label();
-  return ResolveError{absl::StrCat("Model \"", label,
-                                   "\" is not allowed. Use /models to list providers, or /models <provider> to list "
-                                   "models.\nAdd \"",
-                                   label, "\" or its provider wildcard to ", agent_.policy->path,
-                                   ".\nThen retry: /model ", label),
-                     label};
+  return NotAllowed(r->ref.Label());
 }
 
 std::variant<Selection, ResolveError> ModelResolver::ResolveStrict(std::string_view ref,
@@ -337,15 +333,7 @@ std::variant<Selection, ResolveError> ModelResolver::ResolveStrict(std::string_v
     if (!r->alias.empty() || match) {
       Selection sel{match ? *match : r->ref, r->alias, false};
       if (sel.alias.empty()) sel.alias = AliasOfKey(sel.ref.Key());
-      if (!Permitted(sel.ref)) {
-        std::string label = sel.ref.Label();
-        return ResolveError{absl::StrCat("Model \"", label,
-                                         "\" is not allowed. Use /models to list providers, or /models <provider> to "
-                                         "list models.\nAdd \"",
-                                         label, "\" or its provider wildcard to ", agent_.policy->path,
-                                         ".\nThen retry: /model ", label),
-                            label, {}};
-      }
+      if (!Permitted(sel.ref)) return NotAllowed(sel.ref.Label());
       return sel;
     }
   }

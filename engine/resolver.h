@@ -75,8 +75,21 @@ class ModelResolver {
   // Resolves a policy entry (exact refs only) to the ref it names.
   ModelRef ResolvePolicyEntry(std::string_view entry) const;
 
+  // The agent's policy, parsed once: entries in config order, each a "provider/..." wildcard
+  // (with the label prefix it allows) or an exact entry (with the ref it names).
+  struct PolicyRule {
+    std::string entry;   // as written in the config
+    bool wildcard = false;
+    std::string prefix;  // wildcard: "anthropic/" for "anthropic/*" (provider segment lower-cased)
+    ModelRef ref;        // exact: the ref it names
+  };
+  const std::vector<PolicyRule>& policy_rules() const { return rules_; }
+
  private:
   int Score(std::string_view f, const std::string& p, const std::string& m) const;
+  const PolicyRule* RuleFor(const ModelRef& ref) const;  // first rule allowing `ref`, or nullptr
+  // The policy refusal for `label` ("Model \"p/m\" is not allowed. ...").
+  ResolveError NotAllowed(const std::string& label) const;
   std::variant<Selection, ResolveError> ResolveStrict(std::string_view ref, const std::optional<Selection>& r,
                                                       std::vector<std::string>* trace) const;
 
@@ -89,8 +102,7 @@ class ModelResolver {
   absl::flat_hash_map<std::string, std::vector<std::string>> key_aliases_;
   std::vector<std::string> allowed_keys_;
   absl::flat_hash_set<std::string> allowed_key_set_;
-  std::vector<std::string> wildcard_prefixes_;  // "anthropic/" for "anthropic/*"
-  std::vector<ModelRef> exact_allowed_;
+  std::vector<PolicyRule> rules_;
   std::vector<ModelRef> known_;
   bool strict_ = false;
 };

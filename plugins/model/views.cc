@@ -36,12 +36,8 @@ std::vector<ModelRef> StatusRows(const TurnContext& ctx) {
   };
   for (const auto& row : r.catalog())
     if (r.Permitted(row.ref)) add(row.ref);
-  if (agent.policy) {
-    for (const auto& entry : agent.policy->allow) {
-      if (entry.size() >= 2 && entry.substr(entry.size() - 2) == "/*") continue;
-      add(r.ResolvePolicyEntry(entry));
-    }
-  }
+  for (const auto& rule : r.policy_rules())
+    if (!rule.wildcard) add(rule.ref);
   add(agent.default_ref);
   for (const auto& f : agent.fallbacks) add(f);
   for (const auto& m : agent.image_models) add(m);
@@ -152,13 +148,8 @@ std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const Tu
   std::map<std::string, std::set<std::string>> set;
   for (const auto& row : r.catalog())
     if (r.Permitted(row.ref)) set[row.ref.provider].insert(row.ref.model);
-  if (ctx.agent.policy) {
-    for (const auto& entry : ctx.agent.policy->allow) {
-      if (entry.size() >= 2 && entry.substr(entry.size() - 2) == "/*") continue;
-      ModelRef ref = r.ResolvePolicyEntry(entry);
-      set[ref.provider].insert(ref.model);
-    }
-  }
+  for (const auto& rule : r.policy_rules())
+    if (!rule.wildcard) set[rule.ref.provider].insert(rule.ref.model);
   set[ctx.agent.default_ref.provider].insert(ctx.agent.default_ref.model);
   const AgentView& defaults = ctx.config.Agent("");
   set[defaults.default_ref.provider].insert(defaults.default_ref.model);
