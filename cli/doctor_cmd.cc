@@ -1,5 +1,6 @@
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <iostream>
 #include <set>
 
@@ -149,19 +150,18 @@ class Doctor {
             absl::StrCat("export ", var, "=... on the host, or put it in ", common_.StateDir(),
                          "/.env for a daemon, or run: modelpin models auth paste-api-key --provider ", ref.provider));
       }
-      if (view.policy) {
-        for (const auto& entry : view.policy->allow) {
-          if (entry.size() > 2 && entry.substr(entry.size() - 2) == "/*") continue;
-          ModelRef r = ctx.resolver.ResolvePolicyEntry(entry);
-          const auto& known = ctx.resolver.known();
-          bool in_catalog = false;
-          for (const auto& row : ctx.resolver.catalog()) in_catalog = in_catalog || row.ref == r;
-          bool configured = std::find(known.begin(), known.end(), r) != known.end();
-          if (!in_catalog && !configured)
-            Add(Level::kWarning, absl::StrCat(view.policy->path, " entry \"", entry, "\" names ", r.Label(),
-                                              ", which is neither in the catalog nor configured"),
-                "check the spelling, or add the model to models.providers");
-        }
+      // An exact allowlist entry should name a model that exists somewhere: a catalog row or a
+      // configured model (refs collected above). resolver.known() would not do: it lists the
+      // policy's own entries too.
+      for (const auto& rule : ctx.resolver.policy_rules()) {
+        if (rule.wildcard) continue;
+        bool in_catalog = std::any_of(ctx.resolver.catalog().begin(), ctx.resolver.catalog().end(),
+                                      [&](const CatalogRow& row) { return row.ref == rule.ref; });
+        bool configured = std::any_of(refs.begin(), refs.end(), [&](const auto& r) { return r.second == rule.ref; });
+        if (!in_catalog && !configured)
+          Add(Level::kWarning, absl::StrCat(view.policy->path, " entry \"", rule.entry, "\" names ", rule.ref.Label(),
+                                            ", which is neither in the catalog nor configured"),
+              "check the spelling, or add the model to models.providers");
       }
     });
     if (!st.ok()) Add(Level::kError, std::string(st.message()), "");

@@ -69,6 +69,16 @@ check "auth.order naming a missing profile" 1 "warning: auth.order.anthropic nam
 check "auth.order naming another provider's profile" 1 "error: auth.order.anthropic names openrouter:default, which is for openrouter, not anthropic"
 
 fresh
+python3 - "$tmp/s/modelpin.json" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p))
+d["agents"]["defaults"]["modelPolicy"] = {"allow": ["anthropic/claude-opus-4-5", "anthropic/claude-sonet-4-5", "anthropic/*"]}
+json.dump(d, open(p, "w"), indent=2)
+PY
+check "allowlist entry naming no known model is a warning" 2 \
+  "warning: agents.defaults.modelPolicy.allow entry \"anthropic/claude-sonet-4-5\" names anthropic/claude-sonet-4-5, which is neither in the catalog nor configured"
+
+fresh
 printf '{"agents": {"defaults": {"model": {"primary": 7}}}}' > "$tmp/s/modelpin.json"
 check "malformed config names file, path and position" 1 "modelpin.json: \$.agents.defaults.model.primary (1:47): expected a string, found a number"
 
