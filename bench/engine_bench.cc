@@ -4,9 +4,14 @@
 //   BM_ModelAlias_Memory    /model sonnet, /model opus alternating on one in-memory session
 //   BM_ModelStatus_Memory   /model status on a pinned in-memory session
 //   BM_Route_Ordinary       an ordinary message (no directive) routed to the model
+//   BM_Route_Ordinary_Fresh the same through the StatusOr<Outcome> form (no target)
 //   BM_MayHoldDirective_64KiB  the pre-check over 64 KiB messages full of URLs and slashes
 //   BM_PersistedPin_Sqlite  /model sonnet, /model opus alternating, SQLite store (WAL) in a temp dir
 //   BM_FindModelDirective   the grammar alone on "/model sonnet" (for attribution, no target)
+//
+// The latency benchmarks call Engine::Handle(message, out) with one Outcome for the whole loop, as
+// a bot's worker thread does (the buffers of the last outcome are reused). The StatusOr form
+// allocates a fresh Outcome per message; BM_Route_Ordinary_Fresh shows what that costs.
 //
 // The config and auth store are fixtures/state (read only); nothing is written into the tree.
 #include <benchmark/benchmark.h>
@@ -68,14 +73,15 @@ void AlternatePins(benchmark::State& state, Engine& engine) {
   const InboundMessage opus{.session_key = "agent:main:bench", .text = "/model opus"};
   CheckAlternates(engine, sonnet, opus);
   bool flip = false;
+  modelpin::Outcome out;
   for (auto _ : state) {
-    auto o = engine.Handle(flip ? opus : sonnet);
+    absl::Status st = engine.Handle(flip ? opus : sonnet, out);
     flip = !flip;
-    if (!o.ok()) {
+    if (!st.ok()) {
       state.SkipWithError("Handle failed");
       break;
     }
-    benchmark::DoNotOptimize(o);
+    benchmark::DoNotOptimize(out);
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -109,6 +115,24 @@ void BM_Route_Ordinary(benchmark::State& state) {
                            .text = "Can you summarise yesterday's meeting notes in three bullet points?"};
   MustHandle(*engine, {.session_key = "agent:main:bench", .text = "/model sonnet"});
   if (!MustHandle(*engine, msg).route) Die("an ordinary message got no route");
+  modelpin::Outcome out;
+  for (auto _ : state) {
+    absl::Status st = engine->Handle(msg, out);
+    if (!st.ok()) {
+      state.SkipWithError("Handle failed");
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Route_Ordinary);
+
+void BM_Route_Ordinary_Fresh(benchmark::State& state) {
+  auto engine = MakeMemoryEngine();
+  const InboundMessage msg{.session_key = "agent:main:bench",
+                           .text = "Can you summarise yesterday's meeting notes in three bullet points?"};
+  MustHandle(*engine, {.session_key = "agent:main:bench", .text = "/model sonnet"});
   for (auto _ : state) {
     auto o = engine->Handle(msg);
     if (!o.ok()) {
@@ -119,7 +143,7 @@ void BM_Route_Ordinary(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Route_Ordinary);
+BENCHMARK(BM_Route_Ordinary_Fresh);
 
 // 64 KiB of prose with URLs, paths inside words, fractions and "and/or": many '/' bytes, none of
 // them at a word start, so the pre-check must answer false after looking at every byte.

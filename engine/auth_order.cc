@@ -77,10 +77,10 @@ bool SameAuthProvider(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string ProfileProvider(const std::string& id, const Config& config, const AuthStore& store) {
+std::string_view ProfileProvider(const std::string& id, const Config& config, const AuthStore& store) {
   if (const Credential* c = store.Find(id)) return c->provider;
   if (const AuthProfileConfig* p = config.AuthProfile(id); p && !p->provider.empty()) return p->provider;
-  return id.substr(0, id.find(':'));
+  return std::string_view(id).substr(0, id.find(':'));
 }
 
 bool IsEligible(const Credential& c, const std::string& provider, const Config& config, int64_t now_ms,

@@ -66,7 +66,7 @@ bool SameAuthProvider(std::string_view a, std::string_view b);
 
 // The provider a profile id authenticates: the stored credential's, else config auth.profiles',
 // else the part of the id before ':'.
-std::string ProfileProvider(const std::string& id, const Config& config, const AuthStore& store);
+std::string_view ProfileProvider(const std::string& id, const Config& config, const AuthStore& store);
 
 // Whether `c` may be used for `provider` now (spec 5.2 step 3), and if not, why.
 bool IsEligible(const Credential& c, const std::string& provider, const Config& config, int64_t now_ms,

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/status_macros.h"
@@ -17,6 +18,16 @@ namespace modelpin {
 ModelRef TurnContext::CurrentModel() const {
   if (session.provider_override && session.model_override) return {*session.provider_override, *session.model_override};
   return agent.default_ref;
+}
+
+void TurnContext::CurrentModelInto(ModelRef& out) const {
+  if (session.provider_override && session.model_override) {
+    out.provider.assign(*session.provider_override);
+    out.model.assign(*session.model_override);
+  } else {
+    out.provider.assign(agent.default_ref.provider);
+    out.model.assign(agent.default_ref.model);
+  }
 }
 
 const AuthOrder& TurnContext::OrderFor(const std::string& provider) const {
@@ -85,7 +96,10 @@ std::string Engine::DisplayPath(const std::string& path) {
 }
 
 absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const std::string& agent_id) {
-  int64_t now = clock_->NowMs();
+  return Agent(agent_id, clock_->NowMs());
+}
+
+absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const std::string& agent_id, int64_t now) {
   auto fresh = [&](const AgentCache& c) {
     int64_t checked = c.checked_at.load(std::memory_order_relaxed);
     return now >= checked && now - checked < options_.auth_recheck_ms && now < c.orders->ValidUntil();
@@ -129,7 +143,8 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   for (const auto& row : config_.catalog())
     if (!cache->orders->For(row.ref.provider, now).ids.empty() || env_.For(row.ref.provider) != nullptr)
       visible.push_back(row);
-  cache->resolver = std::make_shared<ModelResolver>(config_, config_.Agent(agent_id), std::move(visible), strict_);
+  cache->view = &config_.Agent(agent_id);
+  cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(visible), strict_);
   cache->checked_at.store(now, std::memory_order_relaxed);
   slot = cache;
   return std::shared_ptr<const AgentCache>(cache);
@@ -187,9 +202,15 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
   return true;
 }
 
-std::vector<std::string> RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
-  std::vector<std::string> out;
-  out.reserve(order.ids.size() + 1);
+// Writes the profiles to try, in order, into `out` (its strings reused).
+void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrder& order,
+                   std::vector<std::string>& out) {
+  size_t n = 0;
+  auto add = [&](const std::string& id) {
+    if (n < out.size()) out[n].assign(id);
+    else out.push_back(id);
+    ++n;
+  };
   const SessionState& s = ctx.session;
   if (s.auth_profile_override) {
     // A pin that is in the order is eligible by construction; only a pin outside it (a user pin
@@ -197,14 +218,14 @@ std::vector<std::string> RouteProfiles(const TurnContext& ctx, const ModelRef& m
     bool in_order = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end();
     const Credential* c = in_order ? nullptr : ctx.auth.Find(*s.auth_profile_override);
     if (in_order || (c && IsEligible(*c, model.provider, ctx.config, ctx.now_ms, nullptr)))
-      out.push_back(*s.auth_profile_override);
+      add(*s.auth_profile_override);
   }
   for (const auto& id : order.ids)
-    if (out.empty() || id != out.front()) out.push_back(id);
+    if (n == 0 || id != out.front()) add(id);
   // No eligible stored profile: the provider's environment variable, if set (named as such).
-  if (out.empty() && ctx.env)
-    if (const EnvCredential* c = ctx.env->For(model.provider)) out.push_back(c->ProfileId());
-  return out;
+  if (n == 0 && ctx.env)
+    if (const EnvCredential* c = ctx.env->For(model.provider)) add(c->ProfileId());
+  out.resize(n);
 }
 
 bool IsOwner(const Config& config, const std::string& sender) {
@@ -216,24 +237,38 @@ bool IsOwner(const Config& config, const std::string& sender) {
 }  // namespace
 
 absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
-  absl::StatusOr<Outcome> result = HandleTurn(message);
-  // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
-  // at most 16 KiB: a chat client never receives bytes it could misread.
-  if (result.ok())
-    for (auto& r : result->replies) r.text = text::SafeReply(r.text);
-  return result;
+  Outcome out;
+  RETURN_IF_ERROR(Handle(message, out));
+  return out;
 }
 
-absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
-  Outcome out;
+absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
+  RETURN_IF_ERROR(HandleTurn(message, out));
+  // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
+  // at most 16 KiB: a chat client never receives bytes it could misread.
+  for (auto& r : out.replies)
+    if (!text::IsSafeReply(r.text)) r.text = text::SafeReply(r.text);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
+  out.replies.clear();
   out.agent_id = ResolveAgent(message.agent_id);
-  out.session_key = message.session_key.empty() ? absl::StrCat("agent:", out.agent_id, ":main") : message.session_key;
-  ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id));
+  if (message.session_key.empty()) {
+    out.session_key.clear();
+    absl::StrAppend(&out.session_key, "agent:", out.agent_id, ":main");
+  } else {
+    out.session_key.assign(message.session_key);
+  }
+  const int64_t now = clock_->NowMs();
+  ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id, now));
 
   std::lock_guard<std::mutex> session_lock(SessionLock(out.agent_id, out.session_key));
-  ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(out.agent_id, out.session_key));
-  // Most messages hold no directive: they only route, and the route's pin rules report whether
-  // they changed the session, so they work on the stored state without a copy.
+  // The session is read into out.session, and a turn changes it there. Most messages hold no
+  // directive: they only route, and the route's pin rules report whether they changed the
+  // session, so they need no copy of it. Directives work on out.session and keep the stored
+  // state in `stored`, to restore it when they refuse the message.
+  RETURN_IF_ERROR(sessions_->Load(out.agent_id, out.session_key, out.session));
   // Line breaks as OpenClaw sees them: CRLF and lone CR become LF before any parsing.
   std::string normalized;
   std::string_view text = message.text;
@@ -246,21 +281,21 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
     text = normalized;
   }
   const bool plain = !grammar::MayHoldDirective(text);
-  SessionState working = plain ? SessionState{} : stored;
-  SessionState& session = plain ? stored : working;
+  SessionState stored = plain ? SessionState{} : out.session;
+  SessionState& session = out.session;
   TurnContext ctx{config_,
-                  config_.Agent(out.agent_id),
+                  *agent->view,
                   out.agent_id,
                   out.session_key,
                   *agent->auth,
                   agent->store_label,
                   *agent->resolver,
-                  clock_->NowMs(),
+                  now,
                   IsOwner(config_, message.sender),
                   strict_,
                   message.source,
                   session,
-                  stored};
+                  plain ? session : stored};
 
   ctx.env = &env_;
   ctx.orders = agent->orders.get();
@@ -273,7 +308,7 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
     const Plugin* plugin;
     DirectiveHit hit;
   };
-  std::vector<Found> found;
+  absl::InlinedVector<Found, 4> found;
   if (!plain) {
     for (const auto& plugin : plugins_.plugins()) {
       std::string_view current = cleaned_set ? std::string_view(cleaned) : input;
@@ -292,9 +327,9 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
   if (!found.empty()) {
     ctx.directive_count = found.size();
     ctx.directive_only = directive_only;
-    std::vector<std::string> acks(found.size());
-    std::vector<Reply> infos;
-    std::vector<size_t> apply_order;
+    absl::InlinedVector<std::string, 4> acks(found.size());
+    absl::InlinedVector<Reply, 1> infos;
+    absl::InlinedVector<size_t, 4> apply_order;
     for (size_t i = 0; i < found.size(); ++i)
       if (!found[i].plugin->AppliesLast()) apply_order.push_back(i);
     for (size_t i = 0; i < found.size(); ++i)
@@ -302,27 +337,24 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
     for (size_t i : apply_order) {
       const Found& f = found[i];
       DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
-      if (r.error) {
-        out.replies.push_back(*r.error);
+      if (r.error || r.query) {
+        out.replies.push_back(r.error ? std::move(*r.error) : std::move(*r.query));
         out.session = std::move(stored);
-        return out;
-      }
-      if (r.query) {
-        out.replies.push_back(*r.query);
-        out.session = std::move(stored);
-        return out;
+        out.route.reset();
+        return absl::OkStatus();
       }
       acks[i] = std::move(r.ack);
       if (r.info) infos.push_back(std::move(*r.info));
     }
     acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
-    if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
+    if (acks.size() == 1) out.replies.push_back({std::move(acks.front()), false});
+    else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
     for (auto& i : infos)
       if (directive_only) out.replies.push_back(std::move(i));
     if (directive_only) {
-      if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
-      out.session = std::move(working);
-      return out;
+      if (!(session == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
+      out.route.reset();
+      return absl::OkStatus();
     }
   }
 
@@ -332,25 +364,24 @@ absl::StatusOr<Outcome> Engine::HandleTurn(const InboundMessage& message) {
     for (const auto& plugin : plugins_.plugins()) {
       auto replies = plugin->HandleCommand(body, ctx);
       if (!replies) continue;
-      out.replies.insert(out.replies.end(), replies->begin(), replies->end());
-      if (!(working == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, working));
-      out.session = std::move(working);
-      return out;
+      out.replies.insert(out.replies.end(), std::make_move_iterator(replies->begin()),
+                         std::make_move_iterator(replies->end()));
+      if (!(session == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
+      out.route.reset();
+      return absl::OkStatus();
     }
   }
 
-  // 4. The text goes on to the model.
-  Route route;
-  route.text = std::string(body);
-  route.model = ctx.CurrentModel();
+  // 4. The text goes on to the model. The route's buffers are reused when `out` held one.
+  Route& route = out.route ? *out.route : out.route.emplace();
+  route.text.assign(body);
+  ctx.CurrentModelInto(route.model);
   const AuthOrder& order = ctx.OrderFor(route.model.provider);
   bool pins_changed = ApplyTurnPins(ctx, route.model, order);
-  route.profiles = RouteProfiles(ctx, route.model, order);
-  if (plain ? pins_changed : !(working == stored))
+  RouteProfiles(ctx, route.model, order, route.profiles);
+  if (plain ? pins_changed : !(session == stored))
     RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
-  out.session = std::move(session);
-  out.route = std::move(route);
-  return out;
+  return absl::OkStatus();
 }
 
 absl::Status Engine::Inspect(const std::string& agent_id, const std::string& session_key,

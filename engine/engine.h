@@ -89,6 +89,10 @@ class Engine {
   // Handles one inbound message. Errors are store failures (the reply texts of refused commands
   // are not errors: they come back as replies with is_error set).
   absl::StatusOr<Outcome> Handle(const InboundMessage& message);
+  // The same, written into `out` (every field replaced), reusing the buffers it already holds: a
+  // bot that keeps one Outcome per worker thread allocates nothing on most ordinary messages.
+  // On error `out` is unspecified.
+  absl::Status Handle(const InboundMessage& message, Outcome& out);
 
   // Reports how a model call with `profile_id` went, so the next route rotates as OpenClaw does:
   // success records lastUsed/lastGood and clears the cooldown; a failure starts a cooldown of
@@ -130,6 +134,7 @@ class Engine {
     std::shared_ptr<const AuthStore> auth;
     std::shared_ptr<const ModelResolver> resolver;
     std::unique_ptr<AuthOrderMemo> orders;
+    const AgentView* view = nullptr;  // config_.Agent(id)
     std::string auth_path;
     std::string store_label;  // auth_path as shown in replies
     int64_t mtime_ns = -1;
@@ -137,7 +142,8 @@ class Engine {
     std::atomic<int64_t> checked_at{0};
   };
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id);
-  absl::StatusOr<Outcome> HandleTurn(const InboundMessage& message);
+  absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id, int64_t now_ms);
+  absl::Status HandleTurn(const InboundMessage& message, Outcome& out);
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
 
   Config config_;

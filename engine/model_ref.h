@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/str_cat.h"
+
 namespace modelpin {
 
 struct ModelRef {
@@ -13,7 +15,7 @@ struct ModelRef {
 
   bool empty() const { return provider.empty() && model.empty(); }
   // "provider/model", never collapsed: "openrouter/openrouter/auto".
-  std::string Label() const { return provider + "/" + model; }
+  std::string Label() const { return absl::StrCat(provider, "/", model); }
   // OpenClaw's model key: the model id alone when it already starts with "<provider>/"
   // (case-insensitively), else "provider/model". "openrouter"+"openrouter/auto" -> "openrouter/auto".
   std::string Key() const;

@@ -293,7 +293,8 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
   }
   if (trace) note(absl::StrCat("resolved to ", r->ref.Label(), r->alias.empty() ? "" : absl::StrCat(" via alias ", r->alias)));
   bool permitted = Permitted(r->ref);
-  bool in_keys = allowed_key_set_.count(r->ref.Key()) > 0;
+  // An alias or a typed '/' is taken as it is; only a bare id needs the key lookup.
+  bool in_keys = (trace || (permitted && !has_slash && r->alias.empty())) && allowed_key_set_.count(r->ref.Key()) > 0;
   if (trace) {
     std::string entry = PolicyEntryFor(r->ref);
     note(agent_.policy ? (permitted ? absl::StrCat("policy ", agent_.policy->path, ": allowed by \"", entry, "\"")
@@ -302,7 +303,7 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
     note(absl::StrCat("allowed-key check: ", r->ref.Key(), in_keys ? " is" : " is not",
                       " a catalog or configured key; typed with '/': ", has_slash ? "yes" : "no"));
   }
-  if (permitted && (has_slash || !r->alias.empty() || in_keys)) return *r;
+  if (permitted && (has_slash || !r->alias.empty() || in_keys)) return std::move(*r);
   if (has_slash) {
     size_t slash = ref.find('/');
     std::string pf = text::ToLower(ref.substr(0, slash));

@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "engine/config.h"
 #include "engine/model_ref.h"
 
@@ -26,7 +27,9 @@ struct Selection {
   std::string alias;        // alias for the reply label, "" for none
   bool fuzzy = false;       // found by the fuzzy matcher, not taken as typed
   // "opus (anthropic/claude-opus-4-5)" or "anthropic/claude-opus-4-5".
-  std::string Label() const { return alias.empty() ? ref.Label() : alias + " (" + ref.Label() + ")"; }
+  std::string Label() const {
+    return alias.empty() ? ref.Label() : absl::StrCat(alias, " (", ref.provider, "/", ref.model, ")");
+  }
 };
 
 struct ResolveError {

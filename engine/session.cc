@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/status_macros.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -73,6 +74,15 @@ absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json
   return s;
 }
 
+// Adding a field to SessionState means updating empty(), VisitOracleFields, the storage JSON
+// and the memory store's Packed form; this fails the build until the size is updated with them.
+static_assert(sizeof(SessionState) == 384, "SessionState changed: update empty(), serialisation and Packed");
+
+absl::Status SessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
+  ASSIGN_OR_RETURN(into, Get(agent, key));
+  return absl::OkStatus();
+}
+
 // ---- memory ----
 
 namespace {
@@ -98,8 +108,10 @@ struct MemorySessionStore::Impl {
   absl::flat_hash_map<std::string, AgentMap> agents;
   size_t count = 0;
 
-  uint32_t Intern(const std::optional<std::string>& s) {
+  // `hint` is the id the field had before: an unchanged field costs a compare, not a hash.
+  uint32_t Intern(const std::optional<std::string>& s, uint32_t hint = 0) {
     if (!s) return 0;
+    if (hint != 0 && strings[hint] == *s) return hint;
     auto it = ids.find(*s);
     if (it != ids.end()) return it->second;
     uint32_t id = static_cast<uint32_t>(strings.size());
@@ -107,9 +119,11 @@ struct MemorySessionStore::Impl {
     ids.emplace(*s, id);
     return id;
   }
-  std::optional<std::string> Lookup(uint32_t id) const {
-    if (id == 0) return std::nullopt;
-    return strings[id];
+  // Sets `field` to the string of `id` (absent for 0), reusing the buffer it holds.
+  void LookupInto(uint32_t id, std::optional<std::string>& field) const {
+    if (id == 0) field.reset();
+    else if (field) field->assign(strings[id]);
+    else field.emplace(strings[id]);
   }
   // Copies a key into the arena (keys are never freed: erased sessions leave their bytes).
   std::string_view Keep(std::string_view key) {
@@ -127,16 +141,16 @@ struct MemorySessionStore::Impl {
     arena_used += key.size();
     return {p, key.size()};
   }
-  Packed Pack(const SessionState& s) {
+  Packed Pack(const SessionState& s, const Packed& before = {}) {
     Packed p;
-    p.provider = Intern(s.provider_override);
-    p.model = Intern(s.model_override);
-    p.source = Intern(s.model_override_source);
-    p.resolution = Intern(s.model_override_route_resolution);
-    p.profile = Intern(s.auth_profile_override);
-    p.profile_source = Intern(s.auth_profile_override_source);
-    p.runtime = Intern(s.agent_runtime_override);
-    p.thinking = Intern(s.thinking_level);
+    p.provider = Intern(s.provider_override, before.provider);
+    p.model = Intern(s.model_override, before.model);
+    p.source = Intern(s.model_override_source, before.source);
+    p.resolution = Intern(s.model_override_route_resolution, before.resolution);
+    p.profile = Intern(s.auth_profile_override, before.profile);
+    p.profile_source = Intern(s.auth_profile_override_source, before.profile_source);
+    p.runtime = Intern(s.agent_runtime_override, before.runtime);
+    p.thinking = Intern(s.thinking_level, before.thinking);
     if (!s.plugin_state.empty()) p.plugins = Intern(s.StorageJson());
     p.compaction = s.auth_profile_override_compaction_count
                        ? static_cast<int16_t>(std::clamp(*s.auth_profile_override_compaction_count, 0, 32767))
@@ -144,20 +158,21 @@ struct MemorySessionStore::Impl {
     p.pending = s.live_model_switch_pending ? (*s.live_model_switch_pending ? 2 : 1) : 0;
     return p;
   }
-  SessionState Unpack(const Packed& p) const {
-    SessionState s;
-    if (p.plugins) s = SessionState::FromStorageJson(strings[p.plugins]).value_or(SessionState{});
-    s.provider_override = Lookup(p.provider);
-    s.model_override = Lookup(p.model);
-    s.model_override_source = Lookup(p.source);
-    s.model_override_route_resolution = Lookup(p.resolution);
-    s.auth_profile_override = Lookup(p.profile);
-    s.auth_profile_override_source = Lookup(p.profile_source);
-    s.agent_runtime_override = Lookup(p.runtime);
-    s.thinking_level = Lookup(p.thinking);
+  void UnpackInto(const Packed& p, SessionState& s) const {
+    if (p.plugins) s.plugin_state = SessionState::FromStorageJson(strings[p.plugins]).value_or(SessionState{}).plugin_state;
+    else s.plugin_state.clear();
+    LookupInto(p.provider, s.provider_override);
+    LookupInto(p.model, s.model_override);
+    LookupInto(p.source, s.model_override_source);
+    LookupInto(p.resolution, s.model_override_route_resolution);
+    LookupInto(p.profile, s.auth_profile_override);
+    LookupInto(p.profile_source, s.auth_profile_override_source);
+    LookupInto(p.runtime, s.agent_runtime_override);
+    LookupInto(p.thinking, s.thinking_level);
+    s.auth_profile_override_compaction_count.reset();
     if (p.compaction >= 0) s.auth_profile_override_compaction_count = p.compaction;
+    s.live_model_switch_pending.reset();
     if (p.pending) s.live_model_switch_pending = p.pending == 2;
-    return s;
   }
 };
 
@@ -165,12 +180,23 @@ MemorySessionStore::MemorySessionStore() : impl_(std::make_unique<Impl>()) {}
 MemorySessionStore::~MemorySessionStore() = default;
 
 absl::StatusOr<SessionState> MemorySessionStore::Get(const std::string& agent, const std::string& key) {
+  SessionState s;
+  RETURN_IF_ERROR(Load(agent, key, s));
+  return s;
+}
+
+absl::Status MemorySessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   auto a = impl_->agents.find(agent);
-  if (a == impl_->agents.end()) return SessionState{};
-  auto it = a->second.find(std::string_view(key));
-  if (it == a->second.end()) return SessionState{};
-  return impl_->Unpack(it->second);
+  if (a != impl_->agents.end()) {
+    auto it = a->second.find(std::string_view(key));
+    if (it != a->second.end()) {
+      impl_->UnpackInto(it->second, into);
+      return absl::OkStatus();
+    }
+  }
+  into = SessionState{};
+  return absl::OkStatus();
 }
 
 absl::Status MemorySessionStore::Put(const std::string& agent, const std::string& key, const SessionState& state) {
@@ -184,11 +210,10 @@ absl::Status MemorySessionStore::Put(const std::string& agent, const std::string
     }
     return absl::OkStatus();
   }
-  Packed packed = impl_->Pack(state);
   if (it != map.end()) {
-    it->second = packed;
+    it->second = impl_->Pack(state, it->second);
   } else {
-    map.emplace(impl_->Keep(key), packed);
+    map.emplace(impl_->Keep(key), impl_->Pack(state));
     ++impl_->count;
   }
   return absl::OkStatus();

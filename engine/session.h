@@ -39,7 +39,11 @@ struct SessionState {
   // with the oracle's fields.
   std::map<std::string, std::string> plugin_state;
 
-  bool empty() const { return *this == SessionState{}; }
+  bool empty() const {
+    return !provider_override && !model_override && !model_override_source && !model_override_route_resolution &&
+           !auth_profile_override && !auth_profile_override_source && !auth_profile_override_compaction_count &&
+           !live_model_switch_pending && !agent_runtime_override && !thinking_level && plugin_state.empty();
+  }
   // The fields OpenClaw's oracle prints (all but thinkingLevel) as a compact JSON object with
   // sorted keys: {"authProfileOverride":"anthropic:work",...}.
   std::string OracleJson() const;
@@ -70,6 +74,9 @@ class SessionStore {
   virtual ~SessionStore() = default;
   // The state of a session; a session never seen is an empty state.
   virtual absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) = 0;
+  // The same, written into `into` (every field replaced). Stores override it to reuse the
+  // strings `into` already holds, so a caller that keeps one state per thread allocates nothing.
+  virtual absl::Status Load(const std::string& agent, const std::string& key, SessionState& into);
   // Stores the state (an empty state deletes the entry). When this returns OK the change survives
   // the process being killed; the SQLite store runs WAL with synchronous=NORMAL, so a power loss
   // or OS crash may lose the last moments of changes (synchronous=FULL would cost an fsync each).
@@ -86,6 +93,7 @@ class MemorySessionStore : public SessionStore {
   MemorySessionStore();
   ~MemorySessionStore() override;
   absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
+  absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
   size_t size() const;

@@ -261,14 +261,30 @@ bool LineReader::Next(std::string_view* line) {
 
 std::string EchoSafe(std::string_view s, size_t max_bytes) { return Clean(s, max_bytes, false); }
 
-std::string SafeReply(std::string_view s, size_t max_bytes) {
-  // Fast path: short, valid, and no control bytes other than \n and \t.
-  if (s.size() <= max_bytes && IsValidUtf8(s)) {
-    bool clean = true;
-    for (unsigned char c : s)
-      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) clean = false;
-    if (clean) return std::string(s);
+bool IsSafeReply(std::string_view s, size_t max_bytes) {
+  if (s.size() > max_bytes || !IsValidUtf8(s)) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c < 0x7F) continue;
+    if (c == '\n' || c == '\t' || c >= 0xC3) {
+      // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 (valid UTF-8, so the bytes are there).
+      if (c == 0xE2 && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) return false;
+      continue;
+    }
+    if (c == 0xC2) {  // U+0080..U+00BF: C1 controls are U+0080..U+009F
+      if (p[i + 1] < 0xA0) return false;
+      continue;
+    }
+    if (c >= 0x80) continue;  // continuation bytes
+    return false;             // C0 or DEL
   }
+  return true;
+}
+
+std::string SafeReply(std::string_view s, size_t max_bytes) {
+  if (IsSafeReply(s, max_bytes)) return std::string(s);
   return Clean(s, max_bytes, true);
 }
 

@@ -47,9 +47,11 @@ bool IsValidUtf8(std::string_view s);
 // with "…". Replies are plain text; this keeps an echo on one line and bounded.
 std::string EchoSafe(std::string_view s, size_t max_bytes = 120);
 
-// A whole reply made safe to send: valid UTF-8, no C0 control characters other than '\n' and
-// '\t', at most `max_bytes` (cut on a character boundary, "…" appended).
+// A whole reply made safe to send: valid UTF-8, no control characters (C0 but '\n' and '\t',
+// DEL, C1, U+2028/U+2029), at most `max_bytes` (cut on a character boundary, "…" appended).
 std::string SafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
+// Whether SafeReply would return `s` unchanged (one pass, no allocation).
+bool IsSafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
 
 // Replaces invalid UTF-8 with U+FFFD so the result is always well-formed.
 std::string SanitizeUtf8(std::string_view s);

@@ -555,6 +555,12 @@ BOOST_AUTO_TEST_CASE(SafeReplyKeepsLinesDropsControlsAndBoundsSize) {
   BOOST_TEST(text::SafeReply("a\nb\tc") == "a\nb\tc");
   BOOST_TEST(text::SafeReply("a\x1b[31mb") == "a\xEF\xBF\xBD[31mb");
   BOOST_TEST(text::SafeReply("\xC3(") == "\xEF\xBF\xBD(");
+  // C1 controls (U+0085 NEXT LINE) and the Unicode line separators are replaced too, like C0.
+  BOOST_TEST(text::SafeReply("a\xC2\x85" "b") == "a\xEF\xBF\xBD" "b");
+  BOOST_TEST(text::SafeReply("a\xE2\x80\xA8" "b\xE2\x80\xA9") == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  BOOST_TEST(text::IsSafeReply("caf\xC3\xA9 \xC2\xA0\xE2\x80\xA6 \xF0\x9F\x94\x91\n"));
+  BOOST_TEST(!text::IsSafeReply("a\x7F"));
+  BOOST_TEST(!text::IsSafeReply(std::string(10, 'x'), 9));
   std::string big = text::SafeReply(std::string(100000, 'x'));
   BOOST_TEST(big.size() <= 16u * 1024u);
   BOOST_TEST(big.substr(big.size() - 3) == "\xE2\x80\xA6");

@@ -118,7 +118,7 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
       e.pin_note = absl::StrCat("profile ", *e.profile, " would be pinned for this session and tried first");
   } else if (ctx.session.auth_profile_override) {
     std::string pin = *ctx.session.auth_profile_override;
-    bool keeps = AuthProvider(ProfileProvider(pin, ctx.config, ctx.auth)) == AuthProvider(e.provider);
+    bool keeps = SameAuthProvider(ProfileProvider(pin, ctx.config, ctx.auth), e.provider);
     e.pin_note = absl::StrCat("this session's pin ", pin, " (", ctx.session.auth_profile_override_source.value_or("user"),
                               ") ", keeps ? "would be kept and tried first" : "would be dropped: it cannot authenticate " + e.provider);
   } else {

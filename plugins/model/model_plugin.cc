@@ -247,7 +247,7 @@ class ModelPlugin : public Plugin {
       s.auth_profile_override_source = "user";
       s.auth_profile_override_compaction_count.reset();
     } else if (s.auth_profile_override &&
-               AuthProvider(ProfileProvider(*s.auth_profile_override, ctx.config, ctx.auth)) != AuthProvider(ref.provider)) {
+               !SameAuthProvider(ProfileProvider(*s.auth_profile_override, ctx.config, ctx.auth), ref.provider)) {
       s.auth_profile_override.reset();
       s.auth_profile_override_source.reset();
       s.auth_profile_override_compaction_count.reset();
@@ -267,7 +267,13 @@ class ModelPlugin : public Plugin {
 
     // Acknowledgement (spec 6.3). A lone /model prints runtime before profile; combined with
     // other directives OpenClaw prints the reverse.
-    std::vector<std::string> parts;
+    DirectiveResult r;
+    std::string& ack = r.ack;
+    auto add = [&ack](std::string_view part) {
+      if (part.empty()) return;
+      if (!ack.empty()) ack += ' ';
+      ack.append(part);
+    };
     bool wide = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
     // A quoted reference can hold any characters; labels with anything but printable ASCII are
     // echoed through EchoSafe (one line, bounded). The session keeps the id as given.
@@ -275,13 +281,13 @@ class ModelPlugin : public Plugin {
     if (std::any_of(label.begin(), label.end(), [](char c) { return c < 0x20 || c == 0x7F; }) || label.size() > 200)
       label = text::EchoSafe(label, 200);
     if (wide) {
-      parts.push_back(absl::StrCat("Model set to ", label, " for this session. ",
-                                   opts.scope == Scope::kAgent ? "Agent" : "Global",
-                                   " default unchanged because configuration is immutable."));
+      absl::StrAppend(&ack, "Model set to ", label, " for this session. ",
+                      opts.scope == Scope::kAgent ? "Agent" : "Global",
+                      " default unchanged because configuration is immutable.");
     } else if (is_default) {
-      parts.push_back(absl::StrCat("Session model reset to configured default (", label, ")."));
+      absl::StrAppend(&ack, "Session model reset to configured default (", label, ").");
     } else {
-      parts.push_back(absl::StrCat("Model set to ", label, " for this session only; configured default unchanged."));
+      absl::StrAppend(&ack, "Model set to ", label, " for this session only; configured default unchanged.");
     }
     // A stored thinking level the new model does not accept moves to its nearest level.
     std::string remap_part;
@@ -301,16 +307,14 @@ class ModelPlugin : public Plugin {
     // Strict mode uses one order everywhere (spec 7.7): model, auth profile, runtime, thinking.
     bool lone = ctx.directive_only && ctx.directive_count == 1 && !ctx.strict;
     if (lone) {
-      if (!remap_part.empty()) parts.push_back(remap_part);
-      if (!runtime_part.empty()) parts.push_back(runtime_part);
-      if (!profile_part.empty()) parts.push_back(profile_part);
+      add(remap_part);
+      add(runtime_part);
+      add(profile_part);
     } else {
-      if (!profile_part.empty()) parts.push_back(profile_part);
-      if (!runtime_part.empty()) parts.push_back(runtime_part);
-      if (!remap_part.empty()) parts.push_back(remap_part);
+      add(profile_part);
+      add(runtime_part);
+      add(remap_part);
     }
-    DirectiveResult r;
-    r.ack = absl::StrJoin(parts, " ");
     return r;
   }
 };
