@@ -150,6 +150,14 @@ class Doctor {
             absl::StrCat("export ", var, "=... on the host, or put it in ", common_.StateDir(),
                          "/.env for a daemon, or run: modelpin models auth paste-api-key --provider ", ref.provider));
       }
+      // OpenClaw publishes its claude-cli models whenever a provider the config refers to has no
+      // credential (engine/catalog.h); name the cause, since nothing in the config mentions them.
+      if (std::any_of(ctx.resolver.catalog().begin(), ctx.resolver.catalog().end(),
+                      [](const CatalogRow& row) { return row.ref.provider == "claude-cli"; }))
+        Add(Level::kWarning,
+            "/models also lists claude-cli models (Claude through Claude Code) because a provider the config "
+            "refers to has no credentials, as OpenClaw does",
+            "give that provider a credential (see the error above), or remove the references to it");
       // An exact allowlist entry should name a model that exists somewhere: a catalog row or a
       // configured model (refs collected above). resolver.known() would not do: it lists the
       // policy's own entries too.

@@ -248,6 +248,10 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
             if (const Value* t = Reader::Get(row, "thinkingLevels")) {
               ASSIGN_OR_RETURN(cr.thinking_levels, r.Strings(*t, row_path + ".thinkingLevels"));
             }
+            if (const Value* st = Reader::Get(row, "status")) {
+              ASSIGN_OR_RETURN(std::string status, r.String(*st, row_path + ".status"));
+              cr.deprecated = status == "deprecated" || status == "disabled";
+            }
             c.catalog_.push_back(std::move(cr));
           }
         }

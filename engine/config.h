@@ -35,6 +35,8 @@ struct CatalogRow {
   std::string thinking_default;
   // Thinking levels this model accepts ("thinkingLevels"); empty = OpenClaw's generic profile.
   std::vector<std::string> thinking_levels;
+  // Catalog "status": "deprecated" rows are listed by /models only with "all" (OpenClaw hides them).
+  bool deprecated = false;
 };
 
 struct ProviderConfig {

@@ -10,6 +10,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/catalog.h"
 #include "engine/status_macros.h"
 #include "grammar/text.h"
 
@@ -138,13 +139,11 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   cache->mtime_ns = mtime;
   cache->size = size;
   cache->orders = std::make_unique<AuthOrderMemo>(&config_, store.get(), now);
-  // Catalog rows of a provider that has no usable credential are not offered (spec 6.4).
-  std::vector<CatalogRow> visible;
-  for (const auto& row : config_.catalog())
-    if (!cache->orders->For(row.ref.provider, now).ids.empty() || env_.For(row.ref.provider) != nullptr)
-      visible.push_back(row);
   cache->view = &config_.Agent(agent_id);
-  cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(visible), strict_);
+  CatalogPlan plan = PlanCatalog(config_, *cache->view, [&](std::string_view provider) {
+    return !cache->orders->For(std::string(provider), now).ids.empty() || env_.For(provider) != nullptr;
+  });
+  cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(plan.rows), strict_);
   cache->checked_at.store(now, std::memory_order_relaxed);
   slot = cache;
   return std::shared_ptr<const AgentCache>(cache);

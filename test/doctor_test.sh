@@ -52,6 +52,7 @@ p = sys.argv[1]; d = json.load(open(p)); del d["profiles"]["openrouter:default"]
 PY
 check "provider of a configured model without credentials" 1 "error: No credentials found for openrouter"
 check "... and says what to set" 1 "export OPENROUTER_API_KEY=... on the host, or put it in $tmp/s/.env"
+check "... and why claude-cli models appear" 1 "warning: /models also lists claude-cli models"
 printf 'OPENROUTER_API_KEY=sk-or-v1-from-dotenv-0000000000\n' > "$tmp/s/.env"
 chmod 600 "$tmp/s/.env"
 check "a .env key satisfies it" 0 "ok: openrouter uses OPENROUTER_API_KEY from $tmp/s/.env"

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engine/auth_order.h"
+#include "engine/catalog.h"
 #include "engine/engine.h"
 #include "engine/env_credentials.h"
 #include "engine/json_file.h"
@@ -611,4 +612,103 @@ BOOST_FIXTURE_TEST_CASE(OverlongReferencesAreRefusedNotPinned, EngineFixture) {
   BOOST_TEST(o->replies.at(0).text == "Model reference is too long (more than 512 bytes).");
   BOOST_TEST(o->session.empty());
   BOOST_TEST(!e->Handle({.text = "/model " + std::string(512, 'm')})->replies.at(0).is_error);
+}
+
+// ---- the published catalog (engine/catalog.h), probed against OpenClaw 2026.9.6 ----
+
+namespace {
+
+const char* kCatalogConfig = R"({
+  "agents": {"defaults": {"model": {"primary": "anthropic/claude-opus-4-5"},
+                          "models": {"openrouter/meta-llama/llama-3.3-70b-instruct": {"alias": "llama"}}}},
+  "models": {"providers": {
+    "anthropic": {"models": [{"id": "claude-opus-5", "name": "Claude Opus 5"}]},
+    "openrouter": {"models": [{"id": "meta-llama/llama-3.3-70b-instruct"}, {"id": "moonshotai/kimi-k2.6"}]}}}})";
+
+std::vector<std::string> Labels(const CatalogPlan& plan) {
+  std::vector<std::string> out;
+  for (const auto& row : plan.rows) out.push_back(row.ref.Label());
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(EveryReferencedProviderCredentialedGivesTheConfigCatalogAlone) {
+  Config c = ParseConfig(kCatalogConfig);
+  CatalogPlan plan = PlanCatalog(c, c.Agent("main"), [](std::string_view) { return true; });
+  BOOST_TEST(!plan.unscoped);
+  BOOST_TEST(Labels(plan) == (std::vector<std::string>{"anthropic/claude-opus-5", "openrouter/meta-llama/llama-3.3-70b-instruct",
+                                                       "openrouter/moonshotai/kimi-k2.6"}));
+  // A provider nothing in the config refers to cannot trigger the unscoped build.
+  plan = PlanCatalog(c, c.Agent("main"), [](std::string_view p) { return p != "google"; });
+  BOOST_TEST(!plan.unscoped);
+}
+
+BOOST_AUTO_TEST_CASE(AReferencedProviderWithoutCredentialBringsInClaudeCliAndKeepsOnlyItsConfiguredRows) {
+  Config c = ParseConfig(kCatalogConfig);
+  CatalogPlan plan = PlanCatalog(c, c.Agent("main"), [](std::string_view p) { return p != "openrouter"; });
+  BOOST_TEST(plan.unscoped);
+  BOOST_TEST(plan.uncredentialed == (std::vector<std::string>{"openrouter"}));
+  std::vector<std::string> expected = {"anthropic/claude-opus-5"};
+  for (const auto& row : ClaudeCliCatalog()) expected.push_back(row.ref.Label());
+  expected.push_back("openrouter/meta-llama/llama-3.3-70b-instruct");  // the alias keeps it; kimi is gone
+  BOOST_TEST(Labels(plan) == expected);
+  BOOST_TEST(ClaudeCliCatalog().size() == 9u);
+  BOOST_TEST(ClaudeCliCatalog()[1].name == "Claude Opus 5 (Claude CLI)");
+  BOOST_TEST(ClaudeCliCatalog()[1].thinking_default == "high");
+  BOOST_TEST(ClaudeCliCatalog()[5].ref.model == "claude-opus-4-8");
+  BOOST_TEST(ClaudeCliCatalog()[5].deprecated);
+}
+
+BOOST_AUTO_TEST_CASE(CatalogStatusDeprecatedIsRead) {
+  Config c = ParseConfig(R"({"models": {"providers": {"anthropic": {"models": [
+    {"id": "a", "status": "deprecated"}, {"id": "b", "status": "active"}]}}}})");
+  BOOST_TEST(c.catalog().at(0).deprecated);
+  BOOST_TEST(!c.catalog().at(1).deprecated);
+}
+
+// Handle(message, out) reuses `out`: whatever the last message left there (replies, a route, a
+// longer session) must not leak into the next outcome. Twin engines, one per form, same messages.
+BOOST_AUTO_TEST_CASE(AReusedOutcomeEqualsAFreshOneAfterEveryKindOfMessage) {
+  auto make = [] {
+    auto config = Config::Load(testing::SourcePath("fixtures/state/modelpin.json"));
+    BOOST_REQUIRE(config.ok());
+    EngineOptions o;
+    o.state_dir = testing::SourcePath("fixtures/state");
+    o.clock = std::make_shared<FakeClock>(kNow);
+    o.environment = std::map<std::string, std::string>{};
+    auto e = Engine::Create(*std::move(config), nullptr, o);
+    BOOST_REQUIRE(e.ok());
+    return *std::move(e);
+  };
+  auto fresh = make(), reused = make();
+  Outcome out;
+  const std::vector<InboundMessage> messages = {
+      {.text = "hello"},
+      {.text = "/model llama@openrouter:default"},
+      {.session_key = "agent:main:a-much-longer-session-key-than-sso", .text = "hello there"},
+      {.text = "hi"},
+      {.text = "/model status"},
+      {.text = "/model nosuch/x"},
+      {.text = "please /model default and go on"},
+      {.agent_id = "MAIN", .text = "/models"},
+      {.text = "last one"},
+  };
+  for (const auto& m : messages) {
+    auto want = fresh->Handle(m);
+    BOOST_REQUIRE(want.ok());
+    BOOST_REQUIRE(reused->Handle(m, out).ok());
+    BOOST_TEST_CONTEXT(m.text) {
+      BOOST_TEST(out.agent_id == want->agent_id);
+      BOOST_TEST(out.session_key == want->session_key);
+      BOOST_TEST((out.replies == want->replies));
+      BOOST_TEST((out.session == want->session));
+      BOOST_TEST(out.route.has_value() == want->route.has_value());
+      if (out.route && want->route) {
+        BOOST_TEST(out.route->text == want->route->text);
+        BOOST_TEST((out.route->model == want->route->model));
+        BOOST_TEST(out.route->profiles == want->route->profiles);
+      }
+    }
+  }
 }

@@ -54,8 +54,28 @@ RuntimeChoice ParseRuntime(const std::optional<std::string>& raw) {
 bool RuntimeSupported(const std::string& runtime, const std::string& provider) {
   if (runtime == "openclaw") return true;
   if (runtime == "codex") return provider == "openai";
-  if (runtime == "claude-cli") return AuthProvider(provider) == "anthropic";
+  if (runtime == "claude-cli") return provider == "anthropic";  // claude-cli models run it already
   return false;
+}
+
+// Whether OpenClaw offers its own runtime for `ref`: the model must be in the published catalog
+// (claude-cli ids compared case-insensitively, plus the two bundled ids it resolves statically)
+// and the session must be able to authenticate it, with the directive's profile as a user pin
+// when it names one.
+bool OpenClawRuntimeOffered(const TurnContext& ctx, const ModelRef& ref, const std::optional<std::string>& profile) {
+  bool cli = ref.provider == "claude-cli";
+  bool listed = std::any_of(ctx.resolver.catalog().begin(), ctx.resolver.catalog().end(), [&](const CatalogRow& row) {
+    return cli ? row.ref.provider == ref.provider && text::EqualsLower(ref.model, text::ToLower(row.ref.model))
+               : row.ref == ref;
+  });
+  if (cli && (ref.model == "claude-mythos-5" || ref.model == "claude-haiku-4-5")) listed = true;
+  if (!listed) return false;
+  const SessionState& s = ctx.session;
+  model_plugin::Availability a = profile ? model_plugin::AuthAvailability(ctx, ref.provider, ref.provider, profile, true)
+                           : model_plugin::AuthAvailability(ctx, ref.provider, s.provider_override.value_or(""),
+                                                            s.auth_profile_override,
+                                                            s.auth_profile_override_source.value_or("") == "user");
+  return a == model_plugin::Availability::kAvailable;
 }
 
 class ModelPlugin : public Plugin {
@@ -215,9 +235,7 @@ class ModelPlugin : public Plugin {
     if (!ProviderKnown(ctx, ref.provider))
       return {Error(absl::StrCat("Unknown provider \"", text::EchoSafe(ref.provider), "\". Use /models to list providers.")), {}, {}, {}};
     if (!runtime.id.empty()) {
-      bool offered = runtime.id == "openclaw" && !ctx.OrderFor(ref.provider).ids.empty() &&
-                     std::any_of(ctx.resolver.catalog().begin(), ctx.resolver.catalog().end(),
-                                 [&](const CatalogRow& row) { return row.ref == ref; });
+      bool offered = runtime.id == "openclaw" && OpenClawRuntimeOffered(ctx, ref, profile);
       if (!offered)
         return {Error(absl::StrCat("Runtime \"", runtime.id, "\" is not available for ", ref.Label(),
                                    ". Refresh the model catalog and choose again.")),

@@ -26,6 +26,68 @@ std::string Notice(const std::string& provider) {
   return "";
 }
 
+// How OpenClaw names a row that cannot be used, and what it tells the user to do.
+const char* UnavailableLabel(Availability a) {
+  return a == Availability::kMissingAuth ? "Sign-in needed" : "Sign-in failed";
+}
+
+std::string Recovery(Availability a, const std::string& provider) {
+  // OpenClaw has no /login for claude-cli: it points at its custom-provider guide.
+  if (provider == "claude-cli")
+    return "Set up this connection with the custom-provider guide: "
+           "https://docs.openclaw.ai/concepts/model-providers/custom-providers";
+  if (a == Availability::kMissingAuth) return absl::StrCat("Connect with /login ", provider, ".");
+  return absl::StrCat("Sign in again with /login ", provider, ".");
+}
+
+// Whether anything in config or store speaks of credentials for `auth_provider` ("auth
+// evidence": an auth.order key, even an empty one, a configured profile or a stored one).
+bool HasAuthEvidence(const TurnContext& ctx, const std::string& auth_provider) {
+  if (ctx.config.AuthOrder(auth_provider) != nullptr) return true;
+  for (const auto& p : ctx.config.auth_profiles())
+    if (SameAuthProvider(p.provider, auth_provider)) return true;
+  for (const auto& c : ctx.auth.profiles())
+    if (SameAuthProvider(c.provider, auth_provider)) return true;
+  return false;
+}
+
+// The session's profile provider, which scopes its auth pin to one provider family:
+// providerOverride, else the provider of the pinned profile ("" when neither is set).
+std::string_view SessionProfileProvider(const TurnContext& ctx) {
+  const SessionState& s = ctx.session;
+  if (s.provider_override) return *s.provider_override;
+  if (s.auth_profile_override) return ProfileProvider(*s.auth_profile_override, ctx.config, ctx.auth);
+  return {};
+}
+
+// The note in parentheses after a /models row: its route ("API", "Claude CLI") when the row's
+// runtime is known, its availability when it cannot be used, else its display name when the
+// route adds nothing. "" for none.
+std::string RowNote(const TurnContext& ctx, const ModelRef& ref, Availability availability) {
+  const CatalogRow* row = FindRow(ctx, ref);
+  std::optional<std::string> n0;
+  if (row && !row->name.empty() && row->name != ref.model) n0 = row->name;
+  // The session's runtime pin applies to anthropic-family rows of the family it was set in; the
+  // configured default model is always evaluated without it.
+  std::string_view runtime;
+  const SessionState& s = ctx.session;
+  if ((ref.provider == "anthropic" || ref.provider == "claude-cli") && s.agent_runtime_override &&
+      !(ref == ctx.config.Agent("").default_ref)) {
+    std::string_view pp = SessionProfileProvider(ctx);
+    if (!pp.empty() && SameAuthProvider(pp, ref.provider)) runtime = *s.agent_runtime_override;
+  }
+  const char* route = nullptr;
+  if (runtime == "claude-cli" || (ref.provider == "claude-cli" && runtime.empty())) route = "Claude CLI";
+  else if (ref.provider == "anthropic" && runtime == "openclaw") route = "API";
+  std::optional<std::string> n1 = n0;
+  if (route) n1 = absl::StrCat(route, " · ", n0 ? *n0 : ref.model);
+  std::optional<std::string> n2 = n1;
+  if (availability != Availability::kAvailable)
+    n2 = absl::StrCat(UnavailableLabel(availability), " — ", n1 ? *n1 : ref.model);
+  if (!n2 || n2 == n0) return "";
+  return absl::StrCat(" (", *n2, ")");
+}
+
 // Rows of /model status (spec 6.2), in display order.
 std::vector<ModelRef> StatusRows(const TurnContext& ctx) {
   const ModelResolver& r = ctx.resolver;
@@ -53,6 +115,29 @@ const CatalogRow* FindRow(const TurnContext& ctx, const ModelRef& ref) {
   for (const auto& row : ctx.resolver.catalog())
     if (row.ref == ref) return &row;
   return nullptr;
+}
+
+Availability AuthAvailability(const TurnContext& ctx, const std::string& provider, std::string_view profile_provider,
+                              const std::optional<std::string>& pin, bool pin_is_user) {
+  const std::string auth_provider = AuthProvider(provider);
+  // A pin belongs to the provider family the session chose it in.
+  bool pin_applies = pin && (profile_provider.empty() || SameAuthProvider(profile_provider, provider));
+  if (pin_applies && pin_is_user) {
+    // A user pin is the one credential the session may use: if it cannot authenticate the
+    // provider, nothing else is tried.
+    const Credential* c = ctx.auth.Find(*pin);
+    if (c == nullptr || !IsEligible(*c, auth_provider, ctx.config, ctx.now_ms, nullptr)) return Availability::kAuthFailed;
+    return Availability::kAvailable;
+  }
+  if (!ctx.OrderFor(auth_provider).ids.empty()) return Availability::kAvailable;
+  if (ctx.env && ctx.env->For(provider) != nullptr) return Availability::kAvailable;
+  return HasAuthEvidence(ctx, auth_provider) ? Availability::kAuthFailed : Availability::kMissingAuth;
+}
+
+Availability RowAvailability(const TurnContext& ctx, const std::string& provider) {
+  const SessionState& s = ctx.session;
+  return AuthAvailability(ctx, provider, SessionProfileProvider(ctx), s.auth_profile_override,
+                          s.auth_profile_override_source.value_or("") == "user");
 }
 
 std::string ThinkingLevel(const TurnContext& ctx) {
@@ -143,11 +228,20 @@ std::string StatusText(const TurnContext& ctx) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx) {
+std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx, bool all) {
   const ModelResolver& r = ctx.resolver;
   std::map<std::string, std::set<std::string>> set;
+  std::map<std::string, Availability> availability;  // per provider: it does not depend on the model
+  auto usable = [&](const std::string& provider) {
+    auto it = availability.find(provider);
+    if (it == availability.end()) it = availability.emplace(provider, RowAvailability(ctx, provider)).first;
+    return it->second == Availability::kAvailable;
+  };
+  // Without "all": the catalog rows the policy allows, this session can use, and OpenClaw does
+  // not mark deprecated. "all" lists the whole catalog, past the policy.
   for (const auto& row : r.catalog())
-    if (r.Permitted(row.ref)) set[row.ref.provider].insert(row.ref.model);
+    if (all || (r.Permitted(row.ref) && !row.deprecated && usable(row.ref.provider)))
+      set[row.ref.provider].insert(row.ref.model);
   for (const auto& rule : r.policy_rules())
     if (!rule.wildcard) set[rule.ref.provider].insert(rule.ref.model);
   set[ctx.agent.default_ref.provider].insert(ctx.agent.default_ref.model);
@@ -160,13 +254,30 @@ std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const Tu
   return out;
 }
 
+namespace {
+
+// A provider's notices: its route notice, then one line per distinct reason its listed rows
+// cannot be used (a provider's rows share one availability).
+std::vector<std::string> ProviderNotices(const TurnContext& ctx, const std::string& provider, size_t listed_rows) {
+  std::vector<std::string> notices;
+  if (std::string n = Notice(provider); !n.empty()) notices.push_back(std::move(n));
+  if (listed_rows > 0) {
+    Availability a = RowAvailability(ctx, provider);
+    if (a != Availability::kAvailable)
+      notices.push_back(absl::StrCat(provider, ": ", UnavailableLabel(a), ". ", Recovery(a, provider)));
+  }
+  return notices;
+}
+
+}  // namespace
+
 std::string ProvidersText(const TurnContext& ctx) {
-  auto browse = BrowseSet(ctx);
+  auto browse = BrowseSet(ctx, false);
   std::string out = "Providers:";
   std::vector<std::string> notices;
   for (const auto& [p, ids] : browse) {
     absl::StrAppend(&out, "\n- ", p, " (", ids.size(), ")");
-    if (std::string n = Notice(p); !n.empty()) notices.push_back(n);
+    for (auto& n : ProviderNotices(ctx, p, ids.size())) notices.push_back(std::move(n));
   }
   absl::StrAppend(&out, "\n\nUse: /models <provider>\nSwitch: /model <provider/model>");
   if (!notices.empty()) absl::StrAppend(&out, "\n\n", absl::StrJoin(notices, "\n"));
@@ -178,7 +289,7 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
   if (cmd.kind == Kind::kAdd)
     return {"⚠️ /models add is deprecated. Use /models to browse providers and /model to switch models.", false};
   if (cmd.provider.empty()) return {ProvidersText(ctx), false};
-  auto browse = BrowseSet(ctx);
+  auto browse = BrowseSet(ctx, cmd.all);
   const std::vector<std::string>* ids = nullptr;
   for (const auto& [p, list] : browse)
     if (p == cmd.provider) ids = &list;
@@ -188,16 +299,7 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
     absl::StrAppend(&out, "\n\nUse: /models <provider>");
     return {out, false};
   }
-  std::vector<std::string> labels;
-  for (const auto& id : *ids) labels.push_back(cmd.provider + "/" + id);
-  // "all" lists the provider's whole catalog, past the policy (the paged view and the
-  // providers view list only what the policy allows).
-  if (cmd.all)
-    for (const auto& row : ctx.resolver.catalog())
-      if (row.ref.provider == cmd.provider && std::find(ids->begin(), ids->end(), row.ref.model) == ids->end())
-        labels.push_back(row.ref.Label());
-  std::sort(labels.begin(), labels.end());
-  int total = static_cast<int>(labels.size());
+  int total = static_cast<int>(ids->size());
   int size = cmd.all ? std::max(total, 1) : cmd.page_size;
   int pages = std::max(1, (total + size - 1) / size);
   int page = cmd.all ? 1 : cmd.page;
@@ -206,39 +308,37 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
                          pages, "\nAll: /models list ", cmd.provider, " all"),
             false};
   }
-  // The credential this session would use for the provider: its pin first, then the order.
+  // The credential the header names: the session's pin, then the provider's order; the first
+  // stored profile of the provider's family, usable or not (OpenClaw shows what it would try).
   std::string auth;
   std::vector<std::string> candidates;
   if (ctx.session.auth_profile_override) candidates.push_back(*ctx.session.auth_profile_override);
   for (const auto& id : ctx.OrderFor(cmd.provider).ids) candidates.push_back(id);
   for (const auto& id : candidates) {
     const Credential* c = ctx.auth.Find(id);
-    if (c == nullptr || !IsEligible(*c, cmd.provider, ctx.config, ctx.now_ms, nullptr)) continue;
+    if (c == nullptr || !SameAuthProvider(c->provider, cmd.provider)) continue;
     std::string kind = c->type == "api_key" ? "api-key" : c->type;
     auth = absl::StrCat(" · 🔑 ", kind, " (", id, ")");
     break;
   }
-  // OpenClaw knows a row's route (and labels it) only once the session pinned a runtime while
-  // on this provider.
-  bool route_labels = cmd.provider == "anthropic" && ctx.session.agent_runtime_override &&
-                      ctx.CurrentModel().provider == cmd.provider;
+  // Claude CLI can always fall back to Claude Code's own login.
+  if (auth.empty() && cmd.provider == "claude-cli") auth = " · 🔑 native (claude-cli)";
+  const Availability availability = RowAvailability(ctx, cmd.provider);
   int first = (page - 1) * size;
   int last = std::min(total, first + size);
   std::string out = absl::StrCat("Models (", cmd.provider, auth, ") — showing ", first + 1, "-", last, " of ", total,
                                  " (page ", page, "/", pages, ")");
   for (int i = first; i < last; ++i) {
-    const std::string& label = labels[static_cast<size_t>(i)];
-    absl::StrAppend(&out, "\n- ", label);
-    // Anthropic catalog rows carry their route label (the API runtime is known for them).
-    const CatalogRow* row = FindRow(ctx, {cmd.provider, label.substr(cmd.provider.size() + 1)});
-    if (row && route_labels && !row->name.empty()) absl::StrAppend(&out, " (API · ", row->name, ")");
+    ModelRef ref{cmd.provider, (*ids)[static_cast<size_t>(i)]};
+    absl::StrAppend(&out, "\n- ", ref.Label(), RowNote(ctx, ref, availability));
   }
   absl::StrAppend(&out, "\n\nSwitch: /model <provider/model>");
   if (!cmd.all) {
     if (page < pages) absl::StrAppend(&out, "\nMore: /models list ", cmd.provider, " ", page + 1);
     absl::StrAppend(&out, "\nAll: /models list ", cmd.provider, " all");
   }
-  if (std::string n = Notice(cmd.provider); !n.empty()) absl::StrAppend(&out, "\n\n", n);
+  auto notices = ProviderNotices(ctx, cmd.provider, static_cast<size_t>(last - first));
+  if (!notices.empty()) absl::StrAppend(&out, "\n\n", absl::StrJoin(notices, "\n"));
   return {out, false};
 }
 

@@ -24,7 +24,20 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider);
 bool ProviderKnown(const TurnContext& ctx, const std::string& provider);
 
 // The models a user may browse per provider (spec 6.4 counts): provider -> sorted unique ids.
-std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx);
+// `all`: the whole catalog, whatever the policy, availability or deprecation.
+std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx, bool all = false);
+
+// Whether a session can use a provider's models now, as OpenClaw's /models labels them.
+enum class Availability { kAvailable, kAuthFailed, kMissingAuth };
+// For the session as it is.
+Availability RowAvailability(const TurnContext& ctx, const std::string& provider);
+// For a session whose pin is `pin` (a user pin when `pin_is_user`), chosen while on
+// `profile_provider` ("" = no provider chosen yet): a pin only speaks for its provider family.
+Availability AuthAvailability(const TurnContext& ctx, const std::string& provider, std::string_view profile_provider,
+                              const std::optional<std::string>& pin, bool pin_is_user);
+
+// The catalog row of `ref`, if any.
+const CatalogRow* FindRow(const TurnContext& ctx, const ModelRef& ref);
 
 }  // namespace modelpin::model_plugin
 

@@ -1,0 +1,90 @@
+#include "engine/catalog.h"
+
+#include <algorithm>
+#include <array>
+
+#include "grammar/text.h"
+
+namespace modelpin {
+namespace {
+
+// In the order /think lists them for these rows (adaptive before high, unlike the anthropic rows).
+const std::vector<std::string> kFive = {"low", "medium", "high", "xhigh", "max"};
+const std::vector<std::string> kFull = {"off", "minimal", "low", "medium", "adaptive", "high", "xhigh", "max"};
+const std::vector<std::string> kNoXhigh = {"off", "minimal", "low", "medium", "adaptive", "high", "max"};
+
+CatalogRow CliRow(const char* id, const char* name, const char* thinking, const std::vector<std::string>& levels,
+                  bool deprecated = false) {
+  return CatalogRow{{"claude-cli", id}, name, thinking, levels, deprecated};
+}
+
+// dist/extensions/anthropic/openclaw.plugin.json, modelCatalog.providers["claude-cli"], with the
+// thinking profiles OpenClaw reports for them (/think on each).
+const std::array<CatalogRow, 9>& CliRows() {
+  static const std::array<CatalogRow, 9> rows = {
+      CliRow("claude-opus-5-5", "Claude Opus 5.5 (Claude CLI)", "medium", kFive),
+      CliRow("claude-opus-5", "Claude Opus 5 (Claude CLI)", "high", kFull),
+      CliRow("claude-sonnet-5", "Claude Sonnet 5 (Claude CLI)", "high", kFull),
+      CliRow("claude-fable-5-1", "Claude Fable 5.1 (Claude CLI)", "medium", kFive),
+      CliRow("claude-fable-5", "Claude Fable 5 (Claude CLI)", "medium", kFive),
+      CliRow("claude-opus-4-8", "Claude Opus 4.8 (Claude CLI)", "off", kFull, /*deprecated=*/true),
+      CliRow("claude-opus-4-7", "Claude Opus 4.7 (Claude CLI)", "off", kFull),
+      CliRow("claude-sonnet-4-6", "Claude Sonnet 4.6 (Claude CLI)", "adaptive", kNoXhigh),
+      CliRow("claude-opus-4-6", "Claude Opus 4.6 (Claude CLI)", "adaptive", kNoXhigh),
+  };
+  return rows;
+}
+
+void AddUnique(std::vector<std::string>& out, std::string_view provider) {
+  if (!provider.empty() && std::find(out.begin(), out.end(), provider) == out.end()) out.emplace_back(provider);
+}
+
+// Whether the config names `ref` as one of the agent's models (a key, the default, a fallback).
+bool Configured(const AgentView& agent, const ModelRef& ref) {
+  if (ref == agent.default_ref) return true;
+  if (std::find(agent.fallbacks.begin(), agent.fallbacks.end(), ref) != agent.fallbacks.end()) return true;
+  if (std::find(agent.image_models.begin(), agent.image_models.end(), ref) != agent.image_models.end()) return true;
+  return std::any_of(agent.models.begin(), agent.models.end(), [&](const ModelAliasEntry& m) { return m.ref == ref; });
+}
+
+}  // namespace
+
+std::span<const CatalogRow> ClaudeCliCatalog() { return CliRows(); }
+
+std::vector<std::string> ReferencedProviders(const AgentView& agent) {
+  std::vector<std::string> out;
+  AddUnique(out, agent.default_ref.provider);
+  for (const auto& f : agent.fallbacks) AddUnique(out, f.provider);
+  for (const auto& m : agent.image_models) AddUnique(out, m.provider);
+  for (const auto& m : agent.models) AddUnique(out, m.ref.provider);
+  if (agent.policy)
+    for (const auto& entry : agent.policy->allow) {
+      std::string_view e = text::Trim(entry);
+      if (e.size() >= 2 && e.substr(e.size() - 2) == "/*") AddUnique(out, text::ToLower(e.substr(0, e.find('/'))));
+    }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+CatalogPlan PlanCatalog(const Config& config, const AgentView& agent,
+                        const std::function<bool(std::string_view)>& has_credential) {
+  CatalogPlan plan;
+  for (const auto& p : ReferencedProviders(agent))
+    if (!has_credential(p)) plan.uncredentialed.push_back(p);
+  plan.unscoped = !plan.uncredentialed.empty();
+  for (const auto& row : config.catalog()) {
+    // Rows of a provider without a credential are not offered (spec 6.4); the unscoped build
+    // keeps those the config names.
+    if (has_credential(row.ref.provider) || (plan.unscoped && Configured(agent, row.ref))) plan.rows.push_back(row);
+  }
+  if (plan.unscoped) {
+    // OpenClaw sorts its catalog by provider: claude-cli rows go before the first provider that
+    // sorts after "claude-cli", keeping their manifest order.
+    auto at = std::find_if(plan.rows.begin(), plan.rows.end(),
+                           [](const CatalogRow& r) { return r.ref.provider > std::string_view("claude-cli"); });
+    plan.rows.insert(at, CliRows().begin(), CliRows().end());
+  }
+  return plan;
+}
+
+}  // namespace modelpin
