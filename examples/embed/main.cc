@@ -14,13 +14,14 @@ int main(int argc, char** argv) {
   if (!config.ok()) return std::cerr << config.status().message() << "\n", 1;
   modelpin::EngineOptions options{.state_dir = state};
   auto engine = modelpin::Engine::Create(*std::move(config), nullptr, options);  // sessions in memory
+  modelpin::Outcome outcome;  // one per loop: Handle reuses its buffers
   for (int i = 2; i < argc; ++i) {
-    auto outcome = (*engine)->Handle({.session_key = "demo", .text = argv[i]});
-    if (!outcome.ok()) return std::cerr << outcome.status().message() << "\n", 1;
-    for (const auto& r : outcome->replies) std::cout << (r.is_error ? "error: " : "reply: ") << r.text << "\n";
-    if (outcome->route) {
-      std::cout << "route: " << outcome->route->model.Label() << " via";
-      for (const auto& p : outcome->route->profiles) std::cout << " " << p;
+    absl::Status st = (*engine)->Handle({.session_key = "demo", .text = argv[i]}, outcome);
+    if (!st.ok()) return std::cerr << st.message() << "\n", 1;
+    for (const auto& r : outcome.replies) std::cout << (r.is_error ? "error: " : "reply: ") << r.text << "\n";
+    if (outcome.route) {
+      std::cout << "route: " << outcome.route->model.Label() << " via";
+      for (const auto& p : outcome.route->profiles) std::cout << " " << p;
       std::cout << "\n";
     }
   }
