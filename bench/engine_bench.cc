@@ -2,7 +2,7 @@
 // repetitions and reads the medians; `meson test --suite bench` runs them once, briefly.
 //
 //   BM_ModelAlias_Memory    /model sonnet, /model opus alternating on one in-memory session
-//   BM_ModelStatus_Memory   /model status on a pinned in-memory session
+//   BM_ModelStatus_Memory   /model status on a pinned in-memory session, 3 providers, 15 models
 //   BM_Route_Ordinary       an ordinary message (no directive) routed to the model
 //   BM_Route_Ordinary_Fresh the same through the StatusOr<Outcome> form (no target)
 //   BM_MayHoldDirective_64KiB  the pre-check over 64 KiB messages full of URLs and slashes
@@ -25,8 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "engine/json_file.h"
 #include "engine/session.h"
 #include "grammar/directive.h"
 
@@ -42,6 +44,14 @@ std::string StateDir() { return std::string(MODELPIN_SOURCE_ROOT) + "/fixtures/s
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "engine_bench: %s\n", what.c_str());
   std::abort();
+}
+
+// A fresh directory under $TMPDIR (the caller removes it).
+std::string TempDir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/modelpin-bench-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp " + pattern);
+  return pattern;
 }
 
 std::unique_ptr<Engine> MakeEngine(std::unique_ptr<modelpin::SessionStore> store) {
@@ -92,11 +102,46 @@ void BM_ModelAlias_Memory(benchmark::State& state) {
 }
 BENCHMARK(BM_ModelAlias_Memory);
 
+// Inserts `text` right after the first `anchor` in the file at `path`.
+void InsertAfter(const std::string& path, std::string_view anchor, std::string_view text) {
+  auto content = modelpin::ReadTextFile(path);
+  if (!content.ok()) Die(std::string(content.status().message()));
+  size_t at = content->find(anchor);
+  if (at == std::string::npos) Die(absl::StrCat(path, " has no ", std::string(anchor)));
+  content->insert(at + anchor.size(), text);
+  if (absl::Status st = modelpin::WriteFileAtomically(path, *content, 0600); !st.ok()) Die(std::string(st.message()));
+}
+
+// The target's size for /model status: the fixture state (anthropic 8 and openrouter 4 catalog
+// models) plus google with 3 models and an api-key profile: 3 providers, 15 catalog models.
+std::string StatusStateDir(const std::string& dir) {
+  std::filesystem::copy(StateDir(), dir, std::filesystem::copy_options::recursive);
+  InsertAfter(dir + "/modelpin.json", "\"providers\": {",
+              R"("google": {"models": [{"id": "gemini-3.1-pro-preview", "name": "Gemini 3.1 Pro"},)"
+              R"( {"id": "gemini-3-flash-preview", "name": "Gemini 3 Flash"},)"
+              R"( {"id": "gemma-4-26b-a4b-it", "name": "Gemma 4 26B"}]},)");
+  InsertAfter(dir + "/agents/main/agent/auth-profiles.json", "\"profiles\": {",
+              R"("google:default": {"type": "api_key", "provider": "google", "key": "AIza-bench-00000000000000000000"},)");
+  return dir;
+}
+
 void BM_ModelStatus_Memory(benchmark::State& state) {
-  auto engine = MakeMemoryEngine();
+  const std::string dir = StatusStateDir(TempDir());
+  auto config = Config::Load(dir + "/modelpin.json");
+  if (!config.ok()) Die(std::string(config.status().message()));
+  auto made = Engine::Create(*std::move(config), std::make_unique<modelpin::MemorySessionStore>(),
+                             EngineOptions{.state_dir = dir});
+  if (!made.ok()) Die(std::string(made.status().message()));
+  auto engine = *std::move(made);
   const InboundMessage status{.session_key = "agent:main:bench", .text = "/model status"};
   MustHandle(*engine, {.session_key = "agent:main:bench", .text = "/model sonnet"});
-  if (MustHandle(*engine, status).replies.empty()) Die("/model status gave no reply");
+  auto first = MustHandle(*engine, status);
+  if (first.replies.empty()) Die("/model status gave no reply");
+  const std::string& text = first.replies.front().text;
+  size_t blocks = 0, rows = 0;
+  for (size_t at = text.find("\n\n["); at != std::string::npos; at = text.find("\n\n[", at + 1)) ++blocks;
+  for (size_t at = text.find("\n  • "); at != std::string::npos; at = text.find("\n  • ", at + 1)) ++rows;
+  if (blocks != 3 || rows < 15) Die(absl::StrCat("/model status shows ", blocks, " providers and ", rows, " models:\n", text));
   for (auto _ : state) {
     auto o = engine->Handle(status);
     if (!o.ok()) {
@@ -106,10 +151,14 @@ void BM_ModelStatus_Memory(benchmark::State& state) {
     benchmark::DoNotOptimize(o);
   }
   state.SetItemsProcessed(state.iterations());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 BENCHMARK(BM_ModelStatus_Memory);
 
-void BM_Route_Ordinary(benchmark::State& state) {
+// An ordinary message on a session pinned to sonnet. `reuse`: one Outcome for the whole loop,
+// as a bot's worker keeps; else the StatusOr form, a fresh Outcome per message.
+void RouteOrdinary(benchmark::State& state, bool reuse) {
   auto engine = MakeMemoryEngine();
   const InboundMessage msg{.session_key = "agent:main:bench",
                            .text = "Can you summarise yesterday's meeting notes in three bullet points?"};
@@ -117,32 +166,27 @@ void BM_Route_Ordinary(benchmark::State& state) {
   if (!MustHandle(*engine, msg).route) Die("an ordinary message got no route");
   modelpin::Outcome out;
   for (auto _ : state) {
-    absl::Status st = engine->Handle(msg, out);
-    if (!st.ok()) {
+    bool ok;
+    if (reuse) {
+      ok = engine->Handle(msg, out).ok();
+      benchmark::DoNotOptimize(out);
+    } else {
+      auto o = engine->Handle(msg);
+      ok = o.ok();
+      benchmark::DoNotOptimize(o);
+    }
+    if (!ok) {
       state.SkipWithError("Handle failed");
       break;
     }
-    benchmark::DoNotOptimize(out);
   }
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_Route_Ordinary(benchmark::State& state) { RouteOrdinary(state, true); }
 BENCHMARK(BM_Route_Ordinary);
 
-void BM_Route_Ordinary_Fresh(benchmark::State& state) {
-  auto engine = MakeMemoryEngine();
-  const InboundMessage msg{.session_key = "agent:main:bench",
-                           .text = "Can you summarise yesterday's meeting notes in three bullet points?"};
-  MustHandle(*engine, {.session_key = "agent:main:bench", .text = "/model sonnet"});
-  for (auto _ : state) {
-    auto o = engine->Handle(msg);
-    if (!o.ok()) {
-      state.SkipWithError("Handle failed");
-      break;
-    }
-    benchmark::DoNotOptimize(o);
-  }
-  state.SetItemsProcessed(state.iterations());
-}
+void BM_Route_Ordinary_Fresh(benchmark::State& state) { RouteOrdinary(state, false); }
 BENCHMARK(BM_Route_Ordinary_Fresh);
 
 // 64 KiB of prose with URLs, paths inside words, fractions and "and/or": many '/' bytes, none of
@@ -196,10 +240,7 @@ void BM_MayHoldDirective_64KiB(benchmark::State& state) {
 BENCHMARK(BM_MayHoldDirective_64KiB);
 
 void BM_PersistedPin_Sqlite(benchmark::State& state) {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/modelpin-bench-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) Die("mkdtemp " + pattern);
-  const std::string dir = pattern;
+  const std::string dir = TempDir();
   {
     auto store = modelpin::SqliteSessionStore::Open(dir + "/sessions.sqlite");
     if (!store.ok()) Die(std::string(store.status().message()));

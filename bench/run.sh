@@ -104,7 +104,7 @@ def latency(what, name, limit_ns, target):
     row(what, f"{fmt_ns(v)} (cpu {fmt_ns(cpu)})", target, None if v is None else v <= limit_ns)
 
 latency("/model <alias> in memory (sonnet/opus alternating)", "BM_ModelAlias_Memory", 1e3, "median <= 1 us")
-latency("/model status (fixture: 2 providers, 12 catalog models)", "BM_ModelStatus_Memory", 10e3, "median <= 10 us")
+latency("/model status (3 providers, 15 catalog models)", "BM_ModelStatus_Memory", 10e3, "median <= 10 us")
 latency("route of an ordinary message", "BM_Route_Ordinary", 300, "median <= 300 ns")
 b = agg("BM_MayHoldDirective_64KiB")
 bps = None if b is None else b.get("bytes_per_second")
