@@ -111,10 +111,8 @@ bool IsSpace(char32_t cp) {
   }
 }
 
-size_t SpaceAt(std::string_view s, size_t i) {
-  if (i >= s.size()) return 0;
+size_t MultiByteSpaceAt(std::string_view s, size_t i) {
   const uint8_t b = Byte(s, i);
-  if (b < 0x80) return IsAsciiSpace(b) ? 1 : 0;
   // Every non-ASCII space starts with one of these lead bytes; skip decoding for the rest.
   if (b != 0xC2 && b != 0xE1 && b != 0xE2 && b != 0xE3 && b != 0xEF) return 0;
   char32_t cp = 0;
@@ -122,10 +120,7 @@ size_t SpaceAt(std::string_view s, size_t i) {
   return (len > 1 && IsSpace(cp)) ? len : 0;
 }
 
-size_t SpaceBefore(std::string_view s, size_t i) {
-  if (i == 0 || i > s.size()) return 0;
-  const uint8_t last = Byte(s, i - 1);
-  if (last < 0x80) return IsAsciiSpace(last) ? 1 : 0;
+size_t MultiByteSpaceBefore(std::string_view s, size_t i) {
   // A multi-byte space ends in a continuation byte; its lead byte (C2, E1, E2, E3 or EF) can
   // never be the continuation of an earlier sequence, so looking backwards gives the same
   // answer as decoding forwards from the start of the text.
@@ -143,12 +138,16 @@ size_t SpaceBefore(std::string_view s, size_t i) {
   return 0;
 }
 
+size_t SpaceAt(std::string_view s, size_t i) { return SpaceAtFast(s, i); }
+
+size_t SpaceBefore(std::string_view s, size_t i) { return SpaceBeforeFast(s, i); }
+
 std::string_view Trim(std::string_view s) {
   size_t begin = 0;
-  while (size_t n = SpaceAt(s, begin)) begin += n;
+  while (size_t n = SpaceAtFast(s, begin)) begin += n;
   size_t end = s.size();
   while (end > begin) {
-    const size_t n = SpaceBefore(s, end);
+    const size_t n = SpaceBeforeFast(s, end);
     if (n == 0) break;
     end -= n;
   }
@@ -162,16 +161,10 @@ std::string ToLower(std::string_view s) {
 }
 
 bool EqualsLower(std::string_view a, std::string_view lower) {
-  return a.size() == lower.size() && StartsWithLower(a, lower);
+  return a.size() == lower.size() && StartsWithLowerAt(a, 0, lower);
 }
 
-bool StartsWithLower(std::string_view a, std::string_view lower) {
-  if (a.size() < lower.size()) return false;
-  for (size_t i = 0; i < lower.size(); ++i) {
-    if (LowerAscii(a[i]) != lower[i]) return false;
-  }
-  return true;
-}
+bool StartsWithLower(std::string_view a, std::string_view lower) { return StartsWithLowerAt(a, 0, lower); }
 
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
