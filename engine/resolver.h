@@ -89,6 +89,8 @@ class ModelResolver {
   const std::vector<PolicyRule>& policy_rules() const { return rules_; }
 
  private:
+  // Normalize for a reference Trim() already returned (Resolve trims it once for both).
+  std::optional<Selection> NormalizeTrimmed(std::string_view ref) const;
   int Score(std::string_view f, const std::string& p, const std::string& m) const;
   const PolicyRule* RuleFor(const ModelRef& ref) const;  // first rule allowing `ref`, or nullptr
   // The policy refusal for `label` ("Model \"p/m\" is not allowed. ...").
