@@ -190,17 +190,22 @@ std::string ModelResolver::AliasOfKey(const std::string& key) const {
   return it == key_aliases_.end() ? std::string() : it->second.front();
 }
 
-std::optional<Selection> ModelResolver::Normalize(std::string_view raw) const { return NormalizeTrimmed(text::Trim(raw)); }
-
-std::optional<Selection> ModelResolver::NormalizeTrimmed(std::string_view ref) const {
+std::optional<Selection> ModelResolver::Normalize(std::string_view raw) const {
+  std::string_view ref = text::Trim(raw);
   if (ref.empty()) return std::nullopt;
-  const AsciiLower lowered(ref);
-  const std::string_view lower = lowered.view();
+  const AsciiLower lower(ref);
   // 1. Alias.
-  if (auto it = aliases_.find(AbslView(lower)); it != aliases_.end()) {
-    const auto& e = agent_.models[it->second];
-    return std::optional<Selection>(std::in_place, AliasSelection{e});
-  }
+  if (const ModelAliasEntry* e = AliasNamed(lower.view()))
+    return std::optional<Selection>(std::in_place, AliasSelection{*e});
+  return NormalizeUnaliased(ref, lower.view());
+}
+
+const ModelAliasEntry* ModelResolver::AliasNamed(std::string_view lower) const {
+  auto it = aliases_.find(AbslView(lower));
+  return it == aliases_.end() ? nullptr : &agent_.models[it->second];
+}
+
+std::optional<Selection> ModelResolver::NormalizeUnaliased(std::string_view ref, std::string_view lower) const {
   size_t slash = ref.find('/');
   // 2. Provider-scoped alias: "anthropic/sonnet".
   if (slash != std::string_view::npos && slash > 0) {
@@ -318,7 +323,17 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
     return Selection{r, AliasOfKey(r.Key()), true};
   };
 
-  std::optional<Selection> r = NormalizeTrimmed(ref);
+  std::optional<Selection> r;  // Normalize(ref), with the lower-cased text and alias lookup at hand
+  if (!ref.empty()) {
+    const AsciiLower lower(ref);
+    const ModelAliasEntry* alias = AliasNamed(lower.view());
+    // The usual "/model <alias>": an alias the policy allows is taken as it is (the general path
+    // below concludes the same) and is built straight into the result instead of moved there.
+    if (alias != nullptr && !strict_ && !trace && Permitted(alias->ref))
+      return std::variant<Selection, ResolveError>(std::in_place_type<Selection>, AliasSelection{*alias});
+    if (alias != nullptr) r.emplace(AliasSelection{*alias});
+    else r = NormalizeUnaliased(ref, lower.view());
+  }
   bool has_slash = ref.find('/') != std::string_view::npos;
   if (strict_) return ResolveStrict(ref, r, trace);
   if (!r) {

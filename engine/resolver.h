@@ -95,8 +95,10 @@ class ModelResolver {
   const std::vector<PolicyRule>& policy_rules() const { return rules_; }
 
  private:
-  // Normalize for a reference Trim() already returned (Resolve trims it once for both).
-  std::optional<Selection> NormalizeTrimmed(std::string_view ref) const;
+  // The configured alias a trimmed, lower-cased reference names (step 1 of Normalize), or nullptr.
+  const ModelAliasEntry* AliasNamed(std::string_view lower) const;
+  // Steps 2-5 of Normalize, for a trimmed reference that is not an alias, and its lower case.
+  std::optional<Selection> NormalizeUnaliased(std::string_view ref, std::string_view lower) const;
   int Score(std::string_view f, const std::string& p, const std::string& m) const;
   const PolicyRule* RuleFor(const ModelRef& ref) const;  // first rule allowing `ref`, or nullptr
   // The policy refusal for `label` ("Model \"p/m\" is not allowed. ...").
