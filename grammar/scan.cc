@@ -151,6 +151,8 @@ std::string RemoveSpan(std::string_view text, Span span) {
     remove_begin = start - 1;
   }
 
+  // A message that was nothing but the directive (the usual case) leaves nothing.
+  if (remove_begin == 0 && remove_end == size) return {};
   std::string cleaned;
   cleaned.reserve(size - (remove_end - remove_begin));
   cleaned.append(text.substr(0, remove_begin));
