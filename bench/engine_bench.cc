@@ -8,6 +8,9 @@
 //   BM_MayHoldDirective_64KiB  the pre-check over 64 KiB messages full of URLs and slashes
 //   BM_PersistedPin_Sqlite  /model sonnet, /model opus alternating, SQLite store (WAL) in a temp dir
 //   BM_FindModelDirective   the grammar alone on "/model sonnet" (for attribution, no target)
+//   BM_Resolve_Alias        the resolver alone on "sonnet", "opus" alternating (attribution)
+//   BM_MemoryStore_LoadPut/N  the memory store alone: what an alias turn asks of it, a Load then
+//                           a Put of the other pin, on N sessions in turn (attribution)
 //
 // The latency benchmarks call Engine::Handle(message, out) with one Outcome for the whole loop, as
 // a bot's worker thread does (the buffers of the last outcome are reused). The StatusOr form
@@ -23,12 +26,14 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "engine/json_file.h"
+#include "engine/resolver.h"
 #include "engine/session.h"
 #include "grammar/directive.h"
 
@@ -259,6 +264,55 @@ void BM_FindModelDirective(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_FindModelDirective);
+
+void BM_Resolve_Alias(benchmark::State& state) {
+  auto config = Config::Load(StateDir() + "/modelpin.json");
+  if (!config.ok()) Die(std::string(config.status().message()));
+  const modelpin::ModelResolver resolver(*config, config->Agent("main"), config->catalog());
+  for (const char* alias : {"sonnet", "opus"})
+    if (!std::holds_alternative<modelpin::Selection>(resolver.Resolve(alias))) Die(std::string("cannot resolve ") + alias);
+  bool flip = false;
+  for (auto _ : state) {
+    auto r = resolver.Resolve(flip ? "opus" : "sonnet");
+    flip = !flip;
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_Resolve_Alias);
+
+void BM_MemoryStore_LoadPut(benchmark::State& state) {
+  modelpin::MemorySessionStore store;
+  const std::string agent = "main";
+  std::vector<std::string> keys;
+  for (int64_t i = 0; i < state.range(0); ++i) keys.push_back("agent:main:bench-" + std::to_string(i));
+  // The two states an alias turn alternates between: pinned to sonnet, and back on the default.
+  modelpin::SessionState sonnet;
+  sonnet.provider_override = "anthropic";
+  sonnet.model_override = "claude-sonnet-4-5";
+  sonnet.model_override_source = "user";
+  sonnet.model_override_route_resolution = "resolved";
+  sonnet.live_model_switch_pending = true;
+  modelpin::SessionState reset;
+  reset.model_override_source = "default";
+  reset.live_model_switch_pending = true;
+  for (const auto& key : keys)
+    if (!store.Put(agent, key, sonnet).ok()) Die("Put failed");
+  modelpin::SessionState loaded;
+  size_t turn = 0;
+  for (auto _ : state) {
+    const std::string& key = keys[turn % keys.size()];
+    const bool flip = (turn / keys.size()) % 2 != 0;
+    absl::Status st = store.Load(agent, key, loaded);
+    if (st.ok()) st = store.Put(agent, key, flip ? sonnet : reset);
+    ++turn;
+    if (!st.ok()) {
+      state.SkipWithError("Load or Put failed");
+      break;
+    }
+    benchmark::DoNotOptimize(loaded);
+  }
+}
+BENCHMARK(BM_MemoryStore_LoadPut)->Arg(1)->Arg(1000);
 
 }  // namespace
 

