@@ -101,7 +101,7 @@ class ModelPlugin : public Plugin {
     // modelpin's "/model explain <ref>[@profile]": the word OpenClaw would take as a model id is
     // a subcommand here; its argument is the rest of the line.
     if (const auto* sel = std::get_if<gm::Select>(&d->action);
-        sel && !sel->profile && !sel->quoted && text::ToLower(sel->model) == "explain" && !d->shorthand) {
+        sel && !sel->profile && !sel->quoted && text::EqualsLower(sel->model, "explain") && !d->shorthand) {
       size_t end = text.find('\n', d->span.end);
       if (end == std::string_view::npos) end = text.size();
       ExplainRequest req{std::string(text::Trim(text.substr(d->span.end, end - d->span.end)))};
