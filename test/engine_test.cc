@@ -247,10 +247,13 @@ struct EngineFixture {
     fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
   }
   ~EngineFixture() { fs::remove_all(dir); }
-  std::unique_ptr<Engine> Make() {
+  // Sessions in SQLite under `dir`, or with `memory` in the compact memory store.
+  std::unique_ptr<Engine> Make(bool memory = false) {
     auto config = Config::Load(dir + "/modelpin.json");
     BOOST_REQUIRE(config.ok());
-    auto sessions = SqliteSessionStore::Open(dir + "/sessions.sqlite");
+    absl::StatusOr<std::unique_ptr<SessionStore>> sessions = std::unique_ptr<SessionStore>();
+    if (memory) sessions = std::make_unique<MemorySessionStore>();
+    else sessions = SqliteSessionStore::Open(dir + "/sessions.sqlite");
     BOOST_REQUIRE(sessions.ok());
     EngineOptions o;
     o.state_dir = dir;
@@ -333,8 +336,9 @@ BOOST_FIXTURE_TEST_CASE(ThinkPluginLevelShowsInTheModelSummary, EngineFixture) {
   BOOST_TEST(summary->replies[0].text.find("\nThink: high (change with /think <level>)\n") != std::string::npos);
 }
 
-BOOST_FIXTURE_TEST_CASE(EightThreadsOnSharedAndDistinctSessions, EngineFixture) {
-  auto e = Make();
+namespace {
+
+void EightThreads(Engine* e) {
   std::vector<std::thread> threads;
   // Boost.Test's assertions are not thread-safe: workers count failures, the main thread checks.
   std::atomic<int> failures{0};
@@ -355,8 +359,17 @@ BOOST_FIXTURE_TEST_CASE(EightThreadsOnSharedAndDistinctSessions, EngineFixture) 
   for (int t = 0; t < 8; ++t) {
     auto s = e->Session("main", "agent:main:t" + std::to_string(t));
     BOOST_TEST(s->model_override.value_or("") == "claude-sonnet-4-5");
+    BOOST_TEST(s->auth_profile_override.value_or("") == "anthropic:work");
   }
 }
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(EightThreadsOnSharedAndDistinctSessions, EngineFixture) { EightThreads(Make().get()); }
+
+// The memory store remembers the last session it found and caches interned strings; both are
+// shared between threads under its lock.
+BOOST_FIXTURE_TEST_CASE(EightThreadsOnTheMemoryStore, EngineFixture) { EightThreads(Make(/*memory=*/true).get()); }
 
 // ---- strict mode details that need their own stores ----
 
