@@ -35,6 +35,17 @@ const std::array<CatalogRow, 9>& CliRows() {
   return rows;
 }
 
+// The order of the anthropic rows in OpenClaw's static provider config: the unscoped build
+// lists an uncredentialed anthropic's rows this way (ids it does not ship follow, as configured).
+constexpr std::array<std::string_view, 8> kAnthropicManifestOrder = {
+    "claude-opus-5-5", "claude-fable-5-1", "claude-fable-5", "claude-opus-5",
+    "claude-sonnet-5", "claude-mythos-5",  "claude-opus-4-8", "claude-haiku-4-5"};
+
+size_t ManifestRank(const CatalogRow& row) {
+  auto it = std::find(kAnthropicManifestOrder.begin(), kAnthropicManifestOrder.end(), row.ref.model);
+  return static_cast<size_t>(it - kAnthropicManifestOrder.begin());
+}
+
 void AddUnique(std::vector<std::string>& out, std::string_view provider) {
   if (!provider.empty() && std::find(out.begin(), out.end(), provider) == out.end()) out.emplace_back(provider);
 }
@@ -73,9 +84,24 @@ CatalogPlan PlanCatalog(const Config& config, const AgentView& agent,
     if (!has_credential(p)) plan.uncredentialed.push_back(p);
   plan.unscoped = !plan.uncredentialed.empty();
   for (const auto& row : config.catalog()) {
-    // Rows of a provider without a credential are not offered (spec 6.4); the unscoped build
-    // keeps those the config names.
-    if (has_credential(row.ref.provider) || (plan.unscoped && Configured(agent, row.ref))) plan.rows.push_back(row);
+    // Rows of a provider without a credential are not offered (spec 6.4). The unscoped build
+    // keeps those the config names, and all of anthropic's, which OpenClaw ships statically.
+    bool keep = has_credential(row.ref.provider) ||
+                (plan.unscoped && (Configured(agent, row.ref) || row.ref.provider == "anthropic"));
+    if (keep) plan.rows.push_back(row);
+  }
+  if (plan.unscoped && !has_credential("anthropic")) {
+    // Reorder the anthropic rows among the places they hold.
+    std::vector<size_t> at;
+    std::vector<CatalogRow> rows;
+    for (size_t i = 0; i < plan.rows.size(); ++i)
+      if (plan.rows[i].ref.provider == "anthropic") {
+        at.push_back(i);
+        rows.push_back(plan.rows[i]);
+      }
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const CatalogRow& a, const CatalogRow& b) { return ManifestRank(a) < ManifestRank(b); });
+    for (size_t k = 0; k < at.size(); ++k) plan.rows[at[k]] = std::move(rows[k]);
   }
   if (plan.unscoped) {
     // OpenClaw sorts its catalog by provider: claude-cli rows go before the first provider that
