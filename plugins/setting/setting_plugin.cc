@@ -18,9 +18,6 @@ class SettingPlugin : public Plugin {
   std::vector<std::string> Words(const AgentView&) const override { return {spec_.word}; }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
-    // Nearly every message lacks the word, and FindWord alone says so for less than
-    // FindWordArgument, which sets up its whole result. (A hit searches twice; hits are rare.)
-    if (!grammar::FindWord(text, spec_.word)) return std::nullopt;
     auto d = grammar::FindWordArgument(text, spec_.word);
     if (!d) return std::nullopt;
     return DirectiveHit{d->span, *d};

@@ -18,9 +18,6 @@ class ThinkPlugin : public Plugin {
   bool AppliesLast() const override { return true; }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
-    // Nearly every message lacks the word, and FindWord alone says so for less than
-    // FindWordArgument, which sets up its whole result. (A hit searches twice; hits are rare.)
-    if (!grammar::FindWord(text, "think")) return std::nullopt;
     auto d = grammar::FindWordArgument(text, "think");
     if (!d) return std::nullopt;
     return DirectiveHit{d->span, *d};
