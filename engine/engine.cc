@@ -17,8 +17,9 @@
 namespace modelpin {
 
 ModelRef TurnContext::CurrentModel() const {
-  if (session.provider_override && session.model_override) return {*session.provider_override, *session.model_override};
-  return agent.default_ref;
+  ModelRef ref;
+  CurrentModelInto(ref);
+  return ref;
 }
 
 void TurnContext::CurrentModelInto(ModelRef& out) const {
@@ -320,6 +321,12 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
     }
   }
   std::string_view remaining = cleaned_set ? std::string_view(cleaned) : input;
+  // A turn that ends with replies only: the session is stored if it changed, and no route.
+  auto finish_without_route = [&]() -> absl::Status {
+    out.route.reset();
+    if (session == stored) return absl::OkStatus();
+    return sessions_->Put(out.agent_id, out.session_key, session);
+  };
   bool directive_only = !found.empty() && text::Trim(remaining).empty();
 
   // 2. Apply them on the working copy; any error refuses the whole message.
@@ -350,11 +357,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
     else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
     for (auto& i : infos)
       if (directive_only) out.replies.push_back(std::move(i));
-    if (directive_only) {
-      if (!(session == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
-      out.route.reset();
-      return absl::OkStatus();
-    }
+    if (directive_only) return finish_without_route();
   }
 
   // 3. Commands: the cleaned text starts with '/'.
@@ -365,9 +368,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
       if (!replies) continue;
       out.replies.insert(out.replies.end(), std::make_move_iterator(replies->begin()),
                          std::make_move_iterator(replies->end()));
-      if (!(session == stored)) RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
-      out.route.reset();
-      return absl::OkStatus();
+      return finish_without_route();
     }
   }
 

@@ -256,16 +256,13 @@ std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const Tu
 
 namespace {
 
-// A provider's notices: its route notice, then one line per distinct reason its listed rows
-// cannot be used (a provider's rows share one availability).
-std::vector<std::string> ProviderNotices(const TurnContext& ctx, const std::string& provider, size_t listed_rows) {
+// A provider's notices: its route notice, then the reason its listed rows cannot be used, if they
+// cannot (a provider's rows share one availability; pass kAvailable when none is listed).
+std::vector<std::string> ProviderNotices(const std::string& provider, Availability listed) {
   std::vector<std::string> notices;
   if (std::string n = Notice(provider); !n.empty()) notices.push_back(std::move(n));
-  if (listed_rows > 0) {
-    Availability a = RowAvailability(ctx, provider);
-    if (a != Availability::kAvailable)
-      notices.push_back(absl::StrCat(provider, ": ", UnavailableLabel(a), ". ", Recovery(a, provider)));
-  }
+  if (listed != Availability::kAvailable)
+    notices.push_back(absl::StrCat(provider, ": ", UnavailableLabel(listed), ". ", Recovery(listed, provider)));
   return notices;
 }
 
@@ -277,7 +274,7 @@ std::string ProvidersText(const TurnContext& ctx) {
   std::vector<std::string> notices;
   for (const auto& [p, ids] : browse) {
     absl::StrAppend(&out, "\n- ", p, " (", ids.size(), ")");
-    for (auto& n : ProviderNotices(ctx, p, ids.size())) notices.push_back(std::move(n));
+    for (auto& n : ProviderNotices(p, RowAvailability(ctx, p))) notices.push_back(std::move(n));
   }
   absl::StrAppend(&out, "\n\nUse: /models <provider>\nSwitch: /model <provider/model>");
   if (!notices.empty()) absl::StrAppend(&out, "\n\n", absl::StrJoin(notices, "\n"));
@@ -337,7 +334,7 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
     if (page < pages) absl::StrAppend(&out, "\nMore: /models list ", cmd.provider, " ", page + 1);
     absl::StrAppend(&out, "\nAll: /models list ", cmd.provider, " all");
   }
-  auto notices = ProviderNotices(ctx, cmd.provider, static_cast<size_t>(last - first));
+  auto notices = ProviderNotices(cmd.provider, last > first ? availability : Availability::kAvailable);
   if (!notices.empty()) absl::StrAppend(&out, "\n\n", absl::StrJoin(notices, "\n"));
   return {out, false};
 }
