@@ -22,6 +22,10 @@ std::string NormalizeModelId(std::string_view provider, std::string_view model);
 // (its built-in model knowledge), or "" for "off".
 std::string_view BuiltinThinkingDefault(std::string_view provider, std::string_view model);
 
+// The thinking levels OpenClaw allows on `model` when the catalog does not say, where they differ
+// from its generic profile; empty for the generic profile.
+std::span<const std::string_view> BuiltinThinkingLevels(std::string_view provider, std::string_view model);
+
 }  // namespace modelpin
 
 #endif  // MODELPIN_ENGINE_PROVIDER_TABLES_H_

@@ -49,9 +49,10 @@ ThinkingProfile ThinkingProfileFor(const std::vector<CatalogRow>& catalog, const
     p.default_level = row.thinking_default;
     break;
   }
-  // OpenClaw's generic profile, for models whose catalog row says nothing (and ids outside it),
-  // except claude-cli/claude-mythos-5, which its Claude CLI backend runs without thinking.
-  if (p.levels.empty() && model.provider == "claude-cli" && model.model == "claude-mythos-5") p.levels = {"off"};
+  // OpenClaw's built-in knowledge, else its generic profile, for models whose catalog row says
+  // nothing (and ids outside it).
+  if (p.levels.empty())
+    for (std::string_view l : BuiltinThinkingLevels(model.provider, model.model)) p.levels.emplace_back(l);
   if (p.levels.empty()) p.levels = {"off", "minimal", "low", "medium", "high"};
   if (p.default_level.empty()) {
     std::string_view builtin = BuiltinThinkingDefault(model.provider, model.model);
