@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -62,6 +63,8 @@ std::shared_ptr<const Clock> CliClock();
 
 int Fail(const absl::Status& status);             // prints "modelpin: <message>", returns 1
 int Usage(const std::string& verb, const std::string& message);  // prints a one-line reason, returns 2
+// Whether a subcommand position asks for help: "--help", "-h" or "help".
+inline bool IsHelpWord(std::string_view word) { return word == "--help" || word == "-h" || word == "help"; }
 
 int RunReplay(std::vector<std::string> args);
 int RunChat(std::vector<std::string> args);

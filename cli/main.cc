@@ -34,7 +34,7 @@ Run `modelpin VERB --help` for a verb's own options.
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  if (args.empty() || modelpin::cli::IsHelpWord(args[0])) {
     std::cout << kHelp;
     return args.empty() ? modelpin::cli::kExitUsage : modelpin::cli::kExitOk;
   }

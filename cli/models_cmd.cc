@@ -636,7 +636,7 @@ int RunPaste(bool token, std::vector<std::string> argv) {
 int RunModels(std::vector<std::string> argv) {
   if (argv.empty()) return Usage("models", "expected a subcommand: status, auth");
   std::string sub = argv[0];
-  if (sub == "--help" || sub == "-h" || sub == "help") {
+  if (IsHelpWord(sub)) {
     std::cout << kModelsHelp;
     return kExitOk;
   }
@@ -646,7 +646,7 @@ int RunModels(std::vector<std::string> argv) {
   if (argv.empty()) return Usage("models auth", "expected a subcommand: order, paste-token, paste-api-key");
   sub = argv[0];
   argv.erase(argv.begin());
-  if (sub == "--help" || sub == "-h" || sub == "help") {
+  if (IsHelpWord(sub)) {
     std::cout << kAuthHelp;
     return kExitOk;
   }
@@ -656,7 +656,7 @@ int RunModels(std::vector<std::string> argv) {
   if (argv.empty()) return Usage("models auth order", "expected get, set or clear");
   sub = argv[0];
   argv.erase(argv.begin());
-  if (sub == "--help" || sub == "-h" || sub == "help") {
+  if (IsHelpWord(sub)) {
     std::cout << kOrderHelp;
     return kExitOk;
   }
