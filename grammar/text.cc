@@ -18,9 +18,6 @@ constexpr char32_t kReplacement = 0xFFFD;
 inline uint8_t Byte(std::string_view s, size_t i) { return static_cast<uint8_t>(s[i]); }
 inline bool IsContinuation(uint8_t b) { return (b & 0xC0) == 0x80; }
 
-// ASCII members of the JavaScript `\s` class: TAB, LF, VT, FF, CR and space.
-inline bool IsAsciiSpace(uint8_t b) { return b == ' ' || (b >= '\t' && b <= '\r'); }
-
 }  // namespace
 
 void AppendUtf8(char32_t cp, std::string* out) {

@@ -14,6 +14,9 @@ namespace modelpin::text {
 // Appends the UTF-8 encoding of `cp` (a Unicode scalar value, never a surrogate).
 void AppendUtf8(char32_t cp, std::string* out);
 
+// ASCII members of the JavaScript `\s` class: TAB, LF, VT, FF, CR and space.
+inline bool IsAsciiSpace(unsigned char b) { return b == ' ' || (b >= '\t' && b <= '\r'); }
+
 // The halves of SpaceAt / SpaceBefore for a byte that is not ASCII (s[i], resp. s[i - 1]).
 size_t MultiByteSpaceAt(std::string_view s, size_t i);
 size_t MultiByteSpaceBefore(std::string_view s, size_t i);
@@ -24,14 +27,14 @@ size_t MultiByteSpaceBefore(std::string_view s, size_t i);
 inline size_t SpaceAtFast(std::string_view s, size_t i) {
   if (i >= s.size()) return 0;
   const auto b = static_cast<unsigned char>(s[i]);
-  if (b < 0x80) return (b == ' ' || (b >= '\t' && b <= '\r')) ? 1 : 0;
+  if (b < 0x80) return IsAsciiSpace(b) ? 1 : 0;
   return MultiByteSpaceAt(s, i);
 }
 
 inline size_t SpaceBeforeFast(std::string_view s, size_t i) {
   if (i == 0 || i > s.size()) return 0;
   const auto b = static_cast<unsigned char>(s[i - 1]);
-  if (b < 0x80) return (b == ' ' || (b >= '\t' && b <= '\r')) ? 1 : 0;
+  if (b < 0x80) return IsAsciiSpace(b) ? 1 : 0;
   return MultiByteSpaceBefore(s, i);
 }
 
