@@ -351,6 +351,13 @@ for verb in "models" "models auth" "models auth order" "models status" "models a
   expect_rc 0
   expect_out_has "usage: modelpin models"
 done
+check "help: the words -h and help in a subcommand's place do the same"
+for words in "models help" "models -h" "models auth help" "models auth -h" "models auth order help" "models auth order -h"; do
+  # shellcheck disable=SC2086
+  run $NOW "$P" $words
+  expect_rc 0
+  expect_out_has "usage: modelpin models"
+done
 
 # ---- chat ----------------------------------------------------------------------------------------
 check "chat: replies, routes, error prefix, /quit"
