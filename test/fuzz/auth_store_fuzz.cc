@@ -15,15 +15,11 @@
 #include <string>
 
 #include "engine/auth_store.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
 
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using modelpin::fuzz::Check;
 
 bool SameCredential(const modelpin::Credential& a, const modelpin::Credential& b) {
   return a.id == b.id && a.type == b.type && a.provider == b.provider && a.secret == b.secret &&
@@ -56,8 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto store = modelpin::AuthStore::Parse("fuzz.json", std::move(text));
   if (!store.ok()) {
-    Check(store.status().code() == absl::StatusCode::kInvalidArgument, "errors are InvalidArgument");
-    Check(store.status().message().find("fuzz.json") != std::string_view::npos, "errors name the file");
+    modelpin::fuzz::CheckParseError(store.status(), "fuzz.json");
     return 0;
   }
   const std::string json1 = store->ToJson();

@@ -14,15 +14,11 @@
 #include <string>
 
 #include "engine/config.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
 
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using modelpin::fuzz::Check;
 
 }  // namespace
 
@@ -30,8 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   auto config = modelpin::Config::Parse("fuzz.json", std::move(text));
   if (!config.ok()) {
-    Check(config.status().code() == absl::StatusCode::kInvalidArgument, "errors are InvalidArgument");
-    Check(config.status().message().find("fuzz.json") != std::string_view::npos, "errors name the file");
+    modelpin::fuzz::CheckParseError(config.status(), "fuzz.json");
     return 0;
   }
   const std::string def = config->DefaultAgentId();

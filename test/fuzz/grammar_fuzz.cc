@@ -19,18 +19,14 @@
 #include "grammar/directive.h"
 #include "grammar/text.h"
 #include "grammar/word_argument.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
 
 using modelpin::grammar::ModelDirective;
 using modelpin::grammar::Span;
 
-void Check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using modelpin::fuzz::Check;
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
