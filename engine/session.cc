@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/status_macros.h"
 #include "rapidjson/document.h"
@@ -15,6 +18,23 @@
 
 namespace modelpin {
 namespace {
+
+// sqlite3_exec, retried while SQLite reports the store busy, for up to kBusyWait. Returns the
+// error message, or "" on success.
+constexpr auto kBusyWait = std::chrono::seconds(10);
+std::string ExecPatiently(sqlite3* db, const char* sql, sqlite3_callback row, void* arg) {
+  const auto deadline = std::chrono::steady_clock::now() + kBusyWait;
+  auto pause = std::chrono::microseconds(500);
+  for (;;) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql, row, arg, &err);
+    std::string msg = rc == SQLITE_OK ? "" : err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) return msg;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(20'000));
+  }
+}
 
 std::string Serialize(const SessionState& s, bool include_private) {
   rapidjson::StringBuffer sb;
@@ -316,7 +336,7 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
                            nullptr);
   if (rc != SQLITE_OK) return absl::UnavailableError(absl::StrCat(path, ": cannot open session store: ", sqlite3_errstr(rc)));
   // Another process may hold the write lock for a moment (two bots, or the CLI): wait, don't fail.
-  sqlite3_busy_timeout(impl->db, 10'000);
+  sqlite3_busy_timeout(impl->db, static_cast<int>(std::chrono::milliseconds(kBusyWait).count()));
   // Refuse a database written by a newer modelpin before changing anything in it.
   {
     sqlite3_stmt* st = nullptr;
@@ -329,20 +349,29 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
       return absl::FailedPreconditionError(
           absl::StrCat(path, ": session store schema ", version, " is newer than this modelpin (", kSchemaVersion, ")"));
   }
-  const char* setup =
-      "PRAGMA journal_mode=WAL;"
+  // Two processes opening a fresh store at once race to convert it to WAL and create the tables.
+  // SQLite answers some of those lock requests with SQLITE_BUSY at once, without calling the busy
+  // handler (a journal-mode change, a read lock upgraded to a write), so retry each step for as
+  // long as the busy timeout would have waited. Convert only when the store is not WAL yet: the
+  // usual open then takes no write lock at all.
+  auto exec = [&](const char* sql, sqlite3_callback row = nullptr, void* arg = nullptr) -> absl::Status {
+    if (std::string err = ExecPatiently(impl->db, sql, row, arg); !err.empty())
+      return absl::FailedPreconditionError(absl::StrCat(path, ": not a usable session store: ", err));
+    return absl::OkStatus();
+  };
+  bool wal = false;
+  RETURN_IF_ERROR(exec("PRAGMA journal_mode", [](void* wal, int, char** values, char**) {
+    *static_cast<bool*>(wal) = values[0] && absl::EqualsIgnoreCase(values[0], "wal");
+    return 0;
+  }, &wal));
+  if (!wal) RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(exec(
       "PRAGMA synchronous=NORMAL;"
       "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
       "CREATE TABLE IF NOT EXISTS sessions("
       "  agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
       "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
-      "  PRIMARY KEY(agent, session_key)) WITHOUT ROWID;";
-  char* err = nullptr;
-  if (sqlite3_exec(impl->db, setup, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return absl::FailedPreconditionError(absl::StrCat(path, ": not a usable session store: ", msg));
-  }
+      "  PRIMARY KEY(agent, session_key)) WITHOUT ROWID;"));
   // Schema version: refuse a database written by a newer modelpin rather than misread it.
   {
     sqlite3_stmt* st = nullptr;
@@ -355,7 +384,7 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
           absl::StrCat(path, ": session store schema ", version, " is newer than this modelpin (", kSchemaVersion, ")"));
     if (version == 0) {
       std::string sql = absl::StrCat("INSERT OR REPLACE INTO meta VALUES('schema','", kSchemaVersion, "')");
-      if (sqlite3_exec(impl->db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) return impl->Error("write schema");
+      RETURN_IF_ERROR(exec(sql.c_str()));
     }
   }
   auto prepare = [&](const char* sql, sqlite3_stmt** st) { return sqlite3_prepare_v2(impl->db, sql, -1, st, nullptr); };

@@ -224,6 +224,45 @@ BOOST_AUTO_TEST_CASE(SqliteSessionsSurviveReopening) {
   fs::remove_all(dir);
 }
 
+// Several bots (or a bot and the CLI) opening one fresh store at the same moment all race to
+// convert it to WAL and create its tables; SQLite refuses some of those locks at once instead of
+// waiting. Every opener must get a working store and every write must land.
+BOOST_AUTO_TEST_CASE(OpeningOneFreshStoreFromManyConnectionsAtOnce) {
+  constexpr int kRounds = 40, kOpeners = 8;
+  int failures = 0;
+  std::string first_error;
+  for (int round = 0; round < kRounds; ++round) {
+    std::string dir = TempDir();
+    std::string path = dir + "/sessions.sqlite";
+    std::atomic<int> ready{0};
+    std::vector<std::string> errors(kOpeners);
+    std::vector<std::thread> openers;
+    for (int i = 0; i < kOpeners; ++i) {
+      openers.emplace_back([&, i] {
+        ready.fetch_add(1);
+        while (ready.load() < kOpeners) std::this_thread::yield();
+        auto store = SqliteSessionStore::Open(path);
+        if (!store.ok()) return void(errors[i] = std::string(store.status().message()));
+        SessionState s;
+        s.model_override = "m" + std::to_string(i);
+        if (absl::Status put = (*store)->Put("main", "agent:main:" + std::to_string(i), s); !put.ok())
+          errors[i] = std::string(put.message());
+      });
+    }
+    for (auto& t : openers) t.join();
+    size_t written = 0;
+    for (const std::string& e : errors) {
+      if (e.empty()) ++written;
+      else if (failures++ == 0) first_error = e;
+    }
+    auto store = SqliteSessionStore::Open(path);
+    BOOST_REQUIRE(store.ok());
+    BOOST_TEST((*store)->Keys("main").value().size() == written);
+    fs::remove_all(dir);
+  }
+  BOOST_TEST(failures == 0, failures << " of " << kRounds * kOpeners << " openers failed, first: " << first_error);
+}
+
 BOOST_AUTO_TEST_CASE(SessionStoreThatIsNotADatabaseIsAClearError) {
   std::string dir = TempDir();
   std::string path = dir + "/sessions.sqlite";
