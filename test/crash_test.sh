@@ -138,5 +138,7 @@ loose=$(find "$state/agents/main/agent" -name 'auth-profiles.json.tmp-*' -perm /
 ((loose == 0)) || fail "$loose temp files of killed writers are readable by others"
 echo "crash_test: $changes changes ($acked acknowledged, $killed killed by SIGKILL), stores intact," \
      "temp files left: $leftover, $((SECONDS - start)) s"
-((killed >= changes / 5)) || fail "only $killed of $changes changes were killed: the kill timing no longer bites"
+# About a third are killed here; the floors only catch a test that stopped biting (or stopped
+# finishing anything), with room for a machine twice as fast or slow.
+((killed >= changes / 10)) || fail "only $killed of $changes changes were killed: the kill timing no longer bites"
 ((acked >= changes / 10)) || fail "only $acked of $changes changes were acknowledged"
