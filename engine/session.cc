@@ -337,34 +337,35 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
   if (rc != SQLITE_OK) return absl::UnavailableError(absl::StrCat(path, ": cannot open session store: ", sqlite3_errstr(rc)));
   // Another process may hold the write lock for a moment (two bots, or the CLI): wait, don't fail.
   sqlite3_busy_timeout(impl->db, static_cast<int>(std::chrono::milliseconds(kBusyWait).count()));
-  // Refuse a database written by a newer modelpin before changing anything in it.
-  {
-    sqlite3_stmt* st = nullptr;
-    int version = 0;
-    if (sqlite3_prepare_v2(impl->db, "SELECT value FROM meta WHERE key='schema'", -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-      version = atoi(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-    sqlite3_finalize(st);
-    if (version > kSchemaVersion)
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, ": session store schema ", version, " is newer than this modelpin (", kSchemaVersion, ")"));
-  }
-  // Two processes opening a fresh store at once race to convert it to WAL and create the tables.
-  // SQLite answers some of those lock requests with SQLITE_BUSY at once, without calling the busy
-  // handler (a journal-mode change, a read lock upgraded to a write), so retry each step for as
-  // long as the busy timeout would have waited. Convert only when the store is not WAL yet: the
-  // usual open then takes no write lock at all.
   auto exec = [&](const char* sql, sqlite3_callback row = nullptr, void* arg = nullptr) -> absl::Status {
     if (std::string err = ExecPatiently(impl->db, sql, row, arg); !err.empty())
       return absl::FailedPreconditionError(absl::StrCat(path, ": not a usable session store: ", err));
     return absl::OkStatus();
   };
-  bool wal = false;
-  RETURN_IF_ERROR(exec("PRAGMA journal_mode", [](void* wal, int, char** values, char**) {
-    *static_cast<bool*>(wal) = values[0] && absl::EqualsIgnoreCase(values[0], "wal");
+  auto first_column = [](void* out, int, char** values, char**) {
+    *static_cast<std::string*>(out) = values[0] ? values[0] : "";
     return 0;
-  }, &wal));
-  if (!wal) RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
+  };
+  // The schema version the store holds, 0 when none; a store written by a newer modelpin is
+  // refused rather than misread. Checked before anything is changed, and again after setup (a
+  // newer modelpin may have created the store meanwhile).
+  auto schema_version = [&]() -> absl::StatusOr<int> {
+    std::string value;
+    if (ExecPatiently(impl->db, "SELECT value FROM meta WHERE key='schema'", first_column, &value).empty() &&
+        atoi(value.c_str()) > kSchemaVersion)
+      return absl::FailedPreconditionError(absl::StrCat(path, ": session store schema ", value,
+                                                        " is newer than this modelpin (", kSchemaVersion, ")"));
+    return atoi(value.c_str());
+  };
+  RETURN_IF_ERROR(schema_version().status());
+  // Two processes opening a fresh store at once race to convert it to WAL and create the tables.
+  // SQLite answers some of those lock requests with SQLITE_BUSY at once, without calling the busy
+  // handler (a journal-mode change, a read lock upgraded to a write), so each step is retried for
+  // as long as the busy timeout would have waited. The store is converted only when it is not WAL
+  // yet, so the usual open takes no write lock at all.
+  std::string journal_mode;
+  RETURN_IF_ERROR(exec("PRAGMA journal_mode", first_column, &journal_mode));
+  if (!absl::EqualsIgnoreCase(journal_mode, "wal")) RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(exec(
       "PRAGMA synchronous=NORMAL;"
       "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -372,20 +373,10 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
       "  agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
       "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
       "  PRIMARY KEY(agent, session_key)) WITHOUT ROWID;"));
-  // Schema version: refuse a database written by a newer modelpin rather than misread it.
-  {
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(impl->db, "SELECT value FROM meta WHERE key='schema'", -1, &st, nullptr);
-    int version = 0;
-    if (st && sqlite3_step(st) == SQLITE_ROW) version = atoi(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-    sqlite3_finalize(st);
-    if (version > kSchemaVersion)
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, ": session store schema ", version, " is newer than this modelpin (", kSchemaVersion, ")"));
-    if (version == 0) {
-      std::string sql = absl::StrCat("INSERT OR REPLACE INTO meta VALUES('schema','", kSchemaVersion, "')");
-      RETURN_IF_ERROR(exec(sql.c_str()));
-    }
+  ASSIGN_OR_RETURN(int version, schema_version());
+  if (version == 0) {
+    std::string sql = absl::StrCat("INSERT OR IGNORE INTO meta VALUES('schema','", kSchemaVersion, "')");
+    RETURN_IF_ERROR(exec(sql.c_str()));
   }
   auto prepare = [&](const char* sql, sqlite3_stmt** st) { return sqlite3_prepare_v2(impl->db, sql, -1, st, nullptr); };
   if (prepare("SELECT entry_json FROM sessions WHERE agent=?1 AND session_key=?2", &impl->get) != SQLITE_OK ||
