@@ -8,29 +8,27 @@
 namespace modelpin {
 namespace {
 
-// In the order /think lists them for these rows (adaptive before high, unlike the anthropic rows).
-const std::vector<std::string> kFive = {"low", "medium", "high", "xhigh", "max"};
-const std::vector<std::string> kFull = {"off", "minimal", "low", "medium", "adaptive", "high", "xhigh", "max"};
-const std::vector<std::string> kNoXhigh = {"off", "minimal", "low", "medium", "adaptive", "high", "max"};
-
-CatalogRow CliRow(const char* id, const char* name, const char* thinking, const std::vector<std::string>& levels,
-                  bool deprecated = false) {
-  return CatalogRow{{"claude-cli", id}, name, thinking, levels, deprecated};
+CatalogRow CliRow(const char* id, const char* name, bool deprecated = false) {
+  CatalogRow row;
+  row.ref = {"claude-cli", id};
+  row.name = name;
+  row.deprecated = deprecated;
+  return row;
 }
 
-// dist/extensions/anthropic/openclaw.plugin.json, modelCatalog.providers["claude-cli"], with the
-// thinking profiles OpenClaw reports for them (/think on each).
+// dist/extensions/anthropic/openclaw.plugin.json, modelCatalog.providers["claude-cli"]. Their
+// thinking profiles are OpenClaw's built-in Claude ones (engine/builtin_thinking.h).
 const std::array<CatalogRow, 9>& CliRows() {
   static const std::array<CatalogRow, 9> rows = {
-      CliRow("claude-opus-5-5", "Claude Opus 5.5 (Claude CLI)", "medium", kFive),
-      CliRow("claude-opus-5", "Claude Opus 5 (Claude CLI)", "high", kFull),
-      CliRow("claude-sonnet-5", "Claude Sonnet 5 (Claude CLI)", "high", kFull),
-      CliRow("claude-fable-5-1", "Claude Fable 5.1 (Claude CLI)", "medium", kFive),
-      CliRow("claude-fable-5", "Claude Fable 5 (Claude CLI)", "medium", kFive),
-      CliRow("claude-opus-4-8", "Claude Opus 4.8 (Claude CLI)", "off", kFull, /*deprecated=*/true),
-      CliRow("claude-opus-4-7", "Claude Opus 4.7 (Claude CLI)", "off", kFull),
-      CliRow("claude-sonnet-4-6", "Claude Sonnet 4.6 (Claude CLI)", "adaptive", kNoXhigh),
-      CliRow("claude-opus-4-6", "Claude Opus 4.6 (Claude CLI)", "adaptive", kNoXhigh),
+      CliRow("claude-opus-5-5", "Claude Opus 5.5 (Claude CLI)"),
+      CliRow("claude-opus-5", "Claude Opus 5 (Claude CLI)"),
+      CliRow("claude-sonnet-5", "Claude Sonnet 5 (Claude CLI)"),
+      CliRow("claude-fable-5-1", "Claude Fable 5.1 (Claude CLI)"),
+      CliRow("claude-fable-5", "Claude Fable 5 (Claude CLI)"),
+      CliRow("claude-opus-4-8", "Claude Opus 4.8 (Claude CLI)", /*deprecated=*/true),
+      CliRow("claude-opus-4-7", "Claude Opus 4.7 (Claude CLI)"),
+      CliRow("claude-sonnet-4-6", "Claude Sonnet 4.6 (Claude CLI)"),
+      CliRow("claude-opus-4-6", "Claude Opus 4.6 (Claude CLI)"),
   };
   return rows;
 }

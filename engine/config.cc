@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/json_file.h"
+#include "engine/thinking.h"
 #include "engine/status_macros.h"
 #include "grammar/text.h"
 
@@ -63,6 +64,11 @@ class Reader {
  private:
   const JsonFile& file_;
 };
+
+std::string UnknownLevel(std::string_view level) {
+  return absl::StrCat("unknown thinking level \"", std::string(level),
+                      "\" (expected off, minimal, low, medium, adaptive, high, xhigh, max or ultra)");
+}
 
 // "model": "p/m" or {"primary": "p/m", "fallbacks": [...]}.
 absl::Status ReadModelSpec(const Reader& r, const Value& v, const std::string& path, std::optional<ModelRef>* primary,
@@ -244,9 +250,17 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
             }
             if (const Value* t = Reader::Get(row, "thinkingDefault")) {
               ASSIGN_OR_RETURN(cr.thinking_default, r.String(*t, row_path + ".thinkingDefault"));
+              if (ThinkingRank(cr.thinking_default) < 0)
+                return file.Error(row_path + ".thinkingDefault", UnknownLevel(cr.thinking_default));
             }
             if (const Value* t = Reader::Get(row, "thinkingLevels")) {
               ASSIGN_OR_RETURN(cr.thinking_levels, r.Strings(*t, row_path + ".thinkingLevels"));
+              for (size_t k = 0; k < cr.thinking_levels.size(); ++k)
+                if (ThinkingRank(cr.thinking_levels[k]) < 0)
+                  return file.Error(absl::StrCat(row_path, ".thinkingLevels[", k, "]"), UnknownLevel(cr.thinking_levels[k]));
+            }
+            if (const Value* t = Reader::Get(row, "reasoning")) {
+              ASSIGN_OR_RETURN(cr.reasoning, r.Bool(*t, row_path + ".reasoning"));
             }
             if (const Value* st = Reader::Get(row, "status")) {
               ASSIGN_OR_RETURN(std::string status, r.String(*st, row_path + ".status"));

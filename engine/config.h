@@ -31,12 +31,15 @@ struct CatalogRow {
   ModelRef ref;       // provider + model id as listed under models.providers.<p>.models
   std::string name;   // display name ("" when absent)
   // Thinking level a session on this model starts with (modelpin's catalog key
-  // "thinkingDefault"; OpenClaw takes it from its built-in catalog). "" = off.
+  // "thinkingDefault"; OpenClaw takes it from its built-in catalog). "" = not given.
   std::string thinking_default;
-  // Thinking levels this model accepts ("thinkingLevels"); empty = OpenClaw's generic profile.
+  // Thinking levels this model accepts ("thinkingLevels"); empty = not given (engine/thinking.h).
   std::vector<std::string> thinking_levels;
   // Catalog "status": "deprecated" rows are listed by /models only with "all" (OpenClaw hides them).
   bool deprecated = false;
+  // OpenClaw's "reasoning": false for a model that cannot think (only "off"), true for one that
+  // starts at "medium" when nothing else names its default; unset when not given.
+  std::optional<bool> reasoning;
 };
 
 struct ProviderConfig {

@@ -68,16 +68,4 @@ std::string NormalizeModelId(std::string_view provider, std::string_view model) 
   return std::string(model);
 }
 
-std::span<const std::string_view> BuiltinThinkingLevels(std::string_view provider, std::string_view model) {
-  // Claude Code runs claude-mythos-5 without thinking.
-  static constexpr std::string_view kOff[] = {"off"};
-  if (provider == "claude-cli" && model == "claude-mythos-5") return kOff;
-  return {};
-}
-
-std::string_view BuiltinThinkingDefault(std::string_view provider, std::string_view model) {
-  if (provider == "anthropic" && (model == "claude-sonnet-4-6" || model == "claude-opus-4-6")) return "adaptive";
-  return "";
-}
-
 }  // namespace modelpin

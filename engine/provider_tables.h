@@ -18,14 +18,6 @@ bool IsBundledProvider(std::string_view provider);
 // no rule applies.
 std::string NormalizeModelId(std::string_view provider, std::string_view model);
 
-// The thinking level OpenClaw starts a session on `model` with when the catalog does not say
-// (its built-in model knowledge), or "" for "off".
-std::string_view BuiltinThinkingDefault(std::string_view provider, std::string_view model);
-
-// The thinking levels OpenClaw allows on `model` when the catalog does not say, where they differ
-// from its generic profile; empty for the generic profile.
-std::span<const std::string_view> BuiltinThinkingLevels(std::string_view provider, std::string_view model);
-
 }  // namespace modelpin
 
 #endif  // MODELPIN_ENGINE_PROVIDER_TABLES_H_

@@ -1,64 +1,133 @@
 #include "engine/thinking.h"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 
-#include "engine/provider_tables.h"
+#include "engine/builtin_thinking.h"
+#include "grammar/text.h"
 
 namespace modelpin {
 namespace {
 
-int Rank(std::string_view level) {
-  const auto& all = AllThinkingLevels();
-  auto it = std::find(all.begin(), all.end(), level);
-  return it == all.end() ? -1 : static_cast<int>(it - all.begin());
+constexpr std::array<std::pair<std::string_view, int>, 9> kRanks = {{{"off", 0},
+                                                                       {"minimal", 10},
+                                                                       {"low", 20},
+                                                                       {"medium", 30},
+                                                                       {"adaptive", 30},
+                                                                       {"high", 40},
+                                                                       {"xhigh", 60},
+                                                                       {"max", 70},
+                                                                       {"ultra", 80}}};
+
+constexpr std::string_view kGeneric[] = {"off", "minimal", "low", "medium", "high"};
+
+// Sorted by rank, ties in the order given (so "medium" before "adaptive" when listed so), each
+// level once; anything that is not a level is dropped.
+std::vector<std::string> ByRank(std::vector<std::string> levels) {
+  std::vector<std::string> out;
+  for (auto& l : levels)
+    if (ThinkingRank(l) >= 0 && std::find(out.begin(), out.end(), l) == out.end()) out.push_back(std::move(l));
+  std::stable_sort(out.begin(), out.end(),
+                   [](const std::string& a, const std::string& b) { return ThinkingRank(a) < ThinkingRank(b); });
+  return out;
 }
 
 }  // namespace
 
 const std::vector<std::string>& AllThinkingLevels() {
-  static const std::vector<std::string> kAll = {"off", "minimal", "low", "medium", "high", "xhigh", "adaptive", "max"};
+  static const std::vector<std::string> kAll = [] {
+    std::vector<std::string> all;
+    for (const auto& [name, rank] : kRanks) all.emplace_back(name);
+    return all;
+  }();
   return kAll;
+}
+
+int ThinkingRank(std::string_view level) {
+  for (const auto& [name, rank] : kRanks)
+    if (name == level) return rank;
+  return -1;
+}
+
+std::string_view NormalizeThinkingLevel(std::string_view raw) {
+  std::string key = text::ToLower(text::Trim(raw));
+  if (key.empty()) return "";
+  std::string collapsed;
+  for (char c : key)
+    if (c != '-' && c != '_' && c != ' ' && (c < '\t' || c > '\r')) collapsed += c;
+  if (collapsed == "adaptive" || collapsed == "auto") return "adaptive";
+  if (collapsed == "max") return "max";
+  if (collapsed == "ultra") return "ultra";
+  if (collapsed == "xhigh" || collapsed == "extrahigh") return "xhigh";
+  auto in = [&](std::initializer_list<std::string_view> words) {
+    return std::find(words.begin(), words.end(), key) != words.end();
+  };
+  if (in({"off", "none"})) return "off";
+  if (in({"on", "enable", "enabled"})) return "low";
+  if (in({"min", "minimal"})) return "minimal";
+  if (in({"low", "thinkhard", "think-hard", "think_hard"})) return "low";
+  if (in({"mid", "med", "medium", "thinkharder", "think-harder", "harder"})) return "medium";
+  if (in({"high", "ultrathink", "thinkhardest", "highest"})) return "high";
+  if (key == "think") return "minimal";
+  return "";
+}
+
+bool IsThinkingResetWord(std::string_view raw) {
+  std::string key = text::ToLower(text::Trim(raw));
+  for (std::string_view w : {"default", "inherit", "inherited", "clear", "reset", "unpin"})
+    if (key == w) return true;
+  return false;
 }
 
 bool ThinkingProfile::Accepts(std::string_view level) const {
   return std::find(levels.begin(), levels.end(), level) != levels.end();
 }
 
-std::string ThinkingProfile::Remap(std::string_view level) const {
-  if (levels.empty() || Accepts(level)) return std::string(level);
-  int want = Rank(level);
-  std::string best_below, lowest = levels.front(), highest = levels.back();
-  int best_rank = -1;
-  for (const auto& l : levels) {
-    int r = Rank(l);
-    if (r < want && r > best_rank) {
-      best_rank = r;
-      best_below = l;
-    }
-  }
-  if (want < Rank(lowest)) return lowest;
-  if (want > Rank(highest)) return highest;
-  return best_below.empty() ? lowest : best_below;
+std::string ThinkingProfile::Supported(std::string_view level) const {
+  if (Accepts(level)) return std::string(level);
+  if (level == "adaptive" && !default_level.empty() && default_level != "off") return default_level;
+  const int want = ThinkingRank(level);
+  // Highest first; among equal ranks the listed order stays (as OpenClaw's stable sort).
+  std::vector<const std::string*> ranked;
+  for (const auto& l : levels) ranked.push_back(&l);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const std::string* a, const std::string* b) { return ThinkingRank(*a) > ThinkingRank(*b); });
+  for (const std::string* l : ranked)
+    if (*l != "off" && ThinkingRank(*l) <= want) return *l;
+  for (auto it = ranked.rbegin(); it != ranked.rend(); ++it)
+    if (**it != "off") return **it;
+  return "off";
 }
 
 ThinkingProfile ThinkingProfileFor(const std::vector<CatalogRow>& catalog, const ModelRef& model) {
+  const CatalogRow* row = nullptr;
+  for (const auto& r : catalog)
+    if (r.ref == model) {
+      row = &r;
+      break;
+    }
+  const bool no_reasoning = row && row->reasoning == false;
+  const std::optional<BuiltinThinking> builtin = BuiltinThinkingProfile(model.provider, model.model);
   ThinkingProfile p;
-  for (const auto& row : catalog) {
-    if (!(row.ref == model)) continue;
-    p.levels = row.thinking_levels;
-    p.default_level = row.thinking_default;
-    break;
+  std::vector<std::string> levels;
+  if (row && !row->thinking_levels.empty()) {
+    levels = row->thinking_levels;
+  } else if (builtin && (!no_reasoning || builtin->survives_no_reasoning)) {
+    levels.assign(builtin->levels.begin(), builtin->levels.end());
+    p.default_level = builtin->default_level;
+  } else if (no_reasoning) {
+    levels = {"off"};
+    p.default_level = "off";
+  } else {
+    levels.assign(std::begin(kGeneric), std::end(kGeneric));
   }
-  // OpenClaw's built-in knowledge, else its generic profile, for models whose catalog row says
-  // nothing (and ids outside it).
-  if (p.levels.empty())
-    for (std::string_view l : BuiltinThinkingLevels(model.provider, model.model)) p.levels.emplace_back(l);
-  if (p.levels.empty()) p.levels = {"off", "minimal", "low", "medium", "high"};
-  if (p.default_level.empty()) {
-    std::string_view builtin = BuiltinThinkingDefault(model.provider, model.model);
-    p.default_level = builtin.empty() ? "off" : std::string(builtin);
-    if (!p.Accepts(p.default_level)) p.levels.push_back(p.default_level);
-  }
+  p.levels = ByRank(std::move(levels));
+  if (row && !row->thinking_default.empty()) p.default_level = row->thinking_default;
+  if (!p.Accepts(p.default_level)) p.default_level.clear();
+  // A model without a default of its own starts at medium when its row says it reasons.
+  if (!p.default_level.empty()) p.start_level = p.default_level;
+  else p.start_level = row && row->reasoning == true ? p.Supported("medium") : "off";
   return p;
 }
 

@@ -37,4 +37,34 @@ std::optional<WordArgument> FindWordArgument(std::string_view text, std::string_
   return out;
 }
 
+std::optional<WordArgument> FindLevelDirective(std::string_view text, std::span<const std::string_view> names_lower,
+                                               bool (*is_level)(std::string_view)) {
+  std::optional<Span> word;
+  for (std::string_view name : names_lower) {
+    auto w = FindWord(text, name);
+    if (w && (!word || w->begin < word->begin)) word = w;
+  }
+  if (!word) return std::nullopt;
+  WordArgument out{*word, std::nullopt};
+  size_t i = word->end;
+  size_t j = i;
+  while (size_t n = text::SpaceAt(text, j)) j += n;
+  if (j < text.size() && text[j] == ':') {
+    i = j + 1;
+    out.span.end = i;
+  }
+  while (size_t n = text::SpaceAt(text, i)) i += n;
+  const size_t start = i;
+  auto letter_or_dash = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'; };
+  while (i < text.size() && letter_or_dash(text[i])) ++i;
+  if (i > start) {
+    std::string_view run = text.substr(start, i - start);
+    if (is_level(run) || text::Trim(text.substr(i)).empty()) {
+      out.argument = std::string(run);
+      out.span.end = i;
+    }
+  }
+  return out;
+}
+
 }  // namespace modelpin::grammar

@@ -1,10 +1,13 @@
-// The syntax shared by simple session directives such as "/think high", "/verbose on",
-// "/queue collect":  "/" WORD [WS* ":"] [WS+ ARG]   with ARG = letters, digits, '-', '_'.
+// The syntax shared by simple session directives:
+//  * FindWordArgument ("/queue collect"):  "/" WORD [WS* ":"] [WS+ ARG], ARG = letters, digits,
+//    '-', '_', a whole word;
+//  * FindLevelDirective ("/think high", "/t: low", "/verbose on"): OpenClaw's level directives.
 // Plugins own the meaning of WORD and ARG; this only finds them.
 #ifndef MODELPIN_GRAMMAR_WORD_ARGUMENT_H_
 #define MODELPIN_GRAMMAR_WORD_ARGUMENT_H_
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -20,6 +23,14 @@ struct WordArgument {
 // The first "/<word_lower>" directive of `text` (case-insensitive word, at a directive boundary),
 // with its argument when one follows.
 std::optional<WordArgument> FindWordArgument(std::string_view text, std::string_view word_lower);
+
+// The first level directive "/" NAME [WS* ":"] [WS* RUN] of `text`, NAME any of `names_lower`
+// (case-insensitive, at a directive boundary), RUN the ASCII letters and '-' that follow. RUN is
+// the argument when `is_level(RUN)` holds or only whitespace follows it; otherwise the directive
+// has no argument and RUN stays in the text: "/think hard hello" leaves "hard hello", while
+// "/think high2" takes "high" and leaves "2".
+std::optional<WordArgument> FindLevelDirective(std::string_view text, std::span<const std::string_view> names_lower,
+                                               bool (*is_level)(std::string_view));
 
 }  // namespace modelpin::grammar
 

@@ -11,11 +11,14 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "engine/auth_order.h"
+#include "engine/builtin_thinking.h"
 #include "engine/catalog.h"
 #include "engine/engine.h"
 #include "engine/env_credentials.h"
 #include "engine/json_file.h"
+#include "engine/thinking.h"
 #include "grammar/text.h"
 #include "test/golden.h"
 
@@ -707,9 +710,90 @@ BOOST_AUTO_TEST_CASE(AReferencedProviderWithoutCredentialBringsInClaudeCliAndKee
   BOOST_TEST(Labels(plan) == expected);
   BOOST_TEST(ClaudeCliCatalog().size() == 9u);
   BOOST_TEST(ClaudeCliCatalog()[1].name == "Claude Opus 5 (Claude CLI)");
-  BOOST_TEST(ClaudeCliCatalog()[1].thinking_default == "high");
+  BOOST_TEST(ThinkingProfileFor({}, ClaudeCliCatalog()[1].ref).start_level == "high");
   BOOST_TEST(ClaudeCliCatalog()[5].ref.model == "claude-opus-4-8");
   BOOST_TEST(ClaudeCliCatalog()[5].deprecated);
+}
+
+// ---- thinking profiles (what OpenClaw 2026.9.6 answers to /think on each model) ----
+
+std::string Levels(const ThinkingProfile& p) { return absl::StrJoin(p.levels, ","); }
+
+BOOST_AUTO_TEST_CASE(ThinkingProfilesOfTheClaudeFamilies) {
+  auto profile = [](std::string provider, std::string model) { return ThinkingProfileFor({}, {provider, model}); };
+  // Always thinking: no "off", a default of their own.
+  BOOST_TEST(Levels(profile("anthropic", "claude-fable-5-1")) == "low,medium,high,xhigh,max");
+  BOOST_TEST(profile("anthropic", "claude-opus-5-5").start_level == "medium");
+  BOOST_TEST(profile("anthropic", "claude-mythos-5").start_level == "high");
+  // "adaptive" ranks with "medium" and is listed after it.
+  BOOST_TEST(Levels(profile("anthropic", "claude-sonnet-5")) == "off,minimal,low,medium,adaptive,high,xhigh,max");
+  BOOST_TEST(Levels(profile("anthropic", "claude-opus-4-8")) == "off,minimal,low,medium,adaptive,high,xhigh,max");
+  BOOST_TEST(profile("anthropic", "claude-opus-4-8").start_level == "off");
+  BOOST_TEST(Levels(profile("anthropic", "claude-sonnet-4-6")) == "off,minimal,low,medium,adaptive,high,max");
+  BOOST_TEST(profile("anthropic", "claude-sonnet-4-6").start_level == "adaptive");
+  BOOST_TEST(Levels(profile("anthropic", "claude-opus-4-5")) == "off,minimal,low,medium,high");
+  BOOST_TEST(Levels(profile("claude-cli", "claude-mythos-5")) == "off");
+  BOOST_TEST(Levels(profile("google", "gemini-2.5-pro")) == "off,minimal,low,medium,adaptive,high");
+  BOOST_TEST(Levels(profile("google", "gemini-3.1-pro-preview")) == "off,low,adaptive,high");
+  BOOST_TEST(Levels(profile("openrouter", "x/y")) == "off,minimal,low,medium,high");
+  // Deployment ids name their Claude model at the end.
+  BOOST_TEST(ClaudeModelIdentity("us.anthropic.claude-opus-5-5-v1") == "claude-opus-5-5-v1");
+  BOOST_TEST(ClaudeModelIdentity("Anthropic/Claude_Sonnet.4.6") == "claude-sonnet-4-6");
+  BOOST_TEST(Levels(profile("anthropic", "us.anthropic.claude-fable-5-v1")) == "low,medium,high,xhigh,max");
+  BOOST_TEST(Levels(profile("anthropic", "claude-fable-50")) == "off,minimal,low,medium,high");
+}
+
+BOOST_AUTO_TEST_CASE(ThinkingProfilesFromCatalogRows) {
+  Config c = ParseConfig(R"({"models": {"providers": {
+    "openrouter": {"models": [{"id": "meta-llama/llama-3.3-70b-instruct", "reasoning": false},
+                              {"id": "moonshotai/kimi-k2.6", "reasoning": true},
+                              {"id": "x/custom", "thinkingLevels": ["max", "low", "adaptive", "medium"], "thinkingDefault": "low"}]},
+    "anthropic": {"models": [{"id": "claude-fable-5", "reasoning": false}, {"id": "claude-haiku-4-5", "reasoning": false}]}}}})");
+  auto profile = [&](std::string provider, std::string model) { return ThinkingProfileFor(c.catalog(), {provider, model}); };
+  BOOST_TEST(Levels(profile("openrouter", "meta-llama/llama-3.3-70b-instruct")) == "off");
+  BOOST_TEST(profile("openrouter", "moonshotai/kimi-k2.6").start_level == "medium");
+  // Given levels are put in rank order (ties as listed); the given default is used.
+  BOOST_TEST(Levels(profile("openrouter", "x/custom")) == "low,adaptive,medium,max");
+  BOOST_TEST(profile("openrouter", "x/custom").start_level == "low");
+  // "reasoning": false does not take thinking from a model that always thinks.
+  BOOST_TEST(Levels(profile("anthropic", "claude-fable-5")) == "low,medium,high,xhigh,max");
+  BOOST_TEST(Levels(profile("anthropic", "claude-haiku-4-5")) == "off");
+}
+
+BOOST_AUTO_TEST_CASE(ThinkingLevelClampAndSpellings) {
+  ThinkingProfile fable = ThinkingProfileFor({}, {"anthropic", "claude-fable-5"});
+  BOOST_TEST(fable.Supported("off") == "low");        // below the lowest: the lowest but "off"
+  BOOST_TEST(fable.Supported("adaptive") == "medium");  // the model's default
+  BOOST_TEST(fable.Supported("ultra") == "max");
+  ThinkingProfile generic = ThinkingProfileFor({}, {"anthropic", "claude-opus-4-5"});
+  BOOST_TEST(generic.Supported("max") == "high");
+  BOOST_TEST(generic.Supported("adaptive") == "medium");  // no default: by rank (30, as medium)
+  BOOST_TEST(generic.Supported("low") == "low");
+  ThinkingProfile off_only = ThinkingProfileFor({}, {"claude-cli", "claude-mythos-5"});
+  BOOST_TEST(off_only.Supported("high") == "off");
+  BOOST_TEST(NormalizeThinkingLevel("ON") == "low");
+  BOOST_TEST(NormalizeThinkingLevel("x-high") == "xhigh");
+  BOOST_TEST(NormalizeThinkingLevel("Extra_High") == "xhigh");
+  BOOST_TEST(NormalizeThinkingLevel("auto") == "adaptive");
+  BOOST_TEST(NormalizeThinkingLevel("none") == "off");
+  BOOST_TEST(NormalizeThinkingLevel("think") == "minimal");
+  BOOST_TEST(NormalizeThinkingLevel("ultrathink") == "high");
+  BOOST_TEST(NormalizeThinkingLevel("hard") == "");
+  BOOST_TEST(IsThinkingResetWord("Unpin"));
+  BOOST_TEST(!IsThinkingResetWord("off"));
+}
+
+BOOST_AUTO_TEST_CASE(UnknownThinkingLevelsInTheCatalogAreErrors) {
+  auto bad = Config::Parse("c.json", R"({"models": {"providers": {"p": {"models": [{"id": "m", "thinkingLevels": ["low", "hgh"]}]}}}})");
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_TEST(std::string(bad.status().message()).find("c.json: $.models.providers.p.models[0].thinkingLevels[1] (") == 0);
+  BOOST_TEST(std::string(bad.status().message()).find("unknown thinking level \"hgh\"") != std::string::npos);
+  auto def = Config::Parse("c.json", R"({"models": {"providers": {"p": {"models": [{"id": "m", "thinkingDefault": "LOW"}]}}}})");
+  BOOST_REQUIRE(!def.ok());
+  BOOST_TEST(std::string(def.status().message()).find("thinkingDefault") != std::string::npos);
+  auto reasoning = Config::Parse("c.json", R"({"models": {"providers": {"p": {"models": [{"id": "m", "reasoning": "yes"}]}}}})");
+  BOOST_REQUIRE(!reasoning.ok());
+  BOOST_TEST(std::string(reasoning.status().message()).find("$.models.providers.p.models[0].reasoning") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(CatalogStatusDeprecatedIsRead) {

@@ -20,6 +20,7 @@
 #include "grammar/directive.h"
 #include "grammar/model_grammar.h"
 #include "grammar/text.h"
+#include "grammar/word_argument.h"
 
 namespace modelpin::grammar {
 namespace {
@@ -957,6 +958,45 @@ BOOST_AUTO_TEST_CASE(FindWordRespectsBoundaryAndWordEnd) {
   BOOST_TEST((FindWord("/think /think", "think", 1) == Span{7, 13}));
   BOOST_TEST(!FindWord("/think", "think", 99).has_value());
   BOOST_TEST((FindWord("\u00A0/think\u3000", "think") == Span{2, 8}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Level directives (/think, /t, /thinking): how far the argument reaches.
+
+bool IsTestLevel(std::string_view run) { return run == "high" || run == "low" || run == "think"; }
+constexpr std::string_view kThinkNames[] = {"thinking", "think", "t"};
+
+// "<argument or -> | <text left after removing the directive>", or "none".
+std::string Level(std::string_view text) {
+  auto d = FindLevelDirective(text, kThinkNames, IsTestLevel);
+  if (!d) return "none";
+  return (d->argument ? *d->argument : "-") + " | " + RemoveSpan(text, d->span);
+}
+
+BOOST_AUTO_TEST_CASE(LevelDirectiveArgumentRules) {
+  BOOST_TEST(Level("/think high") == "high | ");
+  BOOST_TEST(Level("/t high") == "high | ");
+  BOOST_TEST(Level("/THINKING low") == "low | ");
+  BOOST_TEST(Level("/think") == "- | ");
+  BOOST_TEST(Level("/think: high") == "high | ");
+  BOOST_TEST(Level("/think:high") == "high | ");
+  BOOST_TEST(Level("/think :high") == "high | ");
+  // Not a level, but nothing follows: still the argument (the plugin calls it unrecognised).
+  BOOST_TEST(Level("/think nonsense") == "nonsense | ");
+  BOOST_TEST(Level("/think nonsense  ") == "nonsense | ");
+  // Not a level and text follows: no argument, the word stays in the text.
+  BOOST_TEST(Level("/think hard hello") == "- | hard hello");
+  // The run is letters and '-' only: "high2" gives "high" and leaves "2"; "hi_gh" is no level.
+  BOOST_TEST(Level("/think high2") == "high | 2");
+  BOOST_TEST(Level("/think hi_gh") == "- | hi_gh");
+  BOOST_TEST(Level("/think think_hard") == "think | _hard");
+  BOOST_TEST(Level("/think high hello") == "high | hello");
+  BOOST_TEST(Level("hello /t low") == "low | hello");
+  // The leftmost of the names wins; words that only start with a name are not directives.
+  BOOST_TEST(Level("a /thinking high /t low") == "high | a /t low");
+  BOOST_TEST(Level("/tx high") == "none");
+  BOOST_TEST(Level("x/t high") == "none");
+  BOOST_TEST(Level("/think\u00A0high") == "high | ");
 }
 
 // ---------------------------------------------------------------------------------------------

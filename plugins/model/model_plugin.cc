@@ -307,12 +307,11 @@ class ModelPlugin : public Plugin {
     } else {
       absl::StrAppend(&ack, "Model set to ", label, " for this session only; configured default unchanged.");
     }
-    // A stored thinking level the new model does not accept moves to its nearest level.
+    // A stored thinking level the new model does not accept moves to the level it would run at.
     std::string remap_part;
     if (s.thinking_level) {
       ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
-      if (!profile.Accepts(*s.thinking_level)) {
-        std::string to = profile.Remap(*s.thinking_level);
+      if (std::string to = profile.Supported(*s.thinking_level); to != *s.thinking_level) {
         remap_part = absl::StrCat("Thinking level set to ", to, " (", *s.thinking_level, " not supported for ",
                                   ref.Label(), ").");
         s.thinking_level = to;

@@ -141,8 +141,8 @@ Availability RowAvailability(const TurnContext& ctx, const std::string& provider
 }
 
 std::string ThinkingLevel(const TurnContext& ctx) {
-  if (ctx.session.thinking_level) return *ctx.session.thinking_level;
-  return ThinkingProfileFor(ctx.resolver.catalog(), ctx.CurrentModel()).default_level;
+  ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ctx.CurrentModel());
+  return profile.Supported(ctx.session.thinking_level.value_or(profile.start_level));
 }
 
 bool ProviderKnown(const TurnContext& ctx, const std::string& provider) {

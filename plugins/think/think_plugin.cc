@@ -1,15 +1,17 @@
 #include "plugins/think/think_plugin.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/thinking.h"
-#include "grammar/text.h"
 #include "grammar/word_argument.h"
 
 namespace modelpin {
 namespace {
+
+// OpenClaw's names for the directive, longest first.
+constexpr std::string_view kNames[] = {"thinking", "think", "t"};
+
+bool IsLevelWord(std::string_view run) { return !NormalizeThinkingLevel(run).empty(); }
 
 class ThinkPlugin : public Plugin {
  public:
@@ -18,42 +20,46 @@ class ThinkPlugin : public Plugin {
   bool AppliesLast() const override { return true; }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
-    auto d = grammar::FindWordArgument(text, "think");
+    auto d = grammar::FindLevelDirective(text, kNames, IsLevelWord);
     if (!d) return std::nullopt;
     return DirectiveHit{d->span, *d};
   }
 
+  // Only a message of directives changes the session's level. Inside a longer message /think
+  // sets the level of that one run, as in OpenClaw: nothing is stored and nothing acknowledged,
+  // but a level the model cannot use still refuses the message.
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     const auto& d = std::any_cast<const grammar::WordArgument&>(hit.payload);
-    ModelRef model = ctx.CurrentModel();
-    ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), model);
-    std::string options = "default, " + absl::StrJoin(profile.levels, ", ");
+    const ModelRef model = ctx.CurrentModel();
+    const ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), model);
+    const std::string levels = absl::StrJoin(profile.levels, ", ");
     DirectiveResult r;
     if (!d.argument) {
-      r.query = Reply{absl::StrCat("Current thinking level: ", ctx.session.thinking_level.value_or(profile.default_level),
-                                   ".\nOptions: ", options, "."),
-                      false};
+      if (!ctx.directive_only) return r;
+      std::string current = profile.Supported(ctx.session.thinking_level.value_or(profile.start_level));
+      r.query = Reply{absl::StrCat("Current thinking level: ", current, ".\nOptions: default, ", levels, "."), false};
       return r;
     }
-    std::string level = text::ToLower(*d.argument);
-    if (level == "default") {
+    if (IsThinkingResetWord(*d.argument)) {
+      if (!ctx.directive_only) return r;
       ctx.session.thinking_level.reset();
       r.ack = "Thinking level reset to default.";
       return r;
     }
-    const auto& all = AllThinkingLevels();
-    if (std::find(all.begin(), all.end(), level) == all.end()) {
+    const std::string level(NormalizeThinkingLevel(*d.argument));
+    if (level.empty()) {
       // OpenClaw answers an unknown level like a query: no error flag, nothing applied.
-      r.query = Reply{absl::StrCat("Unrecognized thinking level \"", *d.argument, "\". Valid levels: ", options, "."),
+      r.query = Reply{absl::StrCat("Unrecognized thinking level \"", *d.argument, "\". Valid levels: default, ", levels, "."),
                       false};
       return r;
     }
     if (!profile.Accepts(level)) {
       r.error = Reply{absl::StrCat("Thinking level \"", level, "\" is not supported for ", model.Label(),
-                                   ". Use one of: ", absl::StrJoin(profile.levels, ", "), "."),
+                                   ". Use one of: ", levels, "."),
                       true};
       return r;
     }
+    if (!ctx.directive_only) return r;
     ctx.session.thinking_level = level;
     r.ack = level == "off" ? "Thinking disabled." : absl::StrCat("Thinking level set to ", level, ".");
     return r;
