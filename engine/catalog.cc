@@ -60,6 +60,12 @@ bool Configured(const AgentView& agent, const ModelRef& ref) {
 
 std::span<const CatalogRow> ClaudeCliCatalog() { return CliRows(); }
 
+bool IsBundledClaudeModel(std::string_view id) {
+  if (std::find(kAnthropicManifestOrder.begin(), kAnthropicManifestOrder.end(), id) != kAnthropicManifestOrder.end())
+    return true;
+  return std::any_of(CliRows().begin(), CliRows().end(), [&](const CatalogRow& row) { return row.ref.model == id; });
+}
+
 std::vector<std::string> ReferencedProviders(const AgentView& agent) {
   std::vector<std::string> out;
   AddUnique(out, agent.default_ref.provider);

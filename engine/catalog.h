@@ -42,6 +42,10 @@ std::vector<std::string> ReferencedProviders(const AgentView& agent);
 // The rows OpenClaw 2026.9.6 ships for provider "claude-cli", in its manifest order.
 std::span<const CatalogRow> ClaudeCliCatalog();
 
+// The Claude model ids OpenClaw's anthropic plugin ships: its static anthropic catalog and the
+// claude-cli rows (route variants of the same models). Exact, case-sensitive.
+bool IsBundledClaudeModel(std::string_view id);
+
 }  // namespace modelpin
 
 #endif  // MODELPIN_ENGINE_CATALOG_H_

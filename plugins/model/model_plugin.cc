@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/catalog.h"
 #include "engine/provider_tables.h"
 #include "engine/thinking.h"
 #include "grammar/text.h"
@@ -59,8 +60,8 @@ bool RuntimeSupported(const std::string& runtime, const std::string& provider) {
 }
 
 // Whether OpenClaw offers its own runtime for `ref`: the model must be in the published catalog
-// (claude-cli ids compared case-insensitively, plus the two bundled ids it resolves statically)
-// and the session must be able to authenticate it, with the directive's profile as a user pin
+// (claude-cli ids compared case-insensitively) or, for the Claude providers, one of the ids the
+// anthropic plugin ships, and the session must be able to authenticate it, with the directive's profile as a user pin
 // when it names one.
 bool OpenClawRuntimeOffered(const TurnContext& ctx, const ModelRef& ref, const std::optional<std::string>& profile) {
   bool cli = ref.provider == "claude-cli";
@@ -68,7 +69,8 @@ bool OpenClawRuntimeOffered(const TurnContext& ctx, const ModelRef& ref, const s
     return cli ? row.ref.provider == ref.provider && text::EqualsLower(ref.model, text::ToLower(row.ref.model))
                : row.ref == ref;
   });
-  if (cli && (ref.model == "claude-mythos-5" || ref.model == "claude-haiku-4-5")) listed = true;
+  // The anthropic plugin's own ids count for both Claude providers, whatever the catalog holds.
+  if ((cli || ref.provider == "anthropic") && IsBundledClaudeModel(ref.model)) listed = true;
   if (!listed) return false;
   const SessionState& s = ctx.session;
   model_plugin::Availability a = profile ? model_plugin::AuthAvailability(ctx, ref.provider, ref.provider, profile, true)
@@ -240,8 +242,9 @@ class ModelPlugin : public Plugin {
         return {Error(absl::StrCat("Runtime \"", runtime.id, "\" is not available for ", ref.Label(),
                                    ". Refresh the model catalog and choose again.")),
                 {}, {}, {}};
-    } else if (!runtime.reset && ref.provider == "openai") {
-      // openai models route to the Codex runtime, which this setup cannot provide.
+    } else if (!runtime.reset && ref.provider == "openai" && !ctx.session.agent_runtime_override) {
+      // openai models route to the Codex runtime, which this setup cannot provide; a runtime the
+      // session has pinned (openclaw) serves them instead.
       return {Error(absl::StrCat("A runtime is not available for ", ref.Label(),
                                  ". Refresh the model catalog and choose again.")),
               {}, {}, {}};

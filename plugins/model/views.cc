@@ -68,11 +68,11 @@ std::string RowNote(const TurnContext& ctx, const ModelRef& ref, Availability av
   std::optional<std::string> n0;
   if (row && !row->name.empty() && row->name != ref.model) n0 = row->name;
   // The session's runtime pin applies to anthropic-family rows of the family it was set in; the
-  // configured default model is always evaluated without it.
+  // agent's default model (its own primary, else agents.defaults) is evaluated without it.
   std::string_view runtime;
   const SessionState& s = ctx.session;
   if ((ref.provider == "anthropic" || ref.provider == "claude-cli") && s.agent_runtime_override &&
-      !(ref == ctx.config.Agent("").default_ref)) {
+      !(ref == ctx.agent.default_ref)) {
     std::string_view pp = SessionProfileProvider(ctx);
     if (!pp.empty() && SameAuthProvider(pp, ref.provider)) runtime = *s.agent_runtime_override;
   }
