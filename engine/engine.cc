@@ -16,6 +16,12 @@
 
 namespace modelpin {
 
+bool TurnContext::HasDirective(std::string_view plugin) const {
+  for (size_t i = 0; i < directive_count && i < directive_plugins.size(); ++i)
+    if (directive_plugins[i] == plugin) return true;
+  return false;
+}
+
 ModelRef TurnContext::CurrentModel() const {
   ModelRef ref;
   CurrentModelInto(ref);
@@ -333,6 +339,8 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   if (!found.empty()) {
     ctx.directive_count = found.size();
     ctx.directive_only = directive_only;
+    for (size_t i = 0; i < found.size() && i < ctx.directive_plugins.size(); ++i)
+      ctx.directive_plugins[i] = found[i].plugin->name();
     absl::InlinedVector<std::string, 4> acks(found.size());
     absl::InlinedVector<Reply, 1> infos;
     absl::InlinedVector<size_t, 4> apply_order;

@@ -13,6 +13,7 @@
 #define MODELPIN_ENGINE_PLUGIN_H_
 
 #include <any>
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,6 +66,10 @@ struct TurnContext {
   // whether nothing but directives was left (OpenClaw composes replies differently then).
   size_t directive_count = 0;
   bool directive_only = false;
+  // The plugins with a directive in this message, by name ("think", "model"); the first
+  // directive_count entries (each plugin finds at most one directive per message).
+  std::array<std::string_view, 8> directive_plugins{};
+  bool HasDirective(std::string_view plugin) const;
 
   // The session's effective model: its override, else the agent default.
   ModelRef CurrentModel() const;

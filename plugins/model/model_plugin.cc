@@ -310,9 +310,10 @@ class ModelPlugin : public Plugin {
     } else {
       absl::StrAppend(&ack, "Model set to ", label, " for this session only; configured default unchanged.");
     }
-    // A stored thinking level the new model does not accept moves to the level it would run at.
+    // A stored thinking level the new model does not accept moves to the level it would run at,
+    // unless the message sets the level itself ("/think off /model opus").
     std::string remap_part;
-    if (s.thinking_level) {
+    if (s.thinking_level && !ctx.HasDirective("think")) {
       ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
       if (std::string to = profile.Supported(*s.thinking_level); to != *s.thinking_level) {
         remap_part = absl::StrCat("Thinking level set to ", to, " (", *s.thinking_level, " not supported for ",
