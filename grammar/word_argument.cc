@@ -38,7 +38,7 @@ std::optional<WordArgument> FindWordArgument(std::string_view text, std::string_
 }
 
 std::optional<WordArgument> FindLevelDirective(std::string_view text, std::span<const std::string_view> names_lower,
-                                               bool (*is_level)(std::string_view)) {
+                                               std::string_view (*level_of)(std::string_view)) {
   std::optional<Span> word;
   for (std::string_view name : names_lower) {
     auto w = FindWord(text, name);
@@ -59,7 +59,7 @@ std::optional<WordArgument> FindLevelDirective(std::string_view text, std::span<
   while (i < text.size() && letter_or_dash(text[i])) ++i;
   if (i > start) {
     std::string_view run = text.substr(start, i - start);
-    if (is_level(run) || text::Trim(text.substr(i)).empty()) {
+    if (!level_of(run).empty() || text::Trim(text.substr(i)).empty()) {
       out.argument = std::string(run);
       out.span.end = i;
     }

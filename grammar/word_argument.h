@@ -26,11 +26,11 @@ std::optional<WordArgument> FindWordArgument(std::string_view text, std::string_
 
 // The first level directive "/" NAME [WS* ":"] [WS* RUN] of `text`, NAME any of `names_lower`
 // (case-insensitive, at a directive boundary), RUN the ASCII letters and '-' that follow. RUN is
-// the argument when `is_level(RUN)` holds or only whitespace follows it; otherwise the directive
-// has no argument and RUN stays in the text: "/think hard hello" leaves "hard hello", while
-// "/think high2" takes "high" and leaves "2".
+// the argument when `level_of(RUN)` names a level (is not empty) or only whitespace follows it;
+// otherwise the directive has no argument and RUN stays in the text: "/think hard hello" leaves
+// "hard hello", while "/think high2" takes "high" and leaves "2".
 std::optional<WordArgument> FindLevelDirective(std::string_view text, std::span<const std::string_view> names_lower,
-                                               bool (*is_level)(std::string_view));
+                                               std::string_view (*level_of)(std::string_view));
 
 }  // namespace modelpin::grammar
 

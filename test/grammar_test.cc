@@ -963,7 +963,9 @@ BOOST_AUTO_TEST_CASE(FindWordRespectsBoundaryAndWordEnd) {
 // ---------------------------------------------------------------------------------------------
 // Level directives (/think, /t, /thinking): how far the argument reaches.
 
-bool IsTestLevel(std::string_view run) { return run == "high" || run == "low" || run == "think"; }
+std::string_view IsTestLevel(std::string_view run) {
+  return run == "high" || run == "low" || run == "think" ? run : std::string_view();
+}
 constexpr std::string_view kThinkNames[] = {"thinking", "think", "t"};
 
 // "<argument or -> | <text left after removing the directive>", or "none".

@@ -14,11 +14,12 @@ namespace {
 class SettingPlugin : public Plugin {
  public:
   explicit SettingPlugin(SettingSpec spec) : spec_(std::move(spec)) {}
-  std::string_view name() const override { return spec_.word; }
-  std::vector<std::string> Words(const AgentView&) const override { return {spec_.word}; }
+  std::string_view name() const override { return spec_.names.front(); }
+  std::vector<std::string> Words(const AgentView&) const override { return {std::string(spec_.names.front())}; }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
-    auto d = grammar::FindWordArgument(text, spec_.word);
+    auto d = spec_.normalize ? grammar::FindLevelDirective(text, spec_.names, spec_.normalize)
+                             : grammar::FindWordArgument(text, spec_.names.front());
     if (!d) return std::nullopt;
     return DirectiveHit{d->span, *d};
   }
@@ -26,19 +27,24 @@ class SettingPlugin : public Plugin {
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     const auto& d = std::any_cast<const grammar::WordArgument&>(hit.payload);
     DirectiveResult r;
+    const bool once = spec_.inline_applies_once && !ctx.directive_only;
     std::string options = absl::StrJoin(spec_.values, ", ");
     if (!d.argument) {
+      if (once) return r;
       auto it = ctx.session.plugin_state.find(spec_.state_key);
       std::string current = it == ctx.session.plugin_state.end() ? spec_.default_value : it->second;
       r.query = Reply{absl::StrCat("Current ", spec_.noun, ": ", current, ".\nOptions: ", options, "."), false};
       return r;
     }
-    std::string value = text::ToLower(*d.argument);
+    std::string value = spec_.normalize ? std::string(spec_.normalize(*d.argument)) : text::ToLower(*d.argument);
     if (std::find(spec_.values.begin(), spec_.values.end(), value) == spec_.values.end()) {
-      r.query = Reply{absl::StrCat("Unrecognized ", spec_.noun, " \"", *d.argument, "\". Valid levels: ", options, "."),
+      if (once) return r;
+      r.query = Reply{absl::StrCat("Unrecognized ", spec_.noun, " \"", *d.argument, "\". Valid levels: ",
+                                   spec_.unrecognized_values.empty() ? options : spec_.unrecognized_values, "."),
                       false};
       return r;
     }
+    if (once) return r;
     ctx.session.plugin_state[spec_.state_key] = value;
     std::string ack = spec_.default_ack;
     for (const auto& [v, text] : spec_.acks)

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/plugin.h"
@@ -12,14 +13,21 @@
 namespace modelpin {
 
 struct SettingSpec {
-  std::string word;                 // "verbose"
-  std::string state_key;            // key in SessionState::plugin_state
-  std::string default_value;        // shown when nothing is stored
-  std::string noun;                 // "verbose level": "Current verbose level: off."
-  std::vector<std::string> values;  // accepted values, in the order "Options:" lists them
+  std::vector<std::string_view> names;  // directive names, lower case; names[0] is the word
+  std::string state_key;                // key in SessionState::plugin_state
+  std::string default_value;            // shown when nothing is stored
+  std::string noun;                     // "verbose level": "Current verbose level: off."
+  std::vector<std::string> values;      // accepted values, in the order "Options:" lists them
+  std::string unrecognized_values;      // the list after "Valid levels:" ("" = as `values`)
+  // OpenClaw's level-directive syntax (grammar::FindLevelDirective) and spellings: the value an
+  // argument names, "" for none. Without it: exact values after "/<word>" (FindWordArgument).
+  std::string_view (*normalize)(std::string_view) = nullptr;
+  // Inside a longer message the setting applies to that one run: nothing is stored, nothing
+  // acknowledged, and a query or an unknown value is ignored (OpenClaw's /verbose).
+  bool inline_applies_once = false;
   // Acknowledgement per value; "{}" is replaced by the value.
   std::vector<std::pair<std::string, std::string>> acks;
-  std::string default_ack;          // for values without their own text
+  std::string default_ack;  // for values without their own text
 };
 
 std::unique_ptr<Plugin> MakeSettingPlugin(SettingSpec spec);

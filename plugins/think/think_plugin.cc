@@ -11,8 +11,6 @@ namespace {
 // OpenClaw's names for the directive, longest first.
 constexpr std::string_view kNames[] = {"thinking", "think", "t"};
 
-bool IsLevelWord(std::string_view run) { return !NormalizeThinkingLevel(run).empty(); }
-
 class ThinkPlugin : public Plugin {
  public:
   std::string_view name() const override { return "think"; }
@@ -20,7 +18,7 @@ class ThinkPlugin : public Plugin {
   bool AppliesLast() const override { return true; }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
-    auto d = grammar::FindLevelDirective(text, kNames, IsLevelWord);
+    auto d = grammar::FindLevelDirective(text, kNames, NormalizeThinkingLevel);
     if (!d) return std::nullopt;
     return DirectiveHit{d->span, *d};
   }
@@ -48,7 +46,9 @@ class ThinkPlugin : public Plugin {
     }
     const std::string level(NormalizeThinkingLevel(*d.argument));
     if (level.empty()) {
-      // OpenClaw answers an unknown level like a query: no error flag, nothing applied.
+      // OpenClaw answers an unknown level like a query (no error flag, nothing applied); inside a
+      // longer message it ignores it.
+      if (!ctx.directive_only) return r;
       r.query = Reply{absl::StrCat("Unrecognized thinking level \"", *d.argument, "\". Valid levels: default, ", levels, "."),
                       false};
       return r;

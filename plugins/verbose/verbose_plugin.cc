@@ -1,17 +1,37 @@
 #include "plugins/verbose/verbose_plugin.h"
 
+#include "grammar/text.h"
 #include "plugins/setting/setting_plugin.h"
 
 namespace modelpin {
+namespace {
+
+// OpenClaw's spellings of the verbose levels (case-insensitive).
+std::string_view VerboseLevel(std::string_view raw) {
+  std::string key = text::ToLower(text::Trim(raw));
+  for (std::string_view w : {"off", "false", "no", "0"})
+    if (key == w) return "off";
+  for (std::string_view w : {"full", "all", "everything"})
+    if (key == w) return "full";
+  for (std::string_view w : {"on", "minimal", "true", "yes", "1"})
+    if (key == w) return "on";
+  return "";
+}
+
+}  // namespace
 
 std::unique_ptr<Plugin> MakeVerbosePlugin() {
-  return MakeSettingPlugin({.word = "verbose",
+  return MakeSettingPlugin({.names = {"verbose", "v"},
                             .state_key = "verboseLevel",
                             .default_value = "off",
                             .noun = "verbose level",
                             .values = {"on", "full", "off"},
-                            .acks = {{"on", "⚙️ Verbose logging enabled."}, {"off", "⚙️ Verbose logging disabled."}},
-                            // NOTE: not seen in the oracle; worded like the other two.
+                            .unrecognized_values = "off, on, full",
+                            .normalize = VerboseLevel,
+                            .inline_applies_once = true,
+                            .acks = {{"on", "⚙️ Verbose logging enabled."},
+                                     {"off", "⚙️ Verbose logging disabled."},
+                                     {"full", "⚙️ Verbose logging set to full."}},
                             .default_ack = "⚙️ Verbose logging set to {}."});
 }
 
