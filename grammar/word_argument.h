@@ -1,8 +1,5 @@
-// The syntax shared by simple session directives:
-//  * FindWordArgument ("/queue collect"):  "/" WORD [WS* ":"] [WS+ ARG], ARG = letters, digits,
-//    '-', '_', a whole word;
-//  * FindLevelDirective ("/think high", "/t: low", "/verbose on"): OpenClaw's level directives.
-// Plugins own the meaning of WORD and ARG; this only finds them.
+// The syntax of OpenClaw's level directives ("/think high", "/t: low", "/verbose on"). Plugins
+// own the meaning of the names and levels; this only finds them.
 #ifndef MODELPIN_GRAMMAR_WORD_ARGUMENT_H_
 #define MODELPIN_GRAMMAR_WORD_ARGUMENT_H_
 
@@ -16,13 +13,9 @@
 namespace modelpin::grammar {
 
 struct WordArgument {
-  Span span;                         // "/word" through the argument, if any
+  Span span;                            // "/name" through the argument, if any
   std::optional<std::string> argument;  // as typed
 };
-
-// The first "/<word_lower>" directive of `text` (case-insensitive word, at a directive boundary),
-// with its argument when one follows.
-std::optional<WordArgument> FindWordArgument(std::string_view text, std::string_view word_lower);
 
 // The first level directive "/" NAME [WS* ":"] [WS* RUN] of `text`, NAME any of `names_lower`
 // (case-insensitive, at a directive boundary), RUN the ASCII letters and '-' that follow. RUN is

@@ -20,6 +20,7 @@
 #include "grammar/directive.h"
 #include "grammar/model_grammar.h"
 #include "grammar/text.h"
+#include "grammar/queue_directive.h"
 #include "grammar/word_argument.h"
 
 namespace modelpin::grammar {
@@ -999,6 +1000,41 @@ BOOST_AUTO_TEST_CASE(LevelDirectiveArgumentRules) {
   BOOST_TEST(Level("/tx high") == "none");
   BOOST_TEST(Level("x/t high") == "none");
   BOOST_TEST(Level("/think\u00A0high") == "high | ");
+}
+
+// /queue: tokens read left to right; "[reset] mode=<m> debounce=<d> cap=<c> drop=<p> | rest".
+bool IsTestMode(std::string_view token) { return token == "steer" || token == "collect"; }
+
+std::string Queue(std::string_view text) {
+  auto d = FindQueueDirective(text, IsTestMode);
+  if (!d) return "none";
+  std::string out = d->reset ? "reset " : "";
+  auto field = [&](const char* name, const std::optional<std::string>& v) {
+    if (v) out += std::string(name) + "=" + *v + " ";
+  };
+  field("mode", d->mode);
+  field("debounce", d->debounce);
+  field("cap", d->cap);
+  field("drop", d->drop);
+  return out + "| " + RemoveSpan(text, d->span);
+}
+
+BOOST_AUTO_TEST_CASE(QueueDirectiveTokens) {
+  BOOST_TEST(Queue("/queue") == "| ");
+  BOOST_TEST(Queue("/queue steer") == "mode=steer | ");
+  BOOST_TEST(Queue("/queue steer collect") == "mode=collect | ");           // the last mode wins
+  BOOST_TEST(Queue("/queue nonsense") == "mode=nonsense | ");               // unknown first: the mode as typed
+  BOOST_TEST(Queue("/queue nonsense steer") == "mode=nonsense | steer");
+  BOOST_TEST(Queue("/queue steer nonsense") == "mode=steer | nonsense");    // unknown later: stays in the text
+  BOOST_TEST(Queue("/queue cap:5 nonsense") == "cap=5 | nonsense");
+  BOOST_TEST(Queue("/queue collect debounce:3s cap=7 DROP:old") == "mode=collect debounce=3s cap=7 drop=old | ");
+  BOOST_TEST(Queue("/queue debounce:2s:9") == "debounce=2s | ");           // up to the next ':' or '='
+  BOOST_TEST(Queue("/queue debounce:") == "debounce= | ");
+  BOOST_TEST(Queue("/queue debounce:1s reset steer") == "reset debounce=1s | steer");  // reset ends it
+  BOOST_TEST(Queue("/queue: steer") == "mode=steer | ");
+  BOOST_TEST(Queue("/queue:collect") == "mode=collect | ");
+  BOOST_TEST(Queue("hi /QUEUE Steer there") == "mode=Steer | hi there");
+  BOOST_TEST(Queue("/queues steer") == "none");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,22 +1,178 @@
 #include "plugins/queue/queue_plugin.h"
 
-#include "plugins/setting/setting_plugin.h"
+#include <cmath>
+#include <cstdint>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "grammar/queue_directive.h"
+#include "grammar/text.h"
 
 namespace modelpin {
+namespace {
 
-std::unique_ptr<Plugin> MakeQueuePlugin() {
-  // "⚙️ Queue mode set to collect." is OpenClaw's text (oracle); the list of modes and the
-  // query texts follow its documentation, not an oracle run.
-  return MakeSettingPlugin({.names = {"queue"},
-                            .state_key = "queueMode",
-                            .default_value = "collect",
-                            .noun = "queue mode",
-                            .values = {"steer", "followup", "collect", "steer-backlog", "interrupt"},
-                            .unrecognized_values = "",
-                            .normalize = nullptr,
-                            .inline_applies_once = false,
-                            .acks = {},
-                            .default_ack = "⚙️ Queue mode set to {}."});
+// Session keys (SessionState::plugin_state) and OpenClaw's defaults.
+constexpr char kMode[] = "queueMode", kDebounce[] = "queueDebounceMs", kCap[] = "queueCap", kDrop[] = "queueDrop";
+constexpr char kDefaultMode[] = "steer", kDefaultDebounce[] = "500", kDefaultCap[] = "20", kDefaultDrop[] = "summarize";
+
+bool In(std::string_view key, std::initializer_list<std::string_view> words) {
+  for (std::string_view w : words)
+    if (key == w) return true;
+  return false;
 }
+
+// OpenClaw's spellings of the queue modes and drop policies (case-insensitive); "" for none.
+std::string_view QueueMode(std::string_view raw) {
+  const std::string key = text::ToLower(text::Trim(raw));
+  if (In(key, {"interrupt", "interrupts", "abort"})) return "interrupt";
+  if (In(key, {"steer", "steering"})) return "steer";
+  if (In(key, {"followup", "follow-ups", "followups"})) return "followup";
+  if (In(key, {"collect", "coalesce"})) return "collect";
+  return "";
+}
+bool IsQueueMode(std::string_view raw) { return !QueueMode(raw).empty(); }
+
+std::string_view DropPolicy(std::string_view raw) {
+  const std::string key = text::ToLower(text::Trim(raw));
+  if (In(key, {"old", "oldest"})) return "old";
+  if (In(key, {"new", "newest"})) return "new";
+  if (In(key, {"summarize", "summary"})) return "summarize";
+  return "";
+}
+
+// A duration in milliseconds, as OpenClaw's debounce reads it: "1500" (ms), "2s", "1.5m",
+// "1h30m" (units ms, s, m, h, d). Zero and anything unreadable are invalid.
+std::optional<int64_t> DebounceMs(std::string_view raw) {
+  const std::string s = text::ToLower(text::Trim(raw));
+  auto number = [&](size_t& i, double& value) {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start) return false;
+    if (i + 1 < s.size() && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') {
+      ++i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    }
+    value = std::stod(s.substr(start, i - start));
+    return true;
+  };
+  auto unit = [&](size_t& i) -> double {
+    if (s.compare(i, 2, "ms") == 0) return i += 2, 1.0;
+    if (i < s.size() && s[i] == 's') return ++i, 1e3;
+    if (i < s.size() && s[i] == 'm') return ++i, 60e3;
+    if (i < s.size() && s[i] == 'h') return ++i, 3600e3;
+    if (i < s.size() && s[i] == 'd') return ++i, 86400e3;
+    return 0;
+  };
+  double total = 0;
+  size_t i = 0;
+  for (int segment = 0; i < s.size() || segment == 0; ++segment) {
+    double value = 0;
+    if (!number(i, value)) return std::nullopt;
+    double scale = unit(i);
+    if (scale == 0) {
+      if (segment > 0 || i != s.size()) return std::nullopt;  // a bare number only stands alone
+      scale = 1;
+    }
+    total += value * scale;
+  }
+  const double ms = std::round(total);
+  if (!(ms > 0) || ms > 9007199254740991.0) return std::nullopt;
+  return static_cast<int64_t>(ms);
+}
+
+std::optional<int64_t> Cap(std::string_view raw) {
+  std::string_view s = text::Trim(raw);
+  size_t i = !s.empty() && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+  if (i == s.size()) return std::nullopt;
+  for (size_t k = i; k < s.size(); ++k)
+    if (s[k] < '0' || s[k] > '9') return std::nullopt;
+  if (s[0] == '-' || s.size() - i > 15) return std::nullopt;
+  int64_t v = std::stoll(std::string(s.substr(i)));
+  return v > 0 ? std::optional<int64_t>(v) : std::nullopt;
+}
+
+class QueuePlugin : public Plugin {
+ public:
+  std::string_view name() const override { return "queue"; }
+  std::vector<std::string> Words(const AgentView&) const override { return {"queue"}; }
+
+  std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
+    auto d = grammar::FindQueueDirective(text, IsQueueMode);
+    if (!d) return std::nullopt;
+    return DirectiveHit{d->span, *d};
+  }
+
+  // Only a message of directives changes the settings. Inside a longer message /queue is removed
+  // from the text and otherwise ignored, as in OpenClaw (the settings are the session's, not the
+  // run's).
+  DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
+    const auto& d = std::any_cast<const grammar::QueueDirective&>(hit.payload);
+    auto& state = ctx.session.plugin_state;
+    DirectiveResult r;
+    if (!ctx.directive_only) return r;
+    if (!d.reset && !d.mode && !d.has_options()) {
+      auto get = [&](const char* key, std::string_view fallback) {
+        auto it = state.find(key);
+        return it == state.end() ? std::string(fallback) : it->second;
+      };
+      r.query = Reply{absl::StrCat("Current queue settings: mode=", get(kMode, kDefaultMode),
+                                   ", debounce=", get(kDebounce, kDefaultDebounce), "ms, cap=", get(kCap, kDefaultCap),
+                                   ", drop=", get(kDrop, kDefaultDrop),
+                                   ".\nOptions: modes steer, followup, collect, interrupt; debounce:<ms|s|m>, "
+                                   "cap:<n>, drop:old|new|summarize."),
+                      false};
+      return r;
+    }
+    const std::string_view mode = d.mode ? QueueMode(*d.mode) : "";
+    const std::optional<int64_t> debounce = d.debounce ? DebounceMs(*d.debounce) : std::nullopt;
+    const std::optional<int64_t> cap = d.cap ? Cap(*d.cap) : std::nullopt;
+    const std::string_view drop = d.drop ? DropPolicy(*d.drop) : "";
+    std::vector<std::string> errors;
+    if (d.mode && mode.empty() && !d.reset)
+      errors.push_back(absl::StrCat("Unrecognized queue mode \"", *d.mode, "\". Valid modes: steer, followup, collect, interrupt."));
+    if (d.debounce && !debounce)
+      errors.push_back(absl::StrCat("Invalid debounce \"", *d.debounce, "\". Use ms/s/m (e.g. debounce:1500ms, debounce:2s)."));
+    if (d.cap && !cap) errors.push_back(absl::StrCat("Invalid cap \"", *d.cap, "\". Use a positive integer (e.g. cap:10)."));
+    if (d.drop && drop.empty())
+      errors.push_back(absl::StrCat("Invalid drop policy \"", *d.drop, "\". Use drop:old, drop:new, or drop:summarize."));
+    if (!errors.empty()) {
+      r.query = Reply{absl::StrJoin(errors, " "), false};
+      return r;
+    }
+    // Each part is acknowledged; a reset in the same message wins over the options before it
+    // ("/queue debounce:1s reset" says both and keeps the defaults, as OpenClaw does).
+    std::vector<std::string> acks;
+    auto set = [&](const char* key, std::string value) {
+      if (!d.reset) state[key] = std::move(value);
+    };
+    if (!mode.empty()) {
+      set(kMode, std::string(mode));
+      acks.push_back(absl::StrCat("⚙️ Queue mode set to ", std::string(mode), "."));
+    } else if (d.reset) {
+      acks.push_back("⚙️ Queue mode reset to default.");
+    }
+    if (const int64_t ms = debounce.value_or(0); ms > 0) {
+      set(kDebounce, absl::StrCat(ms));
+      acks.push_back(absl::StrCat("⚙️ Queue debounce set to ", ms, "ms."));
+    }
+    if (const int64_t n = cap.value_or(0); n > 0) {
+      set(kCap, absl::StrCat(n));
+      acks.push_back(absl::StrCat("⚙️ Queue cap set to ", n, "."));
+    }
+    if (!drop.empty()) {
+      set(kDrop, std::string(drop));
+      acks.push_back(absl::StrCat("⚙️ Queue drop set to ", std::string(drop), "."));
+    }
+    if (d.reset)
+      for (const char* key : {kMode, kDebounce, kCap, kDrop}) state.erase(key);
+    r.ack = absl::StrJoin(acks, " ");
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Plugin> MakeQueuePlugin() { return std::make_unique<QueuePlugin>(); }
 
 }  // namespace modelpin

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "grammar/text.h"
 #include "grammar/word_argument.h"
 
 namespace modelpin {
@@ -18,8 +17,7 @@ class SettingPlugin : public Plugin {
   std::vector<std::string> Words(const AgentView&) const override { return {std::string(spec_.names.front())}; }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
-    auto d = spec_.normalize ? grammar::FindLevelDirective(text, spec_.names, spec_.normalize)
-                             : grammar::FindWordArgument(text, spec_.names.front());
+    auto d = grammar::FindLevelDirective(text, spec_.names, spec_.normalize);
     if (!d) return std::nullopt;
     return DirectiveHit{d->span, *d};
   }
@@ -36,7 +34,7 @@ class SettingPlugin : public Plugin {
       r.query = Reply{absl::StrCat("Current ", spec_.noun, ": ", current, ".\nOptions: ", options, "."), false};
       return r;
     }
-    std::string value = spec_.normalize ? std::string(spec_.normalize(*d.argument)) : text::ToLower(*d.argument);
+    std::string value(spec_.normalize(*d.argument));
     if (std::find(spec_.values.begin(), spec_.values.end(), value) == spec_.values.end()) {
       if (once) return r;
       r.query = Reply{absl::StrCat("Unrecognized ", spec_.noun, " \"", *d.argument, "\". Valid levels: ",

@@ -1,5 +1,5 @@
-// A command family that is one enumerated session setting: "/<word> <value>" sets it, "/<word>"
-// alone shows it. /verbose and /queue are instances; each keeps its own texts.
+// A command family that is one enumerated session setting, read as an OpenClaw level directive:
+// "/<name> <value>" sets it, "/<name>" alone shows it. /verbose is an instance.
 #ifndef MODELPIN_PLUGINS_SETTING_SETTING_PLUGIN_H_
 #define MODELPIN_PLUGINS_SETTING_SETTING_PLUGIN_H_
 
@@ -19,8 +19,8 @@ struct SettingSpec {
   std::string noun;                     // "verbose level": "Current verbose level: off."
   std::vector<std::string> values;      // accepted values, in the order "Options:" lists them
   std::string unrecognized_values;      // the list after "Valid levels:" ("" = as `values`)
-  // OpenClaw's level-directive syntax (grammar::FindLevelDirective) and spellings: the value an
-  // argument names, "" for none. Without it: exact values after "/<word>" (FindWordArgument).
+  // The value an argument names, in OpenClaw's spellings, "" for none (grammar::FindLevelDirective
+  // also uses it to decide how far the argument reaches).
   std::string_view (*normalize)(std::string_view) = nullptr;
   // Inside a longer message the setting applies to that one run: nothing is stored, nothing
   // acknowledged, and a query or an unknown value is ignored (OpenClaw's /verbose).

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "grammar/directive.h"
+#include "grammar/queue_directive.h"
 #include "grammar/text.h"
 #include "grammar/word_argument.h"
 #include "test/fuzz/fuzz_check.h"
@@ -92,12 +93,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (const auto word = g::FindWord(text, "model", from)) {
     Check(word->begin >= from && word->begin < word->end && word->end <= size, "FindWord span");
   }
-  for (std::string_view word : {"think", "queue", ""}) {
-    if (const auto arg = g::FindWordArgument(text, word)) {
-      Check(arg->span.begin < arg->span.end && arg->span.end <= size, "FindWordArgument span");
-      Check(may || word.empty(), "the pre-check never hides a word directive");
-      Check(g::RemoveSpan(text, arg->span).size() <= size, "word removal never grows the text");
-    }
+  static constexpr std::string_view kNames[] = {"thinking", "think", "t"};
+  auto level_of = [](std::string_view run) { return run.size() == 4 ? run : std::string_view(); };
+  if (const auto arg = g::FindLevelDirective(text, kNames, level_of)) {
+    Check(arg->span.begin < arg->span.end && arg->span.end <= size, "FindLevelDirective span");
+    Check(may, "the pre-check never hides a level directive");
+    Check(g::RemoveSpan(text, arg->span).size() <= size, "level directive removal never grows the text");
+  }
+  auto is_mode = [](std::string_view token) { return token == "steer" || token == "collect"; };
+  if (const auto queue = g::FindQueueDirective(text, is_mode)) {
+    Check(queue->span.begin < queue->span.end && queue->span.end <= size, "FindQueueDirective span");
+    Check(may, "the pre-check never hides /queue");
+    Check(g::RemoveSpan(text, queue->span).size() <= size, "queue removal never grows the text");
   }
   const Span span{size == 0 ? 0 : data[size - 1] % (size + 2), size / 2};
   Check(g::RemoveSpan(text, span).size() <= size, "removal of any span never grows the text");

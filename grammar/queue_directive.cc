@@ -1,0 +1,74 @@
+#include "grammar/queue_directive.h"
+
+#include "grammar/text.h"
+
+namespace modelpin::grammar {
+namespace {
+
+// "debounce:2s" with key "debounce" -> "2s": the text after the first ':' or '=' up to the next.
+std::optional<std::string> OptionValue(std::string_view token, std::string_view lower, std::string_view key) {
+  if (lower.size() <= key.size() || lower.substr(0, key.size()) != key ||
+      (lower[key.size()] != ':' && lower[key.size()] != '='))
+    return std::nullopt;
+  std::string_view value = token.substr(key.size() + 1);
+  return std::string(value.substr(0, value.find_first_of(":=")));
+}
+
+}  // namespace
+
+std::optional<QueueDirective> FindQueueDirective(std::string_view text, bool (*is_mode)(std::string_view)) {
+  auto word = FindWord(text, "queue");
+  if (!word) return std::nullopt;
+  QueueDirective out;
+  out.span = *word;
+  size_t i = word->end;
+  size_t j = i;
+  while (size_t n = text::SpaceAt(text, j)) j += n;
+  if (j < text.size() && text[j] == ':') i = j + 1;
+  const size_t prefix_end = i;
+  size_t consumed = i;
+  while (i < text.size()) {
+    size_t start = i;
+    while (size_t n = text::SpaceAt(text, start)) start += n;
+    if (start >= text.size()) break;
+    size_t end = start;
+    while (end < text.size() && text::SpaceAt(text, end) == 0) ++end;
+    const std::string_view token = text.substr(start, end - start);
+    const std::string lower = text::ToLower(token);
+    i = end;
+    if (lower == "default" || lower == "reset" || lower == "clear") {
+      out.reset = true;
+      consumed = i;
+      break;
+    }
+    if (auto v = OptionValue(token, lower, "debounce")) {
+      out.debounce = std::move(v);
+      consumed = i;
+      continue;
+    }
+    if (auto v = OptionValue(token, lower, "cap")) {
+      out.cap = std::move(v);
+      consumed = i;
+      continue;
+    }
+    if (auto v = OptionValue(token, lower, "drop")) {
+      out.drop = std::move(v);
+      consumed = i;
+      continue;
+    }
+    if (is_mode(token)) {
+      out.mode = std::string(token);
+      consumed = i;
+      continue;
+    }
+    if (consumed == prefix_end && !out.has_options()) {
+      out.mode = std::string(token);
+      consumed = i;
+    }
+    break;
+  }
+  out.span.end = consumed;
+  return out;
+}
+
+}  // namespace modelpin::grammar
