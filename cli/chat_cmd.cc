@@ -116,7 +116,7 @@ int RunChat(std::vector<std::string> argv) {
       const Route& route = *outcome->route;
       std::cout << "→ " << route.model.Label() << " via "
                 << (route.profiles.empty() ? std::string("(no credential)") : absl::StrJoin(route.profiles, ", "))
-                << "\n";
+                << (route.thinking.empty() ? "" : " (thinking " + route.thinking + " for this message)") << "\n";
     }
     std::cout << std::flush;
   }

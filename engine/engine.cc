@@ -383,6 +383,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   // 4. The text goes on to the model. The route's buffers are reused when `out` held one.
   Route& route = out.route ? *out.route : out.route.emplace();
   route.text.assign(body);
+  route.thinking.assign(ctx.run_thinking);
   ctx.CurrentModelInto(route.model);
   const AuthOrder& order = ctx.OrderFor(route.model.provider);
   bool pins_changed = ApplyTurnPins(ctx, route.model, order);

@@ -68,6 +68,10 @@ struct Route {
   std::string text;                   // what the model receives: directives removed, trimmed
   ModelRef model;
   std::vector<std::string> profiles;  // auth profiles to try, in order (session pin first)
+  // The thinking level of this call when the message set one for itself ("hello /think high"):
+  // OpenClaw applies such a level to that run only and stores nothing. "" otherwise: the call
+  // uses the session's level (Outcome::session.thinking_level, else the model's start level).
+  std::string thinking;
 };
 
 struct Outcome {

@@ -70,6 +70,8 @@ struct TurnContext {
   // directive_count entries (each plugin finds at most one directive per message).
   std::array<std::string_view, 8> directive_plugins{};
   bool HasDirective(std::string_view plugin) const;
+  // A thinking level for this message's model call only (an inline /think); Route::thinking.
+  std::string run_thinking{};
 
   // The session's effective model: its override, else the agent default.
   ModelRef CurrentModel() const;

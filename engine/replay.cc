@@ -207,7 +207,12 @@ void AppendStepJson(const ReplayStep& s, std::string* out) {
       if (i) out->push_back(',');
       AppendJsonString(out, s.route->profiles[i]);
     }
-    out->append("]}");
+    out->push_back(']');
+    if (!s.route->thinking.empty()) {
+      out->append(",\"thinking\":");
+      AppendJsonString(out, s.route->thinking);
+    }
+    out->push_back('}');
   }
   out->push_back('}');
 }
@@ -229,7 +234,9 @@ std::string StepText(const ReplayStep& s) {
   }
   if (s.route) {
     absl::StrAppend(&out, "ROUTE ", s.route->model.Label(), " via ",
-                    s.route->profiles.empty() ? "<no credential>" : absl::StrJoin(s.route->profiles, ", "), "\n");
+                    s.route->profiles.empty() ? "<no credential>" : absl::StrJoin(s.route->profiles, ", "),
+                    s.route->thinking.empty() ? "" : absl::StrCat(" (thinking ", s.route->thinking, " for this message)"),
+                    "\n");
   }
   if (s.sessions.empty()) absl::StrAppend(&out, "SESSION: <none>\n");
   for (const auto& [key, state] : s.sessions) absl::StrAppend(&out, "SESSION ", key, ": ", state.OracleJson(), "\n");

@@ -796,6 +796,30 @@ BOOST_AUTO_TEST_CASE(UnknownThinkingLevelsInTheCatalogAreErrors) {
   BOOST_TEST(std::string(reasoning.status().message()).find("$.models.providers.p.models[0].reasoning") != std::string::npos);
 }
 
+// An inline /think sets the level of that message's call only: the route says so, the session
+// keeps its own level, and the next message has none.
+BOOST_AUTO_TEST_CASE(InlineThinkIsForThatMessageOnly) {
+  auto e = Engine::Create(ParseConfig(R"({"agents": {"defaults": {"model": {"primary": "anthropic/claude-opus-4-5"}}}})"),
+                          nullptr, EngineOptions{.clock = std::make_shared<FakeClock>(kNow)});
+  BOOST_REQUIRE(e.ok());
+  BOOST_REQUIRE((*e)->Handle({.text = "/think low"}).ok());
+  auto inline_think = (*e)->Handle({.text = "explain this /think high"});
+  BOOST_REQUIRE(inline_think.ok());
+  BOOST_REQUIRE(inline_think->route.has_value());
+  BOOST_TEST(inline_think->route->text == "explain this");
+  BOOST_TEST(inline_think->route->thinking == "high");
+  BOOST_TEST(inline_think->replies.empty());
+  BOOST_TEST(inline_think->session.thinking_level.value_or("") == "low");
+  auto next = (*e)->Handle({.text = "and this"});
+  BOOST_REQUIRE(next.ok() && next->route.has_value());
+  BOOST_TEST(next->route->thinking.empty());
+  // A level the model cannot use refuses the message, as a directive-only /think would.
+  auto refused = (*e)->Handle({.text = "explain this /think max"});
+  BOOST_REQUIRE(refused.ok());
+  BOOST_TEST(!refused->route.has_value());
+  BOOST_TEST(refused->replies.at(0).is_error);
+}
+
 BOOST_AUTO_TEST_CASE(CatalogStatusDeprecatedIsRead) {
   Config c = ParseConfig(R"({"models": {"providers": {"anthropic": {"models": [
     {"id": "a", "status": "deprecated"}, {"id": "b", "status": "active"}]}}}})");
@@ -828,6 +852,7 @@ BOOST_AUTO_TEST_CASE(AReusedOutcomeEqualsAFreshOneAfterEveryKindOfMessage) {
       {.text = "/model nosuch/x"},
       {.text = "please /model default and go on"},
       {.agent_id = "MAIN", .text = "/models"},
+      {.text = "think hard /think high"},
       {.text = "last one"},
   };
   for (const auto& m : messages) {
@@ -844,6 +869,7 @@ BOOST_AUTO_TEST_CASE(AReusedOutcomeEqualsAFreshOneAfterEveryKindOfMessage) {
         BOOST_TEST(out.route->text == want->route->text);
         BOOST_TEST((out.route->model == want->route->model));
         BOOST_TEST(out.route->profiles == want->route->profiles);
+        BOOST_TEST(out.route->thinking == want->route->thinking);
       }
     }
   }

@@ -24,8 +24,9 @@ class ThinkPlugin : public Plugin {
   }
 
   // Only a message of directives changes the session's level. Inside a longer message /think
-  // sets the level of that one run, as in OpenClaw: nothing is stored and nothing acknowledged,
-  // but a level the model cannot use still refuses the message.
+  // sets the level of that one run, as in OpenClaw: nothing is stored and nothing acknowledged
+  // (the route carries it, Route::thinking), but a level the model cannot use still refuses the
+  // message.
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     const auto& d = std::any_cast<const grammar::WordArgument&>(hit.payload);
     const ModelRef model = ctx.CurrentModel();
@@ -59,7 +60,10 @@ class ThinkPlugin : public Plugin {
                       true};
       return r;
     }
-    if (!ctx.directive_only) return r;
+    if (!ctx.directive_only) {
+      ctx.run_thinking = level;
+      return r;
+    }
     ctx.session.thinking_level = level;
     r.ack = level == "off" ? "Thinking disabled." : absl::StrCat("Thinking level set to ", level, ".");
     return r;
