@@ -72,9 +72,13 @@ bool OpenClawRuntimeOffered(const TurnContext& ctx, const ModelRef& ref, const s
   // The anthropic plugin's own ids count for both Claude providers, whatever the catalog holds.
   if ((cli || ref.provider == "anthropic") && IsBundledClaudeModel(ref.model)) listed = true;
   if (!listed) return false;
+  // The session's pin counts only for the provider family it was chosen in: the session's
+  // provider, else its default model's ("/model llama --runtime openclaw" under an anthropic pin
+  // is judged by openrouter's own credentials).
   const SessionState& s = ctx.session;
+  const std::string session_provider = s.provider_override.value_or(ctx.agent.default_ref.provider);
   model_plugin::Availability a = profile ? model_plugin::AuthAvailability(ctx, ref.provider, ref.provider, profile, true)
-                           : model_plugin::AuthAvailability(ctx, ref.provider, s.provider_override.value_or(""),
+                           : model_plugin::AuthAvailability(ctx, ref.provider, session_provider,
                                                             s.auth_profile_override,
                                                             s.auth_profile_override_source.value_or("") == "user");
   return a == model_plugin::Availability::kAvailable;
