@@ -41,18 +41,15 @@ std::optional<QueueDirective> FindQueueDirective(std::string_view text, bool (*i
       consumed = i;
       break;
     }
-    if (auto v = OptionValue(token, lower, "debounce")) {
-      out.debounce = std::move(v);
-      consumed = i;
-      continue;
+    bool option = false;
+    for (auto [key, field] : {std::pair{"debounce", &out.debounce}, std::pair{"cap", &out.cap}, std::pair{"drop", &out.drop}}) {
+      if (auto v = OptionValue(token, lower, key)) {
+        *field = std::move(v);
+        option = true;
+        break;
+      }
     }
-    if (auto v = OptionValue(token, lower, "cap")) {
-      out.cap = std::move(v);
-      consumed = i;
-      continue;
-    }
-    if (auto v = OptionValue(token, lower, "drop")) {
-      out.drop = std::move(v);
+    if (option) {
       consumed = i;
       continue;
     }
