@@ -123,6 +123,9 @@ std::string RemoveSpan(std::string_view text, Span span);
 // or ':'. Returns the span of "/word", or nullopt. The building block plugin grammars use.
 std::optional<Span> FindWord(std::string_view text, std::string_view word_lower, size_t from = 0);
 
+// The same for several words in one pass: the first "/<word>" of any of them ("/think", "/t").
+std::optional<Span> FindAnyWord(std::string_view text, std::span<const std::string_view> words_lower);
+
 }  // namespace modelpin::grammar
 
 #endif  // MODELPIN_GRAMMAR_DIRECTIVE_H_

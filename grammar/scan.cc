@@ -113,6 +113,23 @@ std::optional<Span> FindWord(std::string_view text, std::string_view word_lower,
   return std::nullopt;
 }
 
+std::optional<Span> FindAnyWord(std::string_view text, std::span<const std::string_view> words_lower) {
+  const char* const data = text.data();
+  const size_t size = text.size();
+  for (size_t pos = 0; pos < size; ++pos) {
+    const void* hit = std::memchr(data + pos, '/', size - pos);
+    if (hit == nullptr) return std::nullopt;
+    pos = static_cast<size_t>(static_cast<const char*>(hit) - data);
+    if (!MayBeBoundary(text, pos)) continue;
+    for (std::string_view word : words_lower) {
+      const size_t word_end = pos + 1 + word.size();
+      if (word_end <= size && text::StartsWithLowerAt(text, pos + 1, word) && internal::IsWordEnd(text, word_end))
+        return Span{pos, word_end};
+    }
+  }
+  return std::nullopt;
+}
+
 std::string RemoveSpan(std::string_view text, Span span) {
   const size_t size = text.size();
   const size_t start = span.begin < size ? span.begin : size;

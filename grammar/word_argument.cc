@@ -5,11 +5,7 @@
 namespace modelpin::grammar {
 std::optional<WordArgument> FindLevelDirective(std::string_view text, std::span<const std::string_view> names_lower,
                                                std::string_view (*level_of)(std::string_view)) {
-  std::optional<Span> word;
-  for (std::string_view name : names_lower) {
-    auto w = FindWord(text, name);
-    if (w && (!word || w->begin < word->begin)) word = w;
-  }
+  std::optional<Span> word = FindAnyWord(text, names_lower);
   if (!word) return std::nullopt;
   WordArgument out{*word, std::nullopt};
   size_t i = word->end;
