@@ -746,11 +746,15 @@ BOOST_AUTO_TEST_CASE(ThinkingProfilesOfTheClaudeFamilies) {
 BOOST_AUTO_TEST_CASE(ThinkingProfilesFromCatalogRows) {
   Config c = ParseConfig(R"({"models": {"providers": {
     "openrouter": {"models": [{"id": "meta-llama/llama-3.3-70b-instruct", "reasoning": false},
+                              {"id": "openrouter/auto", "reasoning": false},
                               {"id": "moonshotai/kimi-k2.6", "reasoning": true},
                               {"id": "x/custom", "thinkingLevels": ["max", "low", "adaptive", "medium"], "thinkingDefault": "low"}]},
     "anthropic": {"models": [{"id": "claude-fable-5", "reasoning": false}, {"id": "claude-haiku-4-5", "reasoning": false}]}}}})");
   auto profile = [&](std::string provider, std::string model) { return ThinkingProfileFor(c.catalog(), {provider, model}); };
   BOOST_TEST(Levels(profile("openrouter", "meta-llama/llama-3.3-70b-instruct")) == "off");
+  // "/model auto" selects the id "auto": it finds the row "openrouter/auto" by OpenClaw's key.
+  BOOST_TEST(Levels(profile("openrouter", "auto")) == "off");
+  BOOST_TEST(Levels(profile("openrouter", "Openrouter/auto")) == "off,minimal,low,medium,high");
   BOOST_TEST(profile("openrouter", "moonshotai/kimi-k2.6").start_level == "medium");
   // Given levels are put in rank order (ties as listed); the given default is used.
   BOOST_TEST(Levels(profile("openrouter", "x/custom")) == "low,adaptive,medium,max");
