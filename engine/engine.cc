@@ -28,6 +28,11 @@ ModelRef TurnContext::CurrentModel() const {
   return ref;
 }
 
+ModelRef TurnContext::StoredModel() const {
+  if (stored.provider_override && stored.model_override) return {*stored.provider_override, *stored.model_override};
+  return agent.default_ref;
+}
+
 void TurnContext::CurrentModelInto(ModelRef& out) const {
   if (session.provider_override && session.model_override) {
     out.provider.assign(*session.provider_override);

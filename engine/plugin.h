@@ -75,6 +75,8 @@ struct TurnContext {
 
   // The session's effective model: its override, else the agent default.
   ModelRef CurrentModel() const;
+  // The session's model before this message (from `stored`).
+  ModelRef StoredModel() const;
   // The same, written into `out` (reusing its strings).
   void CurrentModelInto(ModelRef& out) const;
   // The effective auth order of a provider for this agent (spec 5.2, without the session pin).

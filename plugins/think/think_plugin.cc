@@ -35,7 +35,11 @@ class ThinkPlugin : public Plugin {
     DirectiveResult r;
     if (!d.argument) {
       if (!ctx.directive_only) return r;
-      std::string current = profile.Supported(ctx.session.thinking_level.value_or(profile.start_level));
+      // With no level stored, the level is the session model's own: the model before this message
+      // ("/model sonnet /think" on opus-5 answers opus-5's "high", as OpenClaw does), shown as the
+      // new model would run it.
+      std::string current = profile.Supported(ctx.session.thinking_level.value_or(
+          ThinkingProfileFor(ctx.resolver.catalog(), ctx.StoredModel()).start_level));
       r.query = Reply{absl::StrCat("Current thinking level: ", current, ".\nOptions: default, ", levels, "."), false};
       return r;
     }
