@@ -33,24 +33,14 @@ std::vector<std::string> ByRank(std::vector<std::string> levels) {
   return out;
 }
 
-// OpenClaw's "provider/model" key, which does not repeat a provider the id already starts with:
-// ("openrouter", "openrouter/auto") and ("openrouter", "auto") both give "openrouter/auto".
-std::string LegacyKey(const ModelRef& ref) {
-  const std::string lower = text::ToLower(ref.model);
-  if (lower.size() > ref.provider.size() && lower.compare(0, ref.provider.size(), text::ToLower(ref.provider)) == 0 &&
-      lower[ref.provider.size()] == '/')
-    return ref.model;
-  return ref.provider + "/" + ref.model;
-}
-
-// The catalog row of `model`: the exact one, else one with the same key (the id "auto" that
-// "/model auto" selects finds the row "openrouter/auto").
+// The catalog row of `model`: the exact one, else one with the same OpenClaw key (ModelRef::Key:
+// the id "auto" that "/model auto" selects finds the row "openrouter/auto").
 const CatalogRow* FindThinkingRow(const std::vector<CatalogRow>& catalog, const ModelRef& model) {
   for (const auto& r : catalog)
     if (r.ref == model) return &r;
-  const std::string key = LegacyKey(model);
+  const std::string key = model.Key();
   for (const auto& r : catalog)
-    if (r.ref.provider == model.provider && LegacyKey(r.ref) == key) return &r;
+    if (r.ref.provider == model.provider && r.ref.Key() == key) return &r;
   return nullptr;
 }
 
