@@ -1,6 +1,7 @@
 #include "grammar/queue_directive.h"
 
 #include "grammar/text.h"
+#include "grammar/text_internal.h"
 
 namespace modelpin::grammar {
 namespace {
@@ -21,10 +22,7 @@ std::optional<QueueDirective> FindQueueDirective(std::string_view text, bool (*i
   if (!word) return std::nullopt;
   QueueDirective out;
   out.span = *word;
-  size_t i = word->end;
-  size_t j = i;
-  while (size_t n = text::SpaceAt(text, j)) j += n;
-  if (j < text.size() && text[j] == ':') i = j + 1;
+  size_t i = internal::SkipArgumentPrefix(text, word->end);
   const size_t prefix_end = i;
   size_t consumed = i;
   while (i < text.size()) {

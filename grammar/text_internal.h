@@ -62,6 +62,14 @@ inline bool IsWordEnd(std::string_view text, size_t pos) {
   return pos >= text.size() || text[pos] == ':' || text::SpaceAtFast(text, pos) > 0;
 }
 
+// After a directive word ending at `pos`: the position past an optional "WS* ':'" ("/think: high",
+// "/queue : steer"), else `pos` itself (OpenClaw's skipDirectiveArgPrefix).
+inline size_t SkipArgumentPrefix(std::string_view text, size_t pos) {
+  size_t i = pos;
+  while (size_t n = text::SpaceAtFast(text, i)) i += n;
+  return i < text.size() && text[i] == ':' ? i + 1 : pos;
+}
+
 }  // namespace modelpin::grammar::internal
 
 #endif  // MODELPIN_GRAMMAR_TEXT_INTERNAL_H_

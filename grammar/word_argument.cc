@@ -1,20 +1,17 @@
 #include "grammar/word_argument.h"
 
 #include "grammar/text.h"
+#include "grammar/text_internal.h"
 
 namespace modelpin::grammar {
+
 std::optional<WordArgument> FindLevelDirective(std::string_view text, std::span<const std::string_view> names_lower,
                                                std::string_view (*level_of)(std::string_view)) {
   std::optional<Span> word = FindAnyWord(text, names_lower);
   if (!word) return std::nullopt;
   WordArgument out{*word, std::nullopt};
-  size_t i = word->end;
-  size_t j = i;
-  while (size_t n = text::SpaceAt(text, j)) j += n;
-  if (j < text.size() && text[j] == ':') {
-    i = j + 1;
-    out.span.end = i;
-  }
+  size_t i = internal::SkipArgumentPrefix(text, word->end);
+  out.span.end = i;
   while (size_t n = text::SpaceAt(text, i)) i += n;
   const size_t start = i;
   auto letter_or_dash = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'; };
