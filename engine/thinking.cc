@@ -71,24 +71,18 @@ std::string_view NormalizeThinkingLevel(std::string_view raw) {
   if (collapsed == "max") return "max";
   if (collapsed == "ultra") return "ultra";
   if (collapsed == "xhigh" || collapsed == "extrahigh") return "xhigh";
-  auto in = [&](std::initializer_list<std::string_view> words) {
-    return std::find(words.begin(), words.end(), key) != words.end();
-  };
-  if (in({"off", "none"})) return "off";
-  if (in({"on", "enable", "enabled"})) return "low";
-  if (in({"min", "minimal"})) return "minimal";
-  if (in({"low", "thinkhard", "think-hard", "think_hard"})) return "low";
-  if (in({"mid", "med", "medium", "thinkharder", "think-harder", "harder"})) return "medium";
-  if (in({"high", "ultrathink", "thinkhardest", "highest"})) return "high";
+  if (text::IsOneOf(key, {"off", "none"})) return "off";
+  if (text::IsOneOf(key, {"on", "enable", "enabled"})) return "low";
+  if (text::IsOneOf(key, {"min", "minimal"})) return "minimal";
+  if (text::IsOneOf(key, {"low", "thinkhard", "think-hard", "think_hard"})) return "low";
+  if (text::IsOneOf(key, {"mid", "med", "medium", "thinkharder", "think-harder", "harder"})) return "medium";
+  if (text::IsOneOf(key, {"high", "ultrathink", "thinkhardest", "highest"})) return "high";
   if (key == "think") return "minimal";
   return "";
 }
 
 bool IsThinkingResetWord(std::string_view raw) {
-  std::string key = text::ToLower(text::Trim(raw));
-  for (std::string_view w : {"default", "inherit", "inherited", "clear", "reset", "unpin"})
-    if (key == w) return true;
-  return false;
+  return text::IsOneOf(text::ToLower(text::Trim(raw)), {"default", "inherit", "inherited", "clear", "reset", "unpin"});
 }
 
 bool ThinkingProfile::Accepts(std::string_view level) const {

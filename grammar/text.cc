@@ -157,6 +157,12 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
+bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> words) {
+  for (std::string_view w : words)
+    if (s == w) return true;
+  return false;
+}
+
 bool EqualsLower(std::string_view a, std::string_view lower) {
   return a.size() == lower.size() && StartsWithLowerAt(a, 0, lower);
 }

@@ -10,6 +10,7 @@
 #define MODELPIN_GRAMMAR_TEXT_H_
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,8 @@ inline char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<cha
 // `a` equals `lower` ignoring ASCII case; `lower` must already be lower case.
 bool EqualsLower(std::string_view a, std::string_view lower);
 bool StartsWithLower(std::string_view a, std::string_view lower);
+// `s` is one of `words` (exact): the spelling tables of /think, /verbose and /queue.
+bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> words);
 
 // Whether `s` is well-formed UTF-8 (U+FFFD itself, encoded, is fine). Fast on ASCII.
 bool IsValidUtf8(std::string_view s);

@@ -16,28 +16,22 @@ namespace {
 constexpr char kMode[] = "queueMode", kDebounce[] = "queueDebounceMs", kCap[] = "queueCap", kDrop[] = "queueDrop";
 constexpr char kDefaultMode[] = "steer", kDefaultDebounce[] = "500", kDefaultCap[] = "20", kDefaultDrop[] = "summarize";
 
-bool In(std::string_view key, std::initializer_list<std::string_view> words) {
-  for (std::string_view w : words)
-    if (key == w) return true;
-  return false;
-}
-
 // OpenClaw's spellings of the queue modes and drop policies (case-insensitive); "" for none.
 std::string_view QueueMode(std::string_view raw) {
   const std::string key = text::ToLower(text::Trim(raw));
-  if (In(key, {"interrupt", "interrupts", "abort"})) return "interrupt";
-  if (In(key, {"steer", "steering"})) return "steer";
-  if (In(key, {"followup", "follow-ups", "followups"})) return "followup";
-  if (In(key, {"collect", "coalesce"})) return "collect";
+  if (text::IsOneOf(key, {"interrupt", "interrupts", "abort"})) return "interrupt";
+  if (text::IsOneOf(key, {"steer", "steering"})) return "steer";
+  if (text::IsOneOf(key, {"followup", "follow-ups", "followups"})) return "followup";
+  if (text::IsOneOf(key, {"collect", "coalesce"})) return "collect";
   return "";
 }
 bool IsQueueMode(std::string_view raw) { return !QueueMode(raw).empty(); }
 
 std::string_view DropPolicy(std::string_view raw) {
   const std::string key = text::ToLower(text::Trim(raw));
-  if (In(key, {"old", "oldest"})) return "old";
-  if (In(key, {"new", "newest"})) return "new";
-  if (In(key, {"summarize", "summary"})) return "summarize";
+  if (text::IsOneOf(key, {"old", "oldest"})) return "old";
+  if (text::IsOneOf(key, {"new", "newest"})) return "new";
+  if (text::IsOneOf(key, {"summarize", "summary"})) return "summarize";
   return "";
 }
 

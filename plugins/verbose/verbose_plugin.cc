@@ -9,12 +9,9 @@ namespace {
 // OpenClaw's spellings of the verbose levels (case-insensitive).
 std::string_view VerboseLevel(std::string_view raw) {
   std::string key = text::ToLower(text::Trim(raw));
-  for (std::string_view w : {"off", "false", "no", "0"})
-    if (key == w) return "off";
-  for (std::string_view w : {"full", "all", "everything"})
-    if (key == w) return "full";
-  for (std::string_view w : {"on", "minimal", "true", "yes", "1"})
-    if (key == w) return "on";
+  if (text::IsOneOf(key, {"off", "false", "no", "0"})) return "off";
+  if (text::IsOneOf(key, {"full", "all", "everything"})) return "full";
+  if (text::IsOneOf(key, {"on", "minimal", "true", "yes", "1"})) return "on";
   return "";
 }
 
