@@ -669,6 +669,24 @@ BOOST_FIXTURE_TEST_CASE(OverlongReferencesAreRefusedNotPinned, EngineFixture) {
   BOOST_TEST(!e->Handle({.text = "/model " + std::string(512, 'm')})->replies.at(0).is_error);
 }
 
+// OpenClaw echoes an accepted reference whole ("Model set to anthropic/<300 characters> ...");
+// compatible mode does too, strict mode cuts the echo at 200 bytes.
+BOOST_FIXTURE_TEST_CASE(LongReferencesAreEchoedWholeInCompatibleModeAndCutInStrictMode, StrictFixture) {
+  const std::string id(300, 'm');
+  auto compat = Make("{}", kExpiringStore, false)->Handle({.text = "/model anthropic/" + id});
+  BOOST_REQUIRE(compat.ok());
+  BOOST_TEST(compat->replies.at(0).text ==
+             "Model set to anthropic/" + id + " for this session only; configured default unchanged.");
+  auto strict = Make(R"({"models": {"providers": {"anthropic": {"models": [{"id": ")" + id + R"("}]}}}})",
+                     kExpiringStore, true)->Handle({.text = "/model anthropic/" + id});
+  BOOST_REQUIRE(strict.ok());
+  const std::string& ack = strict->replies.at(0).text;
+  BOOST_TEST(!strict->replies.at(0).is_error, ack);
+  BOOST_TEST(ack.find(id) == std::string::npos);
+  BOOST_TEST(ack.find("Model set to anthropic/" + std::string(150, 'm')) == 0u);
+  BOOST_TEST(ack.find("\xE2\x80\xA6") != std::string::npos);  // the cut is marked with an ellipsis
+}
+
 // ---- the published catalog (engine/catalog.h), probed against OpenClaw 2026.9.6 ----
 
 namespace {

@@ -300,11 +300,14 @@ class ModelPlugin : public Plugin {
       ack.append(part);
     };
     bool wide = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
-    // A quoted reference can hold any characters; labels with anything but printable ASCII are
-    // echoed through EchoSafe (one line, bounded). The session keeps the id as given.
+    // A quoted reference can hold any characters: control characters are echoed as U+FFFD (one
+    // line). OpenClaw echoes an accepted reference whole (references over kMaxReference bytes are
+    // refused above), and so does compatible mode; strict mode cuts the echo at 200 bytes. The
+    // session keeps the id as given.
     std::string label = sel.Label();
-    if (std::any_of(label.begin(), label.end(), [](char c) { return c < 0x20 || c == 0x7F; }) || label.size() > 200)
-      label = text::EchoSafe(label, 200);
+    const size_t echo_cap = ctx.strict ? 200 : 3 * label.size() + 3;  // room for U+FFFD expansion
+    if (std::any_of(label.begin(), label.end(), [](char c) { return c < 0x20 || c == 0x7F; }) || label.size() > echo_cap)
+      label = text::EchoSafe(label, echo_cap);
     if (wide) {
       absl::StrAppend(&ack, "Model set to ", label, " for this session. ",
                       opts.scope == Scope::kAgent ? "Agent" : "Global",
