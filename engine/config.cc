@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/json_file.h"
 #include "engine/thinking.h"
@@ -70,17 +71,26 @@ std::string UnknownLevel(std::string_view level) {
                       "\" (expected off, minimal, low, medium, adaptive, high, xhigh, max or ultra)");
 }
 
+// A primary model reference. An empty one is refused: OpenClaw silently falls back to a built-in
+// default of its own (openai/gpt-6-astra in 2026.9.6), a model the operator never chose.
+absl::StatusOr<ModelRef> ReadPrimary(const Reader& r, const Value& v, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string s, r.String(v, path));
+  if (absl::StripAsciiWhitespace(s).empty())
+    return r.file().Error(path, "expected a model reference \"provider/model\", found an empty string "
+                                "(remove the key to use the default)");
+  return ParseConfigRef(s);
+}
+
 // "model": "p/m" or {"primary": "p/m", "fallbacks": [...]}.
 absl::Status ReadModelSpec(const Reader& r, const Value& v, const std::string& path, std::optional<ModelRef>* primary,
                            std::optional<std::vector<ModelRef>>* fallbacks) {
   if (v.IsString()) {
-    *primary = ParseConfigRef(std::string_view(v.GetString(), v.GetStringLength()));
+    ASSIGN_OR_RETURN(*primary, ReadPrimary(r, v, path));
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(r.Object(v, path));
   if (const Value* p = Reader::Get(v, "primary")) {
-    ASSIGN_OR_RETURN(std::string s, r.String(*p, path + ".primary"));
-    *primary = ParseConfigRef(s);
+    ASSIGN_OR_RETURN(*primary, ReadPrimary(r, *p, path + ".primary"));
   }
   if (const Value* f = Reader::Get(v, "fallbacks")) {
     ASSIGN_OR_RETURN(std::vector<std::string> list, r.Strings(*f, path + ".fallbacks"));
