@@ -142,7 +142,7 @@ struct DirectiveRow {
 
 const std::vector<DirectiveRow>& DirectiveRows() {
   static const std::vector<DirectiveRow> rows = {
-      // The 18 lines of /work/shared/oracle/transcript.txt, in order.
+      // The 18 lines of the oracle harness's transcript.txt (fixtures/transcripts/demo.txt), in order.
       {"transcript: summary", "/model", "/model", kSummary},
       {"transcript: list", "/model list", "/model list", kList},
       {"transcript: status", "/model status", "/model status", kStatus},
