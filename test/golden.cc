@@ -37,6 +37,8 @@ std::string Show(const std::vector<std::pair<std::string, bool>>& replies) {
 
 }  // namespace
 
+const char* const kModelCallError = "\xE2\x9A\xA0\xEF\xB8\x8F The configured model is unavailable from the provider";
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream buf;
@@ -62,14 +64,27 @@ std::vector<std::string> DiffStep(const std::string& line, const ReplayStep& act
   if (sent) {
     std::string ours = actual.route ? std::string(text::Trim(actual.route->text)) : "<no route>";
     if (*sent != ours) diffs.push_back("text sent to the model: expected \"" + *sent + "\", ours \"" + ours + "\"");
-  } else {
-    std::vector<std::pair<std::string, bool>> e, a;
-    for (const auto& r : exp["replies"].GetArray())
-      e.emplace_back(Normalize(r.HasMember("text") && r["text"].IsString() ? r["text"].GetString() : ""),
-                     r.HasMember("isError") && r["isError"].IsBool() && r["isError"].GetBool());
-    for (const auto& r : actual.replies) a.emplace_back(Normalize(r.text), r.is_error);
-    if (e != a) diffs.push_back("replies: expected " + Show(e) + "\n    ours " + Show(a));
   }
+  // Every reply OpenClaw gave: its block replies (an inline selection's acknowledgement is sent as
+  // one, before the model runs), then its final replies. Where the message reached the model,
+  // the oracle's last reply is the offline model-call error (spec 6.7), which modelpin, having no
+  // model, does not produce: the replies before it are compared.
+  std::vector<std::pair<std::string, bool>> e, a;
+  auto add = [&e](const rapidjson::Value& r) {
+    e.emplace_back(Normalize(r.HasMember("text") && r["text"].IsString() ? r["text"].GetString() : ""),
+                   r.HasMember("isError") && r["isError"].IsBool() && r["isError"].GetBool());
+  };
+  if (exp.HasMember("blockReplies"))
+    for (const auto& r : exp["blockReplies"].GetArray()) add(r);
+  for (const auto& r : exp["replies"].GetArray()) add(r);
+  if (sent) {
+    if (e.empty() || !e.back().second || e.back().first.rfind(kModelCallError, 0) != 0)
+      diffs.push_back("the oracle's last reply on a step that reached the model is not the model-call error");
+    else
+      e.pop_back();
+  }
+  for (const auto& r : actual.replies) a.emplace_back(Normalize(r.text), r.is_error);
+  if (e != a) diffs.push_back("replies: expected " + Show(e) + "\n    ours " + Show(a));
   rapidjson::Document ours;
   std::string json = StepJson(actual);
   ours.Parse(json.c_str());

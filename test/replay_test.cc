@@ -3,7 +3,9 @@
 #define BOOST_TEST_MODULE replay
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -106,8 +108,41 @@ BOOST_DATA_TEST_CASE(ReplayMatchesOracle, boost::unit_test::data::make(modelpin:
     } else if (!known) {
       std::string all;
       for (const auto& d : diffs) all += "\n  " + d;
-      BOOST_FAIL(fixture.name << " step " << (*step)->step << " " << line.text << all);
+      BOOST_ERROR(fixture.name << " step " << (*step)->step << " " << line.text << all);
     }
   }
+  std::string leftover;
+  BOOST_CHECK_MESSAGE(!std::getline(expected, leftover),
+                      fixture.name << ": the expected output has more steps than the replay (next: " << leftover << ")");
   BOOST_TEST_MESSAGE(fixture.name << ": " << matched << "/" << steps << " steps match OpenClaw");
+}
+
+// Every transcript in fixtures/transcripts/ is in the manifest and has its expected output, and
+// every expected output belongs to a transcript: nothing is silently left out of the replay test.
+BOOST_AUTO_TEST_CASE(EveryTranscriptFileIsReplayedAndEveryExpectedFileIsUsed) {
+  namespace fs = std::filesystem;
+  std::set<std::string> listed;
+  for (const auto& f : modelpin::Manifest()) listed.insert(f.name);
+  const fs::path dir = modelpin::testing::SourcePath("fixtures/transcripts");
+  int transcripts = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string file = entry.path().filename().string();
+    auto stem_of = [&file](const std::string& suffix) {
+      return file.size() > suffix.size() && file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0
+                 ? std::optional<std::string>(file.substr(0, file.size() - suffix.size()))
+                 : std::nullopt;
+    };
+    if (auto name = stem_of(".oracle.jsonl"); name) {
+      BOOST_CHECK_MESSAGE(fs::exists(dir / (*name + ".txt")), file << " has no transcript " << *name << ".txt");
+      BOOST_CHECK_MESSAGE(!fs::exists(dir / (*name + ".expected.jsonl")),
+                          *name << " has both an oracle and an expected output; keep one");
+    } else if (auto own = stem_of(".expected.jsonl"); own) {
+      BOOST_CHECK_MESSAGE(fs::exists(dir / (*own + ".txt")), file << " has no transcript " << *own << ".txt");
+    } else if (auto txt = stem_of(".txt"); txt) {
+      ++transcripts;
+      BOOST_CHECK_MESSAGE(listed.count(*txt), file << " is not in manifest.tsv, so it is never replayed");
+      BOOST_CHECK_MESSAGE(!modelpin::ExpectedOutput(*txt).empty(), file << " has no .oracle.jsonl or .expected.jsonl");
+    }
+  }
+  BOOST_TEST(transcripts == static_cast<int>(listed.size()));
 }
