@@ -348,6 +348,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
       ctx.directive_plugins[i] = found[i].plugin->name();
     absl::InlinedVector<std::string, 4> acks(found.size());
     absl::InlinedVector<Reply, 1> infos;
+    absl::InlinedVector<std::optional<Reply>, 4> notices(found.size());
     absl::InlinedVector<size_t, 4> apply_order;
     for (size_t i = 0; i < found.size(); ++i)
       if (!found[i].plugin->AppliesLast()) apply_order.push_back(i);
@@ -364,10 +365,13 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
       }
       acks[i] = std::move(r.ack);
       if (r.info) infos.push_back(std::move(*r.info));
+      notices[i] = std::move(r.notice);
     }
     acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
     if (acks.size() == 1) out.replies.push_back({std::move(acks.front()), false});
     else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
+    for (auto& n : notices)
+      if (n) out.replies.push_back(std::move(*n));
     for (auto& i : infos)
       if (directive_only) out.replies.push_back(std::move(i));
     if (directive_only) return finish_without_route();

@@ -97,6 +97,10 @@ struct DirectiveResult {
   std::optional<Reply> query;
   std::string ack;             // acknowledgement part, joined with the others by a space
   std::optional<Reply> info;   // an information reply of its own ("/model status")
+  // A reply sent while the message still goes on to the model: OpenClaw answers a directive
+  // inside a longer message ("hello /think high") with the reply it would give the directive
+  // alone, as a separate block reply before the run.
+  std::optional<Reply> notice;
 };
 
 class Plugin {

@@ -830,8 +830,15 @@ BOOST_AUTO_TEST_CASE(InlineThinkIsForThatMessageOnly) {
   BOOST_REQUIRE(inline_think->route.has_value());
   BOOST_TEST(inline_think->route->text == "explain this");
   BOOST_TEST(inline_think->route->thinking == "high");
-  BOOST_TEST(inline_think->replies.empty());
+  // OpenClaw's answer to the directive alone, sent before the run (its block reply).
+  BOOST_REQUIRE_EQUAL(inline_think->replies.size(), 1u);
+  BOOST_TEST(inline_think->replies[0].text == "Thinking level set to high.");
+  BOOST_TEST(!inline_think->replies[0].is_error);
   BOOST_TEST(inline_think->session.thinking_level.value_or("") == "low");
+  // The same level as the session's still applies to that call.
+  auto same = (*e)->Handle({.text = "again /think low"});
+  BOOST_REQUIRE(same.ok() && same->route.has_value());
+  BOOST_TEST(same->route->thinking == "low");
   auto next = (*e)->Handle({.text = "and this"});
   BOOST_REQUIRE(next.ok() && next->route.has_value());
   BOOST_TEST(next->route->thinking.empty());

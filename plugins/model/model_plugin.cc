@@ -28,6 +28,12 @@ constexpr std::string_view kReservedWords[] = {"model", "models", "think", "thin
                                                "reset", "stop", "compact", "login", "logout"};
 
 Reply Error(std::string text) { return {std::move(text), true}; }
+// A result that refuses the whole message with `error`.
+DirectiveResult Refused(Reply error) {
+  DirectiveResult r;
+  r.error = std::move(error);
+  return r;
+}
 
 constexpr size_t kMaxReference = 512;
 
@@ -138,11 +144,11 @@ class ModelPlugin : public Plugin {
                      (std::holds_alternative<gm::Rejected>(d.action) &&
                       std::get<gm::Rejected>(d.action).reason != gm::Reason::kNumeric);
     if (info_form && !ctx.directive_only) return {};
-    if (opts.scope_conflict) return {Error("Use only one model scope option."), {}, {}, {}};
+    if (opts.scope_conflict) return Refused(Error("Use only one model scope option."));
     bool wide_scope = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
     if (wide_scope && !ctx.sender_is_owner)
-      return {Error("Agent and global model defaults require owner authority or operator.admin scope."), {}, {}, {}};
-    if (const auto* r = std::get_if<gm::Rejected>(&d.action)) return {Error(RejectText(r->reason, opts)), {}, {}, {}};
+      return Refused(Error("Agent and global model defaults require owner authority or operator.admin scope."));
+    if (const auto* r = std::get_if<gm::Rejected>(&d.action)) return Refused(Error(RejectText(r->reason, opts)));
     if (std::holds_alternative<gm::ShowSummary>(d.action)) return Info(ctx, SummaryText(ctx));
     if (std::holds_alternative<gm::ShowStatus>(d.action)) return Info(ctx, StatusText(ctx));
     if (std::holds_alternative<gm::ListProviders>(d.action)) return Info(ctx, ProvidersText(ctx));
@@ -158,7 +164,7 @@ class ModelPlugin : public Plugin {
     // No model or profile id is this long; refusing keeps a hostile message from pinning megabytes
     // into a session (OpenClaw would store it).
     if (sel.model.size() > kMaxReference || (sel.profile && sel.profile->size() > kMaxReference))
-      return {Error(absl::StrCat("Model reference is too long (more than ", kMaxReference, " bytes).")), {}, {}, {}};
+      return Refused(Error(absl::StrCat("Model reference is too long (more than ", kMaxReference, " bytes).")));
     auto resolved = ctx.resolver.Resolve(grammar::ModelPartOf(sel.model));
     if (auto* err = std::get_if<ResolveError>(&resolved)) {
       std::string text = err->text;
@@ -167,7 +173,7 @@ class ModelPlugin : public Plugin {
         absl::StrAppend(&text, " --runtime ", rc.as_typed);
         if (rc.id == "codex") absl::StrAppend(&text, "\nIf the Codex runtime is missing, run: openclaw plugins enable codex");
       }
-      return {Error(text), {}, {}, {}};
+      return Refused(Error(text));
     }
     return Select(ctx, std::get<Selection>(resolved), sel.profile, opts);
   }
@@ -214,44 +220,39 @@ class ModelPlugin : public Plugin {
     const ModelRef& ref = sel.ref;
     if (profile) {
       const Credential* c = ctx.auth.Find(*profile);
-      if (c == nullptr) return {Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" not found.")), {}, {}, {}};
+      if (c == nullptr) return Refused(Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" not found.")));
       // OpenClaw compares provider strings as typed (spec 7.8); strict mode compares the auth
       // providers ("claude-cli" authenticates as "anthropic") and refuses profiles that could not
       // be used, instead of pinning them silently.
       bool same = ctx.strict ? AuthProvider(c->provider) == AuthProvider(ref.provider) : c->provider == ref.provider;
       if (!same)
-        return {Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" is for ", c->provider, ", not ",
-                                        text::EchoSafe(ref.provider), ".")),
-                {}, {}, {}};
+        return Refused(Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" is for ", c->provider, ", not ",
+                                        text::EchoSafe(ref.provider), ".")));
       std::string why;
       if (ctx.strict && !IsEligible(*c, ref.provider, ctx.config, ctx.now_ms, &why))
-        return {Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" cannot be used for ", ref.provider, ": ", why, ".")),
-                {}, {}, {}};
+        return Refused(Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" cannot be used for ", ref.provider, ": ", why, ".")));
       if (ctx.strict) {
         const AuthOrder& order = ctx.OrderFor(ref.provider);
         if (order.explicit_order && std::find(order.ids.begin(), order.ids.end(), *profile) == order.ids.end())
-          return {Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider,
-                                     ": the auth order for ", ref.provider, " does not list it.")),
-                  {}, {}, {}};
+          return Refused(Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider,
+                                     ": the auth order for ", ref.provider, " does not list it.")));
       }
     }
     RuntimeChoice runtime = ParseRuntime(opts.runtime);
     if (!runtime.id.empty() && !RuntimeSupported(runtime.id, ref.provider))
-      return {Error(absl::StrCat("Runtime \"", runtime.as_typed, "\" is not supported for ", ref.provider, ".")), {}, {}, {}};
+      return Refused(Error(absl::StrCat("Runtime \"", runtime.as_typed, "\" is not supported for ", ref.provider, ".")));
     if (!ProviderKnown(ctx, ref.provider))
-      return {Error(absl::StrCat("Unknown provider \"", text::EchoSafe(ref.provider), "\". Use /models to list providers.")), {}, {}, {}};
+      return Refused(Error(absl::StrCat("Unknown provider \"", text::EchoSafe(ref.provider), "\". Use /models to list providers.")));
     if (!runtime.id.empty()) {
       bool offered = runtime.id == "openclaw" && OpenClawRuntimeOffered(ctx, ref, profile);
       if (!offered)
-        return {Error(absl::StrCat("Runtime \"", runtime.id, "\" is not available for ", ref.Label(),
-                                   ". Refresh the model catalog and choose again.")),
-                {}, {}, {}};
+        return Refused(Error(absl::StrCat("Runtime \"", runtime.id, "\" is not available for ", ref.Label(),
+                                   ". Refresh the model catalog and choose again.")));
     } else if (!runtime.reset && ref.provider == "openai" && !ctx.session.agent_runtime_override) {
       // openai models route to the Codex runtime, which this setup cannot provide; a runtime the
       // session has pinned (openclaw) serves them instead.
-      return {Error(absl::StrCat("A runtime is not available for ", ref.Label(),
-                                 ". Refresh the model catalog and choose again.")),
-              {}, {}, {}};
+      return Refused(Error(absl::StrCat("A runtime is not available for ", ref.Label(),
+                                 ". Refresh the model catalog and choose again.")));
     }
 
     SessionState& s = ctx.session;

@@ -97,14 +97,22 @@ class QueuePlugin : public Plugin {
     return DirectiveHit{d->span, *d};
   }
 
-  // Only a message of directives changes the settings. Inside a longer message /queue is removed
-  // from the text and otherwise ignored, as in OpenClaw (the settings are the session's, not the
-  // run's).
+  // Only a message of directives changes the settings. Inside a longer message OpenClaw answers
+  // /queue as it would alone, as a block reply, removes it from the text and changes nothing (the
+  // settings are the session's, not the run's).
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     const auto& d = std::any_cast<const grammar::QueueDirective&>(hit.payload);
-    auto& state = ctx.session.plugin_state;
+    if (ctx.directive_only) return Answer(d, ctx.session.plugin_state);
+    auto scratch = ctx.session.plugin_state;
+    DirectiveResult alone = Answer(d, scratch);
     DirectiveResult r;
-    if (!ctx.directive_only) return r;
+    r.notice = alone.query ? std::move(alone.query) : Reply{std::move(alone.ack), false};
+    return r;
+  }
+
+ private:
+  static DirectiveResult Answer(const grammar::QueueDirective& d, std::map<std::string, std::string>& state) {
+    DirectiveResult r;
     if (!d.reset && !d.mode && !d.has_options()) {
       auto get = [&](const char* key, std::string_view fallback) {
         auto it = state.find(key);

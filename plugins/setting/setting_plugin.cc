@@ -22,28 +22,37 @@ class SettingPlugin : public Plugin {
     return DirectiveHit{d->span, *d};
   }
 
+  // Alone, the directive answers and changes the session's setting. Inside a longer message
+  // (inline_applies_once) OpenClaw gives the same answer as a block reply and the message goes on
+  // to the model; the session's setting stays as it was.
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     const auto& d = std::any_cast<const grammar::WordArgument&>(hit.payload);
+    if (!spec_.inline_applies_once || ctx.directive_only) return Answer(d, ctx.session.plugin_state);
+    auto scratch = ctx.session.plugin_state;
+    DirectiveResult alone = Answer(d, scratch);
     DirectiveResult r;
-    const bool once = spec_.inline_applies_once && !ctx.directive_only;
+    r.notice = alone.query ? std::move(alone.query) : Reply{std::move(alone.ack), false};
+    return r;
+  }
+
+ private:
+  DirectiveResult Answer(const grammar::WordArgument& d, std::map<std::string, std::string>& state) const {
+    DirectiveResult r;
     std::string options = absl::StrJoin(spec_.values, ", ");
     if (!d.argument) {
-      if (once) return r;
-      auto it = ctx.session.plugin_state.find(spec_.state_key);
-      std::string current = it == ctx.session.plugin_state.end() ? spec_.default_value : it->second;
+      auto it = state.find(spec_.state_key);
+      std::string current = it == state.end() ? spec_.default_value : it->second;
       r.query = Reply{absl::StrCat("Current ", spec_.noun, ": ", current, ".\nOptions: ", options, "."), false};
       return r;
     }
     std::string value(spec_.normalize(*d.argument));
     if (std::find(spec_.values.begin(), spec_.values.end(), value) == spec_.values.end()) {
-      if (once) return r;
       r.query = Reply{absl::StrCat("Unrecognized ", spec_.noun, " \"", *d.argument, "\". Valid levels: ",
                                    spec_.unrecognized_values.empty() ? options : spec_.unrecognized_values, "."),
                       false};
       return r;
     }
-    if (once) return r;
-    ctx.session.plugin_state[spec_.state_key] = value;
+    state[spec_.state_key] = value;
     std::string ack = spec_.default_ack;
     for (const auto& [v, text] : spec_.acks)
       if (v == value) ack = text;
@@ -51,7 +60,6 @@ class SettingPlugin : public Plugin {
     return r;
   }
 
- private:
   SettingSpec spec_;
 };
 

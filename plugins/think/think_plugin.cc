@@ -24,52 +24,58 @@ class ThinkPlugin : public Plugin {
   }
 
   // Only a message of directives changes the session's level. Inside a longer message /think
-  // sets the level of that one run, as in OpenClaw: nothing is stored and nothing acknowledged
-  // (the route carries it, Route::thinking), but a level the model cannot use still refuses the
-  // message.
+  // sets the level of that one run, as in OpenClaw: nothing is stored (the route carries it,
+  // Route::thinking), OpenClaw's answer to the directive alone is sent as a block reply, and a
+  // level the model cannot use still refuses the message.
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     const auto& d = std::any_cast<const grammar::WordArgument&>(hit.payload);
+    if (ctx.directive_only) return Answer(d, ctx, ctx.session.thinking_level);
+    std::optional<std::string> scratch = ctx.session.thinking_level;
+    DirectiveResult r = Answer(d, ctx, scratch);
+    if (r.error) return r;
+    if (d.argument && !IsThinkingResetWord(*d.argument) && !r.ack.empty()) ctx.run_thinking = *scratch;
+    r.notice = r.query ? std::move(r.query) : Reply{std::move(r.ack), false};
+    r.query.reset();
+    r.ack.clear();
+    return r;
+  }
+
+ private:
+  // The answer to the directive alone, changing `level` (the session's, or a scratch copy).
+  static DirectiveResult Answer(const grammar::WordArgument& d, const TurnContext& ctx, std::optional<std::string>& level) {
     const ModelRef model = ctx.CurrentModel();
     const ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), model);
     const std::string levels = absl::StrJoin(profile.levels, ", ");
     DirectiveResult r;
     if (!d.argument) {
-      if (!ctx.directive_only) return r;
       // With no level stored, the level is the session model's own: the model before this message
       // ("/model sonnet /think" on opus-5 answers opus-5's "high", as OpenClaw does), shown as the
       // new model would run it.
-      std::string current = profile.Supported(ctx.session.thinking_level.value_or(
+      std::string current = profile.Supported(level.value_or(
           ThinkingProfileFor(ctx.resolver.catalog(), ctx.StoredModel()).start_level));
       r.query = Reply{absl::StrCat("Current thinking level: ", current, ".\nOptions: default, ", levels, "."), false};
       return r;
     }
     if (IsThinkingResetWord(*d.argument)) {
-      if (!ctx.directive_only) return r;
-      ctx.session.thinking_level.reset();
+      level.reset();
       r.ack = "Thinking level reset to default.";
       return r;
     }
-    const std::string level(NormalizeThinkingLevel(*d.argument));
-    if (level.empty()) {
-      // OpenClaw answers an unknown level like a query (no error flag, nothing applied); inside a
-      // longer message it ignores it.
-      if (!ctx.directive_only) return r;
+    const std::string normalized(NormalizeThinkingLevel(*d.argument));
+    if (normalized.empty()) {
+      // OpenClaw answers an unknown level like a query (no error flag, nothing applied).
       r.query = Reply{absl::StrCat("Unrecognized thinking level \"", *d.argument, "\". Valid levels: default, ", levels, "."),
                       false};
       return r;
     }
-    if (!profile.Accepts(level)) {
-      r.error = Reply{absl::StrCat("Thinking level \"", level, "\" is not supported for ", model.Label(),
+    if (!profile.Accepts(normalized)) {
+      r.error = Reply{absl::StrCat("Thinking level \"", normalized, "\" is not supported for ", model.Label(),
                                    ". Use one of: ", levels, "."),
                       true};
       return r;
     }
-    if (!ctx.directive_only) {
-      ctx.run_thinking = level;
-      return r;
-    }
-    ctx.session.thinking_level = level;
-    r.ack = level == "off" ? "Thinking disabled." : absl::StrCat("Thinking level set to ", level, ".");
+    level = normalized;
+    r.ack = normalized == "off" ? "Thinking disabled." : absl::StrCat("Thinking level set to ", normalized, ".");
     return r;
   }
 };
