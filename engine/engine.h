@@ -53,6 +53,10 @@ struct EngineOptions {
   std::optional<std::map<std::string, std::string>> environment{};
   // How often (ms of clock time) to look whether an auth store changed on disk. 0: every turn.
   int64_t auth_recheck_ms = 1000;
+  // The command families the engine runs, in directive order. Empty: every message is ordinary
+  // text. Most embedders want the shipped ones: `.plugins = modelpin::BuiltinPlugins()`
+  // (plugins/builtin.h). Run-time plugins named by the config's `plugins.load` are added after.
+  PluginRegistry plugins{};
 };
 
 struct InboundMessage {
