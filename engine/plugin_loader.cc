@@ -162,20 +162,27 @@ class NativePlugin : public Plugin {
 
     Collected out{&prefix_, {}, {}, {}};
     const int consumed = d_->handle(state_, &turn, &kHost, reinterpret_cast<modelpin_result_v1*>(&out));
-    if (!out.problem.empty()) {
-      ctx.session = ctx.stored;  // nothing of this message is stored
-      return std::vector<Reply>{
-          {absl::StrCat("Plugin ", name_, " failed: it returned ", out.problem, ". Nothing was changed."), true}};
-    }
+    if (!out.problem.empty()) return Refuse(ctx, out.problem);
     if (consumed == 0) return std::nullopt;
     for (auto& [key, value] : out.changes) {
       if (value) ctx.session.plugin_state[key] = std::move(*value);
       else ctx.session.plugin_state.erase(key);
     }
+    size_t kept = 0;
+    for (auto it = ctx.session.plugin_state.lower_bound(prefix_);
+         it != ctx.session.plugin_state.end() && it->first.rfind(prefix_, 0) == 0; ++it)
+      ++kept;
+    if (kept > kPluginMaxFields) return Refuse(ctx, "more than 64 session fields");
     return std::move(out.replies);
   }
 
  private:
+  // The reply to malformed output; nothing of this message is stored.
+  std::vector<Reply> Refuse(TurnContext& ctx, std::string_view problem) const {
+    ctx.session = ctx.stored;
+    return {{absl::StrCat("Plugin ", name_, " failed: it returned ", std::string(problem), ". Nothing was changed."), true}};
+  }
+
   // The command `text` starts with ("/usage", "/USAGE extra"), or nullptr.
   const CommandInfo* Find(std::string_view text) const {
     if (text.empty() || text.front() != '/') return nullptr;

@@ -35,6 +35,7 @@ inline constexpr size_t kPluginMaxReplies = 16;
 inline constexpr size_t kPluginMaxFieldChanges = 64;
 inline constexpr size_t kPluginMaxFieldKeyBytes = 128;
 inline constexpr size_t kPluginMaxFieldValueBytes = 4 * 1024;
+inline constexpr size_t kPluginMaxFields = 64;  // fields a plugin keeps in one session
 
 // dlopen()s `path` (a path without '/' means the current folder), finds `modelpin_plugin`, checks
 // the descriptor and runs its init. Errors name the file: not loadable, not a plugin, another
