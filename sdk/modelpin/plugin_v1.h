@@ -124,7 +124,8 @@ typedef struct modelpin_plugin_v1 {
   void (*shutdown)(void* state);
   /* Called for a message whose text starts with one of its command words. Returns 1 when the
    * plugin consumed the message (its replies are the answer, its field changes are stored), 0 to
-   * let it go on (replies and changes are then dropped). */
+   * let it go on (replies and changes are then dropped). May be called from several threads at
+   * once, for different sessions: guard whatever `state` shares. */
   int (*handle)(void* state, const modelpin_turn_v1* turn, const modelpin_host_v1* host,
                 modelpin_result_v1* out);
 } modelpin_plugin_v1;
