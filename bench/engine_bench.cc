@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "plugins/builtin.h"
 #include "engine/json_file.h"
 #include "engine/resolver.h"
 #include "engine/session.h"
@@ -62,7 +63,7 @@ std::string TempDir() {
 std::unique_ptr<Engine> MakeEngine(std::unique_ptr<modelpin::SessionStore> store) {
   auto config = Config::Load(StateDir() + "/modelpin.json");
   if (!config.ok()) Die(std::string(config.status().message()));
-  auto engine = Engine::Create(*std::move(config), std::move(store), EngineOptions{.state_dir = StateDir()});
+  auto engine = Engine::Create(*std::move(config), std::move(store), EngineOptions{.state_dir = StateDir(), .plugins = modelpin::BuiltinPlugins()});
   if (!engine.ok()) Die(std::string(engine.status().message()));
   return *std::move(engine);
 }
@@ -135,7 +136,7 @@ void BM_ModelStatus_Memory(benchmark::State& state) {
   auto config = Config::Load(dir + "/modelpin.json");
   if (!config.ok()) Die(std::string(config.status().message()));
   auto made = Engine::Create(*std::move(config), std::make_unique<modelpin::MemorySessionStore>(),
-                             EngineOptions{.state_dir = dir});
+                             EngineOptions{.state_dir = dir, .plugins = modelpin::BuiltinPlugins()});
   if (!made.ok()) Die(std::string(made.status().message()));
   auto engine = *std::move(made);
   const InboundMessage status{.session_key = "agent:main:bench", .text = "/model status"};

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "plugins/builtin.h"
 #include "engine/session.h"
 
 namespace {
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(std::string(config.status().message()));
   auto store = std::make_unique<modelpin::MemorySessionStore>();
   modelpin::MemorySessionStore* sessions = store.get();
-  auto engine = modelpin::Engine::Create(*std::move(config), std::move(store), {.state_dir = state});
+  auto engine = modelpin::Engine::Create(*std::move(config), std::move(store), {.state_dir = state, .plugins = modelpin::BuiltinPlugins()});
   if (!engine.ok()) return Fail(std::string(engine.status().message()));
 
   // Warm the engine's caches so the baseline is the engine itself, not the sessions.

@@ -10,16 +10,18 @@
 #include "absl/strings/str_join.h"
 #include "cli/cli.h"
 #include "cli/line_editor.h"
-#include "engine/thinking.h"
+#include "engine/plugin_loader.h"
+#include "plugins/builtin.h"
+#include "plugins/commands/commands_plugin.h"
 #include "grammar/text.h"
 
 namespace modelpin::cli {
 
 constexpr const char* kChatHelp = R"(usage: modelpin chat [--session KEY] [--sender ID] [--agent ID] [--config FILE] [--state DIR]
-                     [--strict]
+                     [--strict] [--plugin PATH]...
 
-Runs one chat session through the engine, a message per line (/model, /models, /think, /verbose,
-/queue ... and ordinary text). Prints each reply; error replies are prefixed "error: ". For an
+Runs one chat session through the engine, a message per line (the commands listed below, and
+ordinary text). Prints each reply; error replies are prefixed "error: ". For an
 ordinary message it prints where the model call would go:
   → provider/model via profile1, profile2
 Sessions persist in <state>/sessions.sqlite, so pins stay for the next run. /quit, /exit or end
@@ -31,11 +33,12 @@ built with libedit (meson option -Dlibedit, on when libedit-dev is found), edits
   - history in <state>/chat_history (mode 0600, last 1000 lines, shared by the sessions of
     the state dir); lines that look like a credential (sk-..., long random tokens), /quit
     and /exit are never written to it
-  - TAB completes command words (/model, /models, /think, /verbose, /queue, /quit, the
-    agent's alias shorthands); after "/model ": status, list, default, explain, the agent's
-    aliases and provider/model refs; after '@': auth profile ids ("/model opus@anth<TAB>" ->
-    "/model opus@anthropic:"); after "/model explain ": models and profiles; after
-    "/models ": providers; after "/think ": thinking levels. TAB twice lists the choices.
+  - TAB completes command words (each plugin's commands, /quit, the agent's alias
+    shorthands) and the arguments each command declares ("/verbose f<TAB>" -> "full");
+    after "/model ": also the agent's aliases and provider/model refs; after '@': auth
+    profile ids ("/model opus@anth<TAB>" -> "/model opus@anthropic:"); after
+    "/model explain ": models and profiles; after "/models ": providers. TAB twice lists
+    the choices.
   - Ctrl-D on an empty line ends the chat, as does Ctrl-C (each message is stored as it is
     answered, so nothing is lost); ~/.editrc is read (lines may start "modelpin:").
 Without libedit the terminal gets the prompt but no editing. Otherwise (piped or redirected
@@ -49,10 +52,14 @@ input) it reads stdin line by line with no prompt, so it can be scripted.
 CompletionData ChatCompletions(Engine& e, const std::string& agent) {
   CompletionData d;
   const AgentView& view = e.config().Agent(agent);
+  for (const auto& c : e.plugins().commands()) {
+    d.commands.push_back("/" + c.name);
+    d.arguments["/" + c.name] = c.arguments;
+    for (const auto& a : c.aliases) d.arguments["/" + a] = c.arguments;
+  }
   for (const auto& plugin : e.plugins().plugins())
-    for (const auto& w : plugin->Words(view)) d.commands.push_back("/" + w);
+    for (const auto& w : plugin->AgentWords(view)) d.commands.push_back("/" + w);
   d.commands.insert(d.commands.end(), {"/quit", "/exit"});
-  d.model_subcommands = {"status", "list", "default", "explain"};
   for (const auto& m : view.models) {
     if (!m.alias.empty()) d.models.push_back(m.alias);
     d.models.push_back(m.ref.Label());
@@ -66,7 +73,6 @@ CompletionData ChatCompletions(Engine& e, const std::string& agent) {
   for (const auto& p : e.config().providers()) d.providers.push_back(p.id);
   for (const auto& m : d.models)
     if (size_t slash = m.find('/'); slash != std::string::npos) d.providers.push_back(m.substr(0, slash));
-  d.think_levels = AllThinkingLevels();
   return d;
 }
 
@@ -75,8 +81,12 @@ int RunChat(std::vector<std::string> argv) {
   Args args(std::move(argv), &common);
   if (std::string err = args.Parse({"--session", "--sender"}, {}); !err.empty()) return Usage("chat", err);
   if (args.help()) {
-    std::cout << kChatHelp << "\nThis build: line editing " << (LineEditor::HasLineEditing() ? "on" : "off")
-              << " (libedit).\n";
+    // The commands as their plugins describe them: the built-in ones and any --plugin that loads.
+    PluginRegistry plugins = BuiltinPlugins();
+    for (const auto& path : common.plugin_paths)
+      if (auto p = LoadPlugin(path); p.ok()) (void)plugins.Add(*std::move(p));
+    std::cout << kChatHelp << "\n" << CommandsText(plugins, AgentView{}, true) << "\n\nThis build: line editing "
+              << (LineEditor::HasLineEditing() ? "on" : "off") << " (libedit).\n";
     return kExitOk;
   }
   if (!args.positional().empty()) return Usage("chat", "unexpected argument \"" + args.positional()[0] + "\"");

@@ -26,6 +26,7 @@ struct Common {
   std::string state_flag;   // --state
   std::string agent;        // --agent ("" = the config's default agent)
   bool strict = false;      // --strict
+  std::vector<std::string> plugin_paths;  // --plugin PATH, repeatable: run-time plugins to load
   bool state_given = false; // --state or $MODELPIN_STATE_DIR was set
 
   std::string StateDir() const;    // --state, $MODELPIN_STATE_DIR, ~/.modelpin

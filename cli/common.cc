@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/json_file.h"
+#include "engine/plugin_loader.h"
 #include "engine/status_macros.h"
+#include "plugins/builtin.h"
 
 namespace modelpin::cli {
 
@@ -25,7 +27,7 @@ std::string Common::ConfigPath() const {
 
 std::string Args::Parse(const std::vector<std::string>& value_flags, const std::vector<std::string>& bool_flags) {
   auto takes_value = [&](const std::string& f) {
-    return f == "--config" || f == "--state" || f == "--agent" ||
+    return f == "--config" || f == "--state" || f == "--agent" || f == "--plugin" ||
            std::find(value_flags.begin(), value_flags.end(), f) != value_flags.end();
   };
   for (size_t i = 0; i < args_.size(); ++i) {
@@ -54,6 +56,7 @@ std::string Args::Parse(const std::vector<std::string>& value_flags, const std::
         if (name == "--config") common_->config_flag = value;
         else if (name == "--state") common_->state_flag = value, common_->state_given = true;
         else if (name == "--agent") common_->agent = value;
+        else if (name == "--plugin") common_->plugin_paths.push_back(value);
         else flags_.emplace_back(name, value);
         continue;
       }
@@ -119,6 +122,11 @@ absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persist
     sessions = std::make_unique<MemorySessionStore>();
   }
   EngineOptions options;
+  options.plugins = BuiltinPlugins();
+  for (const auto& path : c.plugin_paths) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
+    RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
+  }
   options.state_dir = c.StateDir();
   options.clock = clock ? clock : CliClock();
   if (c.strict) options.strict = true;

@@ -17,6 +17,7 @@ namespace modelpin::cli {
 namespace {
 
 constexpr const char* kDoctorHelp = R"(usage: modelpin doctor [--agent ID] [--json] [--config FILE] [--state DIR]
+                       [--plugin PATH]...
 
 Checks what a person would check by hand, and says what to do about each finding:
   - the config parses; the default model, fallbacks, aliases and allowlist entries resolve

@@ -7,7 +7,7 @@
 namespace modelpin::cli {
 
 constexpr const char* kExplainHelp = R"(usage: modelpin explain REF[@PROFILE] [--json] [--session KEY] [--agent ID]
-                        [--config FILE] [--state DIR] [--strict]
+                        [--config FILE] [--state DIR] [--strict] [--plugin PATH]...
 
 Shows, step by step, how a /model reference resolves for the agent (aliases, provider id
 tables, the model policy and the entry that allowed it, fuzzy candidates with their scores)

@@ -67,15 +67,15 @@ std::vector<std::string> CompleteChatWord(std::string_view before, std::string_v
     AddMatching(data.commands, "", word, &out);
   } else if (last == "/model") {
     if (!AddProfiles(word, data, &out)) {
-      AddMatching(data.model_subcommands, "", word, &out);
+      if (auto it = data.arguments.find(last); it != data.arguments.end()) AddMatching(it->second, "", word, &out);
       AddMatching(data.models, "", word, &out);
     }
   } else if (second_last == "/model" && last == "explain") {
     if (!AddProfiles(word, data, &out)) AddMatching(data.models, "", word, &out);
   } else if (last == "/models") {
     AddMatching(data.providers, "", word, &out);
-  } else if (last == "/think") {
-    AddMatching(data.think_levels, "", word, &out);
+  } else if (auto it = data.arguments.find(last); it != data.arguments.end()) {
+    AddMatching(it->second, "", word, &out);  // "/verbose f" -> full, "/queue st" -> steer
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -11,6 +11,7 @@
 #define MODELPIN_CLI_LINE_EDITOR_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,11 +22,12 @@ namespace modelpin::cli {
 // What the chat can complete, gathered from the engine when TAB is pressed.
 struct CompletionData {
   std::vector<std::string> commands;           // "/model", "/models", "/think", ..., "/quit"
-  std::vector<std::string> model_subcommands;  // "status", "list", "default", "explain"
+  // A command word's arguments, from its plugin's CommandInfo: "/verbose" -> on, full, off;
+  // "/model" -> status, list, default, explain. Aliases ("/t") have their command's.
+  std::map<std::string, std::vector<std::string>, std::less<>> arguments;
   std::vector<std::string> models;             // aliases and provider/model refs of the agent
   std::vector<std::string> profiles;           // auth profile ids ("anthropic:work")
   std::vector<std::string> providers;          // provider ids, for "/models <provider>"
-  std::vector<std::string> think_levels;       // for "/think <level>"
 };
 
 // Candidates for the whitespace-delimited `word` ending at the cursor; `before` is the line text

@@ -26,6 +26,8 @@ Options every verb takes:
   --state DIR     state dir (default $MODELPIN_STATE_DIR, else ~/.modelpin)
   --agent ID      agent (default: the config's default agent, else main)
   --strict        strict mode: refuse what OpenClaw silently accepts (see README)
+  --plugin PATH   load a run-time plugin (a modelpin_plugin_v1 shared library); repeatable,
+                  after the config's plugins.load
 
 Run `modelpin VERB --help` for a verb's own options.
 )";

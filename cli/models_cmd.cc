@@ -32,7 +32,7 @@ constexpr const char* kModelsHelp = R"(usage: modelpin models SUBCOMMAND [option
   auth paste-api-key --provider P [--profile-id ID]
                                              store a secret read from stdin
 
-Options every subcommand takes: --agent ID, --config FILE, --state DIR, --strict.
+Options every subcommand takes: --agent ID, --config FILE, --state DIR, --strict, --plugin PATH.
 Run `modelpin models SUBCOMMAND --help` for details.
 )";
 
@@ -275,10 +275,7 @@ struct ProfileStatus {
 
 ProfileStatus Describe(const Credential& c, int64_t now) {
   ProfileStatus p{c.id, c.type, "", c.expires, "", ""};
-  if (c.secret.empty()) p.credential = c.has_secret_ref ? "ref" : "missing";
-  else if (c.type == "token") p.credential = "token:" + MaskSecret(c.secret);
-  else if (c.type == "oauth") p.credential = c.email.empty() ? "OAuth" : "OAuth (" + c.email + ")";
-  else p.credential = MaskSecret(c.secret);
+  p.credential = MaskedCredential(c);
   if (c.secret.empty() && !c.has_secret_ref) {
     p.state = "missing";
     p.text = "missing";

@@ -10,7 +10,7 @@
 namespace modelpin::cli {
 
 constexpr const char* kReplayHelp = R"(usage: modelpin replay TRANSCRIPT [--json] [--session KEY] [--agent ID]
-                       [--config FILE] [--state DIR] [--strict]
+                       [--config FILE] [--state DIR] [--strict] [--plugin PATH]...
 
 Feeds each line of TRANSCRIPT ("-" for stdin) to the engine as one chat message and prints what
 it replied, the route of ordinary messages, and the session fields it stored.

@@ -205,6 +205,13 @@ std::string MaskSecret(std::string_view secret) {
   return cut(8);
 }
 
+std::string MaskedCredential(const Credential& c) {
+  if (c.secret.empty()) return c.has_secret_ref ? "ref" : "missing";
+  if (c.type == "token") return "token:" + MaskSecret(c.secret);
+  if (c.type == "oauth") return c.email.empty() ? "OAuth" : "OAuth (" + c.email + ")";
+  return MaskSecret(c.secret);
+}
+
 std::string FormatRemaining(int64_t ms) {
   if (ms < 60'000) return "soon";
   int64_t minutes = static_cast<int64_t>(std::llround(static_cast<double>(ms) / 60'000.0));

@@ -74,6 +74,10 @@ bool IsEligible(const Credential& c, const std::string& provider, const Config& 
 
 // Masks a secret as OpenClaw does: "sk-ant-a...AAAAAAAA" (first 8, last 8), shorter secrets less.
 std::string MaskSecret(std::string_view secret);
+// How every output shows a stored credential (status, explain, `models status`, plugins):
+// "sk-ant-a...AAAAAAAA" for a key, "token:sk-ant-o...BBBBBBBB" for a token, "OAuth (me@x.com)"
+// for OAuth, "ref" for a keyRef/tokenRef and "missing" without a secret. Never the secret itself.
+std::string MaskedCredential(const Credential& c);
 
 // "12h", "2d", "5m", "soon" for a remaining duration in ms.
 std::string FormatRemaining(int64_t ms);

@@ -296,6 +296,16 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       ASSIGN_OR_RETURN(c.owner_allow_from_, r.Strings(*owners, "$.commands.ownerAllowFrom"));
     }
   }
+  if (const Value* plugins = Reader::Get(root, "plugins")) {
+    RETURN_IF_ERROR(r.Object(*plugins, "$.plugins"));
+    if (const Value* load = Reader::Get(*plugins, "load")) {
+      ASSIGN_OR_RETURN(c.plugin_paths_, r.Strings(*load, "$.plugins.load"));
+      // Relative paths are relative to the config file's folder.
+      const size_t slash = name.rfind('/');
+      for (auto& p : c.plugin_paths_)
+        if (!p.empty() && p.front() != '/' && slash != std::string::npos) p = name.substr(0, slash + 1) + p;
+    }
+  }
   c.InjectProviderDefaults();
   c.BuildViews();
   return c;

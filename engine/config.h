@@ -99,6 +99,9 @@ class Config {
   const std::vector<std::pair<std::string, std::vector<std::string>>>& auth_order() const { return auth_order_; }
   bool strict() const { return strict_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
+  // plugins.load: run-time plugin files (engine/plugin_loader.h), relative ones made relative to
+  // the config file's folder. Engine::Create loads them.
+  const std::vector<std::string>& plugin_paths() const { return plugin_paths_; }
 
  private:
   struct AgentEntry {
@@ -124,6 +127,7 @@ class Config {
   std::vector<AuthProfileConfig> auth_profiles_;
   std::vector<std::pair<std::string, std::vector<std::string>>> auth_order_;
   std::vector<std::string> owner_allow_from_;
+  std::vector<std::string> plugin_paths_;
   bool strict_ = false;
   // Views are built once at load; agents without an entry share `fallback_view_`.
   std::map<std::string, AgentView> views_;

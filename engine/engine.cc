@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/catalog.h"
+#include "engine/plugin_loader.h"
 #include "engine/status_macros.h"
 #include "grammar/text.h"
 
@@ -55,7 +56,7 @@ Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOpti
     : config_(std::move(config)), sessions_(std::move(sessions)), options_(std::move(options)) {
   clock_ = options_.clock ? options_.clock : std::make_shared<SystemClock>();
   strict_ = options_.strict.value_or(config_.strict());
-  RegisterBuiltinPlugins(plugins_);
+  plugins_ = std::move(options_.plugins);
 }
 
 Engine::~Engine() = default;
@@ -66,6 +67,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::uniqu
   std::string dotenv = options.state_dir.empty() ? "" : options.state_dir + "/.env";
   ASSIGN_OR_RETURN(EnvCredentials env,
                    EnvCredentials::Load(dotenv, options.environment ? *options.environment : ProcessEnvironment()));
+  // Run-time plugins named by the config (plugins.load) come after the embedder's.
+  for (const auto& path : config.plugin_paths()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
+    RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
+  }
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
   engine->env_ = std::move(env);
   return engine;
@@ -239,6 +245,16 @@ void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrde
   out.resize(n);
 }
 
+}  // namespace
+
+std::vector<std::string> TurnContext::RouteProfilesFor(const ModelRef& model) const {
+  std::vector<std::string> out;
+  RouteProfiles(*this, model, OrderFor(model.provider), out);
+  return out;
+}
+
+namespace {
+
 bool IsOwner(const Config& config, const std::string& sender) {
   if (sender.empty()) return false;
   const auto& owners = config.owner_allow_from();
@@ -310,6 +326,8 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
 
   ctx.env = &env_;
   ctx.orders = agent->orders.get();
+  ctx.plugins = &plugins_;
+  ctx.sender = message.sender;
 
   // 1. Directives, in plugin order, each removed before the next plugin looks.
   std::string_view input = text;
@@ -415,6 +433,7 @@ absl::Status Engine::Inspect(const std::string& agent_id, const std::string& ses
   ctx.directive_only = true;
   ctx.directive_count = 1;
   ctx.env = &env_;
+  ctx.plugins = &plugins_;
   fn(ctx);
   return absl::OkStatus();
 }

@@ -53,6 +53,10 @@ struct EngineOptions {
   std::optional<std::map<std::string, std::string>> environment{};
   // How often (ms of clock time) to look whether an auth store changed on disk. 0: every turn.
   int64_t auth_recheck_ms = 1000;
+  // The command families the engine runs, in directive order. Empty: every message is ordinary
+  // text. Most embedders want the shipped ones: `.plugins = modelpin::BuiltinPlugins()`
+  // (plugins/builtin.h). Run-time plugins named by the config's `plugins.load` are added after.
+  PluginRegistry plugins{};
 };
 
 struct InboundMessage {
@@ -63,7 +67,7 @@ struct InboundMessage {
   MessageSource source = MessageSource::kBot;
 };
 
-// Where the next model call goes.
+// Where the next model call goes (Outcome::route).
 struct Route {
   std::string text;                   // what the model receives: directives removed, trimmed
   ModelRef model;
@@ -86,6 +90,9 @@ enum class CallResult { kSuccess, kAuthError, kRateLimit, kBilling, kTimeout };
 
 class Engine {
  public:
+  // An engine over `config` and `sessions` (nullptr: sessions in memory). Fails when the state
+  // dir's .env is malformed or a plugin of the config's plugins.load cannot be loaded (the error
+  // names the file). The command families come from options.plugins.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(Config config, std::unique_ptr<SessionStore> sessions,
                                                         EngineOptions options = {});
   ~Engine();
@@ -104,14 +111,19 @@ class Engine {
   absl::Status ReportOutcome(const std::string& agent_id, const std::string& session_key,
                              const std::string& profile_id, CallResult result);
 
+  // The config the engine was created with.
   const Config& config() const { return config_; }
   // Credentials from the environment and <state>/.env, and warnings about them (file modes).
   const EnvCredentials& env() const { return env_; }
   // The secret behind a profile id of a route ("anthropic:work" or "env:ANTHROPIC_API_KEY"), for
   // the bot's model call. Never log it.
   absl::StatusOr<std::string> SecretFor(const std::string& agent_id, const std::string& profile_id);
+  // The plugins this engine runs (EngineOptions::plugins, then plugins.load), with their
+  // commands' metadata: for help, completion and command lists.
   const PluginRegistry& plugins() const { return plugins_; }
+  // The engine's clock, in ms since the epoch.
   int64_t NowMs() const { return clock_->NowMs(); }
+  // The agent a message for `agent_id` goes to: lower-cased, "" = the config's default agent.
   std::string ResolveAgent(const std::string& agent_id) const;
 
   // The agent's own store path, and the path actually read (its own, else the default agent's).

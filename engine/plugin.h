@@ -1,6 +1,8 @@
 // The seam between the engine and the command families. A plugin owns one family: its words,
-// its argument grammar, its handler and its reply texts. The engine knows none of them by name;
-// RegisterBuiltinPlugins() (plugins/builtin.cc) is the one list of them.
+// its argument grammar, its handler and its reply texts, and describes its commands
+// (CommandInfo). The engine knows none of them by name: the embedder fills a PluginRegistry
+// (modelpin::AddBuiltinPlugins in plugins/builtin.h adds the shipped ones; LoadPlugin adds a
+// run-time plugin) and hands it over in EngineOptions::plugins.
 //
 // One message, as the engine drives it:
 //   1. FindDirective() on each plugin in registration order, each on the text the earlier ones
@@ -21,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "engine/auth_order.h"
 #include "engine/auth_store.h"
 #include "engine/config.h"
@@ -30,6 +33,8 @@
 #include "grammar/directive.h"
 
 namespace modelpin {
+
+class PluginRegistry;
 
 struct Reply {
   std::string text;
@@ -61,6 +66,8 @@ struct TurnContext {
   const EnvCredentials* env = nullptr;
   // Memoised effective orders (set by the engine); OrderFor computes afresh without it.
   const AuthOrderMemo* orders = nullptr;
+  // The engine's plugins (set by the engine): their commands, for /commands and reserved words.
+  const PluginRegistry* plugins = nullptr;
 
   // Filled by the engine before ApplyDirective: how many directives this message holds, and
   // whether nothing but directives was left (OpenClaw composes replies differently then).
@@ -72,6 +79,8 @@ struct TurnContext {
   bool HasDirective(std::string_view plugin) const;
   // A thinking level for this message's model call only (an inline /think); Route::thinking.
   std::string run_thinking{};
+  // Who sent the message (InboundMessage::sender), "" when unknown.
+  std::string_view sender{};
 
   // The session's effective model: its override, else the agent default.
   ModelRef CurrentModel() const;
@@ -79,6 +88,9 @@ struct TurnContext {
   ModelRef StoredModel() const;
   // The same, written into `out` (reusing its strings).
   void CurrentModelInto(ModelRef& out) const;
+  // The profiles a call on `model` would try now, in order (the session's pin, then the
+  // effective order, then the provider's environment credential), without changing the session.
+  std::vector<std::string> RouteProfilesFor(const ModelRef& model) const;
   // The effective auth order of a provider for this agent (spec 5.2, without the session pin).
   // The reference stays valid for the whole turn.
   const AuthOrder& OrderFor(const std::string& provider) const;
@@ -103,12 +115,29 @@ struct DirectiveResult {
   std::optional<Reply> notice;
 };
 
+// What a plugin says about one of its commands; /commands, the REPL's completion and help texts
+// are made from it.
+struct CommandInfo {
+  std::string name;                    // the word without '/': "think"
+  std::vector<std::string> aliases{};  // other words for it: "thinking", "t"
+  std::string summary{};               // one line: "Show or set the session's thinking level."
+  std::string usage{};                 // "/think [level]"
+  std::vector<std::string> arguments{};  // subcommands and argument values, completed after the word
+  bool owner_only = false;             // only owners (commands.ownerAllowFrom) may use it
+};
+
 class Plugin {
  public:
   virtual ~Plugin() = default;
+  // The plugin's name; run-time plugins' session fields live under "<name>.".
   virtual std::string_view name() const = 0;
-  // Command words this plugin answers to, for completion and help ("model", "models").
-  virtual std::vector<std::string> Words(const AgentView& agent) const = 0;
+  // The commands this plugin answers to, its own words first.
+  virtual std::vector<CommandInfo> Commands() const = 0;
+  // Words an agent's config adds to this plugin's (the model plugin's alias shorthands).
+  virtual std::vector<std::string> AgentWords(const AgentView& agent) const {
+    (void)agent;
+    return {};
+  }
   // Directives of a plugin that answers this are applied after all others of the message, so
   // they see its final model ("/model fable /think off" checks "off" against fable). Their
   // acknowledgements still appear in directive order.
@@ -131,17 +160,26 @@ class Plugin {
   }
 };
 
+// The plugins an engine runs, in directive order. Filled by the embedder:
+//   modelpin::PluginRegistry plugins;
+//   modelpin::AddBuiltinPlugins(plugins);                 // plugins/builtin.h
+//   plugins.Add(*modelpin::LoadPlugin("libusage.so"));    // engine/plugin_loader.h
+// Plugins are immutable once added, so a registry is cheap to copy and share between engines.
 class PluginRegistry {
  public:
-  void Add(std::unique_ptr<Plugin> plugin) { plugins_.push_back(std::move(plugin)); }
-  const std::vector<std::unique_ptr<Plugin>>& plugins() const { return plugins_; }
+  // Adds a plugin after the others. Fails when one of its command words is taken already.
+  absl::Status Add(std::shared_ptr<const Plugin> plugin);
+  const std::vector<std::shared_ptr<const Plugin>>& plugins() const { return plugins_; }
+  // Every command of every plugin, in registration order.
+  const std::vector<CommandInfo>& commands() const { return commands_; }
+  // Whether `word` (lower case, without '/') names a command or an alias of one.
+  bool IsCommandWord(std::string_view word) const;
 
  private:
-  std::vector<std::unique_ptr<Plugin>> plugins_;
+  std::vector<std::shared_ptr<const Plugin>> plugins_;
+  std::vector<CommandInfo> commands_;
+  std::vector<std::string> words_;  // sorted, lower case
 };
-
-// Registers the plugins shipped with modelpin (plugins/builtin.cc), in directive order.
-void RegisterBuiltinPlugins(PluginRegistry& registry);
 
 }  // namespace modelpin
 

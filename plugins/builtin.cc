@@ -1,6 +1,9 @@
 // The one list of command families shipped with modelpin. Order is directive order: OpenClaw
 // extracts /think, /verbose, /model, /queue in this order, and acknowledges them in it too.
-#include "engine/plugin.h"
+#include "plugins/builtin.h"
+
+#include "engine/status_macros.h"
+#include "plugins/commands/commands_plugin.h"
 #include "plugins/model/model_plugin.h"
 #include "plugins/queue/queue_plugin.h"
 #include "plugins/think/think_plugin.h"
@@ -8,11 +11,20 @@
 
 namespace modelpin {
 
-void RegisterBuiltinPlugins(PluginRegistry& registry) {
-  registry.Add(MakeThinkPlugin());
-  registry.Add(MakeVerbosePlugin());
-  registry.Add(MakeModelPlugin());
-  registry.Add(MakeQueuePlugin());
+absl::Status AddBuiltinPlugins(PluginRegistry& registry) {
+  RETURN_IF_ERROR(registry.Add(MakeThinkPlugin()));
+  RETURN_IF_ERROR(registry.Add(MakeVerbosePlugin()));
+  RETURN_IF_ERROR(registry.Add(MakeModelPlugin()));
+  RETURN_IF_ERROR(registry.Add(MakeQueuePlugin()));
+  return registry.Add(MakeCommandsPlugin());
+}
+
+PluginRegistry BuiltinPlugins() {
+  PluginRegistry registry;
+  // Into an empty registry the built-ins cannot collide.
+  absl::Status added = AddBuiltinPlugins(registry);
+  (void)added;
+  return registry;
 }
 
 }  // namespace modelpin

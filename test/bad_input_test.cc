@@ -34,6 +34,7 @@
 #include "engine/auth_store.h"
 #include "engine/config.h"
 #include "engine/engine.h"
+#include "plugins/builtin.h"
 #include "engine/env_credentials.h"
 #include "engine/replay.h"
 #include "engine/session.h"
@@ -401,7 +402,7 @@ struct ChatFixture {
     fs::permissions(dir + "/agents/main/agent/auth-profiles.json", fs::perms::owner_read | fs::perms::owner_write);
     auto config = Config::Load(dir + "/modelpin.json");
     BOOST_REQUIRE_MESSAGE(config.ok(), config.status().message());
-    EngineOptions options;
+    EngineOptions options{.plugins = BuiltinPlugins()};
     options.state_dir = dir;
     options.clock = std::make_shared<FakeClock>(1'800'000'000'000);
     options.environment = std::map<std::string, std::string>{};

@@ -327,6 +327,15 @@ def main():
             chat.expect_text("  • anthropic/claude-sonnet-4-5 (sonnet)")
             chat.expect_prompt()
 
+            check("/verbose f<TAB> completes a value the plugin declares")
+            chat.send("/verbose f")
+            chat.expect_line(PROMPT + "/verbose f")
+            chat.send("\t")
+            chat.expect_line(PROMPT + "/verbose full")
+            chat.submit("")
+            chat.expect_text("Verbose logging set to full.")
+            chat.expect_prompt()
+
             check("/mod<TAB><TAB> lists /model and /models")
             chat.send("/mod")
             chat.expect_line(PROMPT + "/mod")

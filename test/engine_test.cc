@@ -16,6 +16,7 @@
 #include "engine/builtin_thinking.h"
 #include "engine/catalog.h"
 #include "engine/engine.h"
+#include "plugins/builtin.h"
 #include "engine/env_credentials.h"
 #include "engine/json_file.h"
 #include "engine/thinking.h"
@@ -297,7 +298,7 @@ struct EngineFixture {
     if (memory) sessions = std::make_unique<MemorySessionStore>();
     else sessions = SqliteSessionStore::Open(dir + "/sessions.sqlite");
     BOOST_REQUIRE(sessions.ok());
-    EngineOptions o;
+    EngineOptions o{.plugins = BuiltinPlugins()};
     o.state_dir = dir;
     o.clock = clock;
     o.auth_recheck_ms = 0;
@@ -425,7 +426,7 @@ struct StrictFixture {
     auto store = AuthStore::Parse("auth.json", store_json);
     BOOST_REQUIRE(store.ok());
     BOOST_REQUIRE(store->Save(dir + "/agents/main/agent/auth-profiles.json").ok());
-    EngineOptions o;
+    EngineOptions o{.plugins = BuiltinPlugins()};
     o.state_dir = dir;
     o.clock = clock;
     o.strict = strict;
@@ -530,7 +531,7 @@ BOOST_AUTO_TEST_CASE(EnvironmentWinsOverDotEnvAndLooseModesWarn) {
 
 BOOST_AUTO_TEST_CASE(ProviderWithoutStoredProfilesUsesTheEnvironmentKey) {
   std::string dir = TempDir();
-  EngineOptions o;
+  EngineOptions o{.plugins = BuiltinPlugins()};
   o.state_dir = dir;  // no auth store at all
   o.environment = std::map<std::string, std::string>{{"ANTHROPIC_API_KEY", "sk-ant-api03-" + std::string(40, 'Q')}};
   auto e = Engine::Create(ParseConfig("{}"), nullptr, o);
@@ -548,7 +549,7 @@ BOOST_AUTO_TEST_CASE(ProviderWithoutStoredProfilesUsesTheEnvironmentKey) {
 BOOST_AUTO_TEST_CASE(StoredProfilesComeBeforeTheEnvironmentKey) {
   std::string dir = TempDir();
   fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
-  EngineOptions o;
+  EngineOptions o{.plugins = BuiltinPlugins()};
   o.state_dir = dir;
   o.environment = std::map<std::string, std::string>{{"ANTHROPIC_API_KEY", "sk-ant-env-zzzzzzzzzzzz"}};
   auto e = Engine::Create(*Config::Load(dir + "/modelpin.json"), nullptr, o);
@@ -822,7 +823,7 @@ BOOST_AUTO_TEST_CASE(UnknownThinkingLevelsInTheCatalogAreErrors) {
 // keeps its own level, and the next message has none.
 BOOST_AUTO_TEST_CASE(InlineThinkIsForThatMessageOnly) {
   auto e = Engine::Create(ParseConfig(R"({"agents": {"defaults": {"model": {"primary": "anthropic/claude-opus-4-5"}}}})"),
-                          nullptr, EngineOptions{.clock = std::make_shared<FakeClock>(kNow)});
+                          nullptr, EngineOptions{.clock = std::make_shared<FakeClock>(kNow), .plugins = BuiltinPlugins()});
   BOOST_REQUIRE(e.ok());
   BOOST_REQUIRE((*e)->Handle({.text = "/think low"}).ok());
   auto inline_think = (*e)->Handle({.text = "explain this /think high"});
@@ -862,7 +863,7 @@ BOOST_AUTO_TEST_CASE(AReusedOutcomeEqualsAFreshOneAfterEveryKindOfMessage) {
   auto make = [] {
     auto config = Config::Load(testing::SourcePath("fixtures/state/modelpin.json"));
     BOOST_REQUIRE(config.ok());
-    EngineOptions o;
+    EngineOptions o{.plugins = BuiltinPlugins()};
     o.state_dir = testing::SourcePath("fixtures/state");
     o.clock = std::make_shared<FakeClock>(kNow);
     o.environment = std::map<std::string, std::string>{};

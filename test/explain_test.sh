@@ -11,7 +11,7 @@ expect() {  # expect NAME PATTERN OUTPUT
 out=$(run sonnet@anthropic:default)
 expect "alias step" "2. resolved to anthropic/claude-sonnet-4-5 via alias sonnet" "$out"
 expect "order with its source" "Auth for anthropic (order from config auth.profiles, ranked automatically):" "$out"
-expect "each profile with its reason" "1. anthropic:work token sk-ant-o...BBBBBBBB — type token, never used" "$out"
+expect "each profile with its reason" "1. anthropic:work token:sk-ant-o...BBBBBBBB — type token, never used" "$out"
 expect "the pin it would set" "Session: profile anthropic:default would be pinned for this session and tried first" "$out"
 
 out=$(run --config "$src/fixtures/config/allowlist.json" haiku)

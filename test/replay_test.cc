@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_split.h"
 #include "engine/replay.h"
+#include "plugins/builtin.h"
 #include "test/golden.h"
 
 namespace modelpin {
@@ -81,7 +82,7 @@ BOOST_DATA_TEST_CASE(ReplayMatchesOracle, boost::unit_test::data::make(modelpin:
   using namespace modelpin;
   auto config = Config::Load(testing::SourcePath("fixtures/" + fixture.config));
   BOOST_REQUIRE_MESSAGE(config.ok(), config.status().message());
-  EngineOptions options;
+  EngineOptions options{.plugins = BuiltinPlugins()};
   options.state_dir = testing::SourcePath("fixtures/state");
   options.environment = std::map<std::string, std::string>{};  // no developer's keys in golden runs
   auto engine = Engine::Create(*std::move(config), std::make_unique<MemorySessionStore>(), options);

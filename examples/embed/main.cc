@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "engine/engine.h"
+#include "plugins/builtin.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -12,7 +13,7 @@ int main(int argc, char** argv) {
   std::string state = argv[1];
   auto config = modelpin::Config::Load(state + "/modelpin.json");
   if (!config.ok()) return std::cerr << config.status().message() << "\n", 1;
-  modelpin::EngineOptions options{.state_dir = state};
+  modelpin::EngineOptions options{.state_dir = state, .plugins = modelpin::BuiltinPlugins()};
   auto engine = modelpin::Engine::Create(*std::move(config), nullptr, options);  // sessions in memory
   modelpin::Outcome outcome;  // one per loop: Handle reuses its buffers
   for (int i = 2; i < argc; ++i) {

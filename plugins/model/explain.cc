@@ -93,7 +93,7 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
   for (size_t i = 0; i < order.ids.size(); ++i) {
     const Credential* c = ctx.auth.Find(order.ids[i]);
     ProfileLine line{order.ids[i], c->type, "", ""};
-    line.credential = c->secret.empty() ? (c->has_secret_ref ? "ref" : "missing") : MaskSecret(c->secret);
+    line.credential = MaskedCredential(*c);
     UsageStats u = ctx.auth.Usage(c->id);
     int64_t cool = std::max(u.cooldown_until, u.disabled_until);
     if (cool > ctx.now_ms) {
@@ -146,7 +146,7 @@ std::string ExplainText(const TurnContext& ctx, std::string_view argument) {
   }
   for (size_t i = 0; i < e.order.size(); ++i) {
     const auto& p = e.order[i];
-    absl::StrAppend(&out, "\n  ", i + 1, ". ", p.id, " ", p.type, " ", p.credential, " — ", p.reason);
+    absl::StrAppend(&out, "\n  ", i + 1, ". ", p.id, " ", p.credential, " — ", p.reason);
   }
   for (const auto& [id, why] : e.excluded) absl::StrAppend(&out, "\n  excluded: ", id, " — ", why);
   absl::StrAppend(&out, "\nSession: ", e.pin_note);

@@ -22,10 +22,17 @@ using model_plugin::SummaryText;
 using grammar::Scope;
 namespace gm = grammar::model;
 
-// Words that are commands of their own and therefore never alias shorthands (spec 2.2).
-constexpr std::string_view kReservedWords[] = {"model", "models", "think", "thinking", "verbose", "trace", "fast",
-                                               "reasoning", "elevated", "exec", "status", "queue", "help", "new",
-                                               "reset", "stop", "compact", "login", "logout"};
+// Words that are never alias shorthands (spec 2.2): every command of the engine's plugins, and
+// OpenClaw's other chat commands, which modelpin does not implement but a user may still type.
+constexpr std::string_view kOpenClawOnlyCommands[] = {"trace", "fast",  "reasoning", "elevated", "exec",
+                                                      "status", "help", "new", "reset", "stop", "compact",
+                                                      "login", "logout"};
+
+bool IsReservedWord(const TurnContext& ctx, std::string_view word) {
+  if (ctx.plugins && ctx.plugins->IsCommandWord(word)) return true;
+  return std::find(std::begin(kOpenClawOnlyCommands), std::end(kOpenClawOnlyCommands), word) !=
+         std::end(kOpenClawOnlyCommands);
+}
 
 Reply Error(std::string text) { return {std::move(text), true}; }
 // A result that refuses the whole message with `error`.
@@ -94,10 +101,19 @@ class ModelPlugin : public Plugin {
  public:
   std::string_view name() const override { return "model"; }
 
-  std::vector<std::string> Words(const AgentView& agent) const override {
-    std::vector<std::string> w = {"model", "models"};
-    for (const auto& a : agent.shorthand_aliases_lower) w.push_back(a);
-    return w;
+  std::vector<CommandInfo> Commands() const override {
+    return {{.name = "model",
+             .summary = "Show, set or explain the session's model and auth profile.",
+             .usage = "/model [status|list|default|explain <model>|<model>[@<profile>]] [--runtime <id>] [-a|-g]",
+             .arguments = {"status", "list", "default", "explain"}},
+            {.name = "models",
+             .summary = "List the models this session may use, by provider.",
+             .usage = "/models [<provider>|all]"}};
+  }
+
+  // Each alias of agents.defaults.models is a shorthand for "/model <alias>" (spec 2.2).
+  std::vector<std::string> AgentWords(const AgentView& agent) const override {
+    return agent.shorthand_aliases_lower;
   }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const override {
@@ -105,8 +121,7 @@ class ModelPlugin : public Plugin {
     if (!d) {
       std::vector<std::string> aliases;
       for (const auto& a : ctx.agent.shorthand_aliases_lower)
-        if (std::find(std::begin(kReservedWords), std::end(kReservedWords), a) == std::end(kReservedWords))
-          aliases.push_back(a);
+        if (!IsReservedWord(ctx, a)) aliases.push_back(a);
       if (!aliases.empty()) d = grammar::FindAliasShorthand(text, aliases);
     }
     if (!d) return std::nullopt;

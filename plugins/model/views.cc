@@ -183,12 +183,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   for (size_t i = 0; i < order.ids.size(); ++i) {
     const std::string& id = order.ids[i];
     const Credential* c = ctx.auth.Find(id);
-    std::string cred;
-    if (c->secret.empty()) cred = c->has_secret_ref ? "ref" : "missing";
-    else if (c->type == "api_key") cred = MaskSecret(c->secret);
-    else if (c->type == "token") cred = "token:" + MaskSecret(c->secret);
-    else if (c->type == "oauth") cred = c->email.empty() ? "OAuth" : "OAuth (" + c->email + ")";
-    else cred = MaskSecret(c->secret);
+    std::string cred = MaskedCredential(*c);
     std::vector<std::string> flags;
     if (i == 0) flags.push_back("next");
     if (last_good && *last_good == id) flags.push_back("lastGood");

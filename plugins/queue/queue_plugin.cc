@@ -89,7 +89,13 @@ std::optional<int64_t> Cap(std::string_view raw) {
 class QueuePlugin : public Plugin {
  public:
   std::string_view name() const override { return "queue"; }
-  std::vector<std::string> Words(const AgentView&) const override { return {"queue"}; }
+  std::vector<CommandInfo> Commands() const override {
+    return {{.name = "queue",
+             .summary = "Show or set how messages that arrive during a run are queued.",
+             .usage = "/queue [steer|interrupt|followup|collect|reset] [debounce:<duration>] [cap:<n>] "
+                      "[drop:old|new|summarize]",
+             .arguments = {"steer", "interrupt", "followup", "collect", "reset", "debounce:", "cap:", "drop:"}}};
+  }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
     auto d = grammar::FindQueueDirective(text, IsQueueMode);

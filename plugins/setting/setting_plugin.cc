@@ -14,7 +14,13 @@ class SettingPlugin : public Plugin {
  public:
   explicit SettingPlugin(SettingSpec spec) : spec_(std::move(spec)) {}
   std::string_view name() const override { return spec_.names.front(); }
-  std::vector<std::string> Words(const AgentView&) const override { return {std::string(spec_.names.front())}; }
+  std::vector<CommandInfo> Commands() const override {
+    CommandInfo c{.name = std::string(spec_.names.front()), .summary = spec_.summary};
+    for (size_t i = 1; i < spec_.names.size(); ++i) c.aliases.emplace_back(spec_.names[i]);
+    c.usage = absl::StrCat("/", c.name, " [", absl::StrJoin(spec_.values, "|"), "]");
+    c.arguments = spec_.values;
+    return {c};
+  }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
     auto d = grammar::FindLevelDirective(text, spec_.names, spec_.normalize);

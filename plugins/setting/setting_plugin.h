@@ -17,6 +17,7 @@ struct SettingSpec {
   std::string state_key;                // key in SessionState::plugin_state
   std::string default_value;            // shown when nothing is stored
   std::string noun;                     // "verbose level": "Current verbose level: off."
+  std::string summary;                  // one line for /commands and help
   std::vector<std::string> values;      // accepted values, in the order "Options:" lists them
   std::string unrecognized_values;      // the list after "Valid levels:" ("" = as `values`)
   // The value an argument names, in OpenClaw's spellings, "" for none (grammar::FindLevelDirective

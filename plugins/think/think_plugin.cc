@@ -14,7 +14,13 @@ constexpr std::string_view kNames[] = {"thinking", "think", "t"};
 class ThinkPlugin : public Plugin {
  public:
   std::string_view name() const override { return "think"; }
-  std::vector<std::string> Words(const AgentView&) const override { return {"think"}; }
+  std::vector<CommandInfo> Commands() const override {
+    return {{.name = "think",
+             .aliases = {"thinking", "t"},
+             .summary = "Show or set the session's thinking level.",
+             .usage = "/think [level]",
+             .arguments = AllThinkingLevels()}};
+  }
   bool AppliesLast() const override { return true; }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {

@@ -22,6 +22,7 @@ std::unique_ptr<Plugin> MakeVerbosePlugin() {
                             .state_key = "verboseLevel",
                             .default_value = "off",
                             .noun = "verbose level",
+                            .summary = "Show or set how much of a run the session reports.",
                             .values = {"on", "full", "off"},
                             .unrecognized_values = "off, on, full",
                             .normalize = VerboseLevel,

@@ -1,0 +1,180 @@
+// The plugin seam: command metadata and the registry, /commands, reserved words from the
+// registry, completion from metadata, and run-time plugins through the C ABI and its C++ wrapper
+// (in process: PluginFromDescriptor runs the same checks as LoadPlugin after dlopen).
+#define BOOST_TEST_MODULE plugin_api
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "cli/line_editor.h"
+#include "engine/engine.h"
+#include "engine/plugin_loader.h"
+#include "modelpin/plugin.hpp"
+#include "plugins/builtin.h"
+#include "test/golden.h"
+
+namespace fs = std::filesystem;
+using namespace modelpin;
+
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000'000;
+
+// "/secret" (owner-only) and "/usage", answered in process.
+class FakePlugin : public Plugin {
+ public:
+  std::string_view name() const override { return "fake"; }
+  std::vector<CommandInfo> Commands() const override {
+    return {{.name = "usage", .summary = "Fake usage."}, {.name = "secret", .summary = "Owners.", .owner_only = true}};
+  }
+  std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext&) const override {
+    if (text == "/usage") return std::vector<Reply>{{"fake usage", false}};
+    return std::nullopt;
+  }
+};
+
+// The C++ wrapper's plugin: replies with the route and counts itself in "count.n".
+class Counter {
+ public:
+  bool Handle(const sdk::Turn& turn, sdk::Result& result) {
+    if (turn.text().substr(0, 6) != "/count") return false;
+    std::string out = std::string(turn.provider()) + "/" + std::string(turn.model());
+    for (size_t i = 0; i < turn.profile_count(); ++i) {
+      sdk::Profile p = turn.profile(i);
+      out += " " + std::string(p.id) + "=" + std::string(p.masked) + ":" + std::to_string(p.error_count);
+    }
+    int n = std::stoi(std::string(turn.Field("count.n").value_or("0"))) + 1;
+    result.Reply(out + " n=" + std::to_string(n));
+    result.Set("count.n", std::to_string(n));
+    return true;
+  }
+};
+const modelpin_command_v1 kCounterCommands[] = {sdk::Command("count", "Count.", "/count")};
+
+std::string TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "modelpin-plugin-XXXXXX").string();
+  BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+  return tmpl;
+}
+
+std::unique_ptr<Engine> MakeEngine(PluginRegistry plugins, const std::string& config_json = "{}",
+                                   std::unique_ptr<SessionStore> sessions = nullptr, const std::string& state = "") {
+  auto config = Config::Parse("test.json", config_json);
+  BOOST_REQUIRE(config.ok());
+  EngineOptions o{.state_dir = state, .clock = std::make_shared<FakeClock>(kNow), .plugins = std::move(plugins)};
+  o.environment = std::map<std::string, std::string>{};
+  auto e = Engine::Create(*std::move(config), std::move(sessions), o);
+  BOOST_REQUIRE(e.ok());
+  return *std::move(e);
+}
+
+}  // namespace
+
+MODELPIN_EXPORT_PLUGIN(Counter, "count", "1.0.0", kCounterCommands)
+
+BOOST_AUTO_TEST_CASE(RegistryIndexesWordsAndRefusesTakenOnes) {
+  PluginRegistry r = BuiltinPlugins();
+  for (const char* w : {"think", "thinking", "t", "verbose", "v", "model", "models", "queue", "commands"})
+    BOOST_TEST(r.IsCommandWord(w), w);
+  BOOST_TEST(!r.IsCommandWord("usage"));
+  BOOST_TEST(r.Add(std::make_shared<FakePlugin>()).ok());
+  BOOST_TEST(r.IsCommandWord("usage"));
+  absl::Status again = r.Add(std::make_shared<FakePlugin>());
+  BOOST_TEST(std::string(again.message()) == "plugin fake: command /usage is taken by another plugin");
+  BOOST_TEST(r.plugins().size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(WithoutPluginsEveryMessageIsOrdinaryText) {
+  auto e = MakeEngine(PluginRegistry{});
+  auto o = e->Handle({.text = "/model sonnet"});
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->replies.empty());
+  BOOST_REQUIRE(o->route.has_value());
+  BOOST_TEST(o->route->text == "/model sonnet");
+}
+
+BOOST_AUTO_TEST_CASE(CommandsListsWhatTheSenderMayUse) {
+  PluginRegistry r = BuiltinPlugins();
+  BOOST_REQUIRE(r.Add(std::make_shared<FakePlugin>()).ok());
+  auto e = MakeEngine(r, R"({"commands": {"ownerAllowFrom": ["+1"]}})");
+  std::string others = e->Handle({.text = "/commands"})->replies.at(0).text;
+  std::string owner = e->Handle({.text = "/commands", .sender = "+1"})->replies.at(0).text;
+  BOOST_TEST(others.find("/think (/thinking, /t) — Show or set the session's thinking level.\n  /think [level]") !=
+             std::string::npos);
+  BOOST_TEST(others.find("/usage — Fake usage.") != std::string::npos);
+  BOOST_TEST(others.find("/secret") == std::string::npos);
+  BOOST_TEST(owner.find("/secret — Owners. (owner only)") != std::string::npos);
+}
+
+// An alias named like a command is no shorthand (spec 2.2), and the commands come from the
+// registry: "/usage" is the alias while no plugin has the word, the plugin's command once one does.
+BOOST_AUTO_TEST_CASE(ReservedWordsComeFromTheRegistry) {
+  const std::string config = R"({"agents": {"defaults": {"models": {"anthropic/claude-sonnet-4-5": {"alias": "usage"}}}}})";
+  auto plain = MakeEngine(BuiltinPlugins(), config);
+  auto o = plain->Handle({.text = "/usage"});
+  BOOST_TEST(o->replies.at(0).text.find("Model set to usage") != std::string::npos, o->replies.at(0).text);
+  PluginRegistry r = BuiltinPlugins();
+  BOOST_REQUIRE(r.Add(std::make_shared<FakePlugin>()).ok());
+  auto with = MakeEngine(r, config);
+  o = with->Handle({.text = "/usage"});
+  BOOST_TEST(o->replies.at(0).text == "fake usage");
+  BOOST_TEST(!o->session.model_override.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(CompletionUsesDeclaredArguments) {
+  cli::CompletionData d;
+  const PluginRegistry builtins = BuiltinPlugins();
+  for (const auto& c : builtins.commands()) {
+    d.arguments["/" + c.name] = c.arguments;
+    for (const auto& w : c.aliases) d.arguments["/" + w] = c.arguments;
+  }
+  BOOST_TEST(cli::CompleteChatWord("/verbose ", "f", d) == std::vector<std::string>{"full"});
+  BOOST_TEST(cli::CompleteChatWord("/queue ", "st", d) == std::vector<std::string>{"steer"});
+  BOOST_TEST(cli::CompleteChatWord("/t ", "hi", d) == std::vector<std::string>{"high"});
+  BOOST_TEST(cli::CompleteChatWord("/model ", "st", d) == std::vector<std::string>{"status"});
+  BOOST_TEST(cli::CompleteChatWord("hello ", "f", d).empty());
+}
+
+BOOST_AUTO_TEST_CASE(DescriptorChecksNameTheFileAndBothVersions) {
+  modelpin_plugin_v1 d = *modelpin_plugin();
+  d.abi_version = 2;
+  auto p = PluginFromDescriptor(&d, "libx.so");
+  BOOST_TEST(std::string(p.status().message()) ==
+             "libx.so: built for modelpin plugin ABI version 2; this modelpin loads ABI version 1");
+  d = *modelpin_plugin();
+  d.name = "Not A Name";
+  BOOST_TEST(std::string(PluginFromDescriptor(&d, "libx.so").status().message()) ==
+             "libx.so: malformed plugin descriptor: name is not of [a-z0-9_-]");
+  BOOST_TEST(std::string(PluginFromDescriptor(nullptr, "libx.so").status().message()) ==
+             "libx.so: not a modelpin plugin (modelpin_plugin returned NULL)");
+}
+
+// The wrapper's plugin sees the route with masked profiles and health, and its namespaced field
+// is carried by both session stores (SQLite across a restart).
+BOOST_AUTO_TEST_CASE(CppWrapperPluginSeesTheRouteAndKeepsItsFields) {
+  const std::string dir = TempDir();
+  fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
+  const std::string config = testing::ReadFile(dir + "/modelpin.json");
+  auto registry = [] {
+    PluginRegistry r = BuiltinPlugins();
+    auto p = PluginFromDescriptor(modelpin_plugin(), "count");
+    BOOST_REQUIRE(p.ok());
+    BOOST_REQUIRE(r.Add(*std::move(p)).ok());
+    return r;
+  };
+  for (bool sqlite : {false, true}) {
+    std::unique_ptr<SessionStore> store;
+    if (sqlite) store = *SqliteSessionStore::Open(dir + "/sessions.sqlite");
+    auto e = MakeEngine(registry(), config, std::move(store), dir);
+    auto o = e->Handle({.text = "/count"});
+    BOOST_TEST(o->replies.at(0).text ==
+               "anthropic/claude-opus-4-5 anthropic:work=token:sk-ant-o...BBBBBBBB:0 "
+               "anthropic:default=sk-ant-a...AAAAAAAA:0 n=1");
+    BOOST_TEST(o->session.plugin_state.at("count.n") == "1");
+  }
+  auto again = MakeEngine(registry(), config, *SqliteSessionStore::Open(dir + "/sessions.sqlite"), dir);
+  BOOST_TEST(again->Handle({.text = "/count"})->replies.at(0).text.find("n=2") != std::string::npos);
+  fs::remove_all(dir);
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Run-time plugins end to end (see test/meson.build): the installed SDK, examples/plugins/usage
+# built from it through pkg-config and loaded into replay and chat, plugins.load, the loader's
+# refusals, and the checks on what a plugin returns.
+set -euo pipefail
+exe=$1 build=$2 src=$3 bad=$4 bad_abi=$5 bad_init=$6 not_plugin=$7
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export MODELPIN_NOW_MS=1800000000000 HOME=$tmp
+unset MODELPIN_STATE_DIR MODELPIN_CONFIG ANTHROPIC_API_KEY OPENROUTER_API_KEY OPENAI_API_KEY
+passed=0 failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; failed=$((failed + 1)); }
+# has NAME NEEDLE HAYSTACK
+has() { if [[ "$3" == *"$2"* ]]; then ok "$1"; else bad "$1: no \"$2\" in:"; printf '%s\n' "$3" | head -40; fi; }
+hasnt() { if [[ "$3" != *"$2"* ]]; then ok "$1"; else bad "$1: \"$2\" in:"; printf '%s\n' "$3" | head -40; fi; }
+
+# --- The installed tree ------------------------------------------------------------------------
+meson install -C "$build" --destdir "$tmp/dest" --no-rebuild --quiet >/dev/null
+mkdir -p "$tmp/pc"
+for pc in modelpin modelpin-plugin; do
+  f=$(find "$tmp/dest" -name "$pc.pc" | head -1)
+  [ -n "$f" ] || { bad "$pc.pc installed"; continue; }
+  prefix=$(sed -n 's/^prefix=//p' "$f")
+  sed "s|^prefix=.*|prefix=$tmp/dest$prefix|" "$f" > "$tmp/pc/$pc.pc"
+  ok "$pc.pc installed"
+done
+export PKG_CONFIG_PATH="$tmp/pc"
+inc=$(find "$tmp/dest" -type d -name include | head -1)
+if find "$tmp/dest" -name 'libmodelpin.so.0' | grep -q .; then ok "versioned soname libmodelpin.so.0"; else bad "libmodelpin.so.0 installed"; fi
+soname=$(objdump -p "$(find "$tmp/dest" -name 'libmodelpin.so.0.*' | head -1)" | awk '/SONAME/ {print $2}')
+[ "$soname" = libmodelpin.so.0 ] && ok "SONAME is libmodelpin.so.0" || bad "SONAME is \"$soname\""
+[ -z "$(find "$inc" -name status_macros.h -o -name json_file.h -o -name text.h -o -name model_plugin.h)" ] &&
+  ok "internal headers are not installed" || bad "internal headers installed: $(find "$inc" -name '*.h' | sed "s|$inc/||" | tr '\n' ' ')"
+[ -z "$(find "$inc" -mindepth 1 -maxdepth 1 ! -name modelpin)" ] && ok "one include prefix: modelpin/" ||
+  bad "headers outside include/modelpin: $(ls "$inc")"
+missing=""
+while IFS= read -r h; do
+  while IFS= read -r i; do
+    [ -e "$inc/modelpin/$i" ] || [ -e "$inc/$i" ] || missing+=" $h -> $i"
+  done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$h" | grep -E '^(engine|grammar|plugins|modelpin)/')
+done < <(find "$inc" -name '*.h' -o -name '*.hpp')
+[ -z "$missing" ] && ok "installed headers include only installed headers" || bad "unresolved includes:$missing"
+macros=$(grep -rhoE '^#define [A-Za-z_][A-Za-z0-9_]*' "$inc" | awk '{print $2}' | grep -v '^MODELPIN_' || true)
+[ -z "$macros" ] && ok "installed headers define only MODELPIN_ macros" || bad "unprefixed macros: $macros"
+cat > "$tmp/c99.c" <<'C'
+#include <modelpin/plugin_v1.h>
+#include <modelpin/version.h>
+int main(void) { return MODELPIN_PLUGIN_ABI_VERSION == 1 && MODELPIN_VERSION_MAJOR >= 0 ? 0 : 1; }
+C
+if gcc -std=c99 -Wall -Wextra -pedantic -Werror $(pkg-config --cflags modelpin-plugin) -o "$tmp/c99" "$tmp/c99.c" &&
+   "$tmp/c99"; then ok "plugin_v1.h compiles as C99"; else bad "plugin_v1.h compiles as C99"; fi
+
+# --- examples/plugins/usage from the installed SDK ---------------------------------------------
+usage=$tmp/libusage.so
+if g++ -std=c++20 -shared -fPIC -Wall -Wextra -Werror -o "$usage" "$src/examples/plugins/usage/usage.cc" \
+     $(pkg-config --cflags modelpin-plugin); then ok "usage plugin builds from pkg-config modelpin-plugin"
+else bad "usage plugin builds"; exit 1; fi
+
+# A state whose anthropic:default failed twice and cools down; anthropic:work was used an hour ago.
+cp -r "$src/fixtures/state" "$tmp/state"
+python3 - "$tmp/state/agents/main/agent/auth-profiles.json" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p)); now = 1800000000000
+d["usageStats"] = {"anthropic:default": {"errorCount": 2, "cooldownUntil": now + 300000},
+                   "anthropic:work": {"lastUsed": now - 3600000}}
+json.dump(d, open(p, "w"))
+PY
+chmod 600 "$tmp/state/agents/main/agent/auth-profiles.json"
+# A fresh copy of that state for each run (replay and chat keep sessions in <state>).
+fresh() { local d; d=$(mktemp -d -p "$tmp"); cp -r "$tmp/state/." "$d"; echo "$d"; }
+printf '/usage\nhello\n/model sonnet@anthropic:default\n/usage\n/commands\n' > "$tmp/usage.txt"
+out=$("$exe" replay "$tmp/usage.txt" --state "$(fresh)" --plugin "$usage" 2>&1)
+has "replay: /usage names the next call" "Next call: anthropic/claude-opus-4-5" "$out"
+has "replay: profiles in order, masked, with health" \
+"  | 1. anthropic:work (token:sk-ant-o...BBBBBBBB), last used 2027-01-15 07:00 UTC, 0 errors, ready
+  | 2. anthropic:default (sk-ant-a...AAAAAAAA), never used, 2 errors, cooling down until 2027-01-15 08:05 UTC" "$out"
+has "replay: after a pin, the pinned profile first" "Next call: anthropic/claude-sonnet-4-5
+  | 1. anthropic:default" "$out"
+has "replay: its namespaced field persists between turns" "Asked 2 times in this session." "$out"
+has "replay: /commands lists the plugin's command" "/usage — Show the model and credentials the next call would use" "$out"
+hasnt "replay: no secret leaves" "AAAAAAAAAAAAAAAAAAAAAAAA" "$out"
+
+out=$(printf '/usage\n/commands\n' | "$exe" chat --state "$(fresh)" --plugin "$usage" 2>&1)
+has "chat: /usage answers" "Next call: anthropic/claude-opus-4-5" "$out"
+has "chat: /commands lists it" "/usage — Show" "$out"
+out=$("$exe" chat --help --plugin "$usage" 2>&1)
+has "chat --help lists commands from metadata" "/usage — Show" "$out"
+has "chat --help lists built-in commands" "/verbose (/v) — " "$out"
+
+out=$("$exe" replay "$tmp/usage.txt" --state "$(fresh)" 2>&1)
+has "without the plugin /usage is ordinary text" '=== #1 INPUT "/usage"
+REPLY: <none>
+ROUTE anthropic/claude-opus-4-5' "$out"
+
+# plugins.load, relative to the config file, from another working directory.
+mkdir -p "$tmp/cfg"
+cp "$usage" "$tmp/cfg/libusage.so"
+python3 - "$src/fixtures/state/modelpin.json" "$tmp/cfg/modelpin.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["plugins"] = {"load": ["libusage.so"]}
+json.dump(d, open(sys.argv[2], "w"))
+PY
+out=$(cd / && "$exe" replay "$tmp/usage.txt" --config "$tmp/cfg/modelpin.json" --state "$(fresh)" 2>&1)
+has "plugins.load relative to the config file" "Next call: anthropic/claude-opus-4-5" "$out"
+
+# --- Refused at start: exit 1, the file named ---------------------------------------------------
+refuse() {  # NAME NEEDLE ARGS...
+  local name=$1 needle=$2; shift 2
+  set +e; local err; err=$("$exe" replay "$tmp/usage.txt" --config "$tmp/state/modelpin.json" "$@" 2>&1 >/dev/null); local rc=$?; set -e
+  [ $rc -eq 1 ] && ok "$name: exit 1" || bad "$name: exit $rc"
+  has "$name: message" "$needle" "$err"
+}
+refuse "another ABI version" "$bad_abi: built for modelpin plugin ABI version 2; this modelpin loads ABI version 1" --plugin "$bad_abi"
+refuse "init failure" "$bad_init: plugin bad failed to start: license file /nonexistent/bad.lic not found" --plugin "$bad_init"
+refuse "not a plugin" "$not_plugin: not a modelpin plugin (it exports no modelpin_plugin function)" --plugin "$not_plugin"
+refuse "missing file" "$tmp/nope.so: cannot load plugin" --plugin "$tmp/nope.so"
+refuse "a word taken twice" "plugin bad: command /fine is taken by another plugin" --plugin "$bad" --plugin "$bad"
+set +e; "$exe" replay --plugin 2>/dev/null; rc=$?; set -e
+[ $rc -eq 2 ] && ok "--plugin without a value: exit 2" || bad "--plugin without a value: exit $rc"
+
+# --- What a plugin returns is checked; the session stays as it was ------------------------------
+printf '%s\n' /fine /badutf8 /fine /huge /crowd /usage /outside /usage /decline /secret "/ok now" > "$tmp/bad.txt"
+out=$("$exe" replay "$tmp/bad.txt" --state "$(fresh)" --plugin "$usage" --plugin "$bad" 2>&1)
+has "a well-behaved call sees the route and its fields" "fine: claude-opus-4-5 via 2 profile(s), seen=unset" "$out"
+has "invalid UTF-8: error reply" "Plugin bad failed: it returned a reply that is not valid UTF-8. Nothing was changed." "$out"
+has "... and its field change was dropped" "seen=yes" "$out"
+hasnt "... not stored" "seen=no" "$out"
+has "oversized reply: error reply" "Plugin bad failed: it returned a reply longer than 16 KiB." "$out"
+has "too many replies: error reply" "Plugin bad failed: it returned too many replies." "$out"
+has "a field outside its namespace: error reply" 'Plugin bad failed: it returned a field key outside its namespace "bad."' "$out"
+has "... and the other plugin's field is untouched" "Asked 2 times in this session." "$out"
+hasnt "... never 99" "Asked 100" "$out"
+has "a declined command is ordinary text" '"/decline"
+REPLY: <none>
+ROUTE' "$out"
+has "owner-only command refused for others" "/secret is for owners only." "$out"
+has "an alias reaches its command" '"/ok now"
+REPLY[0]:
+  | fine:' "$out"
+
+echo "plugin_test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
