@@ -13,6 +13,17 @@
 Engine calls release the GIL; one Engine serves many threads. Errors raise modelpin.Error with
 the message the modelpin CLI prints (file, JSON path, line:column).
 """
-from ._modelpin import Engine, Error, Outcome, Reply, Route
+from . import _modelpin
+from ._modelpin import Error, Outcome, Reply, Route
+
+
+class Engine(_modelpin.Engine):
+    __doc__ = _modelpin.Engine.__doc__
+
+    def handle(self, text, *, session="", agent="", sender=""):
+        return self._handle(text, session, agent, sender)
+
+    handle.__doc__ = _modelpin.Engine._handle.__doc__
+
 
 __all__ = ["Engine", "Error", "Outcome", "Reply", "Route"]

@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/engine.h"
 
@@ -80,6 +82,29 @@ std::unique_ptr<Engine> MakeEngine(const EngineArgs& a) {
   return ValueOrThrow(Engine::Create(std::move(config), std::move(store), std::move(options)));
 }
 
+// Outcomes go back to a free list when Python drops them, so the next handle() refills one whose
+// strings and vectors are already allocated (Engine::Handle(message, out) reuses them), as a C++
+// bot that keeps one Outcome per thread does. Both ends run with the GIL held, which guards it.
+struct RecycleOutcome {
+  void operator()(Outcome* o) const;
+};
+using OutcomePtr = std::unique_ptr<Outcome, RecycleOutcome>;
+std::vector<Outcome*>& FreeOutcomes() {
+  static auto* list = new std::vector<Outcome*>();  // never destroyed: outcomes may outlive exit
+  return *list;
+}
+constexpr size_t kMaxFreeOutcomes = 64;
+void RecycleOutcome::operator()(Outcome* o) const {
+  if (FreeOutcomes().size() < kMaxFreeOutcomes) FreeOutcomes().push_back(o);
+  else delete o;
+}
+OutcomePtr NewOutcome() {
+  if (FreeOutcomes().empty()) return OutcomePtr(new Outcome());
+  Outcome* o = FreeOutcomes().back();
+  FreeOutcomes().pop_back();
+  return OutcomePtr(o);
+}
+
 const char* const kEngineDoc = R"(The modelpin engine: one per process, shared by all threads.
 
 Engine(config=None, state_dir=None, strict=None, sessions=None, environment=None)
@@ -147,7 +172,7 @@ PYBIND11_MODULE(_modelpin, m) {
                ", thinking=" + py::repr(py::str(r.thinking)).cast<std::string>() + ")";
       });
 
-  py::class_<Outcome>(m, "Outcome", "What Engine.handle decided for one message.")
+  py::class_<Outcome, OutcomePtr>(m, "Outcome", "What Engine.handle decided for one message.")
       .def_readonly("agent", &Outcome::agent_id)
       .def_readonly("session_key", &Outcome::session_key)
       .def_readonly("replies", &Outcome::replies)
@@ -166,20 +191,26 @@ PYBIND11_MODULE(_modelpin, m) {
            }),
            py::kw_only(), py::arg("config") = py::none(), py::arg("state_dir") = py::none(),
            py::arg("strict") = py::none(), py::arg("sessions") = py::none(), py::arg("environment") = py::none())
+      // Positional only: modelpin/__init__.py's Engine.handle takes the keywords. pybind11's keyword
+      // matching (a dict copy and a lookup per name) costs more than the Python frame in front.
       .def(
-          "handle",
-          [](Engine& engine, const std::string& text, const std::string& session, const std::string& agent,
-             const std::string& sender) {
-            auto outcome = std::make_unique<Outcome>();
+          "_handle",
+          [](Engine& engine, std::string_view text, std::string_view session, std::string_view agent,
+             std::string_view sender) {
+            // One message per thread, refilled in place: no allocation once its strings have grown.
+            thread_local InboundMessage message;
+            message.text.assign(text);
+            message.session_key.assign(session);
+            message.agent_id.assign(agent);
+            message.sender.assign(sender);
+            OutcomePtr outcome = NewOutcome();
             {
               py::gil_scoped_release unlocked;
-              OkOrThrow(engine.Handle({.agent_id = agent, .session_key = session, .text = text, .sender = sender},
-                                      *outcome));
+              OkOrThrow(engine.Handle(message, *outcome));
             }
             return outcome;
           },
-          kHandleDoc, py::arg("text"), py::kw_only(), py::arg("session") = "", py::arg("agent") = "",
-          py::arg("sender") = "")
+          kHandleDoc)
       .def(
           "report_outcome",
           [](Engine& engine, const std::string& agent, const std::string& session, const std::string& profile,

@@ -32,6 +32,19 @@ def test_pin_then_ordinary_message_routes_to_the_pinned_profile(state):
     assert out.session_key == "chat-42" and out.agent == "main"
 
 
+def test_outcomes_stay_independent_when_their_buffers_are_recycled(state):
+    engine = engine_on(state, sessions=":memory:")
+    first = engine.handle("/model sonnet", session="a")
+    second = engine.handle("hello", session="a")
+    assert first.replies and first.route is None
+    assert second.replies == [] and second.route.model == "claude-sonnet-4-5"
+    del first
+    third = engine.handle("hello again", session="a")  # may refill the first outcome's buffers
+    assert third.replies == [] and third.route.text == "hello again"
+    assert second.route.text == "hello"
+    assert third.session == second.session and third.session["modelOverride"] == "claude-sonnet-4-5"
+
+
 def test_sessions_persist_in_the_state_dir(state):
     engine_on(state).handle("/model sonnet", session="chat-1")
     again = engine_on(state)
