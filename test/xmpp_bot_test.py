@@ -6,7 +6,8 @@ model provider, the bot built against the installed modelpin, and slixmpp user c
 
 Checks: /model status in a direct chat; a pin to anthropic:work, then an ordinary message reaches
 the provider with the work token and the answer comes back; a 429 makes the next message use the
-next credential; two users in one room share the room's session and are told apart as senders
+next credential; a 401 falls through to the next credential; an openrouter route uses the
+OpenAI-compatible API; two users in one room share the room's session and are told apart as senders
 (the owner's -g is accepted, a non-owner's refused); the bot reconnects after prosody restarts;
 SIGTERM stops it; no secret appears in its log. Everything it starts is stopped on exit.
 """
@@ -32,6 +33,7 @@ ROOM = f"lobby@{MUC}"
 BOT = f"bot@{DOMAIN}"
 WORK_TOKEN = "sk-ant-oat01-BBBB"   # prefixes of fixtures/state's secrets
 DEFAULT_KEY = "sk-ant-api03-AAAA"
+OPENROUTER_KEY = "sk-or-v1-CCCC"
 STEP_TIMEOUT = 20
 
 
@@ -70,8 +72,11 @@ class ProviderHandler(http.server.BaseHTTPRequestHandler):
                                  "authorization": self.headers.get("Authorization"),
                                  "model": body.get("model"), "text": body["messages"][0]["content"],
                                  "status": status})
-        if status == 200:
-            payload = {"content": [{"type": "text", "text": f"stand-in answer to: {body['messages'][0]['content']}"}]}
+        answer = f"stand-in answer to: {body['messages'][0]['content']}"
+        if status == 200 and self.path.endswith("/chat/completions"):
+            payload = {"choices": [{"message": {"role": "assistant", "content": answer}}]}
+        elif status == 200:
+            payload = {"content": [{"type": "text", "text": answer}]}
         else:
             payload = {"type": "error", "error": {"type": str(status)}}
         data = json.dumps(payload).encode()
@@ -93,6 +98,8 @@ def credential(call):
         return "anthropic:work"
     if (call["x-api-key"] or "").startswith(DEFAULT_KEY):
         return "anthropic:default"
+    if (call["authorization"] or "").startswith("Bearer " + OPENROUTER_KEY):
+        return "openrouter:default"
     return f"unknown ({call['x-api-key']!r}, {call['authorization']!r})"
 
 
@@ -224,6 +231,22 @@ async def scenario(port, provider, prosody, bot, bot_log):
     check(credential(provider.calls[before]) == tried[1],
           f"the next message starts with the next credential ({tried[1]})")
 
+    # A 401 on alice's pinned work token: the next credential answers the same message.
+    provider.script.append(401)
+    before = len(provider.calls)
+    answer = (await alice.ask("still there"))[0]
+    tried = [credential(c) for c in provider.calls[before:]]
+    check(tried == ["anthropic:work", "anthropic:default"] and answer == "stand-in answer to: still there",
+          f"a 401 on the work token falls through to the next credential: {tried}")
+
+    # openrouter: the OpenAI-compatible chat completions API with a bearer key.
+    await bob.ask("/model llama")
+    answer = (await bob.ask("hi llama"))[0]
+    last = provider.calls[-1]
+    check(last["path"] == "/api/v1/chat/completions" and credential(last) == "openrouter:default"
+          and last["model"] == "meta-llama/llama-3.3-70b-instruct" and answer == "stand-in answer to: hi llama",
+          f"an openrouter route calls {last['path']} with the openrouter key and the answer comes back")
+
     # One room, two users: one session, two senders.
     for user, nick in ((alice, "alice"), (bob, "bob")):
         await user.plugin["xep_0045"].join_muc_wait(ROOM, nick, maxstanzas=0, timeout=STEP_TIMEOUT)
@@ -296,6 +319,7 @@ def write_state(tmp, provider_port):
     shutil.copytree(SOURCE / "fixtures" / "state", state)
     config = json.loads((state / "modelpin.json").read_text())
     config["models"]["providers"]["anthropic"]["baseUrl"] = f"http://127.0.0.1:{provider_port}"
+    config["models"]["providers"]["openrouter"]["baseUrl"] = f"http://127.0.0.1:{provider_port}/api/v1"
     config["commands"] = {"ownerAllowFrom": [f"alice@{DOMAIN}"]}
     (state / "modelpin.json").write_text(json.dumps(config, indent=2))
     return state
@@ -344,8 +368,8 @@ def main():
         secrets = json.loads((state / "agents/main/agent/auth-profiles.json").read_text())["profiles"]
         leaked = [p for p, v in secrets.items() if any(s and s in log for s in (v.get("key"), v.get("token")))]
         check(not leaked and "bot-pw" not in log, "the bot's log holds no secret and no password")
-        check("with anthropic:work: HTTP 429 (retry after 7 s)" in log or "HTTP 429 (retry after 7 s)" in log,
-              "the bot logs the 429 with its retry-after")
+        check("with anthropic:work: HTTP 429 (retry after 7 s)" in log and "with anthropic:work: HTTP 401" in log,
+              "the bot logs the 429 with its retry-after, and the 401")
         print("ok: xmpp-bot end to end")
         return 0
     except Exception as e:  # noqa: BLE001 - any failure is the test's failure
