@@ -1,0 +1,167 @@
+#include "model_call.h"
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+
+#include "rapidjson/document.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace xmppbot {
+namespace {
+
+constexpr int kMaxTokens = 1024;
+
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+std::string StripSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// Picks Retry-After (seconds) out of the response headers.
+size_t ReadHeader(char* data, size_t size, size_t n, void* out) {
+  std::string line(data, size * n);
+  static constexpr char kName[] = "retry-after:";
+  if (line.size() > sizeof kName) {
+    std::string head = line.substr(0, sizeof kName - 1);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (head == kName) *static_cast<int64_t*>(out) = std::strtoll(line.c_str() + sizeof kName - 1, nullptr, 10);
+  }
+  return size * n;
+}
+
+std::string RequestBody(Api api, const std::string& model, const std::string& text) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("model");
+  w.String(model);
+  if (api == Api::kAnthropicMessages) {
+    w.Key("max_tokens");
+    w.Int(kMaxTokens);
+  }
+  w.Key("messages");
+  w.StartArray();
+  w.StartObject();
+  w.Key("role");
+  w.String("user");
+  w.Key("content");
+  w.String(text);
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  return buf.GetString();
+}
+
+// The answer's text: content[].text (Anthropic) or choices[0].message.content (OpenAI).
+std::optional<std::string> AnswerText(Api api, const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  std::string out;
+  if (api == Api::kAnthropicMessages) {
+    if (!d.HasMember("content") || !d["content"].IsArray()) return std::nullopt;
+    for (const auto& block : d["content"].GetArray())
+      if (block.IsObject() && block.HasMember("text") && block["text"].IsString()) out += block["text"].GetString();
+    return out;
+  }
+  if (!d.HasMember("choices") || !d["choices"].IsArray() || d["choices"].Empty()) return std::nullopt;
+  const auto& choice = d["choices"][0];
+  if (!choice.IsObject() || !choice.HasMember("message") || !choice["message"].IsObject()) return std::nullopt;
+  const auto& message = choice["message"];
+  if (!message.HasMember("content") || !message["content"].IsString()) return std::nullopt;
+  return std::string(message["content"].GetString());
+}
+
+std::optional<modelpin::CallResult> Classify(long status) {
+  using modelpin::CallResult;
+  if (status == 429) return CallResult::kRateLimit;
+  if (status == 401 || status == 403) return CallResult::kAuthError;
+  if (status == 402) return CallResult::kBilling;
+  // NOTE: CallResult has no server-error class; a 5xx is reported as kTimeout, which rotates the
+  // same way (a short cooldown).
+  if (status >= 500 || status == 408) return CallResult::kTimeout;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Endpoint EndpointFor(const modelpin::Config& config, const std::string& provider) {
+  Endpoint e;
+  std::string base, api;
+  for (const auto& p : config.providers())
+    if (p.id == provider) base = p.base_url, api = p.api;
+  bool openai = StartsWith(api, "openai") || (api.empty() && provider != "anthropic");
+  e.api = openai ? Api::kOpenAiChat : Api::kAnthropicMessages;
+  if (base.empty()) {
+    if (provider == "anthropic") base = "https://api.anthropic.com";
+    else if (provider == "openrouter") base = "https://openrouter.ai/api/v1";
+    else base = "https://api.openai.com/v1";
+  }
+  base = StripSlash(base);
+  if (openai) e.url = base + "/chat/completions";
+  // Anthropic's base URL is the host (OpenClaw's default); one that already ends in /v1 is kept.
+  else e.url = base + (base.size() >= 3 && base.compare(base.size() - 3, 3, "/v1") == 0 ? "/messages" : "/v1/messages");
+  return e;
+}
+
+CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const Credential& credential,
+                     const std::string& text, long timeout_ms) {
+  CallAnswer answer;
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) {
+    answer.error = "curl_easy_init failed";
+    return answer;
+  }
+  std::string body = RequestBody(endpoint.api, model, text), response;
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  if (endpoint.api == Api::kAnthropicMessages) {
+    headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");
+    std::string auth = credential.bearer ? "Authorization: Bearer " + credential.secret : "x-api-key: " + credential.secret;
+    headers = curl_slist_append(headers, auth.c_str());
+  } else {
+    headers = curl_slist_append(headers, ("Authorization: Bearer " + credential.secret).c_str());
+  }
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
+  curl_easy_setopt(curl.get(), CURLOPT_URL, endpoint.url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, ReadHeader);
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &answer.retry_after_s);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK) {
+    answer.error = curl_easy_strerror(rc);  // names the host, never a header
+    answer.result = modelpin::CallResult::kTimeout;
+    return answer;
+  }
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &answer.http_status);
+  if (answer.http_status != 200) {
+    answer.error = "HTTP " + std::to_string(answer.http_status);
+    answer.result = Classify(answer.http_status);
+    return answer;
+  }
+  std::optional<std::string> out = AnswerText(endpoint.api, response);
+  if (!out) {
+    answer.error = "the provider's answer is not the expected JSON";
+    return answer;
+  }
+  answer.text = *std::move(out);
+  answer.result = modelpin::CallResult::kSuccess;
+  return answer;
+}
+
+}  // namespace xmppbot

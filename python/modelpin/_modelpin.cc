@@ -1,0 +1,248 @@
+// The Python binding of modelpin's engine (module modelpin._modelpin; the public names are
+// re-exported by modelpin/__init__.py). It mirrors engine/engine.h: Engine.handle answers replies,
+// the session as stored and, for ordinary text, a Route; report_outcome and secret_for complete a
+// model call. Every engine call runs without the GIL, so one Engine serves many Python threads.
+// Errors come back as modelpin.Error carrying the engine's message, the one the CLI prints.
+#include <pybind11/pybind11.h>
+#include <pybind11/operators.h>
+#include <pybind11/stl.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace py = pybind11;
+
+namespace modelpin::python {
+namespace {
+
+// Raised for every engine error; Python sees it as modelpin.Error (a subclass of Exception).
+struct EngineError {
+  std::string message;
+};
+
+template <typename T>
+T ValueOrThrow(absl::StatusOr<T> value) {
+  if (!value.ok()) throw EngineError{std::string(value.status().message())};
+  return *std::move(value);
+}
+
+void OkOrThrow(const absl::Status& status) {
+  if (!status.ok()) throw EngineError{std::string(status.message())};
+}
+
+// The stored fields of a session under OpenClaw's names, as `modelpin replay --json` prints
+// them, plus modelpin's own thinkingLevel when set.
+py::dict SessionDict(const SessionState& s) {
+  py::dict d;
+  VisitOracleFields(s, [&](const char* name, const auto& value) { d[name] = value; });
+  if (s.thinking_level) d["thinkingLevel"] = *s.thinking_level;
+  return d;
+}
+
+CallResult ParseCallResult(const std::string& result) {
+  static const std::map<std::string, CallResult> kResults = {
+      {"success", CallResult::kSuccess},       {"auth_error", CallResult::kAuthError},
+      {"rate_limit", CallResult::kRateLimit}, {"billing", CallResult::kBilling},
+      {"timeout", CallResult::kTimeout},
+  };
+  auto it = kResults.find(result);
+  if (it == kResults.end())
+    throw py::value_error("result must be one of success, auth_error, rate_limit, billing, timeout; got '" +
+                          result + "'");
+  return it->second;
+}
+
+struct EngineArgs {
+  std::optional<std::string> config;
+  std::optional<std::string> state_dir;
+  std::optional<bool> strict;
+  std::optional<std::string> sessions;
+  std::optional<std::map<std::string, std::string>> environment;
+};
+
+std::unique_ptr<Engine> MakeEngine(const EngineArgs& a) {
+  if (!a.config && !a.state_dir) throw EngineError{"Engine needs config= or state_dir="};
+  std::string state = a.state_dir.value_or("");
+  std::string config_path = a.config ? *a.config : state + "/modelpin.json";
+  std::string sessions_path = a.sessions ? *a.sessions : (state.empty() ? ":memory:" : state + "/sessions.sqlite");
+  Config config = ValueOrThrow(Config::Load(config_path));
+  std::unique_ptr<SessionStore> store;
+  if (sessions_path == ":memory:") store = std::make_unique<MemorySessionStore>();
+  else store = ValueOrThrow(SqliteSessionStore::Open(sessions_path));
+  EngineOptions options;
+  options.state_dir = state;
+  options.strict = a.strict;
+  options.environment = a.environment;
+  return ValueOrThrow(Engine::Create(std::move(config), std::move(store), std::move(options)));
+}
+
+// Outcomes go back to a free list when Python drops them, so the next handle() refills one whose
+// strings and vectors are already allocated (Engine::Handle(message, out) reuses them), as a C++
+// bot that keeps one Outcome per thread does. Both ends run with the GIL held, which guards it.
+struct RecycleOutcome {
+  void operator()(Outcome* o) const;
+};
+using OutcomePtr = std::unique_ptr<Outcome, RecycleOutcome>;
+std::vector<Outcome*>& FreeOutcomes() {
+  static auto* list = new std::vector<Outcome*>();  // never destroyed: outcomes may outlive exit
+  return *list;
+}
+constexpr size_t kMaxFreeOutcomes = 64;
+void RecycleOutcome::operator()(Outcome* o) const {
+  if (FreeOutcomes().size() < kMaxFreeOutcomes) FreeOutcomes().push_back(o);
+  else delete o;
+}
+OutcomePtr NewOutcome() {
+  if (FreeOutcomes().empty()) return OutcomePtr(new Outcome());
+  Outcome* o = FreeOutcomes().back();
+  FreeOutcomes().pop_back();
+  return OutcomePtr(o);
+}
+
+const char* const kEngineDoc = R"(The modelpin engine: one per process, shared by all threads.
+
+Engine(config=None, state_dir=None, strict=None, sessions=None, environment=None)
+
+config       the config file (OpenClaw's openclaw.json shape); default <state_dir>/modelpin.json
+state_dir    holds agents/<id>/agent/auth-profiles.json and, by default, sessions.sqlite
+strict       overrides the config's modelpin.strict when not None
+sessions     a SQLite file, or ":memory:"; default <state_dir>/sessions.sqlite (":memory:" without
+             a state_dir)
+environment  the variables environment credentials come from (None: this process's environment)
+
+Raises modelpin.Error naming the file, JSON path and line:column of a bad config or store.)";
+
+const char* const kHandleDoc = R"(Handles one chat message; returns an Outcome.
+
+outcome.replies are the replies to post (command replies; empty for ordinary text),
+outcome.route is None or the Route of the model call an ordinary message needs, outcome.session
+the session's stored fields afterwards. session defaults to "agent:<agent>:main", agent to the
+config's default agent; sender is compared with commands.ownerAllowFrom for owner-only options.
+Refused commands are replies with is_error set, not exceptions; store failures raise
+modelpin.Error. Runs without the GIL.)";
+
+}  // namespace
+}  // namespace modelpin::python
+
+PYBIND11_MODULE(_modelpin, m) {
+  using namespace modelpin;
+  using namespace modelpin::python;
+  m.doc() = "modelpin's engine (use the modelpin package, which re-exports these names)";
+
+  static py::exception<EngineError> error(m, "Error");
+  error.doc() = "An engine error; str(e) is the message the modelpin CLI prints (file, JSON path, line:column).";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const EngineError& e) {
+      PyErr_SetString(error.ptr(), e.message.c_str());
+    }
+  });
+
+  py::class_<Reply>(m, "Reply", "A reply to post to the chat; is_error marks a refused command.")
+      .def(py::init([](std::string text, bool is_error) { return Reply{std::move(text), is_error}; }),
+           py::arg("text"), py::arg("is_error") = false)
+      .def_readonly("text", &Reply::text)
+      .def_readonly("is_error", &Reply::is_error)
+      .def(py::self == py::self)
+      .def("__repr__", [](const Reply& r) {
+        return "Reply(text=" + py::repr(py::str(r.text)).cast<std::string>() +
+               ", is_error=" + (r.is_error ? "True" : "False") + ")";
+      });
+
+  py::class_<Route>(m, "Route",
+                    "Where the next model call goes: provider/model, the auth profiles to try in order, the text "
+                    "the model receives, and the call's own thinking level ('' = the session's).")
+      .def_property_readonly("provider", [](const Route& r) { return r.model.provider; })
+      .def_property_readonly("model", [](const Route& r) { return r.model.model; })
+      .def_readonly("profiles", &Route::profiles)
+      .def_readonly("text", &Route::text)
+      .def_readonly("thinking", &Route::thinking)
+      .def("__repr__", [](const Route& r) {
+        return "Route(provider=" + py::repr(py::str(r.model.provider)).cast<std::string>() +
+               ", model=" + py::repr(py::str(r.model.model)).cast<std::string>() +
+               ", profiles=" + py::repr(py::cast(r.profiles)).cast<std::string>() +
+               ", text=" + py::repr(py::str(r.text)).cast<std::string>() +
+               ", thinking=" + py::repr(py::str(r.thinking)).cast<std::string>() + ")";
+      });
+
+  py::class_<Outcome, OutcomePtr>(m, "Outcome", "What Engine.handle decided for one message.")
+      .def_readonly("agent", &Outcome::agent_id)
+      .def_readonly("session_key", &Outcome::session_key)
+      .def_readonly("replies", &Outcome::replies)
+      .def_readonly("route", &Outcome::route)
+      .def_property_readonly("session", [](const Outcome& o) { return SessionDict(o.session); },
+                             "The session's stored fields after this message, OpenClaw's names.");
+
+  py::class_<Engine>(m, "Engine", kEngineDoc)
+      .def(py::init([](std::optional<std::string> config, std::optional<std::string> state_dir,
+                       std::optional<bool> strict, std::optional<std::string> sessions,
+                       std::optional<std::map<std::string, std::string>> environment) {
+             EngineArgs args{std::move(config), std::move(state_dir), strict, std::move(sessions),
+                             std::move(environment)};
+             py::gil_scoped_release unlocked;
+             return MakeEngine(args);
+           }),
+           py::kw_only(), py::arg("config") = py::none(), py::arg("state_dir") = py::none(),
+           py::arg("strict") = py::none(), py::arg("sessions") = py::none(), py::arg("environment") = py::none())
+      // Positional only: modelpin/__init__.py's Engine.handle takes the keywords. pybind11's keyword
+      // matching (a dict copy and a lookup per name) costs more than the Python frame in front.
+      .def(
+          "_handle",
+          [](Engine& engine, std::string_view text, std::string_view session, std::string_view agent,
+             std::string_view sender) {
+            // One message per thread, refilled in place: no allocation once its strings have grown.
+            thread_local InboundMessage message;
+            message.text.assign(text);
+            message.session_key.assign(session);
+            message.agent_id.assign(agent);
+            message.sender.assign(sender);
+            OutcomePtr outcome = NewOutcome();
+            {
+              py::gil_scoped_release unlocked;
+              OkOrThrow(engine.Handle(message, *outcome));
+            }
+            return outcome;
+          },
+          kHandleDoc)
+      .def(
+          "report_outcome",
+          [](Engine& engine, const std::string& agent, const std::string& session, const std::string& profile,
+             const std::string& result) {
+            CallResult r = ParseCallResult(result);
+            py::gil_scoped_release unlocked;
+            OkOrThrow(engine.ReportOutcome(agent, session, profile, r));
+          },
+          "Reports how a model call with `profile` went (result: 'success', 'auth_error', 'rate_limit', 'billing' "
+          "or 'timeout'), so the next route rotates; recorded in the agent's auth store. Runs without the GIL.",
+          py::arg("agent"), py::arg("session"), py::arg("profile"), py::arg("result"))
+      .def(
+          "secret_for",
+          [](Engine& engine, const std::string& agent, const std::string& profile) {
+            py::gil_scoped_release unlocked;
+            return ValueOrThrow(engine.SecretFor(agent, profile));
+          },
+          "The secret behind a route's profile id ('anthropic:work', 'env:ANTHROPIC_API_KEY'), for the model "
+          "call. Never log it.",
+          py::arg("agent"), py::arg("profile"))
+      .def("resolve_agent", &Engine::ResolveAgent,
+           "The agent id the engine uses for `agent` ('' = the config's default agent).", py::arg("agent"))
+      .def(
+          "session",
+          [](Engine& engine, const std::string& session, const std::string& agent) {
+            SessionState s;
+            {
+              py::gil_scoped_release unlocked;
+              s = ValueOrThrow(engine.Session(agent, session));
+            }
+            return SessionDict(s);
+          },
+          "The stored fields of a session (as Outcome.session), without handling a message.", py::arg("session"),
+          py::kw_only(), py::arg("agent") = "");
+}
