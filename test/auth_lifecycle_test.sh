@@ -77,6 +77,13 @@ check "setup-token without a terminal names paste-token" 1 \
 check "setup-token knows anthropic only" 1 "modelpin models auth paste-token --provider openrouter" \
   mp models auth setup-token --provider openrouter
 
+cool anthropic:alpha disabledUntil 1796119800000 auth
+check "doctor reports a profile disabled for auth (error)" 1 \
+  "profile anthropic:alpha is disabled (auth) until 2026-12-01T10:10:00Z, 1 error" mp doctor
+cool anthropic:alpha disabledUntil 1796119800000 billing
+check "doctor reports a profile disabled for billing" 2 "models auth cooldowns clear anthropic:alpha" mp doctor
+mp models auth cooldowns clear >/dev/null
+
 # Under a pseudo-terminal, with and without a stand-in claude on PATH.
 /usr/bin/python3 "$src/test/setup_token_tty.py" "$modelpin" "$tmp/s" "$cfg" || fail=1
 
