@@ -5,6 +5,7 @@
 #define MODELPIN_CLI_CLI_H_
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,11 +68,29 @@ int Usage(const std::string& verb, const std::string& message);  // prints a one
 // Whether a subcommand position asks for help: "--help", "-h" or "help".
 inline bool IsHelpWord(std::string_view word) { return word == "--help" || word == "-h" || word == "help"; }
 
+// Shared by the `models auth` verbs (cli/models_cmd.cc).
+int MissingProvider();  // the error OpenClaw gives without --provider, exit 1
+// The agent a command is about: --agent when configured (else NotFound), the default agent.
+absl::StatusOr<std::string> AgentFor(const Engine& e, const Common& c);
+std::string AgentDir(const Common& c, const std::string& agent);
+// Runs `change` on the agent's own auth store (an agent without one starts from a copy).
+absl::Status UpdateOwnStore(const Engine& e, const std::string& agent,
+                            const std::function<absl::Status(AuthStore&)>& change);
+// Stores `c` in the agent's own store as paste-token does and prints it masked; exit code.
+int SaveCredential(Engine& e, const std::string& agent, const Credential& c);
+// Why `secret` cannot be stored ("" = fine).
+std::string BadSecret(std::string_view secret, const std::string& what);
+
 int RunReplay(std::vector<std::string> args);
 int RunChat(std::vector<std::string> args);
 int RunModels(std::vector<std::string> args);
 int RunExplain(std::vector<std::string> args);
 int RunDoctor(std::vector<std::string> args);
+// cli/auth_cmd.cc: the credential lifecycle.
+int RunAuthList(std::vector<std::string> args);
+int RunAuthRemove(std::vector<std::string> args);
+int RunAuthCooldowns(std::vector<std::string> args);
+int RunSetupToken(std::vector<std::string> args);
 
 }  // namespace modelpin::cli
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/cli.h"
+#include "engine/rotation.h"
 #include "engine/auth_order.h"
 #include "engine/json_file.h"
 #include "plugins/model/views.h"
@@ -95,6 +96,16 @@ class Doctor {
         Add(Level::kError, absl::StrCat("profile ", c.id, " has no secret"),
             absl::StrCat("store it again: modelpin models auth paste-", c.type == "api_key" ? "api-key" : "token",
                          " --provider ", c.provider, " --profile-id ", c.id));
+      // Disabled by the rotation rules for a reason a person must fix (a 401, a billing failure).
+      if (UsageStats u = store->Usage(c.id); u.disabled_until > now && !u.disabled_reason.empty()) {
+        bool billing = u.disabled_reason == "billing";
+        Add(billing ? Level::kWarning : Level::kError,
+            absl::StrCat("profile ", c.id, " is ", DescribeHealth(u, "", now).Text()),
+            billing ? absl::StrCat("check the account's billing, then: modelpin models auth cooldowns clear ", c.id)
+                    : absl::StrCat("replace the credential: modelpin models auth paste-",
+                                   c.type == "api_key" ? "api-key" : "token", " --provider ", c.provider,
+                                   " --profile-id ", c.id));
+      }
       if (c.type != "api_key" && c.expires) {
         if (*c.expires <= now)
           Add(Level::kError, absl::StrCat("profile ", c.id, " (", c.type, ") expired ", FormatRemaining(now - *c.expires), " ago"),

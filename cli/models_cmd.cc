@@ -20,94 +20,6 @@
 #include "rapidjson/writer.h"
 
 namespace modelpin::cli {
-namespace {
-
-constexpr const char* kModelsHelp = R"(usage: modelpin models SUBCOMMAND [options]
-
-  status [--json] [--check]                  default model, aliases, auth order per provider
-  auth order get --provider P [--json]       the agent's stored auth profile order
-  auth order set --provider P ID...          store an order override (only these profiles)
-  auth order clear --provider P              remove the order override
-  auth paste-token --provider P [--profile-id ID] [--expires-in 12h]
-  auth paste-api-key --provider P [--profile-id ID]
-                                             store a secret read from stdin
-
-Options every subcommand takes: --agent ID, --config FILE, --state DIR, --strict, --plugin PATH.
-Run `modelpin models SUBCOMMAND --help` for details.
-)";
-
-constexpr const char* kAuthHelp = R"(usage: modelpin models auth order get|set|clear --provider P [IDS...]
-       modelpin models auth paste-token --provider P [--profile-id ID] [--expires-in DURATION]
-       modelpin models auth paste-api-key --provider P [--profile-id ID]
-
-Run `modelpin models auth order --help`, `modelpin models auth paste-token --help` or
-`modelpin models auth paste-api-key --help` for details.
-)";
-
-constexpr const char* kOrderHelp = R"(usage: modelpin models auth order get --provider P [--json] [--agent ID] [--config FILE] [--state DIR]
-       modelpin models auth order set --provider P ID... [--agent ID] [--config FILE] [--state DIR]
-       modelpin models auth order clear --provider P [--agent ID] [--config FILE] [--state DIR]
-
-The agent's stored auth profile order for a provider, kept in its own store
-<state>/agents/<agent>/agent/auth-profiles.json. A stored order wins over config auth.order and
-is also a filter: profiles not listed are not used.
-
-  get    prints the override, or "none" and what is used instead (config auth.order, or
-         automatic selection). --json: {agentId, agentDir, provider, authStatePath, order}
-  set    stores ID... (trimmed, duplicates dropped) as the order; each must be a saved profile
-         of provider P. An agent without a store of its own gets a copy of the store it reads
-         first, so it keeps its credentials.
-  clear  removes the override
-
-  --provider P  provider id (lower-cased); required
-  --agent ID    agent (default: the config's default agent, else main)
-)";
-
-constexpr const char* kStatusHelp = R"(usage: modelpin models status [--json] [--check] [--agent ID] [--config FILE] [--state DIR]
-
-Shows the agent's default model, fallbacks, image models, aliases and allowed models, then per
-provider (those of the models in use and aliases, and those with saved profiles) the effective
-auth order with masked secrets, and the expiry of token and OAuth profiles. Time comes from
-$MODELPIN_NOW_MS when set (tests), else the system clock.
-
-  --json   the same as one JSON object
-  --check  exit status: 1 when a provider of the default model or a fallback has no usable
-           credential or its selected (first) profile is expired; else 2 when that selected
-           profile expires within 24 h; else 0
-)";
-
-constexpr const char* kPasteTokenHelp = R"(usage: modelpin models auth paste-token --provider P [--profile-id ID] [--expires-in DURATION]
-                                        [--agent ID] [--config FILE] [--state DIR]
-
-Reads a token from stdin (without echo on a terminal) and saves it as a token profile in the
-agent's own auth store (mode 0600). The token is trimmed; it may not be empty or contain
-whitespace or control characters. Only a masked form is printed.
-
-  --provider P         provider id (lower-cased); required
-  --profile-id ID      profile id (default <provider>:manual); an existing profile is replaced
-  --expires-in DURATION  lifetime, a number with a unit s, m, h, d or w: 30m, 12h, 365d
-)";
-
-constexpr const char* kPasteKeyHelp = R"(usage: modelpin models auth paste-api-key --provider P [--profile-id ID]
-                                          [--agent ID] [--config FILE] [--state DIR]
-
-Reads an API key from stdin (without echo on a terminal) and saves it as an api_key profile in
-the agent's own auth store (mode 0600). The key is trimmed; it may not be empty or contain
-whitespace or control characters. Only a masked form is printed.
-
-  --provider P     provider id (lower-cased); required
-  --profile-id ID  profile id (default <provider>:manual); an existing profile is replaced
-)";
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void Str(JsonWriter& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
-void Key(JsonWriter& w, const char* k) { w.Key(k); }
-void StrList(JsonWriter& w, const std::vector<std::string>& list) {
-  w.StartArray();
-  for (const auto& s : list) Str(w, s);
-  w.EndArray();
-}
 
 int MissingProvider() { return Fail(absl::InvalidArgumentError("Missing required option \"--provider <name>\".")); }
 
@@ -151,6 +63,168 @@ absl::Status UpdateOwnStore(const Engine& e, const std::string& agent,
     }
     return change(store);
   });
+}
+
+int SaveCredential(Engine& e, const std::string& agent, const Credential& c) {
+  const std::string& id = c.id;
+  const std::string& provider = c.provider;
+  absl::Status st = UpdateOwnStore(e, agent, [&](AuthStore& s) -> absl::Status {
+    // A new credential starts healthy: a profile disabled until its credential changes is usable again.
+    const Credential* old = s.Find(id);
+    if (old && old->secret != c.secret) s.SetUsage(id, UsageStats{});
+    s.UpsertProfile(c);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return Fail(st);
+  std::cout << "Saved " << id << " (" << c.type << ") for " << provider << ": " << MaskSecret(c.secret) << "\n";
+
+  // modelpin does not edit the config: say so when the new profile will not be selected.
+  auto store = AuthStore::Load(e.OwnAuthStorePath(agent));
+  if (store.ok()) {
+    AuthOrder order = ResolveAuthOrder({&e.config(), &*store, provider, e.NowMs()});
+    if (std::find(order.ids.begin(), order.ids.end(), id) == order.ids.end()) {
+      std::vector<std::string> ids = {id};
+      ids.insert(ids.end(), order.ids.begin(), order.ids.end());
+      std::cerr << "note: " << id << " is not in the effective auth order of " << provider
+                << " (config auth.profiles/auth.order or a stored order select others); to use it first run: "
+                << "modelpin models auth order set --provider " << provider << " " << absl::StrJoin(ids, " ") << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+// Reads the secret: one line without echo from a terminal, else all of stdin.
+static std::string ReadSecret(const std::string& what) {
+  std::string text;
+  if (::isatty(STDIN_FILENO)) {
+    std::cerr << "Paste " << what << ": " << std::flush;
+    termios old{};
+    bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
+    if (restore) {
+      termios quiet = old;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    std::getline(std::cin, text);
+    if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    std::cerr << "\n";
+  } else {
+    std::ostringstream buf;
+    buf << std::cin.rdbuf();
+    text = buf.str();
+  }
+  return text;
+}
+
+// Why `secret` cannot be stored, or "".
+std::string BadSecret(std::string_view secret, const std::string& what) {
+  if (secret.empty()) return absl::StrCat("no ", what, " read from stdin");
+  for (size_t i = 0; i < secret.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(secret[i]);
+    if (c < 0x20 || c == 0x7f) return absl::StrCat("the ", what, " contains control characters");
+    if (text::SpaceAt(secret, i) > 0) return absl::StrCat("the ", what, " contains whitespace");
+  }
+  return "";
+}
+
+namespace {
+
+constexpr const char* kModelsHelp = R"(usage: modelpin models SUBCOMMAND [options]
+
+  status [--json] [--check]                  default model, aliases, auth order per provider
+  auth order get --provider P [--json]       the agent's stored auth profile order
+  auth order set --provider P ID...          store an order override (only these profiles)
+  auth order clear --provider P              remove the order override
+  auth paste-token --provider P [--profile-id ID] [--expires-in 12h]
+  auth paste-api-key --provider P [--profile-id ID]
+                                             store a secret read from stdin
+  auth setup-token --provider anthropic      run `claude setup-token` and store its token
+  auth list [--provider P] [--json]          saved profiles: type, masked secret, expiry, health
+  auth remove ID                             delete a saved profile (logout)
+  auth cooldowns [--provider P] [--json]     profiles cooling down or disabled, and until when
+  auth cooldowns clear [ID | --provider P]   make them usable again
+
+Options every subcommand takes: --agent ID, --config FILE, --state DIR, --strict.
+Run `modelpin models SUBCOMMAND --help` for details.
+)";
+
+constexpr const char* kAuthHelp = R"(usage: modelpin models auth list [--provider P] [--json]
+       modelpin models auth remove ID
+       modelpin models auth cooldowns [--provider P] [--json]
+       modelpin models auth cooldowns clear [ID | --provider P]
+       modelpin models auth setup-token --provider anthropic [--profile-id ID]
+       modelpin models auth order get|set|clear --provider P [IDS...]
+       modelpin models auth paste-token --provider P [--profile-id ID] [--expires-in DURATION]
+       modelpin models auth paste-api-key --provider P [--profile-id ID]
+
+Run `modelpin models auth order --help`, `modelpin models auth paste-token --help` or
+`modelpin models auth paste-api-key --help` for details.
+)";
+
+constexpr const char* kOrderHelp = R"(usage: modelpin models auth order get --provider P [--json] [--agent ID] [--config FILE] [--state DIR]
+       modelpin models auth order set --provider P ID... [--agent ID] [--config FILE] [--state DIR]
+       modelpin models auth order clear --provider P [--agent ID] [--config FILE] [--state DIR]
+
+The agent's stored auth profile order for a provider, kept in its own store
+<state>/agents/<agent>/agent/auth-profiles.json. A stored order wins over config auth.order and
+is also a filter: profiles not listed are not used.
+
+  get    prints the override, or "none" and what is used instead (config auth.order, or
+         automatic selection). --json: {agentId, agentDir, provider, authStatePath, order}
+  set    stores ID... (trimmed, duplicates dropped) as the order; each must be a saved profile
+         of provider P. An agent without a store of its own gets a copy of the store it reads
+         first, so it keeps its credentials.
+  clear  removes the override
+
+  --provider P  provider id (lower-cased); required
+  --agent ID    agent (default: the config's default agent, else main)
+)";
+
+constexpr const char* kStatusHelp = R"(usage: modelpin models status [--json] [--check] [--agent ID] [--config FILE] [--state DIR]
+
+Shows the agent's default model, fallbacks, image models, aliases and allowed models, then per
+provider (those of the models in use and aliases, and those with saved profiles) the effective
+auth order with masked secrets, and the expiry of token and OAuth profiles. Time comes from
+$MODELPIN_NOW_MS when set (tests), else the system clock.
+
+  --json   the same as one JSON object
+  --check  exit status: 1 when a provider of the default model or a fallback has no usable
+           credential, its selected (first) profile is expired, or every profile of it is
+           cooling down or disabled; else 2 when that selected
+           profile expires within 24 h; else 0
+)";
+
+constexpr const char* kPasteTokenHelp = R"(usage: modelpin models auth paste-token --provider P [--profile-id ID] [--expires-in DURATION]
+                                        [--agent ID] [--config FILE] [--state DIR]
+
+Reads a token from stdin (without echo on a terminal) and saves it as a token profile in the
+agent's own auth store (mode 0600). The token is trimmed; it may not be empty or contain
+whitespace or control characters. Only a masked form is printed.
+
+  --provider P         provider id (lower-cased); required
+  --profile-id ID      profile id (default <provider>:manual); an existing profile is replaced
+  --expires-in DURATION  lifetime, a number with a unit s, m, h, d or w: 30m, 12h, 365d
+)";
+
+constexpr const char* kPasteKeyHelp = R"(usage: modelpin models auth paste-api-key --provider P [--profile-id ID]
+                                          [--agent ID] [--config FILE] [--state DIR]
+
+Reads an API key from stdin (without echo on a terminal) and saves it as an api_key profile in
+the agent's own auth store (mode 0600). The key is trimmed; it may not be empty or contain
+whitespace or control characters. Only a masked form is printed.
+
+  --provider P     provider id (lower-cased); required
+  --profile-id ID  profile id (default <provider>:manual); an existing profile is replaced
+)";
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void Str(JsonWriter& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
+void Key(JsonWriter& w, const char* k) { w.Key(k); }
+void StrList(JsonWriter& w, const std::vector<std::string>& list) {
+  w.StartArray();
+  for (const auto& s : list) Str(w, s);
+  w.EndArray();
 }
 
 // Validates the ids of `order set` against `store`; "" when they are fine.
@@ -361,6 +435,13 @@ StatusReport BuildStatus(const TurnContext& ctx, const Common& common) {
       else if (s.state == "missing") p.problem = "selected profile " + p.selected + " has no secret";
       if (!p.problem.empty()) p.fix = "modelpin models auth paste-token --provider " + name + " --profile-id " + p.selected;
       else if (s.state == "expiring") p.expiring = true;
+      if (p.problem.empty() && p.order.AllCooling()) {
+        std::vector<std::string> why;
+        for (const auto& id : p.order.ids)
+          why.push_back(id + " " + DescribeHealth(ctx.auth.Usage(id), "", ctx.now_ms).Text());
+        p.problem = "every profile is cooling down or disabled (" + absl::StrJoin(why, "; ") + ")";
+        p.fix = "modelpin models auth cooldowns clear --provider " + name;
+      }
     } else if (const EnvCredential* env = ctx.env ? ctx.env->For(name) : nullptr) {
       p.selected = env->ProfileId();
     } else {
@@ -510,62 +591,6 @@ int RunStatus(std::vector<std::string> argv) {
 
 // ---- paste-token / paste-api-key ---------------------------------------------------------------
 
-// "12h" -> ms; nullopt when not a positive number with a unit s, m, h, d or w.
-std::optional<int64_t> ParseDuration(const std::string& s) {
-  if (s.size() < 2) return std::nullopt;
-  int64_t unit;
-  switch (s.back()) {
-    case 's': unit = 1'000; break;
-    case 'm': unit = 60'000; break;
-    case 'h': unit = 3'600'000; break;
-    case 'd': unit = 86'400'000; break;
-    case 'w': unit = 7 * 86'400'000LL; break;
-    default: return std::nullopt;
-  }
-  int64_t n = 0;
-  for (size_t i = 0; i + 1 < s.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
-    n = n * 10 + (s[i] - '0');
-    if (n > 1'000'000'000) return std::nullopt;
-  }
-  if (n <= 0) return std::nullopt;
-  return n * unit;
-}
-
-// Reads the secret: one line without echo from a terminal, else all of stdin.
-std::string ReadSecret(const std::string& what) {
-  std::string text;
-  if (::isatty(STDIN_FILENO)) {
-    std::cerr << "Paste " << what << ": " << std::flush;
-    termios old{};
-    bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
-    if (restore) {
-      termios quiet = old;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-    std::getline(std::cin, text);
-    if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    std::cerr << "\n";
-  } else {
-    std::ostringstream buf;
-    buf << std::cin.rdbuf();
-    text = buf.str();
-  }
-  return text;
-}
-
-// Why `secret` cannot be stored, or "".
-std::string BadSecret(std::string_view secret, const std::string& what) {
-  if (secret.empty()) return absl::StrCat("no ", what, " read from stdin");
-  for (size_t i = 0; i < secret.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(secret[i]);
-    if (c < 0x20 || c == 0x7f) return absl::StrCat("the ", what, " contains control characters");
-    if (text::SpaceAt(secret, i) > 0) return absl::StrCat("the ", what, " contains whitespace");
-  }
-  return "";
-}
-
 int RunPaste(bool token, std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
@@ -580,7 +605,7 @@ int RunPaste(bool token, std::vector<std::string> argv) {
   if (!args.positional().empty()) return Usage(verb, "unexpected argument \"" + args.positional()[0] + "\"");
   std::optional<int64_t> lifetime;
   if (args.Has("--expires-in")) {
-    lifetime = ParseDuration(args.Value("--expires-in"));
+    lifetime = ParseDurationMs(args.Value("--expires-in"));
     if (!lifetime) return Usage(verb, "bad --expires-in \"" + args.Value("--expires-in") + "\" (e.g. 30m, 12h, 365d)");
   }
   std::string provider = text::ToLower(text::Trim(args.Value("--provider")));
@@ -606,26 +631,7 @@ int RunPaste(bool token, std::vector<std::string> argv) {
   c.provider = provider;
   c.secret = secret;
   if (lifetime) c.expires = e.NowMs() + *lifetime;
-  absl::Status st = UpdateOwnStore(e, *agent, [&](AuthStore& s) -> absl::Status {
-    s.UpsertProfile(c);
-    return absl::OkStatus();
-  });
-  if (!st.ok()) return Fail(st);
-  std::cout << "Saved " << id << " (" << c.type << ") for " << provider << ": " << MaskSecret(secret) << "\n";
-
-  // modelpin does not edit the config: say so when the new profile will not be selected.
-  auto store = AuthStore::Load(e.OwnAuthStorePath(*agent));
-  if (store.ok()) {
-    AuthOrder order = ResolveAuthOrder({&e.config(), &*store, provider, e.NowMs()});
-    if (std::find(order.ids.begin(), order.ids.end(), id) == order.ids.end()) {
-      std::vector<std::string> ids = {id};
-      ids.insert(ids.end(), order.ids.begin(), order.ids.end());
-      std::cerr << "note: " << id << " is not in the effective auth order of " << provider
-                << " (config auth.profiles/auth.order or a stored order select others); to use it first run: "
-                << "modelpin models auth order set --provider " << provider << " " << absl::StrJoin(ids, " ") << "\n";
-    }
-  }
-  return kExitOk;
+  return SaveCredential(e, *agent, c);
 }
 
 }  // namespace
@@ -640,7 +646,9 @@ int RunModels(std::vector<std::string> argv) {
   argv.erase(argv.begin());
   if (sub == "status") return RunStatus(std::move(argv));
   if (sub != "auth") return Usage("models", "unknown subcommand \"" + sub + "\"");
-  if (argv.empty()) return Usage("models auth", "expected a subcommand: order, paste-token, paste-api-key");
+  if (argv.empty())
+    return Usage("models auth",
+                 "expected a subcommand: list, remove, cooldowns, order, paste-token, paste-api-key, setup-token");
   sub = argv[0];
   argv.erase(argv.begin());
   if (IsHelpWord(sub)) {
@@ -648,6 +656,10 @@ int RunModels(std::vector<std::string> argv) {
     return kExitOk;
   }
   if (sub == "paste-token") return RunPaste(true, std::move(argv));
+  if (sub == "setup-token") return RunSetupToken(std::move(argv));
+  if (sub == "list") return RunAuthList(std::move(argv));
+  if (sub == "remove") return RunAuthRemove(std::move(argv));
+  if (sub == "cooldowns") return RunAuthCooldowns(std::move(argv));
   if (sub == "paste-api-key") return RunPaste(false, std::move(argv));
   if (sub != "order") return Usage("models auth", "unknown subcommand \"" + sub + "\"");
   if (argv.empty()) return Usage("models auth order", "expected get, set or clear");

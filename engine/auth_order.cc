@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "grammar/text.h"
 
 namespace modelpin {
@@ -16,44 +17,64 @@ int TypeRank(const std::string& type) {
   return 3;
 }
 
-bool InCooldown(const UsageStats& u, int64_t now) { return u.cooldown_until > now || u.disabled_until > now; }
-int64_t CooldownEnd(const UsageStats& u) { return std::max(u.cooldown_until, u.disabled_until); }
-
-// Non-explicit order: usable profiles by type, expired OAuth last, least recently used first;
-// then the ones cooling down, soonest available first. Stable, so ties keep the base order.
-void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, int64_t now) {
+// Non-explicit order: usable profiles by type, expired OAuth last, then by the provider's strategy
+// (OpenClaw's round robin: least recently used first); then the ones cooling down, soonest
+// available first. Stable, so ties keep the base order.
+void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, const AuthOrderInput& in, Strategy strategy,
+                   uint64_t seed) {
   struct Row {
     std::string id;
     bool cooling;
     int rank;
     bool expired_oauth;
+    uint64_t key;  // the strategy's sort key
     int64_t last_used;
     int64_t cooldown_end;
   };
+  int64_t provider_uses = 0;
+  for (const auto& id : ids) provider_uses += store.Usage(id).use_count;
   std::vector<Row> rows;
   for (const auto& id : ids) {
     const Credential* c = store.Find(id);
     UsageStats u = store.Usage(id);
-    bool expired_oauth = c && c->type == "oauth" && c->expires && *c->expires <= now;
-    rows.push_back({id, InCooldown(u, now), TypeRank(c ? c->type : ""), expired_oauth, u.last_used, CooldownEnd(u)});
+    bool expired_oauth = c && c->type == "oauth" && c->expires && *c->expires <= in.now_ms;
+    uint64_t key = 0;
+    switch (strategy) {
+      case Strategy::kRoundRobin: key = static_cast<uint64_t>(u.last_used); break;
+      case Strategy::kFillFirst: key = 0; break;
+      case Strategy::kLeastUsed: key = static_cast<uint64_t>(u.use_count); break;
+      case Strategy::kRandom: {
+        // FNV-1a over the seed, the id and how often the provider was used: a new draw after
+        // each successful call, the same draw in every replay.
+        uint64_t h = 1469598103934665603ULL ^ seed;
+        auto mix = [&](uint64_t b) { h = (h ^ b) * 1099511628211ULL; };
+        for (char ch : id) mix(static_cast<unsigned char>(ch));
+        for (int i = 0; i < 8; ++i) mix(static_cast<uint64_t>(provider_uses) >> (8 * i) & 0xff);
+        key = h;
+        break;
+      }
+    }
+    int64_t cool = CoolingUntil(u, in.model, in.now_ms);
+    // fill_first keeps the base order: no tie-break by last use.
+    int64_t last_used = strategy == Strategy::kFillFirst ? 0 : u.last_used;
+    rows.push_back({id, cool > 0, TypeRank(c ? c->type : ""), expired_oauth, key, last_used, cool});
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     if (a.cooling != b.cooling) return !a.cooling;
     if (a.cooling) return a.cooldown_end < b.cooldown_end;
     if (a.rank != b.rank) return a.rank < b.rank;
     if (a.expired_oauth != b.expired_oauth) return !a.expired_oauth;
+    if (a.key != b.key) return a.key < b.key;
     return a.last_used < b.last_used;
   });
   for (size_t i = 0; i < rows.size(); ++i) ids[i] = rows[i].id;
 }
 
 // Explicit order: kept as given, except that profiles cooling down go last by cooldown end.
-void SortExplicit(std::vector<std::string>& ids, const AuthStore& store, int64_t now) {
-  std::stable_partition(ids.begin(), ids.end(), [&](const std::string& id) { return !InCooldown(store.Usage(id), now); });
-  auto first_cooling = std::find_if(ids.begin(), ids.end(), [&](const std::string& id) { return InCooldown(store.Usage(id), now); });
-  std::stable_sort(first_cooling, ids.end(), [&](const std::string& a, const std::string& b) {
-    return CooldownEnd(store.Usage(a)) < CooldownEnd(store.Usage(b));
-  });
+void SortExplicit(std::vector<std::string>& ids, const AuthStore& store, const AuthOrderInput& in) {
+  auto until = [&](const std::string& id) { return CoolingUntil(store.Usage(id), in.model, in.now_ms); };
+  auto first_cooling = std::stable_partition(ids.begin(), ids.end(), [&](const std::string& id) { return until(id) == 0; });
+  std::stable_sort(first_cooling, ids.end(), [&](const std::string& a, const std::string& b) { return until(a) < until(b); });
 }
 
 }  // namespace
@@ -164,10 +185,11 @@ AuthOrder ResolveAuthOrder(const AuthOrderInput& in) {
   }
 
   // 4. Order.
-  if (explicit_ids && !fallback) SortExplicit(out.ids, store, in.now_ms);
-  else SortAutomatic(out.ids, store, in.now_ms);
+  out.strategy = config.rotation().StrategyFor(provider);
+  if (explicit_ids && !fallback) SortExplicit(out.ids, store, in);
+  else SortAutomatic(out.ids, store, in, out.strategy, config.rotation().seed);
   for (const auto& id : out.ids)
-    if (InCooldown(store.Usage(id), in.now_ms)) out.cooling.push_back(id);
+    if (IsCoolingDown(store.Usage(id), in.model, in.now_ms)) out.cooling.push_back(id);
   return out;
 }
 
@@ -181,15 +203,27 @@ AuthOrderMemo::AuthOrderMemo(const Config* config, const AuthStore* store, int64
     UsageStats u = store->Usage(c.id);
     consider(u.cooldown_until);
     consider(u.disabled_until);
+    for (const auto& [model, until] : u.model_cooldowns) {
+      consider(until);
+      if (until > now_ms) model_cooldowns_ = true;
+    }
   }
 }
 
-const AuthOrder& AuthOrderMemo::For(const std::string& provider, int64_t now_ms) const {
+const AuthOrder& AuthOrderMemo::For(const std::string& provider, std::string_view model, int64_t now_ms) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = orders_.find(provider);
-  if (it == orders_.end())
-    it = orders_.emplace(provider, std::make_unique<const AuthOrder>(ResolveAuthOrder({config_, store_, provider, now_ms})))
-             .first;
+  // Without model cooldowns every model of a provider shares one order (the common case).
+  std::string_view key = provider;
+  std::string keyed;
+  if (model_cooldowns_ && !model.empty()) {
+    keyed = provider + "\n" + std::string(model);
+    key = keyed;
+  }
+  auto it = orders_.find(key);
+  if (it == orders_.end()) {
+    AuthOrderInput in{config_, store_, provider, now_ms, model_cooldowns_ ? std::string(model) : std::string()};
+    it = orders_.emplace(std::string(key), std::make_unique<const AuthOrder>(ResolveAuthOrder(in))).first;
+  }
   return *it->second;
 }
 

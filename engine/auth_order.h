@@ -17,6 +17,7 @@
 
 #include "engine/auth_store.h"
 #include "engine/config.h"
+#include "engine/rotation.h"
 
 namespace modelpin {
 
@@ -25,6 +26,8 @@ struct AuthOrderInput {
   const AuthStore* store = nullptr;  // the agent's effective store
   std::string provider;              // the model's provider (auth aliases are applied here)
   int64_t now_ms = 0;
+  // "provider/model" of the call: that model's own cooldowns count too. "" = the profile's only.
+  std::string model{};
 };
 
 struct AuthOrder {
@@ -34,8 +37,12 @@ struct AuthOrder {
   bool explicit_order = false;    // an explicit order was present (it then also filters)
   // Profiles considered and left out, with the reason ("not in the store", "mode mismatch", ...).
   std::vector<std::pair<std::string, std::string>> excluded;
-  // Profiles of `ids` that are cooling down (moved to the end).
+  // Profiles of `ids` that are cooling down or disabled (moved to the end).
   std::vector<std::string> cooling;
+  // The provider's rotation strategy (config modelpin.rotation.strategy).
+  Strategy strategy = Strategy::kRoundRobin;
+  // Every eligible profile is cooling down or disabled: the model cannot be called now.
+  bool AllCooling() const { return !ids.empty() && cooling.size() == ids.size(); }
 };
 
 AuthOrder ResolveAuthOrder(const AuthOrderInput& in);
@@ -47,13 +54,18 @@ class AuthOrderMemo {
  public:
   AuthOrderMemo(const Config* config, const AuthStore* store, int64_t now_ms);
   // The order for `provider` at `now_ms` (which must be before ValidUntil()). Thread-safe.
-  const AuthOrder& For(const std::string& provider, int64_t now_ms) const;
+  const AuthOrder& For(const std::string& provider, int64_t now_ms) const { return For(provider, {}, now_ms); }
+  // The same for one model ("provider/model"): differs only while that model has its own cooldowns.
+  const AuthOrder& For(const std::string& provider, std::string_view model, int64_t now_ms) const;
   int64_t ValidUntil() const { return valid_until_; }
+  // Some profile has a running model cooldown (only then do orders differ by model).
+  bool HasModelCooldowns() const { return model_cooldowns_; }
 
  private:
   const Config* config_;
   const AuthStore* store_;
   int64_t valid_until_;
+  bool model_cooldowns_ = false;  // some profile has a model cooldown: orders are per model
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<const AuthOrder>, std::less<>> orders_;
 };

@@ -68,9 +68,19 @@ absl::Status Validate(const JsonFile& f) {
     for (auto it = us->MemberBegin(); it != us->MemberEnd(); ++it) {
       std::string path = JoinPath("$.usageStats", Str(it->name));
       if (!it->value.IsObject()) return f.Error(path, "expected an object");
-      for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m)
-        if (!m->value.IsNumber() && !m->value.IsNull())
-          return f.Error(JoinPath(path, Str(m->name)), "expected a number");
+      for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
+        std::string key = Str(m->name), at = JoinPath(path, key);
+        if (m->value.IsNull()) continue;
+        if (key == "disabledReason") {
+          if (!m->value.IsString()) return f.Error(at, "expected a string");
+        } else if (key == "failureCounts" || key == "modelCooldowns") {
+          if (!m->value.IsObject()) return f.Error(at, "expected an object of numbers");
+          for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
+            if (!n->value.IsNumber()) return f.Error(JoinPath(at, Str(n->name)), "expected a number");
+        } else if (!m->value.IsNumber()) {
+          return f.Error(at, "expected a number");
+        }
+      }
     }
   }
   return absl::OkStatus();
@@ -79,6 +89,45 @@ absl::Status Validate(const JsonFile& f) {
 int64_t Int(const Value* v) { return v && v->IsNumber() ? static_cast<int64_t>(v->GetDouble()) : 0; }
 
 }  // namespace
+
+UsageStats ParseUsageStats(const Value& v) {
+  UsageStats u;
+  u.last_used = Int(Member(v, "lastUsed"));
+  u.cooldown_until = Int(Member(v, "cooldownUntil"));
+  u.disabled_until = Int(Member(v, "disabledUntil"));
+  if (const Value* r = Member(v, "disabledReason"); r && r->IsString()) u.disabled_reason = Str(*r);
+  u.error_count = static_cast<int>(Int(Member(v, "errorCount")));
+  u.last_failure_at = Int(Member(v, "lastFailureAt"));
+  u.use_count = Int(Member(v, "useCount"));
+  if (const Value* fc = Member(v, "failureCounts"); fc && fc->IsObject())
+    for (auto it = fc->MemberBegin(); it != fc->MemberEnd(); ++it) u.failure_counts[Str(it->name)] = static_cast<int>(Int(&it->value));
+  if (const Value* mc = Member(v, "modelCooldowns"); mc && mc->IsObject())
+    for (auto it = mc->MemberBegin(); it != mc->MemberEnd(); ++it) u.model_cooldowns[Str(it->name)] = Int(&it->value);
+  return u;
+}
+
+Value UsageStatsJson(const UsageStats& u, rapidjson::Document::AllocatorType& alloc) {
+  Value v(rapidjson::kObjectType);
+  auto add = [&](const char* key, int64_t n) { v.AddMember(rapidjson::StringRef(key), Value(static_cast<int64_t>(n)), alloc); };
+  add("lastUsed", u.last_used);
+  if (u.cooldown_until) add("cooldownUntil", u.cooldown_until);
+  if (u.disabled_until) add("disabledUntil", u.disabled_until);
+  if (!u.disabled_reason.empty()) v.AddMember("disabledReason", Value(u.disabled_reason, alloc), alloc);
+  add("errorCount", u.error_count);
+  if (!u.failure_counts.empty()) {
+    Value fc(rapidjson::kObjectType);
+    for (const auto& [k, n] : u.failure_counts) fc.AddMember(Value(k, alloc), Value(n), alloc);
+    v.AddMember("failureCounts", fc, alloc);
+  }
+  if (u.last_failure_at) add("lastFailureAt", u.last_failure_at);
+  if (!u.model_cooldowns.empty()) {
+    Value mc(rapidjson::kObjectType);
+    for (const auto& [k, t] : u.model_cooldowns) mc.AddMember(Value(k, alloc), Value(static_cast<int64_t>(t)), alloc);
+    v.AddMember("modelCooldowns", mc, alloc);
+  }
+  if (u.use_count) add("useCount", u.use_count);
+  return v;
+}
 
 AuthStore::AuthStore() : doc_(std::make_unique<rapidjson::Document>()) {
   doc_->SetObject();
@@ -145,14 +194,7 @@ void AuthStore::Rebuild() {
     for (auto it = lg->MemberBegin(); it != lg->MemberEnd(); ++it) last_good_[Str(it->name)] = Str(it->value);
   }
   if (const Value* us = Member(root, "usageStats")) {
-    for (auto it = us->MemberBegin(); it != us->MemberEnd(); ++it) {
-      UsageStats u;
-      u.last_used = Int(Member(it->value, "lastUsed"));
-      u.cooldown_until = Int(Member(it->value, "cooldownUntil"));
-      u.disabled_until = Int(Member(it->value, "disabledUntil"));
-      u.error_count = static_cast<int>(Int(Member(it->value, "errorCount")));
-      usage_[Str(it->name)] = u;
-    }
+    for (auto it = us->MemberBegin(); it != us->MemberEnd(); ++it) usage_[Str(it->name)] = ParseUsageStats(it->value);
   }
 }
 
@@ -274,15 +316,31 @@ void AuthStore::SetLastGood(const std::string& provider, const std::string& id) 
 void AuthStore::SetUsage(const std::string& id, const UsageStats& u) {
   auto& alloc = doc_->GetAllocator();
   Value& us = Section("usageStats");
-  Value v(rapidjson::kObjectType);
-  v.AddMember("lastUsed", Value(static_cast<int64_t>(u.last_used)), alloc);
-  if (u.cooldown_until) v.AddMember("cooldownUntil", Value(static_cast<int64_t>(u.cooldown_until)), alloc);
-  if (u.disabled_until) v.AddMember("disabledUntil", Value(static_cast<int64_t>(u.disabled_until)), alloc);
-  v.AddMember("errorCount", u.error_count, alloc);
+  Value v = UsageStatsJson(u, alloc);
   auto it = us.FindMember(id);
   if (it != us.MemberEnd()) it->value = v;
   else us.AddMember(Value(id, alloc), v, alloc);
   Rebuild();
+}
+
+bool AuthStore::RemoveProfile(const std::string& id) {
+  bool removed = Section("profiles").RemoveMember(id);
+  Section("usageStats").RemoveMember(id);
+  Value& lg = Section("lastGood");
+  for (auto it = lg.MemberBegin(); it != lg.MemberEnd();) {
+    if (it->value.IsString() && Str(it->value) == id) it = lg.EraseMember(it);
+    else ++it;
+  }
+  Value& order = Section("order");
+  for (auto it = order.MemberBegin(); it != order.MemberEnd(); ++it) {
+    if (!it->value.IsArray()) continue;
+    for (auto v = it->value.Begin(); v != it->value.End();) {
+      if (v->IsString() && Str(*v) == id) v = it->value.Erase(v);
+      else ++v;
+    }
+  }
+  Rebuild();
+  return removed;
 }
 
 }  // namespace modelpin

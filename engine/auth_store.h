@@ -37,12 +37,26 @@ struct Credential {
   std::string email;
 };
 
+// The health of one profile, `usageStats.<id>` in the store (OpenClaw's names where it has them).
+// Every piece of per-profile health lives here; the rules that change it are engine/rotation.h.
 struct UsageStats {
-  int64_t last_used = 0;
-  int64_t cooldown_until = 0;
-  int64_t disabled_until = 0;
-  int error_count = 0;
+  int64_t last_used = 0;        // lastUsed: last successful call
+  int64_t cooldown_until = 0;   // cooldownUntil
+  int64_t disabled_until = 0;   // disabledUntil
+  int error_count = 0;          // errorCount: failures in the current failure window
+  std::string disabled_reason;  // disabledReason: "auth" | "billing" | ""
+  std::map<std::string, int, std::less<>> failure_counts;  // failureCounts: by error class
+  int64_t last_failure_at = 0;  // lastFailureAt
+  // modelCooldowns (modelpin's): "provider/model" -> until, for failures of one model only.
+  std::map<std::string, int64_t, std::less<>> model_cooldowns;
+  int64_t use_count = 0;        // useCount (modelpin's): successful calls, for least_used
+
+  bool operator==(const UsageStats&) const = default;
 };
+
+// The one place a profile's stats object is read from and written to JSON.
+UsageStats ParseUsageStats(const rapidjson::Value& v);
+rapidjson::Value UsageStatsJson(const UsageStats& u, rapidjson::Document::AllocatorType& alloc);
 
 class AuthStore {
  public:
@@ -76,6 +90,8 @@ class AuthStore {
   void UpsertProfile(const Credential& c);
   void SetLastGood(const std::string& provider, const std::string& id);
   void SetUsage(const std::string& id, const UsageStats& u);
+  // Removes a profile with its stats, its lastGood entries and its place in stored orders.
+  bool RemoveProfile(const std::string& id);
 
  private:
   void Rebuild();  // refreshes the typed views from doc_

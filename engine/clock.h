@@ -5,6 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace modelpin {
 
@@ -32,6 +35,15 @@ class FakeClock : public Clock {
  private:
   std::atomic<int64_t> now_;
 };
+
+// Instants as people and transcripts write them: "2026-12-01T10:00:30Z" (UTC, whole seconds;
+// milliseconds are shown only when present). ParseUtc also takes a fraction of a second.
+std::string FormatUtc(int64_t ms);
+std::optional<int64_t> ParseUtc(std::string_view text);
+
+// "90s", "12h", "365d", "2w" -> ms; nullopt unless a positive whole number with a unit s, m, h,
+// d or w ("ms" for milliseconds).
+std::optional<int64_t> ParseDurationMs(std::string_view text);
 
 }  // namespace modelpin
 

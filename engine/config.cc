@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "engine/clock.h"
 #include "engine/json_file.h"
 #include "engine/thinking.h"
 #include "engine/status_macros.h"
@@ -79,6 +80,52 @@ absl::StatusOr<ModelRef> ReadPrimary(const Reader& r, const Value& v, const std:
     return r.file().Error(path, "expected a model reference \"provider/model\", found an empty string "
                                 "(remove the key to use the default)");
   return ParseConfigRef(s);
+}
+
+// modelpin.rotation: {"auth": "disable"|"until_changed", "billing": "10m-doubling"|"<duration>",
+// "rate_limit": "backoff"|"retry_after", "timeout": "cooldown"|"retry_once",
+// "strategy": {"<provider>"|"*": "round_robin"|"fill_first"|"least_used"|"random"}, "seed": N}.
+absl::Status ReadRotation(const Reader& r, const Value& v, RotationPolicy* out) {
+  const std::string base = "$.modelpin.rotation";
+  RETURN_IF_ERROR(r.Object(v, base));
+  auto choice = [&](const char* key, std::initializer_list<const char*> allowed) -> absl::StatusOr<std::string> {
+    const Value* x = Reader::Get(v, key);
+    if (x == nullptr) return std::string(*allowed.begin());
+    ASSIGN_OR_RETURN(std::string s, r.String(*x, base + "." + key));
+    for (const char* a : allowed)
+      if (s == a) return s;
+    if (std::string(key) == "billing" && ParseDurationMs(s)) return s;
+    std::string names;
+    for (const char* a : allowed) absl::StrAppend(&names, names.empty() ? "" : ", ", a);
+    if (std::string(key) == "billing") names += " or a duration such as 5h";
+    return r.file().Error(base + "." + key, absl::StrCat("unknown value \"", s, "\" (expected ", names, ")"));
+  };
+  ASSIGN_OR_RETURN(std::string auth, choice("auth", {"disable", "until_changed"}));
+  out->auth_until_changed = auth == "until_changed";
+  ASSIGN_OR_RETURN(std::string billing, choice("billing", {"10m-doubling"}));
+  out->billing_disable_ms = billing == "10m-doubling" ? 0 : *ParseDurationMs(billing);
+  ASSIGN_OR_RETURN(std::string rate, choice("rate_limit", {"backoff", "retry_after"}));
+  out->rate_limit_retry_after = rate == "retry_after";
+  ASSIGN_OR_RETURN(std::string timeout, choice("timeout", {"cooldown", "retry_once"}));
+  out->timeout_retry_once = timeout == "retry_once";
+  if (const Value* st = Reader::Get(v, "strategy")) {
+    RETURN_IF_ERROR(r.Object(*st, base + ".strategy"));
+    for (auto it = st->MemberBegin(); it != st->MemberEnd(); ++it) {
+      std::string provider(it->name.GetString(), it->name.GetStringLength());
+      std::string path = JoinPath(base + ".strategy", provider);
+      ASSIGN_OR_RETURN(std::string name, r.String(it->value, path));
+      auto s = ParseStrategy(name);
+      if (!s)
+        return r.file().Error(path, absl::StrCat("unknown strategy \"", name,
+                                                 "\" (expected round_robin, fill_first, least_used or random)"));
+      out->strategy[provider == "*" ? provider : text::ToLower(provider)] = *s;
+    }
+  }
+  if (const Value* seed = Reader::Get(v, "seed")) {
+    if (!seed->IsUint64()) return r.file().Error(base + ".seed", "expected a whole number");
+    out->seed = seed->GetUint64();
+  }
+  return absl::OkStatus();
 }
 
 // "model": "p/m" or {"primary": "p/m", "fallbacks": [...]}.
@@ -289,6 +336,7 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
     if (const Value* s = Reader::Get(*mp, "strict")) {
       ASSIGN_OR_RETURN(c.strict_, r.Bool(*s, "$.modelpin.strict"));
     }
+    if (const Value* rot = Reader::Get(*mp, "rotation")) RETURN_IF_ERROR(ReadRotation(r, *rot, &c.rotation_));
   }
   if (const Value* cmds = Reader::Get(root, "commands")) {
     RETURN_IF_ERROR(r.Object(*cmds, "$.commands"));

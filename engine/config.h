@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/model_ref.h"
+#include "engine/rotation.h"
 
 namespace modelpin {
 
@@ -98,6 +99,8 @@ class Config {
   const std::vector<std::string>* AuthOrder(const std::string& provider) const;
   const std::vector<std::pair<std::string, std::vector<std::string>>>& auth_order() const { return auth_order_; }
   bool strict() const { return strict_; }
+  // modelpin.rotation: the health rules per error class and the strategy per provider.
+  const RotationPolicy& rotation() const { return rotation_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
   // plugins.load: run-time plugin files (engine/plugin_loader.h), relative ones made relative to
   // the config file's folder. Engine::Create loads them.
@@ -129,6 +132,7 @@ class Config {
   std::vector<std::string> owner_allow_from_;
   std::vector<std::string> plugin_paths_;
   bool strict_ = false;
+  RotationPolicy rotation_;
   // Views are built once at load; agents without an entry share `fallback_view_`.
   std::map<std::string, AgentView> views_;
   AgentView fallback_view_;

@@ -131,21 +131,26 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   std::unique_lock lock(agents_mu_);
   std::shared_ptr<AgentCache>& slot = agents_[agent_id];
   std::string path = EffectiveAuthStorePath(agent_id);
+  std::shared_ptr<const AuthStore> simulated;
+  if (simulated_)
+    if (auto it = simulated_auth_.find(path); it != simulated_auth_.end()) simulated = it->second;
   int64_t mtime = -1, size = -1;
   struct stat st;
-  if (!path.empty() && ::stat(path.c_str(), &st) == 0) {
+  if (!simulated && !path.empty() && ::stat(path.c_str(), &st) == 0) {
     mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     size = static_cast<int64_t>(st.st_size);
   }
   bool unchanged = slot && path == slot->auth_path && mtime == slot->mtime_ns && size == slot->size &&
-                   now < slot->orders->ValidUntil();
+                   now < slot->orders->ValidUntil() && (!simulated || slot->auth == simulated);
   if (unchanged) {
     slot->checked_at.store(now, std::memory_order_relaxed);
     return std::shared_ptr<const AgentCache>(slot);
   }
   auto cache = std::make_shared<AgentCache>();
-  std::shared_ptr<AuthStore> store;
-  if (path.empty()) {
+  std::shared_ptr<const AuthStore> store;
+  if (simulated) {
+    store = simulated;
+  } else if (path.empty()) {
     store = std::make_shared<AuthStore>();
   } else {
     ASSIGN_OR_RETURN(AuthStore loaded, AuthStore::Load(path));
@@ -210,6 +215,10 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
   if (s.auth_profile_override) {
     bool usable = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end() &&
                   std::find(order.cooling.begin(), order.cooling.end(), *s.auth_profile_override) == order.cooling.end();
+    // fill_first promotes a recovered higher-priority profile back: the auto pin follows the top.
+    if (usable && order.strategy == Strategy::kFillFirst && order.ids.front() != *s.auth_profile_override &&
+        !order.AllCooling())
+      usable = false;
     if (usable || order.ids.empty()) return changed;
   }
   if (order.ids.empty()) return changed;
@@ -243,6 +252,51 @@ void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrde
   if (n == 0 && ctx.env)
     if (const EnvCredential* c = ctx.env->For(model.provider)) add(c->ProfileId());
   out.resize(n);
+}
+
+// The order of a model's provider; per model only while some profile has a model cooldown.
+const AuthOrder& ModelOrder(const TurnContext& ctx, const ModelRef& model) {
+  if (ctx.orders && ctx.orders->HasModelCooldowns()) return ctx.orders->For(model.provider, model.Label(), ctx.now_ms);
+  return ctx.OrderFor(model.provider);
+}
+
+// "anthropic:work cooldown until 2026-12-01T10:00:30Z, 1 error"
+std::string HealthOf(const TurnContext& ctx, const std::string& id, const ModelRef& model) {
+  return absl::StrCat(id, " ", DescribeHealth(ctx.auth.Usage(id), model.Label(), ctx.now_ms).Text());
+}
+
+// The failover plan (OpenClaw's model fallback, decided before the call): the models of the
+// configured fallbacks that have a profile ready, each with its profiles. When the session's
+// model cannot be called now (every profile cooling down or disabled, or its user pin is), the
+// route moves to the first of them for this message; the session is not changed.
+void PlanFallbacks(const TurnContext& ctx, const AuthOrder& order, Route& route) {
+  const SessionState& s = ctx.session;
+  const bool user_pin = s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user";
+  const bool pin_blocked =
+      user_pin && std::find(order.cooling.begin(), order.cooling.end(), *s.auth_profile_override) != order.cooling.end();
+  for (const ModelRef& fb : ctx.agent.fallbacks) {
+    if (fb == route.model) continue;
+    const AuthOrder& o = ModelOrder(ctx, fb);
+    RouteCandidate c{fb, {}};
+    for (const auto& id : o.ids)
+      if (std::find(o.cooling.begin(), o.cooling.end(), id) == o.cooling.end()) c.profiles.push_back(id);
+    if (c.profiles.empty() && ctx.env)
+      if (const EnvCredential* e = ctx.env->For(fb.provider)) c.profiles.push_back(e->ProfileId());
+    if (!c.profiles.empty()) route.plan.push_back(std::move(c));
+  }
+  if (!(order.AllCooling() || pin_blocked) || route.plan.empty()) return;
+  std::vector<std::string> why;
+  if (pin_blocked) {
+    route.fallback_reason = absl::StrCat("the pinned profile ", HealthOf(ctx, *s.auth_profile_override, route.model));
+  } else {
+    for (const auto& id : order.ids) why.push_back(HealthOf(ctx, id, route.model));
+    route.fallback_reason = absl::StrCat("every profile of ", route.model.Label(), " is cooling down or disabled (",
+                                         absl::StrJoin(why, "; "), ")");
+  }
+  route.fallback_from = route.model;
+  route.model = route.plan.front().model;
+  route.profiles = std::move(route.plan.front().profiles);
+  route.plan.erase(route.plan.begin());
 }
 
 }  // namespace
@@ -412,9 +466,14 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   route.text.assign(body);
   route.thinking.assign(ctx.run_thinking);
   ctx.CurrentModelInto(route.model);
-  const AuthOrder& order = ctx.OrderFor(route.model.provider);
+  const AuthOrder& order = ModelOrder(ctx, route.model);
   bool pins_changed = ApplyTurnPins(ctx, route.model, order);
   RouteProfiles(ctx, route.model, order, route.profiles);
+  route.fallback_from.provider.clear();
+  route.fallback_from.model.clear();
+  route.fallback_reason.clear();
+  route.plan.clear();
+  if (!ctx.agent.fallbacks.empty()) PlanFallbacks(ctx, order, route);
   if (plain ? pins_changed : !(session == stored))
     RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
   return absl::OkStatus();
@@ -440,34 +499,47 @@ absl::Status Engine::Inspect(const std::string& agent_id, const std::string& ses
 
 absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
                                    const std::string& profile_id, CallResult result) {
+  static constexpr ErrorClass kClass[] = {ErrorClass::kOk, ErrorClass::kAuth, ErrorClass::kRateLimit,
+                                          ErrorClass::kBilling, ErrorClass::kTimeout};
+  return ReportOutcome(agent_id, session_key, CallReport{profile_id, kClass[static_cast<int>(result)], 0, ""});
+}
+
+absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
+                                   const CallReport& report) {
   std::string agent = ResolveAgent(agent_id);
   std::string path = EffectiveAuthStorePath(agent);
-  if (path.empty()) return absl::FailedPreconditionError("no state dir: outcomes cannot be recorded");
+  if (path.empty() && !simulated_) return absl::FailedPreconditionError("no state dir: outcomes cannot be recorded");
   int64_t now = clock_->NowMs();
-  RETURN_IF_ERROR(AuthStore::Update(path, [&](AuthStore& store) -> absl::Status {
-    const Credential* c = store.Find(profile_id);
-    if (c == nullptr) return absl::NotFoundError(absl::StrCat("Auth profile \"", profile_id, "\" not found in ", path));
-    UsageStats u = store.Usage(profile_id);
-    if (result == CallResult::kSuccess) {
-      u.last_used = now;
-      u.cooldown_until = 0;
-      u.disabled_until = 0;
-      u.error_count = 0;
-      store.SetLastGood(AuthProvider(c->provider), profile_id);
-    } else {
-      u.error_count += 1;
-      int64_t backoff = u.error_count == 1 ? 30'000 : u.error_count == 2 ? 60'000 : 300'000;
-      if (result == CallResult::kAuthError || result == CallResult::kBilling) u.disabled_until = now + backoff;
-      else u.cooldown_until = now + backoff;
-    }
-    store.SetUsage(profile_id, u);
+  auto change = [&](AuthStore& store) -> absl::Status {
+    const Credential* c = store.Find(report.profile_id);
+    if (c == nullptr)
+      return absl::NotFoundError(absl::StrCat("Auth profile \"", report.profile_id, "\" not found in ", path));
+    UsageStats u = store.Usage(report.profile_id);
+    ApplyReport(report, config_.rotation(), now, u);
+    if (report.error == ErrorClass::kOk) store.SetLastGood(AuthProvider(c->provider), report.profile_id);
+    store.SetUsage(report.profile_id, u);
     return absl::OkStatus();
-  }));
-  {
+  };
+  if (simulated_) {
+    // A replay's outcomes change a copy in memory; the file is read once and never written.
+    std::unique_lock lock(agents_mu_);
+    std::shared_ptr<const AuthStore>& slot = simulated_auth_[path];
+    AuthStore copy;
+    if (slot) {
+      ASSIGN_OR_RETURN(copy, AuthStore::Parse(path, slot->ToJson()));
+    } else if (!path.empty()) {
+      ASSIGN_OR_RETURN(copy, AuthStore::Load(path));
+    }
+    RETURN_IF_ERROR(change(copy));
+    slot = std::make_shared<const AuthStore>(std::move(copy));
+    agents_.clear();
+  } else {
+    RETURN_IF_ERROR(AuthStore::Update(path, change));
     std::unique_lock lock(agents_mu_);
     agents_.erase(agent);  // reload on next use
   }
-  if (result == CallResult::kSuccess && !session_key.empty()) {
+  const bool success = report.error == ErrorClass::kOk;
+  if (success && !session_key.empty()) {
     std::lock_guard<std::mutex> session_lock(SessionLock(agent, session_key));
     ASSIGN_OR_RETURN(SessionState s, sessions_->Get(agent, session_key));
     // A run that started on the switched model settles the switch.
@@ -477,6 +549,33 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     }
   }
   return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std::string& agent_id,
+                                                                        const Route& route) {
+  std::vector<std::pair<std::string, ProfileHealth>> out;
+  int64_t now = clock_->NowMs();
+  auto cache = Agent(ResolveAgent(agent_id), now);
+  if (!cache.ok()) return out;
+  const AuthStore& store = *(*cache)->auth;
+  std::string model = route.model.Label();
+  for (const auto& id : route.profiles) out.emplace_back(id, DescribeHealth(store.Usage(id), model, now));
+  const AuthOrder& order = (*cache)->orders->For(route.model.provider, model, now);
+  for (const auto& [id, why] : order.excluded) {
+    if (std::find(route.profiles.begin(), route.profiles.end(), id) != route.profiles.end()) continue;
+    ProfileHealth h = DescribeHealth(store.Usage(id), model, now);
+    h.state = why == "token expired" ? ProfileHealth::State::kExpired : ProfileHealth::State::kIneligible;
+    h.reason = why;
+    out.emplace_back(id, std::move(h));
+  }
+  return out;
+}
+
+void Engine::Simulate(std::shared_ptr<const Clock> clock) {
+  std::unique_lock lock(agents_mu_);
+  clock_ = std::move(clock);
+  simulated_ = true;
+  agents_.clear();
 }
 
 }  // namespace modelpin

@@ -37,6 +37,7 @@
 #include "engine/env_credentials.h"
 #include "engine/plugin.h"
 #include "engine/resolver.h"
+#include "engine/rotation.h"
 #include "engine/session.h"
 
 namespace modelpin {
@@ -67,6 +68,12 @@ struct InboundMessage {
   MessageSource source = MessageSource::kBot;
 };
 
+// A later step of a route's plan: the next model of the fallbacks and the profiles it would use.
+struct RouteCandidate {
+  ModelRef model;
+  std::vector<std::string> profiles;
+};
+
 // Where the next model call goes (Outcome::route).
 struct Route {
   std::string text;                   // what the model receives: directives removed, trimmed
@@ -76,6 +83,14 @@ struct Route {
   // OpenClaw applies such a level to that run only and stores nothing. "" otherwise: the call
   // uses the session's level (Outcome::session.thinking_level, else the model's start level).
   std::string thinking;
+  // Set when every profile of the session's model is cooling down or disabled (or its user pin
+  // is) and the call goes to a model of the configured `fallbacks` instead, for this message
+  // only: the session keeps its selection and pin. `fallback_reason` says why, for people.
+  ModelRef fallback_from;
+  std::string fallback_reason;
+  // The rest of the plan when `fallbacks` are configured: the models to try after `model`, in
+  // order, each with its profiles (only those not cooling down). Empty without fallbacks.
+  std::vector<RouteCandidate> plan;
 };
 
 struct Outcome {
@@ -86,6 +101,7 @@ struct Outcome {
   std::optional<Route> route;         // set when the text goes on to the model
 };
 
+// The short form of a call's result (the error classes of CallReport are richer).
 enum class CallResult { kSuccess, kAuthError, kRateLimit, kBilling, kTimeout };
 
 class Engine {
@@ -110,6 +126,19 @@ class Engine {
   // 30 s, then 1 min, then 5 min (the cap). Written to the agent's auth store (locked, atomic).
   absl::Status ReportOutcome(const std::string& agent_id, const std::string& session_key,
                              const std::string& profile_id, CallResult result);
+  // The same with what a bot knows: the error class, the provider's Retry-After and the model
+  // ("provider/model" cools down that model of the profile only, where the class allows it).
+  // The rules are engine/rotation.h's, under config modelpin.rotation.
+  absl::Status ReportOutcome(const std::string& agent_id, const std::string& session_key, const CallReport& report);
+
+  // The health of every profile a route concerns: its profiles in order, then the provider's
+  // profiles the order leaves out (expired tokens, ...), with why. For replay output and tools.
+  std::vector<std::pair<std::string, ProfileHealth>> RouteHealth(const std::string& agent_id, const Route& route);
+
+  // Simulation for replays (`//@ clock`, `//@ outcome`): from now on time comes from `clock`, and
+  // reported outcomes change an in-memory copy of the auth stores, never the files. Call it
+  // before other threads use the engine.
+  void Simulate(std::shared_ptr<const Clock> clock);
 
   // The config the engine was created with.
   const Config& config() const { return config_; }
@@ -172,6 +201,9 @@ class Engine {
   std::shared_mutex agents_mu_;
   std::map<std::string, std::shared_ptr<AgentCache>> agents_;
   std::array<std::mutex, 64> session_locks_;
+  // Simulate(): auth stores changed in memory, by path.
+  bool simulated_ = false;
+  std::map<std::string, std::shared_ptr<const AuthStore>> simulated_auth_;
 };
 
 }  // namespace modelpin

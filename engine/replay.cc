@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "engine/clock.h"
 #include "engine/status_macros.h"
 #include "grammar/text.h"
 
@@ -75,6 +77,43 @@ std::string JsonString(std::string_view s) {
   return out;
 }
 
+// Reads the argument of `//@ clock` and `//@ outcome` into `t`; returns why it is malformed, or "".
+std::string ParseSimulationArgs(std::string_view arg, TranscriptLine& t) {
+  if (t.kind == TranscriptLine::Kind::kClock) {
+    t.relative = !arg.empty() && arg.front() == '+';
+    auto ms = t.relative ? ParseDurationMs(arg.substr(1)) : ParseUtc(arg);
+    if (!ms) return absl::StrCat("bad clock \"", std::string(arg), "\" (expected +90s, +5m, +2h or 2026-12-01T10:00:00Z)");
+    t.clock_ms = *ms;
+  } else if (t.kind == TranscriptLine::Kind::kOutcome) {
+    t.outcome = CallReport{};
+    bool first = true;
+    for (absl::string_view piece : absl::StrSplit(absl::string_view(arg.data(), arg.size()), ' ', absl::SkipEmpty())) {
+      std::string_view word(piece.data(), piece.size());
+      if (first) {
+        auto c = ParseErrorClass(word);
+        if (!c)
+          return absl::StrCat("unknown outcome \"", std::string(word),
+                              "\" (expected ok, rate_limit, overloaded, auth, billing, timeout, server_error or "
+                              "model_not_found)");
+        t.outcome.error = *c;
+        first = false;
+      } else if (word.substr(0, 12) == "retry-after=") {
+        auto ms = ParseDurationMs(word.substr(12));
+        if (!ms) return absl::StrCat("bad retry-after \"", std::string(word.substr(12)), "\" (e.g. 30s, 2m)");
+        t.outcome.retry_after_ms = *ms;
+      } else if (word.substr(0, 8) == "profile=" && word.size() > 8) {
+        t.outcome.profile_id = std::string(word.substr(8));
+      } else if (word.substr(0, 6) == "model=" && word.size() > 6) {
+        t.outcome.model = std::string(word.substr(6));
+      } else {
+        return absl::StrCat("unknown outcome option \"", std::string(word),
+                            "\" (expected retry-after=DURATION, profile=ID or model=PROVIDER/MODEL)");
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::Status ForEachTranscriptLine(std::string_view name, std::string_view text,
@@ -94,12 +133,17 @@ absl::Status ForEachTranscriptLine(std::string_view name, std::string_view text,
       if (word == "session") t.kind = TranscriptLine::Kind::kSetSession;
       else if (word == "agent") t.kind = TranscriptLine::Kind::kSetAgent;
       else if (word == "sender") t.kind = TranscriptLine::Kind::kSetSender;
+      else if (word == "clock") t.kind = TranscriptLine::Kind::kClock;
+      else if (word == "outcome") t.kind = TranscriptLine::Kind::kOutcome;
       else
         return absl::InvalidArgumentError(absl::StrCat(std::string(name), ":", number, ":1: unknown directive \"//@ ",
-                                                       std::string(word), "\" (known: session, agent, sender)"));
+                                                       std::string(word),
+                                                       "\" (known: session, agent, sender, clock, outcome)"));
       if (arg.empty() && t.kind != TranscriptLine::Kind::kSetSender)
         return absl::InvalidArgumentError(
             absl::StrCat(std::string(name), ":", number, ":1: \"//@ ", std::string(word), "\" needs a value"));
+      if (std::string why = ParseSimulationArgs(arg, t); !why.empty())
+        return absl::InvalidArgumentError(absl::StrCat(std::string(name), ":", number, ":1: ", why));
     } else if (line.substr(0, 2) == "//") {
       continue;
     } else {
@@ -137,6 +181,14 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
     case TranscriptLine::Kind::kSetSender:
       sender_ = line.text;
       return std::nullopt;
+    case TranscriptLine::Kind::kClock:
+      StartSimulation();
+      if (line.relative) clock_->Advance(line.clock_ms);
+      else clock_->Set(line.clock_ms);
+      return std::nullopt;
+    case TranscriptLine::Kind::kOutcome:
+      RETURN_IF_ERROR(ReportOutcome(line));
+      return std::nullopt;
     case TranscriptLine::Kind::kMessage:
       break;
   }
@@ -149,6 +201,12 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
   step.input = line.text;
   step.replies = std::move(o.replies);
   step.route = std::move(o.route);
+  if (step.route) {
+    step.health = engine_.RouteHealth(agent_, *step.route);
+    last_route_ = step.route;
+    last_route_agent_ = agent_;
+    last_route_session_ = session_;
+  }
   for (const auto& [agent, key] : touched_) {
     if (agent == agent_ && key == session_) {
       step.sessions[key] = std::move(o.session);
@@ -158,6 +216,83 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
   }
   return step;
 }
+
+void Replayer::StartSimulation() {
+  if (clock_) return;
+  clock_ = std::make_shared<FakeClock>(engine_.NowMs());
+  engine_.Simulate(clock_);
+}
+
+absl::Status Replayer::ReportOutcome(const TranscriptLine& line) {
+  StartSimulation();
+  CallReport report = line.outcome;
+  if (report.profile_id.empty()) {
+    if (!last_route_) return absl::FailedPreconditionError("\"//@ outcome\" before any message reached a model");
+    if (last_route_->profiles.empty())
+      return absl::FailedPreconditionError("\"//@ outcome\": the last route had no credential (name one: profile=ID)");
+    report.profile_id = last_route_->profiles.front();
+  }
+  if (!last_route_) return engine_.ReportOutcome(agent_, session_, report);
+  return engine_.ReportOutcome(last_route_agent_, last_route_session_, report);
+}
+
+namespace {
+
+// The rotation part of a route in JSON: fallback, the rest of the plan, each profile's state.
+void AppendRouteRotationJson(const ReplayStep& s, std::string* out) {
+  const Route& r = *s.route;
+  if (!r.fallback_from.empty()) {
+    out->append(",\"fallbackFrom\":");
+    AppendJsonString(out, r.fallback_from.Label());
+    out->append(",\"fallbackReason\":");
+    AppendJsonString(out, r.fallback_reason);
+  }
+  if (!r.plan.empty()) {
+    out->append(",\"plan\":[");
+    for (size_t i = 0; i < r.plan.size(); ++i) {
+      out->append(i ? ",{\"model\":" : "{\"model\":");
+      AppendJsonString(out, r.plan[i].model.Label());
+      out->append(",\"profiles\":[");
+      for (size_t j = 0; j < r.plan[i].profiles.size(); ++j) {
+        if (j) out->push_back(',');
+        AppendJsonString(out, r.plan[i].profiles[j]);
+      }
+      out->append("]}");
+    }
+    out->push_back(']');
+  }
+  out->append(",\"auth\":[");
+  for (size_t i = 0; i < s.health.size(); ++i) {
+    const auto& [id, h] = s.health[i];
+    out->append(i ? ",{\"profile\":" : "{\"profile\":");
+    AppendJsonString(out, id);
+    out->append(",\"state\":");
+    AppendJsonString(out, h.StateName());
+    if (h.until) {
+      out->append(",\"until\":");
+      AppendJsonString(out, FormatUtc(h.until));
+    }
+    if (!h.reason.empty()) {
+      out->append(",\"reason\":");
+      AppendJsonString(out, h.reason);
+    }
+    if (h.errors) absl::StrAppend(out, ",\"errors\":", h.errors);
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
+
+// The rotation part of a route in text: one line per profile, and the fallback when there was one.
+void AppendRouteRotationText(const ReplayStep& s, std::string* out) {
+  const Route& r = *s.route;
+  if (!r.fallback_from.empty())
+    absl::StrAppend(out, "  fallback from ", r.fallback_from.Label(), ": ", r.fallback_reason, "\n");
+  for (const auto& c : r.plan)
+    absl::StrAppend(out, "  then ", c.model.Label(), " via ", absl::StrJoin(c.profiles, ", "), "\n");
+  for (const auto& [id, h] : s.health) absl::StrAppend(out, "  auth ", id, ": ", h.Text(), "\n");
+}
+
+}  // namespace
 
 std::string StepJson(const ReplayStep& s) {
   std::string out;
@@ -212,6 +347,7 @@ void AppendStepJson(const ReplayStep& s, std::string* out) {
       out->append(",\"thinking\":");
       AppendJsonString(out, s.route->thinking);
     }
+    AppendRouteRotationJson(s, out);
     out->push_back('}');
   }
   out->push_back('}');
@@ -237,6 +373,7 @@ std::string StepText(const ReplayStep& s) {
                     s.route->profiles.empty() ? "<no credential>" : absl::StrJoin(s.route->profiles, ", "),
                     s.route->thinking.empty() ? "" : absl::StrCat(" (thinking ", s.route->thinking, " for this message)"),
                     "\n");
+    AppendRouteRotationText(s, &out);
   }
   if (s.sessions.empty()) absl::StrAppend(&out, "SESSION: <none>\n");
   for (const auto& [key, state] : s.sessions) absl::StrAppend(&out, "SESSION ", key, ": ", state.OracleJson(), "\n");

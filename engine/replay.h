@@ -5,6 +5,9 @@
 //   //@ session agent:main:telegram:42     following lines go to this session
 //   //@ agent ops                          ... and to this agent (session agent:ops:main)
 //   //@ sender +1222                       the sender, for owner-only options
+//   //@ clock 2026-12-01T10:00:00Z          the engine's clock (simulated from here on)
+//   //@ clock +90s                         ... moved forward
+//   //@ outcome rate_limit retry-after=30s  how the last routed call went (see Outcome below)
 //
 // Each step's output uses the oracle's layout (text) or keys (JSON Lines), so
 // `compare.py ORACLE.jsonl OURS.jsonl` compares the two directly.
@@ -24,10 +27,16 @@
 namespace modelpin {
 
 struct TranscriptLine {
-  enum class Kind { kMessage, kSetSession, kSetAgent, kSetSender };
+  enum class Kind { kMessage, kSetSession, kSetAgent, kSetSender, kClock, kOutcome };
   Kind kind = Kind::kMessage;
   std::string text;
   int line_number = 0;  // 1-based line in the file
+  // kClock: the instant (ms since the epoch), or the step forward when `relative`.
+  int64_t clock_ms = 0;
+  bool relative = false;
+  // kOutcome: `//@ outcome CLASS [retry-after=30s] [profile=ID] [model=P/M]`, the result of the
+  // last routed call as a bot reports it (profile: by default the route's first).
+  CallReport outcome{};
 };
 
 // Splits a transcript into messages and directive lines. An unknown "//@" directive is an
@@ -45,15 +54,25 @@ struct ReplayStep {
   std::vector<Reply> replies;
   std::map<std::string, SessionState> sessions;  // every session the replay touched, by key
   std::optional<Route> route;
+  // For a routed step: every profile the route concerns with its state (Engine::RouteHealth).
+  std::vector<std::pair<std::string, ProfileHealth>> health;
 };
 
 class Replayer {
  public:
   Replayer(Engine& engine, std::string agent_id, std::string session_key);
-  // Runs one transcript line; returns a step for messages, nullopt for directive lines.
+  // Runs one transcript line; returns a step for messages, nullopt for directive lines. The
+  // first `//@ clock` or `//@ outcome` line puts the engine into simulation (Engine::Simulate):
+  // a replay never writes an auth store.
   absl::StatusOr<std::optional<ReplayStep>> Run(const TranscriptLine& line);
 
  private:
+  void StartSimulation();
+  absl::Status ReportOutcome(const TranscriptLine& line);
+
+  std::shared_ptr<FakeClock> clock_;
+  std::optional<Route> last_route_;
+  std::string last_route_agent_, last_route_session_;
   Engine& engine_;
   std::string agent_;
   std::string session_;

@@ -138,7 +138,10 @@ BOOST_AUTO_TEST_CASE(CoolingProfilesMoveLastSoonestFirst) {
 BOOST_AUTO_TEST_CASE(ExplicitOrderKeepsOrderButCoolingProfilesGoLast) {
   auto c = ParseConfig(R"({"auth": {"order": {"anthropic": ["a:key", "a:tok"]}}})");
   auto s = ParseStore(kTwoAnthropic);
-  s.SetUsage("a:key", {0, kNow + 60'000, 0, 1});
+  UsageStats cooling;
+  cooling.cooldown_until = kNow + 60'000;
+  cooling.error_count = 1;
+  s.SetUsage("a:key", cooling);
   BOOST_TEST(Order(c, s) == (std::vector<std::string>{"a:tok", "a:key"}));
 }
 

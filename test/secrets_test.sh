@@ -20,7 +20,7 @@ unset MODELPIN_CONFIG
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 fresh() {
-  rm -rf "$state" && cp -r "$src/fixtures/state" "$state" && chmod 600 "$state/agents/main/agent/auth-profiles.json"
+  rm -rf "$state" && cp -r "$src/fixtures/state" "$state" && chmod 600 "$state"/agents/*/agent/auth-profiles.json
 }
 runs=0
 # run EXPECTED_STATUSES ARGS...: runs the CLI (stdin from $stdin, default /dev/null), appends all
@@ -119,7 +119,7 @@ bad_modes=$(find "$state" "$fresh2" \( -name 'auth-profiles.json*' -o -name '.en
 [ -z "$bad_modes" ] || fail "files readable by group or others:
 $bad_modes"
 stores=$(find "$state" "$fresh2" -name auth-profiles.json | wc -l)
-((stores == 3)) || fail "expected 3 auth stores, found $stores"
+((stores == 4)) || fail "expected 4 auth stores, found $stores"
 
 # ---- chat, with pins and ordinary messages
 printf '%s\n' "/model" "/model status" "/model opus@anthropic:work" "hello" "/models anthropic" \

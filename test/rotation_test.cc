@@ -1,0 +1,180 @@
+// The credential rotation rules (engine/rotation.h) and how the order and the route use them.
+#define BOOST_TEST_MODULE rotation
+#include <boost/test/unit_test.hpp>
+
+#include "engine/auth_order.h"
+#include "engine/clock.h"
+#include "engine/config.h"
+#include "engine/rotation.h"
+
+namespace modelpin {
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000'000;
+
+CallReport Report(ErrorClass e, std::string model = "", int64_t retry_after = 0) {
+  return CallReport{"p", e, retry_after, std::move(model)};
+}
+
+Config ParseConfig(const std::string& text) { return *Config::Parse("cfg.json", text); }
+
+AuthStore Store() {
+  return *AuthStore::Parse("auth.json", R"({"version": 1, "profiles": {
+      "a:one": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-1111111111111111111"},
+      "a:two": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-2222222222222222222"},
+      "a:three": {"type": "api_key", "provider": "anthropic", "key": "sk-ant-api03-3333333333333333333"}}})");
+}
+
+}  // namespace
+}  // namespace modelpin
+
+using namespace modelpin;
+
+BOOST_AUTO_TEST_CASE(RateLimitsCoolDownThirtySecondsThenAMinuteThenFiveMinutes) {
+  UsageStats u;
+  RotationPolicy p;
+  int64_t expected[] = {30'000, 60'000, 300'000, 300'000};
+  for (int64_t cooldown : expected) {
+    ApplyReport(Report(ErrorClass::kRateLimit), p, kNow, u);
+    BOOST_TEST(u.cooldown_until == kNow + cooldown);
+  }
+  BOOST_TEST(u.error_count == 4);
+  BOOST_TEST(u.failure_counts.at("rate_limit") == 4);
+}
+
+BOOST_AUTO_TEST_CASE(SuccessClearsErrorsAndCooldownsAndCountsTheUse) {
+  UsageStats u;
+  RotationPolicy p;
+  ApplyReport(Report(ErrorClass::kRateLimit), p, kNow, u);
+  ApplyReport(Report(ErrorClass::kOk), p, kNow + 1, u);
+  BOOST_TEST(u.error_count == 0);
+  BOOST_TEST(u.cooldown_until == 0);
+  BOOST_TEST(u.failure_counts.empty());
+  BOOST_TEST(u.last_used == kNow + 1);
+  BOOST_TEST(u.use_count == 1);
+}
+
+BOOST_AUTO_TEST_CASE(ErrorCountersRestartAfterTheFailureWindow) {
+  UsageStats u;
+  RotationPolicy p;
+  ApplyReport(Report(ErrorClass::kRateLimit), p, kNow, u);
+  ApplyReport(Report(ErrorClass::kRateLimit), p, kNow + 1000, u);
+  ApplyReport(Report(ErrorClass::kRateLimit), p, kNow + 1000 + kFailureWindowMs, u);
+  BOOST_TEST(u.error_count == 1);
+  BOOST_TEST(u.cooldown_until == kNow + 1000 + kFailureWindowMs + 30'000);
+}
+
+BOOST_AUTO_TEST_CASE(AuthAndBillingDisableTenMinutesThenDouble) {
+  for (ErrorClass e : {ErrorClass::kAuth, ErrorClass::kBilling}) {
+    UsageStats u;
+    RotationPolicy p;
+    ApplyReport(Report(e), p, kNow, u);
+    BOOST_TEST(u.disabled_until == kNow + 600'000);
+    BOOST_TEST(u.disabled_reason == std::string(ErrorClassName(e)));
+    BOOST_TEST(u.cooldown_until == 0);  // a 401 is not a rate limit
+    ApplyReport(Report(e), p, kNow + 1, u);
+    BOOST_TEST(u.disabled_until == kNow + 1 + 1'200'000);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(AModelScopedRateLimitCoolsDownThatModelOnly) {
+  UsageStats u;
+  RotationPolicy p;
+  ApplyReport(Report(ErrorClass::kRateLimit, "anthropic/claude-opus-4-5"), p, kNow, u);
+  BOOST_TEST(u.cooldown_until == 0);
+  BOOST_TEST(IsCoolingDown(u, "anthropic/claude-opus-4-5", kNow));
+  BOOST_TEST(!IsCoolingDown(u, "anthropic/claude-sonnet-4-5", kNow));
+  BOOST_TEST(!IsCoolingDown(u, "", kNow));
+  // Timeouts and auth failures concern the whole profile even when a model is named.
+  ApplyReport(Report(ErrorClass::kTimeout, "anthropic/claude-opus-4-5"), p, kNow, u);
+  BOOST_TEST(IsCoolingDown(u, "", kNow));
+}
+
+BOOST_AUTO_TEST_CASE(PoliciesChangeTheRulesPerErrorClass) {
+  auto c = ParseConfig(R"({"modelpin": {"rotation": {"auth": "until_changed", "billing": "5h",
+                            "rate_limit": "retry_after", "timeout": "retry_once"}}})");
+  const RotationPolicy& p = c.rotation();
+  UsageStats auth, billing, rate, timeout;
+  ApplyReport(Report(ErrorClass::kAuth), p, kNow, auth);
+  BOOST_TEST(auth.disabled_until == kUntilCredentialChanges);
+  BOOST_TEST(DescribeHealth(auth, "", kNow).Text() == "disabled (auth) until its credential changes, 1 error");
+  ApplyReport(Report(ErrorClass::kBilling), p, kNow, billing);
+  BOOST_TEST(billing.disabled_until == kNow + 5 * 3'600'000LL);
+  ApplyReport(Report(ErrorClass::kRateLimit, "", 120'000), p, kNow, rate);
+  BOOST_TEST(rate.cooldown_until == kNow + 120'000);
+  ApplyReport(Report(ErrorClass::kTimeout), p, kNow, timeout);
+  BOOST_TEST(timeout.cooldown_until == 0);  // retried once on the same profile
+  ApplyReport(Report(ErrorClass::kTimeout), p, kNow, timeout);
+  BOOST_TEST(timeout.cooldown_until == kNow + 60'000);
+}
+
+BOOST_AUTO_TEST_CASE(TheDefaultIgnoresRetryAfterAsOpenClawDoes) {
+  UsageStats u;
+  ApplyReport(Report(ErrorClass::kRateLimit, "", 120'000), RotationPolicy{}, kNow, u);
+  BOOST_TEST(u.cooldown_until == kNow + 30'000);
+}
+
+BOOST_AUTO_TEST_CASE(BadRotationConfigNamesThePath) {
+  auto c = Config::Parse("cfg.json", R"({"modelpin": {"rotation": {"strategy": {"anthropic": "lru"}}}})");
+  BOOST_REQUIRE(!c.ok());
+  BOOST_TEST(std::string(c.status().message()).find("$.modelpin.rotation.strategy.anthropic") != std::string::npos);
+  BOOST_TEST(std::string(c.status().message()).find("unknown strategy \"lru\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(StrategiesOrderTheSameProfilesDifferently) {
+  AuthStore s = Store();
+  UsageStats one, two;
+  one.last_used = kNow - 10;  // used recently, and often
+  one.use_count = 9;
+  two.last_used = kNow - 1000;
+  two.use_count = 20;
+  s.SetUsage("a:one", one);
+  s.SetUsage("a:two", two);
+  auto order = [&](const char* strategy) {
+    auto c = ParseConfig(std::string(R"({"modelpin": {"rotation": {"seed": 7, "strategy": {"anthropic": ")") + strategy +
+                         "\"}}}}");
+    return ResolveAuthOrder({&c, &s, "anthropic", kNow}).ids;
+  };
+  using V = std::vector<std::string>;
+  BOOST_TEST(order("round_robin") == (V{"a:three", "a:two", "a:one"}));  // least recently used first
+  BOOST_TEST(order("fill_first") == (V{"a:one", "a:two", "a:three"}));   // store order
+  BOOST_TEST(order("least_used") == (V{"a:three", "a:one", "a:two"}));
+  BOOST_TEST(order("random") == order("random"));  // seeded: the same draw every time
+}
+
+BOOST_AUTO_TEST_CASE(ModelCooldownsMoveAProfileLastForThatModelOnly) {
+  AuthStore s = Store();
+  UsageStats u;
+  ApplyReport(Report(ErrorClass::kRateLimit, "anthropic/claude-opus-4-5"), RotationPolicy{}, kNow, u);
+  s.SetUsage("a:one", u);
+  auto c = ParseConfig("{}");
+  AuthOrderMemo memo(&c, &s, kNow);
+  BOOST_TEST(memo.HasModelCooldowns());
+  BOOST_TEST(memo.For("anthropic", "anthropic/claude-opus-4-5", kNow).ids.back() == "a:one");
+  BOOST_TEST(memo.For("anthropic", "anthropic/claude-sonnet-4-5", kNow).ids.front() == "a:one");
+  BOOST_TEST(memo.ValidUntil() == kNow + 30'000);
+}
+
+BOOST_AUTO_TEST_CASE(UsageStatsRoundTripThroughTheStoreJson) {
+  AuthStore s = Store();
+  UsageStats u;
+  ApplyReport(Report(ErrorClass::kRateLimit, "anthropic/claude-opus-4-5"), RotationPolicy{}, kNow, u);
+  ApplyReport(Report(ErrorClass::kBilling), RotationPolicy{}, kNow, u);
+  s.SetUsage("a:two", u);
+  auto again = AuthStore::Parse("auth.json", s.ToJson());
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST((again->Usage("a:two") == u));
+  BOOST_TEST(s.ToJson().find("\"failureCounts\"") != std::string::npos);
+  BOOST_TEST(s.ToJson().find("\"disabledReason\": \"billing\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(TimesAndDurationsParseAndPrint) {
+  BOOST_TEST(FormatUtc(*ParseUtc("2026-12-01T10:00:30Z")) == "2026-12-01T10:00:30Z");
+  BOOST_TEST(*ParseUtc("1970-01-01T00:00:01.5Z") == 1500);
+  BOOST_TEST(!ParseUtc("2026-13-01T10:00:00Z"));
+  BOOST_TEST(*ParseDurationMs("90s") == 90'000);
+  BOOST_TEST(*ParseDurationMs("250ms") == 250);
+  BOOST_TEST(!ParseDurationMs("-5m"));
+  BOOST_TEST((*ParseErrorClass("model_not_found") == ErrorClass::kModelNotFound));
+  BOOST_TEST(!ParseErrorClass("429"));
+}
