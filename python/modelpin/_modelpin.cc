@@ -94,8 +94,11 @@ std::vector<Outcome*>& FreeOutcomes() {
   return *list;
 }
 constexpr size_t kMaxFreeOutcomes = 64;
+// Buffers grown past this by a huge message are freed rather than kept for the next one.
+constexpr size_t kKeepBytes = 64 * 1024;
 void RecycleOutcome::operator()(Outcome* o) const {
-  if (FreeOutcomes().size() < kMaxFreeOutcomes) FreeOutcomes().push_back(o);
+  bool huge = o->route && o->route->text.capacity() > kKeepBytes;
+  if (!huge && FreeOutcomes().size() < kMaxFreeOutcomes) FreeOutcomes().push_back(o);
   else delete o;
 }
 OutcomePtr NewOutcome() {
@@ -204,10 +207,13 @@ PYBIND11_MODULE(_modelpin, m) {
             message.agent_id.assign(agent);
             message.sender.assign(sender);
             OutcomePtr outcome = NewOutcome();
+            absl::Status status;
             {
               py::gil_scoped_release unlocked;
-              OkOrThrow(engine.Handle(message, *outcome));
+              status = engine.Handle(message, *outcome);
             }
+            if (message.text.capacity() > kKeepBytes) std::string().swap(message.text);
+            OkOrThrow(status);
             return outcome;
           },
           kHandleDoc)
