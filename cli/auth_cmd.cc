@@ -110,6 +110,15 @@ bool OfProvider(const Credential& c, const std::string& provider) {
   return provider.empty() || AuthProvider(c.provider) == AuthProvider(provider);
 }
 
+// Opens a profile's JSON object with its id and provider.
+void StartProfile(JsonWriter& w, const Credential& c) {
+  w.StartObject();
+  w.Key("id");
+  Str(w, c.id);
+  w.Key("provider");
+  Str(w, c.provider);
+}
+
 void HealthJson(JsonWriter& w, const ProfileHealth& h) {
   w.Key("state");
   Str(w, h.StateName());
@@ -147,11 +156,7 @@ int RunAuthList(std::vector<std::string> argv) {
     w.StartArray();
     for (const auto& c : l->store->profiles()) {
       if (!OfProvider(c, provider)) continue;
-      w.StartObject();
-      w.Key("id");
-      Str(w, c.id);
-      w.Key("provider");
-      Str(w, c.provider);
+      StartProfile(w, c);
       w.Key("type");
       Str(w, c.type);
       w.Key("secret");
@@ -262,11 +267,7 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
     for (const auto& [model, h] : rows) {
       ++shown;
       if (args.Has("--json")) {
-        w.StartObject();
-        w.Key("id");
-        Str(w, c.id);
-        w.Key("provider");
-        Str(w, c.provider);
+        StartProfile(w, c);
         w.Key("model");
         if (model.empty()) w.Null();
         else Str(w, model);

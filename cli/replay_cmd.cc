@@ -28,6 +28,12 @@ it replied, the route of ordinary messages, and the session fields it stored.
 
 Lines that are blank or start with // are skipped. Directive lines switch the conversation:
   //@ session KEY    //@ agent ID    //@ sender ID
+and simulate time and the outcome of model calls (kept in memory; no auth store is written):
+  //@ clock 2026-12-01T10:00:00Z | +90s
+  //@ outcome ok|rate_limit|overloaded|auth|billing|timeout|server_error|model_not_found
+             [retry-after=30s] [profile=ID] [model=PROVIDER/MODEL]
+A routed message shows each profile of its route with its state (route.auth in --json), and
+the fallback model when every profile of the session's model is cooling down.
 )";
 
 int RunReplay(std::vector<std::string> argv) {
