@@ -276,7 +276,15 @@ class Bot {
       if (answer.retry_after_s >= 0) line += " (retry after " + std::to_string(answer.retry_after_s) + " s)";
       Log(line);
       if (answer.result) {
-        absl::Status st = engine_->ReportOutcome(agent_, session, profile, *answer.result);
+        // What the bot knows goes back to the engine: the error class, the provider's Retry-After
+        // and the model (a 404 or an overload cools down that model of the profile only, where the
+        // rotation rules allow it).
+        modelpin::CallReport report;
+        report.profile_id = profile;
+        report.error = *answer.result;
+        report.retry_after_ms = answer.retry_after_s > 0 ? answer.retry_after_s * 1000 : 0;
+        report.model = route.model.Label();
+        absl::Status st = engine_->ReportOutcome(agent_, session, report);
         if (!st.ok()) Log("report: " + std::string(st.message()));
       }
       if (answer.ok()) return answer.text;

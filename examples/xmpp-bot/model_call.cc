@@ -82,14 +82,15 @@ std::optional<std::string> AnswerText(Api api, const std::string& body) {
   return std::string(message["content"].GetString());
 }
 
-std::optional<modelpin::CallResult> Classify(long status) {
-  using modelpin::CallResult;
-  if (status == 429) return CallResult::kRateLimit;
-  if (status == 401 || status == 403) return CallResult::kAuthError;
-  if (status == 402) return CallResult::kBilling;
-  // NOTE: CallResult has no server-error class; a 5xx is reported as kTimeout, which rotates the
-  // same way (a short cooldown).
-  if (status >= 500 || status == 408) return CallResult::kTimeout;
+std::optional<modelpin::ErrorClass> Classify(long status) {
+  using modelpin::ErrorClass;
+  if (status == 429) return ErrorClass::kRateLimit;
+  if (status == 529 || status == 503) return ErrorClass::kOverloaded;
+  if (status == 401 || status == 403) return ErrorClass::kAuth;
+  if (status == 402) return ErrorClass::kBilling;
+  if (status == 404) return ErrorClass::kModelNotFound;
+  if (status == 408) return ErrorClass::kTimeout;
+  if (status >= 500) return ErrorClass::kServerError;
   return std::nullopt;
 }
 
@@ -145,7 +146,7 @@ CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const C
   CURLcode rc = curl_easy_perform(curl.get());
   if (rc != CURLE_OK) {
     answer.error = curl_easy_strerror(rc);  // names the host, never a header
-    answer.result = modelpin::CallResult::kTimeout;
+    answer.result = modelpin::ErrorClass::kTimeout;
     return answer;
   }
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &answer.http_status);
@@ -160,7 +161,7 @@ CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const C
     return answer;
   }
   answer.text = *std::move(out);
-  answer.result = modelpin::CallResult::kSuccess;
+  answer.result = modelpin::ErrorClass::kOk;
   return answer;
 }
 

@@ -3,7 +3,7 @@
 //
 //   Endpoint e = EndpointFor(engine.config(), "anthropic");
 //   CallAnswer a = CallModel(e, "claude-opus-4-5", {.secret = key, .bearer = false}, "hello");
-//   if (a.result) engine.ReportOutcome(agent, session, profile, *a.result);
+//   if (a.result) engine.ReportOutcome(agent, session, {.profile_id = profile, .error = *a.result});
 #ifndef MODELPIN_EXAMPLES_XMPP_BOT_MODEL_CALL_H_
 #define MODELPIN_EXAMPLES_XMPP_BOT_MODEL_CALL_H_
 
@@ -35,10 +35,12 @@ struct CallAnswer {
   std::string text;              // the model's answer when ok
   std::string error;             // why not, for logs and the chat; never holds the secret
   int64_t retry_after_s = -1;    // a 429's Retry-After, when given
-  // How the call went, for Engine::ReportOutcome; nullopt when the failure says nothing about the
-  // credential (a malformed request, an unparsable answer): then no other profile is tried.
-  std::optional<modelpin::CallResult> result;
-  bool ok() const { return result == modelpin::CallResult::kSuccess; }
+  // How the call went, for Engine::ReportOutcome (429 rate_limit, 503/529 overloaded, 401/403 auth,
+  // 402 billing, 404 model_not_found, 408 and no answer timeout, other 5xx server_error); nullopt
+  // when the failure says nothing about the credential (a malformed request, an unparsable
+  // answer): then no other profile is tried.
+  std::optional<modelpin::ErrorClass> result;
+  bool ok() const { return result == modelpin::ErrorClass::kOk; }
 };
 
 CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const Credential& credential,
