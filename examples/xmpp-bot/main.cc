@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "plugins/builtin.h"
 #include "model_call.h"
 
 namespace xmppbot {
@@ -348,7 +349,8 @@ int main(int argc, char** argv) {
   if (!config.ok()) return std::cerr << "xmpp-bot: " << config.status().message() << "\n", 1;
   auto sessions = modelpin::SqliteSessionStore::Open(options.state + "/sessions.sqlite");
   if (!sessions.ok()) return std::cerr << "xmpp-bot: " << sessions.status().message() << "\n", 1;
-  auto engine = modelpin::Engine::Create(*std::move(config), *std::move(sessions), {.state_dir = options.state});
+  auto engine = modelpin::Engine::Create(*std::move(config), *std::move(sessions),
+                                         {.state_dir = options.state, .plugins = modelpin::BuiltinPlugins()});
   if (!engine.ok()) return std::cerr << "xmpp-bot: " << engine.status().message() << "\n", 1;
 
   std::signal(SIGTERM, OnSignal);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "plugins/builtin.h"
 
 namespace py = pybind11;
 
@@ -76,6 +77,7 @@ std::unique_ptr<Engine> MakeEngine(const EngineArgs& a) {
   if (sessions_path == ":memory:") store = std::make_unique<MemorySessionStore>();
   else store = ValueOrThrow(SqliteSessionStore::Open(sessions_path));
   EngineOptions options;
+  options.plugins = BuiltinPlugins();  // the shipped command families; config plugins.load adds more
   options.state_dir = state;
   options.strict = a.strict;
   options.environment = a.environment;

@@ -9,12 +9,23 @@ import modelpin
 from conftest import FIXTURES
 
 
+def simulates(name):
+    """Whether a transcript moves the clock or reports call outcomes (`//@ clock`, `//@ outcome`).
+
+    The C++ replay runs those on a simulated clock and an in-memory copy of the auth stores; the
+    Python API has neither (a bot reports outcomes to its real stores), so such transcripts are
+    compared by the C++ replay test only."""
+    text = (FIXTURES / "transcripts" / f"{name}.txt").read_text()
+    return any(l.startswith(("//@ clock", "//@ outcome")) for l in text.splitlines())
+
+
 def manifest():
     rows = []
     for line in (FIXTURES / "transcripts" / "manifest.tsv").read_text().splitlines():
         if line and not line.startswith("#"):
             name, config = line.split("\t")
-            rows.append((name, config))
+            if not simulates(name):
+                rows.append((name, config))
     return rows
 
 
@@ -72,7 +83,13 @@ def cxx_replay(cli, name, config):
     proc = subprocess.run(
         [cli, "replay", "--json", "--config", str(FIXTURES / config), str(FIXTURES / "transcripts" / f"{name}.txt")],
         env=env, capture_output=True, text=True, check=True)
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+    steps = [json.loads(line) for line in proc.stdout.splitlines()]
+    for step in steps:
+        # The replay's per-profile health of the route (`auth`) is replay output, not part of the
+        # Route a bot gets.
+        if "route" in step:
+            step["route"].pop("auth", None)
+    return steps
 
 
 @pytest.mark.parametrize("name,config", manifest())
@@ -87,4 +104,4 @@ def test_python_replay_equals_cxx_replay(cli, name, config):
 
 
 def test_manifest_is_not_empty():
-    assert len(manifest()) >= 8
+    assert len(manifest()) >= 20
