@@ -115,6 +115,16 @@ struct DirectiveResult {
   std::optional<Reply> notice;
 };
 
+// OpenClaw's answer to a directive inside a longer message: the reply it would give the directive
+// alone (`alone`, worked out on a scratch copy of the session), sent as a notice while the message
+// goes on to the model. An error still refuses the message.
+inline DirectiveResult AsInlineNotice(DirectiveResult alone) {
+  DirectiveResult r;
+  if (alone.error) r.error = std::move(alone.error);
+  else r.notice = alone.query ? std::move(alone.query) : Reply{std::move(alone.ack), false};
+  return r;
+}
+
 // What a plugin says about one of its commands; /commands, the REPL's completion and help texts
 // are made from it.
 struct CommandInfo {

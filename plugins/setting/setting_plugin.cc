@@ -35,10 +35,7 @@ class SettingPlugin : public Plugin {
     const auto& d = std::any_cast<const grammar::WordArgument&>(hit.payload);
     if (!spec_.inline_applies_once || ctx.directive_only) return Answer(d, ctx.session.plugin_state);
     auto scratch = ctx.session.plugin_state;
-    DirectiveResult alone = Answer(d, scratch);
-    DirectiveResult r;
-    r.notice = alone.query ? std::move(alone.query) : Reply{std::move(alone.ack), false};
-    return r;
+    return AsInlineNotice(Answer(d, scratch));
   }
 
  private:

@@ -38,12 +38,8 @@ class ThinkPlugin : public Plugin {
     if (ctx.directive_only) return Answer(d, ctx, ctx.session.thinking_level);
     std::optional<std::string> scratch = ctx.session.thinking_level;
     DirectiveResult r = Answer(d, ctx, scratch);
-    if (r.error) return r;
-    if (d.argument && !IsThinkingResetWord(*d.argument) && !r.ack.empty()) ctx.run_thinking = *scratch;
-    r.notice = r.query ? std::move(r.query) : Reply{std::move(r.ack), false};
-    r.query.reset();
-    r.ack.clear();
-    return r;
+    if (!r.error && d.argument && !IsThinkingResetWord(*d.argument) && !r.ack.empty()) ctx.run_thinking = *scratch;
+    return AsInlineNotice(std::move(r));
   }
 
  private:
