@@ -114,10 +114,12 @@ mkdir -p "$copy"
   (cd "$src" && tar --exclude='./build*' --exclude=./.git -cf - . | tar -xf - -C "$copy")
 printf '#error deliberately broken by dev_test\n' >> "$copy/test/fuzz/config_fuzz.cc"
 out=$(cd "$copy" && ./dev fuzz 2>&1); status=$?
+before=$failures
 [ $status -ne 0 ] || fail "real broken fuzz target: ./dev fuzz exited 0"
 printf '%s\n' "$out" | grep -q "deliberately broken by dev_test" || fail "real broken fuzz target: compiler error not shown"
 printf '%s\n' "$out" | grep -q "fuzz: a fuzz target failed to build" || fail "real broken fuzz target: no reason printed"
 printf '%s\n' "$out" | grep -q "_smoke" && fail "real broken fuzz target: a fuzz smoke test still ran"
+[ $failures -eq $before ] || { echo "--- ./dev fuzz in the broken copy printed:"; printf '%s\n' "$out" | tail -40; }
 
 [ $failures -eq 0 ] && echo "dev_test: all cases passed"
 exit $((failures > 0))
