@@ -19,8 +19,8 @@ reps=${BENCH_REPETITIONS:-10}
 replay_runs=${BENCH_REPLAY_RUNS:-3}
 
 # Only what the table needs, so an unrelated target cannot stop the benchmarks.
-ninja -C "$build" bench/engine_bench bench/memory_probe cli/modelpin >/dev/null ||
-  ninja -C "$build" bench/engine_bench bench/memory_probe cli/modelpin
+ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency cli/modelpin >/dev/null ||
+  ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency cli/modelpin
 
 buildtype=$(meson introspect --buildoptions "$build" |
   python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))')
@@ -29,7 +29,9 @@ buildtype=$(meson introspect --buildoptions "$build" |
 results="$build/bench/results"
 mkdir -p "$results"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/modelpin-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+redis_pid=
+stop_redis() { if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null || true; fi; }
+trap 'stop_redis; rm -rf "$tmp"' EXIT
 export MODELPIN_STATE_DIR="$root/fixtures/state"
 modelpin="$build/cli/modelpin"
 
@@ -55,6 +57,65 @@ done
 replay_us=$(cut -d' ' -f1 "$results/replay_1m.txt" | median)
 replay_rss=$(cut -d' ' -f2 "$results/replay_1m.txt" | median)
 
+# The same transcript and pins on each session store, side by side: memory, SQLite, and a
+# redis-server started here on a unix socket (no persistence, as a cache-only deployment).
+command -v redis-server >/dev/null || { echo "bench: redis-server is not installed" >&2; exit 1; }
+mkdir -p "$tmp/redis"
+redis-server --port 0 --unixsocket "$tmp/redis/r.sock" --save "" --appendonly no --dir "$tmp/redis" \
+  >"$tmp/redis/log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 100); do [ -S "$tmp/redis/r.sock" ] && break; sleep 0.05; done
+[ -S "$tmp/redis/r.sock" ] || { echo "bench: redis-server did not start" >&2; cat "$tmp/redis/log" >&2; exit 1; }
+export MODELPIN_BENCH_REDIS="unix://$tmp/redis/r.sock"
+
+echo "bench: pins and ordinary messages per store..." >&2
+: >"$results/store_latency.txt"
+for store in memory sqlite redis; do
+  TMPDIR="$tmp" "$build/bench/store_latency" "$store" >>"$results/store_latency.txt"
+done
+
+# A state dir per persisted store: the fixture's config and auth store, sessions fresh each run.
+persisted_replay() {  # STORE(sqlite|redis) TRANSCRIPT [ARGS...] -> microseconds
+  local store=$1 transcript=$2; shift 2
+  rm -rf "$tmp/st"; cp -r "$root/fixtures/state" "$tmp/st"
+  if [ "$store" = redis ]; then
+    python3 - "$tmp/st/modelpin.json" "$MODELPIN_BENCH_REDIS" "run$RANDOM:" <<'PY'
+import json, sys
+p, url, prefix = sys.argv[1:]
+c = json.load(open(p)); c["modelpin"] = {"store": url, "storePrefix": prefix}; json.dump(c, open(p, "w"))
+PY
+  fi
+  local t0 t1; t0=$(now_ns)
+  "$modelpin" replay "$transcript" --state "$tmp/st" "$@" >/dev/null
+  t1=$(now_ns)
+  echo $(( (t1 - t0) / 1000 ))
+}
+: >"$results/replay_1m_stores.txt"
+for store in sqlite redis; do
+  echo "bench: 1,000,000-line replay on $store ($replay_runs runs)..." >&2
+  for _ in $(seq "$replay_runs"); do
+    echo "$store $(persisted_replay "$store" "$tmp/transcript.txt" --json)" >>"$results/replay_1m_stores.txt"
+  done
+done
+replay_sqlite_us=$(awk '$1 == "sqlite" { print $2 }' "$results/replay_1m_stores.txt" | median)
+replay_redis_us=$(awk '$1 == "redis" { print $2 }' "$results/replay_1m_stores.txt" | median)
+
+echo "bench: 20,000 two-message sessions, --session-view current..." >&2
+python3 - "$tmp/sessions20k.txt" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(20000):
+        f.write(f"//@ session agent:main:s{i}\n/model sonnet\nhello there, what's new?\n")
+PY
+: >"$results/replay_20k_sessions.txt"
+for _ in $(seq "$replay_runs"); do
+  t0=$(now_ns)
+  "$modelpin" replay "$tmp/sessions20k.txt" --json --session-view current >/dev/null
+  t1=$(now_ns)
+  echo $(( (t1 - t0) / 1000 )) >>"$results/replay_20k_sessions.txt"
+done
+sessions20k_us=$(median <"$results/replay_20k_sessions.txt")
+
 echo "bench: demo replay (20 runs)..." >&2
 demo="$root/fixtures/transcripts/demo.txt"
 demo_status=0
@@ -72,10 +133,12 @@ probe=$("$build/bench/memory_probe" 1000000) || probe="failed"
 echo "$probe" >"$results/memory_probe.txt"
 
 python3 - "$results/engine_bench.json" "$replay_us" "$replay_rss" "$replay_status" \
-  "$demo_us" "$demo_status" "$probe" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+  "$demo_us" "$demo_status" "$probe" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$results/store_latency.txt" "$replay_sqlite_us" "$replay_redis_us" "$sessions20k_us" <<'PY'
 import json, sys
 
-bench_file, replay_us, replay_rss, replay_status, demo_us, demo_status, probe, ncpu, load = sys.argv[1:]
+(bench_file, replay_us, replay_rss, replay_status, demo_us, demo_status, probe, ncpu, load,
+ latency_file, replay_sqlite_us, replay_redis_us, sessions20k_us) = sys.argv[1:]
 replay_us, replay_rss, demo_us = (int(float(x)) for x in (replay_us, replay_rss, demo_us))
 runs = json.load(open(bench_file))["benchmarks"]
 scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
@@ -139,5 +202,40 @@ print("|" + "|".join("-" * (x + 2) for x in w) + "|")
 for r in rows:
     print(line(r))
 print(f"\n{ncpu} CPUs, load average {load}; micro-benchmarks: median of repetitions, wall time (cpu time in brackets).")
+
+# Issue 17: the stores side by side.
+stores = {}
+for ln in open(latency_file):
+    kv = dict(x.split("=", 1) for x in ln.split())
+    stores[kv["store"]] = kv
+mem_ord = float(stores["memory"]["ordinary_ns"])
+rows = []
+for name, label, p50_max in (("memory", "memory", None), ("sqlite", "SQLite (WAL)", 20), ("redis", "Redis (unix socket)", 60)):
+    kv = stores[name]
+    p50, p99, ordn = float(kv["p50_us"]), float(kv["p99_us"]), float(kv["ordinary_ns"])
+    pin_target = "-" if p50_max is None else f"p50 <= {p50_max} us, p99 <= 500 us"
+    pin_met = None if p50_max is None else (p50 <= p50_max and p99 <= 500)
+    rows.append((f"pin on {label} (sonnet/opus alternating, {kv['pins']})",
+                 f"{float(kv['pins_per_s']):,.0f} pins/s, p50 {p50:.1f} us, p99 {p99:.1f} us", pin_target,
+                 "n/a" if pin_met is None else ("yes" if pin_met else "NO")))
+    ord_target = "-" if name == "memory" else "<= 1.1x memory"
+    ord_met = "n/a" if name == "memory" else ("yes" if ordn <= 1.1 * mem_ord else "NO")
+    rows.append((f"ordinary message, unchanged session, {label}", f"{ordn:.0f} ns ({ordn / mem_ord:.2f}x memory)",
+                 ord_target, ord_met))
+r_mem, r_sql, r_red = replay_us, int(replay_sqlite_us), int(replay_redis_us)
+rows.append(("replay 1,000,000 lines --json, memory", f"{r_mem / 1e6:.2f} s", "<= 2 s", "yes" if r_mem <= 2e6 else "NO"))
+rows.append(("replay 1,000,000 lines --json, SQLite", f"{r_sql / 1e6:.2f} s ({r_sql / r_mem:.2f}x memory)",
+             "<= 1.6x memory", "yes" if r_sql <= 1.6 * r_mem else "NO"))
+rows.append(("replay 1,000,000 lines --json, Redis", f"{r_red / 1e6:.2f} s ({r_red / r_mem:.2f}x memory)",
+             "<= 2.5x memory", "yes" if r_red <= 2.5 * r_mem else "NO"))
+s20 = int(sessions20k_us)
+rows.append(("replay 20,000 two-message sessions, --session-view current", f"{s20 / 1e6:.2f} s", "<= 2 s",
+             "yes" if s20 <= 2e6 else "NO"))
+w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+print()
+print(line(head))
+print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+for r in rows:
+    print(line(r))
 PY
 echo "raw results: $results" >&2

@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -246,6 +247,24 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
       return absl::OkStatus();
     });
     if (!st.ok()) return Fail(st);
+    // Health kept in a shared store (modelpin.store) is cleared there too.
+    AuthHealthStore& health = l->engine->auth_health();
+    if (!health.InAuthFile()) {
+      for (const auto& c : l->store->profiles()) {
+        if ((!id.empty() && c.id != id) || !OfProvider(c, provider)) continue;
+        bool changed = false;
+        st = health.Update(l->agent, c.id, AuthProvider(c.provider), [&](UsageStats& u, std::string&) {
+          UsageStats healthy;
+          healthy.last_used = u.last_used;
+          healthy.use_count = u.use_count;
+          changed = !(healthy == u);
+          u = healthy;
+          return absl::OkStatus();
+        });
+        if (!st.ok()) return Fail(st);
+        if (changed && std::find(cleared.begin(), cleared.end(), c.id) == cleared.end()) cleared.push_back(c.id);
+      }
+    }
     if (cleared.empty()) std::cout << "Nothing to clear.\n";
     else std::cout << "Cleared cooldowns and error counts of " << absl::StrJoin(cleared, ", ") << ".\n";
     return kExitOk;

@@ -91,6 +91,8 @@ int RunAuthList(std::vector<std::string> args);
 int RunAuthRemove(std::vector<std::string> args);
 int RunAuthCooldowns(std::vector<std::string> args);
 int RunSetupToken(std::vector<std::string> args);
+// cli/sessions_cmd.cc: sessions in a shared store.
+int RunSessions(std::vector<std::string> args);
 
 }  // namespace modelpin::cli
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/json_file.h"
 #include "engine/plugin_loader.h"
+#include "engine/redis_store.h"
 #include "engine/status_macros.h"
 #include "plugins/builtin.h"
 
@@ -116,8 +117,8 @@ absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persist
   ASSIGN_OR_RETURN(Config config, LoadConfig(c));
   std::unique_ptr<SessionStore> sessions;
   if (persistent_sessions) {
-    RETURN_IF_ERROR(MakeDirs(c.StateDir()));
-    ASSIGN_OR_RETURN(sessions, SqliteSessionStore::Open(c.StateDir() + "/sessions.sqlite"));
+    if (config.store().url.empty()) RETURN_IF_ERROR(MakeDirs(c.StateDir()));
+    ASSIGN_OR_RETURN(sessions, OpenConfiguredSessionStore(config, c.StateDir()));
   } else {
     sessions = std::make_unique<MemorySessionStore>();
   }
@@ -127,6 +128,7 @@ absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persist
     ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
     RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
   }
+  ASSIGN_OR_RETURN(options.auth_health, OpenConfiguredAuthHealth(config));
   options.state_dir = c.StateDir();
   options.clock = clock ? clock : CliClock();
   if (c.strict) options.strict = true;

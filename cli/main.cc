@@ -20,6 +20,8 @@ Verbs:
                                          store a secret read from stdin
   explain REF[@PROFILE] [--json]         how a /model reference resolves, step by step
   doctor [--json]                        check config, stores, credentials; exit 0/1/2
+  sessions list|show KEY|reset KEY [--json]
+                                         the stored sessions (SQLite, or Redis of modelpin.store)
 
 Options every verb takes:
   --config FILE   config file (default $MODELPIN_CONFIG, else <state>/modelpin.json)
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   if (verb == "models") return modelpin::cli::RunModels(std::move(args));
   if (verb == "explain") return modelpin::cli::RunExplain(std::move(args));
   if (verb == "doctor") return modelpin::cli::RunDoctor(std::move(args));
+  if (verb == "sessions") return modelpin::cli::RunSessions(std::move(args));
   if (verb == "--version") {
     std::cout << "modelpin " << MODELPIN_VERSION << "\n";
     return 0;

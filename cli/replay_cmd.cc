@@ -10,7 +10,8 @@
 namespace modelpin::cli {
 
 constexpr const char* kReplayHelp = R"(usage: modelpin replay TRANSCRIPT [--json] [--session KEY] [--agent ID]
-                       [--config FILE] [--state DIR] [--strict] [--plugin PATH]...
+                       [--session-view touched|current] [--config FILE] [--state DIR] [--strict]
+                       [--plugin PATH]...
 
 Feeds each line of TRANSCRIPT ("-" for stdin) to the engine as one chat message and prints what
 it replied, the route of ordinary messages, and the session fields it stored.
@@ -18,6 +19,9 @@ it replied, the route of ordinary messages, and the session fields it stored.
   --json         one JSON object per message (step, input, replies, sessions, route), the
                  layout of OpenClaw's oracle, so compare.py can diff the two
   --session KEY  session key (default agent:<agent>:main)
+  --session-view touched|current
+                 which sessions each step shows: every session the replay touched so far
+                 (default, the oracle's layout) or only the message's own session
   --agent ID     agent (default: the config's default agent, else main)
   --config FILE  config (default $MODELPIN_CONFIG, else <state>/modelpin.json)
   --state DIR    state dir: auth stores, and sessions persist in DIR/sessions.sqlite, so a second
@@ -39,12 +43,16 @@ the fallback model when every profile of the session's model is cooling down.
 int RunReplay(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (std::string err = args.Parse({"--session"}, {"--json", "--timing"}); !err.empty()) return Usage("replay", err);
+  if (std::string err = args.Parse({"--session", "--session-view"}, {"--json", "--timing"}); !err.empty()) return Usage("replay", err);
   if (args.help()) {
     std::cout << kReplayHelp;
     return kExitOk;
   }
   if (args.positional().size() != 1) return Usage("replay", "expected one TRANSCRIPT");
+  const std::string view_name = args.Has("--session-view") ? args.Value("--session-view") : "touched";
+  if (view_name != "touched" && view_name != "current")
+    return Usage("replay", "--session-view takes touched or current, not \"" + view_name + "\"");
+  const SessionView view = view_name == "current" ? SessionView::kCurrent : SessionView::kTouched;
   const std::string& path = args.positional()[0];
   std::string text;
   if (path == "-") {
@@ -64,7 +72,7 @@ int RunReplay(std::vector<std::string> argv) {
   // Sessions persist only when a state dir was named explicitly with --state.
   auto engine = MakeEngine(common, !common.state_flag.empty());
   if (!engine.ok()) return Fail(engine.status());
-  Replayer replayer(**engine, common.agent, args.Value("--session"));
+  Replayer replayer(**engine, common.agent, args.Value("--session"), view);
   bool json = args.Has("--json");
   bool timing = args.Has("--timing");
   std::string out;

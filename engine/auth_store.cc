@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "engine/json_file.h"
@@ -24,6 +26,26 @@ const Value* Member(const Value& v, const char* name) {
 }
 
 std::string Str(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+
+// What is wrong with one profile's stats object at `path` (the JSON path and why), if anything:
+// the one place its fields' types are checked, for the file and for a shared store alike.
+std::optional<std::pair<std::string, std::string>> UsageStatsProblem(const Value& v, const std::string& path) {
+  if (!v.IsObject()) return std::make_pair(path, std::string("expected an object"));
+  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+    std::string key = Str(m->name), at = JoinPath(path, key);
+    if (m->value.IsNull()) continue;
+    if (key == "disabledReason") {
+      if (!m->value.IsString()) return std::make_pair(at, std::string("expected a string"));
+    } else if (key == "failureCounts" || key == "modelCooldowns") {
+      if (!m->value.IsObject()) return std::make_pair(at, std::string("expected an object of numbers"));
+      for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
+        if (!n->value.IsNumber()) return std::make_pair(JoinPath(at, Str(n->name)), std::string("expected a number"));
+    } else if (!m->value.IsNumber()) {
+      return std::make_pair(at, std::string("expected a number"));
+    }
+  }
+  return std::nullopt;
+}
 
 // Checks the document's shape, so later reads can trust the types.
 absl::Status Validate(const JsonFile& f) {
@@ -67,20 +89,7 @@ absl::Status Validate(const JsonFile& f) {
     if (!us->IsObject()) return f.Error("$.usageStats", "expected an object");
     for (auto it = us->MemberBegin(); it != us->MemberEnd(); ++it) {
       std::string path = JoinPath("$.usageStats", Str(it->name));
-      if (!it->value.IsObject()) return f.Error(path, "expected an object");
-      for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
-        std::string key = Str(m->name), at = JoinPath(path, key);
-        if (m->value.IsNull()) continue;
-        if (key == "disabledReason") {
-          if (!m->value.IsString()) return f.Error(at, "expected a string");
-        } else if (key == "failureCounts" || key == "modelCooldowns") {
-          if (!m->value.IsObject()) return f.Error(at, "expected an object of numbers");
-          for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
-            if (!n->value.IsNumber()) return f.Error(JoinPath(at, Str(n->name)), "expected a number");
-        } else if (!m->value.IsNumber()) {
-          return f.Error(at, "expected a number");
-        }
-      }
+      if (auto problem = UsageStatsProblem(it->value, path)) return f.Error(problem->first, problem->second);
     }
   }
   return absl::OkStatus();
@@ -90,7 +99,9 @@ int64_t Int(const Value* v) { return v && v->IsNumber() ? static_cast<int64_t>(v
 
 }  // namespace
 
-UsageStats ParseUsageStats(const Value& v) {
+absl::StatusOr<UsageStats> ParseUsageStats(const Value& v, std::string_view path) {
+  if (auto problem = UsageStatsProblem(v, std::string(path)))
+    return absl::InvalidArgumentError(absl::StrCat(problem->first, ": ", problem->second));
   UsageStats u;
   u.last_used = Int(Member(v, "lastUsed"));
   u.cooldown_until = Int(Member(v, "cooldownUntil"));
@@ -194,7 +205,9 @@ void AuthStore::Rebuild() {
     for (auto it = lg->MemberBegin(); it != lg->MemberEnd(); ++it) last_good_[Str(it->name)] = Str(it->value);
   }
   if (const Value* us = Member(root, "usageStats")) {
-    for (auto it = us->MemberBegin(); it != us->MemberEnd(); ++it) usage_[Str(it->name)] = ParseUsageStats(it->value);
+    // Validate() checked every member, so each reads.
+    for (auto it = us->MemberBegin(); it != us->MemberEnd(); ++it)
+      usage_[Str(it->name)] = ParseUsageStats(it->value, "$.usageStats").value_or(UsageStats{});
   }
 }
 
@@ -341,6 +354,11 @@ bool AuthStore::RemoveProfile(const std::string& id) {
   }
   Rebuild();
   return removed;
+}
+
+void AuthStore::OverlayHealth(AuthHealth health) {
+  usage_ = std::move(health.usage);
+  last_good_ = std::move(health.last_good);
 }
 
 }  // namespace modelpin

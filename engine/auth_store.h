@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -54,9 +55,20 @@ struct UsageStats {
   bool operator==(const UsageStats&) const = default;
 };
 
-// The one place a profile's stats object is read from and written to JSON.
-UsageStats ParseUsageStats(const rapidjson::Value& v);
+// One profile's health as the JSON object stored under `usageStats.<id>` (in the file, and as is
+// in a shared store): the one place its fields are named and typed, so a field added to
+// UsageStats travels through every store. ParseUsageStats errors name `path` (e.g.
+// "$.usageStats.anthropic:work.errorCount: expected a number").
+absl::StatusOr<UsageStats> ParseUsageStats(const rapidjson::Value& v, std::string_view path);
 rapidjson::Value UsageStatsJson(const UsageStats& u, rapidjson::Document::AllocatorType& alloc);
+
+// The health of an agent's profiles: usage and cooldowns by profile id, lastGood by provider.
+// Kept apart from credentials and the stored order (see auth_health.h), so it can be shared
+// between processes without the secrets.
+struct AuthHealth {
+  std::map<std::string, UsageStats> usage;
+  std::map<std::string, std::string> last_good;
+};
 
 class AuthStore {
  public:
@@ -92,6 +104,11 @@ class AuthStore {
   void SetUsage(const std::string& id, const UsageStats& u);
   // Removes a profile with its stats, its lastGood entries and its place in stored orders.
   bool RemoveProfile(const std::string& id);
+  // Usage and lastGood as read here (what the file holds).
+  AuthHealth Health() const { return {usage_, last_good_}; }
+  // Replaces usage and lastGood for reading only (the file keeps its own): an engine whose auth
+  // health lives in a shared store shows that instead.
+  void OverlayHealth(AuthHealth health);
 
  private:
   void Rebuild();  // refreshes the typed views from doc_

@@ -337,6 +337,17 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       ASSIGN_OR_RETURN(c.strict_, r.Bool(*s, "$.modelpin.strict"));
     }
     if (const Value* rot = Reader::Get(*mp, "rotation")) RETURN_IF_ERROR(ReadRotation(r, *rot, &c.rotation_));
+    if (const Value* s = Reader::Get(*mp, "store")) {
+      ASSIGN_OR_RETURN(c.store_.url, r.String(*s, "$.modelpin.store"));
+    }
+    if (const Value* s = Reader::Get(*mp, "storePrefix")) {
+      ASSIGN_OR_RETURN(c.store_.prefix, r.String(*s, "$.modelpin.storePrefix"));
+    }
+    if (const Value* s = Reader::Get(*mp, "storeTimeoutMs")) {
+      if (!s->IsInt() || s->GetInt() < 1 || s->GetInt() > 60'000)
+        return file.Error("$.modelpin.storeTimeoutMs", "expected a number of milliseconds from 1 to 60000");
+      c.store_.timeout_ms = s->GetInt();
+    }
   }
   if (const Value* cmds = Reader::Get(root, "commands")) {
     RETURN_IF_ERROR(r.Object(*cmds, "$.commands"));

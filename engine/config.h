@@ -101,6 +101,14 @@ class Config {
   bool strict() const { return strict_; }
   // modelpin.rotation: the health rules per error class and the strategy per provider.
   const RotationPolicy& rotation() const { return rotation_; }
+  // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`):
+  // an empty url is the local default (SQLite beside the state dir).
+  struct StoreConfig {
+    std::string url;
+    std::string prefix = "modelpin:";
+    int timeout_ms = 250;
+  };
+  const StoreConfig& store() const { return store_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
   // plugins.load: run-time plugin files (engine/plugin_loader.h), relative ones made relative to
   // the config file's folder. Engine::Create loads them.
@@ -133,6 +141,7 @@ class Config {
   std::vector<std::string> plugin_paths_;
   bool strict_ = false;
   RotationPolicy rotation_;
+  StoreConfig store_;
   // Views are built once at load; agents without an entry share `fallback_view_`.
   std::map<std::string, AgentView> views_;
   AgentView fallback_view_;

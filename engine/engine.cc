@@ -55,6 +55,9 @@ const AuthOrder& TurnContext::OrderFor(const std::string& provider) const {
 Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options)
     : config_(std::move(config)), sessions_(std::move(sessions)), options_(std::move(options)) {
   clock_ = options_.clock ? options_.clock : std::make_shared<SystemClock>();
+  health_ = options_.auth_health;
+  if (!health_)
+    health_ = std::make_shared<JsonFileAuthHealth>([this](const std::string& agent) { return EffectiveAuthStorePath(agent); });
   strict_ = options_.strict.value_or(config_.strict());
   plugins_ = std::move(options_.plugins);
 }
@@ -140,8 +143,15 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
     mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
     size = static_cast<int64_t>(st.st_size);
   }
+  // A shared health store is asked for its version (one small read) on the file's schedule. A
+  // simulation (replay) keeps its own copy of the health and never looks at the shared one again.
+  uint64_t health_version = 0;
+  if (!simulated && !health_->InAuthFile()) {
+    ASSIGN_OR_RETURN(health_version, health_->Version(agent_id));
+  }
   bool unchanged = slot && path == slot->auth_path && mtime == slot->mtime_ns && size == slot->size &&
-                   now < slot->orders->ValidUntil() && (!simulated || slot->auth == simulated);
+                   health_version == slot->health_version && now < slot->orders->ValidUntil() &&
+                   (!simulated || slot->auth == simulated);
   if (unchanged) {
     slot->checked_at.store(now, std::memory_order_relaxed);
     return std::shared_ptr<const AgentCache>(slot);
@@ -149,13 +159,19 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   auto cache = std::make_shared<AgentCache>();
   std::shared_ptr<const AuthStore> store;
   if (simulated) {
-    store = simulated;
-  } else if (path.empty()) {
-    store = std::make_shared<AuthStore>();
+    store = simulated;  // holds the shared health it started from (ReportOutcome)
   } else {
-    ASSIGN_OR_RETURN(AuthStore loaded, AuthStore::Load(path));
-    store = std::make_shared<AuthStore>(std::move(loaded));
+    auto loaded = std::make_shared<AuthStore>();
+    if (!path.empty()) {
+      ASSIGN_OR_RETURN(*loaded, AuthStore::Load(path));
+    }
+    if (!health_->InAuthFile()) {
+      ASSIGN_OR_RETURN(AuthHealth health, health_->Read(agent_id));
+      loaded->OverlayHealth(std::move(health));
+    }
+    store = std::move(loaded);
   }
+  cache->health_version = health_version;
   cache->auth = store;
   cache->auth_path = path;
   cache->store_label = DisplayPath(path);
@@ -324,7 +340,15 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
 }
 
 absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
-  RETURN_IF_ERROR(HandleTurn(message, out));
+  // A shared store (Redis) refuses a write when another process changed the session after this
+  // turn read it; the turn then runs again on the fresh state. Bounded: a session that changes
+  // under every attempt is an error, not a spin.
+  absl::Status st = HandleTurn(message, out);
+  for (int attempt = 1; absl::IsAborted(st) && attempt < kTurnAttempts; ++attempt) st = HandleTurn(message, out);
+  if (absl::IsAborted(st))
+    st = absl::AbortedError(absl::StrCat("session ", out.session_key, " changed under ", kTurnAttempts,
+                                         " attempts in a row; message not applied"));
+  RETURN_IF_ERROR(st);
   // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
   // at most 16 KiB: a chat client never receives bytes it could misread.
   for (auto& r : out.replies)
@@ -349,7 +373,6 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   // directive: they only route, and the route's pin rules report whether they changed the
   // session, so they need no copy of it. Directives work on out.session and keep the stored
   // state in `stored`, to restore it when they refuse the message.
-  RETURN_IF_ERROR(sessions_->Load(out.agent_id, out.session_key, out.session));
   // Line breaks as OpenClaw sees them: CRLF and lone CR become LF before any parsing.
   std::string normalized;
   std::string_view text = message.text;
@@ -362,6 +385,12 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
     text = normalized;
   }
   const bool plain = !grammar::MayHoldDirective(text);
+  // A message that may hold a directive reads the session from the store itself: its reply
+  // describes the session, so it must see a change another process made a moment ago. An
+  // ordinary message may use a shared store's cache (its writes are version-checked anyway).
+  uint64_t version = 0;
+  RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, version,
+                                           plain ? SessionStore::Read::kCached : SessionStore::Read::kFresh));
   SessionState stored = plain ? SessionState{} : out.session;
   SessionState& session = out.session;
   TurnContext ctx{config_,
@@ -408,7 +437,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   auto finish_without_route = [&]() -> absl::Status {
     out.route.reset();
     if (session == stored) return absl::OkStatus();
-    return sessions_->Put(out.agent_id, out.session_key, session);
+    return sessions_->PutIfVersion(out.agent_id, out.session_key, session, version);
   };
   bool directive_only = !found.empty() && text::Trim(remaining).empty();
 
@@ -475,7 +504,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   route.plan.clear();
   if (!ctx.agent.fallbacks.empty()) PlanFallbacks(ctx, order, route);
   if (plain ? pins_changed : !(session == stored))
-    RETURN_IF_ERROR(sessions_->Put(out.agent_id, out.session_key, session));
+    RETURN_IF_ERROR(sessions_->PutIfVersion(out.agent_id, out.session_key, session, version));
   return absl::OkStatus();
 }
 
@@ -510,43 +539,71 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
   std::string path = EffectiveAuthStorePath(agent);
   if (path.empty() && !simulated_) return absl::FailedPreconditionError("no state dir: outcomes cannot be recorded");
   int64_t now = clock_->NowMs();
-  auto change = [&](AuthStore& store) -> absl::Status {
-    const Credential* c = store.Find(report.profile_id);
-    if (c == nullptr)
-      return absl::NotFoundError(absl::StrCat("Auth profile \"", report.profile_id, "\" not found in ", path));
-    UsageStats u = store.Usage(report.profile_id);
+  // The rule (engine/rotation.h) runs inside the health store's update: atomic under a file lock
+  // or a Redis transaction, and re-run there when another process won the race.
+  auto rule = [&](UsageStats& u, std::string& last_good) -> absl::Status {
     ApplyReport(report, config_.rotation(), now, u);
-    if (report.error == ErrorClass::kOk) store.SetLastGood(AuthProvider(c->provider), report.profile_id);
-    store.SetUsage(report.profile_id, u);
+    if (report.error == ErrorClass::kOk) last_good = report.profile_id;
     return absl::OkStatus();
   };
+  auto not_found = [&]() {
+    return absl::NotFoundError(absl::StrCat("Auth profile \"", report.profile_id, "\" not found in ", path));
+  };
   if (simulated_) {
-    // A replay's outcomes change a copy in memory; the file is read once and never written.
+    // A replay's outcomes change a copy in memory; the file (and a shared health store) is read
+    // once and never written.
     std::unique_lock lock(agents_mu_);
     std::shared_ptr<const AuthStore>& slot = simulated_auth_[path];
     AuthStore copy;
     if (slot) {
       ASSIGN_OR_RETURN(copy, AuthStore::Parse(path, slot->ToJson()));
-    } else if (!path.empty()) {
-      ASSIGN_OR_RETURN(copy, AuthStore::Load(path));
+    } else {
+      if (!path.empty()) {
+        ASSIGN_OR_RETURN(copy, AuthStore::Load(path));
+      }
+      if (!health_->InAuthFile()) {
+        // The shared health the engine showed so far becomes the copy's own.
+        ASSIGN_OR_RETURN(AuthHealth health, health_->Read(agent));
+        for (const auto& [id, u] : health.usage) copy.SetUsage(id, u);
+        for (const auto& [provider, id] : health.last_good) copy.SetLastGood(provider, id);
+      }
     }
-    RETURN_IF_ERROR(change(copy));
+    const Credential* c = copy.Find(report.profile_id);
+    if (c == nullptr) return not_found();
+    UsageStats u = copy.Usage(report.profile_id);
+    const std::string provider = AuthProvider(c->provider);
+    const std::string* stored = copy.LastGood(provider);
+    std::string last_good = stored ? *stored : "";
+    const std::string before = last_good;
+    RETURN_IF_ERROR(rule(u, last_good));
+    copy.SetUsage(report.profile_id, u);
+    if (last_good != before && !last_good.empty()) copy.SetLastGood(provider, last_good);
     slot = std::make_shared<const AuthStore>(std::move(copy));
     agents_.clear();
   } else {
-    RETURN_IF_ERROR(AuthStore::Update(path, change));
+    // Credentials stay in the file; only the health change goes through the health store.
+    ASSIGN_OR_RETURN(AuthStore credentials, AuthStore::Load(path));
+    const Credential* c = credentials.Find(report.profile_id);
+    if (c == nullptr) return not_found();
+    RETURN_IF_ERROR(health_->Update(agent, report.profile_id, AuthProvider(c->provider), rule));
     std::unique_lock lock(agents_mu_);
     agents_.erase(agent);  // reload on next use
   }
   const bool success = report.error == ErrorClass::kOk;
   if (success && !session_key.empty()) {
     std::lock_guard<std::mutex> session_lock(SessionLock(agent, session_key));
-    ASSIGN_OR_RETURN(SessionState s, sessions_->Get(agent, session_key));
-    // A run that started on the switched model settles the switch.
-    if (s.live_model_switch_pending) {
+    absl::Status st;
+    for (int attempt = 0; attempt < kTurnAttempts; ++attempt) {
+      SessionState s;
+      uint64_t version = 0;
+      RETURN_IF_ERROR(sessions_->LoadVersioned(agent, session_key, s, version));
+      // A run that started on the switched model settles the switch.
+      if (!s.live_model_switch_pending) break;
       s.live_model_switch_pending.reset();
-      RETURN_IF_ERROR(sessions_->Put(agent, session_key, s));
+      st = sessions_->PutIfVersion(agent, session_key, s, version);
+      if (!absl::IsAborted(st)) break;
     }
+    RETURN_IF_ERROR(st);
   }
   return absl::OkStatus();
 }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/auth_health.h"
 #include "engine/auth_order.h"
 #include "engine/auth_store.h"
 #include "engine/clock.h"
@@ -58,6 +59,9 @@ struct EngineOptions {
   // text. Most embedders want the shipped ones: `.plugins = modelpin::BuiltinPlugins()`
   // (plugins/builtin.h). Run-time plugins named by the config's `plugins.load` are added after.
   PluginRegistry plugins{};
+  // Where auth health (usage, cooldowns, lastGood) lives. Default: the agent's auth store file.
+  // A shared one (RedisAuthHealth) is looked at on the same schedule as the file.
+  std::shared_ptr<AuthHealthStore> auth_health{};
 };
 
 struct InboundMessage {
@@ -152,6 +156,9 @@ class Engine {
   const PluginRegistry& plugins() const { return plugins_; }
   // The engine's clock, in ms since the epoch.
   int64_t NowMs() const { return clock_->NowMs(); }
+  // Where auth health lives (EngineOptions::auth_health, else the auth store file): what a
+  // command that resets health (`models auth cooldowns clear`) must write to.
+  AuthHealthStore& auth_health() const { return *health_; }
   // The agent a message for `agent_id` goes to: lower-cased, "" = the config's default agent.
   std::string ResolveAgent(const std::string& agent_id) const;
 
@@ -184,17 +191,21 @@ class Engine {
     std::string store_label;  // auth_path as shown in replies
     int64_t mtime_ns = -1;
     int64_t size = -1;
+    uint64_t health_version = 0;  // of a shared health store
     std::atomic<int64_t> checked_at{0};
   };
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id);
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id, int64_t now_ms);
   absl::Status HandleTurn(const InboundMessage& message, Outcome& out);
+  // How often a turn is redone when a shared store reports that the session changed under it.
+  static constexpr int kTurnAttempts = 16;
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
 
   Config config_;
   EnvCredentials env_;
   std::unique_ptr<SessionStore> sessions_;
   EngineOptions options_;
+  std::shared_ptr<AuthHealthStore> health_;
   std::shared_ptr<const Clock> clock_;
   bool strict_;
   PluginRegistry plugins_;

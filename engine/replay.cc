@@ -164,8 +164,8 @@ absl::StatusOr<std::vector<TranscriptLine>> ParseTranscript(std::string_view nam
   return out;
 }
 
-Replayer::Replayer(Engine& engine, std::string agent_id, std::string session_key)
-    : engine_(engine), agent_(engine.ResolveAgent(agent_id)), session_(std::move(session_key)) {
+Replayer::Replayer(Engine& engine, std::string agent_id, std::string session_key, SessionView view)
+    : engine_(engine), agent_(engine.ResolveAgent(agent_id)), session_(std::move(session_key)), view_(view) {
   if (session_.empty()) session_ = absl::StrCat("agent:", agent_, ":main");
 }
 
@@ -194,8 +194,6 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
   }
   InboundMessage m{agent_, session_, line.text, sender_, MessageSource::kReplay};
   ASSIGN_OR_RETURN(Outcome o, engine_.Handle(m));
-  auto id = std::make_pair(agent_, session_);
-  if (std::find(touched_.begin(), touched_.end(), id) == touched_.end()) touched_.push_back(id);
   ReplayStep step;
   step.step = ++step_;
   step.input = line.text;
@@ -207,12 +205,11 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
     last_route_agent_ = agent_;
     last_route_session_ = session_;
   }
-  for (const auto& [agent, key] : touched_) {
-    if (agent == agent_ && key == session_) {
-      step.sessions[key] = std::move(o.session);
-    } else {
-      ASSIGN_OR_RETURN(step.sessions[key], engine_.Session(agent, key));
-    }
+  if (view_ == SessionView::kCurrent) {
+    step.sessions.emplace(session_, std::move(o.session));
+  } else {
+    touched_[session_] = std::move(o.session);
+    step.sessions = touched_;
   }
   return step;
 }
@@ -233,7 +230,13 @@ absl::Status Replayer::ReportOutcome(const TranscriptLine& line) {
     report.profile_id = last_route_->profiles.front();
   }
   if (!last_route_) return engine_.ReportOutcome(agent_, session_, report);
-  return engine_.ReportOutcome(last_route_agent_, last_route_session_, report);
+  RETURN_IF_ERROR(engine_.ReportOutcome(last_route_agent_, last_route_session_, report));
+  // A successful call can settle the session's pending model switch: the touched sessions shown
+  // by later steps hold it as stored now (one read, so the replay stays linear).
+  if (auto it = touched_.find(last_route_session_); it != touched_.end()) {
+    ASSIGN_OR_RETURN(it->second, engine_.Session(last_route_agent_, last_route_session_));
+  }
+  return absl::OkStatus();
 }
 
 namespace {

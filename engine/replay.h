@@ -58,9 +58,14 @@ struct ReplayStep {
   std::vector<std::pair<std::string, ProfileHealth>> health;
 };
 
+// Which sessions a step shows: every session the replay touched so far (the oracle's layout, the
+// default), or only the session of that message (what long replays with many sessions want).
+enum class SessionView { kTouched, kCurrent };
+
 class Replayer {
  public:
-  Replayer(Engine& engine, std::string agent_id, std::string session_key);
+  Replayer(Engine& engine, std::string agent_id, std::string session_key,
+           SessionView view = SessionView::kTouched);
   // Runs one transcript line; returns a step for messages, nullopt for directive lines. The
   // first `//@ clock` or `//@ outcome` line puts the engine into simulation (Engine::Simulate):
   // a replay never writes an auth store.
@@ -77,8 +82,12 @@ class Replayer {
   std::string agent_;
   std::string session_;
   std::string sender_;
+  SessionView view_;
   int step_ = 0;
-  std::vector<std::pair<std::string, std::string>> touched_;  // (agent, session key)
+  // The touched sessions as this replay last stored them, by session key: a turn changes only
+  // its own session, so a step reloads nothing and the replay stays linear in its length.
+  // (Two agents' sessions with one key show once, as the oracle's layout has one map of keys.)
+  std::map<std::string, SessionState> touched_;
 };
 
 // One JSON object per step, the oracle's keys: step, input, replies, sessions, route.

@@ -1,10 +1,14 @@
 #include "engine/session.h"
 
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -314,12 +318,60 @@ struct SqliteSessionStore::Impl {
   sqlite3_stmt* del = nullptr;
   sqlite3_stmt* keys = nullptr;
   std::mutex mu;  // one connection, used by one thread at a time
+  // Sessions this connection read or wrote, valid while the store's change counter stays the
+  // same: an ordinary message on an unchanged session reads no table. The counter is 8 bytes of
+  // `<path>-changes`, mapped shared, that every modelpin writer increments after it commits, so
+  // looking costs one memory read (PRAGMA data_version costs a read transaction, several us).
+  // Without the mapping nothing is cached. Bounded: cleared past kCacheLimit entries.
+  static constexpr size_t kCacheLimit = 1 << 16;
+  absl::flat_hash_map<std::string, SessionState> cache;
+  uint64_t* counter = nullptr;
+  uint64_t seen_version = 0;
+  std::string key_buf;
+
+  void MapCounter() {
+    int fd = ::open((path + "-changes").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && (st.st_size >= 8 || ::ftruncate(fd, 8) == 0)) {
+      void* m = ::mmap(nullptr, 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (m != MAP_FAILED) counter = static_cast<uint64_t*>(m);
+    }
+    ::close(fd);
+    if (counter) seen_version = std::atomic_ref<uint64_t>(*counter).load(std::memory_order_acquire);
+  }
+
+  const std::string& CacheKey(const std::string& agent, const std::string& key) {
+    key_buf.assign(agent);
+    key_buf.push_back('\n');
+    key_buf.append(key);
+    return key_buf;
+  }
+  // Drops the cache when another connection committed since the last look.
+  void Revalidate() {
+    if (counter == nullptr) return cache.clear();
+    uint64_t v = std::atomic_ref<uint64_t>(*counter).load(std::memory_order_acquire);
+    if (v != seen_version) cache.clear();
+    seen_version = v;
+  }
+  // After our own commit: count it, and drop the cache if another writer counted since.
+  void Committed() {
+    if (counter == nullptr) return cache.clear();
+    uint64_t before = std::atomic_ref<uint64_t>(*counter).fetch_add(1, std::memory_order_acq_rel);
+    if (before != seen_version) cache.clear();
+    seen_version = before + 1;
+  }
+  void Remember(const std::string& agent, const std::string& key, const SessionState& s) {
+    if (cache.size() >= kCacheLimit) cache.clear();
+    cache.insert_or_assign(CacheKey(agent, key), s);
+  }
 
   absl::Status Error(const char* what) const {
     return absl::InternalError(absl::StrCat(path, ": ", what, ": ", db ? sqlite3_errmsg(db) : "cannot open"));
   }
   ~Impl() {
     for (sqlite3_stmt* s : {get, put, del, keys}) sqlite3_finalize(s);
+    if (counter) ::munmap(counter, 8);
     if (db) sqlite3_close(db);
   }
 };
@@ -387,11 +439,29 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
       prepare("SELECT session_key FROM sessions WHERE agent=?1 ORDER BY session_key", &impl->keys) != SQLITE_OK) {
     return impl->Error("prepare");
   }
+  impl->MapCounter();
   return std::unique_ptr<SqliteSessionStore>(new SqliteSessionStore(std::move(impl)));
 }
 
 absl::StatusOr<SessionState> SqliteSessionStore::Get(const std::string& agent, const std::string& key) {
+  SessionState s;
+  RETURN_IF_ERROR(Load(agent, key, s));
+  return s;
+}
+
+absl::Status SqliteSessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->Revalidate();
+  if (auto it = impl_->cache.find(impl_->CacheKey(agent, key)); it != impl_->cache.end()) {
+    into = it->second;
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(into, ReadLocked(agent, key));
+  impl_->Remember(agent, key, into);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SessionState> SqliteSessionStore::ReadLocked(const std::string& agent, const std::string& key) {
   sqlite3_stmt* st = impl_->get;
   sqlite3_reset(st);
   sqlite3_bind_text(st, 1, agent.data(), static_cast<int>(agent.size()), SQLITE_STATIC);
@@ -417,7 +487,12 @@ absl::Status SqliteSessionStore::Put(const std::string& agent, const std::string
   if (!state.empty()) sqlite3_bind_text(st, 3, json.data(), static_cast<int>(json.size()), SQLITE_STATIC);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  if (rc != SQLITE_DONE) return impl_->Error("write session");
+  if (rc != SQLITE_DONE) {
+    impl_->cache.clear();
+    return impl_->Error("write session");
+  }
+  impl_->Committed();
+  impl_->Remember(agent, key, state);
   return absl::OkStatus();
 }
 

@@ -12,6 +12,7 @@
 #ifndef MODELPIN_ENGINE_SESSION_H_
 #define MODELPIN_ENGINE_SESSION_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -83,6 +84,21 @@ class SessionStore {
   virtual absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) = 0;
   // Session keys of an agent, sorted.
   virtual absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) = 0;
+  // A read-modify-write that another process may race: LoadVersioned reports the version it
+  // read, PutIfVersion stores only if the session still has that version and answers Aborted
+  // otherwise (the caller then redoes its change on a fresh read). Stores that only this process
+  // writes under the engine's session lock (memory, SQLite) ignore versions. kFresh asks a store
+  // whose cache learns of other processes' changes asynchronously (Redis) to read the server.
+  enum class Read { kCached, kFresh };
+  virtual absl::Status LoadVersioned(const std::string& agent, const std::string& key, SessionState& into,
+                                     uint64_t& version, Read /*read*/ = Read::kCached) {
+    version = 0;
+    return Load(agent, key, into);
+  }
+  virtual absl::Status PutIfVersion(const std::string& agent, const std::string& key, const SessionState& state,
+                                    uint64_t /*version*/) {
+    return Put(agent, key, state);
+  }
 };
 
 // Sessions in memory, compactly: a bot may hold a million of them. Each field is a 4-byte id
@@ -109,6 +125,10 @@ class SqliteSessionStore : public SessionStore {
   static absl::StatusOr<std::unique_ptr<SqliteSessionStore>> Open(const std::string& path);
   ~SqliteSessionStore() override;
   absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
+  // Served from this connection's cache while no other writer committed (a change counter in
+  // `<path>-changes` that modelpin's writers increment), so an ordinary message on an unchanged
+  // session reads no table.
+  absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
   static constexpr int kSchemaVersion = 1;
@@ -116,6 +136,7 @@ class SqliteSessionStore : public SessionStore {
  private:
   struct Impl;
   explicit SqliteSessionStore(std::unique_ptr<Impl> impl);
+  absl::StatusOr<SessionState> ReadLocked(const std::string& agent, const std::string& key);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,349 @@
+#!/usr/bin/python3
+"""Sessions shared through a real redis-server, started here in a temp dir and stopped on exit.
+
+  redis_store_test.py STORE_BOT MODELPIN SOURCE_ROOT [N]
+
+1. Two bot processes answer the messages of one session alternately: every answer equals what
+   one process with an in-memory store answers.
+2. Four processes x N messages (N=10,000) at once, on distinct and on shared sessions, each
+   process owning one field of the shared sessions (model, /think, /verbose, /queue): no update
+   is lost (every session ends with the last value each owner set).
+3. Redis killed and restarted mid-run (AOF, appendfsync always): the messages in between get a
+   clear error, the bot recovers when it is back, and no acknowledged change is lost.
+4. Redis frozen with SIGSTOP: each message errs within the timeout (no hung bot), and the bot
+   recovers after SIGCONT.
+5. A password-protected server on a loopback port (redis://:PW@127.0.0.1:PORT/3): works, and the
+   password shows in no output, even of errors.
+6. `modelpin sessions list|show|reset` on the shared store.
+A missing redis-server is a failure, not a skip.
+"""
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BOT, MODELPIN, SRC = sys.argv[1], sys.argv[2], sys.argv[3]
+N = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
+TMP = tempfile.mkdtemp(prefix="modelpin-redis-")
+SERVERS = []
+PASSWORD = "s3cret-Redis-PW-4242"
+
+
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def cleanup():
+    for s in SERVERS:
+        if s.poll() is None:
+            try:
+                s.send_signal(signal.SIGCONT)
+                s.kill()
+                s.wait(5)
+            except Exception:
+                pass
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(name, port=0, extra=()):
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    sock = os.path.join(d, "r.sock")
+    exe = shutil.which("redis-server")
+    if exe is None:
+        fail("redis-server is not installed (apt-get install redis-server)")
+    p = subprocess.Popen([exe, "--port", str(port), "--unixsocket", sock, "--save", "", "--dir", d,
+                          "--bind", "127.0.0.1", *extra],
+                         stdout=open(os.path.join(d, "log"), "a"), stderr=subprocess.STDOUT)
+    SERVERS.append(p)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if os.path.exists(sock):
+            return p, sock
+        if p.poll() is not None:
+            fail(f"redis-server exited: {open(os.path.join(d, 'log')).read()[-500:]}")
+        time.sleep(0.02)
+    fail("redis-server did not start within 10 s")
+
+
+def make_state(name, url, timeout_ms=200, prefix="t:"):
+    state = os.path.join(TMP, name)
+    shutil.copytree(os.path.join(SRC, "fixtures/state"), state)
+    os.chmod(os.path.join(state, "agents/main/agent/auth-profiles.json"), 0o600)
+    cfg = json.load(open(os.path.join(state, "modelpin.json")))
+    cfg["modelpin"] = {"store": url, "storePrefix": prefix, "storeTimeoutMs": timeout_ms}
+    path = os.path.join(state, "modelpin.json")
+    json.dump(cfg, open(path, "w"))
+    return state, path
+
+
+class Bot:
+    def __init__(self, config, state, memory=False, recheck_ms=1000):
+        args = [BOT, config, state] + (["--memory"] if memory else [])
+        env = dict(os.environ, STORE_BOT_RECHECK_MS=str(recheck_ms))
+        self.p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, bufsize=1, env=env)
+
+    def send(self, session, text, limit_s=5.0):
+        t0 = time.time()
+        self.p.stdin.write(f"{session}\t{text}\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            fail(f"bot exited: {self.p.stderr.read()[-500:]}")
+        took = time.time() - t0
+        if took > limit_s:
+            fail(f"a message took {took:.1f} s (limit {limit_s} s)")
+        kind, _, rest = line.rstrip("\n").partition("\t")
+        return kind, rest, took
+
+    def close(self):
+        self.p.stdin.close()
+        err = self.p.stderr.read()
+        self.p.wait(30)
+        return err
+
+
+MESSAGES = ["/model sonnet", "/model opus", "hello there", "/think high", "/think low", "/verbose on",
+            "/verbose off", "/queue collect", "/model opus@anthropic:work", "what next?", "/model default",
+            "/model sonnet /think medium", "/queue followup"]
+
+
+def test_alternating(sock):
+    state, cfg = make_state("alt", f"unix://{sock}?db=1", prefix="alt:")
+    a, b, ref = Bot(cfg, state), Bot(cfg, state), Bot(cfg, state, memory=True)
+    rnd = random.Random(17)
+    for i in range(300):
+        text = rnd.choice(MESSAGES)
+        if not text.startswith("/"):
+            # An ordinary message may be answered from the process's cache, which learns of the
+            # other process's change by a message on the change channel (well under 1 ms).
+            time.sleep(0.005)
+        got = (a if i % 2 == 0 else b).send("agent:main:alt", text)[:2]
+        want = ref.send("agent:main:alt", text)[:2]
+        if got != want:
+            fail(f"alternating message {i} {text!r}: shared store gave {got}, one process gives {want}")
+    for bot in (a, b, ref):
+        bot.close()
+    print("ok: two processes alternating on one session answer as one process does (300 messages)")
+
+
+# Each owner's commands and how its field reads in the stored JSON.
+OWNERS = [
+    (["/model sonnet", "/model opus"], lambda s: s.get("modelOverride")),
+    (["/think high", "/think low"], lambda s: s.get("thinkingLevel")),
+    (["/verbose on", "/verbose off"], lambda s: s.get("plugins", {}).get("verboseLevel")),
+    (["/queue collect", "/queue followup"], lambda s: s.get("plugins", {}).get("queueMode")),
+]
+
+
+def show(cfg, state, key):
+    r = subprocess.run([MODELPIN, "sessions", "show", key, "--json", "--config", cfg, "--state", state],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        fail(f"sessions show {key}: {r.stderr}")
+    return json.loads(r.stdout)["entry"]
+
+
+def test_no_lost_update(sock):
+    state, cfg = make_state("many", f"unix://{sock}?db=2", prefix="many:")
+    shared = [f"agent:main:shared{j}" for j in range(8)]
+    inputs, last = [], {}
+    for w in range(4):
+        cmds, _ = OWNERS[w]
+        lines = []
+        for i in range(N):
+            if i % 2 == 0:  # distinct sessions of this process
+                key, text = f"agent:main:w{w}-{i % 50}", cmds[(i // 2) % 2]
+            else:  # shared sessions: this process changes only its own field
+                key, text = shared[(i // 2) % len(shared)], cmds[(i * 7 // 3) % 2]
+            lines.append(f"{key}\t{text}\n")
+            last[(w, key)] = text
+        path = os.path.join(TMP, f"in{w}.txt")
+        open(path, "w").write("".join(lines))
+        inputs.append(path)
+    env = dict(os.environ, MODELPIN_NOW_MS="1800000000000")
+    t0 = time.time()
+    procs = [subprocess.Popen([BOT, cfg, state], stdin=open(p), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for p in inputs]
+    outs = [p.communicate(timeout=600) for p in procs]
+    took = time.time() - t0
+    for w, (out, err) in enumerate(outs):
+        bad = [l for l in out.splitlines() if not l.startswith("ok\t")]
+        if bad or procs[w].returncode != 0:
+            fail(f"process {w}: {len(bad)} failed messages, first: {bad[:1]} {err[-300:]}")
+    # Stored values, through the CLI on the shared store.
+    expect = {"/model sonnet": "claude-sonnet-4-5", "/model opus": None, "/think high": "high",
+              "/think low": "low", "/verbose on": "on", "/verbose off": "off", "/queue collect": "collect",
+              "/queue followup": "followup"}
+    checked = 0
+    for (w, key), text in last.items():
+        entry = show(cfg, state, key)
+        got = OWNERS[w][1](entry)
+        if got != expect[text]:
+            fail(f"lost update: {key} field of process {w} is {got!r}, its last change was {text!r}")
+        checked += 1
+    print(f"ok: 4 processes x {N} messages in {took:.1f} s, {checked} (process, session) fields as last set")
+
+
+def test_restart():
+    server, sock = start_redis("restart", extra=["--appendonly", "yes", "--appendfsync", "always"])
+    state, cfg = make_state("restart-state", f"unix://{sock}", timeout_ms=200, prefix="rs:")
+    bot = Bot(cfg, state)
+    acked, pending, errors = {}, {}, []
+    i, restarted_at, recovered = 0, None, False
+    deadline = time.time() + 60
+    while time.time() < deadline and i < 3000:
+        key, text = f"agent:main:r{i % 20}", ["/model sonnet", "/model opus"][(i // 20) % 2]
+        kind, rest, _ = bot.send(key, text, limit_s=3)
+        if kind == "ok":
+            acked[key] = text
+            pending.pop(key, None)
+            if restarted_at is not None and errors:
+                recovered = True
+        else:
+            errors.append(rest)
+            pending.setdefault(key, []).append(text)
+            time.sleep(0.01)  # a bot's next message, not a spin
+        i += 1
+        if i == 200:
+            server.kill()
+            server.wait(5)
+            restarted_at = time.time()
+        if restarted_at and server.poll() is not None and time.time() - restarted_at > 0.5:
+            os.unlink(sock) if os.path.exists(sock) else None
+            server, _ = start_redis("restart", extra=["--appendonly", "yes", "--appendfsync", "always"])
+        if recovered and i > 400:
+            break
+    bot.close()
+    if not errors:
+        fail("no message failed while redis was down")
+    if "redis unix://" not in errors[0]:
+        fail(f"the error does not name the store: {errors[0]!r}")
+    if not recovered:
+        fail(f"no recovery after the restart ({len(errors)} errors, last {errors[-1]!r})")
+    expect = {"/model sonnet": "claude-sonnet-4-5", "/model opus": None}
+    for key, text in acked.items():
+        got = show(cfg, state, key).get("modelOverride")
+        allowed = {expect[text]} | {expect[t] for t in pending.get(key, [])}
+        if got not in allowed:
+            fail(f"acknowledged change lost: {key} is {got!r}, acknowledged {text!r}")
+    print(f"ok: redis restarted mid-run: {len(errors)} messages got \"{errors[0][:90]}...\", "
+          f"then recovery; all {len(acked)} acknowledged pins kept")
+
+
+def test_sigstop(server, sock):
+    state, cfg = make_state("stop", f"unix://{sock}?db=4", timeout_ms=200, prefix="st:")
+    bot = Bot(cfg, state)
+    if bot.send("agent:main:s", "/model sonnet")[0] != "ok":
+        fail("first message before SIGSTOP failed")
+    server.send_signal(signal.SIGSTOP)
+    try:
+        worst = 0.0
+        for k in range(5):
+            kind, rest, took = bot.send("agent:main:s", "/model opus", limit_s=2.0)
+            worst = max(worst, took)
+            if kind != "err" or "no answer within 200 ms" not in rest:
+                fail(f"message {k} to a frozen redis: {kind} {rest!r}")
+    finally:
+        server.send_signal(signal.SIGCONT)
+    ok = False
+    for _ in range(50):
+        if bot.send("agent:main:s", "/model opus")[0] == "ok":
+            ok = True
+            break
+        time.sleep(0.05)
+    bot.close()
+    if not ok:
+        fail("no recovery after SIGCONT")
+    print(f"ok: frozen redis: 5 messages erred in at most {worst * 1000:.0f} ms each; recovered after SIGCONT")
+
+
+def test_password_and_cli():
+    port = free_port()
+    start_redis("pw", port=port, extra=["--requirepass", PASSWORD])
+    url = f"redis://:{PASSWORD}@127.0.0.1:{port}/3"
+    state, cfg = make_state("pw-state", url, prefix="pw:")
+    bot = Bot(cfg, state)
+    for key in ("agent:main:x", "agent:main:y"):
+        if bot.send(key, "/model sonnet@anthropic:work")[0] != "ok":
+            fail("pin over TCP with a password failed")
+    bot.close()
+    outputs = []
+    def cli(*args, code=0):
+        r = subprocess.run([MODELPIN, "sessions", *args, "--config", cfg, "--state", state],
+                           capture_output=True, text=True, timeout=30)
+        outputs.append(r.stdout + r.stderr)
+        if r.returncode != code:
+            fail(f"sessions {args}: exit {r.returncode}: {r.stderr}")
+        return r.stdout
+    listed = json.loads(cli("list", "--json"))
+    if [s["key"] for s in listed] != ["agent:main:x", "agent:main:y"]:
+        fail(f"sessions list --json: {listed}")
+    if "agent:main:x  anthropic/claude-sonnet-4-5 @anthropic:work (user)" not in cli("list"):
+        fail("sessions list text")
+    entry = json.loads(cli("show", "agent:main:x", "--json"))["entry"]
+    if entry.get("authProfileOverride") != "anthropic:work" or entry.get("modelOverride") != "claude-sonnet-4-5":
+        fail(f"sessions show: {entry}")
+    cli("reset", "agent:main:x")
+    if json.loads(cli("show", "agent:main:x", "--json"))["entry"] != {}:
+        fail("sessions reset left the entry")
+    cli("frobnicate", code=2)
+    # A wrong password and a closed port: exit 1, clear errors, no password.
+    for bad_url in (f"redis://:{PASSWORD}x@127.0.0.1:{port}/3", f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0",
+                    f"redis://:{PASSWORD}@127.0.0.1:notaport/0"):
+        c = json.load(open(cfg))
+        c["modelpin"]["store"] = bad_url
+        json.dump(c, open(cfg, "w"))
+        cli("list", code=1)
+    for o in outputs:
+        if PASSWORD in o:
+            fail(f"the password was printed: {o!r}")
+    print("ok: password-protected TCP store; sessions list/show/reset; no output shows the password")
+
+
+def test_shared_health(sock):
+    state, cfg = make_state("health", f"unix://{sock}?db=5", prefix="h:")
+    auth_file = os.path.join(state, "agents/main/agent/auth-profiles.json")
+    before = open(auth_file).read()
+    a, b = Bot(cfg, state, recheck_ms=0), Bot(cfg, state, recheck_ms=0)
+    kind, first, _ = b.send("agent:main:h", "hello")
+    pinned = json.loads(first).get("authProfileOverride")
+    if kind != "ok" or not pinned:
+        fail(f"no automatic pin to start from: {kind} {first}")
+    if a.send("!report", f"{pinned} rate_limit")[:2] != ("ok", "reported"):
+        fail("report through process A failed")
+    kind, second, _ = b.send("agent:main:h", "hello again")
+    moved = json.loads(second).get("authProfileOverride")
+    if moved == pinned:
+        fail(f"process B did not see the cooldown process A recorded on {pinned}")
+    a.close(), b.close()
+    if open(auth_file).read() != before:
+        fail("auth health was written to auth-profiles.json, not to the shared store")
+    print(f"ok: a cooldown recorded by one process moves the other's automatic pin ({pinned} -> {moved}); "
+          "auth-profiles.json untouched")
+
+
+try:
+    server, sock = start_redis("main")
+    test_shared_health(sock)
+    test_alternating(sock)
+    test_no_lost_update(sock)
+    test_sigstop(server, sock)
+    test_restart()
+    test_password_and_cli()
+finally:
+    cleanup()

@@ -1,0 +1,100 @@
+// A stand-in bot process for the shared-store tests: one engine over the session store a config
+// names (modelpin.store), fed messages on stdin, one per line as "SESSION<TAB>TEXT". For each it
+// prints one line, flushed: "ok<TAB><the session's storage JSON>" or "err<TAB><the error>". A
+// store error fails that message only; the process keeps going, as a bot must.
+//
+//   store_bot CONFIG STATE_DIR [--memory] < messages > results
+//
+// A line "!report<TAB>PROFILE RESULT" (RESULT: success, rate_limit, auth) reports a model
+// call's outcome instead (Engine::ReportOutcome) and prints "ok<TAB>reported" or the error.
+// $STORE_BOT_RECHECK_MS sets EngineOptions::auth_recheck_ms (default 1000).
+// --memory keeps sessions in this process (the single-process reference). At the end it prints
+// "handled N, errors E, p50 X us, p99 Y us, max Z us" on stderr.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/redis_store.h"
+#include "plugins/builtin.h"
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: store_bot CONFIG STATE_DIR [--memory]\n";
+    return 2;
+  }
+  const bool memory = argc > 3 && std::string(argv[3]) == "--memory";
+  auto config = modelpin::Config::Load(argv[1]);
+  if (!config.ok()) {
+    std::cerr << "store_bot: " << config.status().message() << "\n";
+    return 1;
+  }
+  std::unique_ptr<modelpin::SessionStore> sessions;
+  if (memory) {
+    sessions = std::make_unique<modelpin::MemorySessionStore>();
+  } else {
+    auto opened = modelpin::OpenConfiguredSessionStore(*config, argv[2]);
+    if (!opened.ok()) {
+      std::cerr << "store_bot: " << opened.status().message() << "\n";
+      return 1;
+    }
+    sessions = *std::move(opened);
+  }
+  modelpin::EngineOptions options{.state_dir = argv[2], .plugins = modelpin::BuiltinPlugins()};
+  options.environment = std::map<std::string, std::string>{};
+  if (const char* recheck = std::getenv("STORE_BOT_RECHECK_MS")) options.auth_recheck_ms = std::atoll(recheck);
+  if (!memory) {
+    auto health = modelpin::OpenConfiguredAuthHealth(*config);
+    if (!health.ok()) {
+      std::cerr << "store_bot: " << health.status().message() << "\n";
+      return 1;
+    }
+    options.auth_health = *health;
+  }
+  auto engine = modelpin::Engine::Create(*std::move(config), std::move(sessions), options);
+  if (!engine.ok()) {
+    std::cerr << "store_bot: " << engine.status().message() << "\n";
+    return 1;
+  }
+  std::vector<double> micros;
+  size_t errors = 0;
+  modelpin::Outcome out;
+  std::string line, result;
+  while (std::getline(std::cin, line)) {
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    if (line.compare(0, tab, "!report") == 0) {
+      std::string rest = line.substr(tab + 1);
+      std::string profile = rest.substr(0, rest.find(' ')), what = rest.substr(rest.find(' ') + 1);
+      auto result = what == "success"      ? modelpin::CallResult::kSuccess
+                    : what == "rate_limit" ? modelpin::CallResult::kRateLimit
+                                           : modelpin::CallResult::kAuthError;
+      absl::Status st = (*engine)->ReportOutcome("main", "", profile, result);
+      std::printf("%s\t%s\n", st.ok() ? "ok" : "err", st.ok() ? "reported" : std::string(st.message()).c_str());
+      std::fflush(stdout);
+      continue;
+    }
+    modelpin::InboundMessage m{.agent_id = "main", .session_key = line.substr(0, tab), .text = line.substr(tab + 1)};
+    auto started = std::chrono::steady_clock::now();
+    absl::Status st = (*engine)->Handle(m, out);
+    micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count());
+    if (st.ok()) {
+      result = "ok\t" + (out.session.empty() ? std::string("{}") : out.session.StorageJson());
+    } else {
+      ++errors;
+      result = "err\t" + std::string(st.message());
+    }
+    std::fwrite(result.data(), 1, result.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  }
+  std::sort(micros.begin(), micros.end());
+  auto at = [&](double q) { return micros.empty() ? 0.0 : micros[static_cast<size_t>(q * (micros.size() - 1))]; };
+  std::fprintf(stderr, "handled %zu, errors %zu, p50 %.1f us, p99 %.1f us, max %.1f us\n", micros.size(), errors,
+               at(0.5), at(0.99), micros.empty() ? 0.0 : micros.back());
+  return 0;
+}
