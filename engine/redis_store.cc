@@ -337,12 +337,6 @@ absl::StatusOr<std::unique_ptr<RedisSessionStore>> RedisSessionStore::Open(const
   return std::unique_ptr<RedisSessionStore>(new RedisSessionStore(std::move(impl)));
 }
 
-absl::StatusOr<SessionState> RedisSessionStore::Get(const std::string& agent, const std::string& key) {
-  SessionState s;
-  RETURN_IF_ERROR(Load(agent, key, s));
-  return s;
-}
-
 absl::Status RedisSessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   uint64_t version;
   return LoadVersioned(agent, key, into, version, Read::kFresh);

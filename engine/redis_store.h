@@ -58,7 +58,6 @@ class RedisSessionStore : public SessionStore {
   // open is an Unavailable error: a bot should not start against a store it cannot reach.
   static absl::StatusOr<std::unique_ptr<RedisSessionStore>> Open(const RedisOptions& options);
   ~RedisSessionStore() override;
-  absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
   absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;

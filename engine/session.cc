@@ -103,9 +103,10 @@ absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json
 // and the memory store's Packed form; this fails the build until the size is updated with them.
 static_assert(sizeof(SessionState) == 384, "SessionState changed: update empty(), serialisation and Packed");
 
-absl::Status SessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
-  ASSIGN_OR_RETURN(into, Get(agent, key));
-  return absl::OkStatus();
+absl::StatusOr<SessionState> SessionStore::Get(const std::string& agent, const std::string& key) {
+  SessionState s;
+  RETURN_IF_ERROR(Load(agent, key, s));
+  return s;
 }
 
 // ---- memory ----
@@ -257,12 +258,6 @@ struct MemorySessionStore::Impl {
 
 MemorySessionStore::MemorySessionStore() : impl_(std::make_unique<Impl>()) {}
 MemorySessionStore::~MemorySessionStore() = default;
-
-absl::StatusOr<SessionState> MemorySessionStore::Get(const std::string& agent, const std::string& key) {
-  SessionState s;
-  RETURN_IF_ERROR(Load(agent, key, s));
-  return s;
-}
 
 absl::Status MemorySessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -441,12 +436,6 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
   }
   impl->MapCounter();
   return std::unique_ptr<SqliteSessionStore>(new SqliteSessionStore(std::move(impl)));
-}
-
-absl::StatusOr<SessionState> SqliteSessionStore::Get(const std::string& agent, const std::string& key) {
-  SessionState s;
-  RETURN_IF_ERROR(Load(agent, key, s));
-  return s;
 }
 
 absl::Status SqliteSessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {

@@ -74,10 +74,10 @@ class SessionStore {
  public:
   virtual ~SessionStore() = default;
   // The state of a session; a session never seen is an empty state.
-  virtual absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) = 0;
-  // The same, written into `into` (every field replaced). Stores override it to reuse the
-  // strings `into` already holds, so a caller that keeps one state per thread allocates nothing.
-  virtual absl::Status Load(const std::string& agent, const std::string& key, SessionState& into);
+  absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key);
+  // The same, written into `into` (every field replaced). Stores reuse the strings `into` already
+  // holds, so a caller that keeps one state per thread allocates nothing.
+  virtual absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) = 0;
   // Stores the state (an empty state deletes the entry). When this returns OK the change survives
   // the process being killed; the SQLite store runs WAL with synchronous=NORMAL, so a power loss
   // or OS crash may lose the last moments of changes (synchronous=FULL would cost an fsync each).
@@ -108,7 +108,6 @@ class MemorySessionStore : public SessionStore {
  public:
   MemorySessionStore();
   ~MemorySessionStore() override;
-  absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
   absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
@@ -124,7 +123,6 @@ class SqliteSessionStore : public SessionStore {
   // Opens (creating if needed) the database at `path` in WAL mode. Errors name the file.
   static absl::StatusOr<std::unique_ptr<SqliteSessionStore>> Open(const std::string& path);
   ~SqliteSessionStore() override;
-  absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key) override;
   // Served from this connection's cache while no other writer committed (a change counter in
   // `<path>-changes` that modelpin's writers increment), so an ordinary message on an unchanged
   // session reads no table.

@@ -9,8 +9,10 @@
 # Needs python3 (sqlite3's shell is used when installed).
 #
 #   test/concurrency_test.sh build-rel/cli/modelpin . [N]
+#
+# N defaults to $MODELPIN_STRESS_N, else 1,000 (the ASan suite sets 250).
 set -euo pipefail
-modelpin=$1 src=$2 n=${3:-1000}
+modelpin=$1 src=$2 n=${3:-${MODELPIN_STRESS_N:-1000}}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 state=$tmp/s
