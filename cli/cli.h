@@ -4,6 +4,7 @@
 #ifndef MODELPIN_CLI_CLI_H_
 #define MODELPIN_CLI_CLI_H_
 
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -57,9 +58,12 @@ class Args {
 
 // Loads the config (a missing default config is an empty one; a missing --config is an error).
 absl::StatusOr<Config> LoadConfig(const Common& c);
-// An engine over the state dir. `persistent_sessions`: SQLite under the state dir, else memory.
+// An engine over the state dir. `persistent_sessions`: the configured store (SQLite under the
+// state dir, or Redis), else memory. `group_commit`: see SessionStore::SetGroupCommit; a verb that
+// turns it on calls Engine::FlushSessions before it reports success.
 absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,
-                                                   std::shared_ptr<const Clock> clock = nullptr);
+                                                   std::shared_ptr<const Clock> clock = nullptr,
+                                                   std::chrono::milliseconds group_commit = {});
 // The clock verbs use: $MODELPIN_NOW_MS (tests pin time with it), else the system clock.
 std::shared_ptr<const Clock> CliClock();
 

@@ -113,12 +113,14 @@ std::shared_ptr<const Clock> CliClock() {
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,
-                                                   std::shared_ptr<const Clock> clock) {
+                                                   std::shared_ptr<const Clock> clock,
+                                                   std::chrono::milliseconds group_commit) {
   ASSIGN_OR_RETURN(Config config, LoadConfig(c));
   std::unique_ptr<SessionStore> sessions;
   if (persistent_sessions) {
     if (config.store().url.empty()) RETURN_IF_ERROR(MakeDirs(c.StateDir()));
     ASSIGN_OR_RETURN(sessions, OpenConfiguredSessionStore(config, c.StateDir()));
+    sessions->SetGroupCommit(group_commit);
   } else {
     sessions = std::make_unique<MemorySessionStore>();
   }

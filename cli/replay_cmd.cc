@@ -69,8 +69,10 @@ int RunReplay(std::vector<std::string> argv) {
   if (absl::Status valid = ForEachTranscriptLine(path, text, [](const TranscriptLine&) { return absl::OkStatus(); });
       !valid.ok())
     return Fail(valid);
-  // Sessions persist only when a state dir was named explicitly with --state.
-  auto engine = MakeEngine(common, !common.state_flag.empty());
+  // Sessions persist only when a state dir was named explicitly with --state. The replay's
+  // changes are acknowledged by its exit status, so SQLite commits them in groups (at most 10 ms
+  // or 1,000 changes each: another process's writes wait no longer than that), all before exit 0.
+  auto engine = MakeEngine(common, !common.state_flag.empty(), nullptr, std::chrono::milliseconds(10));
   if (!engine.ok()) return Fail(engine.status());
   Replayer replayer(**engine, common.agent, args.Value("--session"), view);
   bool json = args.Has("--json");
@@ -97,11 +99,9 @@ int RunReplay(std::vector<std::string> argv) {
     }
     return absl::OkStatus();
   });
-  if (!st.ok()) {
-    std::cout << out << std::flush;
-    return Fail(st);
-  }
+  if (st.ok()) st = (*engine)->FlushSessions();
   std::cout << out << std::flush;
+  if (!st.ok()) return Fail(st);
   return kExitOk;
 }
 

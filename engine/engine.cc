@@ -198,6 +198,8 @@ absl::StatusOr<std::shared_ptr<const ModelResolver>> Engine::Resolver(const std:
   return c->resolver;
 }
 
+absl::Status Engine::FlushSessions() { return sessions_->Flush(); }
+
 absl::StatusOr<SessionState> Engine::Session(const std::string& agent_id, const std::string& session_key) {
   std::string agent = ResolveAgent(agent_id);
   return sessions_->Get(agent, session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key);

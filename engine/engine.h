@@ -169,6 +169,10 @@ class Engine {
   absl::StatusOr<std::shared_ptr<const AuthStore>> Auth(const std::string& agent_id);
   // The session as stored.
   absl::StatusOr<SessionState> Session(const std::string& agent_id, const std::string& session_key);
+  // Commits the session changes a store holds back under group commit (SessionStore::
+  // SetGroupCommit, which a transcript replay turns on) and reports any failure among them since
+  // the last call. A caller that acknowledges those changes (replay: exit status 0) calls it first.
+  absl::Status FlushSessions();
   // The resolver of an agent (aliases, policy, visible catalog).
   absl::StatusOr<std::shared_ptr<const ModelResolver>> Resolver(const std::string& agent_id);
   // Runs `fn` with the turn context of a session, read-only: nothing it changes is stored. For

@@ -323,6 +323,38 @@ struct SqliteSessionStore::Impl {
   uint64_t* counter = nullptr;
   uint64_t seen_version = 0;
   std::string key_buf;
+  // Group commit (SetGroupCommit): the open transaction, when it began, how many changes it holds,
+  // and the first failure since the last Flush (a failed batch is rolled back whole).
+  std::chrono::milliseconds group_window{0};
+  bool in_txn = false;
+  std::chrono::steady_clock::time_point txn_began;
+  size_t txn_changes = 0;
+  absl::Status group_error;
+
+  absl::Status Begin() {
+    if (std::string err = ExecPatiently(db, "BEGIN IMMEDIATE", nullptr, nullptr); !err.empty())
+      return absl::UnavailableError(absl::StrCat(path, ": begin a write: ", err));
+    in_txn = true;
+    txn_began = std::chrono::steady_clock::now();
+    txn_changes = 0;
+    return absl::OkStatus();
+  }
+  absl::Status Commit() {
+    if (!in_txn) return absl::OkStatus();
+    in_txn = false;
+    if (std::string err = ExecPatiently(db, "COMMIT", nullptr, nullptr); !err.empty()) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      cache.clear();
+      return absl::UnavailableError(absl::StrCat(path, ": commit ", txn_changes, " session changes: ", err));
+    }
+    Committed();
+    return absl::OkStatus();
+  }
+  // Commits a transaction held past its window; the failure is kept for Flush.
+  void CommitIfDue() {
+    if (in_txn && (txn_changes >= kGroupCommitMax || std::chrono::steady_clock::now() - txn_began >= group_window))
+      if (absl::Status st = Commit(); !st.ok() && group_error.ok()) group_error = st;
+  }
 
   void MapCounter() {
     int fd = ::open((path + "-changes").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -365,6 +397,7 @@ struct SqliteSessionStore::Impl {
     return absl::InternalError(absl::StrCat(path, ": ", what, ": ", db ? sqlite3_errmsg(db) : "cannot open"));
   }
   ~Impl() {
+    (void)Commit();  // a caller that needs to know calls Flush() first
     for (sqlite3_stmt* s : {get, put, del, keys}) sqlite3_finalize(s);
     if (counter) ::munmap(counter, 8);
     if (db) sqlite3_close(db);
@@ -440,6 +473,7 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
 
 absl::Status SqliteSessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->CommitIfDue();
   impl_->Revalidate();
   if (auto it = impl_->cache.find(impl_->CacheKey(agent, key)); it != impl_->cache.end()) {
     into = it->second;
@@ -468,6 +502,14 @@ absl::StatusOr<SessionState> SqliteSessionStore::ReadLocked(const std::string& a
 
 absl::Status SqliteSessionStore::Put(const std::string& agent, const std::string& key, const SessionState& state) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->CommitIfDue();
+  if (impl_->group_window.count() > 0 && !impl_->in_txn) {
+    if (absl::Status st = impl_->Begin(); !st.ok()) {
+      if (impl_->group_error.ok()) impl_->group_error = st;
+      return st;
+    }
+    impl_->Revalidate();  // what others committed before our write lock
+  }
   sqlite3_stmt* st = state.empty() ? impl_->del : impl_->put;
   std::string json = state.StorageJson();
   sqlite3_reset(st);
@@ -478,11 +520,36 @@ absl::Status SqliteSessionStore::Put(const std::string& agent, const std::string
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) {
     impl_->cache.clear();
-    return impl_->Error("write session");
+    absl::Status err = impl_->Error("write session");
+    if (impl_->in_txn) {  // the whole batch goes: Flush reports it, nothing is half-written
+      sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+      impl_->in_txn = false;
+      if (impl_->group_error.ok()) impl_->group_error = err;
+    }
+    return err;
+  }
+  if (impl_->in_txn) {
+    ++impl_->txn_changes;
+    impl_->Remember(agent, key, state);
+    return absl::OkStatus();
   }
   impl_->Committed();
   impl_->Remember(agent, key, state);
   return absl::OkStatus();
+}
+
+void SqliteSessionStore::SetGroupCommit(std::chrono::milliseconds window) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->group_window = window;
+  if (window.count() <= 0)
+    if (absl::Status st = impl_->Commit(); !st.ok() && impl_->group_error.ok()) impl_->group_error = st;
+}
+
+absl::Status SqliteSessionStore::Flush() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  absl::Status st = impl_->Commit();
+  if (!impl_->group_error.ok()) st = std::exchange(impl_->group_error, absl::OkStatus());
+  return st;
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteSessionStore::Keys(const std::string& agent) {

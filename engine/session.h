@@ -12,6 +12,7 @@
 #ifndef MODELPIN_ENGINE_SESSION_H_
 #define MODELPIN_ENGINE_SESSION_H_
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -99,6 +100,14 @@ class SessionStore {
                                     uint64_t /*version*/) {
     return Put(agent, key, state);
   }
+  // Group commit, for a caller that acknowledges many changes at once (a transcript replay: its
+  // exit status). While `window` is above zero a store may hold changes in one open transaction
+  // for up to that long (or a bounded number of changes) before it commits them; Flush() commits
+  // what is held and reports any failure since the last Flush. A held change is visible to this
+  // store's own reads at once, to other processes when committed. Stores without transactions
+  // ignore it (every Put is already committed).
+  virtual void SetGroupCommit(std::chrono::milliseconds /*window*/) {}
+  virtual absl::Status Flush() { return absl::OkStatus(); }
 };
 
 // Sessions in memory, compactly: a bot may hold a million of them. Each field is a 4-byte id
@@ -129,6 +138,11 @@ class SqliteSessionStore : public SessionStore {
   absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
+  // Up to `window` or kGroupCommitMax changes in one write transaction (BEGIN IMMEDIATE: other
+  // writers wait at most that long; readers are never blocked, WAL).
+  void SetGroupCommit(std::chrono::milliseconds window) override;
+  absl::Status Flush() override;
+  static constexpr size_t kGroupCommitMax = 1000;
   static constexpr int kSchemaVersion = 1;
 
  private:

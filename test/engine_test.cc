@@ -270,6 +270,46 @@ BOOST_AUTO_TEST_CASE(OpeningOneFreshStoreFromManyConnectionsAtOnce) {
   BOOST_TEST(failures == 0, failures << " of " << kRounds * kOpeners << " openers failed, first: " << first_error);
 }
 
+// Group commit (replay): held changes are this store's at once, other connections' after Flush or
+// after the window; nothing held is lost when the store closes; window 0 commits every Put.
+BOOST_AUTO_TEST_CASE(SqliteGroupCommitHoldsChangesUntilFlushOrWindow) {
+  std::string dir = TempDir();
+  std::string path = dir + "/sessions.sqlite";
+  auto writer = SqliteSessionStore::Open(path);
+  auto reader = SqliteSessionStore::Open(path);
+  BOOST_REQUIRE(writer.ok());
+  BOOST_REQUIRE(reader.ok());
+  SessionState pin;
+  pin.provider_override = "anthropic";
+  pin.model_override = "claude-opus-4-6";
+  (*writer)->SetGroupCommit(std::chrono::hours(1));
+  BOOST_REQUIRE((*writer)->Put("main", "agent:main:a", pin).ok());
+  BOOST_TEST(((*writer)->Get("main", "agent:main:a").value() == pin));
+  BOOST_TEST((*reader)->Get("main", "agent:main:a").value().empty());  // held, not committed
+  BOOST_REQUIRE((*writer)->Flush().ok());
+  BOOST_TEST(((*reader)->Get("main", "agent:main:a").value() == pin));
+
+  // A short window commits on the store's next use once it has passed.
+  (*writer)->SetGroupCommit(std::chrono::milliseconds(1));
+  BOOST_REQUIRE((*writer)->Put("main", "agent:main:b", pin).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  BOOST_REQUIRE((*writer)->Get("main", "agent:main:zzz").ok());
+  BOOST_TEST(((*reader)->Get("main", "agent:main:b").value() == pin));
+
+  // Held changes are committed when the store closes; window 0 writes through.
+  (*writer)->SetGroupCommit(std::chrono::hours(1));
+  BOOST_REQUIRE((*writer)->Put("main", "agent:main:c", pin).ok());
+  writer->reset();
+  BOOST_TEST(((*reader)->Get("main", "agent:main:c").value() == pin));
+  auto again = SqliteSessionStore::Open(path);
+  BOOST_REQUIRE(again.ok());
+  (*again)->SetGroupCommit(std::chrono::milliseconds(0));
+  BOOST_REQUIRE((*again)->Put("main", "agent:main:d", pin).ok());
+  BOOST_TEST(((*reader)->Get("main", "agent:main:d").value() == pin));
+  BOOST_TEST((*reader)->Keys("main").value().size() == 4u);
+  fs::remove_all(dir);
+}
+
 BOOST_AUTO_TEST_CASE(SessionStoreThatIsNotADatabaseIsAClearError) {
   std::string dir = TempDir();
   std::string path = dir + "/sessions.sqlite";
