@@ -140,7 +140,7 @@ int RunSessions(std::vector<std::string> argv) {
     } else {
       std::cout << "Session " << key << " (agent " << agent << "): " << m->history.size()
                 << (m->history.size() == 1 ? " change" : " changes") << ", oldest first\n";
-      for (const PinEvent& e : m->history) std::cout << "  " << DescribePinEvent(e) << "\n";
+      for (const PinEvent* e : m->history.Events()) std::cout << "  " << DescribePinEvent(*e) << "\n";
     }
     if (m && m->scope)
       std::cout << "Scoped pin: " << (m->scope->kind == PinScope::Kind::kFor ? "until " + HistoryTime(m->scope->until_ms)

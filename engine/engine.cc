@@ -532,9 +532,9 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
       notices[i] = std::move(r.notice);
     }
     // The pin history: one event for what the directives changed of the model and the pin.
-    if (PinSelection before = stored.Selection(); !(session.Selection() == before) || !ctx.pin_change_scope.empty())
+    if (!session.SameSelection(stored) || !ctx.pin_change_scope.empty())
       session.RecordPinChange(now, ctx.pin_change_source.empty() ? std::string_view("plugin") : ctx.pin_change_source,
-                              before, std::move(ctx.pin_change_scope));
+                              stored.Selection(), std::move(ctx.pin_change_scope));
     acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
     if (acks.size() == 1) out.replies.push_back({std::move(acks.front()), false});
     else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});

@@ -94,7 +94,8 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
   if (!m.history.empty()) {
     w.Key("history");
     w.StartArray();
-    for (const PinEvent& e : m.history) {
+    for (const PinEvent* event : m.history.Events()) {
+      const PinEvent& e = *event;
       w.StartObject();
       w.Key("at");
       w.Int64(e.at_ms);
@@ -190,10 +191,8 @@ ModelpinSessionData ReadModelpin(const rapidjson::Value& v) {
       if (auto x = e.FindMember("from"); x != e.MemberEnd()) ev.from = ReadSelection(x->value);
       if (auto x = e.FindMember("to"); x != e.MemberEnd()) ev.to = ReadSelection(x->value);
       if (auto x = e.FindMember("scope"); x != e.MemberEnd() && x->value.IsString()) ev.scope = x->value.GetString();
-      m.history.push_back(std::move(ev));
+      m.history.Append(std::move(ev));  // the oldest beyond the cap are dropped
     }
-    if (m.history.size() > ModelpinSessionData::kHistoryCap)
-      m.history.erase(m.history.begin(), m.history.end() - ModelpinSessionData::kHistoryCap);
   }
   return m;
 }
@@ -229,6 +228,51 @@ void SessionState::SetSelection(const PinSelection& sel) {
   }
 }
 
+bool SessionState::SameSelection(const SessionState& o) const {
+  return provider_override == o.provider_override && model_override == o.model_override &&
+         model_override_source == o.model_override_source &&
+         model_override_route_resolution == o.model_override_route_resolution &&
+         auth_profile_override == o.auth_profile_override &&
+         auth_profile_override_source == o.auth_profile_override_source;
+}
+
+const PinEvent& PinHistory::operator[](size_t i) const {
+  const Node* n = head_.get();
+  for (size_t k = size_ - 1; k > i; --k) n = n->prev.get();
+  return n->event;
+}
+
+std::vector<const PinEvent*> PinHistory::Events() const {
+  std::vector<const PinEvent*> out(size_);
+  const Node* n = head_.get();
+  for (size_t k = size_; k > 0; --k, n = n->prev.get()) out[k - 1] = &n->event;
+  return out;
+}
+
+void PinHistory::Append(PinEvent e) {
+  head_ = std::make_shared<const Node>(Node{std::move(e), std::move(head_)});
+  ++chain_;
+  if (size_ < kCap) ++size_;
+  if (chain_ < 2 * kCap) return;
+  // Cut the chain to the visible events: a new chain of copies, once per kCap appends.
+  std::vector<const PinEvent*> keep = Events();
+  std::shared_ptr<const Node> fresh;
+  for (const PinEvent* ev : keep) fresh = std::make_shared<const Node>(Node{*ev, std::move(fresh)});
+  head_ = std::move(fresh);
+  chain_ = size_;
+}
+
+bool operator==(const PinHistory& a, const PinHistory& b) {
+  if (a.size_ != b.size_) return false;
+  const PinHistory::Node* x = a.head_.get();
+  const PinHistory::Node* y = b.head_.get();
+  for (size_t k = 0; k < a.size_; ++k, x = x->prev.get(), y = y->prev.get()) {
+    if (x == y) return true;  // shared from here on
+    if (!(x->event == y->event)) return false;
+  }
+  return true;
+}
+
 void SessionState::EndPinScope(int64_t at_ms, std::string_view source) {
   if (!modelpin || !modelpin->scope) return;
   PinSelection from = Selection();
@@ -244,9 +288,7 @@ void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const
   PinSelection to = Selection();
   if (to == from && scope.empty()) return;  // a scoped pin of the current selection still counts
   ModelpinSessionData& m = modelpin.Mutable();
-  m.history.push_back(PinEvent{at_ms, std::string(source), from, std::move(to), std::move(scope)});
-  if (m.history.size() > ModelpinSessionData::kHistoryCap)
-    m.history.erase(m.history.begin(), m.history.end() - ModelpinSessionData::kHistoryCap);
+  m.history.Append(PinEvent{at_ms, std::string(source), from, std::move(to), std::move(scope)});
 }
 
 absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json) {

@@ -63,13 +63,41 @@ struct PinEvent {
   friend bool operator==(const PinEvent&, const PinEvent&) = default;
 };
 
+// A session's pin history, oldest first, at most kCap events. Immutable nodes shared between
+// copies: appending (every pin change of every turn) copies no earlier event, so a session's
+// history costs a turn one allocation, not fifty. Reading by index walks the list (ten or
+// fifty events, on commands that show them).
+class PinHistory {
+ public:
+  static constexpr size_t kCap = 50;
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const PinEvent& back() const { return head_->event; }
+  const PinEvent& front() const { return (*this)[0]; }
+  const PinEvent& operator[](size_t i) const;
+  // The events, oldest first; the pointers stay valid while this history (or a copy) lives.
+  std::vector<const PinEvent*> Events() const;
+  // Adds an event, forgetting the oldest beyond kCap.
+  void Append(PinEvent e);
+  friend bool operator==(const PinHistory& a, const PinHistory& b);
+
+ private:
+  struct Node {
+    PinEvent event;
+    std::shared_ptr<const Node> prev;
+  };
+  std::shared_ptr<const Node> head_;
+  size_t size_ = 0;   // events visible (at most kCap)
+  size_t chain_ = 0;  // nodes reachable from head_: older ones are cut off every kCap appends
+};
+
 // What modelpin keeps on a session beyond OpenClaw's fields. Stored under the session JSON's
 // "modelpin" key ({"pinScope": {...}, "history": [...]}), on every backend; never printed with
 // the oracle's fields.
 struct ModelpinSessionData {
   std::optional<PinScope> scope;   // modelpin.pinScope
-  std::vector<PinEvent> history;   // modelpin.history: oldest first, at most kHistoryCap
-  static constexpr size_t kHistoryCap = 50;
+  PinHistory history;              // modelpin.history: oldest first, at most kHistoryCap
+  static constexpr size_t kHistoryCap = PinHistory::kCap;
   bool empty() const { return !scope && history.empty(); }
   friend bool operator==(const ModelpinSessionData&, const ModelpinSessionData&) = default;
 };
@@ -125,6 +153,8 @@ struct SessionState {
   // authProfileOverrideCompactionCount follows the profile: 0 for an auto pin, unset otherwise).
   PinSelection Selection() const;
   void SetSelection(const PinSelection& sel);
+  // Whether the selection fields of `other` are the same as this state's (no copies).
+  bool SameSelection(const SessionState& other) const;
   // Ends a scoped pin: back to its restore selection, recorded as `source` ("expiry").
   void EndPinScope(int64_t at_ms, std::string_view source);
   // Appends a history event `from` -> the current selection (nothing when they are equal),

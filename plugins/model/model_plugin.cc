@@ -306,7 +306,8 @@ class ModelPlugin : public Plugin {
     const size_t first = n > kShown ? n - kShown : 0;
     std::string out = n > kShown ? absl::StrCat("Model history (last ", kShown, " of ", n, " changes, oldest first):")
                                  : absl::StrCat("Model history (", n, n == 1 ? " change" : " changes", ", oldest first):");
-    for (size_t i = first; i < n; ++i) absl::StrAppend(&out, "\n", i - first + 1, ". ", DescribePinEvent(m->history[i]));
+    std::vector<const PinEvent*> events = m->history.Events();
+    for (size_t i = first; i < n; ++i) absl::StrAppend(&out, "\n", i - first + 1, ". ", DescribePinEvent(*events[i]));
     if (m->scope) absl::StrAppend(&out, "\nNow: ", ctx.CurrentModel().Label(), " ", ScopeLeftText(*m->scope, ctx.now_ms),
                                   ", then back to ", RestoreText(ctx, m->scope->restore), ".");
     absl::StrAppend(&out, "\nUndo the last change: /model undo");
@@ -321,9 +322,9 @@ class ModelPlugin : public Plugin {
     const PinSelection now = ctx.session.Selection();
     const PinEvent* target = nullptr;
     if (m)
-      for (auto it = m->history.rbegin(); it != m->history.rend() && !target; ++it) {
-        const std::string& src = it->source;
-        if ((src == "user" || src == "reset" || src == "undo" || src == "plugin") && !(it->from == now)) target = &*it;
+      for (const PinEvent* e : m->history.Events()) {  // the latest match wins
+        const std::string& src = e->source;
+        if ((src == "user" || src == "reset" || src == "undo" || src == "plugin") && !(e->from == now)) target = e;
       }
     if (target == nullptr)
       return Refused(Error("Nothing to undo: this session has no earlier model or auth profile selection to go back to."));
