@@ -159,6 +159,11 @@ absl::StatusOr<std::vector<ModelAliasEntry>> ReadModels(const Reader& r, const V
       if (const Value* a = Reader::Get(it->value, "alias")) {
         ASSIGN_OR_RETURN(e.alias, r.String(*a, entry_path + ".alias"));
       }
+      if (const Value* a = Reader::Get(it->value, "authProfile")) {
+        ASSIGN_OR_RETURN(e.auth_profile, r.String(*a, entry_path + ".authProfile"));
+        if (e.auth_profile.empty() || e.auth_profile.size() > 512)
+          return r.file().Error(entry_path + ".authProfile", "expected an auth profile id such as \"anthropic:work\"");
+      }
     }
     out.push_back(std::move(e));
   }

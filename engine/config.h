@@ -31,6 +31,9 @@ struct ModelAliasEntry {
   std::string key;    // "anthropic/claude-opus-4-5" as written in config
   ModelRef ref;       // the key parsed
   std::string alias;  // "" when the entry has no alias
+  // "authProfile": the credential a /model selection of this model pins when it names none
+  // (OpenClaw #5733); "" when not set.
+  std::string auth_profile{};
 };
 
 struct CatalogRow {

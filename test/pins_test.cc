@@ -428,3 +428,29 @@ BOOST_FIXTURE_TEST_CASE(StrictModeSaysOnceThatAProfilePinWasDropped, PinsFixture
   BOOST_TEST(o.session.modelpin->history.back().source == "invalid");
   BOOST_TEST(Say(*e, "again").replies.empty());
 }
+
+// ---- a model's own credential (agents.defaults.models.<ref>.authProfile, OpenClaw #5733) ----
+
+BOOST_FIXTURE_TEST_CASE(AModelsOwnAuthProfileIsPinnedBySelectingIt, PinsFixture) {
+  std::string config = ConfigText();
+  const std::string plain = R"("anthropic/claude-sonnet-4-5": {"alias": "sonnet"})";
+  config.replace(config.find(plain), plain.size(),
+                 R"("anthropic/claude-sonnet-4-5": {"alias": "sonnet", "authProfile": "anthropic:default"})");
+  auto e = Make(config);
+  Outcome o = Say(*e, "/model sonnet");
+  BOOST_TEST(FirstReply(o) ==
+             "Model set to sonnet (anthropic/claude-sonnet-4-5) for this session only; configured default unchanged. "
+             "Auth profile set to anthropic:default (the model's authProfile).");
+  BOOST_TEST(*o.session.auth_profile_override == "anthropic:default");
+  BOOST_TEST(*o.session.auth_profile_override_source == "user");
+  BOOST_TEST(Say(*e, "hi").route->profiles.front() == "anthropic:default");
+  // A profile the user names wins; other models are not affected.
+  BOOST_TEST(*Say(*e, "/model sonnet@anthropic:work").session.auth_profile_override == "anthropic:work");
+  BOOST_TEST(FirstReply(Say(*e, "/model llama")).find("Auth profile") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(AModelsAuthProfileMustBeAProfileId) {
+  auto bad = Config::Parse("c.json", R"({"agents": {"defaults": {"models": {"a/b": {"authProfile": 3}}}}})");
+  BOOST_TEST(std::string(bad.status().message()) ==
+             "c.json: $.agents.defaults.models[\"a/b\"].authProfile (1:60): expected a string, found a number");
+}

@@ -273,7 +273,10 @@ class ModelPlugin : public Plugin {
       }
       return Refused(Error(text));
     }
-    return Select(ctx, std::get<Selection>(resolved), sel.profile, opts);
+    const Selection& chosen = std::get<Selection>(resolved);
+    if (!sel.profile)
+      if (const std::string* own = ModelAuthProfile(ctx, chosen.ref)) return Select(ctx, chosen, *own, opts, true);
+    return Select(ctx, chosen, sel.profile, opts);
   }
 
   std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
@@ -354,9 +357,19 @@ class ModelPlugin : public Plugin {
     return "Invalid /model command.";
   }
 
+  // The model's own credential (agents.defaults.models.<ref>.authProfile, then the agent's
+  // entry), or nullptr.
+  static const std::string* ModelAuthProfile(const TurnContext& ctx, const ModelRef& ref) {
+    const std::string* found = nullptr;
+    for (const auto& m : ctx.agent.models)  // the agent's own entries come last and win
+      if (!m.auth_profile.empty() && m.ref == ref) found = &m.auth_profile;
+    return found;
+  }
+
   // Steps 6-11 of spec 3.1 for a resolved selection, then the session change (spec 4.2).
+  // `configured_profile`: the profile is the model's authProfile, not typed by the user.
   static DirectiveResult Select(TurnContext& ctx, const Selection& sel, const std::optional<std::string>& profile,
-                                const grammar::ModelOptions& opts) {
+                                const grammar::ModelOptions& opts, bool configured_profile = false) {
     const ModelRef& ref = sel.ref;
     if (profile) {
       const Credential* c = ctx.auth.Find(*profile);
@@ -507,7 +520,9 @@ class ModelPlugin : public Plugin {
     std::string runtime_part;
     if (runtime.reset) runtime_part = "Runtime reset to configured policy.";
     else if (!runtime.id.empty()) runtime_part = absl::StrCat("Runtime set to ", runtime.id, " for this session.");
-    std::string profile_part = profile ? absl::StrCat("Auth profile set to ", *profile, ".") : "";
+    std::string profile_part =
+        profile ? absl::StrCat("Auth profile set to ", *profile, configured_profile ? " (the model's authProfile)." : ".")
+                : "";
     // Strict mode uses one order everywhere (spec 7.7): model, auth profile, runtime, thinking.
     bool lone = ctx.directive_only && ctx.directive_count == 1 && !ctx.strict;
     if (lone) {
