@@ -95,9 +95,9 @@ absl::StatusOr<Loaded> Load(const Common& common) {
   return l;
 }
 
-std::string Masked(const Credential& c) {
+std::string Masked(const Credential& c, MaskingMode mode) {
   if (c.secret.empty()) return c.has_secret_ref ? "ref" : "missing";
-  return MaskSecret(c.secret);
+  return MaskSecret(c.secret, mode);
 }
 
 // The profile's health, with expiry first: an expired token is "expired" whatever its stats say.
@@ -161,7 +161,7 @@ int RunAuthList(std::vector<std::string> argv) {
       w.Key("type");
       Str(w, c.type);
       w.Key("secret");
-      Str(w, Masked(c));
+      Str(w, Masked(c, l->engine->config().masking()));
       w.Key("expires");
       if (c.expires) Str(w, FormatUtc(*c.expires));
       else w.Null();
@@ -178,7 +178,7 @@ int RunAuthList(std::vector<std::string> argv) {
   for (const auto& c : l->store->profiles()) {
     if (!OfProvider(c, provider)) continue;
     ++shown;
-    std::cout << "- " << c.id << " (" << c.provider << ", " << c.type << ") " << Masked(c)
+    std::cout << "- " << c.id << " (" << c.provider << ", " << c.type << ") " << Masked(c, l->engine->config().masking())
               << (c.expires ? (*c.expires <= now ? " expired " : " expires ") + FormatUtc(*c.expires) : std::string())
               << ": " << HealthOf(c, *l->store, now).Text() << "\n";
   }

@@ -76,7 +76,7 @@ int SaveCredential(Engine& e, const std::string& agent, const Credential& c) {
     return absl::OkStatus();
   });
   if (!st.ok()) return Fail(st);
-  std::cout << "Saved " << id << " (" << c.type << ") for " << provider << ": " << MaskSecret(c.secret) << "\n";
+  std::cout << "Saved " << id << " (" << c.type << ") for " << provider << ": " << MaskSecret(c.secret, e.config().masking()) << "\n";
 
   // modelpin does not edit the config: say so when the new profile will not be selected.
   auto store = AuthStore::Load(e.OwnAuthStorePath(agent));
@@ -347,9 +347,9 @@ struct ProfileStatus {
   std::string text;   // "ok expires in 2d"
 };
 
-ProfileStatus Describe(const Credential& c, int64_t now) {
+ProfileStatus Describe(const Credential& c, int64_t now, MaskingMode mode) {
   ProfileStatus p{c.id, c.type, "", c.expires, "", ""};
-  p.credential = MaskedCredential(c);
+  p.credential = MaskedCredential(c, mode);
   if (c.secret.empty() && !c.has_secret_ref) {
     p.state = "missing";
     p.text = "missing";
@@ -426,11 +426,11 @@ StatusReport BuildStatus(const TurnContext& ctx, const Common& common) {
     if (p.label.size() > suffix.size() && p.label.compare(p.label.size() - suffix.size(), suffix.size(), suffix) == 0)
       p.label.resize(p.label.size() - suffix.size());
     for (const auto& c : ctx.auth.profiles())
-      if (AuthProvider(c.provider) == AuthProvider(name)) p.profiles.push_back(Describe(c, ctx.now_ms));
+      if (AuthProvider(c.provider) == AuthProvider(name)) p.profiles.push_back(Describe(c, ctx.now_ms, ctx.config.masking()));
     if (!p.order.ids.empty()) {
       p.selected = p.order.ids.front();
       const Credential* c = ctx.auth.Find(p.selected);
-      ProfileStatus s = Describe(*c, ctx.now_ms);
+      ProfileStatus s = Describe(*c, ctx.now_ms, ctx.config.masking());
       if (s.state == "expired") p.problem = "selected profile " + p.selected + " is expired";
       else if (s.state == "missing") p.problem = "selected profile " + p.selected + " has no secret";
       if (!p.problem.empty()) p.fix = "modelpin models auth paste-token --provider " + name + " --profile-id " + p.selected;

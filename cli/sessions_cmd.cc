@@ -14,6 +14,7 @@ namespace {
 
 constexpr const char* kSessionsHelp = R"(usage: modelpin sessions list [--json]
        modelpin sessions show KEY [--json]
+       modelpin sessions history KEY [--json]
        modelpin sessions reset KEY
                 [--agent ID] [--config FILE] [--state DIR]
 
@@ -22,6 +23,9 @@ unix://...), else <state>/sessions.sqlite.
 
   list         every session key of the agent, with its model and auth pin
   show KEY     the session's stored fields, under OpenClaw's names
+  history KEY  every recorded change of the session's model, provider or auth profile pin
+               (at most the last 50), oldest first: when, by what (user, auto, reset, expiry,
+               order, undo, invalid, plugin), from and to; and an active scoped pin
   reset KEY    deletes the session's entry: its next message starts from the defaults
   --json       JSON instead of text (list: an array; show: one object)
 )";
@@ -41,6 +45,13 @@ void WriteSession(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::stri
   w.Key("entry");
   w.RawValue(entry.c_str(), entry.size(), rapidjson::kObjectType);
   w.EndObject();
+}
+
+std::string JsonString(const std::string& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  return buf.GetString();
 }
 
 std::string Summary(const SessionState& s) {
@@ -66,10 +77,10 @@ int RunSessions(std::vector<std::string> argv) {
   const std::string& sub = pos[0];
   if (sub == "list") {
     if (pos.size() != 1) return Usage("sessions", "list takes no argument");
-  } else if (sub == "show" || sub == "reset") {
+  } else if (sub == "show" || sub == "reset" || sub == "history") {
     if (pos.size() != 2) return Usage("sessions", sub + " expects one session KEY");
   } else {
-    return Usage("sessions", "unknown subcommand \"" + sub + "\" (expected list, show or reset)");
+    return Usage("sessions", "unknown subcommand \"" + sub + "\" (expected list, show, history or reset)");
   }
   const bool json = args.Has("--json");
   if (sub == "reset" && json) return Usage("sessions", "reset takes no --json");
@@ -111,6 +122,30 @@ int RunSessions(std::vector<std::string> argv) {
       std::cout << "Session " << key << " (agent " << agent << "): " << Summary(*s) << "\n"
                 << "  " << EntryJson(*s) << "\n";
     }
+    return kExitOk;
+  }
+  if (sub == "history") {
+    auto s = (*store)->Get(agent, key);
+    if (!s.ok()) return Fail(s.status());
+    const ModelpinSessionData* m = s->modelpin.get();
+    if (json) {
+      // The stored "modelpin" object as it is ({"history": [...], "pinScope": {...}}), with the key.
+      std::string data = s->ModelpinJson();
+      std::cout << "{\"agent\":" << JsonString(agent) << ",\"key\":" << JsonString(key)
+                << ",\"history\":" << (data.empty() ? "{}" : data) << "}\n";
+      return kExitOk;
+    }
+    if (!m || m->history.empty()) {
+      std::cout << "Session " << key << " (agent " << agent << "): no model or auth profile changes recorded.\n";
+    } else {
+      std::cout << "Session " << key << " (agent " << agent << "): " << m->history.size()
+                << (m->history.size() == 1 ? " change" : " changes") << ", oldest first\n";
+      for (const PinEvent* e : m->history.Events()) std::cout << "  " << DescribePinEvent(*e) << "\n";
+    }
+    if (m && m->scope)
+      std::cout << "Scoped pin: " << (m->scope->kind == PinScope::Kind::kFor ? "until " + HistoryTime(m->scope->until_ms)
+                                                                           : std::to_string(m->scope->turns_left) + " more message(s)")
+                << ", then back to " << DescribeSelection(m->scope->restore) << "\n";
     return kExitOk;
   }
   if (absl::Status st = (*store)->Put(agent, key, SessionState{}); !st.ok()) return Fail(st);

@@ -84,12 +84,21 @@ std::string_view ProfileProvider(const std::string& id, const Config& config, co
 bool IsEligible(const Credential& c, const std::string& provider, const Config& config, int64_t now_ms,
                 std::string* why);
 
-// Masks a secret as OpenClaw does: "sk-ant-a...AAAAAAAA" (first 8, last 8), shorter secrets less.
-std::string MaskSecret(std::string_view secret);
+// The one masking function: how every output (replies, explain, the CLI, plugins' route view)
+// shows a secret, in the config's mode (Config::masking()). Never the secret itself.
+//   kCompat:      OpenClaw's "sk-ant-a...AAAAAAAA" (first 8, last 8; shorter secrets less)
+//   kPrefix:      the key's type prefix only, "sk-ant-..." (letter groups ending in '-' or '_',
+//                 at most 3 and 12 bytes; "..." when the secret has none)
+//   kFingerprint: "fp:" + the first 8 hex digits of the secret's SHA-256, "fp:3f9a1c2e": tells two
+//                 keys apart (and matches `sha256sum`), shows no byte of either
+// Control characters are dropped and the secret trimmed first; an empty one gives "".
+std::string MaskSecret(std::string_view secret, MaskingMode mode = MaskingMode::kCompat);
 // How every output shows a stored credential (status, explain, `models status`, plugins):
-// "sk-ant-a...AAAAAAAA" for a key, "token:sk-ant-o...BBBBBBBB" for a token, "OAuth (me@x.com)"
-// for OAuth, "ref" for a keyRef/tokenRef and "missing" without a secret. Never the secret itself.
-std::string MaskedCredential(const Credential& c);
+// the masked key for a key, "token:" + the masked token for a token, "OAuth (me@x.com)" for
+// OAuth, "ref" for a keyRef/tokenRef and "missing" without a secret.
+std::string MaskedCredential(const Credential& c, MaskingMode mode = MaskingMode::kCompat);
+// The first 8 hex digits of SHA-256(`bytes`): the fingerprint kFingerprint shows.
+std::string Fingerprint(std::string_view bytes);
 
 // "12h", "2d", "5m", "soon" for a remaining duration in ms.
 std::string FormatRemaining(int64_t ms);

@@ -159,6 +159,11 @@ absl::StatusOr<std::vector<ModelAliasEntry>> ReadModels(const Reader& r, const V
       if (const Value* a = Reader::Get(it->value, "alias")) {
         ASSIGN_OR_RETURN(e.alias, r.String(*a, entry_path + ".alias"));
       }
+      if (const Value* a = Reader::Get(it->value, "authProfile")) {
+        ASSIGN_OR_RETURN(e.auth_profile, r.String(*a, entry_path + ".authProfile"));
+        if (e.auth_profile.empty() || e.auth_profile.size() > 512)
+          return r.file().Error(entry_path + ".authProfile", "expected an auth profile id such as \"anthropic:work\"");
+      }
     }
     out.push_back(std::move(e));
   }
@@ -336,6 +341,15 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
     if (const Value* s = Reader::Get(*mp, "strict")) {
       ASSIGN_OR_RETURN(c.strict_, r.Bool(*s, "$.modelpin.strict"));
     }
+    if (const Value* m = Reader::Get(*mp, "masking")) {
+      ASSIGN_OR_RETURN(std::string mode, r.String(*m, "$.modelpin.masking"));
+      if (mode == "compat") c.masking_ = MaskingMode::kCompat;
+      else if (mode == "prefix") c.masking_ = MaskingMode::kPrefix;
+      else if (mode == "fingerprint") c.masking_ = MaskingMode::kFingerprint;
+      else
+        return file.Error("$.modelpin.masking", absl::StrCat("unknown masking mode \"", text::EchoSafe(mode, 40),
+                                                             "\" (expected compat, prefix or fingerprint)"));
+    }
     if (const Value* rot = Reader::Get(*mp, "rotation")) RETURN_IF_ERROR(ReadRotation(r, *rot, &c.rotation_));
     if (const Value* s = Reader::Get(*mp, "store")) {
       ASSIGN_OR_RETURN(c.store_.url, r.String(*s, "$.modelpin.store"));
@@ -353,6 +367,16 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
     RETURN_IF_ERROR(r.Object(*cmds, "$.commands"));
     if (const Value* owners = Reader::Get(*cmds, "ownerAllowFrom")) {
       ASSIGN_OR_RETURN(c.owner_allow_from_, r.Strings(*owners, "$.commands.ownerAllowFrom"));
+    }
+    if (const Value* bot = Reader::Get(*cmds, "botName")) {
+      ASSIGN_OR_RETURN(std::string name, r.String(*bot, "$.commands.botName"));
+      if (!name.empty() && name.front() == '@') name.erase(0, 1);
+      bool valid = !name.empty() && name.size() <= 64 &&
+                   std::all_of(name.begin(), name.end(), [](char ch) { return absl::ascii_isalnum(ch) || ch == '_'; });
+      if (!valid)
+        return file.Error("$.commands.botName", absl::StrCat("invalid bot name \"", text::EchoSafe(name, 40),
+                                                             "\" (expected letters, digits and '_', as a Telegram username)"));
+      c.bot_name_ = std::move(name);
     }
   }
   if (const Value* plugins = Reader::Get(root, "plugins")) {

@@ -22,10 +22,18 @@
 
 namespace modelpin {
 
+// How outputs show a secret (config `modelpin.masking`; engine/auth_order.h MaskSecret):
+// kCompat is OpenClaw's first 8 + "..." + last 8, kPrefix only the key's type prefix
+// ("sk-ant-..."), kFingerprint a short hash that tells keys apart and reveals none of them.
+enum class MaskingMode { kCompat, kPrefix, kFingerprint };
+
 struct ModelAliasEntry {
   std::string key;    // "anthropic/claude-opus-4-5" as written in config
   ModelRef ref;       // the key parsed
   std::string alias;  // "" when the entry has no alias
+  // "authProfile": the credential a /model selection of this model pins when it names none
+  // (OpenClaw #5733); "" when not set.
+  std::string auth_profile{};
 };
 
 struct CatalogRow {
@@ -99,6 +107,8 @@ class Config {
   const std::vector<std::string>* AuthOrder(const std::string& provider) const;
   const std::vector<std::pair<std::string, std::vector<std::string>>>& auth_order() const { return auth_order_; }
   bool strict() const { return strict_; }
+  // modelpin.masking: how every output masks a secret (default kCompat, OpenClaw's form).
+  MaskingMode masking() const { return masking_; }
   // modelpin.rotation: the health rules per error class and the strategy per provider.
   const RotationPolicy& rotation() const { return rotation_; }
   // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`):
@@ -110,6 +120,9 @@ class Config {
   };
   const StoreConfig& store() const { return store_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
+  // commands.botName (without a leading '@'), "" when unset: "/model@<botName> ..." is this
+  // bot's command and "/model@<otherBot> ..." ordinary text (Telegram's group convention).
+  const std::string& bot_name() const { return bot_name_; }
   // plugins.load: run-time plugin files (engine/plugin_loader.h), relative ones made relative to
   // the config file's folder. Engine::Create loads them.
   const std::vector<std::string>& plugin_paths() const { return plugin_paths_; }
@@ -138,8 +151,10 @@ class Config {
   std::vector<AuthProfileConfig> auth_profiles_;
   std::vector<std::pair<std::string, std::vector<std::string>>> auth_order_;
   std::vector<std::string> owner_allow_from_;
+  std::string bot_name_;
   std::vector<std::string> plugin_paths_;
   bool strict_ = false;
+  MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;
   StoreConfig store_;
   // Views are built once at load; agents without an entry share `fallback_view_`.

@@ -216,19 +216,41 @@ namespace {
 // longer exists or cannot authenticate the provider is dropped; without a user pin the first
 // profile of the order becomes the automatic pin (kept while it stays usable). Returns whether
 // the session changed.
-bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& order) {
+bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& order, std::string* notice) {
   SessionState& s = ctx.session;
   bool changed = false;
+  // The pin history records the change once, as what it was before the first step and with the
+  // first step's reason ("invalid" when a dropped user pin is replaced by an automatic one).
+  std::optional<PinSelection> before;
+  const char* source = "auto";
+  auto changing = [&](const char* why) {
+    if (before) return;
+    before = s.Selection();
+    source = why;
+  };
   auto clear_pin = [&] {
     s.auth_profile_override.reset();
     s.auth_profile_override_source.reset();
     s.auth_profile_override_compaction_count.reset();
     changed = true;
   };
+  auto done = [&] {
+    if (before) s.RecordPinChange(ctx.now_ms, source, *before);
+    return changed;
+  };
   if (s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user") {
     const Credential* c = ctx.auth.Find(*s.auth_profile_override);
-    if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) clear_pin();
-    else return false;
+    if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) {
+      changing("invalid");
+      // Strict mode says so, once: the pin is gone after this turn.
+      if (ctx.strict && notice)
+        *notice = absl::StrCat("Your pinned auth profile ", *s.auth_profile_override, " was dropped: ",
+                               c == nullptr ? "it is no longer in the auth store."
+                                            : absl::StrCat("it cannot authenticate ", model.provider, "."));
+      clear_pin();
+    } else {
+      return false;
+    }
   }
   if (s.auth_profile_override) {
     bool usable = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end() &&
@@ -237,13 +259,16 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
     if (usable && order.strategy == Strategy::kFillFirst && order.ids.front() != *s.auth_profile_override &&
         !order.AllCooling())
       usable = false;
-    if (usable || order.ids.empty()) return changed;
+    if (usable || order.ids.empty()) return done();
+    changing("order");
   }
-  if (order.ids.empty()) return changed;
+  if (order.ids.empty()) return done();
+  changing("auto");
   s.auth_profile_override = order.ids.front();
   s.auth_profile_override_source = "auto";
   s.auth_profile_override_compaction_count = 0;
-  return true;
+  changed = true;
+  return done();
 }
 
 // Writes the profiles to try, in order, into `out` (its strings reused).
@@ -386,13 +411,50 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
     }
     text = normalized;
   }
-  const bool plain = !grammar::MayHoldDirective(text);
+  bool plain = !grammar::MayHoldDirective(text);
+  // Addressed commands (commands.botName): "/model@<this bot>" is "/model"; a message that
+  // starts with a command for another bot is ordinary text, whatever it holds.
+  std::string addressed;
+  bool for_other_bot = false;
+  if (!plain && !config_.bot_name().empty() && std::memchr(text.data(), '@', text.size()) != nullptr) {
+    switch (grammar::StripBotAddress(text, config_.bot_name(), addressed)) {
+      case grammar::Addressing::kThisBot: text = addressed; break;
+      case grammar::Addressing::kOtherBot: for_other_bot = plain = true; break;
+      case grammar::Addressing::kNone: break;
+    }
+  }
   // A message that may hold a directive reads the session from the store itself: its reply
   // describes the session, so it must see a change another process made a moment ago. An
   // ordinary message may use a shared store's cache (its writes are version-checked anyway).
   uint64_t version = 0;
   RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, version,
                                            plain ? SessionStore::Read::kCached : SessionStore::Read::kFresh));
+  // A scoped pin whose time is up ends before the message is looked at, silently (its history
+  // event says so); so does a model pin the agent's policy no longer allows (OpenClaw drops it
+  // too; strict mode says so once).
+  bool ended = false;
+  std::string pin_notice;
+  if (const ModelpinSessionData* m = out.session.modelpin.get();
+      m && m->scope && m->scope->kind == PinScope::Kind::kFor && now >= m->scope->until_ms) {
+    out.session.EndPinScope(now, "expiry");
+    ended = true;
+  }
+  if (agent->view->policy && out.session.model_override && out.session.provider_override &&
+      !agent->resolver->Permitted({*out.session.provider_override, *out.session.model_override})) {
+    ModelRef dropped{*out.session.provider_override, *out.session.model_override};
+    PinSelection before = out.session.Selection();
+    if (out.session.modelpin && out.session.modelpin->scope) out.session.modelpin.Mutable().scope.reset();
+    out.session.provider_override.reset();
+    out.session.model_override.reset();
+    out.session.model_override_source.reset();
+    out.session.model_override_route_resolution.reset();
+    out.session.RecordPinChange(now, "invalid", before);
+    ended = true;
+    if (strict_)
+      pin_notice = absl::StrCat("Your pinned model ", dropped.Label(), " was dropped: ", agent->view->policy->path,
+                                " no longer allows it. Back to the default, ", agent->view->default_ref.Label(), ".");
+  }
+  if (!pin_notice.empty()) out.replies.push_back({std::move(pin_notice), false});
   SessionState stored = plain ? SessionState{} : out.session;
   SessionState& session = out.session;
   TurnContext ctx{config_,
@@ -438,7 +500,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   // A turn that ends with replies only: the session is stored if it changed, and no route.
   auto finish_without_route = [&]() -> absl::Status {
     out.route.reset();
-    if (session == stored) return absl::OkStatus();
+    if (session == stored && !ended) return absl::OkStatus();
     return sessions_->PutIfVersion(out.agent_id, out.session_key, session, version);
   };
   bool directive_only = !found.empty() && text::Trim(remaining).empty();
@@ -464,12 +526,17 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
         out.replies.push_back(r.error ? std::move(*r.error) : std::move(*r.query));
         out.session = std::move(stored);
         out.route.reset();
+        if (ended) return sessions_->PutIfVersion(out.agent_id, out.session_key, out.session, version);
         return absl::OkStatus();
       }
       acks[i] = std::move(r.ack);
       if (r.info) infos.push_back(std::move(*r.info));
       notices[i] = std::move(r.notice);
     }
+    // The pin history: one event for what the directives changed of the model and the pin.
+    if (!session.SameSelection(stored) || !ctx.pin_change_scope.empty())
+      session.RecordPinChange(now, ctx.pin_change_source.empty() ? std::string_view("plugin") : ctx.pin_change_source,
+                              stored.Selection(), std::move(ctx.pin_change_scope));
     acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
     if (acks.size() == 1) out.replies.push_back({std::move(acks.front()), false});
     else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
@@ -482,7 +549,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
 
   // 3. Commands: the cleaned text starts with '/'.
   std::string_view body = text::Trim(remaining);
-  if (!body.empty() && body.front() == '/') {
+  if (!body.empty() && body.front() == '/' && !for_other_bot) {
     for (const auto& plugin : plugins_.plugins()) {
       auto replies = plugin->HandleCommand(body, ctx);
       if (!replies) continue;
@@ -498,14 +565,22 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   route.thinking.assign(ctx.run_thinking);
   ctx.CurrentModelInto(route.model);
   const AuthOrder& order = ModelOrder(ctx, route.model);
-  bool pins_changed = ApplyTurnPins(ctx, route.model, order);
+  std::string dropped_notice;
+  bool pins_changed = ApplyTurnPins(ctx, route.model, order, &dropped_notice);
+  if (!dropped_notice.empty()) out.replies.push_back({std::move(dropped_notice), false});
   RouteProfiles(ctx, route.model, order, route.profiles);
   route.fallback_from.provider.clear();
   route.fallback_from.model.clear();
   route.fallback_reason.clear();
   route.plan.clear();
   if (!ctx.agent.fallbacks.empty()) PlanFallbacks(ctx, order, route);
-  if (plain ? pins_changed : !(session == stored))
+  // A scoped pin counted in messages: this routed message used it; the last one ends it, so
+  // the session is back on its own selection for the next message.
+  if (const ModelpinSessionData* m = session.modelpin.get(); m && m->scope && m->scope->kind != PinScope::Kind::kFor) {
+    if (--session.modelpin.Mutable().scope->turns_left <= 0) session.EndPinScope(now, "expiry");
+    pins_changed = true;
+  }
+  if (ended || (plain ? pins_changed : !(session == stored)))
     RETURN_IF_ERROR(sessions_->PutIfVersion(out.agent_id, out.session_key, session, version));
   return absl::OkStatus();
 }

@@ -81,6 +81,11 @@ struct TurnContext {
   std::string run_thinking{};
   // Who sent the message (InboundMessage::sender), "" when unknown.
   std::string_view sender{};
+  // For the session's pin history: who changed the model or credential pin in this turn's
+  // directives ("user", "reset", "undo"; "" is recorded as "plugin"), and the scoped pin it set
+  // up ("--for 2h"). The engine records the event when the turn is stored.
+  std::string_view pin_change_source{};
+  std::string pin_change_scope{};
 
   // The session's effective model: its override, else the agent default.
   ModelRef CurrentModel() const;

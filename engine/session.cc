@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/clock.h"
 #include "engine/status_macros.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
@@ -40,9 +41,84 @@ std::string ExecPatiently(sqlite3* db, const char* sql, sqlite3_callback row, vo
   }
 }
 
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void WriteString(JsonWriter& w, std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); }
+
+void WriteSelection(JsonWriter& w, const PinSelection& sel) {
+  w.StartObject();
+  auto field = [&](const char* name, const std::optional<std::string>& v) {
+    if (!v) return;
+    w.Key(name);
+    WriteString(w, *v);
+  };
+  field("provider", sel.provider);
+  field("model", sel.model);
+  field("modelSource", sel.model_source);
+  field("routeResolution", sel.route_resolution);
+  field("profile", sel.profile);
+  field("profileSource", sel.profile_source);
+  w.EndObject();
+}
+
+const char* ScopeKindName(PinScope::Kind k) {
+  switch (k) {
+    case PinScope::Kind::kOnce: return "once";
+    case PinScope::Kind::kTurns: return "turns";
+    case PinScope::Kind::kFor: return "for";
+  }
+  return "once";
+}
+
+// The "modelpin" object: {"pinScope": {...}, "history": [...], "notice": "..."}.
+void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
+  w.StartObject();
+  if (m.scope) {
+    w.Key("pinScope");
+    w.StartObject();
+    w.Key("kind");
+    w.String(ScopeKindName(m.scope->kind));
+    w.Key("setAt");
+    w.Int64(m.scope->set_at_ms);
+    if (m.scope->kind == PinScope::Kind::kFor) {
+      w.Key("until");
+      w.Int64(m.scope->until_ms);
+    } else {
+      w.Key("turnsLeft");
+      w.Int(m.scope->turns_left);
+    }
+    w.Key("restore");
+    WriteSelection(w, m.scope->restore);
+    w.EndObject();
+  }
+  if (!m.history.empty()) {
+    w.Key("history");
+    w.StartArray();
+    for (const PinEvent* event : m.history.Events()) {
+      const PinEvent& e = *event;
+      w.StartObject();
+      w.Key("at");
+      w.Int64(e.at_ms);
+      w.Key("source");
+      WriteString(w, e.source);
+      w.Key("from");
+      WriteSelection(w, e.from);
+      w.Key("to");
+      WriteSelection(w, e.to);
+      if (!e.scope.empty()) {
+        w.Key("scope");
+        WriteString(w, e.scope);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
 std::string Serialize(const SessionState& s, bool include_private) {
   rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  JsonWriter w(sb);
   w.StartObject();
   auto emit = [&](const char* name, const auto& value) {
     using T = std::decay_t<decltype(value)>;
@@ -62,15 +138,158 @@ std::string Serialize(const SessionState& s, bool include_private) {
     }
     w.EndObject();
   }
+  if (include_private && !s.modelpin.empty()) {
+    w.Key("modelpin");
+    WriteModelpin(w, *s.modelpin);
+  }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }
 
+PinSelection ReadSelection(const rapidjson::Value& v) {
+  PinSelection sel;
+  if (!v.IsObject()) return sel;
+  auto str = [&](const char* name, std::optional<std::string>& out) {
+    auto it = v.FindMember(name);
+    if (it != v.MemberEnd() && it->value.IsString()) out = std::string(it->value.GetString(), it->value.GetStringLength());
+  };
+  str("provider", sel.provider);
+  str("model", sel.model);
+  str("modelSource", sel.model_source);
+  str("routeResolution", sel.route_resolution);
+  str("profile", sel.profile);
+  str("profileSource", sel.profile_source);
+  return sel;
+}
+
+// Reads the "modelpin" object; members of the wrong type are skipped (a newer modelpin may add
+// its own), as OpenClaw's own fields are.
+ModelpinSessionData ReadModelpin(const rapidjson::Value& v) {
+  ModelpinSessionData m;
+  if (auto it = v.FindMember("pinScope"); it != v.MemberEnd() && it->value.IsObject()) {
+    const auto& o = it->value;
+    PinScope sc;
+    auto kind = o.FindMember("kind");
+    std::string k = kind != o.MemberEnd() && kind->value.IsString() ? kind->value.GetString() : "";
+    bool ok = true;
+    if (k == "once") sc.kind = PinScope::Kind::kOnce;
+    else if (k == "turns") sc.kind = PinScope::Kind::kTurns;
+    else if (k == "for") sc.kind = PinScope::Kind::kFor;
+    else ok = false;
+    if (auto x = o.FindMember("setAt"); x != o.MemberEnd() && x->value.IsInt64()) sc.set_at_ms = x->value.GetInt64();
+    if (auto x = o.FindMember("until"); x != o.MemberEnd() && x->value.IsInt64()) sc.until_ms = x->value.GetInt64();
+    if (auto x = o.FindMember("turnsLeft"); x != o.MemberEnd() && x->value.IsInt()) sc.turns_left = x->value.GetInt();
+    if (auto x = o.FindMember("restore"); x != o.MemberEnd()) sc.restore = ReadSelection(x->value);
+    if (ok) m.scope = std::move(sc);
+  }
+  if (auto it = v.FindMember("history"); it != v.MemberEnd() && it->value.IsArray()) {
+    for (const auto& e : it->value.GetArray()) {
+      if (!e.IsObject()) continue;
+      PinEvent ev;
+      if (auto x = e.FindMember("at"); x != e.MemberEnd() && x->value.IsInt64()) ev.at_ms = x->value.GetInt64();
+      if (auto x = e.FindMember("source"); x != e.MemberEnd() && x->value.IsString()) ev.source = x->value.GetString();
+      if (auto x = e.FindMember("from"); x != e.MemberEnd()) ev.from = ReadSelection(x->value);
+      if (auto x = e.FindMember("to"); x != e.MemberEnd()) ev.to = ReadSelection(x->value);
+      if (auto x = e.FindMember("scope"); x != e.MemberEnd() && x->value.IsString()) ev.scope = x->value.GetString();
+      m.history.Append(std::move(ev));  // the oldest beyond the cap are dropped
+    }
+  }
+  return m;
+}
 
 }  // namespace
 
 std::string SessionState::OracleJson() const { return Serialize(*this, false); }
 std::string SessionState::StorageJson() const { return Serialize(*this, true); }
+
+std::string SessionState::ModelpinJson() const {
+  if (modelpin.empty()) return "";
+  rapidjson::StringBuffer sb;
+  JsonWriter w(sb);
+  WriteModelpin(w, *modelpin);
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+PinSelection SessionState::Selection() const {
+  return {provider_override, model_override, model_override_source, model_override_route_resolution,
+          auth_profile_override, auth_profile_override_source};
+}
+
+void SessionState::SetSelection(const PinSelection& sel) {
+  provider_override = sel.provider;
+  model_override = sel.model;
+  model_override_source = sel.model_source;
+  model_override_route_resolution = sel.route_resolution;
+  if (auth_profile_override != sel.profile || auth_profile_override_source != sel.profile_source) {
+    auth_profile_override = sel.profile;
+    auth_profile_override_source = sel.profile_source;
+    auth_profile_override_compaction_count.reset();
+    if (sel.profile && sel.profile_source.value_or("") == "auto") auth_profile_override_compaction_count = 0;
+  }
+}
+
+bool SessionState::SameSelection(const SessionState& o) const {
+  return provider_override == o.provider_override && model_override == o.model_override &&
+         model_override_source == o.model_override_source &&
+         model_override_route_resolution == o.model_override_route_resolution &&
+         auth_profile_override == o.auth_profile_override &&
+         auth_profile_override_source == o.auth_profile_override_source;
+}
+
+const PinEvent& PinHistory::operator[](size_t i) const {
+  const Node* n = head_.get();
+  for (size_t k = size_ - 1; k > i; --k) n = n->prev.get();
+  return n->event;
+}
+
+std::vector<const PinEvent*> PinHistory::Events() const {
+  std::vector<const PinEvent*> out(size_);
+  const Node* n = head_.get();
+  for (size_t k = size_; k > 0; --k, n = n->prev.get()) out[k - 1] = &n->event;
+  return out;
+}
+
+void PinHistory::Append(PinEvent e) {
+  head_ = std::make_shared<const Node>(Node{std::move(e), std::move(head_)});
+  ++chain_;
+  if (size_ < kCap) ++size_;
+  if (chain_ < 2 * kCap) return;
+  // Cut the chain to the visible events: a new chain of copies, once per kCap appends.
+  std::vector<const PinEvent*> keep = Events();
+  std::shared_ptr<const Node> fresh;
+  for (const PinEvent* ev : keep) fresh = std::make_shared<const Node>(Node{*ev, std::move(fresh)});
+  head_ = std::move(fresh);
+  chain_ = size_;
+}
+
+bool operator==(const PinHistory& a, const PinHistory& b) {
+  if (a.size_ != b.size_) return false;
+  const PinHistory::Node* x = a.head_.get();
+  const PinHistory::Node* y = b.head_.get();
+  for (size_t k = 0; k < a.size_; ++k, x = x->prev.get(), y = y->prev.get()) {
+    if (x == y) return true;  // shared from here on
+    if (!(x->event == y->event)) return false;
+  }
+  return true;
+}
+
+void SessionState::EndPinScope(int64_t at_ms, std::string_view source) {
+  if (!modelpin || !modelpin->scope) return;
+  PinSelection from = Selection();
+  ModelpinSessionData& m = modelpin.Mutable();
+  PinSelection restore = std::move(m.scope->restore);
+  m.scope.reset();
+  SetSelection(restore);
+  if (!(Selection() == from)) live_model_switch_pending = true;
+  RecordPinChange(at_ms, source, from);
+}
+
+void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope) {
+  PinSelection to = Selection();
+  if (to == from && scope.empty()) return;  // a scoped pin of the current selection still counts
+  ModelpinSessionData& m = modelpin.Mutable();
+  m.history.Append(PinEvent{at_ms, std::string(source), from, std::move(to), std::move(scope)});
+}
 
 absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json) {
   rapidjson::Document d;
@@ -96,12 +315,35 @@ absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json
       if (m->value.IsString()) s.plugin_state[m->name.GetString()] = m->value.GetString();
   if (auto it = d.FindMember("liveModelSwitchPending"); it != d.MemberEnd() && it->value.IsBool())
     s.live_model_switch_pending = it->value.GetBool();
+  if (auto it = d.FindMember("modelpin"); it != d.MemberEnd() && it->value.IsObject()) {
+    ModelpinSessionData m = ReadModelpin(it->value);
+    if (!m.empty()) s.modelpin.Mutable() = std::move(m);
+  }
   return s;
+}
+
+std::string HistoryTime(int64_t ms) {
+  std::string t = FormatUtc(ms);  // 2026-12-01T10:00:00Z
+  if (t.size() >= 16) return absl::StrCat(t.substr(0, 10), " ", t.substr(11, 5), " UTC");
+  return t;
+}
+
+std::string DescribeSelection(const PinSelection& sel) {
+  std::string out = sel.provider && sel.model ? absl::StrCat(*sel.provider, "/", *sel.model) : "default";
+  if (sel.profile) absl::StrAppend(&out, ", ", *sel.profile, " (", sel.profile_source.value_or("user"), ")");
+  return out;
+}
+
+std::string DescribePinEvent(const PinEvent& e) {
+  std::string out = absl::StrCat(HistoryTime(e.at_ms), " ", e.source, ": ", DescribeSelection(e.from), " -> ",
+                                 DescribeSelection(e.to));
+  if (!e.scope.empty()) absl::StrAppend(&out, " (", e.scope, ")");
+  return out;
 }
 
 // Adding a field to SessionState means updating empty(), VisitOracleFields, the storage JSON
 // and the memory store's Packed form; this fails the build until the size is updated with them.
-static_assert(sizeof(SessionState) == 384, "SessionState changed: update empty(), serialisation and Packed");
+static_assert(sizeof(SessionState) == 400, "SessionState changed: update empty(), serialisation and Packed");
 
 absl::StatusOr<SessionState> SessionStore::Get(const std::string& agent, const std::string& key) {
   SessionState s;
@@ -119,6 +361,7 @@ struct Packed {
            thinking = 0, plugins = 0;
   int16_t compaction = -1;  // -1 = absent
   uint8_t pending = 0;      // 0 absent, 1 false, 2 true
+  uint32_t modelpin = 0;    // slot in Impl::modelpin (0 = none): history differs per session, so not interned
 };
 
 }  // namespace
@@ -134,6 +377,31 @@ struct MemorySessionStore::Impl {
   static constexpr size_t kChunk = 64 * 1024;
   absl::flat_hash_map<std::string, AgentMap> agents;
   size_t count = 0;
+  // Sessions' modelpin data (scoped pin, history), shared with the states loaded from it: a
+  // load costs a reference count. Slot 0 unused; freed slots are reused.
+  std::vector<ModelpinData> modelpin{ModelpinData{}};
+  std::vector<uint32_t> free_modelpin;
+  // Sets `slot` (0 = none) to hold `data`, taking or freeing a slot as needed.
+  uint32_t KeepModelpin(const ModelpinData& data, uint32_t slot) {
+    if (data.empty()) {
+      if (slot != 0) {
+        modelpin[slot].reset();
+        free_modelpin.push_back(slot);
+      }
+      return 0;
+    }
+    if (slot == 0) {
+      if (!free_modelpin.empty()) {
+        slot = free_modelpin.back();
+        free_modelpin.pop_back();
+      } else {
+        slot = static_cast<uint32_t>(modelpin.size());
+        modelpin.emplace_back();
+      }
+    }
+    modelpin[slot] = data;
+    return slot;
+  }
 
   // A direct-mapped cache in front of `ids`. The strings interned are a few dozen values that
   // recur in every session ("anthropic", "user", "resolved", model ids), so the slot chosen by
@@ -231,7 +499,12 @@ struct MemorySessionStore::Impl {
     p.profile_source = Intern(s.auth_profile_override_source, before.profile_source);
     p.runtime = Intern(s.agent_runtime_override, before.runtime);
     p.thinking = Intern(s.thinking_level, before.thinking);
-    if (!s.plugin_state.empty()) p.plugins = Intern(s.StorageJson());
+    if (!s.plugin_state.empty()) {
+      SessionState plugins_only;
+      plugins_only.plugin_state = s.plugin_state;
+      p.plugins = Intern(plugins_only.StorageJson());
+    }
+    p.modelpin = KeepModelpin(s.modelpin, before.modelpin);
     p.compaction = s.auth_profile_override_compaction_count
                        ? static_cast<int16_t>(std::clamp(*s.auth_profile_override_compaction_count, 0, 32767))
                        : int16_t{-1};
@@ -253,6 +526,7 @@ struct MemorySessionStore::Impl {
     if (p.compaction >= 0) s.auth_profile_override_compaction_count = p.compaction;
     s.live_model_switch_pending.reset();
     if (p.pending) s.live_model_switch_pending = p.pending == 2;
+    s.modelpin = modelpin[p.modelpin];
   }
 };
 
@@ -277,6 +551,7 @@ absl::Status MemorySessionStore::Put(const std::string& agent, const std::string
       return absl::OkStatus();
     }
     impl_->last.packed = nullptr;
+    impl_->KeepModelpin(ModelpinData{}, p->modelpin);
     impl_->agents.find(agent)->second.erase(std::string_view(key));
     --impl_->count;
     return absl::OkStatus();

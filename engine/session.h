@@ -19,12 +19,113 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 
 namespace modelpin {
+
+// The fields that make a session's model selection and credential pin, as one value: what a
+// history event records and what a scoped pin or /model undo restores.
+struct PinSelection {
+  std::optional<std::string> provider;          // providerOverride
+  std::optional<std::string> model;             // modelOverride
+  std::optional<std::string> model_source;      // modelOverrideSource
+  std::optional<std::string> route_resolution;  // modelOverrideRouteResolution
+  std::optional<std::string> profile;           // authProfileOverride
+  std::optional<std::string> profile_source;    // authProfileOverrideSource
+  friend bool operator==(const PinSelection&, const PinSelection&) = default;
+};
+
+// A scoped pin (`/model <ref> --once | --for <duration> | --turns <n>`): the session runs on the
+// pinned selection until the scope runs out, then returns to `restore`.
+struct PinScope {
+  enum class Kind : uint8_t { kOnce, kTurns, kFor };
+  Kind kind = Kind::kOnce;
+  int64_t set_at_ms = 0;
+  int64_t until_ms = 0;  // kFor: when it ends
+  int turns_left = 0;    // kOnce, kTurns: routed messages left on the pin
+  PinSelection restore;  // the selection the session had before the scoped pin
+  friend bool operator==(const PinScope&, const PinScope&) = default;
+};
+
+// One change of a session's model, provider or credential pin.
+struct PinEvent {
+  int64_t at_ms = 0;
+  // Who changed it: "user" (/model), "reset" (/model default), "auto" (the first profile of the
+  // order pinned at a route), "order" (the automatic pin moved with the auth order: cooldowns,
+  // fill_first), "expiry" (a scoped pin ran out), "undo" (/model undo), "invalid" (a pin the
+  // config no longer allows was dropped), "plugin" (another command family's directive).
+  std::string source;
+  PinSelection from, to;
+  std::string scope;  // the scoped pin this change set up ("--once", "--for 2h", "--turns 3"), or ""
+  friend bool operator==(const PinEvent&, const PinEvent&) = default;
+};
+
+// A session's pin history, oldest first, at most kCap events. Immutable nodes shared between
+// copies: appending (every pin change of every turn) copies no earlier event, so a session's
+// history costs a turn one allocation, not fifty. Reading by index walks the list (ten or
+// fifty events, on commands that show them).
+class PinHistory {
+ public:
+  static constexpr size_t kCap = 50;
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const PinEvent& back() const { return head_->event; }
+  const PinEvent& front() const { return (*this)[0]; }
+  const PinEvent& operator[](size_t i) const;
+  // The events, oldest first; the pointers stay valid while this history (or a copy) lives.
+  std::vector<const PinEvent*> Events() const;
+  // Adds an event, forgetting the oldest beyond kCap.
+  void Append(PinEvent e);
+  friend bool operator==(const PinHistory& a, const PinHistory& b);
+
+ private:
+  struct Node {
+    PinEvent event;
+    std::shared_ptr<const Node> prev;
+  };
+  std::shared_ptr<const Node> head_;
+  size_t size_ = 0;   // events visible (at most kCap)
+  size_t chain_ = 0;  // nodes reachable from head_: older ones are cut off every kCap appends
+};
+
+// What modelpin keeps on a session beyond OpenClaw's fields. Stored under the session JSON's
+// "modelpin" key ({"pinScope": {...}, "history": [...]}), on every backend; never printed with
+// the oracle's fields.
+struct ModelpinSessionData {
+  std::optional<PinScope> scope;   // modelpin.pinScope
+  PinHistory history;              // modelpin.history: oldest first, at most kHistoryCap
+  static constexpr size_t kHistoryCap = PinHistory::kCap;
+  bool empty() const { return !scope && history.empty(); }
+  friend bool operator==(const ModelpinSessionData&, const ModelpinSessionData&) = default;
+};
+
+// A copy-on-write handle to the modelpin data: copying a session (every turn does) costs a
+// reference count, not a copy of the history. Compared by value.
+class ModelpinData {
+ public:
+  const ModelpinSessionData* get() const { return p_.get(); }
+  const ModelpinSessionData* operator->() const { return p_.get(); }
+  const ModelpinSessionData& operator*() const { return *p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+  bool empty() const { return !p_ || p_->empty(); }
+  // A private copy to change (the handle then points at it).
+  ModelpinSessionData& Mutable() {
+    p_ = std::make_shared<ModelpinSessionData>(p_ ? *p_ : ModelpinSessionData{});
+    return *const_cast<ModelpinSessionData*>(p_.get());
+  }
+  void reset() { p_.reset(); }
+  friend bool operator==(const ModelpinData& a, const ModelpinData& b) {
+    if (a.p_ == b.p_) return true;
+    return a.empty() && b.empty() ? true : (a.p_ && b.p_ && *a.p_ == *b.p_);
+  }
+
+ private:
+  std::shared_ptr<const ModelpinSessionData> p_;
+};
 
 struct SessionState {
   std::optional<std::string> provider_override;            // providerOverride
@@ -40,17 +141,33 @@ struct SessionState {
   // State of other command families, by key ("verboseLevel", "queueMode"); stored, not printed
   // with the oracle's fields.
   std::map<std::string, std::string> plugin_state;
+  // modelpin's own: scoped pin, pin history, a pending strict-mode notice ("modelpin" in JSON).
+  ModelpinData modelpin;
 
   bool empty() const {
     return !provider_override && !model_override && !model_override_source && !model_override_route_resolution &&
            !auth_profile_override && !auth_profile_override_source && !auth_profile_override_compaction_count &&
-           !live_model_switch_pending && !agent_runtime_override && !thinking_level && plugin_state.empty();
+           !live_model_switch_pending && !agent_runtime_override && !thinking_level && plugin_state.empty() &&
+           modelpin.empty();
   }
+  // The model/provider/credential pin fields, and setting them back (other fields untouched;
+  // authProfileOverrideCompactionCount follows the profile: 0 for an auto pin, unset otherwise).
+  PinSelection Selection() const;
+  void SetSelection(const PinSelection& sel);
+  // Whether the selection fields of `other` are the same as this state's (no copies).
+  bool SameSelection(const SessionState& other) const;
+  // Ends a scoped pin: back to its restore selection, recorded as `source` ("expiry").
+  void EndPinScope(int64_t at_ms, std::string_view source);
+  // Appends a history event `from` -> the current selection (nothing when they are equal),
+  // dropping the oldest beyond kHistoryCap.
+  void RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope = "");
   // The fields OpenClaw's oracle prints (all but thinkingLevel) as a compact JSON object with
   // sorted keys: {"authProfileOverride":"anthropic:work",...}.
   std::string OracleJson() const;
-  // Every field, for storage.
+  // Every field, for storage: OpenClaw's, then thinkingLevel, "plugins" and "modelpin".
   std::string StorageJson() const;
+  // The "modelpin" object alone ("" when there is none), and parsing one back.
+  std::string ModelpinJson() const;
   static absl::StatusOr<SessionState> FromStorageJson(std::string_view json);
   friend bool operator==(const SessionState&, const SessionState&) = default;
 };
@@ -70,6 +187,14 @@ void VisitOracleFields(const SessionState& s, Fn&& fn) {
   if (s.model_override_source) fn("modelOverrideSource", *s.model_override_source);
   if (s.provider_override) fn("providerOverride", *s.provider_override);
 }
+
+// "default" or "anthropic/claude-sonnet-4-5", then ", anthropic:work (user)" when a profile is
+// pinned: how history lines, /model undo and the CLI show a selection.
+std::string DescribeSelection(const PinSelection& sel);
+// One history line: "2026-12-01 10:00 UTC user: default -> anthropic/claude-sonnet-4-5 (--once)".
+std::string DescribePinEvent(const PinEvent& e);
+// A time as history shows it: "2026-12-01 10:00 UTC".
+std::string HistoryTime(int64_t ms);
 
 class SessionStore {
  public:

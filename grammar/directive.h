@@ -26,6 +26,17 @@ struct Span {
 
 enum class Scope : uint8_t { kNone, kSession, kAgent, kGlobal };
 
+// modelpin's scoped pins, after a /model reference: "--once", "--for <duration>", "--turns <n>".
+// The value is kept as typed (the model plugin checks it); OpenClaw has no such options.
+enum class PinLimitKind : uint8_t { kNone, kOnce, kFor, kTurns };
+struct PinLimit {
+  PinLimitKind kind = PinLimitKind::kNone;
+  std::string value;           // "90m", "3"; "" for --once
+  bool missing_value = false;  // "--for" or "--turns" at the end of the line
+  bool conflict = false;       // more than one of them ("--once --for 2h")
+  friend bool operator==(const PinLimit&, const PinLimit&) = default;
+};
+
 // Options that may follow a /model reference (or stand alone): -s/-a/-g and --runtime.
 struct ModelOptions {
   Scope scope = Scope::kNone;
@@ -34,6 +45,8 @@ struct ModelOptions {
   bool scope_conflict = false;
   // The runtime value exactly as typed (--runtime X, runtime=X, harness=X).
   std::optional<std::string> runtime;
+  // modelpin: --once / --for / --turns right after the directive (the span covers them).
+  PinLimit pin_limit{};
   friend bool operator==(const ModelOptions&, const ModelOptions&) = default;
 };
 
@@ -113,6 +126,17 @@ std::string_view ModelPartOf(std::string_view ref);
 // Fast pre-check run on every message: false means no directive or command can be in `text`
 // (no '/' that starts a word at a boundary). Proportional to a memchr scan, allocates nothing.
 bool MayHoldDirective(std::string_view text);
+
+// Telegram's addressed commands ("/model@mybot sonnet"), for a bot that knows its name.
+//   kOtherBot: the message starts with "/<word>@<name>" for another bot (then it is no command
+//              of this bot: ordinary text, left as it is);
+//   kThisBot:  "@<bot_name>" (ASCII case-insensitive) was removed after every "/<word>" at a
+//              directive boundary; `out` holds the text without them;
+//   kNone:     nothing addressed.
+// <word> and <name> are runs of ASCII letters, digits and '_' (<word> also '-'), and <name> ends
+// at the end, whitespace or ':'.
+enum class Addressing : uint8_t { kNone, kThisBot, kOtherBot };
+Addressing StripBotAddress(std::string_view text, std::string_view bot_name, std::string& out);
 
 // Removes a directive's span from `text` as spec 2.3 says (whole blank line, or one adjacent
 // space/tab) and returns the rest; the result is empty when only whitespace would remain.

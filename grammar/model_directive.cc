@@ -331,6 +331,63 @@ ModelOptions OptionsOf(std::string_view text, const ParseState& s, size_t match_
   return options;
 }
 
+// modelpin's scoped-pin options after a directive ending at `end`: ( [ \t]+ ( "--once" |
+// ("--for" | "--turns") [ \t]+ VALUE ) )* where each keyword ends at whitespace or the end and
+// VALUE runs to the next whitespace. Returns the end of the last one (`end` when there is none).
+// Only spaces and tabs separate them: a scoped pin stays on the directive's line.
+size_t ScanPinLimit(std::string_view text, size_t end, ModelOptions& options) {
+  PinLimit& limit = options.pin_limit;
+  auto blanks = [&](size_t i) {
+    size_t j = i;
+    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+    return j - i;
+  };
+  auto keyword = [&](size_t i, std::string_view word) {
+    if (text.size() - i < word.size()) return false;
+    for (size_t k = 0; k < word.size(); ++k)
+      if (text::LowerAscii(text[i + k]) != word[k]) return false;
+    size_t after = i + word.size();
+    return after == text.size() || text::SpaceAtFast(text, after) > 0;
+  };
+  for (;;) {
+    size_t gap = blanks(end);
+    if (gap == 0) return end;
+    size_t at = end + gap;
+    PinLimitKind kind = PinLimitKind::kNone;
+    size_t word_end = at;
+    if (keyword(at, "--once")) kind = PinLimitKind::kOnce, word_end = at + 6;
+    else if (keyword(at, "--for")) kind = PinLimitKind::kFor, word_end = at + 5;
+    else if (keyword(at, "--turns")) kind = PinLimitKind::kTurns, word_end = at + 7;
+    if (kind == PinLimitKind::kNone && limit.kind != PinLimitKind::kNone) {
+      // A scope option after a scoped pin ("--once -a") is still read, so it can be refused.
+      Scope scope = Scope::kNone;
+      for (auto [word, sc] : {std::pair{"--session", Scope::kSession}, {"-s", Scope::kSession}, {"--agent", Scope::kAgent},
+                              {"-a", Scope::kAgent}, {"--global", Scope::kGlobal}, {"-g", Scope::kGlobal}})
+        if (scope == Scope::kNone && keyword(at, word)) scope = sc, word_end = at + std::string_view(word).size();
+      if (scope == Scope::kNone) return end;
+      if (options.scope != Scope::kNone) options.scope_conflict = true;
+      else options.scope = scope;
+      end = word_end;
+      continue;
+    }
+    if (kind == PinLimitKind::kNone) return end;
+    if (limit.kind != PinLimitKind::kNone) limit.conflict = true;
+    else limit.kind = kind;
+    end = word_end;
+    if (kind == PinLimitKind::kOnce) continue;
+    size_t value_gap = blanks(end);
+    size_t v = end + value_gap;
+    size_t v_end = v;
+    while (v_end < text.size() && text::SpaceAtFast(text, v_end) == 0) ++v_end;
+    if (value_gap == 0 || v_end == v) {
+      if (limit.kind == kind && !limit.conflict) limit.missing_value = true;
+      continue;
+    }
+    if (limit.kind == kind && limit.value.empty() && !limit.missing_value) limit.value = std::string(text.substr(v, v_end - v));
+    end = v_end;
+  }
+}
+
 bool StartsWithAliasAt(std::string_view text, size_t pos, std::string_view alias) {
   if (text.size() - pos < alias.size()) return false;
   for (size_t i = 0; i < alias.size(); ++i) {
@@ -369,6 +426,7 @@ std::optional<ModelDirective> FindModelDirective(std::string_view text) {
       ParseState options_only;
       if (std::optional<size_t> end = ParseAt<rules::options_only>(text, word->begin, &options_only)) {
         ModelOptions options = OptionsOf(text, options_only, *end);
+        *end = ScanPinLimit(text, *end, options);
         // A braced list initialises in order: Classify reads `options` before it is moved.
         return ModelDirective{Span{word->begin, *end}, Classify(std::nullopt, std::nullopt, false, options),
                               std::move(options)};
@@ -377,6 +435,7 @@ std::optional<ModelDirective> FindModelDirective(std::string_view text) {
   }
 
   ModelOptions options = OptionsOf(text, general, *general_end);
+  const size_t directive_end = ScanPinLimit(text, *general_end, options);
   std::optional<std::string_view> model;
   std::optional<std::string_view> profile;
   std::string decoded_model;  // the quoted parts, decoded: `model` and `profile` may point here
@@ -396,7 +455,7 @@ std::optional<ModelDirective> FindModelDirective(std::string_view text) {
     model = NonEmpty(split.model);
     profile = split.profile;
   }
-  return ModelDirective{Span{first->begin, *general_end}, Classify(model, profile, quoted, options),
+  return ModelDirective{Span{first->begin, directive_end}, Classify(model, profile, quoted, options),
                         std::move(options)};
 }
 
@@ -419,8 +478,8 @@ std::optional<ModelDirective> FindAliasShorthand(std::string_view text,
       if (!end) continue;  // unreachable: alias_tail matches the empty string
       ModelDirective result;
       result.shorthand = true;
-      result.span = Span{pos, *end};
       result.options = OptionsOf(text, tail, *end);
+      result.span = Span{pos, ScanPinLimit(text, *end, result.options)};
       // The selection is the alias as typed; OpenClaw still applies the @profile split to it.
       const SplitRef split = SplitTrailingProfile(text.substr(pos + 1, name.size()));
       std::optional<std::string> profile;

@@ -178,4 +178,46 @@ std::string RemoveSpan(std::string_view text, Span span) {
   return cleaned;
 }
 
+Addressing StripBotAddress(std::string_view text, std::string_view bot_name, std::string& out) {
+  auto word_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  // The "@<name>" after a "/<word>" starting at `slash`: [at, name_end), or at == npos.
+  auto address = [&](size_t slash, size_t& at, size_t& name_end) {
+    at = std::string_view::npos;
+    size_t i = slash + 1;
+    while (i < text.size() && (word_char(text[i]) || text[i] == '-')) ++i;
+    if (i == slash + 1 || i >= text.size() || text[i] != '@') return;
+    size_t j = i + 1;
+    while (j < text.size() && word_char(text[j])) ++j;
+    if (j == i + 1 || !internal::IsWordEnd(text, j)) return;
+    at = i;
+    name_end = j;
+  };
+  size_t first = 0;
+  while (size_t n = text::SpaceAtFast(text, first)) first += n;
+  if (first < text.size() && text[first] == '/') {
+    size_t at, end;
+    address(first, at, end);
+    if (at != std::string_view::npos && !text::EqualsLower(text.substr(at + 1, end - at - 1), text::ToLower(bot_name)))
+      return Addressing::kOtherBot;
+  }
+  Addressing result = Addressing::kNone;
+  size_t copied = 0;
+  for (size_t pos = text.find('/'); pos != std::string_view::npos; pos = text.find('/', pos + 1)) {
+    if (!internal::IsBoundary(text, pos)) continue;
+    size_t at, end;
+    address(pos, at, end);
+    if (at == std::string_view::npos || !text::EqualsLower(text.substr(at + 1, end - at - 1), text::ToLower(bot_name)))
+      continue;
+    if (result == Addressing::kNone) out.clear();
+    result = Addressing::kThisBot;
+    out.append(text.substr(copied, at - copied));
+    copied = end;
+    pos = end - 1;
+  }
+  if (result == Addressing::kThisBot) out.append(text.substr(copied));
+  return result;
+}
+
 }  // namespace modelpin::grammar

@@ -388,6 +388,28 @@ run $NOW "$CH" chat --session other <<<"/model status"
 expect_rc 0
 expect_out_has "Current: anthropic/claude-opus-4-5"
 
+check "sessions history: every pin change of the session, oldest first (text and --json)"
+run $NOW "$CH" sessions history agent:main:main
+expect_rc 0
+expect_out_has "2026-01-01 00:00 UTC user: default -> anthropic/claude-sonnet-4-5"
+run $NOW "$CH" sessions history agent:main:main --json
+expect_rc 0
+expect_eq "$(jq -r '.history.history[0].source + " " + .history.history[0].to.model' <<<"$OUT")" "user claude-sonnet-4-5"
+run $NOW "$CH" sessions history agent:main:nobody
+expect_rc 0
+expect_out_has "no model or auth profile changes recorded"
+
+check "models status and auth list mask secrets with modelpin.masking"
+jq '. + {modelpin: {masking: "fingerprint"}}' "$FIXTURE/modelpin.json" >"$WORK/fingerprint.json"
+run $NOW "$CH" models status --config "$WORK/fingerprint.json"
+expect_rc 0
+expect_out_has "anthropic:default=fp:ac2ffd80"
+expect_out_lacks "AAAAAAAA"
+run $NOW "$CH" models auth list --config "$WORK/fingerprint.json"
+expect_rc 0
+expect_out_has "fp:ac2ffd80"
+expect_out_lacks "AAAAAAAA"
+
 check "chat: EOF without a trailing newline ends the chat"
 run $NOW "$CH" chat < <(printf 'hi')
 expect_rc 0

@@ -93,7 +93,7 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
   for (size_t i = 0; i < order.ids.size(); ++i) {
     const Credential* c = ctx.auth.Find(order.ids[i]);
     ProfileLine line{order.ids[i], c->type, "", ""};
-    line.credential = MaskedCredential(*c);
+    line.credential = MaskedCredential(*c, ctx.config.masking());
     UsageStats u = ctx.auth.Usage(c->id);
     int64_t cool = std::max(u.cooldown_until, u.disabled_until);
     if (cool > ctx.now_ms) {
@@ -137,7 +137,7 @@ std::string ExplainText(const TurnContext& ctx, std::string_view argument) {
   absl::StrAppend(&out, "\nAuth for ", e.provider, " (order from ", e.order_source, "):");
   if (e.order.empty()) {
     if (const EnvCredential* c = ctx.env ? ctx.env->For(e.provider) : nullptr)
-      absl::StrAppend(&out, "\n  no usable profile: falls back to ", c->variable, " ", MaskSecret(c->value), " from ",
+      absl::StrAppend(&out, "\n  no usable profile: falls back to ", c->variable, " ", MaskSecret(c->value, ctx.config.masking()), " from ",
                       c->source);
     else
       absl::StrAppend(&out, "\n  no usable profile and no ", e.provider,

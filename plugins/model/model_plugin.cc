@@ -19,6 +19,9 @@ using model_plugin::ProviderKnown;
 using model_plugin::ProvidersText;
 using model_plugin::StatusText;
 using model_plugin::SummaryText;
+using model_plugin::RestoreText;
+using model_plugin::ScopeLeftText;
+using model_plugin::UntilText;
 using grammar::Scope;
 namespace gm = grammar::model;
 
@@ -47,6 +50,70 @@ constexpr size_t kMaxReference = 512;
 struct ExplainRequest {
   std::string argument;
 };
+// modelpin's "/model history" and "/model undo" (OpenClaw would select models of those names).
+struct HistoryRequest {};
+struct UndoRequest {};
+
+// ---- scoped pins: /model <ref> --once | --for <duration> | --turns <n> ----
+
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kMaxPinFor = 30 * 24 * 60 * kMinute;  // longer than a month is a session pin
+constexpr int kMaxPinTurns = 100;
+
+struct PinDuration {
+  int64_t ms = 0;
+  std::string words;  // "90 minutes", "2 hours", "1 day"
+};
+
+// "90m", "2h", "1d" (a whole number and one unit, m/h/d): from 1 minute to 30 days.
+std::optional<PinDuration> ParsePinDuration(std::string_view v) {
+  if (v.size() < 2 || v.size() > 8) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < v.size(); ++i) {
+    if (v[i] < '0' || v[i] > '9') return std::nullopt;
+    n = n * 10 + (v[i] - '0');
+  }
+  const char unit = text::LowerAscii(v.back());
+  int64_t per = unit == 'm' ? kMinute : unit == 'h' ? 60 * kMinute : unit == 'd' ? 24 * 60 * kMinute : 0;
+  if (per == 0 || n <= 0 || n * per > kMaxPinFor) return std::nullopt;
+  const char* name = unit == 'm' ? "minute" : unit == 'h' ? "hour" : "day";
+  return PinDuration{n * per, absl::StrCat(n, " ", name, n == 1 ? "" : "s")};
+}
+
+std::optional<int> ParsePinTurns(std::string_view v) {
+  if (v.empty() || v.size() > 4) return std::nullopt;
+  int n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > kMaxPinTurns) return std::nullopt;
+  return n;
+}
+
+// The scoped-pin option's error, if any, before anything else of the selection is checked.
+std::optional<std::string> CheckPinLimit(const grammar::PinLimit& limit, bool has_selection, grammar::Scope scope) {
+  using grammar::PinLimitKind;
+  const char* name = limit.kind == PinLimitKind::kOnce ? "--once" : limit.kind == PinLimitKind::kFor ? "--for" : "--turns";
+  if (limit.conflict) return "Use only one of --once, --for and --turns.";
+  if (scope == grammar::Scope::kAgent || scope == grammar::Scope::kGlobal)
+    return absl::StrCat(name, " pins this session only; it cannot be combined with -a or -g.");
+  if (!has_selection) return absl::StrCat(name, " needs a model selection, e.g. /model sonnet ", name,
+                                          limit.kind == PinLimitKind::kOnce ? "" : limit.kind == PinLimitKind::kFor ? " 2h" : " 3", ".");
+  if (limit.kind == PinLimitKind::kFor) {
+    if (limit.missing_value) return "--for needs a duration, e.g. --for 90m, --for 2h or --for 1d.";
+    if (!ParsePinDuration(limit.value))
+      return absl::StrCat("Invalid duration \"", text::EchoSafe(limit.value, 40),
+                          "\" for --for: use a whole number of minutes, hours or days from 1m to 30d, e.g. 90m, 2h or 1d.");
+  }
+  if (limit.kind == PinLimitKind::kTurns) {
+    if (limit.missing_value) return "--turns needs a number of messages, e.g. --turns 3.";
+    if (!ParsePinTurns(limit.value))
+      return absl::StrCat("Invalid count \"", text::EchoSafe(limit.value, 40), "\" for --turns: use a whole number of messages from 1 to ",
+                          kMaxPinTurns, ".");
+  }
+  return std::nullopt;
+}
 
 struct RuntimeChoice {
   bool reset = false;      // default / auto
@@ -134,6 +201,12 @@ class ModelPlugin : public Plugin {
       ExplainRequest req{std::string(text::Trim(text.substr(d->span.end, end - d->span.end)))};
       return DirectiveHit{{d->span.begin, end}, std::move(req)};
     }
+    // "/model history" and "/model undo", as typed, with no option: modelpin subcommands.
+    if (const auto* sel = std::get_if<gm::Select>(&d->action);
+        sel && !sel->profile && !sel->quoted && !d->shorthand && d->options == grammar::ModelOptions{}) {
+      if (text::EqualsLower(sel->model, "history")) return DirectiveHit{d->span, HistoryRequest{}};
+      if (text::EqualsLower(sel->model, "undo")) return DirectiveHit{d->span, UndoRequest{}};
+    }
     grammar::Span span = d->span;
     return DirectiveHit{span, std::move(*d)};
   }
@@ -148,6 +221,12 @@ class ModelPlugin : public Plugin {
       r.query = Reply{model_plugin::ExplainText(ctx, req->argument), false};  // changes nothing
       return r;
     }
+    if (std::any_cast<HistoryRequest>(&hit.payload)) {
+      DirectiveResult r;
+      r.query = Reply{HistoryText(ctx), false};  // changes nothing
+      return r;
+    }
+    if (std::any_cast<UndoRequest>(&hit.payload)) return Undo(ctx);
     const auto& d = std::any_cast<const ModelDirective&>(hit.payload);
     const grammar::ModelOptions& opts = d.options;
     // Inside a longer message the info forms (and the option-only forms, which are info forms
@@ -160,6 +239,10 @@ class ModelPlugin : public Plugin {
                       std::get<gm::Rejected>(d.action).reason != gm::Reason::kNumeric);
     if (info_form && !ctx.directive_only) return {};
     if (opts.scope_conflict) return Refused(Error("Use only one model scope option."));
+    if (opts.pin_limit.kind != grammar::PinLimitKind::kNone) {
+      bool has_selection = std::holds_alternative<gm::Select>(d.action) || std::holds_alternative<gm::ResetDefault>(d.action);
+      if (auto err = CheckPinLimit(opts.pin_limit, has_selection, opts.scope)) return Refused(Error(std::move(*err)));
+    }
     bool wide_scope = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
     if (wide_scope && !ctx.sender_is_owner)
       return Refused(Error("Agent and global model defaults require owner authority or operator.admin scope."));
@@ -190,7 +273,10 @@ class ModelPlugin : public Plugin {
       }
       return Refused(Error(text));
     }
-    return Select(ctx, std::get<Selection>(resolved), sel.profile, opts);
+    const Selection& chosen = std::get<Selection>(resolved);
+    if (!sel.profile)
+      if (const std::string* own = ModelAuthProfile(ctx, chosen.ref)) return Select(ctx, chosen, *own, opts, true);
+    return Select(ctx, chosen, sel.profile, opts);
   }
 
   std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
@@ -214,6 +300,48 @@ class ModelPlugin : public Plugin {
     return r;
   }
 
+  // "/model history": the last ten changes of the session's model and pin, oldest first.
+  static std::string HistoryText(const TurnContext& ctx) {
+    const ModelpinSessionData* m = ctx.session.modelpin.get();
+    if (!m || m->history.empty()) return "No model or auth profile changes recorded for this session yet.";
+    constexpr size_t kShown = 10;
+    const size_t n = m->history.size();
+    const size_t first = n > kShown ? n - kShown : 0;
+    std::string out = n > kShown ? absl::StrCat("Model history (last ", kShown, " of ", n, " changes, oldest first):")
+                                 : absl::StrCat("Model history (", n, n == 1 ? " change" : " changes", ", oldest first):");
+    std::vector<const PinEvent*> events = m->history.Events();
+    for (size_t i = first; i < n; ++i) absl::StrAppend(&out, "\n", i - first + 1, ". ", DescribePinEvent(*events[i]));
+    if (m->scope) absl::StrAppend(&out, "\nNow: ", ctx.CurrentModel().Label(), " ", ScopeLeftText(*m->scope, ctx.now_ms),
+                                  ", then back to ", RestoreText(ctx, m->scope->restore), ".");
+    absl::StrAppend(&out, "\nUndo the last change: /model undo");
+    return out;
+  }
+
+  // "/model undo": back to the selection before the latest change a person made (a /model,
+  // a reset, an undo, another plugin's directive) that the session does not already have.
+  // Automatic changes (auto pins, order changes, expiry, dropped pins) are not undone.
+  static DirectiveResult Undo(TurnContext& ctx) {
+    const ModelpinSessionData* m = ctx.session.modelpin.get();
+    const PinSelection now = ctx.session.Selection();
+    const PinEvent* target = nullptr;
+    if (m)
+      for (const PinEvent* e : m->history.Events()) {  // the latest match wins
+        const std::string& src = e->source;
+        if ((src == "user" || src == "reset" || src == "undo" || src == "plugin") && !(e->from == now)) target = e;
+      }
+    if (target == nullptr)
+      return Refused(Error("Nothing to undo: this session has no earlier model or auth profile selection to go back to."));
+    PinEvent undone = *target;  // the history changes below
+    SessionState& s = ctx.session;
+    if (m->scope) s.modelpin.Mutable().scope.reset();
+    s.SetSelection(undone.from);
+    s.live_model_switch_pending = true;
+    ctx.pin_change_source = "undo";
+    DirectiveResult r;
+    r.ack = absl::StrCat("Restored ", RestoreText(ctx, undone.from), ", undoing the ", undone.source, " change of ", HistoryTime(undone.at_ms), ".");
+    return r;
+  }
+
   static std::string RejectText(gm::Reason reason, const grammar::ModelOptions& opts) {
     switch (reason) {
       case gm::Reason::kNumeric:
@@ -229,9 +357,19 @@ class ModelPlugin : public Plugin {
     return "Invalid /model command.";
   }
 
+  // The model's own credential (agents.defaults.models.<ref>.authProfile, then the agent's
+  // entry), or nullptr.
+  static const std::string* ModelAuthProfile(const TurnContext& ctx, const ModelRef& ref) {
+    const std::string* found = nullptr;
+    for (const auto& m : ctx.agent.models)  // the agent's own entries come last and win
+      if (!m.auth_profile.empty() && m.ref == ref) found = &m.auth_profile;
+    return found;
+  }
+
   // Steps 6-11 of spec 3.1 for a resolved selection, then the session change (spec 4.2).
+  // `configured_profile`: the profile is the model's authProfile, not typed by the user.
   static DirectiveResult Select(TurnContext& ctx, const Selection& sel, const std::optional<std::string>& profile,
-                                const grammar::ModelOptions& opts) {
+                                const grammar::ModelOptions& opts, bool configured_profile = false) {
     const ModelRef& ref = sel.ref;
     if (profile) {
       const Credential* c = ctx.auth.Find(*profile);
@@ -295,6 +433,39 @@ class ModelPlugin : public Plugin {
     }
     if (runtime.reset) s.agent_runtime_override.reset();
     else if (!runtime.id.empty()) s.agent_runtime_override = runtime.id;
+    // A scoped pin returns to the session's own selection: the one before this message, or the
+    // one an active scoped pin would have returned to. A plain selection ends any scoped pin.
+    const grammar::PinLimit& limit = opts.pin_limit;
+    std::string scope_words;
+    std::string restore_text;
+    if (limit.kind != grammar::PinLimitKind::kNone) {
+      PinScope sc;
+      sc.set_at_ms = ctx.now_ms;
+      const ModelpinSessionData* before_data = ctx.stored.modelpin.get();
+      sc.restore = before_data && before_data->scope ? before_data->scope->restore : ctx.stored.Selection();
+      if (limit.kind == grammar::PinLimitKind::kOnce) {
+        sc.kind = PinScope::Kind::kOnce;
+        sc.turns_left = 1;
+        scope_words = "for the next message only";
+        ctx.pin_change_scope = "--once";
+      } else if (limit.kind == grammar::PinLimitKind::kTurns) {
+        sc.kind = PinScope::Kind::kTurns;
+        sc.turns_left = *ParsePinTurns(limit.value);
+        scope_words = sc.turns_left == 1 ? "for the next message only" : absl::StrCat("for the next ", sc.turns_left, " messages");
+        ctx.pin_change_scope = absl::StrCat("--turns ", sc.turns_left);
+      } else {
+        PinDuration dur = *ParsePinDuration(limit.value);
+        sc.kind = PinScope::Kind::kFor;
+        sc.until_ms = ctx.now_ms + dur.ms;
+        scope_words = absl::StrCat("for ", dur.words, ", until ", UntilText(sc.until_ms, ctx.now_ms));
+        ctx.pin_change_scope = absl::StrCat("--for ", text::ToLower(limit.value));
+      }
+      restore_text = RestoreText(ctx, sc.restore);
+      s.modelpin.Mutable().scope = std::move(sc);
+    } else if (s.modelpin && s.modelpin->scope) {
+      s.modelpin.Mutable().scope.reset();
+    }
+    ctx.pin_change_source = is_default && limit.kind == grammar::PinLimitKind::kNone ? "reset" : "user";
     // Only this directive changes the model and pin fields in a turn, so the stored session is
     // the state before it. Nothing else (runtime, thinking) counts as a switch.
     const SessionState& before = ctx.stored;
@@ -324,7 +495,9 @@ class ModelPlugin : public Plugin {
     const size_t echo_cap = ctx.strict ? 200 : 3 * label.size() + 3;  // room for U+FFFD expansion
     if (std::any_of(label.begin(), label.end(), [](char c) { return c < 0x20 || c == 0x7F; }) || label.size() > echo_cap)
       label = text::EchoSafe(label, echo_cap);
-    if (wide) {
+    if (!scope_words.empty()) {
+      absl::StrAppend(&ack, "Model set to ", label, " ", scope_words, "; then back to ", restore_text, ".");
+    } else if (wide) {
       absl::StrAppend(&ack, "Model set to ", label, " for this session. ",
                       opts.scope == Scope::kAgent ? "Agent" : "Global",
                       " default unchanged because configuration is immutable.");
@@ -347,7 +520,9 @@ class ModelPlugin : public Plugin {
     std::string runtime_part;
     if (runtime.reset) runtime_part = "Runtime reset to configured policy.";
     else if (!runtime.id.empty()) runtime_part = absl::StrCat("Runtime set to ", runtime.id, " for this session.");
-    std::string profile_part = profile ? absl::StrCat("Auth profile set to ", *profile, ".") : "";
+    std::string profile_part =
+        profile ? absl::StrCat("Auth profile set to ", *profile, configured_profile ? " (the model's authProfile)." : ".")
+                : "";
     // Strict mode uses one order everywhere (spec 7.7): model, auth profile, runtime, thinking.
     bool lone = ctx.directive_only && ctx.directive_count == 1 && !ctx.strict;
     if (lone) {

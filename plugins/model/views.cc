@@ -152,8 +152,42 @@ bool ProviderKnown(const TurnContext& ctx, const std::string& provider) {
   return IsBundledProvider(provider);
 }
 
+// "14:05 UTC" on the same UTC day as `now`, else "2026-12-03 14:05 UTC".
+std::string UntilText(int64_t until, int64_t now) {
+  std::string u = HistoryTime(until), n = HistoryTime(now);
+  return u.compare(0, 10, n, 0, 10) == 0 ? u.substr(11) : u;
+}
+
+// What is left of a scoped pin, in words: "for the next message only", "for the next 3
+// messages", "until 14:05 UTC (85m left)".
+std::string ScopeLeftText(const PinScope& sc, int64_t now) {
+  if (sc.kind == PinScope::Kind::kFor)
+    return absl::StrCat("until ", UntilText(sc.until_ms, now), " (", FormatRemaining(sc.until_ms - now), " left)");
+  if (sc.turns_left <= 1) return "for the next message only";
+  return absl::StrCat("for the next ", sc.turns_left, " messages");
+}
+
+// "anthropic/claude-opus-4-5" for a session pin, "the configured default (anthropic/...)".
+std::string RestoreText(const TurnContext& ctx, const PinSelection& sel) {
+  std::string out = sel.provider && sel.model
+                        ? absl::StrCat(*sel.provider, "/", *sel.model)
+                        : absl::StrCat("the configured default (", ctx.agent.default_ref.Label(), ")");
+  // A user's own profile pin comes back too; an automatic one is chosen afresh anyway.
+  if (sel.profile && sel.profile_source.value_or("") == "user") absl::StrAppend(&out, " with auth profile ", *sel.profile);
+  return out;
+}
+
+
+// "\nPinned: for the next 2 messages, then back to ..." while a scoped pin is active, else "".
+std::string PinnedLine(const TurnContext& ctx) {
+  const ModelpinSessionData* m = ctx.session.modelpin.get();
+  if (!m || !m->scope) return "";
+  return absl::StrCat("\nPinned: ", ScopeLeftText(*m->scope, ctx.now_ms), ", then back to ",
+                      RestoreText(ctx, m->scope->restore));
+}
+
 std::string SummaryText(const TurnContext& ctx) {
-  return absl::StrCat("Current: ", ctx.CurrentModel().Label(), "\nThink: ", ThinkingLevel(ctx),
+  return absl::StrCat("Current: ", ctx.CurrentModel().Label(), PinnedLine(ctx), "\nThink: ", ThinkingLevel(ctx),
                       " (change with /think <level>)\n"
                       "Session: /model <provider/model> -s\n"
                       "Agent default: /model <provider/model> -a\n"
@@ -168,7 +202,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   if (order.ids.empty()) {
     // OpenClaw's fallback: the provider's environment key, masked, with the variable's name.
     if (const EnvCredential* c = ctx.env ? ctx.env->For(provider) : nullptr)
-      return absl::StrCat(MaskSecret(c->value), " (", c->variable, ")");
+      return absl::StrCat(MaskSecret(c->value, ctx.config.masking()), " (", c->variable, ")");
     return "missing";
   }
   // OpenClaw marks the first profile of the configured order even when this session's pin will
@@ -183,7 +217,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   for (size_t i = 0; i < order.ids.size(); ++i) {
     const std::string& id = order.ids[i];
     const Credential* c = ctx.auth.Find(id);
-    std::string cred = MaskedCredential(*c);
+    std::string cred = MaskedCredential(*c, ctx.config.masking());
     std::vector<std::string> flags;
     if (i == 0) flags.push_back("next");
     if (last_good && *last_good == id) flags.push_back("lastGood");
@@ -202,7 +236,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
 }
 
 std::string StatusText(const TurnContext& ctx) {
-  std::string out = absl::StrCat("Current: ", ctx.CurrentModel().Label(), "\nDefault: ", ctx.agent.default_ref.Label(),
+  std::string out = absl::StrCat("Current: ", ctx.CurrentModel().Label(), PinnedLine(ctx), "\nDefault: ", ctx.agent.default_ref.Label(),
                                  "\nAgent: ", ctx.agent_id, "\nAuth store: ", ctx.auth_store_label);
   std::vector<std::string> providers;
   std::map<std::string, std::vector<ModelRef>> by_provider;

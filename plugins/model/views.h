@@ -36,6 +36,13 @@ Availability RowAvailability(const TurnContext& ctx, const std::string& provider
 Availability AuthAvailability(const TurnContext& ctx, const std::string& provider, std::string_view profile_provider,
                               const std::optional<std::string>& pin, bool pin_is_user);
 
+// Scoped pins in words. "14:05 UTC" on the same UTC day as `now`, else "2026-12-03 14:05 UTC".
+std::string UntilText(int64_t until, int64_t now);
+// What is left: "for the next message only", "for the next 3 messages", "until 14:05 UTC (85m left)".
+std::string ScopeLeftText(const PinScope& sc, int64_t now);
+// What a scoped pin or undo returns to: "anthropic/claude-opus-4-5" or "the configured default (...)".
+std::string RestoreText(const TurnContext& ctx, const PinSelection& sel);
+
 // The catalog row of `ref`, if any.
 const CatalogRow* FindRow(const TurnContext& ctx, const ModelRef& ref);
 
