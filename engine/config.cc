@@ -82,7 +82,7 @@ absl::StatusOr<ModelRef> ReadPrimary(const Reader& r, const Value& v, const std:
   return ParseConfigRef(s);
 }
 
-// modelpin.rotation: {"auth": "disable"|"until_changed", "billing": "10m-doubling"|"<duration>",
+// modelpin.rotation: {"auth": "cooldown"|"disable"|"until_changed", "billing": "10m-doubling"|"<duration>",
 // "rate_limit": "backoff"|"retry_after", "timeout": "cooldown"|"retry_once",
 // "strategy": {"<provider>"|"*": "round_robin"|"fill_first"|"least_used"|"random"}, "seed": N}.
 absl::Status ReadRotation(const Reader& r, const Value& v, RotationPolicy* out) {
@@ -100,8 +100,10 @@ absl::Status ReadRotation(const Reader& r, const Value& v, RotationPolicy* out) 
     if (std::string(key) == "billing") names += " or a duration such as 5h";
     return r.file().Error(base + "." + key, absl::StrCat("unknown value \"", s, "\" (expected ", names, ")"));
   };
-  ASSIGN_OR_RETURN(std::string auth, choice("auth", {"disable", "until_changed"}));
-  out->auth_until_changed = auth == "until_changed";
+  ASSIGN_OR_RETURN(std::string auth, choice("auth", {"cooldown", "disable", "until_changed"}));
+  out->auth = auth == "until_changed" ? AuthFailurePolicy::kUntilChanged
+              : auth == "disable"     ? AuthFailurePolicy::kDisable
+                                      : AuthFailurePolicy::kCooldown;
   ASSIGN_OR_RETURN(std::string billing, choice("billing", {"10m-doubling"}));
   out->billing_disable_ms = billing == "10m-doubling" ? 0 : *ParseDurationMs(billing);
   ASSIGN_OR_RETURN(std::string rate, choice("rate_limit", {"backoff", "retry_after"}));

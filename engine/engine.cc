@@ -281,7 +281,10 @@ void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrde
     ++n;
   };
   const SessionState& s = ctx.session;
-  if (s.auth_profile_override) {
+  // The pin leads while it can be used. A pin cooling down or disabled keeps its place in the
+  // order (last, by when it is back) and the provider's other profiles go first: OpenClaw keeps
+  // the pin and tries the next profile of the same provider (fixtures/rotation-oracle/auth-401-pinned).
+  if (s.auth_profile_override && !IsCoolingDown(ctx.auth.Usage(*s.auth_profile_override), model.Label(), ctx.now_ms)) {
     // A pin that is in the order is eligible by construction; only a pin outside it (a user pin
     // of a profile the explicit order leaves out) needs the check.
     bool in_order = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end();
@@ -310,13 +313,10 @@ std::string HealthOf(const TurnContext& ctx, const std::string& id, const ModelR
 
 // The failover plan (OpenClaw's model fallback, decided before the call): the models of the
 // configured fallbacks that have a profile ready, each with its profiles. When the session's
-// model cannot be called now (every profile cooling down or disabled, or its user pin is), the
-// route moves to the first of them for this message; the session is not changed.
+// model cannot be called now (every profile cooling down or disabled; a user pin that is goes
+// last, see RouteProfiles), the route moves to the first of them for this message; the session
+// is not changed.
 void PlanFallbacks(const TurnContext& ctx, const AuthOrder& order, Route& route) {
-  const SessionState& s = ctx.session;
-  const bool user_pin = s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user";
-  const bool pin_blocked =
-      user_pin && std::find(order.cooling.begin(), order.cooling.end(), *s.auth_profile_override) != order.cooling.end();
   for (const ModelRef& fb : ctx.agent.fallbacks) {
     if (fb == route.model) continue;
     const AuthOrder& o = ModelOrder(ctx, fb);
@@ -327,15 +327,11 @@ void PlanFallbacks(const TurnContext& ctx, const AuthOrder& order, Route& route)
       if (const EnvCredential* e = ctx.env->For(fb.provider)) c.profiles.push_back(e->ProfileId());
     if (!c.profiles.empty()) route.plan.push_back(std::move(c));
   }
-  if (!(order.AllCooling() || pin_blocked) || route.plan.empty()) return;
+  if (!order.AllCooling() || route.plan.empty()) return;
   std::vector<std::string> why;
-  if (pin_blocked) {
-    route.fallback_reason = absl::StrCat("the pinned profile ", HealthOf(ctx, *s.auth_profile_override, route.model));
-  } else {
-    for (const auto& id : order.ids) why.push_back(HealthOf(ctx, id, route.model));
-    route.fallback_reason = absl::StrCat("every profile of ", route.model.Label(), " is cooling down or disabled (",
-                                         absl::StrJoin(why, "; "), ")");
-  }
+  for (const auto& id : order.ids) why.push_back(HealthOf(ctx, id, route.model));
+  route.fallback_reason = absl::StrCat("every profile of ", route.model.Label(), " is cooling down or disabled (",
+                                       absl::StrJoin(why, "; "), ")");
   route.fallback_from = route.model;
   route.model = route.plan.front().model;
   route.profiles = std::move(route.plan.front().profiles);

@@ -87,9 +87,10 @@ struct Route {
   // OpenClaw applies such a level to that run only and stores nothing. "" otherwise: the call
   // uses the session's level (Outcome::session.thinking_level, else the model's start level).
   std::string thinking;
-  // Set when every profile of the session's model is cooling down or disabled (or its user pin
-  // is) and the call goes to a model of the configured `fallbacks` instead, for this message
-  // only: the session keeps its selection and pin. `fallback_reason` says why, for people.
+  // Set when every profile of the session's model is cooling down or disabled and the call goes
+  // to a model of the configured `fallbacks` instead, for this message only: the session keeps
+  // its selection and pin. `fallback_reason` says why, for people. (A user pin that cools down
+  // only moves behind the provider's other profiles, as in OpenClaw.)
   ModelRef fallback_from;
   std::string fallback_reason;
   // The rest of the plan when `fallbacks` are configured: the models to try after `model`, in

@@ -163,6 +163,10 @@ void ApplyReport(const CallReport& r, const RotationPolicy& p, int64_t now, Usag
     if (!r.model.empty()) u.model_cooldowns.erase(r.model);
     return;
   }
+  // OpenClaw keeps provider overloads (529) and server errors (5xx) to the run that saw them:
+  // it retries and rotates, but the profile's stored health does not change (checked:
+  // fixtures/rotation-oracle/overloaded-529 and server-error-500).
+  if (r.error == ErrorClass::kOverloaded || r.error == ErrorClass::kServerError) return;
   // Counters restart once the last failure is older than the failure window.
   if (u.last_failure_at && now - u.last_failure_at >= kFailureWindowMs) {
     u.error_count = 0;
@@ -177,9 +181,13 @@ void ApplyReport(const CallReport& r, const RotationPolicy& p, int64_t now, Usag
   u.last_failure_at = now;
   switch (r.error) {
     case ErrorClass::kAuth:
+      // OpenClaw classifies a plain 401 as "auth": a cooldown like a rate limit's (checked:
+      // fixtures/rotation-oracle/auth-401). Its disable is for "auth_permanent" (revoked keys).
+      if (p.auth == AuthFailurePolicy::kCooldown) break;
+      [[fallthrough]];
     case ErrorClass::kBilling: {
       int64_t until;
-      if (r.error == ErrorClass::kAuth && p.auth_until_changed) until = kUntilCredentialChanges;
+      if (r.error == ErrorClass::kAuth && p.auth == AuthFailurePolicy::kUntilChanged) until = kUntilCredentialChanges;
       else if (r.error == ErrorClass::kBilling && p.billing_disable_ms > 0) until = now + p.billing_disable_ms;
       else until = now + DisableMs(of_class);
       if (until >= u.disabled_until) {
@@ -197,8 +205,8 @@ void ApplyReport(const CallReport& r, const RotationPolicy& p, int64_t now, Usag
   }
   int64_t ms = CooldownMs(u.error_count);
   if (r.error == ErrorClass::kRateLimit && p.rate_limit_retry_after && r.retry_after_ms > 0) ms = r.retry_after_ms;
-  bool model_scoped = !r.model.empty() && (r.error == ErrorClass::kRateLimit || r.error == ErrorClass::kOverloaded ||
-                                            r.error == ErrorClass::kModelNotFound);
+  bool model_scoped =
+      !r.model.empty() && (r.error == ErrorClass::kRateLimit || r.error == ErrorClass::kModelNotFound);
   int64_t& until = model_scoped ? u.model_cooldowns[r.model] : u.cooldown_until;
   until = std::max(until, now + ms);
 }

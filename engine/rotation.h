@@ -1,7 +1,9 @@
 // Credential rotation rules: what a model call's outcome does to its auth profile's health, and
 // how a profile's health reads. Pure: no I/O, time is a parameter. The defaults are OpenClaw's
-// (its failover documentation): cooldowns of 30 s, 1 min, then 5 min; error counters restart
-// after a 24 h failure window; billing and auth failures disable a profile, 10 min at first.
+// (its failover documentation, and what OpenClaw 2026.9.6 stored when driven into 429, 401 and
+// 402 answers: fixtures/rotation-oracle): cooldowns of 30 s, 1 min, then 5 min, for a 401 too;
+// error counters restart after a 24 h failure window; billing failures disable a profile, 10 min
+// at first; overloads and server errors leave the profile's health as it was.
 // Config `modelpin.rotation` changes them per error class and picks a strategy per provider.
 //
 //   UsageStats u = store.Usage("anthropic:work");
@@ -34,7 +36,8 @@ struct CallReport {
   ErrorClass error = ErrorClass::kOk;
   int64_t retry_after_ms = 0;  // the provider's Retry-After, 0 when it sent none
   // "provider/model" when the failure concerns one model of the profile (OpenClaw cools down
-  // such a model only, the profile stays usable for others); "" for the whole profile.
+  // such a model only for a rate limit or an unknown model, the profile stays usable for
+  // others); "" for the whole profile.
   std::string model;
 };
 
@@ -48,9 +51,16 @@ enum class Strategy {
 std::string_view StrategyName(Strategy s);
 std::optional<Strategy> ParseStrategy(std::string_view name);
 
+// What a 401/403 does to the profile ("auth" in `modelpin.rotation`).
+enum class AuthFailurePolicy {
+  kCooldown,      // "cooldown": OpenClaw's for a 401 (reason "auth"): the transient cooldown, 30 s, 1 min, 5 min
+  kDisable,       // "disable": disabled for 10 min, doubling per auth failure, at most 24 h
+  kUntilChanged,  // "until_changed": disabled until paste-token/paste-api-key replaces the secret
+};
+
 // Config `modelpin.rotation`. Every default is OpenClaw's behaviour.
 struct RotationPolicy {
-  bool auth_until_changed = false;  // "auth": "until_changed": disabled until the credential is replaced
+  AuthFailurePolicy auth = AuthFailurePolicy::kCooldown;
   int64_t billing_disable_ms = 0;   // "billing": "5h": a fixed disable; 0 = 10 min, doubling
   bool rate_limit_retry_after = false;  // "rate_limit": "retry_after": the cooldown is the retry-after given
   bool timeout_retry_once = false;  // "timeout": "retry_once": the first timeout leaves the profile first
@@ -67,7 +77,8 @@ inline constexpr int64_t kUntilCredentialChanges = 253402300799000LL;
 // Applies one call's outcome to the profile's stats. Success: lastUsed, use count, errors and
 // cooldowns cleared (the model's own cooldown too). Failure: counters (restarted after the
 // failure window), then a cooldown by the total error count (30 s, 1 min, 5 min), or a disable
-// for auth and billing by their own count (10 min, doubling, at most 24 h).
+// for billing (and auth under "disable") by its own count (10 min, doubling, at most 24 h).
+// Overloaded and server errors change nothing (OpenClaw keeps them to the run).
 void ApplyReport(const CallReport& report, const RotationPolicy& policy, int64_t now_ms, UsageStats& u);
 
 // Whether the profile cannot be used now for `model` ("" = the profile as a whole), and until when.

@@ -75,8 +75,9 @@ has "replay: /usage names the next call" "Next call: anthropic/claude-opus-4-5" 
 has "replay: profiles in order, masked, with health" \
 "  | 1. anthropic:work (token:sk-ant-o...BBBBBBBB), last used 2027-01-15 07:00 UTC, 0 errors, ready
   | 2. anthropic:default (sk-ant-a...AAAAAAAA), never used, 2 errors, cooling down until 2027-01-15 08:05 UTC" "$out"
-has "replay: after a pin, the pinned profile first" "Next call: anthropic/claude-sonnet-4-5
-  | 1. anthropic:default" "$out"
+# The pin cools down (see the state above): as in OpenClaw, it waits behind the ready profile.
+has "replay: after a pin, the new model; a pin cooling down after the ready profile" "Next call: anthropic/claude-sonnet-4-5
+  | 1. anthropic:work" "$out"
 has "replay: its namespaced field persists between turns" "Asked 2 times in this session." "$out"
 has "replay: /commands lists the plugin's command" "/usage — Show the model and credentials the next call would use" "$out"
 hasnt "replay: no secret leaves" "AAAAAAAAAAAAAAAAAAAAAAAA" "$out"

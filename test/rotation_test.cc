@@ -64,16 +64,46 @@ BOOST_AUTO_TEST_CASE(ErrorCountersRestartAfterTheFailureWindow) {
   BOOST_TEST(u.cooldown_until == kNow + 1000 + kFailureWindowMs + 30'000);
 }
 
-BOOST_AUTO_TEST_CASE(AuthAndBillingDisableTenMinutesThenDouble) {
-  for (ErrorClass e : {ErrorClass::kAuth, ErrorClass::kBilling}) {
+BOOST_AUTO_TEST_CASE(BillingDisablesTenMinutesThenDoubles) {
+  UsageStats u;
+  RotationPolicy p;
+  ApplyReport(Report(ErrorClass::kBilling), p, kNow, u);
+  BOOST_TEST(u.disabled_until == kNow + 600'000);
+  BOOST_TEST(u.disabled_reason == "billing");
+  BOOST_TEST(u.cooldown_until == 0);  // a 402 is not a rate limit
+  ApplyReport(Report(ErrorClass::kBilling), p, kNow + 1, u);
+  BOOST_TEST(u.disabled_until == kNow + 1 + 1'200'000);
+}
+
+// OpenClaw 2026.9.6 stores a 401 as reason "auth" with the transient cooldown, no disable
+// (fixtures/rotation-oracle/auth-401); "auth": "disable" is modelpin's policy for the old rule.
+BOOST_AUTO_TEST_CASE(AnAuthFailureCoolsDownByDefaultAndDisablesUnderThePolicy) {
+  UsageStats u;
+  ApplyReport(Report(ErrorClass::kAuth, "anthropic/claude-opus-4-5"), RotationPolicy{}, kNow, u);
+  BOOST_TEST(u.cooldown_until == kNow + 30'000);  // the whole profile, though a model was named
+  BOOST_TEST(u.model_cooldowns.empty());
+  BOOST_TEST(u.disabled_until == 0);
+  BOOST_TEST(u.failure_counts.at("auth") == 1);
+  ApplyReport(Report(ErrorClass::kAuth), RotationPolicy{}, kNow + 1, u);
+  BOOST_TEST(u.cooldown_until == kNow + 1 + 60'000);
+
+  auto c = ParseConfig(R"({"modelpin": {"rotation": {"auth": "disable"}}})");
+  UsageStats d;
+  ApplyReport(Report(ErrorClass::kAuth), c.rotation(), kNow, d);
+  BOOST_TEST(d.disabled_until == kNow + 600'000);
+  BOOST_TEST(d.disabled_reason == "auth");
+  BOOST_TEST(d.cooldown_until == 0);
+  ApplyReport(Report(ErrorClass::kAuth), c.rotation(), kNow + 1, d);
+  BOOST_TEST(d.disabled_until == kNow + 1 + 1'200'000);
+}
+
+// OpenClaw retries and rotates on a 529 or a 500 but stores nothing for the profile
+// (fixtures/rotation-oracle/overloaded-529, server-error-500).
+BOOST_AUTO_TEST_CASE(OverloadsAndServerErrorsLeaveTheHealthAlone) {
+  for (ErrorClass e : {ErrorClass::kOverloaded, ErrorClass::kServerError}) {
     UsageStats u;
-    RotationPolicy p;
-    ApplyReport(Report(e), p, kNow, u);
-    BOOST_TEST(u.disabled_until == kNow + 600'000);
-    BOOST_TEST(u.disabled_reason == std::string(ErrorClassName(e)));
-    BOOST_TEST(u.cooldown_until == 0);  // a 401 is not a rate limit
-    ApplyReport(Report(e), p, kNow + 1, u);
-    BOOST_TEST(u.disabled_until == kNow + 1 + 1'200'000);
+    ApplyReport(Report(e, "anthropic/claude-opus-4-5"), RotationPolicy{}, kNow, u);
+    BOOST_TEST((u == UsageStats{}));
   }
 }
 
