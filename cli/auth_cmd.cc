@@ -314,9 +314,11 @@ std::string FindOnPath(const std::string& name) {
   std::string_view rest = path;
   while (true) {
     size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
+    std::string_view dir = rest.substr(0, colon);
+    // Built in place: g++ 12 -O3 reports a false -Wrestrict on `dir = "."` then `dir + "/"`.
+    std::string candidate(dir.empty() ? std::string_view(".") : dir);
+    candidate += '/';
+    candidate += name;
     struct stat st;
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
       return candidate;

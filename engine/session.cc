@@ -146,13 +146,16 @@ std::string Serialize(const SessionState& s, bool include_private) {
   return std::string(sb.GetString(), sb.GetSize());
 }
 
+// Sets `out` to the string member `name` of object `v`; a missing or non-string member leaves it.
+void ReadString(const rapidjson::Value& v, const char* name, std::optional<std::string>& out) {
+  auto it = v.FindMember(name);
+  if (it != v.MemberEnd() && it->value.IsString()) out = std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
 PinSelection ReadSelection(const rapidjson::Value& v) {
   PinSelection sel;
   if (!v.IsObject()) return sel;
-  auto str = [&](const char* name, std::optional<std::string>& out) {
-    auto it = v.FindMember(name);
-    if (it != v.MemberEnd() && it->value.IsString()) out = std::string(it->value.GetString(), it->value.GetStringLength());
-  };
+  auto str = [&](const char* name, std::optional<std::string>& out) { ReadString(v, name, out); };
   str("provider", sel.provider);
   str("model", sel.model);
   str("modelSource", sel.model_source);
@@ -296,10 +299,7 @@ absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json
   d.Parse(json.data(), json.size());
   if (d.HasParseError() || !d.IsObject()) return absl::DataLossError("session entry is not a JSON object");
   SessionState s;
-  auto str = [&](const char* name, std::optional<std::string>& out) {
-    auto it = d.FindMember(name);
-    if (it != d.MemberEnd() && it->value.IsString()) out = std::string(it->value.GetString(), it->value.GetStringLength());
-  };
+  auto str = [&](const char* name, std::optional<std::string>& out) { ReadString(d, name, out); };
   str("providerOverride", s.provider_override);
   str("modelOverride", s.model_override);
   str("modelOverrideSource", s.model_override_source);

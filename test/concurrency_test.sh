@@ -10,7 +10,7 @@
 #
 #   test/concurrency_test.sh build-rel/cli/modelpin . [N]
 #
-# N defaults to $MODELPIN_STRESS_N, else 1,000 (the ASan suite sets 250).
+# N defaults to $MODELPIN_STRESS_N, else 1,000 (the ASan suite sets 100).
 set -euo pipefail
 modelpin=$1 src=$2 n=${3:-${MODELPIN_STRESS_N:-1000}}
 tmp=$(mktemp -d)

@@ -12,7 +12,7 @@
 #
 #   test/crash_test.sh build-rel/cli/modelpin . [CHANGES]
 #
-# CHANGES defaults to $MODELPIN_STRESS_N, else 1,000 (the ASan suite sets 250: there it looks for
+# CHANGES defaults to $MODELPIN_STRESS_N, else 1,000 (the ASan suite sets 100: there it looks for
 # memory errors, and each sanitized process costs several times more).
 set -euo pipefail
 modelpin=$1 src=$2 changes=${3:-${MODELPIN_STRESS_N:-1000}}
