@@ -140,12 +140,12 @@ int RunSessions(std::vector<std::string> argv) {
     } else {
       std::cout << "Session " << key << " (agent " << agent << "): " << m->history.size()
                 << (m->history.size() == 1 ? " change" : " changes") << ", oldest first\n";
-      for (const PinEvent* e : m->history.Events()) std::cout << "  " << DescribePinEvent(*e) << "\n";
+      for (const PinEvent& e : m->history) std::cout << "  " << DescribePinEvent(e) << "\n";
     }
     if (m && m->scope)
       std::cout << "Scoped pin: " << (m->scope->kind == PinScope::Kind::kFor ? "until " + HistoryTime(m->scope->until_ms)
                                                                            : std::to_string(m->scope->turns_left) + " more message(s)")
-                << ", then back to " << DescribeSelection(m->scope->restore) << "\n";
+                << ", then back to " << DescribeSelection(*m->scope->restore) << "\n";
     return kExitOk;
   }
   if (absl::Status st = (*store)->Put(agent, key, SessionState{}); !st.ok()) return Fail(st);

@@ -439,7 +439,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
       !agent->resolver->Permitted({*out.session.provider_override, *out.session.model_override})) {
     ModelRef dropped{*out.session.provider_override, *out.session.model_override};
     PinSelection before = out.session.Selection();
-    if (out.session.modelpin && out.session.modelpin->scope) out.session.modelpin.Mutable().scope.reset();
+    out.session.modelpin.SetScope(std::nullopt);
     out.session.provider_override.reset();
     out.session.model_override.reset();
     out.session.model_override_source.reset();
@@ -573,7 +573,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   // A scoped pin counted in messages: this routed message used it; the last one ends it, so
   // the session is back on its own selection for the next message.
   if (const ModelpinSessionData* m = session.modelpin.get(); m && m->scope && m->scope->kind != PinScope::Kind::kFor) {
-    if (--session.modelpin.Mutable().scope->turns_left <= 0) session.EndPinScope(now, "expiry");
+    if (session.modelpin.CountTurn() <= 0) session.EndPinScope(now, "expiry");
     pins_changed = true;
   }
   if (ended || (plain ? pins_changed : !(session == stored)))

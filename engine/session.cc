@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/container/node_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/clock.h"
@@ -88,26 +89,25 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
       w.Int(m.scope->turns_left);
     }
     w.Key("restore");
-    WriteSelection(w, m.scope->restore);
+    WriteSelection(w, *m.scope->restore);
     w.EndObject();
   }
   if (!m.history.empty()) {
     w.Key("history");
     w.StartArray();
-    for (const PinEvent* event : m.history.Events()) {
-      const PinEvent& e = *event;
+    for (const PinEvent& e : m.history) {
       w.StartObject();
       w.Key("at");
       w.Int64(e.at_ms);
       w.Key("source");
-      WriteString(w, e.source);
+      WriteString(w, *e.source);
       w.Key("from");
-      WriteSelection(w, e.from);
+      WriteSelection(w, *e.from);
       w.Key("to");
-      WriteSelection(w, e.to);
-      if (!e.scope.empty()) {
+      WriteSelection(w, *e.to);
+      if (!e.scope->empty()) {
         w.Key("scope");
-        WriteString(w, e.scope);
+        WriteString(w, *e.scope);
       }
       w.EndObject();
     }
@@ -167,8 +167,8 @@ PinSelection ReadSelection(const rapidjson::Value& v) {
 
 // Reads the "modelpin" object; members of the wrong type are skipped (a newer modelpin may add
 // its own), as OpenClaw's own fields are.
-ModelpinSessionData ReadModelpin(const rapidjson::Value& v) {
-  ModelpinSessionData m;
+ModelpinData ReadModelpin(const rapidjson::Value& v) {
+  ModelpinData m;
   if (auto it = v.FindMember("pinScope"); it != v.MemberEnd() && it->value.IsObject()) {
     const auto& o = it->value;
     PinScope sc;
@@ -182,19 +182,23 @@ ModelpinSessionData ReadModelpin(const rapidjson::Value& v) {
     if (auto x = o.FindMember("setAt"); x != o.MemberEnd() && x->value.IsInt64()) sc.set_at_ms = x->value.GetInt64();
     if (auto x = o.FindMember("until"); x != o.MemberEnd() && x->value.IsInt64()) sc.until_ms = x->value.GetInt64();
     if (auto x = o.FindMember("turnsLeft"); x != o.MemberEnd() && x->value.IsInt()) sc.turns_left = x->value.GetInt();
-    if (auto x = o.FindMember("restore"); x != o.MemberEnd()) sc.restore = ReadSelection(x->value);
-    if (ok) m.scope = std::move(sc);
+    if (auto x = o.FindMember("restore"); x != o.MemberEnd()) sc.restore = Interned(ReadSelection(x->value));
+    if (ok) m.SetScope(sc);
   }
   if (auto it = v.FindMember("history"); it != v.MemberEnd() && it->value.IsArray()) {
     for (const auto& e : it->value.GetArray()) {
       if (!e.IsObject()) continue;
       PinEvent ev;
       if (auto x = e.FindMember("at"); x != e.MemberEnd() && x->value.IsInt64()) ev.at_ms = x->value.GetInt64();
-      if (auto x = e.FindMember("source"); x != e.MemberEnd() && x->value.IsString()) ev.source = x->value.GetString();
-      if (auto x = e.FindMember("from"); x != e.MemberEnd()) ev.from = ReadSelection(x->value);
-      if (auto x = e.FindMember("to"); x != e.MemberEnd()) ev.to = ReadSelection(x->value);
-      if (auto x = e.FindMember("scope"); x != e.MemberEnd() && x->value.IsString()) ev.scope = x->value.GetString();
-      m.history.Append(std::move(ev));  // the oldest beyond the cap are dropped
+      auto name = [&](const char* key, Interned<std::string>& out) {
+        if (auto x = e.FindMember(key); x != e.MemberEnd() && x->value.IsString())
+          out = Interned(std::string(x->value.GetString(), x->value.GetStringLength()));
+      };
+      name("source", ev.source);
+      if (auto x = e.FindMember("from"); x != e.MemberEnd()) ev.from = Interned(ReadSelection(x->value));
+      if (auto x = e.FindMember("to"); x != e.MemberEnd()) ev.to = Interned(ReadSelection(x->value));
+      name("scope", ev.scope);
+      m.Append(ev);  // the oldest beyond the cap are dropped
     }
   }
   return m;
@@ -239,50 +243,92 @@ bool SessionState::SameSelection(const SessionState& o) const {
          auth_profile_override_source == o.auth_profile_override_source;
 }
 
-const PinEvent& PinHistory::operator[](size_t i) const {
-  const Node* n = head_.get();
-  for (size_t k = size_ - 1; k > i; --k) n = n->prev.get();
-  return n->event;
+// ---- interned values, modelpin data ----
+
+namespace {
+template <typename T>
+struct InternTable {
+  std::mutex mu;
+  absl::node_hash_set<T> values;  // node-based: the addresses handed out stay valid
+};
+}  // namespace
+
+template <typename T>
+const T& Interned<T>::Empty() {
+  static const T* const empty = new T();  // never destroyed: events may outlive static destruction
+  return *empty;
 }
 
-std::vector<const PinEvent*> PinHistory::Events() const {
-  std::vector<const PinEvent*> out(size_);
-  const Node* n = head_.get();
-  for (size_t k = size_; k > 0; --k, n = n->prev.get()) out[k - 1] = &n->event;
-  return out;
+template <typename T>
+const T& Interned<T>::Intern(const T& value) {
+  if (value == T{}) return Empty();
+  static auto* const table = new InternTable<T>();
+  std::lock_guard<std::mutex> lock(table->mu);
+  return *table->values.insert(value).first;
 }
 
-void PinHistory::Append(PinEvent e) {
-  head_ = std::make_shared<const Node>(Node{std::move(e), std::move(head_)});
-  ++chain_;
-  if (size_ < kCap) ++size_;
-  if (chain_ < 2 * kCap) return;
-  // Cut the chain to the visible events: a new chain of copies, once per kCap appends.
-  std::vector<const PinEvent*> keep = Events();
-  std::shared_ptr<const Node> fresh;
-  for (const PinEvent* ev : keep) fresh = std::make_shared<const Node>(Node{*ev, std::move(fresh)});
-  head_ = std::move(fresh);
-  chain_ = size_;
+template class Interned<std::string>;
+template class Interned<PinSelection>;
+
+static_assert(std::is_trivially_copyable_v<PinEvent> && sizeof(PinEvent) == 40,
+              "PinEvent is copied as bytes: keep it a handful of interned pointers");
+static_assert(std::is_trivially_copyable_v<PinScope>);
+
+// A block: the header, then `events` events, then the scope when there is one.
+ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const PinEvent* from, size_t keep, size_t events) {
+  const size_t bytes = sizeof(ModelpinSessionData) + events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0);
+  void* mem = ::operator new(bytes);
+  auto* m = new (mem) ModelpinSessionData();
+  auto* ev = reinterpret_cast<PinEvent*>(m + 1);
+  if (keep > 0) std::memcpy(static_cast<void*>(ev), from, keep * sizeof(PinEvent));
+  m->history.data_ = ev;
+  m->history.size_ = events;
+  if (scope) m->scope = new (ev + events) PinScope(*scope);
+  return m;
 }
 
-bool operator==(const PinHistory& a, const PinHistory& b) {
-  if (a.size_ != b.size_) return false;
-  const PinHistory::Node* x = a.head_.get();
-  const PinHistory::Node* y = b.head_.get();
-  for (size_t k = 0; k < a.size_; ++k, x = x->prev.get(), y = y->prev.get()) {
-    if (x == y) return true;  // shared from here on
-    if (!(x->event == y->event)) return false;
+void ModelpinData::Release(ModelpinSessionData* p) {
+  if (p && p->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    p->~ModelpinSessionData();  // events and scope are trivially destructible
+    ::operator delete(static_cast<void*>(p));
   }
-  return true;
+}
+
+void ModelpinData::SetScope(const std::optional<PinScope>& scope) {
+  if (!scope && (!p_ || !p_->scope)) return;
+  const PinEvent* ev = p_ ? p_->history.begin() : nullptr;
+  const size_t n = p_ ? p_->history.size() : 0;
+  ModelpinData fresh;
+  if (scope || n > 0) fresh.p_ = Make(scope ? &*scope : nullptr, ev, n, n);
+  swap(fresh);
+}
+
+void ModelpinData::Append(const PinEvent& event) {
+  const size_t n = p_ ? p_->history.size() : 0;
+  const size_t drop = n >= ModelpinSessionData::kHistoryCap ? n - ModelpinSessionData::kHistoryCap + 1 : 0;
+  const size_t keep = n - drop;
+  ModelpinData fresh;
+  fresh.p_ = Make(p_ ? p_->scope : nullptr, p_ ? p_->history.begin() + drop : nullptr, keep, keep + 1);
+  const_cast<PinEvent&>(fresh.p_->history[keep]) = event;
+  swap(fresh);
+}
+
+int ModelpinData::CountTurn() {
+  if (!p_ || !p_->scope) return 0;
+  if (p_->refs_.load(std::memory_order_acquire) != 1) {  // shared: count on a private copy
+    ModelpinData fresh;
+    fresh.p_ = Make(p_->scope, p_->history.begin(), p_->history.size(), p_->history.size());
+    swap(fresh);
+  }
+  return --const_cast<PinScope*>(p_->scope)->turns_left;
 }
 
 void SessionState::EndPinScope(int64_t at_ms, std::string_view source) {
   if (!modelpin || !modelpin->scope) return;
   PinSelection from = Selection();
-  ModelpinSessionData& m = modelpin.Mutable();
-  PinSelection restore = std::move(m.scope->restore);
-  m.scope.reset();
-  SetSelection(restore);
+  const Interned<PinSelection> restore = modelpin->scope->restore;
+  modelpin.SetScope(std::nullopt);
+  SetSelection(*restore);
   if (!(Selection() == from)) live_model_switch_pending = true;
   RecordPinChange(at_ms, source, from);
 }
@@ -290,8 +336,7 @@ void SessionState::EndPinScope(int64_t at_ms, std::string_view source) {
 void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope) {
   PinSelection to = Selection();
   if (to == from && scope.empty()) return;  // a scoped pin of the current selection still counts
-  ModelpinSessionData& m = modelpin.Mutable();
-  m.history.Append(PinEvent{at_ms, std::string(source), from, std::move(to), std::move(scope)});
+  modelpin.Append(PinEvent{at_ms, Interned(std::string(source)), Interned(from), Interned(to), Interned(scope)});
 }
 
 absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json) {
@@ -316,8 +361,8 @@ absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json
   if (auto it = d.FindMember("liveModelSwitchPending"); it != d.MemberEnd() && it->value.IsBool())
     s.live_model_switch_pending = it->value.GetBool();
   if (auto it = d.FindMember("modelpin"); it != d.MemberEnd() && it->value.IsObject()) {
-    ModelpinSessionData m = ReadModelpin(it->value);
-    if (!m.empty()) s.modelpin.Mutable() = std::move(m);
+    ModelpinData m = ReadModelpin(it->value);
+    if (!m.empty()) s.modelpin = std::move(m);
   }
   return s;
 }
@@ -335,15 +380,15 @@ std::string DescribeSelection(const PinSelection& sel) {
 }
 
 std::string DescribePinEvent(const PinEvent& e) {
-  std::string out = absl::StrCat(HistoryTime(e.at_ms), " ", e.source, ": ", DescribeSelection(e.from), " -> ",
-                                 DescribeSelection(e.to));
-  if (!e.scope.empty()) absl::StrAppend(&out, " (", e.scope, ")");
+  std::string out = absl::StrCat(HistoryTime(e.at_ms), " ", *e.source, ": ", DescribeSelection(*e.from), " -> ",
+                                 DescribeSelection(*e.to));
+  if (!e.scope->empty()) absl::StrAppend(&out, " (", *e.scope, ")");
   return out;
 }
 
 // Adding a field to SessionState means updating empty(), VisitOracleFields, the storage JSON
 // and the memory store's Packed form; this fails the build until the size is updated with them.
-static_assert(sizeof(SessionState) == 400, "SessionState changed: update empty(), serialisation and Packed");
+static_assert(sizeof(SessionState) == 392, "SessionState changed: update empty(), serialisation and Packed");
 
 absl::StatusOr<SessionState> SessionStore::Get(const std::string& agent, const std::string& key) {
   SessionState s;
@@ -361,7 +406,7 @@ struct Packed {
            thinking = 0, plugins = 0;
   int16_t compaction = -1;  // -1 = absent
   uint8_t pending = 0;      // 0 absent, 1 false, 2 true
-  uint32_t modelpin = 0;    // slot in Impl::modelpin (0 = none): history differs per session, so not interned
+  ModelpinData modelpin;    // scoped pin and history: shared with the states loaded from it
 };
 
 }  // namespace
@@ -377,32 +422,6 @@ struct MemorySessionStore::Impl {
   static constexpr size_t kChunk = 64 * 1024;
   absl::flat_hash_map<std::string, AgentMap> agents;
   size_t count = 0;
-  // Sessions' modelpin data (scoped pin, history), shared with the states loaded from it: a
-  // load costs a reference count. Slot 0 unused; freed slots are reused.
-  std::vector<ModelpinData> modelpin{ModelpinData{}};
-  std::vector<uint32_t> free_modelpin;
-  // Sets `slot` (0 = none) to hold `data`, taking or freeing a slot as needed.
-  uint32_t KeepModelpin(const ModelpinData& data, uint32_t slot) {
-    if (data.empty()) {
-      if (slot != 0) {
-        modelpin[slot].reset();
-        free_modelpin.push_back(slot);
-      }
-      return 0;
-    }
-    if (slot == 0) {
-      if (!free_modelpin.empty()) {
-        slot = free_modelpin.back();
-        free_modelpin.pop_back();
-      } else {
-        slot = static_cast<uint32_t>(modelpin.size());
-        modelpin.emplace_back();
-      }
-    }
-    modelpin[slot] = data;
-    return slot;
-  }
-
   // A direct-mapped cache in front of `ids`. The strings interned are a few dozen values that
   // recur in every session ("anthropic", "user", "resolved", model ids), so the slot chosen by
   // RecentSlot usually holds the very string asked for: one compare instead of a hash and a
@@ -504,7 +523,7 @@ struct MemorySessionStore::Impl {
       plugins_only.plugin_state = s.plugin_state;
       p.plugins = Intern(plugins_only.StorageJson());
     }
-    p.modelpin = KeepModelpin(s.modelpin, before.modelpin);
+    if (!s.modelpin.empty()) p.modelpin = s.modelpin;
     p.compaction = s.auth_profile_override_compaction_count
                        ? static_cast<int16_t>(std::clamp(*s.auth_profile_override_compaction_count, 0, 32767))
                        : int16_t{-1};
@@ -526,7 +545,7 @@ struct MemorySessionStore::Impl {
     if (p.compaction >= 0) s.auth_profile_override_compaction_count = p.compaction;
     s.live_model_switch_pending.reset();
     if (p.pending) s.live_model_switch_pending = p.pending == 2;
-    s.modelpin = modelpin[p.modelpin];
+    s.modelpin = p.modelpin;
   }
 };
 
@@ -551,7 +570,6 @@ absl::Status MemorySessionStore::Put(const std::string& agent, const std::string
       return absl::OkStatus();
     }
     impl_->last.packed = nullptr;
-    impl_->KeepModelpin(ModelpinData{}, p->modelpin);
     impl_->agents.find(agent)->second.erase(std::string_view(key));
     --impl_->count;
     return absl::OkStatus();

@@ -12,6 +12,8 @@
 #ifndef MODELPIN_ENGINE_SESSION_H_
 #define MODELPIN_ENGINE_SESSION_H_
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -20,12 +22,34 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 
 namespace modelpin {
+
+// A value kept once for the whole process and shared by pointer: copying one is copying a
+// pointer, and equal values are the same pointer. History events and scoped pins hold their
+// selections and names this way, so a pinned session costs tens of bytes, not a kilobyte
+// (issue 20: a million pinned sessions in 256 MB). Interned values are never freed: the distinct
+// ones are the selections and names a deployment's sessions use (models, profiles, sources), as
+// the memory store's own string table. A default Interned holds T{}. Thread-safe.
+template <typename T>
+class Interned {
+ public:
+  Interned() : p_(&Empty()) {}
+  explicit Interned(const T& value) : p_(&Intern(value)) {}
+  const T& operator*() const { return *p_; }
+  const T* operator->() const { return p_; }
+  friend bool operator==(Interned a, Interned b) { return a.p_ == b.p_; }
+
+ private:
+  static const T& Empty();
+  static const T& Intern(const T& value);
+  const T* p_;
+};
 
 // The fields that make a session's model selection and credential pin, as one value: what a
 // history event records and what a scoped pin or /model undo restores.
@@ -37,6 +61,11 @@ struct PinSelection {
   std::optional<std::string> profile;           // authProfileOverride
   std::optional<std::string> profile_source;    // authProfileOverrideSource
   friend bool operator==(const PinSelection&, const PinSelection&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const PinSelection& s) {
+    return H::combine(std::move(h), s.provider, s.model, s.model_source, s.route_resolution, s.profile,
+                      s.profile_source);
+  }
 };
 
 // A scoped pin (`/model <ref> --once | --for <duration> | --turns <n>`): the session runs on the
@@ -44,87 +73,106 @@ struct PinSelection {
 struct PinScope {
   enum class Kind : uint8_t { kOnce, kTurns, kFor };
   Kind kind = Kind::kOnce;
+  int turns_left = 0;    // kOnce, kTurns: routed messages left on the pin
   int64_t set_at_ms = 0;
   int64_t until_ms = 0;  // kFor: when it ends
-  int turns_left = 0;    // kOnce, kTurns: routed messages left on the pin
-  PinSelection restore;  // the selection the session had before the scoped pin
+  Interned<PinSelection> restore;  // the selection the session had before the scoped pin
   friend bool operator==(const PinScope&, const PinScope&) = default;
 };
 
-// One change of a session's model, provider or credential pin.
+// One change of a session's model, provider or credential pin. 40 bytes, copied as bytes.
 struct PinEvent {
   int64_t at_ms = 0;
   // Who changed it: "user" (/model), "reset" (/model default), "auto" (the first profile of the
   // order pinned at a route), "order" (the automatic pin moved with the auth order: cooldowns,
   // fill_first), "expiry" (a scoped pin ran out), "undo" (/model undo), "invalid" (a pin the
   // config no longer allows was dropped), "plugin" (another command family's directive).
-  std::string source;
-  PinSelection from, to;
-  std::string scope;  // the scoped pin this change set up ("--once", "--for 2h", "--turns 3"), or ""
+  Interned<std::string> source;
+  Interned<PinSelection> from, to;
+  Interned<std::string> scope;  // the scoped pin this change set up ("--once", "--for 2h", "--turns 3"), or ""
   friend bool operator==(const PinEvent&, const PinEvent&) = default;
 };
 
-// A session's pin history, oldest first, at most kCap events. Immutable nodes shared between
-// copies: appending (every pin change of every turn) copies no earlier event, so a session's
-// history costs a turn one allocation, not fifty. Reading by index walks the list (ten or
-// fifty events, on commands that show them).
+// A session's pin history, oldest first, at most kCap events: a view of the events stored
+// after the session's ModelpinSessionData block.
 class PinHistory {
  public:
   static constexpr size_t kCap = 50;
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  const PinEvent& back() const { return head_->event; }
-  const PinEvent& front() const { return (*this)[0]; }
-  const PinEvent& operator[](size_t i) const;
-  // The events, oldest first; the pointers stay valid while this history (or a copy) lives.
-  std::vector<const PinEvent*> Events() const;
-  // Adds an event, forgetting the oldest beyond kCap.
-  void Append(PinEvent e);
-  friend bool operator==(const PinHistory& a, const PinHistory& b);
+  const PinEvent& back() const { return data_[size_ - 1]; }
+  const PinEvent& front() const { return data_[0]; }
+  const PinEvent& operator[](size_t i) const { return data_[i]; }
+  const PinEvent* begin() const { return data_; }
+  const PinEvent* end() const { return data_ + size_; }
+  friend bool operator==(const PinHistory& a, const PinHistory& b) {
+    return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
+  }
 
  private:
-  struct Node {
-    PinEvent event;
-    std::shared_ptr<const Node> prev;
-  };
-  std::shared_ptr<const Node> head_;
-  size_t size_ = 0;   // events visible (at most kCap)
-  size_t chain_ = 0;  // nodes reachable from head_: older ones are cut off every kCap appends
+  friend class ModelpinData;
+  const PinEvent* data_ = nullptr;
+  size_t size_ = 0;
 };
 
 // What modelpin keeps on a session beyond OpenClaw's fields. Stored under the session JSON's
 // "modelpin" key ({"pinScope": {...}, "history": [...]}), on every backend; never printed with
-// the oracle's fields.
+// the oracle's fields. Lives in one allocation with its events (ModelpinData owns it).
 struct ModelpinSessionData {
-  std::optional<PinScope> scope;   // modelpin.pinScope
-  PinHistory history;              // modelpin.history: oldest first, at most kHistoryCap
+  const PinScope* scope = nullptr;  // modelpin.pinScope, nullptr when there is none
+  PinHistory history;               // modelpin.history: oldest first, at most kHistoryCap
   static constexpr size_t kHistoryCap = PinHistory::kCap;
   bool empty() const { return !scope && history.empty(); }
-  friend bool operator==(const ModelpinSessionData&, const ModelpinSessionData&) = default;
+  friend bool operator==(const ModelpinSessionData& a, const ModelpinSessionData& b) {
+    return (a.scope ? b.scope && *a.scope == *b.scope : !b.scope) && a.history == b.history;
+  }
+
+ private:
+  friend class ModelpinData;
+  mutable std::atomic<uint32_t> refs_{1};
 };
 
-// A copy-on-write handle to the modelpin data: copying a session (every turn does) costs a
-// reference count, not a copy of the history. Compared by value.
+// A copy-on-write handle to a session's modelpin data: copying a session (every turn does) costs
+// a reference count, not a copy of the history. Compared by value. The changes make a private
+// copy first; a change that leaves nothing makes the handle empty.
 class ModelpinData {
  public:
-  const ModelpinSessionData* get() const { return p_.get(); }
-  const ModelpinSessionData* operator->() const { return p_.get(); }
+  ModelpinData() = default;
+  ModelpinData(const ModelpinData& o) : p_(o.p_) {
+    if (p_) p_->refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ModelpinData(ModelpinData&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  ModelpinData& operator=(ModelpinData o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~ModelpinData() { Release(p_); }
+
+  const ModelpinSessionData* get() const { return p_; }
+  const ModelpinSessionData* operator->() const { return p_; }
   const ModelpinSessionData& operator*() const { return *p_; }
   explicit operator bool() const { return p_ != nullptr; }
   bool empty() const { return !p_ || p_->empty(); }
-  // A private copy to change (the handle then points at it).
-  ModelpinSessionData& Mutable() {
-    p_ = std::make_shared<ModelpinSessionData>(p_ ? *p_ : ModelpinSessionData{});
-    return *const_cast<ModelpinSessionData*>(p_.get());
-  }
-  void reset() { p_.reset(); }
+  void reset() { ModelpinData().swap(*this); }
+  void swap(ModelpinData& o) noexcept { std::swap(p_, o.p_); }
+
+  // Sets or clears (nullopt) the scoped pin.
+  void SetScope(const std::optional<PinScope>& scope);
+  // Adds an event, forgetting the oldest beyond kHistoryCap.
+  void Append(const PinEvent& event);
+  // Counts a routed message against a turns scope (kOnce, kTurns); returns the turns left.
+  int CountTurn();
+
   friend bool operator==(const ModelpinData& a, const ModelpinData& b) {
     if (a.p_ == b.p_) return true;
     return a.empty() && b.empty() ? true : (a.p_ && b.p_ && *a.p_ == *b.p_);
   }
 
  private:
-  std::shared_ptr<const ModelpinSessionData> p_;
+  // A block with room for `events` events, holding `scope` and the first `keep` of `from`.
+  static ModelpinSessionData* Make(const PinScope* scope, const PinEvent* from, size_t keep, size_t events);
+  static void Release(ModelpinSessionData* p);
+  ModelpinSessionData* p_ = nullptr;
 };
 
 struct SessionState {

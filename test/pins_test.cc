@@ -303,13 +303,13 @@ void HistoryIsStoredOn(PinsFixture& f, PinsFixture::Store store) {
   BOOST_REQUIRE(s->modelpin.get() != nullptr);
   const auto& h = s->modelpin->history;
   BOOST_REQUIRE(h.size() == 5u);
-  BOOST_TEST(h[0].source == "user");
-  BOOST_TEST(DescribeSelection(h[0].to) == "anthropic/claude-sonnet-4-5");
-  BOOST_TEST(h[1].source == "auto");
-  BOOST_TEST(h[2].scope == "--once");
-  BOOST_TEST(h[3].source == "auto");
-  BOOST_TEST(h[4].source == "expiry");
-  BOOST_TEST(DescribeSelection(h[4].to) == "anthropic/claude-sonnet-4-5, anthropic:work (auto)");
+  BOOST_TEST(*h[0].source == "user");
+  BOOST_TEST(DescribeSelection(*h[0].to) == "anthropic/claude-sonnet-4-5");
+  BOOST_TEST(*h[1].source == "auto");
+  BOOST_TEST(*h[2].scope == "--once");
+  BOOST_TEST(*h[3].source == "auto");
+  BOOST_TEST(*h[4].source == "expiry");
+  BOOST_TEST(DescribeSelection(*h[4].to) == "anthropic/claude-sonnet-4-5, anthropic:work (auto)");
   // OpenClaw's fields stay in OpenClaw's layout; modelpin's live under "modelpin".
   BOOST_TEST(s->OracleJson().find("history") == std::string::npos);
   BOOST_TEST(s->StorageJson().find("\"modelpin\":{\"history\":[") != std::string::npos);
@@ -323,7 +323,7 @@ BOOST_AUTO_TEST_CASE(MemoryStoreRoundTripsHistoryAndScope) {
   s.provider_override = "anthropic";
   s.model_override = "claude-sonnet-4-5";
   s.RecordPinChange(kNow, "user", PinSelection{});
-  s.modelpin.Mutable().scope = PinScope{PinScope::Kind::kTurns, kNow, 0, 3, PinSelection{}};
+  s.modelpin.SetScope(PinScope{.kind = PinScope::Kind::kTurns, .turns_left = 3, .set_at_ms = kNow, .until_ms = 0, .restore = {}});
   BOOST_REQUIRE(store.Put("main", "k", s).ok());
   SessionState back = store.Get("main", "k").value();
   BOOST_TEST((back == s));
@@ -332,6 +332,37 @@ BOOST_AUTO_TEST_CASE(MemoryStoreRoundTripsHistoryAndScope) {
   BOOST_TEST((SessionState::FromStorageJson(s.StorageJson()).value() == s));
   BOOST_REQUIRE(store.Put("main", "k", SessionState{}).ok());
   BOOST_TEST(store.size() == 0u);
+}
+
+// Sessions share their modelpin data until one of them changes it: a change on one copy (a
+// counted turn, a new event, a scope ended) never shows in another.
+BOOST_AUTO_TEST_CASE(ModelpinDataIsCopyOnWrite) {
+  SessionState a;
+  a.provider_override = "anthropic";
+  a.model_override = "claude-sonnet-4-5";
+  a.RecordPinChange(kNow, "user", PinSelection{});
+  a.modelpin.SetScope(PinScope{.kind = PinScope::Kind::kTurns, .turns_left = 2, .set_at_ms = kNow, .until_ms = 0, .restore = {}});
+  SessionState b = a;
+  BOOST_TEST(a.modelpin.get() == b.modelpin.get());  // shared, not copied
+  BOOST_TEST(b.modelpin.CountTurn() == 1);
+  BOOST_TEST(a.modelpin->scope->turns_left == 2);
+  BOOST_TEST(b.modelpin.CountTurn() == 0);  // private now: counted in place
+  b.EndPinScope(kNow + 1, "expiry");
+  BOOST_TEST(!b.modelpin->scope);
+  BOOST_TEST(b.modelpin->history.size() == 2u);
+  BOOST_TEST(*b.modelpin->history.back().source == "expiry");
+  BOOST_TEST(!b.model_override);  // back on the default the scope restores
+  BOOST_TEST(a.modelpin->history.size() == 1u);
+  BOOST_TEST(*a.model_override == "claude-sonnet-4-5");
+  // Equal values intern to one pointer; events compare by value through it.
+  BOOST_TEST((Interned(std::string("user")) == a.modelpin->history[0].source));
+  BOOST_TEST(!(Interned(std::string("auto")) == a.modelpin->history[0].source));
+  // Clearing the scope of a session without history leaves no data at all.
+  SessionState c;
+  c.modelpin.SetScope(PinScope{.kind = PinScope::Kind::kOnce, .turns_left = 1, .set_at_ms = 0, .until_ms = 0, .restore = {}});
+  BOOST_TEST(!c.modelpin.empty());
+  c.modelpin.SetScope(std::nullopt);
+  BOOST_TEST(!c.modelpin);
 }
 
 BOOST_AUTO_TEST_CASE(HistoryIsCappedAtFiftyEvents) {
@@ -343,8 +374,8 @@ BOOST_AUTO_TEST_CASE(HistoryIsCappedAtFiftyEvents) {
     s.RecordPinChange(kNow + i, "user", before);
   }
   BOOST_TEST(s.modelpin->history.size() == ModelpinSessionData::kHistoryCap);
-  BOOST_TEST(*s.modelpin->history.back().to.model == "m69");
-  BOOST_TEST(*s.modelpin->history.front().to.model == "m20");
+  BOOST_TEST(*s.modelpin->history.back().to->model == "m69");
+  BOOST_TEST(*s.modelpin->history.front().to->model == "m20");
 }
 
 BOOST_FIXTURE_TEST_CASE(HistoryShowsTheLastTen, PinsFixture) {
@@ -372,7 +403,7 @@ BOOST_FIXTURE_TEST_CASE(UndoRestoresThePreviousSelectionAndSaysWhat, PinsFixture
              "2026-12-01 12:01 UTC.");
   BOOST_TEST(*undo.session.model_override == "claude-sonnet-4-5");
   BOOST_TEST(*undo.session.auth_profile_override == "anthropic:default");
-  BOOST_TEST(undo.session.modelpin->history.back().source == "undo");
+  BOOST_TEST(*undo.session.modelpin->history.back().source == "undo");
   // Undo again goes back to where the undo came from.
   BOOST_TEST(FirstReply(Say(*e, "/model undo")).find("Restored openrouter/meta-llama/llama-3.3-70b-instruct") == 0u);
 }
@@ -397,8 +428,8 @@ BOOST_FIXTURE_TEST_CASE(AModelPinThePolicyNoLongerAllowsIsDropped, PinsFixture) 
   BOOST_TEST(o.replies.empty());  // compatible mode: silently, as OpenClaw
   const auto& h = o.session.modelpin->history;
   BOOST_REQUIRE(h.size() >= 2u);
-  BOOST_TEST(h[h.size() - 2].source == "invalid");  // then the automatic pin of the route
-  BOOST_TEST(DescribeSelection(h[h.size() - 2].from) == "openrouter/meta-llama/llama-3.3-70b-instruct");
+  BOOST_TEST(*h[h.size() - 2].source == "invalid");  // then the automatic pin of the route
+  BOOST_TEST(DescribeSelection(*h[h.size() - 2].from) == "openrouter/meta-llama/llama-3.3-70b-instruct");
 }
 
 BOOST_FIXTURE_TEST_CASE(StrictModeSaysOnceThatAModelPinWasDropped, PinsFixture) {
@@ -425,7 +456,7 @@ BOOST_FIXTURE_TEST_CASE(StrictModeSaysOnceThatAProfilePinWasDropped, PinsFixture
   Outcome o = Say(*e, "hello");
   BOOST_TEST(FirstReply(o) == "Your pinned auth profile anthropic:default was dropped: it is no longer in the auth store.");
   BOOST_TEST(o.route->profiles.front() == "anthropic:work");
-  BOOST_TEST(o.session.modelpin->history.back().source == "invalid");
+  BOOST_TEST(*o.session.modelpin->history.back().source == "invalid");
   BOOST_TEST(Say(*e, "again").replies.empty());
 }
 

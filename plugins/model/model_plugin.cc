@@ -309,10 +309,9 @@ class ModelPlugin : public Plugin {
     const size_t first = n > kShown ? n - kShown : 0;
     std::string out = n > kShown ? absl::StrCat("Model history (last ", kShown, " of ", n, " changes, oldest first):")
                                  : absl::StrCat("Model history (", n, n == 1 ? " change" : " changes", ", oldest first):");
-    std::vector<const PinEvent*> events = m->history.Events();
-    for (size_t i = first; i < n; ++i) absl::StrAppend(&out, "\n", i - first + 1, ". ", DescribePinEvent(*events[i]));
+    for (size_t i = first; i < n; ++i) absl::StrAppend(&out, "\n", i - first + 1, ". ", DescribePinEvent(m->history[i]));
     if (m->scope) absl::StrAppend(&out, "\nNow: ", ctx.CurrentModel().Label(), " ", ScopeLeftText(*m->scope, ctx.now_ms),
-                                  ", then back to ", RestoreText(ctx, m->scope->restore), ".");
+                                  ", then back to ", RestoreText(ctx, *m->scope->restore), ".");
     absl::StrAppend(&out, "\nUndo the last change: /model undo");
     return out;
   }
@@ -325,20 +324,20 @@ class ModelPlugin : public Plugin {
     const PinSelection now = ctx.session.Selection();
     const PinEvent* target = nullptr;
     if (m)
-      for (const PinEvent* e : m->history.Events()) {  // the latest match wins
-        const std::string& src = e->source;
-        if ((src == "user" || src == "reset" || src == "undo" || src == "plugin") && !(e->from == now)) target = e;
+      for (const PinEvent& e : m->history) {  // the latest match wins
+        const std::string& src = *e.source;
+        if ((src == "user" || src == "reset" || src == "undo" || src == "plugin") && !(*e.from == now)) target = &e;
       }
     if (target == nullptr)
       return Refused(Error("Nothing to undo: this session has no earlier model or auth profile selection to go back to."));
     PinEvent undone = *target;  // the history changes below
     SessionState& s = ctx.session;
-    if (m->scope) s.modelpin.Mutable().scope.reset();
-    s.SetSelection(undone.from);
+    s.modelpin.SetScope(std::nullopt);
+    s.SetSelection(*undone.from);
     s.live_model_switch_pending = true;
     ctx.pin_change_source = "undo";
     DirectiveResult r;
-    r.ack = absl::StrCat("Restored ", RestoreText(ctx, undone.from), ", undoing the ", undone.source, " change of ", HistoryTime(undone.at_ms), ".");
+    r.ack = absl::StrCat("Restored ", RestoreText(ctx, *undone.from), ", undoing the ", *undone.source, " change of ", HistoryTime(undone.at_ms), ".");
     return r;
   }
 
@@ -442,7 +441,7 @@ class ModelPlugin : public Plugin {
       PinScope sc;
       sc.set_at_ms = ctx.now_ms;
       const ModelpinSessionData* before_data = ctx.stored.modelpin.get();
-      sc.restore = before_data && before_data->scope ? before_data->scope->restore : ctx.stored.Selection();
+      sc.restore = before_data && before_data->scope ? before_data->scope->restore : Interned(ctx.stored.Selection());
       if (limit.kind == grammar::PinLimitKind::kOnce) {
         sc.kind = PinScope::Kind::kOnce;
         sc.turns_left = 1;
@@ -460,10 +459,10 @@ class ModelPlugin : public Plugin {
         scope_words = absl::StrCat("for ", dur.words, ", until ", UntilText(sc.until_ms, ctx.now_ms));
         ctx.pin_change_scope = absl::StrCat("--for ", text::ToLower(limit.value));
       }
-      restore_text = RestoreText(ctx, sc.restore);
-      s.modelpin.Mutable().scope = std::move(sc);
-    } else if (s.modelpin && s.modelpin->scope) {
-      s.modelpin.Mutable().scope.reset();
+      restore_text = RestoreText(ctx, *sc.restore);
+      s.modelpin.SetScope(sc);
+    } else {
+      s.modelpin.SetScope(std::nullopt);
     }
     ctx.pin_change_source = is_default && limit.kind == grammar::PinLimitKind::kNone ? "reset" : "user";
     // Only this directive changes the model and pin fields in a turn, so the stored session is

@@ -183,7 +183,7 @@ std::string PinnedLine(const TurnContext& ctx) {
   const ModelpinSessionData* m = ctx.session.modelpin.get();
   if (!m || !m->scope) return "";
   return absl::StrCat("\nPinned: ", ScopeLeftText(*m->scope, ctx.now_ms), ", then back to ",
-                      RestoreText(ctx, m->scope->restore));
+                      RestoreText(ctx, *m->scope->restore));
 }
 
 std::string SummaryText(const TurnContext& ctx) {
