@@ -379,7 +379,24 @@ absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
   return absl::OkStatus();
 }
 
+// A turn reads its session from the store's cache (a shared store's cache learns of other
+// processes' changes asynchronously) and then proves what it read was current with one round
+// trip: a turn that stores a change does it with a version-checked write, and a command that
+// stores nothing (its reply describes the session: /model status) confirms the version instead.
+// Either answers Aborted when another process changed the session, and the turn runs again.
 absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
+  TurnStore ts;
+  RETURN_IF_ERROR(HandleTurnOnce(message, out, ts));
+  if (!ts.plain && !ts.wrote) return sessions_->Confirm(out.agent_id, out.session_key, ts.version);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::TurnStore::Put(SessionStore& store, const Outcome& out, const SessionState& state) {
+  wrote = true;
+  return store.PutIfVersion(out.agent_id, out.session_key, state, version);
+}
+
+absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
   out.replies.clear();
   out.agent_id = ResolveAgent(message.agent_id);
   if (message.session_key.empty()) {
@@ -419,12 +436,10 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
       case grammar::Addressing::kNone: break;
     }
   }
-  // A message that may hold a directive reads the session from the store itself: its reply
-  // describes the session, so it must see a change another process made a moment ago. An
-  // ordinary message may use a shared store's cache (its writes are version-checked anyway).
-  uint64_t version = 0;
-  RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, version,
-                                           plain ? SessionStore::Read::kCached : SessionStore::Read::kFresh));
+  // Read from the cache; HandleTurn proves it current (see there).
+  ts.plain = plain;
+  RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, ts.version,
+                                           SessionStore::Read::kCached));
   // A scoped pin whose time is up ends before the message is looked at, silently (its history
   // event says so); so does a model pin the agent's policy no longer allows (OpenClaw drops it
   // too; strict mode says so once).
@@ -497,7 +512,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   auto finish_without_route = [&]() -> absl::Status {
     out.route.reset();
     if (session == stored && !ended) return absl::OkStatus();
-    return sessions_->PutIfVersion(out.agent_id, out.session_key, session, version);
+    return ts.Put(*sessions_, out, session);
   };
   bool directive_only = !found.empty() && text::Trim(remaining).empty();
 
@@ -522,7 +537,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
         out.replies.push_back(r.error ? std::move(*r.error) : std::move(*r.query));
         out.session = std::move(stored);
         out.route.reset();
-        if (ended) return sessions_->PutIfVersion(out.agent_id, out.session_key, out.session, version);
+        if (ended) return ts.Put(*sessions_, out, out.session);
         return absl::OkStatus();
       }
       acks[i] = std::move(r.ack);
@@ -577,7 +592,7 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
     pins_changed = true;
   }
   if (ended || (plain ? pins_changed : !(session == stored)))
-    RETURN_IF_ERROR(sessions_->PutIfVersion(out.agent_id, out.session_key, session, version));
+    RETURN_IF_ERROR(ts.Put(*sessions_, out, session));
   return absl::OkStatus();
 }
 

@@ -202,6 +202,14 @@ class Engine {
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id);
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id, int64_t now_ms);
   absl::Status HandleTurn(const InboundMessage& message, Outcome& out);
+  // What a turn did with its session in the store: the version it read, whether it wrote.
+  struct TurnStore {
+    uint64_t version = 0;
+    bool plain = false;  // an ordinary message: served from the cache, nothing to confirm
+    bool wrote = false;
+    absl::Status Put(SessionStore& store, const Outcome& out, const SessionState& state);
+  };
+  absl::Status HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts);
   // How often a turn is redone when a shared store reports that the session changed under it.
   static constexpr int kTurnAttempts = 16;
   std::mutex& SessionLock(const std::string& agent, const std::string& key);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/status_macros.h"
 #include "rapidjson/stringbuffer.h"
@@ -21,7 +22,7 @@ namespace {
 
 // Writes one session: checks the version the caller read (ARGV[1], "" = any), stores the JSON
 // (ARGV[2], "" = delete, keeping the version as a tombstone), keeps the agent's index and
-// publishes the change. Returns the new version, or -1 when the session changed meanwhile.
+// publishes the change as "<new version> <key>". Returns the new version, or -1 when the session changed meanwhile.
 constexpr char kPutScript[] = R"lua(
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= v then return -1 end
@@ -34,8 +35,16 @@ else
   redis.call('HSET', KEYS[1], 'v', v, 'j', ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
 end
-redis.call('PUBLISH', KEYS[3], KEYS[1])
+redis.call('PUBLISH', KEYS[3], v .. ' ' .. KEYS[1])
 return v
+)lua";
+
+// Reads one session unless the caller's cached copy is current: ARGV[1] is the version the
+// caller holds ("" = none). Returns {version} when it matches, else {version, json or nil}.
+constexpr char kReadScript[] = R"lua(
+local v = redis.call('HGET', KEYS[1], 'v') or '0'
+if v == ARGV[1] then return {v} end
+return {v, redis.call('HGET', KEYS[1], 'j')}
 )lua";
 
 struct ReplyDeleter {
@@ -185,6 +194,22 @@ class Connection {
     }
     return absl::OkStatus();
   }
+  // Runs a Lua script by its SHA1 (`sha`: learnt with SCRIPT LOAD on first use, and again when
+  // the server forgot it), so the script's text crosses the socket once, not with every call.
+  absl::StatusOr<Reply> Eval(std::string_view body, std::string& sha, std::vector<std::string_view> args) {
+    for (int attempt = 0;; ++attempt) {
+      if (sha.empty()) {
+        ASSIGN_OR_RETURN(Reply loaded, Run({"SCRIPT", "LOAD", body}));
+        if (loaded->type != REDIS_REPLY_STRING) return absl::InternalError(absl::StrCat(o_.Display(), ": SCRIPT LOAD: no SHA1"));
+        sha.assign(loaded->str, loaded->len);
+      }
+      args.insert(args.begin(), {"EVALSHA", sha});
+      absl::StatusOr<Reply> r = Run(args);
+      if (r.ok() || attempt > 0 || !absl::StrContains(r.status().message(), "NOSCRIPT")) return r;
+      args.erase(args.begin(), args.begin() + 2);
+      sha.clear();
+    }
+  }
   redisContext* get() { return ctx_.get(); }
   absl::Status Drop(std::string_view what) {
     std::string why = ctx_ && ctx_->err ? (ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -215,8 +240,7 @@ struct RedisSessionStore::Impl {
   };
   absl::flat_hash_map<std::string, Cached> cache;  // by full Redis key
   std::string key_buf;                               // reused for key building under mu
-  // Bumped by every change message; a read caches its result only if no message came meanwhile.
-  std::atomic<uint64_t> epoch{0};
+  std::string put_sha, read_sha;                     // the scripts' SHA1s (Connection::Eval)
   std::atomic<bool> live{false};  // the change subscription is up: the cache may be used
   std::atomic<bool> stop{false};
   std::thread listener;
@@ -228,11 +252,25 @@ struct RedisSessionStore::Impl {
   }
   std::string IndexKey(const std::string& agent) const { return absl::StrCat(options.prefix, "idx:", agent); }
 
-  void Invalidate(std::string_view key) {
-    epoch.fetch_add(1);
+  // A change message: "<version> <key>" drops the cached key unless the cache already holds that
+  // version or a later one (this process's own writes, a read that came after the change); a
+  // message without a version drops the key, "" everything. Reads and writes hold `mu` for their
+  // whole round trip and cache what the server answered, so a change that raced one of them
+  // arrives after it and is judged by its version here.
+  void Invalidate(std::string_view message) {
+    uint64_t version = UINT64_MAX;
+    std::string_view key = message;
+    if (size_t sp = message.find(' '); sp != std::string_view::npos && ParseNumber(message.substr(0, sp), &version))
+      key = message.substr(sp + 1);
+    else
+      version = UINT64_MAX;
     std::lock_guard<std::mutex> lock(mu);
-    if (key.empty()) cache.clear();
-    else cache.erase(std::string(key));
+    if (message.empty()) {
+      cache.clear();
+      return;
+    }
+    auto it = cache.find(std::string(key));
+    if (it != cache.end() && it->second.version < version) cache.erase(it);
   }
 
   // Follows the change channel on its own connection. While it is down, nothing is cached.
@@ -276,19 +314,43 @@ struct RedisSessionStore::Impl {
   absl::Status Read(const std::string& agent, const std::string& key, SessionState& into, uint64_t& version,
                     bool cached) {
     const std::string& k = Key(agent, key);
-    if (cached && live.load(std::memory_order_acquire)) {
-      if (auto it = cache.find(k); it != cache.end()) {
-        into = it->second.state;
-        version = it->second.version;
-        return absl::OkStatus();
-      }
+    auto hit = live.load(std::memory_order_acquire) ? cache.find(k) : cache.end();
+    if (cached && hit != cache.end()) {
+      into = hit->second.state;
+      version = hit->second.version;
+      return absl::OkStatus();
     }
-    uint64_t seen = epoch.load();
-    ASSIGN_OR_RETURN(Reply r, conn->Run({"HMGET", k, "v", "j"}));
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+    // A fresh read asks the server, which answers with the version alone when the cached copy
+    // is current: no session JSON crosses the socket or is parsed again.
+    bool current = false;
+    RETURN_IF_ERROR(Fetch(k, key, hit != cache.end() ? std::to_string(hit->second.version) : "", into, version, current));
+    if (current) into = hit->second.state;
+    return absl::OkStatus();
+  }
+
+  // Whether the session still has `version` (under mu); when it changed, the fresh state is
+  // cached for the caller's next read.
+  absl::Status Confirm(const std::string& agent, const std::string& key, uint64_t version) {
+    const std::string& k = Key(agent, key);
+    SessionState fresh;
+    uint64_t now = 0;
+    bool current = false;
+    RETURN_IF_ERROR(Fetch(k, key, std::to_string(version), fresh, now, current));
+    if (current) return absl::OkStatus();
+    return absl::AbortedError(absl::StrCat("session ", key, " changed in another process"));
+  }
+
+  // Reads Redis key `k` unless the server holds version `held`: then sets `current` and leaves
+  // `into` alone. Otherwise `into` and `version` are what the server holds (cached when live).
+  absl::Status Fetch(const std::string& k, const std::string& key, const std::string& held, SessionState& into,
+                     uint64_t& version, bool& current) {
+    ASSIGN_OR_RETURN(Reply r, conn->Eval(kReadScript, read_sha, {"1", k, held}));
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->elements > 2 || r->element[0]->type != REDIS_REPLY_STRING)
       return absl::DataLossError(absl::StrCat(options.Display(), ": ", k, ": not a modelpin session"));
     version = 0;
-    if (r->element[0]->type == REDIS_REPLY_STRING) ParseNumber(std::string_view(r->element[0]->str, r->element[0]->len), &version);
+    ParseNumber(std::string_view(r->element[0]->str, r->element[0]->len), &version);
+    current = r->elements == 1;
+    if (current) return absl::OkStatus();
     if (r->element[1]->type == REDIS_REPLY_STRING) {
       auto s = SessionState::FromStorageJson(std::string_view(r->element[1]->str, r->element[1]->len));
       if (!s.ok()) return absl::DataLossError(absl::StrCat(options.Display(), ": session ", key, ": ", s.status().message()));
@@ -296,7 +358,7 @@ struct RedisSessionStore::Impl {
     } else {
       into = SessionState{};
     }
-    if (live.load() && epoch.load() == seen) cache.insert_or_assign(k, Cached{version, into});
+    if (live.load()) cache.insert_or_assign(k, Cached{version, into});
     return absl::OkStatus();
   }
 
@@ -306,13 +368,13 @@ struct RedisSessionStore::Impl {
     std::string index = IndexKey(agent);
     std::string json = state.empty() ? "" : state.StorageJson();
     std::string want = expected ? std::to_string(*expected) : "";
-    ASSIGN_OR_RETURN(Reply r, conn->Run({"EVAL", kPutScript, "3", k, index, channel, want, json, key}));
+    ASSIGN_OR_RETURN(Reply r, conn->Eval(kPutScript, put_sha, {"3", k, index, channel, want, json, key}));
     if (r->type != REDIS_REPLY_INTEGER) return absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a session write"));
     if (r->integer < 0) {
       cache.erase(k);
       return absl::AbortedError(absl::StrCat("session ", key, " changed in another process"));
     }
-    // Our own change message will drop this entry too; until then the new state is what we wrote.
+    // Our own change message carries this version and leaves the entry; a later one drops it.
     if (live.load()) cache.insert_or_assign(k, Cached{static_cast<uint64_t>(r->integer), state});
     return absl::OkStatus();
   }
@@ -340,6 +402,11 @@ absl::StatusOr<std::unique_ptr<RedisSessionStore>> RedisSessionStore::Open(const
 absl::Status RedisSessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   uint64_t version;
   return LoadVersioned(agent, key, into, version, Read::kFresh);
+}
+
+absl::Status RedisSessionStore::Confirm(const std::string& agent, const std::string& key, uint64_t version) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->Confirm(agent, key, version);
 }
 
 absl::Status RedisSessionStore::LoadVersioned(const std::string& agent, const std::string& key, SessionState& into,

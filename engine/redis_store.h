@@ -7,7 +7,7 @@
 //
 // Layout (every key under the prefix): `<prefix>s:<agent>:<session key>` is a hash {v: version,
 // j: the session's storage JSON}; `<prefix>idx:<agent>` is the set of an agent's session keys;
-// every change is published on `<prefix>changes` with the key that changed. Each write runs as
+// every change is published on `<prefix>changes` as "<version> <key>". Each write runs as
 // one Lua script that checks the version the caller read (compare-and-set), so two processes
 // changing one session never lose an update: the loser gets Aborted and the engine redoes the
 // turn on the fresh state. A deleted session keeps its version (a tombstone), so a version is
@@ -65,6 +65,8 @@ class RedisSessionStore : public SessionStore {
                              uint64_t& version, Read read = Read::kCached) override;
   absl::Status PutIfVersion(const std::string& agent, const std::string& key, const SessionState& state,
                             uint64_t version) override;
+  // One round trip that answers the version alone when it is unchanged.
+  absl::Status Confirm(const std::string& agent, const std::string& key, uint64_t version) override;
   // Whether reads are served from this process's cache now (the change subscription is up).
   bool caching() const;
 

@@ -93,6 +93,21 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
     w.EndObject();
   }
   if (!m.history.empty()) {
+    // Each distinct selection once, in "selections"; events name them by index. A session's
+    // history goes back and forth between a few selections, so this keeps a 50-event history
+    // near 3 KB instead of 15 (every pin rewrites it on SQLite and Redis).
+    std::vector<Interned<PinSelection>> table;
+    auto index = [&](Interned<PinSelection> sel) {
+      auto it = std::find(table.begin(), table.end(), sel);
+      if (it != table.end()) return static_cast<int>(it - table.begin());
+      table.push_back(sel);
+      return static_cast<int>(table.size() - 1);
+    };
+    for (const PinEvent& e : m.history) index(e.from), index(e.to);
+    w.Key("selections");
+    w.StartArray();
+    for (const auto& sel : table) WriteSelection(w, *sel);
+    w.EndArray();
     w.Key("history");
     w.StartArray();
     for (const PinEvent& e : m.history) {
@@ -102,9 +117,9 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
       w.Key("source");
       WriteString(w, *e.source);
       w.Key("from");
-      WriteSelection(w, *e.from);
+      w.Int(index(e.from));
       w.Key("to");
-      WriteSelection(w, *e.to);
+      w.Int(index(e.to));
       if (!e.scope->empty()) {
         w.Key("scope");
         WriteString(w, *e.scope);
@@ -185,6 +200,15 @@ ModelpinData ReadModelpin(const rapidjson::Value& v) {
     if (auto x = o.FindMember("restore"); x != o.MemberEnd()) sc.restore = Interned(ReadSelection(x->value));
     if (ok) m.SetScope(sc);
   }
+  // "from"/"to" index "selections" (older stores wrote the selection objects inline).
+  std::vector<Interned<PinSelection>> table;
+  if (auto it = v.FindMember("selections"); it != v.MemberEnd() && it->value.IsArray())
+    for (const auto& sel : it->value.GetArray()) table.push_back(Interned(ReadSelection(sel)));
+  auto selection = [&](const rapidjson::Value& x) {
+    if (x.IsObject()) return Interned(ReadSelection(x));
+    if (x.IsUint() && x.GetUint() < table.size()) return table[x.GetUint()];
+    return Interned<PinSelection>();
+  };
   if (auto it = v.FindMember("history"); it != v.MemberEnd() && it->value.IsArray()) {
     for (const auto& e : it->value.GetArray()) {
       if (!e.IsObject()) continue;
@@ -195,8 +219,8 @@ ModelpinData ReadModelpin(const rapidjson::Value& v) {
           out = Interned(std::string(x->value.GetString(), x->value.GetStringLength()));
       };
       name("source", ev.source);
-      if (auto x = e.FindMember("from"); x != e.MemberEnd()) ev.from = Interned(ReadSelection(x->value));
-      if (auto x = e.FindMember("to"); x != e.MemberEnd()) ev.to = Interned(ReadSelection(x->value));
+      if (auto x = e.FindMember("from"); x != e.MemberEnd()) ev.from = selection(x->value);
+      if (auto x = e.FindMember("to"); x != e.MemberEnd()) ev.to = selection(x->value);
       name("scope", ev.scope);
       m.Append(ev);  // the oldest beyond the cap are dropped
     }

@@ -273,6 +273,12 @@ class SessionStore {
                                     uint64_t /*version*/) {
     return Put(agent, key, state);
   }
+  // For a read-modify-write that ends up storing nothing: OK when the session still has
+  // `version`, Aborted when another process changed it since (the store then holds the fresh
+  // state for the caller's next read). Stores only this process writes answer OK.
+  virtual absl::Status Confirm(const std::string& /*agent*/, const std::string& /*key*/, uint64_t /*version*/) {
+    return absl::OkStatus();
+  }
   // Group commit, for a caller that acknowledges many changes at once (a transcript replay: its
   // exit status). While `window` is above zero a store may hold changes in one open transaction
   // for up to that long (or a bounded number of changes) before it commits them; Flush() commits

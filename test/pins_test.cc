@@ -312,7 +312,7 @@ void HistoryIsStoredOn(PinsFixture& f, PinsFixture::Store store) {
   BOOST_TEST(DescribeSelection(*h[4].to) == "anthropic/claude-sonnet-4-5, anthropic:work (auto)");
   // OpenClaw's fields stay in OpenClaw's layout; modelpin's live under "modelpin".
   BOOST_TEST(s->OracleJson().find("history") == std::string::npos);
-  BOOST_TEST(s->StorageJson().find("\"modelpin\":{\"history\":[") != std::string::npos);
+  BOOST_TEST(s->StorageJson().find("\"modelpin\":{\"selections\":[") != std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(HistoryIsStoredInSqlite, PinsFixture) { HistoryIsStoredOn(*this, Store::kSqlite); }
@@ -363,6 +363,29 @@ BOOST_AUTO_TEST_CASE(ModelpinDataIsCopyOnWrite) {
   BOOST_TEST(!c.modelpin.empty());
   c.modelpin.SetScope(std::nullopt);
   BOOST_TEST(!c.modelpin);
+}
+
+// Stored history names each distinct selection once; the inline form of earlier stores still reads.
+BOOST_AUTO_TEST_CASE(StoredHistoryListsEachSelectionOnce) {
+  SessionState s;
+  for (int i = 0; i < 50; ++i) {
+    PinSelection before = s.Selection();
+    s.provider_override = "anthropic";
+    s.model_override = i % 2 ? "claude-opus-4-5" : "claude-sonnet-4-5";
+    s.RecordPinChange(kNow + i, "user", before);
+  }
+  const std::string json = s.ModelpinJson();
+  BOOST_TEST(json.find("\"selections\":[{},{\"provider\":\"anthropic\",\"model\":\"claude-sonnet-4-5\"},"
+                       "{\"provider\":\"anthropic\",\"model\":\"claude-opus-4-5\"}]") != std::string::npos);
+  BOOST_TEST(json.find("{\"at\":" + std::to_string(kNow + 1) + ",\"source\":\"user\",\"from\":1,\"to\":2}") != std::string::npos);
+  BOOST_TEST(json.size() < 3000u);
+  BOOST_TEST((SessionState::FromStorageJson(s.StorageJson()).value() == s));
+  auto old = SessionState::FromStorageJson(
+      R"({"modelOverride":"m","providerOverride":"p","modelpin":{"history":[{"at":5,"source":"user","from":{},)"
+      R"("to":{"provider":"p","model":"m"}}]}})");
+  BOOST_REQUIRE(old.ok());
+  BOOST_REQUIRE(old->modelpin->history.size() == 1u);
+  BOOST_TEST(DescribePinEvent(old->modelpin->history[0]) == "1970-01-01 00:00 UTC user: default -> p/m");
 }
 
 BOOST_AUTO_TEST_CASE(HistoryIsCappedAtFiftyEvents) {
