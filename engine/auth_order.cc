@@ -222,13 +222,17 @@ const AuthOrder& AuthOrderMemo::For(const std::string& provider, std::string_vie
   std::lock_guard<std::mutex> lock(mu_);
   // Without model cooldowns every model of a provider shares one order (the common case). A
   // rule's orders are kept under their own key ("\x1f" and the rule's index cannot occur in a
-  // provider id), so they go when the memo goes: when the auth store changes.
+  // provider id; short enough to stay in the string's own buffer for most providers), so they go
+  // when the memo goes: when the auth store changes.
   std::string_view key = provider;
   std::string keyed;
   if ((model_cooldowns_ && !model.empty()) || rule_order) {
     keyed = provider;
     if (model_cooldowns_ && !model.empty()) keyed.append("\n").append(model);
-    if (rule_order) absl::StrAppend(&keyed, "\x1frule", rule->index);
+    if (rule_order) {
+      keyed.push_back('\x1f');
+      absl::StrAppend(&keyed, rule->index);
+    }
     key = keyed;
   }
   auto it = orders_.find(key);
