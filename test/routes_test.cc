@@ -131,6 +131,13 @@ BOOST_AUTO_TEST_CASE(SessionKeyGlobsMatchWithoutCase) {
   BOOST_TEST(!GlobMatch("agent:*:cron:*", "agent:main:telegram:group:cron"));
   BOOST_TEST(!GlobMatch("agent:main", "agent:main:main"));
   BOOST_TEST(!GlobMatch("agent:?:main", "agent::main"));
+  BOOST_TEST(!GlobMatch("a*a", "a"));  // the first and last pieces may not overlap
+  BOOST_TEST(GlobMatch("a*a", "aa"));
+  BOOST_TEST(GlobMatch("*cron*", "agent:main:CRON:x"));
+  BOOST_TEST(GlobMatch("*:b:*:b", "x:b:y:b:z:b"));  // pieces leftmost-first, the last at the end
+  BOOST_TEST(!GlobMatch("*:b:*:b:*:b", "x:b:b"));
+  BOOST_TEST(GlobMatch("**", "x"));
+  BOOST_TEST(!GlobMatch("?", ""));
 }
 
 // ---- matching ----
