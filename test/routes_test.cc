@@ -374,3 +374,24 @@ BOOST_FIXTURE_TEST_CASE(InspectSeesTheRuleOfTheSessionKey, RoutesFixture) {
   BOOST_REQUIRE(e->Inspect("main", kGroup, [&](TurnContext& ctx) { model = ctx.CurrentModel().Label(); }).ok());
   BOOST_TEST(model == "anthropic/claude-sonnet-4-5");
 }
+
+BOOST_FIXTURE_TEST_CASE(ARulesModelBeatsAnAgentsOwnDefault, RoutesFixture) {
+  std::string config = ConfigText(R"(, "modelpin": {"routes": [{"name": "work-cron", "match": {"sessionKey": "agent:work:cron:*"},
+      "model": "sonnet"}]})");
+  // agents.entries.work has its own default, llama.
+  const std::string end_of_defaults = R"(}}}, "auth")";
+  config.replace(config.find(end_of_defaults), end_of_defaults.size(),
+                 R"(}}, "entries": {"work": {"model": "openrouter/meta-llama/llama-3.3-70b-instruct"}}}, "auth")");
+  auto e = Make(config);
+  auto say = [&](const std::string& key, const std::string& agent = "work") {
+    auto o = e->Handle({.agent_id = agent, .session_key = key, .text = "hi"});
+    BOOST_REQUIRE_MESSAGE(o.ok(), o.status().message());
+    return *std::move(o);
+  };
+  BOOST_TEST(RouteModel(say("agent:work:main")) == "openrouter/meta-llama/llama-3.3-70b-instruct");
+  Outcome cron = say("agent:work:cron:daily");
+  BOOST_TEST(RouteModel(cron) == "anthropic/claude-sonnet-4-5");
+  BOOST_TEST(cron.route->rule == "work-cron");
+  // Another agent's cron sessions are not this rule's.
+  BOOST_TEST(RouteModel(say("agent:main:cron:daily", "main")) == "anthropic/claude-opus-4-5");
+}
