@@ -431,13 +431,13 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   uint64_t version = 0;
   RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, version,
                                            plain ? SessionStore::Read::kCached : SessionStore::Read::kFresh));
-  // A scoped pin whose time is up ends before the message is looked at, silently (its history
-  // event says so); so does a model pin the agent's policy no longer allows (OpenClaw drops it
-  // too; strict mode says so once).
   // Routing rules: the first that matches gives the session its default model (the rule's view
   // of the agent) and auth order. Matched once per turn; without rules this is one check.
   const RouteRule* rule = MatchRoute(config_.routes(), out.session_key, message.channel, message.chat_type);
   const AgentView& view = rule ? config_.RuleAgent(out.agent_id, *rule) : *agent->view;
+  // A scoped pin whose time is up ends before the message is looked at, silently (its history
+  // event says so); so does a model pin the agent's policy no longer allows (OpenClaw drops it
+  // too; strict mode says so once).
   bool ended = false;
   std::string pin_notice;
   if (const ModelpinSessionData* m = out.session.modelpin.get();
