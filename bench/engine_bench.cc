@@ -60,8 +60,9 @@ std::string TempDir() {
   return pattern;
 }
 
-std::unique_ptr<Engine> MakeEngine(std::unique_ptr<modelpin::SessionStore> store) {
-  auto config = Config::Load(StateDir() + "/modelpin.json");
+std::unique_ptr<Engine> MakeEngine(std::unique_ptr<modelpin::SessionStore> store,
+                                   const std::string& config_path = StateDir() + "/modelpin.json") {
+  auto config = Config::Load(config_path);
   if (!config.ok()) Die(std::string(config.status().message()));
   auto engine = Engine::Create(*std::move(config), std::move(store), EngineOptions{.state_dir = StateDir(), .plugins = modelpin::BuiltinPlugins()});
   if (!engine.ok()) Die(std::string(engine.status().message()));
@@ -200,6 +201,41 @@ BENCHMARK(BM_Route_Ordinary);
 
 void BM_Route_Ordinary_Fresh(benchmark::State& state) { RouteOrdinary(state, false); }
 BENCHMARK(BM_Route_Ordinary_Fresh);
+
+// Routing rules, on an unpinned session: arg 0 without rules (the base config), arg 1 under
+// fixtures/config/pins-routes.json (three rules) on a session no rule matches (the cost of
+// looking), arg 2 there on a group session the first rule matches (its model and its memoised
+// auth order).
+void BM_Route_Ordinary_Rules(benchmark::State& state) {
+  const int64_t arg = state.range(0);
+  auto engine = MakeEngine(std::make_unique<modelpin::MemorySessionStore>(),
+                           arg == 0 ? StateDir() + "/modelpin.json"
+                                    : std::string(MODELPIN_SOURCE_ROOT) + "/fixtures/config/pins-routes.json");
+  const InboundMessage msg{.session_key = arg == 2 ? "agent:main:telegram:group:-100123" : "agent:main:bench",
+                           .text = "Can you summarise yesterday's meeting notes in three bullet points?"};
+  auto first = MustHandle(*engine, msg);
+  if (!first.route || first.route->rule != (arg == 2 ? "groups" : "")) Die("the routing rule did not apply as expected");
+  modelpin::Outcome out;
+  for (auto _ : state) {
+    if (!engine->Handle(msg, out).ok()) {
+      state.SkipWithError("Handle failed");
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Route_Ordinary_Rules)->Arg(0)->Arg(1)->Arg(2);
+
+// MatchRoute alone, on the three rules of fixtures/config/pins-routes.json: arg 0 a key no rule
+// matches, arg 1 a telegram group thread (the first rule).
+void BM_MatchRoute(benchmark::State& state) {
+  auto config = Config::Load(std::string(MODELPIN_SOURCE_ROOT) + "/fixtures/config/pins-routes.json");
+  if (!config.ok()) Die(std::string(config.status().message()));
+  const std::string key = state.range(0) ? "agent:main:telegram:group:-1001234567890:topic:42" : "agent:main:bench";
+  for (auto _ : state) benchmark::DoNotOptimize(modelpin::MatchRoute(config->routes(), key));
+}
+BENCHMARK(BM_MatchRoute)->Arg(0)->Arg(1);
 
 // 64 KiB of prose with URLs, paths inside words, fractions and "and/or": many '/' bytes, none of
 // them at a word start, so the pre-check must answer false after looking at every byte.

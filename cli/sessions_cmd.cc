@@ -129,8 +129,9 @@ int RunSessions(std::vector<std::string> argv) {
     if (!s.ok()) return Fail(s.status());
     const ModelpinSessionData* m = s->modelpin.get();
     if (json) {
-      // The stored "modelpin" object as it is ({"history": [...], "pinScope": {...}}), with the key.
-      std::string data = s->ModelpinJson();
+      // The "modelpin" object ({"history": [...], "pinScope": {...}}), each event's selections
+      // inline, with the key.
+      std::string data = s->ModelpinJson(/*expanded=*/true);
       std::cout << "{\"agent\":" << JsonString(agent) << ",\"key\":" << JsonString(key)
                 << ",\"history\":" << (data.empty() ? "{}" : data) << "}\n";
       return kExitOk;

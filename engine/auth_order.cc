@@ -129,10 +129,14 @@ AuthOrder ResolveAuthOrder(const AuthOrderInput& in) {
   const std::string provider = AuthProvider(in.provider);
   AuthOrder out;
 
-  // 1. Explicit order: the agent's stored override, else config auth.order (mapped key, then raw).
-  const std::vector<std::string>* explicit_ids = store.Order(provider);
+  // 1. Explicit order: a routing rule's for its sessions, else the agent's stored override, else
+  // config auth.order (mapped key, then raw).
+  const std::vector<std::string>* explicit_ids = in.rule_order;
+  if (explicit_ids == nullptr) explicit_ids = store.Order(provider);
   if (explicit_ids == nullptr) explicit_ids = store.Order(in.provider);
-  if (explicit_ids) {
+  if (in.rule_order) {
+    out.source = AuthOrder::Source::kRule;
+  } else if (explicit_ids) {
     out.source = AuthOrder::Source::kStored;
   } else {
     explicit_ids = config.AuthOrder(provider);
@@ -211,18 +215,30 @@ AuthOrderMemo::AuthOrderMemo(const Config* config, const AuthStore* store, int64
   }
 }
 
-const AuthOrder& AuthOrderMemo::For(const std::string& provider, std::string_view model, int64_t now_ms) const {
+const AuthOrder& AuthOrderMemo::For(const std::string& provider, std::string_view model, int64_t now_ms,
+                                    const RouteRule* rule) const {
+  // A rule's order is looked up outside the lock; sessions without a rule skip this.
+  const std::vector<std::string>* rule_order = rule ? rule->OrderFor(provider) : nullptr;
   std::lock_guard<std::mutex> lock(mu_);
-  // Without model cooldowns every model of a provider shares one order (the common case).
+  // Without model cooldowns every model of a provider shares one order (the common case). A
+  // rule's orders are kept under their own key ("\x1f" and the rule's index cannot occur in a
+  // provider id; short enough to stay in the string's own buffer for most providers), so they go
+  // when the memo goes: when the auth store changes.
   std::string_view key = provider;
   std::string keyed;
-  if (model_cooldowns_ && !model.empty()) {
-    keyed = provider + "\n" + std::string(model);
+  if ((model_cooldowns_ && !model.empty()) || rule_order) {
+    keyed = provider;
+    if (model_cooldowns_ && !model.empty()) keyed.append("\n").append(model);
+    if (rule_order) {
+      keyed.push_back('\x1f');
+      absl::StrAppend(&keyed, rule->index);
+    }
     key = keyed;
   }
   auto it = orders_.find(key);
   if (it == orders_.end()) {
-    AuthOrderInput in{config_, store_, provider, now_ms, model_cooldowns_ ? std::string(model) : std::string()};
+    AuthOrderInput in{config_, store_, provider, now_ms, model_cooldowns_ ? std::string(model) : std::string(),
+                      rule_order};
     it = orders_.emplace(std::string(key), std::make_unique<const AuthOrder>(ResolveAuthOrder(in))).first;
   }
   return *it->second;

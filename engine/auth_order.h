@@ -28,10 +28,13 @@ struct AuthOrderInput {
   int64_t now_ms = 0;
   // "provider/model" of the call: that model's own cooldowns count too. "" = the profile's only.
   std::string model{};
+  // A routing rule's authOrder for this provider (engine/routes.h): it replaces the stored and
+  // the config order for the sessions the rule matched, and is filtered the same way.
+  const std::vector<std::string>* rule_order = nullptr;
 };
 
 struct AuthOrder {
-  enum class Source { kStored, kConfig, kConfiguredProfiles, kStoreProfiles, kFallback };
+  enum class Source { kStored, kConfig, kConfiguredProfiles, kStoreProfiles, kFallback, kRule };
   std::vector<std::string> ids;   // eligible profiles, in the order they will be tried
   Source source = Source::kStoreProfiles;
   bool explicit_order = false;    // an explicit order was present (it then also filters)
@@ -56,7 +59,10 @@ class AuthOrderMemo {
   // The order for `provider` at `now_ms` (which must be before ValidUntil()). Thread-safe.
   const AuthOrder& For(const std::string& provider, int64_t now_ms) const { return For(provider, {}, now_ms); }
   // The same for one model ("provider/model"): differs only while that model has its own cooldowns.
-  const AuthOrder& For(const std::string& provider, std::string_view model, int64_t now_ms) const;
+  // With `rule` (a routing rule that has an authOrder for `provider`), the order of that rule's
+  // sessions, memoised per rule like the others; a rule without one gives the agent's order.
+  const AuthOrder& For(const std::string& provider, std::string_view model, int64_t now_ms,
+                       const RouteRule* rule = nullptr) const;
   int64_t ValidUntil() const { return valid_until_; }
   // Some profile has a running model cooldown (only then do orders differ by model).
   bool HasModelCooldowns() const { return model_cooldowns_; }

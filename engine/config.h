@@ -14,11 +14,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/model_ref.h"
 #include "engine/rotation.h"
+#include "engine/routes.h"
 
 namespace modelpin {
 
@@ -126,6 +128,14 @@ class Config {
   // plugins.load: run-time plugin files (engine/plugin_loader.h), relative ones made relative to
   // the config file's folder. Engine::Create loads them.
   const std::vector<std::string>& plugin_paths() const { return plugin_paths_; }
+  // modelpin.routes, in config order (engine/routes.h); empty when the config has none.
+  const std::vector<RouteRule>& routes() const { return routes_; }
+  // The rule named `name`, or nullptr (names are unique; "" finds none).
+  const RouteRule* FindRoute(std::string_view name) const;
+  // The view of agent `id` for a session that `rule` matched: the agent's own view with the rule's
+  // model as its default (the rule's model is what the session's "default" means). The agent's
+  // own view when the rule sets no model. Stable reference.
+  const AgentView& RuleAgent(const std::string& id, const RouteRule& rule) const;
 
  private:
   struct AgentEntry {
@@ -153,6 +163,7 @@ class Config {
   std::vector<std::string> owner_allow_from_;
   std::string bot_name_;
   std::vector<std::string> plugin_paths_;
+  std::vector<RouteRule> routes_;
   bool strict_ = false;
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;
@@ -160,6 +171,9 @@ class Config {
   // Views are built once at load; agents without an entry share `fallback_view_`.
   std::map<std::string, AgentView> views_;
   AgentView fallback_view_;
+  // RuleAgent(): per rule (by index), the views of the agents with an entry, and of the others.
+  std::vector<std::map<std::string, AgentView>> rule_views_;
+  std::vector<AgentView> rule_fallback_views_;
 };
 
 }  // namespace modelpin

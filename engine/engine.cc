@@ -44,11 +44,17 @@ void TurnContext::CurrentModelInto(ModelRef& out) const {
   }
 }
 
-const AuthOrder& TurnContext::OrderFor(const std::string& provider) const {
-  if (orders) return orders->For(provider, now_ms);
+const AuthOrder& TurnContext::OrderFor(const std::string& provider) const { return OrderFor(provider, {}); }
+
+const AuthOrder& TurnContext::OrderFor(const std::string& provider, std::string_view model) const {
+  if (orders) return orders->For(provider, model, now_ms, rule);
+  // Without the engine's memo (tools, tests): computed once per provider for this context.
   auto it = local_orders.find(provider);
-  if (it == local_orders.end())
-    it = local_orders.emplace(provider, ResolveAuthOrder({&config, &auth, provider, now_ms})).first;
+  if (it == local_orders.end()) {
+    AuthOrderInput in{&config, &auth, provider, now_ms};
+    in.rule_order = rule ? rule->OrderFor(provider) : nullptr;
+    it = local_orders.emplace(provider, ResolveAuthOrder(in)).first;
+  }
   return it->second;
 }
 
@@ -302,7 +308,7 @@ void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrde
 
 // The order of a model's provider; per model only while some profile has a model cooldown.
 const AuthOrder& ModelOrder(const TurnContext& ctx, const ModelRef& model) {
-  if (ctx.orders && ctx.orders->HasModelCooldowns()) return ctx.orders->For(model.provider, model.Label(), ctx.now_ms);
+  if (ctx.orders && ctx.orders->HasModelCooldowns()) return ctx.OrderFor(model.provider, model.Label());
   return ctx.OrderFor(model.provider);
 }
 
@@ -440,6 +446,10 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   ts.plain = plain;
   RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, ts.version,
                                            SessionStore::Read::kCached));
+  // Routing rules: the first that matches gives the session its default model (the rule's view
+  // of the agent) and auth order. Matched once per turn; without rules this is one check.
+  const RouteRule* rule = MatchRoute(config_.routes(), out.session_key, message.channel, message.chat_type);
+  const AgentView& view = rule ? config_.RuleAgent(out.agent_id, *rule) : *agent->view;
   // A scoped pin whose time is up ends before the message is looked at, silently (its history
   // event says so); so does a model pin the agent's policy no longer allows (OpenClaw drops it
   // too; strict mode says so once).
@@ -463,13 +473,13 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
     ended = true;
     if (strict_)
       pin_notice = absl::StrCat("Your pinned model ", dropped.Label(), " was dropped: ", agent->view->policy->path,
-                                " no longer allows it. Back to the default, ", agent->view->default_ref.Label(), ".");
+                                " no longer allows it. Back to the default, ", view.default_ref.Label(), ".");
   }
   if (!pin_notice.empty()) out.replies.push_back({std::move(pin_notice), false});
   SessionState stored = plain ? SessionState{} : out.session;
   SessionState& session = out.session;
   TurnContext ctx{config_,
-                  *agent->view,
+                  view,
                   out.agent_id,
                   out.session_key,
                   *agent->auth,
@@ -486,6 +496,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   ctx.orders = agent->orders.get();
   ctx.plugins = &plugins_;
   ctx.sender = message.sender;
+  ctx.rule = rule;
 
   // 1. Directives, in plugin order, each removed before the next plugin looks.
   std::string_view input = text;
@@ -574,6 +585,8 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   Route& route = out.route ? *out.route : out.route.emplace();
   route.text.assign(body);
   route.thinking.assign(ctx.run_thinking);
+  if (rule) route.rule.assign(rule->name);
+  else route.rule.clear();
   ctx.CurrentModelInto(route.model);
   const AuthOrder& order = ModelOrder(ctx, route.model);
   std::string dropped_notice;
@@ -603,9 +616,13 @@ absl::Status Engine::Inspect(const std::string& agent_id, const std::string& ses
   ASSIGN_OR_RETURN(auto cache, Agent(agent));
   ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(agent, key));
   SessionState working = stored;
-  TurnContext ctx{config_, config_.Agent(agent), agent, key, *cache->auth, cache->store_label, *cache->resolver,
-                  clock_->NowMs(), false, strict_, MessageSource::kBot, working, stored};
+  // The session's routing rule, from its key alone (a tool has no chat to ask).
+  const RouteRule* rule = MatchRoute(config_.routes(), key);
+  TurnContext ctx{config_, rule ? config_.RuleAgent(agent, *rule) : config_.Agent(agent), agent, key, *cache->auth,
+                  cache->store_label, *cache->resolver, clock_->NowMs(), false, strict_, MessageSource::kBot, working,
+                  stored};
   ctx.orders = cache->orders.get();
+  ctx.rule = rule;
   ctx.directive_only = true;
   ctx.directive_count = 1;
   ctx.env = &env_;
@@ -705,7 +722,7 @@ std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std
   const AuthStore& store = *(*cache)->auth;
   std::string model = route.model.Label();
   for (const auto& id : route.profiles) out.emplace_back(id, DescribeHealth(store.Usage(id), model, now));
-  const AuthOrder& order = (*cache)->orders->For(route.model.provider, model, now);
+  const AuthOrder& order = (*cache)->orders->For(route.model.provider, model, now, config_.FindRoute(route.rule));
   for (const auto& [id, why] : order.excluded) {
     if (std::find(route.profiles.begin(), route.profiles.end(), id) != route.profiles.end()) continue;
     ProfileHealth h = DescribeHealth(store.Usage(id), model, now);

@@ -70,6 +70,10 @@ struct InboundMessage {
   std::string text{};
   std::string sender{};     // compared with commands.ownerAllowFrom for -a/-g
   MessageSource source = MessageSource::kBot;
+  // What the bot knows of the chat, for routing rules (config modelpin.routes): "telegram",
+  // "group". Empty: taken from the session key (engine/routes.h ParseSessionKey).
+  std::string channel{};
+  std::string chat_type{};
 };
 
 // A later step of a route's plan: the next model of the fallbacks and the profiles it would use.
@@ -96,6 +100,9 @@ struct Route {
   // The rest of the plan when `fallbacks` are configured: the models to try after `model`, in
   // order, each with its profiles (only those not cooling down). Empty without fallbacks.
   std::vector<RouteCandidate> plan;
+  // The name of the routing rule (config modelpin.routes) that gave this session its default
+  // model or auth order; "" when none matched.
+  std::string rule;
 };
 
 struct Outcome {

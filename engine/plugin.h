@@ -66,6 +66,10 @@ struct TurnContext {
   const EnvCredentials* env = nullptr;
   // Memoised effective orders (set by the engine); OrderFor computes afresh without it.
   const AuthOrderMemo* orders = nullptr;
+  // The routing rule (config modelpin.routes) this session matched, nullptr when none did. Its
+  // model is already `agent.default_ref` (the engine hands over the rule's view of the agent);
+  // its authOrder is what OrderFor gives for the providers it names.
+  const RouteRule* rule = nullptr;
   // The engine's plugins (set by the engine): their commands, for /commands and reserved words.
   const PluginRegistry* plugins = nullptr;
 
@@ -87,7 +91,8 @@ struct TurnContext {
   std::string_view pin_change_source{};
   std::string pin_change_scope{};
 
-  // The session's effective model: its override, else the agent default.
+  // The session's effective model: its override, else the agent default (a matching routing
+  // rule's model, when it names one).
   ModelRef CurrentModel() const;
   // The session's model before this message (from `stored`).
   ModelRef StoredModel() const;
@@ -96,9 +101,12 @@ struct TurnContext {
   // The profiles a call on `model` would try now, in order (the session's pin, then the
   // effective order, then the provider's environment credential), without changing the session.
   std::vector<std::string> RouteProfilesFor(const ModelRef& model) const;
-  // The effective auth order of a provider for this agent (spec 5.2, without the session pin).
-  // The reference stays valid for the whole turn.
+  // The effective auth order of a provider for this agent (spec 5.2, without the session pin):
+  // the matching routing rule's authOrder for the provider, else the agent's. The reference
+  // stays valid for the whole turn.
   const AuthOrder& OrderFor(const std::string& provider) const;
+  // The same for one model of the provider (its own cooldowns count while there are any).
+  const AuthOrder& OrderFor(const std::string& provider, std::string_view model) const;
   // Orders computed for this turn when no engine memo is set.
   mutable std::map<std::string, AuthOrder> local_orders{};
 };

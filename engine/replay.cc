@@ -350,6 +350,10 @@ void AppendStepJson(const ReplayStep& s, std::string* out) {
       out->append(",\"thinking\":");
       AppendJsonString(out, s.route->thinking);
     }
+    if (!s.route->rule.empty()) {  // only with routing rules: other goldens stay byte-identical
+      out->append(",\"rule\":");
+      AppendJsonString(out, s.route->rule);
+    }
     AppendRouteRotationJson(s, out);
     out->push_back('}');
   }
@@ -375,7 +379,7 @@ std::string StepText(const ReplayStep& s) {
     absl::StrAppend(&out, "ROUTE ", s.route->model.Label(), " via ",
                     s.route->profiles.empty() ? "<no credential>" : absl::StrJoin(s.route->profiles, ", "),
                     s.route->thinking.empty() ? "" : absl::StrCat(" (thinking ", s.route->thinking, " for this message)"),
-                    "\n");
+                    s.route->rule.empty() ? "" : absl::StrCat(" (rule ", s.route->rule, ")"), "\n");
     AppendRouteRotationText(s, &out);
   }
   if (s.sessions.empty()) absl::StrAppend(&out, "SESSION: <none>\n");

@@ -72,7 +72,8 @@ const char* ScopeKindName(PinScope::Kind k) {
 }
 
 // The "modelpin" object: {"pinScope": {...}, "history": [...], "notice": "..."}.
-void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
+// `expanded`: every event with its selections inline (for people and tools), not by index.
+void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m, bool expanded) {
   w.StartObject();
   if (m.scope) {
     w.Key("pinScope");
@@ -103,11 +104,13 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
       table.push_back(sel);
       return static_cast<int>(table.size() - 1);
     };
-    for (const PinEvent& e : m.history) index(e.from), index(e.to);
-    w.Key("selections");
-    w.StartArray();
-    for (const auto& sel : table) WriteSelection(w, *sel);
-    w.EndArray();
+    if (!expanded) {
+      for (const PinEvent& e : m.history) index(e.from), index(e.to);
+      w.Key("selections");
+      w.StartArray();
+      for (const auto& sel : table) WriteSelection(w, *sel);
+      w.EndArray();
+    }
     w.Key("history");
     w.StartArray();
     for (const PinEvent& e : m.history) {
@@ -117,9 +120,11 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m) {
       w.Key("source");
       WriteString(w, *e.source);
       w.Key("from");
-      w.Int(index(e.from));
+      if (expanded) WriteSelection(w, *e.from);
+      else w.Int(index(e.from));
       w.Key("to");
-      w.Int(index(e.to));
+      if (expanded) WriteSelection(w, *e.to);
+      else w.Int(index(e.to));
       if (!e.scope->empty()) {
         w.Key("scope");
         WriteString(w, *e.scope);
@@ -155,7 +160,7 @@ std::string Serialize(const SessionState& s, bool include_private) {
   }
   if (include_private && !s.modelpin.empty()) {
     w.Key("modelpin");
-    WriteModelpin(w, *s.modelpin);
+    WriteModelpin(w, *s.modelpin, false);
   }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
@@ -233,11 +238,11 @@ ModelpinData ReadModelpin(const rapidjson::Value& v) {
 std::string SessionState::OracleJson() const { return Serialize(*this, false); }
 std::string SessionState::StorageJson() const { return Serialize(*this, true); }
 
-std::string SessionState::ModelpinJson() const {
+std::string SessionState::ModelpinJson(bool expanded) const {
   if (modelpin.empty()) return "";
   rapidjson::StringBuffer sb;
   JsonWriter w(sb);
-  WriteModelpin(w, *modelpin);
+  WriteModelpin(w, *modelpin, expanded);
   return std::string(sb.GetString(), sb.GetSize());
 }
 

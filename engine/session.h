@@ -214,8 +214,10 @@ struct SessionState {
   std::string OracleJson() const;
   // Every field, for storage: OpenClaw's, then thinkingLevel, "plugins" and "modelpin".
   std::string StorageJson() const;
-  // The "modelpin" object alone ("" when there is none), and parsing one back.
-  std::string ModelpinJson() const;
+  // The "modelpin" object alone ("" when there is none), and parsing one back. Stored, each
+  // distinct selection is listed once under "selections" and events name it by index;
+  // `expanded` writes every event's selections inline instead (for people and tools).
+  std::string ModelpinJson(bool expanded = false) const;
   static absl::StatusOr<SessionState> FromStorageJson(std::string_view json);
   friend bool operator==(const SessionState&, const SessionState&) = default;
 };

@@ -44,6 +44,10 @@ std::string SourceText(const AuthOrder& o, const std::string& provider, const Tu
     case AuthOrder::Source::kStoreProfiles: return "the auth store's profiles, ranked automatically";
     case AuthOrder::Source::kFallback:
       return "the auth store's profiles (none of the explicitly ordered ones exists), ranked automatically";
+    case AuthOrder::Source::kRule:
+      return ctx.rule ? absl::StrCat("routing rule ", ctx.rule->name, ", modelpin.routes[", ctx.rule->index,
+                                     "].authOrder.", provider)
+                      : "a routing rule";
   }
   return "";
 }
@@ -68,8 +72,24 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
   }
   e.steps.push_back(absl::StrCat("reference \"", e.model_part, "\"",
                                  e.profile ? absl::StrCat(", profile \"", *e.profile, "\"") : ", no profile"));
+  // Routing rules, only in configs that have them (explanations without rules are unchanged).
+  if (!ctx.config.routes().empty()) {
+    if (!ctx.rule) {
+      e.steps.push_back(absl::StrCat("no routing rule matches session ", ctx.session_key,
+                                     ": its default and auth orders are the agent's"));
+    } else {
+      std::string gives;
+      if (ctx.rule->model) absl::StrAppend(&gives, "default model ", ctx.rule->model->Label());
+      for (const auto& [provider, ids] : ctx.rule->auth_order)
+        absl::StrAppend(&gives, gives.empty() ? "" : ", ", "auth order for ", provider);
+      e.steps.push_back(absl::StrCat("routing rule ", ctx.rule->name, " (", ctx.rule->MatchText(), ") matches session ",
+                                     ctx.session_key, ": it gives the ", gives));
+    }
+  }
   if (text::ToLower(e.model_part) == "default") {
-    e.steps.push_back("\"default\" means the agent's configured default");
+    e.steps.push_back(ctx.rule && ctx.rule->model
+                          ? absl::StrCat("\"default\" means this session's default, from routing rule ", ctx.rule->name)
+                          : "\"default\" means the agent's configured default");
     e.selection = Selection{ctx.agent.default_ref, "", false};
   } else {
     auto r = ctx.resolver.Resolve(e.model_part, &e.steps);
@@ -85,7 +105,9 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
     return e;
   }
   e.is_default = e.selection->ref == ctx.agent.default_ref;
-  e.steps.push_back(absl::StrCat("selected ", e.selection->Label(), e.is_default ? " (the configured default)" : ""));
+  const char* default_note = ctx.rule && ctx.rule->model ? " (this session's default, from its routing rule)"
+                                                         : " (the configured default)";
+  e.steps.push_back(absl::StrCat("selected ", e.selection->Label(), e.is_default ? default_note : ""));
 
   e.provider = e.selection->ref.provider;
   AuthOrder order = ctx.OrderFor(e.provider);
@@ -218,6 +240,11 @@ std::string ExplainJson(const TurnContext& ctx, std::string_view argument) {
   w.EndObject();
   w.Key("session");
   str(e.pin_note);
+  if (!ctx.config.routes().empty()) {  // only in configs with routing rules
+    w.Key("rule");
+    if (ctx.rule) str(ctx.rule->name);
+    else w.Null();
+  }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize());
 }

@@ -236,8 +236,10 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
 }
 
 std::string StatusText(const TurnContext& ctx) {
-  std::string out = absl::StrCat("Current: ", ctx.CurrentModel().Label(), PinnedLine(ctx), "\nDefault: ", ctx.agent.default_ref.Label(),
-                                 "\nAgent: ", ctx.agent_id, "\nAuth store: ", ctx.auth_store_label);
+  std::string out = absl::StrCat("Current: ", ctx.CurrentModel().Label(), PinnedLine(ctx), "\nDefault: ", ctx.agent.default_ref.Label());
+  // Only when a routing rule matched, so replies without rules stay OpenClaw's.
+  if (ctx.rule) absl::StrAppend(&out, "\nRule: ", ctx.rule->name, " (", ctx.rule->MatchText(), ")");
+  absl::StrAppend(&out, "\nAgent: ", ctx.agent_id, "\nAuth store: ", ctx.auth_store_label);
   std::vector<std::string> providers;
   std::map<std::string, std::vector<ModelRef>> by_provider;
   for (const auto& ref : StatusRows(ctx)) {

@@ -29,6 +29,9 @@ class Route:
     @property
     def thinking(self) -> str:
         """This call's own thinking level ("hello /think high"); "" = the session's."""
+    @property
+    def rule(self) -> str:
+        """The routing rule (config modelpin.routes) that applied; "" = none."""
 
 class Outcome:
     """What Engine.handle decided for one message."""

@@ -163,18 +163,21 @@ PYBIND11_MODULE(_modelpin, m) {
 
   py::class_<Route>(m, "Route",
                     "Where the next model call goes: provider/model, the auth profiles to try in order, the text "
-                    "the model receives, and the call's own thinking level ('' = the session's).")
+                    "the model receives, the call's own thinking level ('' = the session's) and the routing rule "
+                    "that applied ('' = none).")
       .def_property_readonly("provider", [](const Route& r) { return r.model.provider; })
       .def_property_readonly("model", [](const Route& r) { return r.model.model; })
       .def_readonly("profiles", &Route::profiles)
       .def_readonly("text", &Route::text)
       .def_readonly("thinking", &Route::thinking)
+      .def_readonly("rule", &Route::rule)
       .def("__repr__", [](const Route& r) {
         return "Route(provider=" + py::repr(py::str(r.model.provider)).cast<std::string>() +
                ", model=" + py::repr(py::str(r.model.model)).cast<std::string>() +
                ", profiles=" + py::repr(py::cast(r.profiles)).cast<std::string>() +
                ", text=" + py::repr(py::str(r.text)).cast<std::string>() +
-               ", thinking=" + py::repr(py::str(r.thinking)).cast<std::string>() + ")";
+               ", thinking=" + py::repr(py::str(r.thinking)).cast<std::string>() +
+               (r.rule.empty() ? "" : ", rule=" + py::repr(py::str(r.rule)).cast<std::string>()) + ")";
       });
 
   py::class_<Outcome, OutcomePtr>(m, "Outcome", "What Engine.handle decided for one message.")

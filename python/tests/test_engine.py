@@ -163,3 +163,12 @@ def test_repr_and_docstrings():
     assert "config" in modelpin.Engine.__doc__
     assert "GIL" in modelpin.Engine.handle.__doc__
     assert repr(modelpin.Reply("hi")) == "Reply(text='hi', is_error=False)"
+
+
+def test_a_routing_rule_gives_its_model_and_order_and_names_itself(state):
+    engine = engine_on(state, config=str(FIXTURES / "config" / "pins-routes.json"))
+    out = engine.handle("hello", session="agent:main:telegram:group:-1")
+    assert (out.route.model, out.route.profiles, out.route.rule) == ("claude-haiku-4-5", ["anthropic:work"], "groups")
+    assert "rule='groups'" in repr(out.route)
+    out = engine.handle("hello", session="agent:main:main")
+    assert (out.route.model, out.route.rule) == ("claude-opus-4-5", "")

@@ -74,6 +74,8 @@ def replay(engine, transcript):
             step["route"] = {"text": r.text, "provider": r.provider, "model": r.model, "profiles": list(r.profiles)}
             if r.thinking:
                 step["route"]["thinking"] = r.thinking
+            if r.rule:
+                step["route"]["rule"] = r.rule
         steps.append(step)
     return steps
 
@@ -93,7 +95,7 @@ def cxx_replay(cli, name, config):
 
 
 # The rotation part of a C++ route (replay.cc: each profile's state, the rest of the plan, the
-# fallback) has no Python counterpart (Route carries text, provider, model, profiles, thinking).
+# fallback) has no Python counterpart (Route carries text, provider, model, profiles, thinking, rule).
 ROTATION_KEYS = ("auth", "plan", "fallbackFrom", "fallbackReason")
 
 
