@@ -729,6 +729,45 @@ struct SqliteSessionStore::Impl {
 SqliteSessionStore::SqliteSessionStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteSessionStore::~SqliteSessionStore() = default;
 
+namespace {
+
+// Schema 1 kept sessions in a WITHOUT ROWID table, where a row over about 1 KB spills into
+// overflow pages: a pin with a long history wrote four pages, not one. Schema 2 is a rowid table
+// with a unique (agent, session_key) index. One write transaction copies the rows over, so a
+// store is migrated whole or not at all, and by one process (the others find schema 2 inside
+// their own transaction and leave it).
+absl::Status MigrateFromSchema1(sqlite3* db, const std::string& path) {
+  auto fail = [&](const std::string& err) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return absl::FailedPreconditionError(absl::StrCat(path, ": migrating the session store to schema ",
+                                                      SqliteSessionStore::kSchemaVersion, ": ", err));
+  };
+  if (std::string err = ExecPatiently(db, "BEGIN IMMEDIATE", nullptr, nullptr); !err.empty()) return fail(err);
+  std::string value;
+  auto first = [](void* out, int, char** values, char**) {
+    *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+    return 0;
+  };
+  if (std::string err = ExecPatiently(db, "SELECT value FROM meta WHERE key='schema'", first, &value); !err.empty())
+    return fail(err);
+  if (value != "1") return sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK ? absl::OkStatus() : fail("commit");
+  const std::string sql = absl::StrCat(
+      "CREATE TABLE sessions_v2("
+      "  agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
+      "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+      "  UNIQUE(agent, session_key));"
+      "INSERT INTO sessions_v2(agent, session_key, entry_json, updated_at)"
+      "  SELECT agent, session_key, entry_json, updated_at FROM sessions;"
+      "DROP TABLE sessions;"
+      "ALTER TABLE sessions_v2 RENAME TO sessions;"
+      "UPDATE meta SET value='", SqliteSessionStore::kSchemaVersion, "' WHERE key='schema';"
+      "COMMIT;");
+  if (std::string err = ExecPatiently(db, sql.c_str(), nullptr, nullptr); !err.empty()) return fail(err);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
@@ -774,11 +813,13 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
       "CREATE TABLE IF NOT EXISTS sessions("
       "  agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
       "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
-      "  PRIMARY KEY(agent, session_key)) WITHOUT ROWID;"));
+      "  UNIQUE(agent, session_key));"));
   ASSIGN_OR_RETURN(int version, schema_version());
   if (version == 0) {
     std::string sql = absl::StrCat("INSERT OR IGNORE INTO meta VALUES('schema','", kSchemaVersion, "')");
     RETURN_IF_ERROR(exec(sql.c_str()));
+  } else if (version == 1) {
+    RETURN_IF_ERROR(MigrateFromSchema1(impl->db, path));
   }
   auto prepare = [&](const char* sql, sqlite3_stmt** st) { return sqlite3_prepare_v2(impl->db, sql, -1, st, nullptr); };
   if (prepare("SELECT entry_json FROM sessions WHERE agent=?1 AND session_key=?2", &impl->get) != SQLITE_OK ||

@@ -324,7 +324,8 @@ class SqliteSessionStore : public SessionStore {
   void SetGroupCommit(std::chrono::milliseconds window) override;
   absl::Status Flush() override;
   static constexpr size_t kGroupCommitMax = 1000;
-  static constexpr int kSchemaVersion = 1;
+  // 2: sessions in a rowid table (1, WITHOUT ROWID, is migrated at open).
+  static constexpr int kSchemaVersion = 2;
 
  private:
   struct Impl;

@@ -1,6 +1,7 @@
 // Engine unit tests: the auth order rules (each alone and combined), masking, the stores, restart
 // persistence, rotation after reported failures, and concurrent use.
 #define BOOST_TEST_MODULE engine
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -228,6 +229,53 @@ BOOST_AUTO_TEST_CASE(SqliteSessionsSurviveReopening) {
   BOOST_TEST(((*store)->Get("main", "agent:main:main").value() == s));
   BOOST_TEST((*store)->Keys("main").value() == (std::vector<std::string>{"agent:main:main"}));
   BOOST_TEST((*store)->Get("ops", "agent:main:main").value().empty());
+  fs::remove_all(dir);
+}
+
+// A store of schema 1 (sessions WITHOUT ROWID) is migrated at open: every row kept, schema 2
+// recorded, the table a rowid table (where a session's row stays on its page), once.
+BOOST_AUTO_TEST_CASE(SqliteSchema1StoreIsMigratedWhole) {
+  std::string dir = TempDir();
+  const std::string path = dir + "/sessions.sqlite";
+  auto sql = [&](const char* q, std::string* out = nullptr) {
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    auto row = [](void* o, int, char** v, char**) {
+      if (o) *static_cast<std::string*>(o) += v[0] ? v[0] : "NULL";
+      return 0;
+    };
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, q, row, out, &err);
+    std::string msg = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    BOOST_TEST(rc == SQLITE_OK, q << ": " << msg);
+  };
+  sql("PRAGMA journal_mode=WAL;"
+      "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE sessions(agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
+      "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()), PRIMARY KEY(agent, session_key)) WITHOUT ROWID;"
+      "INSERT INTO meta VALUES('schema','1');"
+      "INSERT INTO sessions(agent, session_key, entry_json) VALUES"
+      "  ('main','agent:main:main','{\"modelOverride\":\"claude-opus-4-5\",\"providerOverride\":\"anthropic\"}'),"
+      "  ('ops','agent:ops:main','{\"thinkingLevel\":\"high\"}');");
+  for (int round = 0; round < 2; ++round) {  // the second open finds schema 2 and changes nothing
+    auto store = SqliteSessionStore::Open(path);
+    BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+    BOOST_TEST(*(*store)->Get("main", "agent:main:main").value().model_override == "claude-opus-4-5");
+    BOOST_TEST(*(*store)->Get("ops", "agent:ops:main").value().thinking_level == "high");
+    SessionState s;
+    s.provider_override = "openai";
+    s.model_override = "gpt-5";
+    BOOST_REQUIRE((*store)->Put("main", "agent:main:other", s).ok());
+  }
+  std::string schema, rows, rowid;
+  sql("SELECT value FROM meta WHERE key='schema'", &schema);
+  sql("SELECT count(*) FROM sessions", &rows);
+  sql("SELECT min(rowid) > 0 FROM sessions", &rowid);  // a WITHOUT ROWID table has no rowid
+  BOOST_TEST(schema == std::to_string(SqliteSessionStore::kSchemaVersion));
+  BOOST_TEST(rows == "3");
+  BOOST_TEST(rowid == "1");
   fs::remove_all(dir);
 }
 
