@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <atomic>
 #include <charconv>
 #include <mutex>
@@ -155,7 +157,9 @@ class Connection {
   explicit Connection(const RedisOptions& o) : o_(o) {}
 
   // Runs one command; transport errors and timeouts are Unavailable, server errors Internal.
+  // Replies of commands sent ahead (Send) are read first, in order.
   absl::StatusOr<Reply> Run(const std::vector<std::string_view>& args) {
+    Drain();
     RETURN_IF_ERROR(Connect());
     std::vector<const char*> argv;
     std::vector<size_t> lens;
@@ -210,19 +214,63 @@ class Connection {
       sha.clear();
     }
   }
+  // Pipelining: sends a command without waiting for its reply. `tag` comes back with the reply
+  // (or the error that stands for it) to `on_reply`, when the next Run or Drain reads it.
+  using OnReply = std::function<void(const std::string& tag, absl::StatusOr<Reply> reply)>;
+  void set_on_reply(OnReply f) { on_reply_ = std::move(f); }
+  absl::Status Send(const std::vector<std::string_view>& args, std::string tag) {
+    if (pending_.size() >= kMaxPending) Drain();
+    RETURN_IF_ERROR(Connect());
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (auto a : args) argv.push_back(a.data()), lens.push_back(a.size());
+    if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK)
+      return Drop(absl::StrCat(std::string(args.front()), " failed"));
+    pending_.push_back(std::move(tag));
+    for (int done = 0; !done;)  // on the wire now: the server works while the caller goes on
+      if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) return Drop(absl::StrCat(std::string(args.front()), " failed"));
+    return absl::OkStatus();
+  }
+  // Reads the replies of every command sent ahead.
+  void Drain() {
+    while (!pending_.empty()) {
+      std::string tag = std::move(pending_.front());
+      pending_.pop_front();
+      void* raw = nullptr;
+      if (!ctx_ || redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+        absl::Status lost = ctx_ ? Drop("reading a pipelined reply") : absl::UnavailableError(absl::StrCat(o_.Display(), ": connection lost"));
+        on_reply_(tag, lost);
+        continue;
+      }
+      Reply r(static_cast<redisReply*>(raw));
+      if (r->type == REDIS_REPLY_ERROR)
+        on_reply_(tag, absl::InternalError(absl::StrCat(o_.Display(), ": ", std::string(r->str, r->len))));
+      else
+        on_reply_(tag, std::move(r));
+    }
+  }
+  size_t pending() const { return pending_.size(); }
   redisContext* get() { return ctx_.get(); }
   absl::Status Drop(std::string_view what) {
+    // Commands sent ahead on this connection lose their replies with it.
+    std::deque<std::string> lost;
+    lost.swap(pending_);
     std::string why = ctx_ && ctx_->err ? (ctx_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK)
                                                ? absl::StrCat("no answer within ", o_.timeout_ms, " ms")
                                                : std::string(ctx_->errstr))
                                         : "no reply";
     ctx_.reset();
-    return absl::UnavailableError(absl::StrCat(o_.Display(), ": ", std::string(what), ": ", why));
+    absl::Status st = absl::UnavailableError(absl::StrCat(o_.Display(), ": ", std::string(what), ": ", why));
+    for (const std::string& tag : lost) on_reply_(tag, st);
+    return st;
   }
 
  private:
+  static constexpr size_t kMaxPending = 1000;
   const RedisOptions& o_;
   Context ctx_;
+  std::deque<std::string> pending_;
+  OnReply on_reply_ = [](const std::string&, absl::StatusOr<Reply>) {};
 };
 
 }  // namespace
@@ -241,6 +289,20 @@ struct RedisSessionStore::Impl {
   absl::flat_hash_map<std::string, Cached> cache;  // by full Redis key
   std::string key_buf;                               // reused for key building under mu
   std::string put_sha, read_sha;                     // the scripts' SHA1s (Connection::Eval)
+  // Group commit (SetGroupCommit): writes are pipelined, their replies read later; the first
+  // failure among them is kept for Flush.
+  bool pipelined = false;
+  absl::Status group_error;
+  void OnWriteReply(const std::string& k, absl::StatusOr<Reply> r) {
+    absl::Status st = r.status();
+    if (st.ok() && ((*r)->type != REDIS_REPLY_INTEGER || (*r)->integer < 0))
+      st = (*r)->type == REDIS_REPLY_INTEGER
+               ? absl::AbortedError(absl::StrCat(k, ": changed in another process; a held change was not applied"))
+               : absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a session write"));
+    if (st.ok()) return;
+    cache.erase(k);  // what this process assumed it wrote is not what the server holds
+    if (group_error.ok()) group_error = st;
+  }
   std::atomic<bool> live{false};  // the change subscription is up: the cache may be used
   std::atomic<bool> stop{false};
   std::thread listener;
@@ -368,6 +430,12 @@ struct RedisSessionStore::Impl {
     std::string index = IndexKey(agent);
     std::string json = state.empty() ? "" : state.StorageJson();
     std::string want = expected ? std::to_string(*expected) : "";
+    if (pipelined && expected && !put_sha.empty() && live.load()) {
+      // The version a successful write gets is known: the one it checks, plus one.
+      RETURN_IF_ERROR(conn->Send({"EVALSHA", put_sha, "3", k, index, channel, want, json, key}, k));
+      cache.insert_or_assign(k, Cached{*expected + 1, state});
+      return absl::OkStatus();
+    }
     ASSIGN_OR_RETURN(Reply r, conn->Eval(kPutScript, put_sha, {"3", k, index, channel, want, json, key}));
     if (r->type != REDIS_REPLY_INTEGER) return absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a session write"));
     if (r->integer < 0) {
@@ -393,8 +461,9 @@ absl::StatusOr<std::unique_ptr<RedisSessionStore>> RedisSessionStore::Open(const
   impl->options = options;
   impl->channel = absl::StrCat(options.prefix, "changes");
   impl->conn = std::make_unique<Connection>(impl->options);
-  RETURN_IF_ERROR(impl->conn->Run({"PING"}).status());
   Impl* raw = impl.get();
+  impl->conn->set_on_reply([raw](const std::string& k, absl::StatusOr<Reply> r) { raw->OnWriteReply(k, std::move(r)); });
+  RETURN_IF_ERROR(impl->conn->Run({"PING"}).status());
   impl->listener = std::thread([raw] { raw->Listen(); });
   return std::unique_ptr<RedisSessionStore>(new RedisSessionStore(std::move(impl)));
 }
@@ -402,6 +471,18 @@ absl::StatusOr<std::unique_ptr<RedisSessionStore>> RedisSessionStore::Open(const
 absl::Status RedisSessionStore::Load(const std::string& agent, const std::string& key, SessionState& into) {
   uint64_t version;
   return LoadVersioned(agent, key, into, version, Read::kFresh);
+}
+
+void RedisSessionStore::SetGroupCommit(std::chrono::milliseconds window) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->conn->Drain();
+  impl_->pipelined = window.count() > 0;
+}
+
+absl::Status RedisSessionStore::Flush() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->conn->Drain();
+  return std::exchange(impl_->group_error, absl::OkStatus());
 }
 
 absl::Status RedisSessionStore::Confirm(const std::string& agent, const std::string& key, uint64_t version) {

@@ -67,6 +67,12 @@ class RedisSessionStore : public SessionStore {
                             uint64_t version) override;
   // One round trip that answers the version alone when it is unchanged.
   absl::Status Confirm(const std::string& agent, const std::string& key, uint64_t version) override;
+  // Group commit here pipelines writes: a version-checked write is sent and the turn goes on
+  // without waiting for its answer (the version it gets is known); the answers are read before
+  // the next command on the connection, and Flush reads the rest and reports the first failure
+  // (a write that lost its version check is then not applied and not retried). A replay uses it.
+  void SetGroupCommit(std::chrono::milliseconds window) override;
+  absl::Status Flush() override;
   // Whether reads are served from this process's cache now (the change subscription is up).
   bool caching() const;
 

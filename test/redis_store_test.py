@@ -15,6 +15,9 @@
 5. A password-protected server on a loopback port (redis://:PW@127.0.0.1:PORT/3): works, and the
    password shows in no output, even of errors.
 6. `modelpin sessions list|show|reset` on the shared store.
+7. `replay --state` on Redis (group commit: writes pipelined) prints exactly what the same replay
+   on SQLite prints; a process changing the replayed session meanwhile makes the replay fail
+   with an error naming the change it could not apply, not succeed with it lost.
 A missing redis-server is a failure, not a skip.
 """
 import json
@@ -345,6 +348,48 @@ def test_shared_health(sock):
           "auth-profiles.json untouched")
 
 
+def test_pipelined_replay(sock):
+    lines = []
+    rng = random.Random(7)
+    for i in range(3000):
+        lines.append(rng.choice(MESSAGES) if i % 3 == 0 else f"ordinary message {i} about a/b and 3/4")
+        if i % 500 == 0:
+            lines.append(f"//@ session agent:main:s{i // 500}")
+    transcript = os.path.join(TMP, "pipelined.txt")
+    open(transcript, "w").write("\n".join(lines) + "\n")
+    state_r, _ = make_state("replay-redis", f"unix://{sock}", prefix="pr:")
+    state_s = os.path.join(TMP, "replay-sqlite")
+    shutil.copytree(os.path.join(SRC, "fixtures/state"), state_s)
+    outs = []
+    for state in (state_r, state_s):
+        r = subprocess.run([MODELPIN, "replay", transcript, "--state", state, "--json"], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"replay on {state} exited {r.returncode}: {r.stderr[-500:]}")
+        outs.append(re.sub(r'"(at|setAt|until)":\d+', "", r.stdout.replace(state, "STATE")))
+    if outs[0] != outs[1]:
+        fail("replay on Redis (pipelined writes) differs from the same replay on SQLite")
+    # Another process pins the replayed session all the while: some pipelined write of the replay
+    # loses its version check, and the replay must say so (exit 1), not report success.
+    conflict = os.path.join(TMP, "conflict.txt")
+    open(conflict, "w").write("\n".join(["/model sonnet", "/model opus"] * 4000) + "\n")
+    state_c, cfg_c = make_state("replay-conflict", f"unix://{sock}", prefix="pc:")
+    bot = Bot(cfg_c, state_c)
+    replay = subprocess.Popen([MODELPIN, "replay", conflict, "--state", state_c], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    i = 0
+    while replay.poll() is None:
+        bot.send("agent:main:main", MESSAGES[i % 2])
+        i += 1
+    err = replay.stderr.read()
+    bot.close()
+    if replay.returncode == 0:
+        fail(f"replay succeeded although another process changed its session {i} times meanwhile")
+    if "changed in another process" not in err:
+        fail(f"replay failed without naming the conflicting change: {err[-500:]}")
+    print(f"ok: pipelined replay on Redis equals SQLite; a concurrent change ({i} pins) fails the replay: "
+          f"{err.strip().splitlines()[-1][:160]}")
+
+
 try:
     server, sock = start_redis("main")
     test_shared_health(sock)
@@ -353,5 +398,6 @@ try:
     test_sigstop(server, sock)
     test_restart()
     test_password_and_cli()
+    test_pipelined_replay(sock)
 finally:
     cleanup()
