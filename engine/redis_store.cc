@@ -293,12 +293,19 @@ struct RedisSessionStore::Impl {
   // failure among them is kept for Flush.
   bool pipelined = false;
   absl::Status group_error;
-  void OnWriteReply(const std::string& k, absl::StatusOr<Reply> r) {
+  // The answer to a pipelined write (an integer: the new version, -1 when its check failed) or
+  // version check (an array: {version} when unchanged).
+  void OnPipelinedReply(const std::string& k, absl::StatusOr<Reply> r) {
     absl::Status st = r.status();
-    if (st.ok() && ((*r)->type != REDIS_REPLY_INTEGER || (*r)->integer < 0))
-      st = (*r)->type == REDIS_REPLY_INTEGER
-               ? absl::AbortedError(absl::StrCat(k, ": changed in another process; a held change was not applied"))
-               : absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a session write"));
+    if (st.ok()) {
+      const redisReply& x = **r;
+      if (x.type == REDIS_REPLY_INTEGER && x.integer < 0)
+        st = absl::AbortedError(absl::StrCat(k, ": changed in another process; a held change was not applied"));
+      else if (x.type == REDIS_REPLY_ARRAY && x.elements != 1)
+        st = absl::AbortedError(absl::StrCat(k, ": changed in another process; a reply described the state before"));
+      else if (x.type != REDIS_REPLY_INTEGER && x.type != REDIS_REPLY_ARRAY)
+        st = absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a pipelined command"));
+    }
     if (st.ok()) return;
     cache.erase(k);  // what this process assumed it wrote is not what the server holds
     if (group_error.ok()) group_error = st;
@@ -394,6 +401,8 @@ struct RedisSessionStore::Impl {
   // cached for the caller's next read.
   absl::Status Confirm(const std::string& agent, const std::string& key, uint64_t version) {
     const std::string& k = Key(agent, key);
+    if (pipelined && !read_sha.empty() && live.load())  // checked later, as a write is (Flush)
+      return conn->Send({"EVALSHA", read_sha, "1", k, std::to_string(version)}, k);
     SessionState fresh;
     uint64_t now = 0;
     bool current = false;
@@ -462,7 +471,7 @@ absl::StatusOr<std::unique_ptr<RedisSessionStore>> RedisSessionStore::Open(const
   impl->channel = absl::StrCat(options.prefix, "changes");
   impl->conn = std::make_unique<Connection>(impl->options);
   Impl* raw = impl.get();
-  impl->conn->set_on_reply([raw](const std::string& k, absl::StatusOr<Reply> r) { raw->OnWriteReply(k, std::move(r)); });
+  impl->conn->set_on_reply([raw](const std::string& k, absl::StatusOr<Reply> r) { raw->OnPipelinedReply(k, std::move(r)); });
   RETURN_IF_ERROR(impl->conn->Run({"PING"}).status());
   impl->listener = std::thread([raw] { raw->Listen(); });
   return std::unique_ptr<RedisSessionStore>(new RedisSessionStore(std::move(impl)));

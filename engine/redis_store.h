@@ -67,10 +67,12 @@ class RedisSessionStore : public SessionStore {
                             uint64_t version) override;
   // One round trip that answers the version alone when it is unchanged.
   absl::Status Confirm(const std::string& agent, const std::string& key, uint64_t version) override;
-  // Group commit here pipelines writes: a version-checked write is sent and the turn goes on
-  // without waiting for its answer (the version it gets is known); the answers are read before
-  // the next command on the connection, and Flush reads the rest and reports the first failure
-  // (a write that lost its version check is then not applied and not retried). A replay uses it.
+  // Group commit here pipelines writes and version checks: a version-checked write (or a
+  // command's Confirm) is sent and the turn goes on without waiting for its answer (the version
+  // a write gets is known); the answers are read before the next command on the connection, and
+  // Flush reads the rest and reports the first failure (a change that lost its version check is
+  // not applied, a reply computed on a state another process had changed is reported; neither
+  // is retried). A replay uses it: its exit status is its acknowledgement.
   void SetGroupCommit(std::chrono::milliseconds window) override;
   absl::Status Flush() override;
   // Whether reads are served from this process's cache now (the change subscription is up).
