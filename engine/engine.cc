@@ -558,7 +558,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
     // The pin history: one event for what the directives changed of the model and the pin.
     if (!session.SameSelection(stored) || !ctx.pin_change_scope.empty())
       session.RecordPinChange(now, ctx.pin_change_source.empty() ? std::string_view("plugin") : ctx.pin_change_source,
-                              stored.Selection(), std::move(ctx.pin_change_scope));
+                              stored, std::move(ctx.pin_change_scope));
     acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
     if (acks.size() == 1) out.replies.push_back({std::move(acks.front()), false});
     else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});

@@ -114,17 +114,25 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m, bool expanded) {
     w.Key("history");
     w.StartArray();
     for (const PinEvent& e : m.history) {
+      if (!expanded) {  // stored: [at, source, from, to(, scope)], selections by index
+        w.StartArray();
+        w.Int64(e.at_ms);
+        WriteString(w, *e.source);
+        w.Int(index(e.from));
+        w.Int(index(e.to));
+        if (!e.scope->empty()) WriteString(w, *e.scope);
+        w.EndArray();
+        continue;
+      }
       w.StartObject();
       w.Key("at");
       w.Int64(e.at_ms);
       w.Key("source");
       WriteString(w, *e.source);
       w.Key("from");
-      if (expanded) WriteSelection(w, *e.from);
-      else w.Int(index(e.from));
+      WriteSelection(w, *e.from);
       w.Key("to");
-      if (expanded) WriteSelection(w, *e.to);
-      else w.Int(index(e.to));
+      WriteSelection(w, *e.to);
       if (!e.scope->empty()) {
         w.Key("scope");
         WriteString(w, *e.scope);
@@ -214,22 +222,35 @@ ModelpinData ReadModelpin(const rapidjson::Value& v) {
     if (x.IsUint() && x.GetUint() < table.size()) return table[x.GetUint()];
     return Interned<PinSelection>();
   };
+  std::vector<PinEvent> events;
+  auto name_of = [](const rapidjson::Value& x, Interned<std::string>& out) {
+    if (x.IsString()) out = Interned(std::string(x.GetString(), x.GetStringLength()));
+  };
   if (auto it = v.FindMember("history"); it != v.MemberEnd() && it->value.IsArray()) {
     for (const auto& e : it->value.GetArray()) {
-      if (!e.IsObject()) continue;
       PinEvent ev;
+      if (e.IsArray() && e.Size() >= 4) {  // [at, source, from, to(, scope)]
+        if (e[0].IsInt64()) ev.at_ms = e[0].GetInt64();
+        name_of(e[1], ev.source);
+        ev.from = selection(e[2]);
+        ev.to = selection(e[3]);
+        if (e.Size() > 4) name_of(e[4], ev.scope);
+        events.push_back(ev);
+        continue;
+      }
+      if (!e.IsObject()) continue;
       if (auto x = e.FindMember("at"); x != e.MemberEnd() && x->value.IsInt64()) ev.at_ms = x->value.GetInt64();
       auto name = [&](const char* key, Interned<std::string>& out) {
-        if (auto x = e.FindMember(key); x != e.MemberEnd() && x->value.IsString())
-          out = Interned(std::string(x->value.GetString(), x->value.GetStringLength()));
+        if (auto x = e.FindMember(key); x != e.MemberEnd()) name_of(x->value, out);
       };
       name("source", ev.source);
       if (auto x = e.FindMember("from"); x != e.MemberEnd()) ev.from = selection(x->value);
       if (auto x = e.FindMember("to"); x != e.MemberEnd()) ev.to = selection(x->value);
       name("scope", ev.scope);
-      m.Append(ev);  // the oldest beyond the cap are dropped
+      events.push_back(ev);
     }
   }
+  m.AppendAll(events.data(), events.size());  // the oldest beyond the cap are dropped
   return m;
 }
 
@@ -332,6 +353,20 @@ void ModelpinData::SetScope(const std::optional<PinScope>& scope) {
   swap(fresh);
 }
 
+void ModelpinData::AppendAll(const PinEvent* events, size_t n) {
+  if (n == 0) return;
+  if (n >= ModelpinSessionData::kHistoryCap) {
+    events += n - ModelpinSessionData::kHistoryCap;
+    n = ModelpinSessionData::kHistoryCap;
+  }
+  const size_t had = p_ ? p_->history.size() : 0;
+  const size_t keep = std::min(had, ModelpinSessionData::kHistoryCap - n);
+  ModelpinData fresh;
+  fresh.p_ = Make(p_ ? p_->scope : nullptr, p_ ? p_->history.begin() + (had - keep) : nullptr, keep, keep + n);
+  std::memcpy(static_cast<void*>(const_cast<PinEvent*>(fresh.p_->history.begin() + keep)), events, n * sizeof(PinEvent));
+  swap(fresh);
+}
+
 void ModelpinData::Append(const PinEvent& event) {
   const size_t n = p_ ? p_->history.size() : 0;
   const size_t drop = n >= ModelpinSessionData::kHistoryCap ? n - ModelpinSessionData::kHistoryCap + 1 : 0;
@@ -362,10 +397,53 @@ void SessionState::EndPinScope(int64_t at_ms, std::string_view source) {
   RecordPinChange(at_ms, source, from);
 }
 
+namespace {
+
+// Whether `s`'s selection fields equal `sel`, compared in place.
+bool HasSelection(const SessionState& s, const PinSelection& sel) {
+  return s.provider_override == sel.provider && s.model_override == sel.model &&
+         s.model_override_source == sel.model_source && s.model_override_route_resolution == sel.route_resolution &&
+         s.auth_profile_override == sel.profile && s.auth_profile_override_source == sel.profile_source;
+}
+
+// The interned selection of `s`. A session's pins go back and forth between a few selections, so
+// one of its latest events usually holds it already: found by comparing fields, without copying
+// six strings and hashing them under the intern table's lock.
+Interned<PinSelection> SelectionOf(const SessionState& s, const ModelpinData& history) {
+  if (history) {
+    const PinHistory& h = history->history;
+    for (size_t i = h.size(), seen = 0; i > 0 && seen < 4; --i, ++seen) {
+      if (HasSelection(s, *h[i - 1].to)) return h[i - 1].to;
+      if (HasSelection(s, *h[i - 1].from)) return h[i - 1].from;
+    }
+  }
+  return Interned(s.Selection());
+}
+
+// The interned history source: the names the engine records are interned once.
+Interned<std::string> SourceName(std::string_view source) {
+  static const std::array<std::pair<std::string_view, Interned<std::string>>, 8> known = [] {
+    std::array<std::pair<std::string_view, Interned<std::string>>, 8> k;
+    const char* names[] = {"user", "reset", "auto", "order", "expiry", "undo", "invalid", "plugin"};
+    for (size_t i = 0; i < k.size(); ++i) k[i] = {names[i], Interned(std::string(names[i]))};
+    return k;
+  }();
+  for (const auto& [name, interned] : known)
+    if (name == source) return interned;
+  return Interned(std::string(source));
+}
+
+}  // namespace
+
 void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope) {
-  PinSelection to = Selection();
-  if (to == from && scope.empty()) return;  // a scoped pin of the current selection still counts
-  modelpin.Append(PinEvent{at_ms, Interned(std::string(source)), Interned(from), Interned(to), Interned(scope)});
+  if (HasSelection(*this, from) && scope.empty()) return;  // a scoped pin of the current selection still counts
+  modelpin.Append(PinEvent{at_ms, SourceName(source), Interned(from), SelectionOf(*this, modelpin), Interned(scope)});
+}
+
+void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const SessionState& before, std::string scope) {
+  if (SameSelection(before) && scope.empty()) return;
+  modelpin.Append(PinEvent{at_ms, SourceName(source), SelectionOf(before, modelpin), SelectionOf(*this, modelpin),
+                           Interned(scope)});
 }
 
 absl::StatusOr<SessionState> SessionState::FromStorageJson(std::string_view json) {

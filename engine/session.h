@@ -158,8 +158,9 @@ class ModelpinData {
 
   // Sets or clears (nullopt) the scoped pin.
   void SetScope(const std::optional<PinScope>& scope);
-  // Adds an event, forgetting the oldest beyond kHistoryCap.
+  // Adds an event (or `n` events, oldest first), forgetting the oldest beyond kHistoryCap.
   void Append(const PinEvent& event);
+  void AppendAll(const PinEvent* events, size_t n);
   // Counts a routed message against a turns scope (kOnce, kTurns); returns the turns left.
   int CountTurn();
 
@@ -209,6 +210,8 @@ struct SessionState {
   // Appends a history event `from` -> the current selection (nothing when they are equal),
   // dropping the oldest beyond kHistoryCap.
   void RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope = "");
+  // The same, from the selection fields of `before` (no copy of them).
+  void RecordPinChange(int64_t at_ms, std::string_view source, const SessionState& before, std::string scope = "");
   // The fields OpenClaw's oracle prints (all but thinkingLevel) as a compact JSON object with
   // sorted keys: {"authProfileOverride":"anthropic:work",...}.
   std::string OracleJson() const;

@@ -377,8 +377,21 @@ BOOST_AUTO_TEST_CASE(StoredHistoryListsEachSelectionOnce) {
   const std::string json = s.ModelpinJson();
   BOOST_TEST(json.find("\"selections\":[{},{\"provider\":\"anthropic\",\"model\":\"claude-sonnet-4-5\"},"
                        "{\"provider\":\"anthropic\",\"model\":\"claude-opus-4-5\"}]") != std::string::npos);
-  BOOST_TEST(json.find("{\"at\":" + std::to_string(kNow + 1) + ",\"source\":\"user\",\"from\":1,\"to\":2}") != std::string::npos);
-  BOOST_TEST(json.size() < 3000u);
+  BOOST_TEST(json.find("[" + std::to_string(kNow + 1) + ",\"user\",1,2]") != std::string::npos);
+  BOOST_TEST(json.size() < 1500u);
+  // Reading 70 stored events keeps the latest 50, in order.
+  SessionState many;
+  for (int i = 0; i < 70; ++i) {
+    PinSelection before = many.Selection();
+    many.provider_override = "anthropic";
+    many.model_override = "m" + std::to_string(i);
+    many.RecordPinChange(kNow + i, "user", before);
+  }
+  std::string stored = many.StorageJson();
+  auto back = SessionState::FromStorageJson(stored);
+  BOOST_REQUIRE(back.ok());
+  BOOST_TEST((*back == many));
+  BOOST_TEST(*back->modelpin->history.front().to->model == "m20");
   BOOST_TEST((SessionState::FromStorageJson(s.StorageJson()).value() == s));
   auto old = SessionState::FromStorageJson(
       R"({"modelOverride":"m","providerOverride":"p","modelpin":{"history":[{"at":5,"source":"user","from":{},)"
