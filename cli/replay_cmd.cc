@@ -1,6 +1,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/cli.h"
@@ -54,16 +55,20 @@ int RunReplay(std::vector<std::string> argv) {
     return Usage("replay", "--session-view takes touched or current, not \"" + view_name + "\"");
   const SessionView view = view_name == "current" ? SessionView::kCurrent : SessionView::kTouched;
   const std::string& path = args.positional()[0];
-  std::string text;
+  std::string stdin_text;
+  std::optional<MappedText> mapped;
+  std::string_view text;
   if (path == "-") {
     std::ostringstream buf;
     buf << std::cin.rdbuf();
-    text = buf.str();
+    stdin_text = buf.str();
+    text = stdin_text;
   } else {
-    // One allocation of the file's size: a million-line transcript is read once, not copied.
-    auto contents = ReadTextFile(path);
+    // Mapped, not read: a million-line transcript is neither copied nor held twice.
+    auto contents = MappedText::Open(path);
     if (!contents.ok()) return Fail(contents.status());
-    text = *std::move(contents);
+    mapped.emplace(*std::move(contents));
+    text = mapped->text();
   }
   // A malformed line anywhere refuses the whole transcript before anything is written.
   if (absl::Status valid = ForEachTranscriptLine(path, text, [](const TranscriptLine&) { return absl::OkStatus(); });

@@ -1,6 +1,7 @@
 #include "engine/json_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/status_macros.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/prettywriter.h"
 #include "rapidjson/reader.h"
@@ -115,6 +117,38 @@ std::string JoinPath(std::string_view base, std::string_view member) {
     out += "\"]";
   }
   return out;
+}
+
+absl::StatusOr<MappedText> MappedText::Open(const std::string& path) {
+  MappedText m;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    ::close(fd);
+    if (p != MAP_FAILED) {
+      ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
+      m.map_ = p;
+      m.size_ = static_cast<size_t>(st.st_size);
+      m.text_ = std::string_view(static_cast<const char*>(p), m.size_);
+      return m;
+    }
+  } else if (fd >= 0) {
+    ::close(fd);
+  }
+  ASSIGN_OR_RETURN(m.copy_, ReadTextFile(path));  // errors name the file
+  m.text_ = m.copy_;
+  return m;
+}
+
+MappedText::MappedText(MappedText&& o) noexcept
+    : map_(std::exchange(o.map_, nullptr)), size_(std::exchange(o.size_, 0)), copy_(std::move(o.copy_)) {
+  text_ = map_ ? std::string_view(static_cast<const char*>(map_), size_) : std::string_view(copy_);
+  o.text_ = {};
+}
+
+MappedText::~MappedText() {
+  if (map_) ::munmap(map_, size_);
 }
 
 absl::StatusOr<std::string> ReadTextFile(const std::string& path) {

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,6 +36,24 @@ struct JsonFile {
 
 // Reads a whole file. NotFound when it does not exist; other failures name the file.
 absl::StatusOr<std::string> ReadTextFile(const std::string& path);
+
+// A file's bytes mapped read-only (a regular file; anything else is read into memory), for large
+// inputs read once from start to end: a million-line transcript costs no copy. Movable only.
+class MappedText {
+ public:
+  static absl::StatusOr<MappedText> Open(const std::string& path);
+  MappedText(MappedText&& o) noexcept;
+  MappedText& operator=(MappedText&&) = delete;
+  ~MappedText();
+  std::string_view text() const { return text_; }
+
+ private:
+  MappedText() = default;
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::string copy_;  // when the file could not be mapped
+  std::string_view text_;
+};
 
 // Appends a member name to a JSON path, quoting names that are not plain identifiers:
 // JoinPath("$.agents", "main") == "$.agents.main"; JoinPath("$.p", "a:b") == "$.p[\"a:b\"]".

@@ -284,25 +284,40 @@ std::vector<FuzzyCandidate> ModelResolver::RankFuzzy(std::string_view fragment, 
       if (!e.alias.empty() && Contains(text::ToLower(e.alias), f))
         add(e.ref);
   }
-  for (auto& c : out) c.score = Score(f, c.ref.provider, c.ref.model);
-  auto hits = [&](const ModelRef& r) {
-    std::string ml = text::ToLower(r.model);
+  // The order's keys, computed once per candidate (not once per comparison): score, then the
+  // agent's default first, then more of the fragment's variant tokens, fewer variant tokens in
+  // all, a shorter id, and the key.
+  struct Ranked {
+    int score;
+    bool is_default;
+    int hits;
+    int variants;
+    std::string key;
+    size_t index;
+  };
+  std::vector<Ranked> keys;
+  keys.reserve(out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    FuzzyCandidate& c = out[i];
+    c.score = Score(f, c.ref.provider, c.ref.model);
+    const std::string ml = text::ToLower(c.ref.model);
     int h = 0;
     for (auto t : kVariantTokens) h += Contains(f, t) && Contains(ml, t);
-    return h;
-  };
-  std::stable_sort(out.begin(), out.end(), [&](const FuzzyCandidate& a, const FuzzyCandidate& b) {
+    keys.push_back({c.score, c.ref == agent_.default_ref, h, VariantCount(ml), c.ref.Key(), i});
+  }
+  std::stable_sort(keys.begin(), keys.end(), [&](const Ranked& a, const Ranked& b) {
     if (a.score != b.score) return a.score > b.score;
-    bool da = a.ref == agent_.default_ref, db = b.ref == agent_.default_ref;
-    if (da != db) return da;
-    int ha = hits(a.ref), hb = hits(b.ref);
-    if (ha != hb) return ha > hb;
-    int va = VariantCount(text::ToLower(a.ref.model)), vb = VariantCount(text::ToLower(b.ref.model));
-    if (va != vb) return va < vb;
-    if (a.ref.model.size() != b.ref.model.size()) return a.ref.model.size() < b.ref.model.size();
-    return a.ref.Key() < b.ref.Key();
+    if (a.is_default != b.is_default) return a.is_default;
+    if (a.hits != b.hits) return a.hits > b.hits;
+    if (a.variants != b.variants) return a.variants < b.variants;
+    const size_t la = out[a.index].ref.model.size(), lb = out[b.index].ref.model.size();
+    if (la != lb) return la < lb;
+    return a.key < b.key;
   });
-  return out;
+  std::vector<FuzzyCandidate> sorted;
+  sorted.reserve(out.size());
+  for (const Ranked& k : keys) sorted.push_back(std::move(out[k.index]));
+  return sorted;
 }
 
 std::variant<Selection, ResolveError> ModelResolver::Resolve(std::string_view raw, std::vector<std::string>* trace) const {
