@@ -161,12 +161,10 @@ class Connection {
   absl::StatusOr<Reply> Run(const std::vector<std::string_view>& args) {
     Drain();
     RETURN_IF_ERROR(Connect());
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (auto a : args) argv.push_back(a.data()), lens.push_back(a.size());
-    Reply r(static_cast<redisReply*>(
-        redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
-    if (!r) return Drop(absl::StrCat(std::string(args.front()), " failed"));
+    void* raw = nullptr;
+    if (!Append(args) || redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr)
+      return Drop(absl::StrCat(std::string(args.front()), " failed"));
+    Reply r(static_cast<redisReply*>(raw));
     if (r->type == REDIS_REPLY_ERROR)
       return absl::InternalError(
           absl::StrCat(o_.Display(), ": ", std::string(args.front()), ": ", std::string(r->str, r->len)));
@@ -221,11 +219,7 @@ class Connection {
   absl::Status Send(const std::vector<std::string_view>& args, std::string tag) {
     if (pending_.size() >= kMaxPending) Drain();
     RETURN_IF_ERROR(Connect());
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (auto a : args) argv.push_back(a.data()), lens.push_back(a.size());
-    if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK)
-      return Drop(absl::StrCat(std::string(args.front()), " failed"));
+    if (!Append(args)) return Drop(absl::StrCat(std::string(args.front()), " failed"));
     pending_.push_back(std::move(tag));
     for (int done = 0; !done;)  // on the wire now: the server works while the caller goes on
       if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) return Drop(absl::StrCat(std::string(args.front()), " failed"));
@@ -249,7 +243,6 @@ class Connection {
         on_reply_(tag, std::move(r));
     }
   }
-  size_t pending() const { return pending_.size(); }
   redisContext* get() { return ctx_.get(); }
   absl::Status Drop(std::string_view what) {
     // Commands sent ahead on this connection lose their replies with it.
@@ -266,6 +259,13 @@ class Connection {
   }
 
  private:
+  // Puts a command in the output buffer (Run then waits for its reply; Send flushes it).
+  bool Append(const std::vector<std::string_view>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (auto a : args) argv.push_back(a.data()), lens.push_back(a.size());
+    return redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) == REDIS_OK;
+  }
   static constexpr size_t kMaxPending = 1000;
   const RedisOptions& o_;
   Context ctx_;

@@ -98,6 +98,7 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m, bool expanded) {
     // history goes back and forth between a few selections, so this keeps a 50-event history
     // near 3 KB instead of 15 (every pin rewrites it on SQLite and Redis).
     std::vector<Interned<PinSelection>> table;
+    std::vector<std::pair<int, int>> ids;  // each event's (from, to) in `table`
     auto index = [&](Interned<PinSelection> sel) {
       auto it = std::find(table.begin(), table.end(), sel);
       if (it != table.end()) return static_cast<int>(it - table.begin());
@@ -105,7 +106,11 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m, bool expanded) {
       return static_cast<int>(table.size() - 1);
     };
     if (!expanded) {
-      for (const PinEvent& e : m.history) index(e.from), index(e.to);
+      ids.reserve(m.history.size());
+      for (const PinEvent& e : m.history) {
+        const int from = index(e.from);  // first seen, first listed: `from` before `to`
+        ids.emplace_back(from, index(e.to));
+      }
       w.Key("selections");
       w.StartArray();
       for (const auto& sel : table) WriteSelection(w, *sel);
@@ -113,13 +118,14 @@ void WriteModelpin(JsonWriter& w, const ModelpinSessionData& m, bool expanded) {
     }
     w.Key("history");
     w.StartArray();
-    for (const PinEvent& e : m.history) {
+    for (size_t i = 0; i < m.history.size(); ++i) {
+      const PinEvent& e = m.history[i];
       if (!expanded) {  // stored: [at, source, from, to(, scope)], selections by index
         w.StartArray();
         w.Int64(e.at_ms);
         WriteString(w, *e.source);
-        w.Int(index(e.from));
-        w.Int(index(e.to));
+        w.Int(ids[i].first);
+        w.Int(ids[i].second);
         if (!e.scope->empty()) WriteString(w, *e.scope);
         w.EndArray();
         continue;
@@ -367,15 +373,7 @@ void ModelpinData::AppendAll(const PinEvent* events, size_t n) {
   swap(fresh);
 }
 
-void ModelpinData::Append(const PinEvent& event) {
-  const size_t n = p_ ? p_->history.size() : 0;
-  const size_t drop = n >= ModelpinSessionData::kHistoryCap ? n - ModelpinSessionData::kHistoryCap + 1 : 0;
-  const size_t keep = n - drop;
-  ModelpinData fresh;
-  fresh.p_ = Make(p_ ? p_->scope : nullptr, p_ ? p_->history.begin() + drop : nullptr, keep, keep + 1);
-  const_cast<PinEvent&>(fresh.p_->history[keep]) = event;
-  swap(fresh);
-}
+void ModelpinData::Append(const PinEvent& event) { AppendAll(&event, 1); }
 
 int ModelpinData::CountTurn() {
   if (!p_ || !p_->scope) return 0;
