@@ -6,8 +6,14 @@
 // timed alone: pins per second, p50 and p99. Then ORDINARY (default 200,000) ordinary messages on
 // that session, which nothing else changes: the mean per message (the cost a persisted store
 // adds when it can answer from its cache). The redis store is `$MODELPIN_BENCH_REDIS` (a store
-// URL, e.g. unix:///tmp/x/r.sock); sqlite is a file in a temp dir. One line on stdout:
-//   store=redis pins=20000 pins_per_s=41000 p50_us=23.1 p99_us=41.0 ordinary_ns=230
+// URL, e.g. unix:///tmp/x/r.sock); sqlite is a file in a temp dir. Then the floor under a pin on
+// this machine, measured the same way without modelpin: redis, a bare PING round trip on its own
+// connection; sqlite, a bare one-row committed UPDATE in a WAL database with the store's
+// synchronous=NORMAL. A pin cannot beat its floor, so the two side by side say how much modelpin
+// adds and how fast the machine is. One line on stdout:
+//   store=redis pins=20000 pins_per_s=41000 p50_us=23.1 p99_us=41.0 ordinary_ns=230 floor_p50_us=18.0
+#include <hiredis/hiredis.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -15,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +34,60 @@ namespace {
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "store_latency: %s\n", what.c_str());
   std::exit(1);
+}
+
+using Clock = std::chrono::steady_clock;
+
+// The median of `n` timed calls of `op`.
+template <typename Op>
+double MedianMicros(int n, Op op) {
+  std::vector<double> us;
+  us.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    auto t0 = Clock::now();
+    op();
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  return us[us.size() / 2];
+}
+
+// A bare PING round trip to the server of `options` (p50 of n).
+double RedisFloor(const modelpin::RedisOptions& options, int n) {
+  redisContext* c = options.unix_path.empty() ? redisConnect(options.host.c_str(), options.port)
+                                              : redisConnectUnix(options.unix_path.c_str());
+  if (c == nullptr || c->err) Die("floor: cannot connect to redis");
+  auto ping = [&] {
+    auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
+    if (r == nullptr) Die("floor: PING failed");
+    freeReplyObject(r);
+  };
+  for (int i = 0; i < 200; ++i) ping();
+  double p50 = MedianMicros(n, ping);
+  redisFree(c);
+  return p50;
+}
+
+// A bare committed one-row UPDATE (WAL, synchronous=NORMAL, as the SQLite store) in `dir` (p50 of n).
+double SqliteFloor(const std::string& dir, int n) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open((dir + "/floor.sqlite").c_str(), &db) != SQLITE_OK) Die("floor: cannot open sqlite");
+  auto exec = [&](const char* sql) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) Die(std::string("floor: ") + sqlite3_errmsg(db));
+  };
+  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE t(k INTEGER PRIMARY KEY, v INTEGER);"
+       "INSERT INTO t VALUES (1, 0);");
+  sqlite3_stmt* update = nullptr;
+  if (sqlite3_prepare_v2(db, "UPDATE t SET v = v + 1 WHERE k = 1", -1, &update, nullptr) != SQLITE_OK) Die("floor: prepare");
+  auto write = [&] {
+    if (sqlite3_step(update) != SQLITE_DONE) Die(std::string("floor: ") + sqlite3_errmsg(db));
+    sqlite3_reset(update);
+  };
+  for (int i = 0; i < 200; ++i) write();
+  double p50 = MedianMicros(n, write);
+  sqlite3_finalize(update);
+  sqlite3_close(db);
+  return p50;
 }
 
 }  // namespace
@@ -42,6 +103,7 @@ int main(int argc, char** argv) {
 
   std::string tmp;
   std::unique_ptr<modelpin::SessionStore> store;
+  std::optional<modelpin::RedisOptions> redis;
   if (kind == "memory") {
     store = std::make_unique<modelpin::MemorySessionStore>();
   } else if (kind == "sqlite") {
@@ -57,6 +119,7 @@ int main(int argc, char** argv) {
     auto options = modelpin::RedisOptions::FromUrl(url);
     if (!options.ok()) Die(std::string(options.status().message()));
     options->prefix = "bench:";
+    redis = *options;
     auto s = modelpin::RedisSessionStore::Open(*options);
     if (!s.ok()) Die(std::string(s.status().message()));
     store = *std::move(s);
@@ -66,7 +129,6 @@ int main(int argc, char** argv) {
   auto engine = modelpin::Engine::Create(*std::move(config), std::move(store), {.state_dir = state, .plugins = modelpin::BuiltinPlugins()});
   if (!engine.ok()) Die(std::string(engine.status().message()));
 
-  using Clock = std::chrono::steady_clock;
   const modelpin::InboundMessage sonnet{.session_key = "agent:main:bench", .text = "/model sonnet"};
   const modelpin::InboundMessage opus{.session_key = "agent:main:bench", .text = "/model opus"};
   const modelpin::InboundMessage text{.session_key = "agent:main:bench",
@@ -91,9 +153,11 @@ int main(int argc, char** argv) {
   for (int i = 0; i < ordinary; ++i)
     if (!(*engine)->Handle(text, out).ok()) Die("ordinary message failed");
   double ord_ns = std::chrono::duration<double, std::nano>(Clock::now() - o0).count() / ordinary;
-  std::printf("store=%s pins=%d pins_per_s=%.0f p50_us=%.1f p99_us=%.1f ordinary_ns=%.0f\n", kind.c_str(), pins,
-              pins / pin_s, us[us.size() / 2], us[us.size() * 99 / 100], ord_ns);
   engine->reset();
+  const int floor_n = std::max(pins, 100);
+  double floor_us = redis ? RedisFloor(*redis, floor_n) : !tmp.empty() ? SqliteFloor(tmp, floor_n) : 0.0;
+  std::printf("store=%s pins=%d pins_per_s=%.0f p50_us=%.1f p99_us=%.1f ordinary_ns=%.0f floor_p50_us=%.1f\n",
+              kind.c_str(), pins, pins / pin_s, us[us.size() / 2], us[us.size() * 99 / 100], ord_ns, floor_us);
   if (!tmp.empty()) std::filesystem::remove_all(tmp);
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <charconv>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -37,7 +38,7 @@ else
   redis.call('HSET', KEYS[1], 'v', v, 'j', ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
 end
-redis.call('PUBLISH', KEYS[3], v .. ' ' .. KEYS[1])
+redis.call('PUBLISH', KEYS[3], v .. ' ' .. ARGV[4] .. ' ' .. KEYS[1])
 return v
 )lua";
 
@@ -60,6 +61,14 @@ struct ContextDeleter {
 using Context = std::unique_ptr<redisContext, ContextDeleter>;
 
 timeval Timeval(int ms) { return timeval{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)}; }
+
+// A writer id for this process's change messages: 64 random bits in hex (processes on several
+// machines share one channel, so a pid would not do).
+std::string WriterToken() {
+  std::random_device rd;
+  uint64_t bits = (uint64_t{rd()} << 32) ^ rd();
+  return absl::StrCat(absl::Hex(bits, absl::kZeroPad16));
+}
 
 // hiredis writes with write(2): a server that went away would kill the process with SIGPIPE
 // instead of failing the one command. A process that left SIGPIPE at its default gets it
@@ -289,6 +298,7 @@ struct RedisSessionStore::Impl {
   absl::flat_hash_map<std::string, Cached> cache;  // by full Redis key
   std::string key_buf;                               // reused for key building under mu
   std::string put_sha, read_sha;                     // the scripts' SHA1s (Connection::Eval)
+  std::string token;  // this process's writer id in change messages (random, set at Open)
   // Group commit (SetGroupCommit): writes are pipelined, their replies read later; the first
   // failure among them is kept for Flush.
   bool pipelined = false;
@@ -321,18 +331,24 @@ struct RedisSessionStore::Impl {
   }
   std::string IndexKey(const std::string& agent) const { return absl::StrCat(options.prefix, "idx:", agent); }
 
-  // A change message: "<version> <key>" drops the cached key unless the cache already holds that
-  // version or a later one (this process's own writes, a read that came after the change); a
-  // message without a version drops the key, "" everything. Reads and writes hold `mu` for their
-  // whole round trip and cache what the server answered, so a change that raced one of them
-  // arrives after it and is judged by its version here.
+  // A change message: "<version> <writer> <key>". This process's own writes (writer == token)
+  // are already in the cache: skipped without taking `mu`, so the listener never waits for a
+  // command's round trip (a futex sleep and wake per write). Another writer's message drops the
+  // cached key unless the cache already holds that version or a later one (a read that came
+  // after the change); a message that does not parse drops the key, "" everything. Reads and
+  // writes hold `mu` for their whole round trip and cache what the server answered, so a change
+  // that raced one of them arrives after it and is judged by its version here.
   void Invalidate(std::string_view message) {
     uint64_t version = UINT64_MAX;
     std::string_view key = message;
-    if (size_t sp = message.find(' '); sp != std::string_view::npos && ParseNumber(message.substr(0, sp), &version))
-      key = message.substr(sp + 1);
-    else
+    if (size_t sp = message.find(' '); sp != std::string_view::npos && ParseNumber(message.substr(0, sp), &version)) {
+      std::string_view rest = message.substr(sp + 1);
+      size_t sp2 = rest.find(' ');
+      if (sp2 != std::string_view::npos && rest.substr(0, sp2) == token) return;
+      key = sp2 == std::string_view::npos ? rest : rest.substr(sp2 + 1);
+    } else {
       version = UINT64_MAX;
+    }
     std::lock_guard<std::mutex> lock(mu);
     if (message.empty()) {
       cache.clear();
@@ -441,11 +457,11 @@ struct RedisSessionStore::Impl {
     std::string want = expected ? std::to_string(*expected) : "";
     if (pipelined && expected && !put_sha.empty() && live.load()) {
       // The version a successful write gets is known: the one it checks, plus one.
-      RETURN_IF_ERROR(conn->Send({"EVALSHA", put_sha, "3", k, index, channel, want, json, key}, k));
+      RETURN_IF_ERROR(conn->Send({"EVALSHA", put_sha, "3", k, index, channel, want, json, key, token}, k));
       cache.insert_or_assign(k, Cached{*expected + 1, state});
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(Reply r, conn->Eval(kPutScript, put_sha, {"3", k, index, channel, want, json, key}));
+    ASSIGN_OR_RETURN(Reply r, conn->Eval(kPutScript, put_sha, {"3", k, index, channel, want, json, key, token}));
     if (r->type != REDIS_REPLY_INTEGER) return absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a session write"));
     if (r->integer < 0) {
       cache.erase(k);
@@ -469,6 +485,7 @@ absl::StatusOr<std::unique_ptr<RedisSessionStore>> RedisSessionStore::Open(const
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->channel = absl::StrCat(options.prefix, "changes");
+  impl->token = WriterToken();
   impl->conn = std::make_unique<Connection>(impl->options);
   Impl* raw = impl.get();
   impl->conn->set_on_reply([raw](const std::string& k, absl::StatusOr<Reply> r) { raw->OnPipelinedReply(k, std::move(r)); });

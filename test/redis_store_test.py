@@ -15,7 +15,10 @@
 5. A password-protected server on a loopback port (redis://:PW@127.0.0.1:PORT/3): works, and the
    password shows in no output, even of errors.
 6. `modelpin sessions list|show|reset` on the shared store.
-7. `replay --state` on Redis (group commit: writes pipelined) prints exactly what the same replay
+7. Round trips: each command costs exactly one script call on the server (the version-checked
+   write, or the version check when it changes nothing) and an ordinary message none: the
+   process's own writes stay in its cache (INFO commandstats counts them).
+8. `replay --state` on Redis (group commit: writes pipelined) prints exactly what the same replay
    on SQLite prints; a process changing the replayed session meanwhile makes the replay fail
    with an error naming the change it could not apply, not succeed with it lost.
 A missing redis-server is a failure, not a skip.
@@ -349,6 +352,60 @@ def test_shared_health(sock):
           "auth-profiles.json untouched")
 
 
+def redis_command(sock, *args):
+    """One command on a fresh connection: a status/integer reply's line, or a bulk reply's body."""
+    with socket.socket(socket.AF_UNIX) as c:
+        c.connect(sock)
+        c.settimeout(5)
+        c.sendall(b"".join([b"*%d\r\n" % len(args)] + [b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args]))
+        data = b""
+        while b"\r\n" not in data:
+            chunk = c.recv(65536)
+            if not chunk:
+                fail(f"redis closed the connection during {args[0]}")
+            data += chunk
+        head, _, body = data.partition(b"\r\n")
+        if not head.startswith(b"$"):
+            return head.decode()
+        size = int(head[1:])
+        while len(body) < size + 2:
+            chunk = c.recv(65536)
+            if not chunk:
+                fail(f"redis closed the connection during {args[0]}")
+            body += chunk
+        return body[:size].decode()
+
+
+def script_calls(sock):
+    stats = redis_command(sock, "INFO", "commandstats")
+    return sum(int(m.group(1)) for m in re.finditer(r"cmdstat_eval(?:sha)?:calls=(\d+)", stats))
+
+
+def test_round_trips(sock):
+    state, cfg = make_state("rt", f"unix://{sock}?db=6", prefix="rt:")
+    bot = Bot(cfg, state)
+    for text in ("/model sonnet", "hello", "/model status"):  # warm up: connections, scripts loaded
+        bot.send("agent:main:rt", text)
+    time.sleep(0.05)
+    before = script_calls(sock)
+    commands = ordinary = 0
+    for i in range(300):
+        text = ["/model sonnet", "/model opus", "/model status", "hello there", "what next?"][i % 5]
+        kind, rest, _ = bot.send("agent:main:rt", text)
+        if kind != "ok":
+            fail(f"{text!r}: {rest}")
+        if text.startswith("/"):
+            commands += 1
+        else:
+            ordinary += 1
+    calls = script_calls(sock) - before
+    bot.close()
+    if calls != commands:
+        fail(f"{commands} commands and {ordinary} ordinary messages made {calls} script calls on Redis "
+             f"(want exactly one per command: the process's own writes must stay cached)")
+    print(f"ok: {commands} commands = {calls} script calls, {ordinary} ordinary messages = none")
+
+
 def test_pipelined_replay(sock):
     lines = []
     rng = random.Random(7)
@@ -399,6 +456,7 @@ try:
     test_sigstop(server, sock)
     test_restart()
     test_password_and_cli()
+    test_round_trips(sock)
     test_pipelined_replay(sock)
 finally:
     cleanup()
