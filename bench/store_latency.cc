@@ -4,8 +4,8 @@
 //
 // PINS (default 20,000) messages alternate "/model sonnet" and "/model opus" on one session, each
 // timed alone: pins per second, p50 and p99. Then ORDINARY (default 200,000) ordinary messages on
-// that session, which nothing else changes: the mean per message (the cost a persisted store
-// adds when it can answer from its cache). The redis store is `$MODELPIN_BENCH_REDIS` (a store
+// that session, which nothing else changes, in 20 rounds: the mean per message of the fastest
+// round (the cost a persisted store adds when it can answer from its cache). The redis store is `$MODELPIN_BENCH_REDIS` (a store
 // URL, e.g. unix:///tmp/x/r.sock); sqlite is a file in a temp dir. Then the floor under a pin on
 // this machine, measured the same way without modelpin: redis, a bare PING round trip on its own
 // connection; sqlite, a bare one-row committed UPDATE in a WAL database with the store's
@@ -149,10 +149,18 @@ int main(int argc, char** argv) {
   std::sort(us.begin(), us.end());
   for (int i = 0; i < 1000; ++i)
     if (!(*engine)->Handle(text, out).ok() || !out.route) Die("ordinary message failed");
-  auto o0 = Clock::now();
-  for (int i = 0; i < ordinary; ++i)
-    if (!(*engine)->Handle(text, out).ok()) Die("ordinary message failed");
-  double ord_ns = std::chrono::duration<double, std::nano>(Clock::now() - o0).count() / ordinary;
+  // In rounds, keeping the fastest round's mean: a 2-core VM's noise (another tenant, the other
+  // store's server) only ever adds time, and the stores run one after another, so the fastest
+  // round is what compares them fairly. One round's mean is noise-free enough (0.1 ms and more).
+  constexpr int kRounds = 20;
+  const int per_round = std::max(ordinary / kRounds, 1);
+  double ord_ns = 1e18;
+  for (int round = 0; round < kRounds; ++round) {
+    auto o0 = Clock::now();
+    for (int i = 0; i < per_round; ++i)
+      if (!(*engine)->Handle(text, out).ok()) Die("ordinary message failed");
+    ord_ns = std::min(ord_ns, std::chrono::duration<double, std::nano>(Clock::now() - o0).count() / per_round);
+  }
   engine->reset();
   const int floor_n = std::max(pins, 100);
   double floor_us = redis ? RedisFloor(*redis, floor_n) : !tmp.empty() ? SqliteFloor(tmp, floor_n) : 0.0;

@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/status_macros.h"
@@ -295,7 +295,16 @@ struct RedisSessionStore::Impl {
     uint64_t version;
     SessionState state;
   };
-  absl::flat_hash_map<std::string, Cached> cache;  // by full Redis key
+  absl::node_hash_map<std::string, Cached> cache;  // by full Redis key; entries never move
+  // The entry the last cached read used: a bot's next message is usually for the same session,
+  // and comparing two strings is cheaper than building the Redis key and hashing it. Cleared by
+  // every erase (Forget).
+  Cached* memo = nullptr;
+  std::string memo_agent, memo_key;
+  void Forget(const std::string& k) {
+    memo = nullptr;
+    cache.erase(k);
+  }
   std::string key_buf;                               // reused for key building under mu
   std::string put_sha, read_sha;                     // the scripts' SHA1s (Connection::Eval)
   std::string token;  // this process's writer id in change messages (random, set at Open)
@@ -317,7 +326,7 @@ struct RedisSessionStore::Impl {
         st = absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a pipelined command"));
     }
     if (st.ok()) return;
-    cache.erase(k);  // what this process assumed it wrote is not what the server holds
+    Forget(k);  // what this process assumed it wrote is not what the server holds
     if (group_error.ok()) group_error = st;
   }
   std::atomic<bool> live{false};  // the change subscription is up: the cache may be used
@@ -351,11 +360,15 @@ struct RedisSessionStore::Impl {
     }
     std::lock_guard<std::mutex> lock(mu);
     if (message.empty()) {
+      memo = nullptr;
       cache.clear();
       return;
     }
     auto it = cache.find(std::string(key));
-    if (it != cache.end() && it->second.version < version) cache.erase(it);
+    if (it != cache.end() && it->second.version < version) {
+      memo = nullptr;
+      cache.erase(it);
+    }
   }
 
   // Follows the change channel on its own connection. While it is down, nothing is cached.
@@ -398,18 +411,27 @@ struct RedisSessionStore::Impl {
   // else from the server (and caches it while the change subscription is up).
   absl::Status Read(const std::string& agent, const std::string& key, SessionState& into, uint64_t& version,
                     bool cached) {
-    const std::string& k = Key(agent, key);
-    auto hit = live.load(std::memory_order_acquire) ? cache.find(k) : cache.end();
-    if (cached && hit != cache.end()) {
-      into = hit->second.state;
-      version = hit->second.version;
+    Cached* hit = nullptr;
+    if (live.load(std::memory_order_acquire)) {
+      if (memo != nullptr && key == memo_key && agent == memo_agent) {
+        hit = memo;
+      } else if (auto it = cache.find(Key(agent, key)); it != cache.end()) {
+        hit = memo = &it->second;
+        memo_agent = agent;
+        memo_key = key;
+      }
+    }
+    if (cached && hit != nullptr) {
+      into = hit->state;
+      version = hit->version;
       return absl::OkStatus();
     }
+    const std::string& k = Key(agent, key);
     // A fresh read asks the server, which answers with the version alone when the cached copy
     // is current: no session JSON crosses the socket or is parsed again.
     bool current = false;
-    RETURN_IF_ERROR(Fetch(k, key, hit != cache.end() ? std::to_string(hit->second.version) : "", into, version, current));
-    if (current) into = hit->second.state;
+    RETURN_IF_ERROR(Fetch(k, key, hit != nullptr ? std::to_string(hit->version) : "", into, version, current));
+    if (current) into = hit->state;
     return absl::OkStatus();
   }
 
@@ -464,7 +486,7 @@ struct RedisSessionStore::Impl {
     ASSIGN_OR_RETURN(Reply r, conn->Eval(kPutScript, put_sha, {"3", k, index, channel, want, json, key, token}));
     if (r->type != REDIS_REPLY_INTEGER) return absl::InternalError(absl::StrCat(options.Display(), ": unexpected reply to a session write"));
     if (r->integer < 0) {
-      cache.erase(k);
+      Forget(k);
       return absl::AbortedError(absl::StrCat("session ", key, " changed in another process"));
     }
     // Our own change message carries this version and leaves the entry; a later one drops it.

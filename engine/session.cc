@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/container/node_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -717,7 +718,15 @@ struct SqliteSessionStore::Impl {
   // looking costs one memory read (PRAGMA data_version costs a read transaction, several us).
   // Without the mapping nothing is cached. Bounded: cleared past kCacheLimit entries.
   static constexpr size_t kCacheLimit = 1 << 16;
-  absl::flat_hash_map<std::string, SessionState> cache;
+  absl::node_hash_map<std::string, SessionState> cache;  // entries never move
+  // The entry the last cached read used: a bot's next message is usually for the same session,
+  // and comparing two strings is cheaper than building the cache key and hashing it.
+  const SessionState* memo = nullptr;
+  std::string memo_agent, memo_key;
+  void ClearCache() {
+    memo = nullptr;
+    cache.clear();
+  }
   uint64_t* counter = nullptr;
   uint64_t seen_version = 0;
   std::string key_buf;
@@ -742,7 +751,7 @@ struct SqliteSessionStore::Impl {
     in_txn = false;
     if (std::string err = ExecPatiently(db, "COMMIT", nullptr, nullptr); !err.empty()) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      cache.clear();
+      ClearCache();
       return absl::UnavailableError(absl::StrCat(path, ": commit ", txn_changes, " session changes: ", err));
     }
     Committed();
@@ -774,20 +783,20 @@ struct SqliteSessionStore::Impl {
   }
   // Drops the cache when another connection committed since the last look.
   void Revalidate() {
-    if (counter == nullptr) return cache.clear();
+    if (counter == nullptr) return ClearCache();
     uint64_t v = std::atomic_ref<uint64_t>(*counter).load(std::memory_order_acquire);
-    if (v != seen_version) cache.clear();
+    if (v != seen_version) ClearCache();
     seen_version = v;
   }
   // After our own commit: count it, and drop the cache if another writer counted since.
   void Committed() {
-    if (counter == nullptr) return cache.clear();
+    if (counter == nullptr) return ClearCache();
     uint64_t before = std::atomic_ref<uint64_t>(*counter).fetch_add(1, std::memory_order_acq_rel);
-    if (before != seen_version) cache.clear();
+    if (before != seen_version) ClearCache();
     seen_version = before + 1;
   }
   void Remember(const std::string& agent, const std::string& key, const SessionState& s) {
-    if (cache.size() >= kCacheLimit) cache.clear();
+    if (cache.size() >= kCacheLimit) ClearCache();
     cache.insert_or_assign(CacheKey(agent, key), s);
   }
 
@@ -914,7 +923,15 @@ absl::Status SqliteSessionStore::Load(const std::string& agent, const std::strin
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->CommitIfDue();
   impl_->Revalidate();
-  if (auto it = impl_->cache.find(impl_->CacheKey(agent, key)); it != impl_->cache.end()) {
+  Impl& m = *impl_;
+  if (m.memo != nullptr && key == m.memo_key && agent == m.memo_agent) {
+    into = *m.memo;
+    return absl::OkStatus();
+  }
+  if (auto it = m.cache.find(m.CacheKey(agent, key)); it != m.cache.end()) {
+    m.memo = &it->second;
+    m.memo_agent = agent;
+    m.memo_key = key;
     into = it->second;
     return absl::OkStatus();
   }
@@ -958,7 +975,7 @@ absl::Status SqliteSessionStore::Put(const std::string& agent, const std::string
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) {
-    impl_->cache.clear();
+    impl_->ClearCache();
     absl::Status err = impl_->Error("write session");
     if (impl_->in_txn) {  // the whole batch goes: Flush reports it, nothing is half-written
       sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
