@@ -33,7 +33,7 @@
 #include "engine/config.h"
 #include "engine/engine.h"
 #include "plugins/builtin.h"
-#include "engine/json_file.h"
+#include "base/json_file.h"
 #include "engine/resolver.h"
 #include "engine/session.h"
 #include "grammar/directive.h"

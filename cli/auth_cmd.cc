@@ -22,7 +22,7 @@
 #include "engine/auth_order.h"
 #include "engine/clock.h"
 #include "engine/rotation.h"
-#include "grammar/text.h"
+#include "base/text.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

@@ -13,7 +13,7 @@
 #include "engine/plugin_loader.h"
 #include "plugins/builtin.h"
 #include "plugins/commands/commands_plugin.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin::cli {
 

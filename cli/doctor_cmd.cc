@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "engine/rotation.h"
 #include "engine/auth_order.h"
-#include "engine/json_file.h"
+#include "base/json_file.h"
 #include "plugins/model/views.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "cli/cli.h"
-#include "engine/json_file.h"
+#include "base/json_file.h"
 #include "engine/replay.h"
 
 namespace modelpin::cli {

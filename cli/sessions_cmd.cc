@@ -7,7 +7,7 @@
 #include "rapidjson/writer.h"
 #include "cli/cli.h"
 #include "engine/redis_store.h"
-#include "engine/status_macros.h"
+#include "base/status_macros.h"
 
 namespace modelpin::cli {
 namespace {

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

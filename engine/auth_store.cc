@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "engine/json_file.h"
-#include "engine/status_macros.h"
+#include "base/json_file.h"
+#include "base/status_macros.h"
 
 namespace modelpin {
 namespace {

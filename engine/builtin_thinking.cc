@@ -1,6 +1,6 @@
 #include "engine/builtin_thinking.h"
 
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

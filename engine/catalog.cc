@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

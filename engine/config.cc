@@ -5,10 +5,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/clock.h"
-#include "engine/json_file.h"
+#include "base/json_file.h"
 #include "engine/thinking.h"
-#include "engine/status_macros.h"
-#include "grammar/text.h"
+#include "base/status_macros.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

@@ -12,8 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "engine/catalog.h"
 #include "engine/plugin_loader.h"
-#include "engine/status_macros.h"
-#include "grammar/text.h"
+#include "base/status_macros.h"
+#include "base/text.h"
 
 namespace modelpin {
 

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/auth_order.h"
-#include "engine/json_file.h"
-#include "grammar/text.h"
+#include "base/json_file.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

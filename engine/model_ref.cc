@@ -1,6 +1,6 @@
 #include "engine/model_ref.h"
 
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 

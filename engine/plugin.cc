@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "grammar/text.h"
+#include "base/text.h"
 #include "modelpin/plugin_v1.h"
 
 namespace modelpin {

@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/clock.h"
-#include "engine/status_macros.h"
-#include "grammar/text.h"
+#include "base/status_macros.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

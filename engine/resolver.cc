@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/provider_tables.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/auth_order.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "engine/builtin_thinking.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

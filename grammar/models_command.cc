@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "grammar/directive.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin::grammar {
 namespace {

@@ -19,9 +19,9 @@
 #include "engine/engine.h"
 #include "plugins/builtin.h"
 #include "engine/env_credentials.h"
-#include "engine/json_file.h"
+#include "base/json_file.h"
 #include "engine/thinking.h"
-#include "grammar/text.h"
+#include "base/text.h"
 #include "test/golden.h"
 
 namespace fs = std::filesystem;

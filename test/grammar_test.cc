@@ -19,7 +19,7 @@
 
 #include "grammar/directive.h"
 #include "grammar/model_grammar.h"
-#include "grammar/text.h"
+#include "base/text.h"
 #include "grammar/queue_directive.h"
 #include "grammar/word_argument.h"
 

@@ -7,7 +7,7 @@
 #include "engine/catalog.h"
 #include "engine/provider_tables.h"
 #include "engine/thinking.h"
-#include "grammar/text.h"
+#include "base/text.h"
 #include "plugins/model/explain.h"
 #include "plugins/model/views.h"
 

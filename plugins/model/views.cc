@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/provider_tables.h"
 #include "engine/thinking.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin::model_plugin {
 namespace {

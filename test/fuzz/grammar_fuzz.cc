@@ -18,7 +18,7 @@
 
 #include "grammar/directive.h"
 #include "grammar/queue_directive.h"
-#include "grammar/text.h"
+#include "base/text.h"
 #include "grammar/word_argument.h"
 #include "test/fuzz/fuzz_check.h"
 

@@ -17,7 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine/plugin_loader.h"
-#include "grammar/text.h"
+#include "base/text.h"
 #include "modelpin/plugin_v1.h"
 #include "plugins/builtin.h"
 #include "test/fuzz/fuzz_check.h"

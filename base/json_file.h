@@ -4,8 +4,8 @@
 //   ASSIGN_OR_RETURN(JsonFile f, JsonFile::Load("/etc/modelpin.json"));
 //   JsonReader r(f);                                    // typed access with path-aware errors
 //   ASSIGN_OR_RETURN(std::string p, r.String(f.doc["x"], "$.x"));
-#ifndef MODELPIN_ENGINE_JSON_FILE_H_
-#define MODELPIN_ENGINE_JSON_FILE_H_
+#ifndef MODELPIN_BASE_JSON_FILE_H_
+#define MODELPIN_BASE_JSON_FILE_H_
 
 #include <string>
 #include <string_view>
@@ -74,4 +74,4 @@ std::string ToCompactJson(const rapidjson::Value& value);
 
 }  // namespace modelpin
 
-#endif  // MODELPIN_ENGINE_JSON_FILE_H_
+#endif  // MODELPIN_BASE_JSON_FILE_H_

@@ -1,7 +1,7 @@
 // RETURN_IF_ERROR / ASSIGN_OR_RETURN for absl::Status code. Debian's abseil (20220623) predates
 // absl's own status_macros.h, so the project carries these two.
-#ifndef MODELPIN_ENGINE_STATUS_MACROS_H_
-#define MODELPIN_ENGINE_STATUS_MACROS_H_
+#ifndef MODELPIN_BASE_STATUS_MACROS_H_
+#define MODELPIN_BASE_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,4 +22,4 @@
   if (!tmp.ok()) return tmp.status();          \
   lhs = std::move(*tmp)
 
-#endif  // MODELPIN_ENGINE_STATUS_MACROS_H_
+#endif  // MODELPIN_BASE_STATUS_MACROS_H_

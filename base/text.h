@@ -6,8 +6,8 @@
 //
 // Nothing here allocates except ToLower. Invalid UTF-8 decodes as U+FFFD, one byte at a time, so
 // scanning always makes progress and never reads past the end.
-#ifndef MODELPIN_GRAMMAR_TEXT_H_
-#define MODELPIN_GRAMMAR_TEXT_H_
+#ifndef MODELPIN_BASE_TEXT_H_
+#define MODELPIN_BASE_TEXT_H_
 
 #include <cstddef>
 #include <initializer_list>
@@ -78,4 +78,4 @@ class LineReader {
 
 }  // namespace modelpin::text
 
-#endif  // MODELPIN_GRAMMAR_TEXT_H_
+#endif  // MODELPIN_BASE_TEXT_H_

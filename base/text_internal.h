@@ -1,13 +1,13 @@
-// Private helpers of grammar/: shared by the .cc files of this folder and by the grammar tests,
-// not installed.
-#ifndef MODELPIN_GRAMMAR_TEXT_INTERNAL_H_
-#define MODELPIN_GRAMMAR_TEXT_INTERNAL_H_
+// Private helpers of base/text.cc that the grammar scanners use too (the ASCII fast paths of
+// SpaceAt / SpaceBefore, UTF-8 encoding). Not installed.
+#ifndef MODELPIN_BASE_TEXT_INTERNAL_H_
+#define MODELPIN_BASE_TEXT_INTERNAL_H_
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin::text {
 
@@ -50,26 +50,4 @@ inline bool StartsWithLowerAt(std::string_view s, size_t pos, std::string_view l
 
 }  // namespace modelpin::text
 
-namespace modelpin::grammar::internal {
-
-// Spec 2.1 BOUND: `pos` is the start of the text or follows a whitespace character.
-inline bool IsBoundary(std::string_view text, size_t pos) {
-  return pos == 0 || text::SpaceBeforeFast(text, pos) > 0;
-}
-
-// Spec 2.1 END-CHECK: `pos` is the end of the text, whitespace or ':' (nothing is consumed).
-inline bool IsWordEnd(std::string_view text, size_t pos) {
-  return pos >= text.size() || text[pos] == ':' || text::SpaceAtFast(text, pos) > 0;
-}
-
-// After a directive word ending at `pos`: the position past an optional "WS* ':'" ("/think: high",
-// "/queue : steer"), else `pos` itself (OpenClaw's skipDirectiveArgPrefix).
-inline size_t SkipArgumentPrefix(std::string_view text, size_t pos) {
-  size_t i = pos;
-  while (size_t n = text::SpaceAtFast(text, i)) i += n;
-  return i < text.size() && text[i] == ':' ? i + 1 : pos;
-}
-
-}  // namespace modelpin::grammar::internal
-
-#endif  // MODELPIN_GRAMMAR_TEXT_INTERNAL_H_
+#endif  // MODELPIN_BASE_TEXT_INTERNAL_H_
