@@ -4,8 +4,8 @@
 #include <optional>
 #include <sstream>
 
-#include "cli/cli.h"
 #include "base/json_file.h"
+#include "cli/cli.h"
 #include "engine/replay.h"
 
 namespace modelpin::cli {

@@ -14,10 +14,10 @@
 
 #include <tao/pegtl.hpp>
 
-#include "grammar/directive.h"
-#include "grammar/model_grammar.h"
 #include "base/text.h"
 #include "base/text_internal.h"
+#include "grammar/directive.h"
+#include "grammar/model_grammar.h"
 #include "grammar/word_bounds.h"
 
 namespace modelpin::grammar {

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "grammar/directive.h"
 #include "base/text.h"
+#include "grammar/directive.h"
 
 namespace modelpin::grammar {
 namespace {

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "grammar/directive.h"
 #include "base/text.h"
 #include "base/text_internal.h"
+#include "grammar/directive.h"
 #include "grammar/word_bounds.h"
 
 namespace modelpin::grammar {
