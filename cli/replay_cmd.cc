@@ -6,7 +6,7 @@
 
 #include "base/json_file.h"
 #include "cli/cli.h"
-#include "engine/replay.h"
+#include "replay/replay.h"
 
 namespace modelpin::cli {
 

@@ -34,10 +34,10 @@
 #include "engine/auth/auth_store.h"
 #include "engine/auth/env_credentials.h"
 #include "engine/config/config.h"
-#include "engine/replay.h"
 #include "engine/sessions/session.h"
 #include "engine/turn/engine.h"
 #include "plugins/builtin.h"
+#include "replay/replay.h"
 
 namespace fs = std::filesystem;
 using namespace modelpin;

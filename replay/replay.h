@@ -11,8 +11,8 @@
 //
 // Each step's output uses the oracle's layout (text) or keys (JSON Lines), so
 // `compare.py ORACLE.jsonl OURS.jsonl` compares the two directly.
-#ifndef MODELPIN_ENGINE_REPLAY_H_
-#define MODELPIN_ENGINE_REPLAY_H_
+#ifndef MODELPIN_REPLAY_REPLAY_H_
+#define MODELPIN_REPLAY_REPLAY_H_
 
 #include <functional>
 #include <map>
@@ -99,4 +99,4 @@ std::string StepText(const ReplayStep& step);
 
 }  // namespace modelpin
 
-#endif  // MODELPIN_ENGINE_REPLAY_H_
+#endif  // MODELPIN_REPLAY_REPLAY_H_
