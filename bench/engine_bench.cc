@@ -30,13 +30,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/config.h"
-#include "engine/engine.h"
-#include "plugins/builtin.h"
-#include "engine/json_file.h"
-#include "engine/resolver.h"
-#include "engine/session.h"
+#include "base/json_file.h"
+#include "engine/config/config.h"
+#include "engine/models/resolver.h"
+#include "engine/sessions/session.h"
+#include "engine/turn/engine.h"
 #include "grammar/directive.h"
+#include "plugins/builtin.h"
 
 namespace {
 

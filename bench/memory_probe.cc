@@ -13,10 +13,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "engine/config.h"
-#include "engine/engine.h"
+#include "engine/config/config.h"
+#include "engine/sessions/session.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
-#include "engine/session.h"
 
 namespace {
 

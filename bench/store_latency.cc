@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.h"
-#include "engine/redis_store.h"
+#include "engine/sessions/redis_store.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 
 namespace {

@@ -18,11 +18,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/clock.h"
+#include "base/text.h"
 #include "cli/cli.h"
-#include "engine/auth_order.h"
-#include "engine/clock.h"
-#include "engine/rotation.h"
-#include "grammar/text.h"
+#include "engine/auth/auth_order.h"
+#include "engine/auth/rotation.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

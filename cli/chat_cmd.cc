@@ -8,12 +8,12 @@
 #include <string>
 
 #include "absl/strings/str_join.h"
+#include "base/text.h"
 #include "cli/cli.h"
 #include "cli/line_editor.h"
-#include "engine/plugin_loader.h"
+#include "engine/turn/plugin_loader.h"
 #include "plugins/builtin.h"
 #include "plugins/commands/commands_plugin.h"
-#include "grammar/text.h"
 
 namespace modelpin::cli {
 

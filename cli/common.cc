@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "engine/json_file.h"
-#include "engine/plugin_loader.h"
-#include "engine/redis_store.h"
-#include "engine/status_macros.h"
+#include "base/json_file.h"
+#include "base/status_macros.h"
+#include "engine/sessions/redis_store.h"
+#include "engine/turn/plugin_loader.h"
 #include "plugins/builtin.h"
 
 namespace modelpin::cli {

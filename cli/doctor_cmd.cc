@@ -6,10 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/json_file.h"
 #include "cli/cli.h"
-#include "engine/rotation.h"
-#include "engine/auth_order.h"
-#include "engine/json_file.h"
+#include "engine/auth/auth_order.h"
+#include "engine/auth/rotation.h"
 #include "plugins/model/views.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -163,7 +163,7 @@ class Doctor {
                          "/.env for a daemon, or run: modelpin models auth paste-api-key --provider ", ref.provider));
       }
       // OpenClaw publishes its claude-cli models whenever a provider the config refers to has no
-      // credential (engine/catalog.h); name the cause, since nothing in the config mentions them.
+      // credential (engine/models/catalog.h); name the cause, since nothing in the config mentions them.
       if (std::any_of(ctx.resolver.catalog().begin(), ctx.resolver.catalog().end(),
                       [](const CatalogRow& row) { return row.ref.provider == "claude-cli"; }))
         Add(Level::kWarning,

@@ -4,9 +4,9 @@
 #include <optional>
 #include <sstream>
 
+#include "base/json_file.h"
 #include "cli/cli.h"
-#include "engine/json_file.h"
-#include "engine/replay.h"
+#include "replay/replay.h"
 
 namespace modelpin::cli {
 

@@ -3,11 +3,11 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "cli/cli.h"
+#include "engine/sessions/redis_store.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
-#include "cli/cli.h"
-#include "engine/redis_store.h"
-#include "engine/status_macros.h"
 
 namespace modelpin::cli {
 namespace {

@@ -14,10 +14,11 @@
 
 #include <tao/pegtl.hpp>
 
+#include "base/text.h"
+#include "base/text_internal.h"
 #include "grammar/directive.h"
 #include "grammar/model_grammar.h"
-#include "grammar/text.h"
-#include "grammar/text_internal.h"
+#include "grammar/word_bounds.h"
 
 namespace modelpin::grammar {
 namespace {

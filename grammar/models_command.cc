@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/text.h"
 #include "grammar/directive.h"
-#include "grammar/text.h"
 
 namespace modelpin::grammar {
 namespace {

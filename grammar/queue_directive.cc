@@ -1,7 +1,8 @@
 #include "grammar/queue_directive.h"
 
-#include "grammar/text.h"
-#include "grammar/text_internal.h"
+#include "base/text.h"
+#include "base/text_internal.h"
+#include "grammar/word_bounds.h"
 
 namespace modelpin::grammar {
 namespace {

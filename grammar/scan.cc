@@ -7,9 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "base/text.h"
+#include "base/text_internal.h"
 #include "grammar/directive.h"
-#include "grammar/text.h"
-#include "grammar/text_internal.h"
+#include "grammar/word_bounds.h"
 
 namespace modelpin::grammar {
 namespace {

@@ -2,7 +2,7 @@
 // extracts /think, /verbose, /model, /queue in this order, and acknowledges them in it too.
 #include "plugins/builtin.h"
 
-#include "engine/status_macros.h"
+#include "base/status_macros.h"
 #include "plugins/commands/commands_plugin.h"
 #include "plugins/model/model_plugin.h"
 #include "plugins/queue/queue_plugin.h"

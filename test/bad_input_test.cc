@@ -31,13 +31,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/auth_store.h"
-#include "engine/config.h"
-#include "engine/engine.h"
+#include "engine/auth/auth_store.h"
+#include "engine/auth/env_credentials.h"
+#include "engine/config/config.h"
+#include "engine/sessions/session.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
-#include "engine/env_credentials.h"
-#include "engine/replay.h"
-#include "engine/session.h"
+#include "replay/replay.h"
 
 namespace fs = std::filesystem;
 using namespace modelpin;

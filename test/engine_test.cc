@@ -13,15 +13,15 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
-#include "engine/auth_order.h"
-#include "engine/builtin_thinking.h"
-#include "engine/catalog.h"
-#include "engine/engine.h"
+#include "base/json_file.h"
+#include "base/text.h"
+#include "engine/auth/auth_order.h"
+#include "engine/auth/env_credentials.h"
+#include "engine/models/builtin_thinking.h"
+#include "engine/models/catalog.h"
+#include "engine/models/thinking.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
-#include "engine/env_credentials.h"
-#include "engine/json_file.h"
-#include "engine/thinking.h"
-#include "grammar/text.h"
 #include "test/golden.h"
 
 namespace fs = std::filesystem;
@@ -779,7 +779,7 @@ BOOST_FIXTURE_TEST_CASE(LongReferencesAreEchoedWholeInCompatibleModeAndCutInStri
   BOOST_TEST(ack.find("\xE2\x80\xA6") != std::string::npos);  // the cut is marked with an ellipsis
 }
 
-// ---- the published catalog (engine/catalog.h), probed against OpenClaw 2026.9.6 ----
+// ---- the published catalog (engine/models/catalog.h), probed against OpenClaw 2026.9.6 ----
 
 namespace {
 

@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/json_file.h"
-#include "grammar/text.h"
+#include "base/json_file.h"
+#include "base/text.h"
 #include "rapidjson/document.h"
 
 namespace modelpin::testing {

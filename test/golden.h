@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/replay.h"
+#include "replay/replay.h"
 
 namespace modelpin::testing {
 

@@ -17,9 +17,9 @@
 #include <variant>
 #include <vector>
 
+#include "base/text.h"
 #include "grammar/directive.h"
 #include "grammar/model_grammar.h"
-#include "grammar/text.h"
 #include "grammar/queue_directive.h"
 #include "grammar/word_argument.h"
 

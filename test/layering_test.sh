@@ -1,24 +1,60 @@
 #!/usr/bin/env bash
-# Layers include only downward: grammar/ <- engine/ <- plugins/ <- cli/, and sdk/ includes
-# nothing of modelpin. Fails naming each file that includes a higher layer.
+# Layers include only downward, never sideways:
+#   sdk/ (alone: includes nothing of modelpin)
+#   base/ <- grammar/ <- engine/ (with its sub-folders) <- plugins/, replay/ <- cli/, python/, examples/
+# A layer may include its own headers and those of any layer below it; plugins/ and replay/ are
+# siblings (neither includes the other), and so are the clients cli/, python/ and examples/.
+# Fails naming each file that includes a higher (or sibling) layer. Before checking the tree it
+# checks itself: a copy with one bad include must fail.
 set -euo pipefail
 src=$1
-cd "$src"
-rank() { case $1 in sdk) echo 0 ;; grammar) echo 1 ;; engine) echo 2 ;; plugins) echo 3 ;; cli) echo 4 ;; *) echo 9 ;; esac; }
-bad=0
-for layer in sdk grammar engine plugins cli; do
-  mine=$(rank "$layer")
-  while IFS=: read -r file inc; do
-    top=${inc%%/*}
-    [ "$top" = modelpin ] && top=sdk
-    theirs=$(rank "$top")
-    [ "$theirs" = 9 ] && continue                      # third-party (absl/, rapidjson/, ...)
-    if [ "$layer" = sdk ] || [ "$theirs" -gt "$mine" ]; then
-      echo "FAIL $file includes $inc (layer $top is above $layer)"
-      bad=$((bad + 1))
-    fi
-  done < <(grep -rHo '^#include "[^"]*"' "$layer" | sed 's/:#include "/:/; s/"$//' |
-           awk -F: -v l="$layer" '!($1 ~ "^sdk/" && $2 ~ "^modelpin/")')
-done
-[ "$bad" -eq 0 ] && echo "layering: every include points down"
-[ "$bad" -eq 0 ]
+layers="sdk base grammar engine plugins replay cli python examples"
+rank() {
+  case $1 in
+    sdk) echo 0 ;; base) echo 1 ;; grammar) echo 2 ;; engine) echo 3 ;; plugins | replay) echo 4 ;;
+    cli | python | examples) echo 5 ;; *) echo 9 ;;
+  esac
+}
+
+# check DIR: prints a FAIL line per bad include; exit status 0 when there is none.
+check() {
+  local bad=0 layer mine file inc top theirs
+  for layer in $layers; do
+    [ -d "$1/$layer" ] || continue
+    mine=$(rank "$layer")
+    while IFS=: read -r file inc; do
+      top=${inc%%/*}
+      [ "$top" = modelpin ] && top=sdk
+      theirs=$(rank "$top")
+      [ "$theirs" = 9 ] && continue                    # third-party (absl/, rapidjson/, ...) or local
+      [ "$top" = "$layer" ] && [ "$layer" != sdk ] && continue
+      if [ "$layer" = sdk ] || [ "$theirs" -ge "$mine" ]; then
+        echo "FAIL $file includes $inc (layer $top is not below $layer)"
+        bad=$((bad + 1))
+      fi
+    done < <(cd "$1" && grep -rHo '^#include "[^"]*"' "$layer" | sed 's/:#include "/:/; s/"$//' |
+             awk -F: '!($1 ~ "^sdk/" && $2 ~ "^modelpin/")')
+  done
+  [ "$bad" -eq 0 ]
+}
+
+# Self-check on a scratch copy: a base/ file including the engine, and plugins/ including replay/
+# (a sibling), must each be reported.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+self_check() {  # FILE INCLUDE
+  rm -rf "$tmp/copy" && mkdir "$tmp/copy"
+  for layer in $layers; do [ -d "$src/$layer" ] && cp -r "$src/$layer" "$tmp/copy/"; done
+  echo "#include \"$2\"" >> "$tmp/copy/$1"
+  if check "$tmp/copy" > "$tmp/out"; then
+    echo "FAIL self-check: $1 including $2 passed"; exit 1
+  fi
+  grep -q "^FAIL $1 includes $2 " "$tmp/out" || { echo "FAIL self-check: $1 including $2 not named:"; cat "$tmp/out"; exit 1; }
+  echo "self-check: $1 including $2 is refused"
+}
+self_check base/text.cc engine/turn/engine.h
+self_check plugins/builtin.cc replay/replay.h
+self_check engine/auth/auth_store.cc plugins/builtin.h
+
+check "$src"
+echo "layering: every include points down"

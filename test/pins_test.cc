@@ -9,8 +9,8 @@
 #include <fstream>
 #include <string>
 
-#include "engine/auth_order.h"
-#include "engine/engine.h"
+#include "engine/auth/auth_order.h"
+#include "engine/turn/engine.h"
 #include "grammar/directive.h"
 #include "plugins/builtin.h"
 #include "test/golden.h"

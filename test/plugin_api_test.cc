@@ -9,8 +9,8 @@
 #include <filesystem>
 
 #include "cli/line_editor.h"
-#include "engine/engine.h"
-#include "engine/plugin_loader.h"
+#include "engine/turn/engine.h"
+#include "engine/turn/plugin_loader.h"
 #include "modelpin/plugin.hpp"
 #include "plugins/builtin.h"
 #include "test/golden.h"

@@ -30,7 +30,8 @@ inc=$(find "$tmp/dest" -type d -name include | head -1)
 if find "$tmp/dest" -name 'libmodelpin.so.0' | grep -q .; then ok "versioned soname libmodelpin.so.0"; else bad "libmodelpin.so.0 installed"; fi
 soname=$(objdump -p "$(find "$tmp/dest" -name 'libmodelpin.so.0.*' | head -1)" | awk '/SONAME/ {print $2}')
 [ "$soname" = libmodelpin.so.0 ] && ok "SONAME is libmodelpin.so.0" || bad "SONAME is \"$soname\""
-[ -z "$(find "$inc" -name status_macros.h -o -name json_file.h -o -name text.h -o -name model_plugin.h)" ] &&
+[ -z "$(find "$inc" -name status_macros.h -o -name json_file.h -o -name 'text*.h' -o -name catalog.h \
+        -o -name replay.h -o -name model_plugin.h)" ] &&
   ok "internal headers are not installed" || bad "internal headers installed: $(find "$inc" -name '*.h' | sed "s|$inc/||" | tr '\n' ' ')"
 [ -z "$(find "$inc" -mindepth 1 -maxdepth 1 ! -name modelpin)" ] && ok "one include prefix: modelpin/" ||
   bad "headers outside include/modelpin: $(ls "$inc")"
@@ -38,7 +39,7 @@ missing=""
 while IFS= read -r h; do
   while IFS= read -r i; do
     [ -e "$inc/modelpin/$i" ] || [ -e "$inc/$i" ] || missing+=" $h -> $i"
-  done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$h" | grep -E '^(engine|grammar|plugins|modelpin)/')
+  done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$h" | grep -E '^(base|engine|grammar|plugins|replay|modelpin)/')
 done < <(find "$inc" -name '*.h' -o -name '*.hpp')
 [ -z "$missing" ] && ok "installed headers include only installed headers" || bad "unresolved includes:$missing"
 macros=$(grep -rhoE '^#define [A-Za-z_][A-Za-z0-9_]*' "$inc" | awk '{print $2}' | grep -v '^MODELPIN_' || true)

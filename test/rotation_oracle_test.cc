@@ -25,7 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/engine.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 #include "rapidjson/document.h"
 
@@ -122,7 +122,7 @@ std::vector<Step> LoadRecorded(const fs::path& file) {
   return steps;
 }
 
-// The error class a bot reports for the stand-in's HTTP status (engine/rotation.h).
+// The error class a bot reports for the stand-in's HTTP status (engine/auth/rotation.h).
 CallReport ReportFor(const Attempt& a) {
   CallReport r{a.profile, ErrorClass::kOk, a.retry_after_ms, ""};
   switch (a.status) {

@@ -1,11 +1,11 @@
-// The credential rotation rules (engine/rotation.h) and how the order and the route use them.
+// The credential rotation rules (engine/auth/rotation.h) and how the order and the route use them.
 #define BOOST_TEST_MODULE rotation
 #include <boost/test/unit_test.hpp>
 
-#include "engine/auth_order.h"
-#include "engine/clock.h"
-#include "engine/config.h"
-#include "engine/rotation.h"
+#include "base/clock.h"
+#include "engine/auth/auth_order.h"
+#include "engine/auth/rotation.h"
+#include "engine/config/config.h"
 
 namespace modelpin {
 namespace {

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <string>
 
-#include "engine/auth_order.h"
-#include "engine/engine.h"
-#include "engine/routes.h"
+#include "engine/auth/auth_order.h"
+#include "engine/config/routes.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 #include "test/golden.h"
 

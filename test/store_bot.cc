@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.h"
-#include "engine/redis_store.h"
+#include "engine/sessions/redis_store.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 
 int main(int argc, char** argv) {

@@ -2,7 +2,7 @@
 //   embed STATE_DIR MESSAGE...   prints each reply and, for ordinary messages, the route.
 #include <iostream>
 
-#include "engine/engine.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 
 int main(int argc, char** argv) {

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/engine.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 #include "model_call.h"
 

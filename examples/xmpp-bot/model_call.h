@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/engine.h"
+#include "engine/turn/engine.h"
 
 namespace xmppbot {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "grammar/text.h"
+#include "base/text.h"
 
 namespace modelpin {
 namespace {

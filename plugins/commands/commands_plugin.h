@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/plugin.h"
+#include "engine/turn/plugin.h"
 
 namespace modelpin {
 

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/auth_order.h"
-#include "grammar/text.h"
+#include "base/text.h"
+#include "engine/auth/auth_order.h"
 #include "plugins/model/views.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"

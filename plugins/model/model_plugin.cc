@@ -4,10 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/catalog.h"
-#include "engine/provider_tables.h"
-#include "engine/thinking.h"
-#include "grammar/text.h"
+#include "base/text.h"
+#include "engine/models/catalog.h"
+#include "engine/models/provider_tables.h"
+#include "engine/models/thinking.h"
 #include "plugins/model/explain.h"
 #include "plugins/model/views.h"
 

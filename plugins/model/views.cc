@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/provider_tables.h"
-#include "engine/thinking.h"
-#include "grammar/text.h"
+#include "base/text.h"
+#include "engine/models/provider_tables.h"
+#include "engine/models/thinking.h"
 
 namespace modelpin::model_plugin {
 namespace {

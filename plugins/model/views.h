@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/plugin.h"
+#include "engine/turn/plugin.h"
 #include "grammar/directive.h"
 
 namespace modelpin::model_plugin {

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/text.h"
 #include "grammar/queue_directive.h"
-#include "grammar/text.h"
 
 namespace modelpin {
 namespace {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/plugin.h"
+#include "engine/turn/plugin.h"
 
 namespace modelpin {
 

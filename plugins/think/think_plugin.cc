@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/thinking.h"
+#include "engine/models/thinking.h"
 #include "grammar/word_argument.h"
 
 namespace modelpin {

@@ -1,12 +1,12 @@
 // The `think` plugin: "/think <level>" sets the session's thinking level, which `/model` shows
 // as "Think: <level>". Levels are checked against the model the message ends up on (its thinking
-// profile: engine/thinking.h), so it applies after the other directives of a message.
+// profile: engine/models/thinking.h), so it applies after the other directives of a message.
 #ifndef MODELPIN_PLUGINS_THINK_THINK_PLUGIN_H_
 #define MODELPIN_PLUGINS_THINK_THINK_PLUGIN_H_
 
 #include <memory>
 
-#include "engine/plugin.h"
+#include "engine/turn/plugin.h"
 
 namespace modelpin {
 std::unique_ptr<Plugin> MakeThinkPlugin();

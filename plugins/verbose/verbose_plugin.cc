@@ -1,6 +1,6 @@
 #include "plugins/verbose/verbose_plugin.h"
 
-#include "grammar/text.h"
+#include "base/text.h"
 #include "plugins/setting/setting_plugin.h"
 
 namespace modelpin {

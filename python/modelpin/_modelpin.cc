@@ -1,5 +1,5 @@
 // The Python binding of modelpin's engine (module modelpin._modelpin; the public names are
-// re-exported by modelpin/__init__.py). It mirrors engine/engine.h: Engine.handle answers replies,
+// re-exported by modelpin/__init__.py). It mirrors engine/turn/engine.h: Engine.handle answers replies,
 // the session as stored and, for ordinary text, a Route; report_outcome and secret_for complete a
 // model call. Every engine call runs without the GIL, so one Engine serves many Python threads.
 // Errors come back as modelpin.Error carrying the engine's message, the one the CLI prints.
@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/engine.h"
+#include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 
 namespace py = pybind11;

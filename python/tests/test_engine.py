@@ -140,7 +140,16 @@ def test_handle_releases_the_gil(state):
                 pass
             stamps.append(time.perf_counter())
 
-    text = "x " * 2_000_000 + "/model sonnet"
+    # A message long enough that one call lasts about 0.1 s on this machine: the window below
+    # needs more than 50 ms, and on an idle machine 4 MB of text take only about 10 ms.
+    words = 2_000_000
+    while True:
+        text = "x " * words + "/model sonnet"
+        start = time.perf_counter()
+        engine.handle(text, session="calibrate")
+        if time.perf_counter() - start >= 0.1 or words >= 64_000_000:
+            break
+        words *= 2
     t = threading.Thread(target=spin)
     t.start()
     inside = []

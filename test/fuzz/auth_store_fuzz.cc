@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/auth_store.h"
+#include "engine/auth/auth_store.h"
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

@@ -16,9 +16,9 @@
 #include <variant>
 #include <vector>
 
+#include "base/text.h"
 #include "grammar/directive.h"
 #include "grammar/queue_directive.h"
-#include "grammar/text.h"
 #include "grammar/word_argument.h"
 #include "test/fuzz/fuzz_check.h"
 

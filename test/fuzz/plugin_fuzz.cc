@@ -1,4 +1,4 @@
-// libFuzzer target for the run-time plugin boundary (engine/plugin_loader.cc). The input is a
+// libFuzzer target for the run-time plugin boundary (engine/turn/plugin_loader.cc). The input is a
 // script for an in-process plugin "fz": the first byte chooses descriptor faults (another ABI
 // version, a short struct, a bad name, a bad command word); the rest is what its handle() returns
 // through the host callbacks (replies, field sets and erases with arbitrary bytes and sizes, then
@@ -15,9 +15,9 @@
 #include <memory>
 #include <string>
 
-#include "engine/engine.h"
-#include "engine/plugin_loader.h"
-#include "grammar/text.h"
+#include "base/text.h"
+#include "engine/turn/engine.h"
+#include "engine/turn/plugin_loader.h"
 #include "modelpin/plugin_v1.h"
 #include "plugins/builtin.h"
 #include "test/fuzz/fuzz_check.h"

@@ -1,0 +1,355 @@
+#include "engine/auth/auth_order.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "base/text.h"
+
+namespace modelpin {
+namespace {
+
+int TypeRank(const std::string& type) {
+  if (type == "oauth") return 0;
+  if (type == "token") return 1;
+  if (type == "api_key") return 2;
+  return 3;
+}
+
+// Non-explicit order: usable profiles by type, expired OAuth last, then by the provider's strategy
+// (OpenClaw's round robin: least recently used first); then the ones cooling down, soonest
+// available first. Stable, so ties keep the base order.
+void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, const AuthOrderInput& in, Strategy strategy,
+                   uint64_t seed) {
+  struct Row {
+    std::string id;
+    bool cooling;
+    int rank;
+    bool expired_oauth;
+    uint64_t key;  // the strategy's sort key
+    int64_t last_used;
+    int64_t cooldown_end;
+  };
+  int64_t provider_uses = 0;
+  for (const auto& id : ids) provider_uses += store.Usage(id).use_count;
+  std::vector<Row> rows;
+  for (const auto& id : ids) {
+    const Credential* c = store.Find(id);
+    UsageStats u = store.Usage(id);
+    bool expired_oauth = c && c->type == "oauth" && c->expires && *c->expires <= in.now_ms;
+    uint64_t key = 0;
+    switch (strategy) {
+      case Strategy::kRoundRobin: key = static_cast<uint64_t>(u.last_used); break;
+      case Strategy::kFillFirst: key = 0; break;
+      case Strategy::kLeastUsed: key = static_cast<uint64_t>(u.use_count); break;
+      case Strategy::kRandom: {
+        // FNV-1a over the seed, the id and how often the provider was used: a new draw after
+        // each successful call, the same draw in every replay.
+        uint64_t h = 1469598103934665603ULL ^ seed;
+        auto mix = [&](uint64_t b) { h = (h ^ b) * 1099511628211ULL; };
+        for (char ch : id) mix(static_cast<unsigned char>(ch));
+        for (int i = 0; i < 8; ++i) mix(static_cast<uint64_t>(provider_uses) >> (8 * i) & 0xff);
+        key = h;
+        break;
+      }
+    }
+    int64_t cool = CoolingUntil(u, in.model, in.now_ms);
+    // fill_first keeps the base order: no tie-break by last use.
+    int64_t last_used = strategy == Strategy::kFillFirst ? 0 : u.last_used;
+    rows.push_back({id, cool > 0, TypeRank(c ? c->type : ""), expired_oauth, key, last_used, cool});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.cooling != b.cooling) return !a.cooling;
+    if (a.cooling) return a.cooldown_end < b.cooldown_end;
+    if (a.rank != b.rank) return a.rank < b.rank;
+    if (a.expired_oauth != b.expired_oauth) return !a.expired_oauth;
+    if (a.key != b.key) return a.key < b.key;
+    return a.last_used < b.last_used;
+  });
+  for (size_t i = 0; i < rows.size(); ++i) ids[i] = rows[i].id;
+}
+
+// Explicit order: kept as given, except that profiles cooling down go last by cooldown end.
+void SortExplicit(std::vector<std::string>& ids, const AuthStore& store, const AuthOrderInput& in) {
+  auto until = [&](const std::string& id) { return CoolingUntil(store.Usage(id), in.model, in.now_ms); };
+  auto first_cooling = std::stable_partition(ids.begin(), ids.end(), [&](const std::string& id) { return until(id) == 0; });
+  std::stable_sort(first_cooling, ids.end(), [&](const std::string& a, const std::string& b) { return until(a) < until(b); });
+}
+
+}  // namespace
+
+std::string AuthProvider(std::string_view provider) {
+  if (provider == "claude-cli") return "anthropic";
+  for (char c : provider)
+    if (c >= 'A' && c <= 'Z') return AuthProvider(text::ToLower(provider));
+  return std::string(provider);
+}
+
+bool SameAuthProvider(std::string_view a, std::string_view b) {
+  auto canonical = [](std::string_view p) -> std::string_view {
+    return p == "claude-cli" ? std::string_view("anthropic") : p;
+  };
+  a = canonical(a);
+  b = canonical(b);
+  if (a.size() != b.size()) return AuthProvider(a) == AuthProvider(b);  // case-folding may still match
+  for (size_t i = 0; i < a.size(); ++i)
+    if (text::LowerAscii(a[i]) != text::LowerAscii(b[i])) return false;
+  return true;
+}
+
+std::string_view ProfileProvider(const std::string& id, const Config& config, const AuthStore& store) {
+  if (const Credential* c = store.Find(id)) return c->provider;
+  if (const AuthProfileConfig* p = config.AuthProfile(id); p && !p->provider.empty()) return p->provider;
+  return std::string_view(id).substr(0, id.find(':'));
+}
+
+bool IsEligible(const Credential& c, const std::string& provider, const Config& config, int64_t now_ms,
+                std::string* why) {
+  auto no = [&](const char* reason) {
+    if (why) *why = reason;
+    return false;
+  };
+  if (!SameAuthProvider(c.provider, provider)) return no("stored for another provider");
+  if (const AuthProfileConfig* pc = config.AuthProfile(c.id)) {
+    if (!pc->provider.empty() && !SameAuthProvider(pc->provider, provider))
+      return no("config auth.profiles names another provider");
+    bool mode_ok = pc->mode.empty() || pc->mode == c.type || (pc->mode == "oauth" && c.type == "token");
+    if (!mode_ok) return no("config mode differs from the stored credential type");
+  }
+  if (c.secret.empty() && !c.has_secret_ref) return no("no secret stored");
+  if (c.type == "token" && c.expires && *c.expires <= now_ms) return no("token expired");
+  return true;
+}
+
+AuthOrder ResolveAuthOrder(const AuthOrderInput& in) {
+  const Config& config = *in.config;
+  const AuthStore& store = *in.store;
+  const std::string provider = AuthProvider(in.provider);
+  AuthOrder out;
+
+  // 1. Explicit order: a routing rule's for its sessions, else the agent's stored override, else
+  // config auth.order (mapped key, then raw).
+  const std::vector<std::string>* explicit_ids = in.rule_order;
+  if (explicit_ids == nullptr) explicit_ids = store.Order(provider);
+  if (explicit_ids == nullptr) explicit_ids = store.Order(in.provider);
+  if (in.rule_order) {
+    out.source = AuthOrder::Source::kRule;
+  } else if (explicit_ids) {
+    out.source = AuthOrder::Source::kStored;
+  } else {
+    explicit_ids = config.AuthOrder(provider);
+    if (explicit_ids == nullptr) explicit_ids = config.AuthOrder(in.provider);
+    if (explicit_ids) out.source = AuthOrder::Source::kConfig;
+  }
+  out.explicit_order = explicit_ids != nullptr;
+
+  // 2. Base list.
+  std::vector<std::string> base;
+  bool config_lists_provider = false;
+  for (const auto& p : config.auth_profiles())
+    if (AuthProvider(p.provider) == provider) config_lists_provider = true;
+  if (explicit_ids) {
+    for (const auto& id : *explicit_ids)
+      if (std::find(base.begin(), base.end(), id) == base.end()) base.push_back(id);
+  } else if (config_lists_provider) {
+    out.source = AuthOrder::Source::kConfiguredProfiles;
+    for (const auto& p : config.auth_profiles())
+      if (AuthProvider(p.provider) == provider) base.push_back(p.id);
+  } else {
+    out.source = AuthOrder::Source::kStoreProfiles;
+    for (const auto& c : store.profiles())
+      if (AuthProvider(c.provider) == provider) base.push_back(c.id);
+  }
+
+  // 3. Eligibility.
+  bool all_absent = true;
+  for (const auto& id : base) {
+    const Credential* c = store.Find(id);
+    if (c == nullptr) {
+      out.excluded.emplace_back(id, "not in the auth store");
+      continue;
+    }
+    all_absent = false;
+    std::string why;
+    if (IsEligible(*c, provider, config, in.now_ms, &why)) out.ids.push_back(id);
+    else out.excluded.emplace_back(id, why);
+  }
+  bool fallback = false;
+  if (out.ids.empty() && all_absent && !base.empty() &&
+      (out.source == AuthOrder::Source::kStored || config_lists_provider)) {
+    fallback = true;
+    out.source = AuthOrder::Source::kFallback;
+    for (const auto& c : store.profiles()) {
+      if (AuthProvider(c.provider) != provider) continue;
+      std::string why;
+      if (IsEligible(c, provider, config, in.now_ms, &why)) out.ids.push_back(c.id);
+      else out.excluded.emplace_back(c.id, why);
+    }
+  }
+
+  // 4. Order.
+  out.strategy = config.rotation().StrategyFor(provider);
+  if (explicit_ids && !fallback) SortExplicit(out.ids, store, in);
+  else SortAutomatic(out.ids, store, in, out.strategy, config.rotation().seed);
+  for (const auto& id : out.ids)
+    if (IsCoolingDown(store.Usage(id), in.model, in.now_ms)) out.cooling.push_back(id);
+  return out;
+}
+
+AuthOrderMemo::AuthOrderMemo(const Config* config, const AuthStore* store, int64_t now_ms)
+    : config_(config), store_(store), valid_until_(std::numeric_limits<int64_t>::max()) {
+  auto consider = [&](int64_t t) {
+    if (t > now_ms && t < valid_until_) valid_until_ = t;
+  };
+  for (const auto& c : store->profiles()) {
+    if (c.expires) consider(*c.expires);
+    UsageStats u = store->Usage(c.id);
+    consider(u.cooldown_until);
+    consider(u.disabled_until);
+    for (const auto& [model, until] : u.model_cooldowns) {
+      consider(until);
+      if (until > now_ms) model_cooldowns_ = true;
+    }
+  }
+}
+
+const AuthOrder& AuthOrderMemo::For(const std::string& provider, std::string_view model, int64_t now_ms,
+                                    const RouteRule* rule) const {
+  // A rule's order is looked up outside the lock; sessions without a rule skip this.
+  const std::vector<std::string>* rule_order = rule ? rule->OrderFor(provider) : nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Without model cooldowns every model of a provider shares one order (the common case). A
+  // rule's orders are kept under their own key ("\x1f" and the rule's index cannot occur in a
+  // provider id; short enough to stay in the string's own buffer for most providers), so they go
+  // when the memo goes: when the auth store changes.
+  std::string_view key = provider;
+  std::string keyed;
+  if ((model_cooldowns_ && !model.empty()) || rule_order) {
+    keyed = provider;
+    if (model_cooldowns_ && !model.empty()) keyed.append("\n").append(model);
+    if (rule_order) {
+      keyed.push_back('\x1f');
+      absl::StrAppend(&keyed, rule->index);
+    }
+    key = keyed;
+  }
+  auto it = orders_.find(key);
+  if (it == orders_.end()) {
+    AuthOrderInput in{config_, store_, provider, now_ms, model_cooldowns_ ? std::string(model) : std::string(),
+                      rule_order};
+    it = orders_.emplace(std::string(key), std::make_unique<const AuthOrder>(ResolveAuthOrder(in))).first;
+  }
+  return *it->second;
+}
+
+namespace {
+
+// SHA-256 (FIPS 180-4), for fingerprints only: a few short secrets per output, so a plain
+// implementation beats a dependency on a crypto library.
+std::array<uint8_t, 32> Sha256(std::string_view data) {
+  static constexpr uint32_t k[64] = {
+      0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+      0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+      0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+      0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+      0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+      0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+      0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+      0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+  uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::string msg(data);
+  const uint64_t bits = static_cast<uint64_t>(data.size()) * 8;
+  msg.push_back(static_cast<char>(0x80));
+  while (msg.size() % 64 != 56) msg.push_back('\0');
+  for (int i = 7; i >= 0; --i) msg.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  auto rotr = [](uint32_t x, int n) { return (x >> n) | (x << (32 - n)); };
+  for (size_t off = 0; off < msg.size(); off += 64) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+      w[i] = (static_cast<uint32_t>(static_cast<uint8_t>(msg[off + 4 * i])) << 24) |
+             (static_cast<uint32_t>(static_cast<uint8_t>(msg[off + 4 * i + 1])) << 16) |
+             (static_cast<uint32_t>(static_cast<uint8_t>(msg[off + 4 * i + 2])) << 8) |
+             static_cast<uint32_t>(static_cast<uint8_t>(msg[off + 4 * i + 3]));
+    for (int i = 16; i < 64; ++i) {
+      uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; ++i) {
+      uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+  }
+  std::array<uint8_t, 32> out;
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 4; ++j) out[4 * i + j] = static_cast<uint8_t>(h[i] >> (24 - 8 * j));
+  return out;
+}
+
+// The key's type prefix: up to 3 groups of ASCII letters each ending in '-' or '_', at most 12
+// bytes, and never more than a third of the secret ("sk-ant-api03-..." -> "sk-ant-").
+std::string_view TypePrefix(std::string_view s) {
+  size_t end = 0, groups = 0, i = 0;
+  while (groups < 3) {
+    size_t j = i;
+    while (j < s.size() && ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z'))) ++j;
+    if (j == i || j >= s.size() || (s[j] != '-' && s[j] != '_') || j + 1 > 12) break;
+    end = i = j + 1;
+    ++groups;
+  }
+  if (end * 3 > s.size()) return {};
+  return s.substr(0, end);
+}
+
+}  // namespace
+
+std::string Fingerprint(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::array<uint8_t, 32> d = Sha256(bytes);
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    out += kHex[d[i] >> 4];
+    out += kHex[d[i] & 15];
+  }
+  return out;
+}
+
+std::string MaskSecret(std::string_view secret, MaskingMode mode) {
+  std::string clean;
+  for (char c : secret)
+    if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) clean += c;
+  std::string_view s = text::Trim(clean);
+  if (s.empty()) return "";
+  switch (mode) {
+    case MaskingMode::kCompat: break;
+    case MaskingMode::kPrefix: return std::string(TypePrefix(s)) + "...";
+    case MaskingMode::kFingerprint: return absl::StrCat("fp:", Fingerprint(s));
+  }
+  auto cut = [&](size_t n) { return std::string(s.substr(0, n)) + "..." + std::string(s.substr(s.size() - n)); };
+  if (s.size() <= 6) return cut(1);
+  if (s.size() <= 16) return cut(2);
+  return cut(8);
+}
+
+std::string MaskedCredential(const Credential& c, MaskingMode mode) {
+  if (c.secret.empty()) return c.has_secret_ref ? "ref" : "missing";
+  if (c.type == "token") return "token:" + MaskSecret(c.secret, mode);
+  if (c.type == "oauth") return c.email.empty() ? "OAuth" : "OAuth (" + c.email + ")";
+  return MaskSecret(c.secret, mode);
+}
+
+std::string FormatRemaining(int64_t ms) {
+  if (ms < 60'000) return "soon";
+  int64_t minutes = static_cast<int64_t>(std::llround(static_cast<double>(ms) / 60'000.0));
+  if (minutes < 60) return std::to_string(minutes) + "m";
+  int64_t hours = static_cast<int64_t>(std::llround(static_cast<double>(ms) / 3'600'000.0));
+  if (hours < 48) return std::to_string(hours) + "h";
+  return std::to_string(static_cast<int64_t>(std::llround(static_cast<double>(ms) / 86'400'000.0))) + "d";
+}
+
+}  // namespace modelpin

@@ -1,0 +1,625 @@
+#include "engine/config/config.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "base/clock.h"
+#include "base/json_file.h"
+#include "base/status_macros.h"
+#include "base/text.h"
+#include "engine/models/thinking.h"
+
+namespace modelpin {
+namespace {
+
+using rapidjson::Value;
+
+// Typed, path-aware access to a config document. Every accessor returns InvalidArgument naming
+// the file, JSON path and line:column when the value has the wrong type.
+class Reader {
+ public:
+  explicit Reader(const JsonFile& file) : file_(file) {}
+
+  // Member `name` of object `v` or nullptr (absent or null both mean "not set").
+  static const Value* Get(const Value& v, const char* name) {
+    if (!v.IsObject()) return nullptr;
+    auto it = v.FindMember(name);
+    if (it == v.MemberEnd() || it->value.IsNull()) return nullptr;
+    return &it->value;
+  }
+  absl::Status Object(const Value& v, const std::string& path) const {
+    if (!v.IsObject()) return file_.Error(path, absl::StrCat("expected an object, found ", TypeName(v)));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::string> String(const Value& v, const std::string& path) const {
+    if (!v.IsString()) return file_.Error(path, absl::StrCat("expected a string, found ", TypeName(v)));
+    return std::string(v.GetString(), v.GetStringLength());
+  }
+  absl::StatusOr<bool> Bool(const Value& v, const std::string& path) const {
+    if (!v.IsBool()) return file_.Error(path, absl::StrCat("expected true or false, found ", TypeName(v)));
+    return v.GetBool();
+  }
+  absl::StatusOr<std::vector<std::string>> Strings(const Value& v, const std::string& path) const {
+    if (!v.IsArray()) return file_.Error(path, absl::StrCat("expected an array of strings, found ", TypeName(v)));
+    std::vector<std::string> out;
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+      ASSIGN_OR_RETURN(std::string s, String(v[i], absl::StrCat(path, "[", i, "]")));
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+  static const char* TypeName(const Value& v) {
+    switch (v.GetType()) {
+      case rapidjson::kNullType: return "null";
+      case rapidjson::kFalseType:
+      case rapidjson::kTrueType: return "a boolean";
+      case rapidjson::kObjectType: return "an object";
+      case rapidjson::kArrayType: return "an array";
+      case rapidjson::kStringType: return "a string";
+      case rapidjson::kNumberType: return "a number";
+    }
+    return "a value";
+  }
+  const JsonFile& file() const { return file_; }
+
+ private:
+  const JsonFile& file_;
+};
+
+std::string UnknownLevel(std::string_view level) {
+  return absl::StrCat("unknown thinking level \"", std::string(level),
+                      "\" (expected off, minimal, low, medium, adaptive, high, xhigh, max or ultra)");
+}
+
+// A primary model reference. An empty one is refused: OpenClaw silently falls back to a built-in
+// default of its own (openai/gpt-6-astra in 2026.9.6), a model the operator never chose.
+absl::StatusOr<ModelRef> ReadPrimary(const Reader& r, const Value& v, const std::string& path) {
+  ASSIGN_OR_RETURN(std::string s, r.String(v, path));
+  if (absl::StripAsciiWhitespace(s).empty())
+    return r.file().Error(path, "expected a model reference \"provider/model\", found an empty string "
+                                "(remove the key to use the default)");
+  return ParseConfigRef(s);
+}
+
+// modelpin.rotation: {"auth": "cooldown"|"disable"|"until_changed", "billing": "10m-doubling"|"<duration>",
+// "rate_limit": "backoff"|"retry_after", "timeout": "cooldown"|"retry_once",
+// "strategy": {"<provider>"|"*": "round_robin"|"fill_first"|"least_used"|"random"}, "seed": N}.
+absl::Status ReadRotation(const Reader& r, const Value& v, RotationPolicy* out) {
+  const std::string base = "$.modelpin.rotation";
+  RETURN_IF_ERROR(r.Object(v, base));
+  auto choice = [&](const char* key, std::initializer_list<const char*> allowed) -> absl::StatusOr<std::string> {
+    const Value* x = Reader::Get(v, key);
+    if (x == nullptr) return std::string(*allowed.begin());
+    ASSIGN_OR_RETURN(std::string s, r.String(*x, base + "." + key));
+    for (const char* a : allowed)
+      if (s == a) return s;
+    if (std::string(key) == "billing" && ParseDurationMs(s)) return s;
+    std::string names;
+    for (const char* a : allowed) absl::StrAppend(&names, names.empty() ? "" : ", ", a);
+    if (std::string(key) == "billing") names += " or a duration such as 5h";
+    return r.file().Error(base + "." + key, absl::StrCat("unknown value \"", s, "\" (expected ", names, ")"));
+  };
+  ASSIGN_OR_RETURN(std::string auth, choice("auth", {"cooldown", "disable", "until_changed"}));
+  out->auth = auth == "until_changed" ? AuthFailurePolicy::kUntilChanged
+              : auth == "disable"     ? AuthFailurePolicy::kDisable
+                                      : AuthFailurePolicy::kCooldown;
+  ASSIGN_OR_RETURN(std::string billing, choice("billing", {"10m-doubling"}));
+  out->billing_disable_ms = billing == "10m-doubling" ? 0 : *ParseDurationMs(billing);
+  ASSIGN_OR_RETURN(std::string rate, choice("rate_limit", {"backoff", "retry_after"}));
+  out->rate_limit_retry_after = rate == "retry_after";
+  ASSIGN_OR_RETURN(std::string timeout, choice("timeout", {"cooldown", "retry_once"}));
+  out->timeout_retry_once = timeout == "retry_once";
+  if (const Value* st = Reader::Get(v, "strategy")) {
+    RETURN_IF_ERROR(r.Object(*st, base + ".strategy"));
+    for (auto it = st->MemberBegin(); it != st->MemberEnd(); ++it) {
+      std::string provider(it->name.GetString(), it->name.GetStringLength());
+      std::string path = JoinPath(base + ".strategy", provider);
+      ASSIGN_OR_RETURN(std::string name, r.String(it->value, path));
+      auto s = ParseStrategy(name);
+      if (!s)
+        return r.file().Error(path, absl::StrCat("unknown strategy \"", name,
+                                                 "\" (expected round_robin, fill_first, least_used or random)"));
+      out->strategy[provider == "*" ? provider : text::ToLower(provider)] = *s;
+    }
+  }
+  if (const Value* seed = Reader::Get(v, "seed")) {
+    if (!seed->IsUint64()) return r.file().Error(base + ".seed", "expected a whole number");
+    out->seed = seed->GetUint64();
+  }
+  return absl::OkStatus();
+}
+
+// "model": "p/m" or {"primary": "p/m", "fallbacks": [...]}.
+absl::Status ReadModelSpec(const Reader& r, const Value& v, const std::string& path, std::optional<ModelRef>* primary,
+                           std::optional<std::vector<ModelRef>>* fallbacks) {
+  if (v.IsString()) {
+    ASSIGN_OR_RETURN(*primary, ReadPrimary(r, v, path));
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(r.Object(v, path));
+  if (const Value* p = Reader::Get(v, "primary")) {
+    ASSIGN_OR_RETURN(*primary, ReadPrimary(r, *p, path + ".primary"));
+  }
+  if (const Value* f = Reader::Get(v, "fallbacks")) {
+    ASSIGN_OR_RETURN(std::vector<std::string> list, r.Strings(*f, path + ".fallbacks"));
+    fallbacks->emplace();
+    for (const auto& s : list) (*fallbacks)->push_back(ParseConfigRef(s));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ModelAliasEntry>> ReadModels(const Reader& r, const Value& v, const std::string& path) {
+  RETURN_IF_ERROR(r.Object(v, path));
+  std::vector<ModelAliasEntry> out;
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+    std::string key(it->name.GetString(), it->name.GetStringLength());
+    std::string entry_path = JoinPath(path, key);
+    ModelAliasEntry e{key, ParseConfigRef(key), ""};
+    if (!it->value.IsNull()) {
+      RETURN_IF_ERROR(r.Object(it->value, entry_path));
+      if (const Value* a = Reader::Get(it->value, "alias")) {
+        ASSIGN_OR_RETURN(e.alias, r.String(*a, entry_path + ".alias"));
+      }
+      if (const Value* a = Reader::Get(it->value, "authProfile")) {
+        ASSIGN_OR_RETURN(e.auth_profile, r.String(*a, entry_path + ".authProfile"));
+        if (e.auth_profile.empty() || e.auth_profile.size() > 512)
+          return r.file().Error(entry_path + ".authProfile", "expected an auth profile id such as \"anthropic:work\"");
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<std::vector<std::string>>> ReadPolicy(const Reader& r, const Value& agent,
+                                                                  const std::string& path) {
+  const Value* mp = Reader::Get(agent, "modelPolicy");
+  if (mp == nullptr) return std::optional<std::vector<std::string>>();
+  RETURN_IF_ERROR(r.Object(*mp, path + ".modelPolicy"));
+  const Value* allow = Reader::Get(*mp, "allow");
+  if (allow == nullptr) return std::optional<std::vector<std::string>>();
+  ASSIGN_OR_RETURN(std::vector<std::string> list, r.Strings(*allow, path + ".modelPolicy.allow"));
+  return std::optional<std::vector<std::string>>(std::move(list));
+}
+
+// Whether `id` looks like an auth profile id: "<provider>:<name>", both parts non-empty, no
+// spaces or control characters, at most 512 bytes (as /model accepts them).
+bool WellFormedProfileId(std::string_view id) {
+  size_t colon = id.find(':');
+  if (id.size() > 512 || colon == 0 || colon == std::string_view::npos || colon + 1 == id.size()) return false;
+  return std::none_of(id.begin(), id.end(), [](char ch) { return static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f; });
+}
+
+// modelpin.routes: [{"name", "match": {"sessionKey", "chatType", "channel"}, "model", "authOrder"}].
+// Stricter than the rest of the config (unknown keys are errors): a misspelt match field would
+// otherwise make a rule match every session. `aliases` are agents.defaults.models, for "model".
+absl::StatusOr<std::vector<RouteRule>> ReadRoutes(const Reader& r, const Value& v,
+                                                  const std::vector<ModelAliasEntry>& aliases) {
+  const std::string base = "$.modelpin.routes";
+  if (!v.IsArray()) return r.file().Error(base, absl::StrCat("expected an array of rules, found ", Reader::TypeName(v)));
+  auto unknown_keys = [&](const Value& obj, const std::string& path,
+                          std::initializer_list<const char*> known) -> absl::Status {
+    for (auto it = obj.MemberBegin(); it != obj.MemberEnd(); ++it) {
+      std::string_view key(it->name.GetString(), it->name.GetStringLength());
+      if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
+        std::string names;
+        for (const char* k : known) absl::StrAppend(&names, names.empty() ? "" : ", ", k);
+        return r.file().Error(JoinPath(path, std::string(key)),
+                              absl::StrCat("unknown key \"", text::EchoSafe(key, 40), "\" (expected ", names, ")"));
+      }
+    }
+    return absl::OkStatus();
+  };
+  std::vector<RouteRule> out;
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    const std::string path = absl::StrCat(base, "[", i, "]");
+    const Value& rule = v[i];
+    RETURN_IF_ERROR(r.Object(rule, path));
+    RETURN_IF_ERROR(unknown_keys(rule, path, {"name", "match", "model", "authOrder"}));
+    RouteRule rr;
+    rr.index = i;
+    rr.name = absl::StrCat("routes[", i, "]");
+    if (const Value* n = Reader::Get(rule, "name")) {
+      ASSIGN_OR_RETURN(rr.name, r.String(*n, path + ".name"));
+      if (rr.name.empty() || rr.name.size() > 64 ||
+          std::any_of(rr.name.begin(), rr.name.end(), [](char ch) { return static_cast<unsigned char>(ch) < ' '; }))
+        return r.file().Error(path + ".name", "expected a rule name of 1 to 64 characters");
+    }
+    for (const RouteRule& earlier : out)
+      if (earlier.name == rr.name)
+        return r.file().Error(path + ".name", absl::StrCat("duplicate rule name \"", text::EchoSafe(rr.name, 64),
+                                                           "\" (also routes[", earlier.index, "])"));
+    if (const Value* m = Reader::Get(rule, "match")) {
+      const std::string mpath = path + ".match";
+      RETURN_IF_ERROR(r.Object(*m, mpath));
+      RETURN_IF_ERROR(unknown_keys(*m, mpath, {"sessionKey", "chatType", "channel"}));
+      if (const Value* k = Reader::Get(*m, "sessionKey")) {
+        ASSIGN_OR_RETURN(std::string key, r.String(*k, mpath + ".sessionKey"));
+        if (key.empty()) return r.file().Error(mpath + ".sessionKey", "expected a session key pattern such as \"agent:*:cron:*\"");
+        rr.session_key = text::ToLower(key);
+      }
+      if (const Value* t = Reader::Get(*m, "chatType")) {
+        ASSIGN_OR_RETURN(rr.chat_type, r.String(*t, mpath + ".chatType"));
+        rr.chat_type = text::ToLower(rr.chat_type);
+        if (!IsKnownChatType(rr.chat_type))
+          return r.file().Error(mpath + ".chatType", absl::StrCat("unknown chat type \"", text::EchoSafe(rr.chat_type, 40),
+                                                                  "\" (expected direct, group, channel, cron or hook)"));
+      }
+      if (const Value* c = Reader::Get(*m, "channel")) {
+        ASSIGN_OR_RETURN(std::string channel, r.String(*c, mpath + ".channel"));
+        if (channel.empty()) return r.file().Error(mpath + ".channel", "expected a channel name such as \"telegram\"");
+        rr.channel = text::ToLower(channel);
+      }
+    }
+    if (const Value* m = Reader::Get(rule, "model")) {
+      ASSIGN_OR_RETURN(rr.model_text, r.String(*m, path + ".model"));
+      std::string_view text = text::Trim(rr.model_text);
+      if (text.find('/') != std::string_view::npos) {
+        ModelRef ref = ParseConfigRef(text);
+        if (!ref.provider.empty() && !ref.model.empty()) rr.model = std::move(ref);
+      } else {
+        for (const ModelAliasEntry& e : aliases)
+          if (!e.alias.empty() && text::ToLower(e.alias) == text::ToLower(text)) rr.model = e.ref;
+      }
+      if (!rr.model)
+        return r.file().Error(path + ".model",
+                              absl::StrCat("model \"", text::EchoSafe(rr.model_text, 80),
+                                           "\" does not resolve (expected \"provider/model\" or an alias of agents.defaults.models)"));
+    }
+    if (const Value* o = Reader::Get(rule, "authOrder")) {
+      const std::string opath = path + ".authOrder";
+      RETURN_IF_ERROR(r.Object(*o, opath));
+      for (auto it = o->MemberBegin(); it != o->MemberEnd(); ++it) {
+        std::string provider(it->name.GetString(), it->name.GetStringLength());
+        const std::string ppath = JoinPath(opath, provider);
+        ASSIGN_OR_RETURN(std::vector<std::string> ids, r.Strings(it->value, ppath));
+        for (size_t k = 0; k < ids.size(); ++k)
+          if (!WellFormedProfileId(ids[k]))
+            return r.file().Error(absl::StrCat(ppath, "[", k, "]"),
+                                  absl::StrCat("malformed auth profile id \"", text::EchoSafe(ids[k], 80),
+                                               "\" (expected \"provider:name\", such as \"anthropic:work\")"));
+        rr.auth_order.emplace_back(text::ToLower(provider), std::move(ids));
+      }
+    }
+    if (!rr.model && rr.auth_order.empty())
+      return r.file().Error(path, "a rule needs a \"model\", an \"authOrder\" or both");
+    out.push_back(std::move(rr));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> Config::Load(const std::string& path) {
+  ASSIGN_OR_RETURN(JsonFile file, JsonFile::Load(path));
+  return Parse(path, std::move(file.text));
+}
+
+Config Config::Empty() {
+  Config c;
+  c.primary_ = {"anthropic", "claude-opus-4-5"};
+  c.BuildViews();
+  return c;
+}
+
+absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) {
+  ASSIGN_OR_RETURN(JsonFile file, JsonFile::Parse(name, std::move(text)));
+  Reader r(file);
+  const Value& root = file.doc;
+  RETURN_IF_ERROR(r.Object(root, "$"));
+  Config c;
+  c.path_ = name;
+  c.primary_ = {"anthropic", "claude-opus-4-5"};
+
+  if (const Value* agents = Reader::Get(root, "agents")) {
+    RETURN_IF_ERROR(r.Object(*agents, "$.agents"));
+    if (const Value* d = Reader::Get(*agents, "defaults")) {
+      RETURN_IF_ERROR(r.Object(*d, "$.agents.defaults"));
+      if (const Value* m = Reader::Get(*d, "model")) {
+        std::optional<ModelRef> primary;
+        std::optional<std::vector<ModelRef>> fallbacks;
+        RETURN_IF_ERROR(ReadModelSpec(r, *m, "$.agents.defaults.model", &primary, &fallbacks));
+        if (primary) c.primary_ = *primary;
+        if (fallbacks) c.fallbacks_ = *fallbacks;
+      }
+      if (const Value* m = Reader::Get(*d, "imageModel")) {
+        std::optional<ModelRef> primary;
+        std::optional<std::vector<ModelRef>> fallbacks;
+        RETURN_IF_ERROR(ReadModelSpec(r, *m, "$.agents.defaults.imageModel", &primary, &fallbacks));
+        if (primary) c.image_models_.push_back(*primary);
+        if (fallbacks) c.image_models_.insert(c.image_models_.end(), fallbacks->begin(), fallbacks->end());
+      }
+      if (const Value* m = Reader::Get(*d, "models")) {
+        ASSIGN_OR_RETURN(c.default_models_, ReadModels(r, *m, "$.agents.defaults.models"));
+      }
+      ASSIGN_OR_RETURN(c.default_allow_, ReadPolicy(r, *d, "$.agents.defaults"));
+      if (const Value* sa = Reader::Get(*d, "systemAgent")) {
+        RETURN_IF_ERROR(r.Object(*sa, "$.agents.defaults.systemAgent"));
+        if (const Value* id = Reader::Get(*sa, "agentId")) {
+          ASSIGN_OR_RETURN(c.system_agent_, r.String(*id, "$.agents.defaults.systemAgent.agentId"));
+        }
+      }
+    }
+    if (const Value* entries = Reader::Get(*agents, "entries")) {
+      RETURN_IF_ERROR(r.Object(*entries, "$.agents.entries"));
+      for (auto it = entries->MemberBegin(); it != entries->MemberEnd(); ++it) {
+        std::string id(it->name.GetString(), it->name.GetStringLength());
+        std::string path = JoinPath("$.agents.entries", id);
+        RETURN_IF_ERROR(r.Object(it->value, path));
+        AgentEntry e;
+        if (const Value* m = Reader::Get(it->value, "model")) {
+          RETURN_IF_ERROR(ReadModelSpec(r, *m, path + ".model", &e.primary, &e.fallbacks));
+        }
+        if (const Value* m = Reader::Get(it->value, "models")) {
+          ASSIGN_OR_RETURN(e.models, ReadModels(r, *m, path + ".models"));
+        }
+        ASSIGN_OR_RETURN(e.allow, ReadPolicy(r, it->value, path));
+        c.entries_[id] = std::move(e);
+      }
+    }
+  }
+
+  if (const Value* auth = Reader::Get(root, "auth")) {
+    RETURN_IF_ERROR(r.Object(*auth, "$.auth"));
+    if (const Value* profiles = Reader::Get(*auth, "profiles")) {
+      RETURN_IF_ERROR(r.Object(*profiles, "$.auth.profiles"));
+      for (auto it = profiles->MemberBegin(); it != profiles->MemberEnd(); ++it) {
+        AuthProfileConfig p;
+        p.id.assign(it->name.GetString(), it->name.GetStringLength());
+        std::string path = JoinPath("$.auth.profiles", p.id);
+        RETURN_IF_ERROR(r.Object(it->value, path));
+        if (const Value* v = Reader::Get(it->value, "provider")) {
+          ASSIGN_OR_RETURN(p.provider, r.String(*v, path + ".provider"));
+        }
+        if (const Value* v = Reader::Get(it->value, "mode")) {
+          ASSIGN_OR_RETURN(p.mode, r.String(*v, path + ".mode"));
+        }
+        c.auth_profiles_.push_back(std::move(p));
+      }
+    }
+    if (const Value* order = Reader::Get(*auth, "order")) {
+      RETURN_IF_ERROR(r.Object(*order, "$.auth.order"));
+      for (auto it = order->MemberBegin(); it != order->MemberEnd(); ++it) {
+        std::string provider(it->name.GetString(), it->name.GetStringLength());
+        ASSIGN_OR_RETURN(std::vector<std::string> ids, r.Strings(it->value, JoinPath("$.auth.order", provider)));
+        c.auth_order_.emplace_back(provider, std::move(ids));
+      }
+    }
+  }
+
+  if (const Value* models = Reader::Get(root, "models")) {
+    RETURN_IF_ERROR(r.Object(*models, "$.models"));
+    if (const Value* providers = Reader::Get(*models, "providers")) {
+      RETURN_IF_ERROR(r.Object(*providers, "$.models.providers"));
+      for (auto it = providers->MemberBegin(); it != providers->MemberEnd(); ++it) {
+        ProviderConfig p;
+        std::string raw_id(it->name.GetString(), it->name.GetStringLength());
+        p.id = text::ToLower(raw_id);
+        std::string path = JoinPath("$.models.providers", raw_id);
+        RETURN_IF_ERROR(r.Object(it->value, path));
+        if (const Value* v = Reader::Get(it->value, "baseUrl")) {
+          ASSIGN_OR_RETURN(p.base_url, r.String(*v, path + ".baseUrl"));
+        }
+        if (const Value* v = Reader::Get(it->value, "api")) {
+          ASSIGN_OR_RETURN(p.api, r.String(*v, path + ".api"));
+        }
+        if (const Value* list = Reader::Get(it->value, "models")) {
+          if (!list->IsArray()) return file.Error(path + ".models", "expected an array of {id, name}");
+          for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
+            std::string row_path = absl::StrCat(path, ".models[", i, "]");
+            const Value& row = (*list)[i];
+            RETURN_IF_ERROR(r.Object(row, row_path));
+            CatalogRow cr;
+            cr.ref.provider = p.id;
+            const Value* id = Reader::Get(row, "id");
+            if (id == nullptr) return file.Error(row_path, "missing \"id\"");
+            ASSIGN_OR_RETURN(cr.ref.model, r.String(*id, row_path + ".id"));
+            if (const Value* n = Reader::Get(row, "name")) {
+              ASSIGN_OR_RETURN(cr.name, r.String(*n, row_path + ".name"));
+            }
+            if (const Value* t = Reader::Get(row, "thinkingDefault")) {
+              ASSIGN_OR_RETURN(cr.thinking_default, r.String(*t, row_path + ".thinkingDefault"));
+              if (ThinkingRank(cr.thinking_default) < 0)
+                return file.Error(row_path + ".thinkingDefault", UnknownLevel(cr.thinking_default));
+            }
+            if (const Value* t = Reader::Get(row, "thinkingLevels")) {
+              ASSIGN_OR_RETURN(cr.thinking_levels, r.Strings(*t, row_path + ".thinkingLevels"));
+              for (size_t k = 0; k < cr.thinking_levels.size(); ++k)
+                if (ThinkingRank(cr.thinking_levels[k]) < 0)
+                  return file.Error(absl::StrCat(row_path, ".thinkingLevels[", k, "]"), UnknownLevel(cr.thinking_levels[k]));
+            }
+            if (const Value* t = Reader::Get(row, "reasoning")) {
+              ASSIGN_OR_RETURN(cr.reasoning, r.Bool(*t, row_path + ".reasoning"));
+            }
+            if (const Value* st = Reader::Get(row, "status")) {
+              ASSIGN_OR_RETURN(std::string status, r.String(*st, row_path + ".status"));
+              cr.deprecated = status == "deprecated" || status == "disabled";
+            }
+            c.catalog_.push_back(std::move(cr));
+          }
+        }
+        c.providers_.push_back(std::move(p));
+      }
+    }
+  }
+
+  if (const Value* mp = Reader::Get(root, "modelpin")) {
+    RETURN_IF_ERROR(r.Object(*mp, "$.modelpin"));
+    if (const Value* s = Reader::Get(*mp, "strict")) {
+      ASSIGN_OR_RETURN(c.strict_, r.Bool(*s, "$.modelpin.strict"));
+    }
+    if (const Value* m = Reader::Get(*mp, "masking")) {
+      ASSIGN_OR_RETURN(std::string mode, r.String(*m, "$.modelpin.masking"));
+      if (mode == "compat") c.masking_ = MaskingMode::kCompat;
+      else if (mode == "prefix") c.masking_ = MaskingMode::kPrefix;
+      else if (mode == "fingerprint") c.masking_ = MaskingMode::kFingerprint;
+      else
+        return file.Error("$.modelpin.masking", absl::StrCat("unknown masking mode \"", text::EchoSafe(mode, 40),
+                                                             "\" (expected compat, prefix or fingerprint)"));
+    }
+    if (const Value* rot = Reader::Get(*mp, "rotation")) RETURN_IF_ERROR(ReadRotation(r, *rot, &c.rotation_));
+    if (const Value* s = Reader::Get(*mp, "store")) {
+      ASSIGN_OR_RETURN(c.store_.url, r.String(*s, "$.modelpin.store"));
+    }
+    if (const Value* s = Reader::Get(*mp, "storePrefix")) {
+      ASSIGN_OR_RETURN(c.store_.prefix, r.String(*s, "$.modelpin.storePrefix"));
+    }
+    if (const Value* s = Reader::Get(*mp, "storeTimeoutMs")) {
+      if (!s->IsInt() || s->GetInt() < 1 || s->GetInt() > 60'000)
+        return file.Error("$.modelpin.storeTimeoutMs", "expected a number of milliseconds from 1 to 60000");
+      c.store_.timeout_ms = s->GetInt();
+    }
+    if (const Value* routes = Reader::Get(*mp, "routes")) {
+      ASSIGN_OR_RETURN(c.routes_, ReadRoutes(r, *routes, c.default_models_));
+    }
+  }
+  if (const Value* cmds = Reader::Get(root, "commands")) {
+    RETURN_IF_ERROR(r.Object(*cmds, "$.commands"));
+    if (const Value* owners = Reader::Get(*cmds, "ownerAllowFrom")) {
+      ASSIGN_OR_RETURN(c.owner_allow_from_, r.Strings(*owners, "$.commands.ownerAllowFrom"));
+    }
+    if (const Value* bot = Reader::Get(*cmds, "botName")) {
+      ASSIGN_OR_RETURN(std::string name, r.String(*bot, "$.commands.botName"));
+      if (!name.empty() && name.front() == '@') name.erase(0, 1);
+      bool valid = !name.empty() && name.size() <= 64 &&
+                   std::all_of(name.begin(), name.end(), [](char ch) { return absl::ascii_isalnum(ch) || ch == '_'; });
+      if (!valid)
+        return file.Error("$.commands.botName", absl::StrCat("invalid bot name \"", text::EchoSafe(name, 40),
+                                                             "\" (expected letters, digits and '_', as a Telegram username)"));
+      c.bot_name_ = std::move(name);
+    }
+  }
+  if (const Value* plugins = Reader::Get(root, "plugins")) {
+    RETURN_IF_ERROR(r.Object(*plugins, "$.plugins"));
+    if (const Value* load = Reader::Get(*plugins, "load")) {
+      ASSIGN_OR_RETURN(c.plugin_paths_, r.Strings(*load, "$.plugins.load"));
+      // Relative paths are relative to the config file's folder.
+      const size_t slash = name.rfind('/');
+      for (auto& p : c.plugin_paths_)
+        if (!p.empty() && p.front() != '/' && slash != std::string::npos) p = name.substr(0, slash + 1) + p;
+    }
+  }
+  c.InjectProviderDefaults();
+  c.BuildViews();
+  return c;
+}
+
+void Config::InjectProviderDefaults() {
+  // OpenClaw's Anthropic plugin adds two configured models when the effective Anthropic auth
+  // mode is an API key (spec 5.7, 7.16): the mode of the first profile of auth.order.anthropic,
+  // else "api_key" when every configured anthropic profile is an API key.
+  if (strict_) return;
+  std::string mode;
+  if (const auto* order = AuthOrder("anthropic"); order && !order->empty()) {
+    if (const AuthProfileConfig* p = AuthProfile(order->front())) mode = p->mode;
+  } else {
+    bool any = false, all_keys = true;
+    for (const auto& p : auth_profiles_) {
+      if (p.provider != "anthropic") continue;
+      any = true;
+      all_keys = all_keys && p.mode == "api_key";
+    }
+    if (any && all_keys) mode = "api_key";
+  }
+  if (mode != "api_key") return;
+  for (const char* key : {"anthropic/claude-sonnet-5", "anthropic/claude-sonnet-4-6"}) {
+    bool present = false;
+    for (const auto& m : default_models_) present = present || m.key == key;
+    if (!present) default_models_.push_back({key, ParseConfigRef(key), ""});
+  }
+}
+
+AgentView Config::MakeView(const std::string& id, const AgentEntry* entry) const {
+  AgentView v;
+  v.id = id;
+  v.default_ref = (entry && entry->primary) ? *entry->primary : primary_;
+  v.fallbacks = (entry && entry->fallbacks) ? *entry->fallbacks : fallbacks_;
+  v.image_models = image_models_;
+  v.models = default_models_;
+  v.default_models_count = default_models_.size();
+  if (entry) v.models.insert(v.models.end(), entry->models.begin(), entry->models.end());
+  if (entry && entry->allow) {
+    if (!entry->allow->empty()) v.policy = ModelPolicy{*entry->allow, "agents.entries.*.modelPolicy.allow"};
+  } else if (default_allow_ && !default_allow_->empty()) {
+    v.policy = ModelPolicy{*default_allow_, "agents.defaults.modelPolicy.allow"};
+  }
+  for (const auto& m : default_models_) {
+    if (!m.alias.empty()) v.shorthand_aliases_lower.push_back(text::ToLower(m.alias));
+  }
+  return v;
+}
+
+void Config::BuildViews() {
+  views_.clear();
+  for (const auto& [id, entry] : entries_) views_[id] = MakeView(id, &entry);
+  fallback_view_ = MakeView("main", nullptr);
+  // A rule's model replaces the default of every agent its sessions belong to; the rest of the
+  // view (fallbacks, aliases, policy) is the agent's.
+  rule_views_.assign(routes_.size(), {});
+  rule_fallback_views_.assign(routes_.size(), {});
+  for (const RouteRule& rule : routes_) {
+    if (!rule.model) continue;
+    for (const auto& [id, view] : views_) {
+      AgentView& v = rule_views_[rule.index][id] = view;
+      v.default_ref = *rule.model;
+    }
+    rule_fallback_views_[rule.index] = fallback_view_;
+    rule_fallback_views_[rule.index].default_ref = *rule.model;
+  }
+}
+
+const AgentView& Config::RuleAgent(const std::string& id, const RouteRule& rule) const {
+  if (!rule.model || rule.index >= rule_views_.size()) return Agent(id);
+  const auto& views = rule_views_[rule.index];
+  auto it = views.find(id);
+  return it != views.end() ? it->second : rule_fallback_views_[rule.index];
+}
+
+const RouteRule* Config::FindRoute(std::string_view name) const {
+  for (const RouteRule& rule : routes_)
+    if (!name.empty() && rule.name == name) return &rule;
+  return nullptr;
+}
+
+const AgentView& Config::Agent(const std::string& id) const {
+  auto it = views_.find(id);
+  if (it != views_.end()) return it->second;
+  // Agents without an entry share the defaults; only the id differs, and callers that print it
+  // take it from the request, not from here.
+  return fallback_view_;
+}
+
+bool Config::HasAgentEntry(const std::string& id) const { return entries_.count(id) > 0; }
+
+std::vector<std::string> Config::AgentIds() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, e] : entries_) ids.push_back(id);
+  return ids;
+}
+
+std::string Config::DefaultAgentId() const {
+  if (!system_agent_.empty()) return system_agent_;
+  if (entries_.size() == 1) return entries_.begin()->first;
+  return "main";
+}
+
+const ProviderConfig* Config::Provider(const std::string& id) const {
+  for (const auto& p : providers_)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+
+const AuthProfileConfig* Config::AuthProfile(const std::string& id) const {
+  for (const auto& p : auth_profiles_)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+
+const std::vector<std::string>* Config::AuthOrder(const std::string& provider) const {
+  for (const auto& [p, ids] : auth_order_)
+    if (p == provider) return &ids;
+  return nullptr;
+}
+
+}  // namespace modelpin

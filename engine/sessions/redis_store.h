@@ -1,0 +1,120 @@
+// Sessions in a Redis server, shared by every bot process that points at it (config
+// `modelpin.store`), so a user's next message may land on any process or machine.
+//
+//   ASSIGN_OR_RETURN(RedisOptions o, RedisOptions::FromUrl("unix:///run/redis/redis.sock?db=2"));
+//   o.prefix = "bot-eu:";
+//   ASSIGN_OR_RETURN(auto store, RedisSessionStore::Open(o));
+//
+// Layout (every key under the prefix): `<prefix>s:<agent>:<session key>` is a hash {v: version,
+// j: the session's storage JSON}; `<prefix>idx:<agent>` is the set of an agent's session keys;
+// every change is published on `<prefix>changes` as "<version> <key>". Each write runs as
+// one Lua script that checks the version the caller read (compare-and-set), so two processes
+// changing one session never lose an update: the loser gets Aborted and the engine redoes the
+// turn on the fresh state. A deleted session keeps its version (a tombstone), so a version is
+// never reused.
+//
+// Each process caches the sessions it read and drops an entry when the change channel says
+// another process (or itself) changed it; while that subscription is down nothing is cached, so
+// a process never serves a change it was not told about. Every command has a timeout
+// (`modelpin.storeTimeoutMs`): a server that does not answer gives that message an Unavailable
+// error, and the next message reconnects.
+#ifndef MODELPIN_ENGINE_SESSIONS_REDIS_STORE_H_
+#define MODELPIN_ENGINE_SESSIONS_REDIS_STORE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/auth/auth_health.h"
+#include "engine/config/config.h"
+#include "engine/sessions/session.h"
+
+namespace modelpin {
+
+struct RedisOptions {
+  // TCP (`redis://[[user]:password@]host:port/db`) or a unix socket
+  // (`unix:///path/redis.sock?db=N`, password with `&password=PW`).
+  std::string host;
+  int port = 6379;
+  std::string unix_path;
+  std::string user;
+  std::string password;
+  int db = 0;
+  std::string prefix = "modelpin:";
+  int timeout_ms = 250;
+
+  // Parses a store URL. Errors name the URL with its password masked.
+  static absl::StatusOr<RedisOptions> FromUrl(std::string_view url);
+  // The server as logs and errors show it: the password is always "***".
+  std::string Display() const;
+};
+
+class RedisSessionStore : public SessionStore {
+ public:
+  // Connects (within the timeout) and starts listening for changes. A server that is down at
+  // open is an Unavailable error: a bot should not start against a store it cannot reach.
+  static absl::StatusOr<std::unique_ptr<RedisSessionStore>> Open(const RedisOptions& options);
+  ~RedisSessionStore() override;
+  absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
+  absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
+  absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
+  absl::Status LoadVersioned(const std::string& agent, const std::string& key, SessionState& into,
+                             uint64_t& version, Read read = Read::kCached) override;
+  absl::Status PutIfVersion(const std::string& agent, const std::string& key, const SessionState& state,
+                            uint64_t version) override;
+  // One round trip that answers the version alone when it is unchanged.
+  absl::Status Confirm(const std::string& agent, const std::string& key, uint64_t version) override;
+  // Group commit here pipelines writes and version checks: a version-checked write (or a
+  // command's Confirm) is sent and the turn goes on without waiting for its answer (the version
+  // a write gets is known); the answers are read before the next command on the connection, and
+  // Flush reads the rest and reports the first failure (a change that lost its version check is
+  // not applied, a reply computed on a state another process had changed is reported; neither
+  // is retried). A replay uses it: its exit status is its acknowledgement.
+  void SetGroupCommit(std::chrono::milliseconds window) override;
+  absl::Status Flush() override;
+  // Whether reads are served from this process's cache now (the change subscription is up).
+  bool caching() const;
+
+ private:
+  struct Impl;
+  explicit RedisSessionStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Auth health in Redis, shared by every process of a deployment: hash `<prefix>health:<agent>`
+// holds `u:<profile id>` (the JSON of UsageStatsJson), `g:<provider>` (lastGood) and `ver`, a
+// counter every update increments. Updates are WATCH/MULTI transactions, retried when another
+// process changed the hash in between. No secret is ever written here.
+class RedisAuthHealth : public AuthHealthStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<RedisAuthHealth>> Open(const RedisOptions& options);
+  ~RedisAuthHealth() override;
+  absl::StatusOr<AuthHealth> Read(const std::string& agent) override;
+  absl::StatusOr<uint64_t> Version(const std::string& agent) override;
+  absl::Status Update(const std::string& agent, const std::string& profile_id, const std::string& provider,
+                      const Change& change) override;
+
+ private:
+  struct Impl;
+  explicit RedisAuthHealth(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The options of the shared store a config names (`modelpin.store`, `storePrefix`,
+// `storeTimeoutMs`), nullopt when it names none. Errors name `$.modelpin.store`.
+absl::StatusOr<std::optional<RedisOptions>> ConfiguredRedis(const Config& config);
+
+// The session store a config asks for: Redis when `modelpin.store` is a redis:// or unix:// URL,
+// else SQLite at <state_dir>/sessions.sqlite. Errors name `$.modelpin.store`.
+absl::StatusOr<std::unique_ptr<SessionStore>> OpenConfiguredSessionStore(const Config& config,
+                                                                         const std::string& state_dir);
+// The auth health store a config asks for: RedisAuthHealth with `modelpin.store`, else nullptr
+// (EngineOptions::auth_health's default, the auth store file).
+absl::StatusOr<std::shared_ptr<AuthHealthStore>> OpenConfiguredAuthHealth(const Config& config);
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_SESSIONS_REDIS_STORE_H_

@@ -1,0 +1,342 @@
+// Per-session state and where it is kept.
+//
+// SessionState holds the fields OpenClaw stores on a session entry, under the same JSON names,
+// so replays compare field for field. A SessionStore maps (agent, session key) to a state; the
+// embedded default is SQLite in WAL mode (one small transaction per change), the memory store
+// serves tests and replays without a state dir.
+//
+//   auto store = SqliteSessionStore::Open("/var/lib/modelpin/sessions.sqlite");
+//   SessionState s = (*store)->Get("main", "agent:main:main").value();
+//   s.model_override = "claude-sonnet-4-5";
+//   (*store)->Put("main", "agent:main:main", s);
+#ifndef MODELPIN_ENGINE_SESSIONS_SESSION_H_
+#define MODELPIN_ENGINE_SESSIONS_SESSION_H_
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace modelpin {
+
+// A value kept once for the whole process and shared by pointer: copying one is copying a
+// pointer, and equal values are the same pointer. History events and scoped pins hold their
+// selections and names this way, so a pinned session costs tens of bytes, not a kilobyte
+// (issue 20: a million pinned sessions in 256 MB). Interned values are never freed: the distinct
+// ones are the selections and names a deployment's sessions use (models, profiles, sources), as
+// the memory store's own string table. A default Interned holds T{}. Thread-safe.
+template <typename T>
+class Interned {
+ public:
+  Interned() : p_(&Empty()) {}
+  explicit Interned(const T& value) : p_(&Intern(value)) {}
+  const T& operator*() const { return *p_; }
+  const T* operator->() const { return p_; }
+  friend bool operator==(Interned a, Interned b) { return a.p_ == b.p_; }
+
+ private:
+  static const T& Empty();
+  static const T& Intern(const T& value);
+  const T* p_;
+};
+
+// The fields that make a session's model selection and credential pin, as one value: what a
+// history event records and what a scoped pin or /model undo restores.
+struct PinSelection {
+  std::optional<std::string> provider;          // providerOverride
+  std::optional<std::string> model;             // modelOverride
+  std::optional<std::string> model_source;      // modelOverrideSource
+  std::optional<std::string> route_resolution;  // modelOverrideRouteResolution
+  std::optional<std::string> profile;           // authProfileOverride
+  std::optional<std::string> profile_source;    // authProfileOverrideSource
+  friend bool operator==(const PinSelection&, const PinSelection&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const PinSelection& s) {
+    return H::combine(std::move(h), s.provider, s.model, s.model_source, s.route_resolution, s.profile,
+                      s.profile_source);
+  }
+};
+
+// A scoped pin (`/model <ref> --once | --for <duration> | --turns <n>`): the session runs on the
+// pinned selection until the scope runs out, then returns to `restore`.
+struct PinScope {
+  enum class Kind : uint8_t { kOnce, kTurns, kFor };
+  Kind kind = Kind::kOnce;
+  int turns_left = 0;    // kOnce, kTurns: routed messages left on the pin
+  int64_t set_at_ms = 0;
+  int64_t until_ms = 0;  // kFor: when it ends
+  Interned<PinSelection> restore;  // the selection the session had before the scoped pin
+  friend bool operator==(const PinScope&, const PinScope&) = default;
+};
+
+// One change of a session's model, provider or credential pin. 40 bytes, copied as bytes.
+struct PinEvent {
+  int64_t at_ms = 0;
+  // Who changed it: "user" (/model), "reset" (/model default), "auto" (the first profile of the
+  // order pinned at a route), "order" (the automatic pin moved with the auth order: cooldowns,
+  // fill_first), "expiry" (a scoped pin ran out), "undo" (/model undo), "invalid" (a pin the
+  // config no longer allows was dropped), "plugin" (another command family's directive).
+  Interned<std::string> source;
+  Interned<PinSelection> from, to;
+  Interned<std::string> scope;  // the scoped pin this change set up ("--once", "--for 2h", "--turns 3"), or ""
+  friend bool operator==(const PinEvent&, const PinEvent&) = default;
+};
+
+// A session's pin history, oldest first, at most kCap events: a view of the events stored
+// after the session's ModelpinSessionData block.
+class PinHistory {
+ public:
+  static constexpr size_t kCap = 50;
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const PinEvent& back() const { return data_[size_ - 1]; }
+  const PinEvent& front() const { return data_[0]; }
+  const PinEvent& operator[](size_t i) const { return data_[i]; }
+  const PinEvent* begin() const { return data_; }
+  const PinEvent* end() const { return data_ + size_; }
+  friend bool operator==(const PinHistory& a, const PinHistory& b) {
+    return a.size_ == b.size_ && std::equal(a.begin(), a.end(), b.begin());
+  }
+
+ private:
+  friend class ModelpinData;
+  const PinEvent* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// What modelpin keeps on a session beyond OpenClaw's fields. Stored under the session JSON's
+// "modelpin" key ({"pinScope": {...}, "history": [...]}), on every backend; never printed with
+// the oracle's fields. Lives in one allocation with its events (ModelpinData owns it).
+struct ModelpinSessionData {
+  const PinScope* scope = nullptr;  // modelpin.pinScope, nullptr when there is none
+  PinHistory history;               // modelpin.history: oldest first, at most kHistoryCap
+  static constexpr size_t kHistoryCap = PinHistory::kCap;
+  bool empty() const { return !scope && history.empty(); }
+  friend bool operator==(const ModelpinSessionData& a, const ModelpinSessionData& b) {
+    return (a.scope ? b.scope && *a.scope == *b.scope : !b.scope) && a.history == b.history;
+  }
+
+ private:
+  friend class ModelpinData;
+  mutable std::atomic<uint32_t> refs_{1};
+};
+
+// A copy-on-write handle to a session's modelpin data: copying a session (every turn does) costs
+// a reference count, not a copy of the history. Compared by value. The changes make a private
+// copy first; a change that leaves nothing makes the handle empty.
+class ModelpinData {
+ public:
+  ModelpinData() = default;
+  ModelpinData(const ModelpinData& o) : p_(o.p_) {
+    if (p_) p_->refs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ModelpinData(ModelpinData&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  ModelpinData& operator=(ModelpinData o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~ModelpinData() { Release(p_); }
+
+  const ModelpinSessionData* get() const { return p_; }
+  const ModelpinSessionData* operator->() const { return p_; }
+  const ModelpinSessionData& operator*() const { return *p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+  bool empty() const { return !p_ || p_->empty(); }
+  void reset() { ModelpinData().swap(*this); }
+  void swap(ModelpinData& o) noexcept { std::swap(p_, o.p_); }
+
+  // Sets or clears (nullopt) the scoped pin.
+  void SetScope(const std::optional<PinScope>& scope);
+  // Adds an event (or `n` events, oldest first), forgetting the oldest beyond kHistoryCap.
+  void Append(const PinEvent& event);
+  void AppendAll(const PinEvent* events, size_t n);
+  // Counts a routed message against a turns scope (kOnce, kTurns); returns the turns left.
+  int CountTurn();
+
+  friend bool operator==(const ModelpinData& a, const ModelpinData& b) {
+    if (a.p_ == b.p_) return true;
+    return a.empty() && b.empty() ? true : (a.p_ && b.p_ && *a.p_ == *b.p_);
+  }
+
+ private:
+  // A block with room for `events` events, holding `scope` and the first `keep` of `from`.
+  static ModelpinSessionData* Make(const PinScope* scope, const PinEvent* from, size_t keep, size_t events);
+  static void Release(ModelpinSessionData* p);
+  ModelpinSessionData* p_ = nullptr;
+};
+
+struct SessionState {
+  std::optional<std::string> provider_override;            // providerOverride
+  std::optional<std::string> model_override;               // modelOverride
+  std::optional<std::string> model_override_source;        // modelOverrideSource: "user" | "default"
+  std::optional<std::string> model_override_route_resolution;  // modelOverrideRouteResolution
+  std::optional<std::string> auth_profile_override;        // authProfileOverride
+  std::optional<std::string> auth_profile_override_source; // authProfileOverrideSource: "user" | "auto"
+  std::optional<int> auth_profile_override_compaction_count;  // authProfileOverrideCompactionCount
+  std::optional<bool> live_model_switch_pending;           // liveModelSwitchPending
+  std::optional<std::string> agent_runtime_override;       // agentRuntimeOverride
+  std::optional<std::string> thinking_level;               // thinkingLevel (not an oracle field)
+  // State of other command families, by key ("verboseLevel", "queueMode"); stored, not printed
+  // with the oracle's fields.
+  std::map<std::string, std::string> plugin_state;
+  // modelpin's own: scoped pin, pin history, a pending strict-mode notice ("modelpin" in JSON).
+  ModelpinData modelpin;
+
+  bool empty() const {
+    return !provider_override && !model_override && !model_override_source && !model_override_route_resolution &&
+           !auth_profile_override && !auth_profile_override_source && !auth_profile_override_compaction_count &&
+           !live_model_switch_pending && !agent_runtime_override && !thinking_level && plugin_state.empty() &&
+           modelpin.empty();
+  }
+  // The model/provider/credential pin fields, and setting them back (other fields untouched;
+  // authProfileOverrideCompactionCount follows the profile: 0 for an auto pin, unset otherwise).
+  PinSelection Selection() const;
+  void SetSelection(const PinSelection& sel);
+  // Whether the selection fields of `other` are the same as this state's (no copies).
+  bool SameSelection(const SessionState& other) const;
+  // Ends a scoped pin: back to its restore selection, recorded as `source` ("expiry").
+  void EndPinScope(int64_t at_ms, std::string_view source);
+  // Appends a history event `from` -> the current selection (nothing when they are equal),
+  // dropping the oldest beyond kHistoryCap.
+  void RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope = "");
+  // The same, from the selection fields of `before` (no copy of them).
+  void RecordPinChange(int64_t at_ms, std::string_view source, const SessionState& before, std::string scope = "");
+  // The fields OpenClaw's oracle prints (all but thinkingLevel) as a compact JSON object with
+  // sorted keys: {"authProfileOverride":"anthropic:work",...}.
+  std::string OracleJson() const;
+  // Every field, for storage: OpenClaw's, then thinkingLevel, "plugins" and "modelpin".
+  std::string StorageJson() const;
+  // The "modelpin" object alone ("" when there is none), and parsing one back. Stored, each
+  // distinct selection is listed once under "selections" and events name it by index;
+  // `expanded` writes every event's selections inline instead (for people and tools).
+  std::string ModelpinJson(bool expanded = false) const;
+  static absl::StatusOr<SessionState> FromStorageJson(std::string_view json);
+  friend bool operator==(const SessionState&, const SessionState&) = default;
+};
+
+// Calls fn(json_name, value) for every set field OpenClaw's oracle prints, in sorted key order;
+// `value` is a std::string, bool or int. Serialisers use it to write fields without copies.
+template <typename Fn>
+void VisitOracleFields(const SessionState& s, Fn&& fn) {
+  if (s.agent_runtime_override) fn("agentRuntimeOverride", *s.agent_runtime_override);
+  if (s.auth_profile_override) fn("authProfileOverride", *s.auth_profile_override);
+  if (s.auth_profile_override_compaction_count)
+    fn("authProfileOverrideCompactionCount", *s.auth_profile_override_compaction_count);
+  if (s.auth_profile_override_source) fn("authProfileOverrideSource", *s.auth_profile_override_source);
+  if (s.live_model_switch_pending) fn("liveModelSwitchPending", *s.live_model_switch_pending);
+  if (s.model_override) fn("modelOverride", *s.model_override);
+  if (s.model_override_route_resolution) fn("modelOverrideRouteResolution", *s.model_override_route_resolution);
+  if (s.model_override_source) fn("modelOverrideSource", *s.model_override_source);
+  if (s.provider_override) fn("providerOverride", *s.provider_override);
+}
+
+// "default" or "anthropic/claude-sonnet-4-5", then ", anthropic:work (user)" when a profile is
+// pinned: how history lines, /model undo and the CLI show a selection.
+std::string DescribeSelection(const PinSelection& sel);
+// One history line: "2026-12-01 10:00 UTC user: default -> anthropic/claude-sonnet-4-5 (--once)".
+std::string DescribePinEvent(const PinEvent& e);
+// A time as history shows it: "2026-12-01 10:00 UTC".
+std::string HistoryTime(int64_t ms);
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  // The state of a session; a session never seen is an empty state.
+  absl::StatusOr<SessionState> Get(const std::string& agent, const std::string& key);
+  // The same, written into `into` (every field replaced). Stores reuse the strings `into` already
+  // holds, so a caller that keeps one state per thread allocates nothing.
+  virtual absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) = 0;
+  // Stores the state (an empty state deletes the entry). When this returns OK the change survives
+  // the process being killed; the SQLite store runs WAL with synchronous=NORMAL, so a power loss
+  // or OS crash may lose the last moments of changes (synchronous=FULL would cost an fsync each).
+  virtual absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) = 0;
+  // Session keys of an agent, sorted.
+  virtual absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) = 0;
+  // A read-modify-write that another process may race: LoadVersioned reports the version it
+  // read, PutIfVersion stores only if the session still has that version and answers Aborted
+  // otherwise (the caller then redoes its change on a fresh read). Stores that only this process
+  // writes under the engine's session lock (memory, SQLite) ignore versions. kFresh asks a store
+  // whose cache learns of other processes' changes asynchronously (Redis) to read the server.
+  enum class Read { kCached, kFresh };
+  virtual absl::Status LoadVersioned(const std::string& agent, const std::string& key, SessionState& into,
+                                     uint64_t& version, Read /*read*/ = Read::kCached) {
+    version = 0;
+    return Load(agent, key, into);
+  }
+  virtual absl::Status PutIfVersion(const std::string& agent, const std::string& key, const SessionState& state,
+                                    uint64_t /*version*/) {
+    return Put(agent, key, state);
+  }
+  // For a read-modify-write that ends up storing nothing: OK when the session still has
+  // `version`, Aborted when another process changed it since (the store then holds the fresh
+  // state for the caller's next read). Stores only this process writes answer OK.
+  virtual absl::Status Confirm(const std::string& /*agent*/, const std::string& /*key*/, uint64_t /*version*/) {
+    return absl::OkStatus();
+  }
+  // Group commit, for a caller that acknowledges many changes at once (a transcript replay: its
+  // exit status). While `window` is above zero a store may hold changes in one open transaction
+  // for up to that long (or a bounded number of changes) before it commits them; Flush() commits
+  // what is held and reports any failure since the last Flush. A held change is visible to this
+  // store's own reads at once, to other processes when committed. Stores without transactions
+  // ignore it (every Put is already committed).
+  virtual void SetGroupCommit(std::chrono::milliseconds /*window*/) {}
+  virtual absl::Status Flush() { return absl::OkStatus(); }
+};
+
+// Sessions in memory, compactly: a bot may hold a million of them. Each field is a 4-byte id
+// into a table of distinct strings (a few dozen in practice: providers, models, profile ids),
+// session keys live in an arena, and each agent has its own hash map, so lookups allocate nothing.
+class MemorySessionStore : public SessionStore {
+ public:
+  MemorySessionStore();
+  ~MemorySessionStore() override;
+  absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
+  absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
+  absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
+  size_t size() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class SqliteSessionStore : public SessionStore {
+ public:
+  // Opens (creating if needed) the database at `path` in WAL mode. Errors name the file.
+  static absl::StatusOr<std::unique_ptr<SqliteSessionStore>> Open(const std::string& path);
+  ~SqliteSessionStore() override;
+  // Served from this connection's cache while no other writer committed (a change counter in
+  // `<path>-changes` that modelpin's writers increment), so an ordinary message on an unchanged
+  // session reads no table.
+  absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
+  absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
+  absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
+  // Up to `window` or kGroupCommitMax changes in one write transaction (BEGIN IMMEDIATE: other
+  // writers wait at most that long; readers are never blocked, WAL).
+  void SetGroupCommit(std::chrono::milliseconds window) override;
+  absl::Status Flush() override;
+  static constexpr size_t kGroupCommitMax = 1000;
+  // 2: sessions in a rowid table (1, WITHOUT ROWID, is migrated at open).
+  static constexpr int kSchemaVersion = 2;
+
+ private:
+  struct Impl;
+  explicit SqliteSessionStore(std::unique_ptr<Impl> impl);
+  absl::StatusOr<SessionState> ReadLocked(const std::string& agent, const std::string& key);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_SESSIONS_SESSION_H_

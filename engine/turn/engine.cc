@@ -1,0 +1,743 @@
+#include "engine/turn/engine.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <cstdlib>
+#include <functional>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "base/text.h"
+#include "engine/models/catalog.h"
+#include "engine/turn/plugin_loader.h"
+
+namespace modelpin {
+
+bool TurnContext::HasDirective(std::string_view plugin) const {
+  for (size_t i = 0; i < directive_count && i < directive_plugins.size(); ++i)
+    if (directive_plugins[i] == plugin) return true;
+  return false;
+}
+
+ModelRef TurnContext::CurrentModel() const {
+  ModelRef ref;
+  CurrentModelInto(ref);
+  return ref;
+}
+
+ModelRef TurnContext::StoredModel() const {
+  if (stored.provider_override && stored.model_override) return {*stored.provider_override, *stored.model_override};
+  return agent.default_ref;
+}
+
+void TurnContext::CurrentModelInto(ModelRef& out) const {
+  if (session.provider_override && session.model_override) {
+    out.provider.assign(*session.provider_override);
+    out.model.assign(*session.model_override);
+  } else {
+    out.provider.assign(agent.default_ref.provider);
+    out.model.assign(agent.default_ref.model);
+  }
+}
+
+const AuthOrder& TurnContext::OrderFor(const std::string& provider) const { return OrderFor(provider, {}); }
+
+const AuthOrder& TurnContext::OrderFor(const std::string& provider, std::string_view model) const {
+  if (orders) return orders->For(provider, model, now_ms, rule);
+  // Without the engine's memo (tools, tests): computed once per provider for this context.
+  auto it = local_orders.find(provider);
+  if (it == local_orders.end()) {
+    AuthOrderInput in{&config, &auth, provider, now_ms};
+    in.rule_order = rule ? rule->OrderFor(provider) : nullptr;
+    it = local_orders.emplace(provider, ResolveAuthOrder(in)).first;
+  }
+  return it->second;
+}
+
+Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options)
+    : config_(std::move(config)), sessions_(std::move(sessions)), options_(std::move(options)) {
+  clock_ = options_.clock ? options_.clock : std::make_shared<SystemClock>();
+  health_ = options_.auth_health;
+  if (!health_)
+    health_ = std::make_shared<JsonFileAuthHealth>([this](const std::string& agent) { return EffectiveAuthStorePath(agent); });
+  strict_ = options_.strict.value_or(config_.strict());
+  plugins_ = std::move(options_.plugins);
+}
+
+Engine::~Engine() = default;
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::unique_ptr<SessionStore> sessions,
+                                                       EngineOptions options) {
+  if (!sessions) sessions = std::make_unique<MemorySessionStore>();
+  std::string dotenv = options.state_dir.empty() ? "" : options.state_dir + "/.env";
+  ASSIGN_OR_RETURN(EnvCredentials env,
+                   EnvCredentials::Load(dotenv, options.environment ? *options.environment : ProcessEnvironment()));
+  // Run-time plugins named by the config (plugins.load) come after the embedder's.
+  for (const auto& path : config.plugin_paths()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
+    RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
+  }
+  auto engine = std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
+  engine->env_ = std::move(env);
+  return engine;
+}
+
+absl::StatusOr<std::string> Engine::SecretFor(const std::string& agent_id, const std::string& profile_id) {
+  if (profile_id.rfind("env:", 0) == 0) {
+    for (const auto& c : env_.all())
+      if (c.ProfileId() == profile_id) return c.value;
+    return absl::NotFoundError(absl::StrCat(profile_id.substr(4), " is not set"));
+  }
+  ASSIGN_OR_RETURN(auto cache, Agent(ResolveAgent(agent_id)));
+  const Credential* c = cache->auth->Find(profile_id);
+  if (c == nullptr) return absl::NotFoundError(absl::StrCat("Auth profile \"", profile_id, "\" not found."));
+  if (c->secret.empty()) return absl::FailedPreconditionError(absl::StrCat("Auth profile \"", profile_id, "\" has no secret."));
+  return c->secret;
+}
+
+std::string Engine::ResolveAgent(const std::string& agent_id) const {
+  return agent_id.empty() ? config_.DefaultAgentId() : text::ToLower(agent_id);
+}
+
+std::string Engine::OwnAuthStorePath(const std::string& agent_id) const {
+  if (options_.state_dir.empty()) return "";
+  return absl::StrCat(options_.state_dir, "/agents/", agent_id, "/agent/auth-profiles.json");
+}
+
+std::string Engine::EffectiveAuthStorePath(const std::string& agent_id) const {
+  std::string own = OwnAuthStorePath(agent_id);
+  if (own.empty()) return own;
+  struct stat st;
+  if (::stat(own.c_str(), &st) == 0) return own;
+  return OwnAuthStorePath(config_.DefaultAgentId());
+}
+
+std::string Engine::DisplayPath(const std::string& path) {
+  const char* home = std::getenv("HOME");
+  if (home && *home && path.rfind(home, 0) == 0 && (path.size() == strlen(home) || path[strlen(home)] == '/'))
+    return "~" + path.substr(strlen(home));
+  return path;
+}
+
+absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const std::string& agent_id) {
+  return Agent(agent_id, clock_->NowMs());
+}
+
+absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const std::string& agent_id, int64_t now) {
+  auto fresh = [&](const AgentCache& c) {
+    int64_t checked = c.checked_at.load(std::memory_order_relaxed);
+    return now >= checked && now - checked < options_.auth_recheck_ms && now < c.orders->ValidUntil();
+  };
+  {
+    std::shared_lock lock(agents_mu_);
+    auto it = agents_.find(agent_id);
+    if (it != agents_.end() && fresh(*it->second)) return std::shared_ptr<const AgentCache>(it->second);
+  }
+  std::unique_lock lock(agents_mu_);
+  std::shared_ptr<AgentCache>& slot = agents_[agent_id];
+  std::string path = EffectiveAuthStorePath(agent_id);
+  std::shared_ptr<const AuthStore> simulated;
+  if (simulated_)
+    if (auto it = simulated_auth_.find(path); it != simulated_auth_.end()) simulated = it->second;
+  int64_t mtime = -1, size = -1;
+  struct stat st;
+  if (!simulated && !path.empty() && ::stat(path.c_str(), &st) == 0) {
+    mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    size = static_cast<int64_t>(st.st_size);
+  }
+  // A shared health store is asked for its version (one small read) on the file's schedule. A
+  // simulation (replay) keeps its own copy of the health and never looks at the shared one again.
+  uint64_t health_version = 0;
+  if (!simulated && !health_->InAuthFile()) {
+    ASSIGN_OR_RETURN(health_version, health_->Version(agent_id));
+  }
+  bool unchanged = slot && path == slot->auth_path && mtime == slot->mtime_ns && size == slot->size &&
+                   health_version == slot->health_version && now < slot->orders->ValidUntil() &&
+                   (!simulated || slot->auth == simulated);
+  if (unchanged) {
+    slot->checked_at.store(now, std::memory_order_relaxed);
+    return std::shared_ptr<const AgentCache>(slot);
+  }
+  auto cache = std::make_shared<AgentCache>();
+  std::shared_ptr<const AuthStore> store;
+  if (simulated) {
+    store = simulated;  // holds the shared health it started from (ReportOutcome)
+  } else {
+    auto loaded = std::make_shared<AuthStore>();
+    if (!path.empty()) {
+      ASSIGN_OR_RETURN(*loaded, AuthStore::Load(path));
+    }
+    if (!health_->InAuthFile()) {
+      ASSIGN_OR_RETURN(AuthHealth health, health_->Read(agent_id));
+      loaded->OverlayHealth(std::move(health));
+    }
+    store = std::move(loaded);
+  }
+  cache->health_version = health_version;
+  cache->auth = store;
+  cache->auth_path = path;
+  cache->store_label = DisplayPath(path);
+  cache->mtime_ns = mtime;
+  cache->size = size;
+  cache->orders = std::make_unique<AuthOrderMemo>(&config_, store.get(), now);
+  cache->view = &config_.Agent(agent_id);
+  CatalogPlan plan = PlanCatalog(config_, *cache->view, [&](std::string_view provider) {
+    return !cache->orders->For(std::string(provider), now).ids.empty() || env_.For(provider) != nullptr;
+  });
+  cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(plan.rows), strict_);
+  cache->checked_at.store(now, std::memory_order_relaxed);
+  slot = cache;
+  return std::shared_ptr<const AgentCache>(cache);
+}
+
+absl::StatusOr<std::shared_ptr<const AuthStore>> Engine::Auth(const std::string& agent_id) {
+  ASSIGN_OR_RETURN(auto c, Agent(ResolveAgent(agent_id)));
+  return c->auth;
+}
+
+absl::StatusOr<std::shared_ptr<const ModelResolver>> Engine::Resolver(const std::string& agent_id) {
+  ASSIGN_OR_RETURN(auto c, Agent(ResolveAgent(agent_id)));
+  return c->resolver;
+}
+
+absl::Status Engine::FlushSessions() { return sessions_->Flush(); }
+
+absl::StatusOr<SessionState> Engine::Session(const std::string& agent_id, const std::string& session_key) {
+  std::string agent = ResolveAgent(agent_id);
+  return sessions_->Get(agent, session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key);
+}
+
+std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
+  size_t h = std::hash<std::string>()(key) ^ (std::hash<std::string>()(agent) * 31);
+  return session_locks_[h % session_locks_.size()];
+}
+
+namespace {
+
+// The auth pin rules that run when a message reaches the model (spec 4.3): a user pin that no
+// longer exists or cannot authenticate the provider is dropped; without a user pin the first
+// profile of the order becomes the automatic pin (kept while it stays usable). Returns whether
+// the session changed.
+bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& order, std::string* notice) {
+  SessionState& s = ctx.session;
+  bool changed = false;
+  // The pin history records the change once, as what it was before the first step and with the
+  // first step's reason ("invalid" when a dropped user pin is replaced by an automatic one).
+  std::optional<PinSelection> before;
+  const char* source = "auto";
+  auto changing = [&](const char* why) {
+    if (before) return;
+    before = s.Selection();
+    source = why;
+  };
+  auto clear_pin = [&] {
+    s.auth_profile_override.reset();
+    s.auth_profile_override_source.reset();
+    s.auth_profile_override_compaction_count.reset();
+    changed = true;
+  };
+  auto done = [&] {
+    if (before) s.RecordPinChange(ctx.now_ms, source, *before);
+    return changed;
+  };
+  if (s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user") {
+    const Credential* c = ctx.auth.Find(*s.auth_profile_override);
+    if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) {
+      changing("invalid");
+      // Strict mode says so, once: the pin is gone after this turn.
+      if (ctx.strict && notice)
+        *notice = absl::StrCat("Your pinned auth profile ", *s.auth_profile_override, " was dropped: ",
+                               c == nullptr ? "it is no longer in the auth store."
+                                            : absl::StrCat("it cannot authenticate ", model.provider, "."));
+      clear_pin();
+    } else {
+      return false;
+    }
+  }
+  if (s.auth_profile_override) {
+    bool usable = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end() &&
+                  std::find(order.cooling.begin(), order.cooling.end(), *s.auth_profile_override) == order.cooling.end();
+    // fill_first promotes a recovered higher-priority profile back: the auto pin follows the top.
+    if (usable && order.strategy == Strategy::kFillFirst && order.ids.front() != *s.auth_profile_override &&
+        !order.AllCooling())
+      usable = false;
+    if (usable || order.ids.empty()) return done();
+    changing("order");
+  }
+  if (order.ids.empty()) return done();
+  changing("auto");
+  s.auth_profile_override = order.ids.front();
+  s.auth_profile_override_source = "auto";
+  s.auth_profile_override_compaction_count = 0;
+  changed = true;
+  return done();
+}
+
+// Writes the profiles to try, in order, into `out` (its strings reused).
+void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrder& order,
+                   std::vector<std::string>& out) {
+  size_t n = 0;
+  auto add = [&](const std::string& id) {
+    if (n < out.size()) out[n].assign(id);
+    else out.push_back(id);
+    ++n;
+  };
+  const SessionState& s = ctx.session;
+  // The pin leads while it can be used. A pin cooling down or disabled keeps its place in the
+  // order (last, by when it is back) and the provider's other profiles go first: OpenClaw keeps
+  // the pin and tries the next profile of the same provider (fixtures/rotation-oracle/auth-401-pinned).
+  if (s.auth_profile_override && !IsCoolingDown(ctx.auth.Usage(*s.auth_profile_override), model.Label(), ctx.now_ms)) {
+    // A pin that is in the order is eligible by construction; only a pin outside it (a user pin
+    // of a profile the explicit order leaves out) needs the check.
+    bool in_order = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end();
+    const Credential* c = in_order ? nullptr : ctx.auth.Find(*s.auth_profile_override);
+    if (in_order || (c && IsEligible(*c, model.provider, ctx.config, ctx.now_ms, nullptr)))
+      add(*s.auth_profile_override);
+  }
+  for (const auto& id : order.ids)
+    if (n == 0 || id != out.front()) add(id);
+  // No eligible stored profile: the provider's environment variable, if set (named as such).
+  if (n == 0 && ctx.env)
+    if (const EnvCredential* c = ctx.env->For(model.provider)) add(c->ProfileId());
+  out.resize(n);
+}
+
+// The order of a model's provider; per model only while some profile has a model cooldown.
+const AuthOrder& ModelOrder(const TurnContext& ctx, const ModelRef& model) {
+  if (ctx.orders && ctx.orders->HasModelCooldowns()) return ctx.OrderFor(model.provider, model.Label());
+  return ctx.OrderFor(model.provider);
+}
+
+// "anthropic:work cooldown until 2026-12-01T10:00:30Z, 1 error"
+std::string HealthOf(const TurnContext& ctx, const std::string& id, const ModelRef& model) {
+  return absl::StrCat(id, " ", DescribeHealth(ctx.auth.Usage(id), model.Label(), ctx.now_ms).Text());
+}
+
+// The failover plan (OpenClaw's model fallback, decided before the call): the models of the
+// configured fallbacks that have a profile ready, each with its profiles. When the session's
+// model cannot be called now (every profile cooling down or disabled; a user pin that is goes
+// last, see RouteProfiles), the route moves to the first of them for this message; the session
+// is not changed.
+void PlanFallbacks(const TurnContext& ctx, const AuthOrder& order, Route& route) {
+  for (const ModelRef& fb : ctx.agent.fallbacks) {
+    if (fb == route.model) continue;
+    const AuthOrder& o = ModelOrder(ctx, fb);
+    RouteCandidate c{fb, {}};
+    for (const auto& id : o.ids)
+      if (std::find(o.cooling.begin(), o.cooling.end(), id) == o.cooling.end()) c.profiles.push_back(id);
+    if (c.profiles.empty() && ctx.env)
+      if (const EnvCredential* e = ctx.env->For(fb.provider)) c.profiles.push_back(e->ProfileId());
+    if (!c.profiles.empty()) route.plan.push_back(std::move(c));
+  }
+  if (!order.AllCooling() || route.plan.empty()) return;
+  std::vector<std::string> why;
+  for (const auto& id : order.ids) why.push_back(HealthOf(ctx, id, route.model));
+  route.fallback_reason = absl::StrCat("every profile of ", route.model.Label(), " is cooling down or disabled (",
+                                       absl::StrJoin(why, "; "), ")");
+  route.fallback_from = route.model;
+  route.model = route.plan.front().model;
+  route.profiles = std::move(route.plan.front().profiles);
+  route.plan.erase(route.plan.begin());
+}
+
+}  // namespace
+
+std::vector<std::string> TurnContext::RouteProfilesFor(const ModelRef& model) const {
+  std::vector<std::string> out;
+  RouteProfiles(*this, model, OrderFor(model.provider), out);
+  return out;
+}
+
+namespace {
+
+bool IsOwner(const Config& config, const std::string& sender) {
+  if (sender.empty()) return false;
+  const auto& owners = config.owner_allow_from();
+  return std::find(owners.begin(), owners.end(), sender) != owners.end();
+}
+
+}  // namespace
+
+absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
+  Outcome out;
+  RETURN_IF_ERROR(Handle(message, out));
+  return out;
+}
+
+absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
+  // A shared store (Redis) refuses a write when another process changed the session after this
+  // turn read it; the turn then runs again on the fresh state. Bounded: a session that changes
+  // under every attempt is an error, not a spin.
+  absl::Status st = HandleTurn(message, out);
+  for (int attempt = 1; absl::IsAborted(st) && attempt < kTurnAttempts; ++attempt) st = HandleTurn(message, out);
+  if (absl::IsAborted(st))
+    st = absl::AbortedError(absl::StrCat("session ", out.session_key, " changed under ", kTurnAttempts,
+                                         " attempts in a row; message not applied"));
+  RETURN_IF_ERROR(st);
+  // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
+  // at most 16 KiB: a chat client never receives bytes it could misread.
+  for (auto& r : out.replies)
+    if (!text::IsSafeReply(r.text)) r.text = text::SafeReply(r.text);
+  return absl::OkStatus();
+}
+
+// A turn reads its session from the store's cache (a shared store's cache learns of other
+// processes' changes asynchronously) and then proves what it read was current with one round
+// trip: a turn that stores a change does it with a version-checked write, and a command that
+// stores nothing (its reply describes the session: /model status) confirms the version instead.
+// Either answers Aborted when another process changed the session, and the turn runs again.
+absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
+  TurnStore ts;
+  RETURN_IF_ERROR(HandleTurnOnce(message, out, ts));
+  if (!ts.plain && !ts.wrote) return sessions_->Confirm(out.agent_id, out.session_key, ts.version);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::TurnStore::Put(SessionStore& store, const Outcome& out, const SessionState& state) {
+  wrote = true;
+  return store.PutIfVersion(out.agent_id, out.session_key, state, version);
+}
+
+absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
+  out.replies.clear();
+  out.agent_id = ResolveAgent(message.agent_id);
+  if (message.session_key.empty()) {
+    out.session_key.clear();
+    absl::StrAppend(&out.session_key, "agent:", out.agent_id, ":main");
+  } else {
+    out.session_key.assign(message.session_key);
+  }
+  const int64_t now = clock_->NowMs();
+  ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id, now));
+
+  std::lock_guard<std::mutex> session_lock(SessionLock(out.agent_id, out.session_key));
+  // The session is read into out.session, and a turn changes it there. Most messages hold no
+  // directive: they only route, and the route's pin rules report whether they changed the
+  // session, so they need no copy of it. Directives work on out.session and keep the stored
+  // state in `stored`, to restore it when they refuse the message.
+  // Line breaks as OpenClaw sees them: CRLF and lone CR become LF before any parsing.
+  std::string normalized;
+  std::string_view text = message.text;
+  if (std::memchr(text.data(), '\r', text.size()) != nullptr) {
+    normalized.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '\r') normalized += text[i];
+      else if (i + 1 >= text.size() || text[i + 1] != '\n') normalized += '\n';
+    }
+    text = normalized;
+  }
+  bool plain = !grammar::MayHoldDirective(text);
+  // Addressed commands (commands.botName): "/model@<this bot>" is "/model"; a message that
+  // starts with a command for another bot is ordinary text, whatever it holds.
+  std::string addressed;
+  bool for_other_bot = false;
+  if (!plain && !config_.bot_name().empty() && std::memchr(text.data(), '@', text.size()) != nullptr) {
+    switch (grammar::StripBotAddress(text, config_.bot_name(), addressed)) {
+      case grammar::Addressing::kThisBot: text = addressed; break;
+      case grammar::Addressing::kOtherBot: for_other_bot = plain = true; break;
+      case grammar::Addressing::kNone: break;
+    }
+  }
+  // Read from the cache; HandleTurn proves it current (see there).
+  ts.plain = plain;
+  RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, ts.version,
+                                           SessionStore::Read::kCached));
+  // Routing rules: the first that matches gives the session its default model (the rule's view
+  // of the agent) and auth order. Matched once per turn; without rules this is one check.
+  const RouteRule* rule = MatchRoute(config_.routes(), out.session_key, message.channel, message.chat_type);
+  const AgentView& view = rule ? config_.RuleAgent(out.agent_id, *rule) : *agent->view;
+  // A scoped pin whose time is up ends before the message is looked at, silently (its history
+  // event says so); so does a model pin the agent's policy no longer allows (OpenClaw drops it
+  // too; strict mode says so once).
+  bool ended = false;
+  std::string pin_notice;
+  if (const ModelpinSessionData* m = out.session.modelpin.get();
+      m && m->scope && m->scope->kind == PinScope::Kind::kFor && now >= m->scope->until_ms) {
+    out.session.EndPinScope(now, "expiry");
+    ended = true;
+  }
+  if (agent->view->policy && out.session.model_override && out.session.provider_override &&
+      !agent->resolver->Permitted({*out.session.provider_override, *out.session.model_override})) {
+    ModelRef dropped{*out.session.provider_override, *out.session.model_override};
+    PinSelection before = out.session.Selection();
+    out.session.modelpin.SetScope(std::nullopt);
+    out.session.provider_override.reset();
+    out.session.model_override.reset();
+    out.session.model_override_source.reset();
+    out.session.model_override_route_resolution.reset();
+    out.session.RecordPinChange(now, "invalid", before);
+    ended = true;
+    if (strict_)
+      pin_notice = absl::StrCat("Your pinned model ", dropped.Label(), " was dropped: ", agent->view->policy->path,
+                                " no longer allows it. Back to the default, ", view.default_ref.Label(), ".");
+  }
+  if (!pin_notice.empty()) out.replies.push_back({std::move(pin_notice), false});
+  SessionState stored = plain ? SessionState{} : out.session;
+  SessionState& session = out.session;
+  TurnContext ctx{config_,
+                  view,
+                  out.agent_id,
+                  out.session_key,
+                  *agent->auth,
+                  agent->store_label,
+                  *agent->resolver,
+                  now,
+                  IsOwner(config_, message.sender),
+                  strict_,
+                  message.source,
+                  session,
+                  plain ? session : stored};
+
+  ctx.env = &env_;
+  ctx.orders = agent->orders.get();
+  ctx.plugins = &plugins_;
+  ctx.sender = message.sender;
+  ctx.rule = rule;
+
+  // 1. Directives, in plugin order, each removed before the next plugin looks.
+  std::string_view input = text;
+  std::string cleaned;
+  bool cleaned_set = false;
+  struct Found {
+    const Plugin* plugin;
+    DirectiveHit hit;
+  };
+  absl::InlinedVector<Found, 4> found;
+  if (!plain) {
+    for (const auto& plugin : plugins_.plugins()) {
+      std::string_view current = cleaned_set ? std::string_view(cleaned) : input;
+      auto hit = plugin->FindDirective(current, ctx);
+      if (!hit) continue;
+      std::string rest = grammar::RemoveSpan(current, hit->span);
+      found.push_back({plugin.get(), std::move(*hit)});
+      cleaned = std::move(rest);
+      cleaned_set = true;
+    }
+  }
+  std::string_view remaining = cleaned_set ? std::string_view(cleaned) : input;
+  // A turn that ends with replies only: the session is stored if it changed, and no route.
+  auto finish_without_route = [&]() -> absl::Status {
+    out.route.reset();
+    if (session == stored && !ended) return absl::OkStatus();
+    return ts.Put(*sessions_, out, session);
+  };
+  bool directive_only = !found.empty() && text::Trim(remaining).empty();
+
+  // 2. Apply them on the working copy; any error refuses the whole message.
+  if (!found.empty()) {
+    ctx.directive_count = found.size();
+    ctx.directive_only = directive_only;
+    for (size_t i = 0; i < found.size() && i < ctx.directive_plugins.size(); ++i)
+      ctx.directive_plugins[i] = found[i].plugin->name();
+    absl::InlinedVector<std::string, 4> acks(found.size());
+    absl::InlinedVector<Reply, 1> infos;
+    absl::InlinedVector<std::optional<Reply>, 4> notices(found.size());
+    absl::InlinedVector<size_t, 4> apply_order;
+    for (size_t i = 0; i < found.size(); ++i)
+      if (!found[i].plugin->AppliesLast()) apply_order.push_back(i);
+    for (size_t i = 0; i < found.size(); ++i)
+      if (found[i].plugin->AppliesLast()) apply_order.push_back(i);
+    for (size_t i : apply_order) {
+      const Found& f = found[i];
+      DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
+      if (r.error || r.query) {
+        out.replies.push_back(r.error ? std::move(*r.error) : std::move(*r.query));
+        out.session = std::move(stored);
+        out.route.reset();
+        if (ended) return ts.Put(*sessions_, out, out.session);
+        return absl::OkStatus();
+      }
+      acks[i] = std::move(r.ack);
+      if (r.info) infos.push_back(std::move(*r.info));
+      notices[i] = std::move(r.notice);
+    }
+    // The pin history: one event for what the directives changed of the model and the pin.
+    if (!session.SameSelection(stored) || !ctx.pin_change_scope.empty())
+      session.RecordPinChange(now, ctx.pin_change_source.empty() ? std::string_view("plugin") : ctx.pin_change_source,
+                              stored, std::move(ctx.pin_change_scope));
+    acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
+    if (acks.size() == 1) out.replies.push_back({std::move(acks.front()), false});
+    else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
+    for (auto& n : notices)
+      if (n) out.replies.push_back(std::move(*n));
+    for (auto& i : infos)
+      if (directive_only) out.replies.push_back(std::move(i));
+    if (directive_only) return finish_without_route();
+  }
+
+  // 3. Commands: the cleaned text starts with '/'.
+  std::string_view body = text::Trim(remaining);
+  if (!body.empty() && body.front() == '/' && !for_other_bot) {
+    for (const auto& plugin : plugins_.plugins()) {
+      auto replies = plugin->HandleCommand(body, ctx);
+      if (!replies) continue;
+      out.replies.insert(out.replies.end(), std::make_move_iterator(replies->begin()),
+                         std::make_move_iterator(replies->end()));
+      return finish_without_route();
+    }
+  }
+
+  // 4. The text goes on to the model. The route's buffers are reused when `out` held one.
+  Route& route = out.route ? *out.route : out.route.emplace();
+  route.text.assign(body);
+  route.thinking.assign(ctx.run_thinking);
+  if (rule) route.rule.assign(rule->name);
+  else route.rule.clear();
+  ctx.CurrentModelInto(route.model);
+  const AuthOrder& order = ModelOrder(ctx, route.model);
+  std::string dropped_notice;
+  bool pins_changed = ApplyTurnPins(ctx, route.model, order, &dropped_notice);
+  if (!dropped_notice.empty()) out.replies.push_back({std::move(dropped_notice), false});
+  RouteProfiles(ctx, route.model, order, route.profiles);
+  route.fallback_from.provider.clear();
+  route.fallback_from.model.clear();
+  route.fallback_reason.clear();
+  route.plan.clear();
+  if (!ctx.agent.fallbacks.empty()) PlanFallbacks(ctx, order, route);
+  // A scoped pin counted in messages: this routed message used it; the last one ends it, so
+  // the session is back on its own selection for the next message.
+  if (const ModelpinSessionData* m = session.modelpin.get(); m && m->scope && m->scope->kind != PinScope::Kind::kFor) {
+    if (session.modelpin.CountTurn() <= 0) session.EndPinScope(now, "expiry");
+    pins_changed = true;
+  }
+  if (ended || (plain ? pins_changed : !(session == stored)))
+    RETURN_IF_ERROR(ts.Put(*sessions_, out, session));
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Inspect(const std::string& agent_id, const std::string& session_key,
+                             const std::function<void(TurnContext&)>& fn) {
+  std::string agent = ResolveAgent(agent_id);
+  std::string key = session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key;
+  ASSIGN_OR_RETURN(auto cache, Agent(agent));
+  ASSIGN_OR_RETURN(SessionState stored, sessions_->Get(agent, key));
+  SessionState working = stored;
+  // The session's routing rule, from its key alone (a tool has no chat to ask).
+  const RouteRule* rule = MatchRoute(config_.routes(), key);
+  TurnContext ctx{config_, rule ? config_.RuleAgent(agent, *rule) : config_.Agent(agent), agent, key, *cache->auth,
+                  cache->store_label, *cache->resolver, clock_->NowMs(), false, strict_, MessageSource::kBot, working,
+                  stored};
+  ctx.orders = cache->orders.get();
+  ctx.rule = rule;
+  ctx.directive_only = true;
+  ctx.directive_count = 1;
+  ctx.env = &env_;
+  ctx.plugins = &plugins_;
+  fn(ctx);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
+                                   const std::string& profile_id, CallResult result) {
+  static constexpr ErrorClass kClass[] = {ErrorClass::kOk, ErrorClass::kAuth, ErrorClass::kRateLimit,
+                                          ErrorClass::kBilling, ErrorClass::kTimeout};
+  return ReportOutcome(agent_id, session_key, CallReport{profile_id, kClass[static_cast<int>(result)], 0, ""});
+}
+
+absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
+                                   const CallReport& report) {
+  std::string agent = ResolveAgent(agent_id);
+  std::string path = EffectiveAuthStorePath(agent);
+  if (path.empty() && !simulated_) return absl::FailedPreconditionError("no state dir: outcomes cannot be recorded");
+  int64_t now = clock_->NowMs();
+  // The rule (engine/rotation.h) runs inside the health store's update: atomic under a file lock
+  // or a Redis transaction, and re-run there when another process won the race.
+  auto rule = [&](UsageStats& u, std::string& last_good) -> absl::Status {
+    ApplyReport(report, config_.rotation(), now, u);
+    if (report.error == ErrorClass::kOk) last_good = report.profile_id;
+    return absl::OkStatus();
+  };
+  auto not_found = [&]() {
+    return absl::NotFoundError(absl::StrCat("Auth profile \"", report.profile_id, "\" not found in ", path));
+  };
+  if (simulated_) {
+    // A replay's outcomes change a copy in memory; the file (and a shared health store) is read
+    // once and never written.
+    std::unique_lock lock(agents_mu_);
+    std::shared_ptr<const AuthStore>& slot = simulated_auth_[path];
+    AuthStore copy;
+    if (slot) {
+      ASSIGN_OR_RETURN(copy, AuthStore::Parse(path, slot->ToJson()));
+    } else {
+      if (!path.empty()) {
+        ASSIGN_OR_RETURN(copy, AuthStore::Load(path));
+      }
+      if (!health_->InAuthFile()) {
+        // The shared health the engine showed so far becomes the copy's own.
+        ASSIGN_OR_RETURN(AuthHealth health, health_->Read(agent));
+        for (const auto& [id, u] : health.usage) copy.SetUsage(id, u);
+        for (const auto& [provider, id] : health.last_good) copy.SetLastGood(provider, id);
+      }
+    }
+    const Credential* c = copy.Find(report.profile_id);
+    if (c == nullptr) return not_found();
+    UsageStats u = copy.Usage(report.profile_id);
+    const std::string provider = AuthProvider(c->provider);
+    const std::string* stored = copy.LastGood(provider);
+    std::string last_good = stored ? *stored : "";
+    const std::string before = last_good;
+    RETURN_IF_ERROR(rule(u, last_good));
+    copy.SetUsage(report.profile_id, u);
+    if (last_good != before && !last_good.empty()) copy.SetLastGood(provider, last_good);
+    slot = std::make_shared<const AuthStore>(std::move(copy));
+    agents_.clear();
+  } else {
+    // Credentials stay in the file; only the health change goes through the health store.
+    ASSIGN_OR_RETURN(AuthStore credentials, AuthStore::Load(path));
+    const Credential* c = credentials.Find(report.profile_id);
+    if (c == nullptr) return not_found();
+    RETURN_IF_ERROR(health_->Update(agent, report.profile_id, AuthProvider(c->provider), rule));
+    std::unique_lock lock(agents_mu_);
+    agents_.erase(agent);  // reload on next use
+  }
+  const bool success = report.error == ErrorClass::kOk;
+  if (success && !session_key.empty()) {
+    std::lock_guard<std::mutex> session_lock(SessionLock(agent, session_key));
+    absl::Status st;
+    for (int attempt = 0; attempt < kTurnAttempts; ++attempt) {
+      SessionState s;
+      uint64_t version = 0;
+      RETURN_IF_ERROR(sessions_->LoadVersioned(agent, session_key, s, version));
+      // A run that started on the switched model settles the switch.
+      if (!s.live_model_switch_pending) break;
+      s.live_model_switch_pending.reset();
+      st = sessions_->PutIfVersion(agent, session_key, s, version);
+      if (!absl::IsAborted(st)) break;
+    }
+    RETURN_IF_ERROR(st);
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std::string& agent_id,
+                                                                        const Route& route) {
+  std::vector<std::pair<std::string, ProfileHealth>> out;
+  int64_t now = clock_->NowMs();
+  auto cache = Agent(ResolveAgent(agent_id), now);
+  if (!cache.ok()) return out;
+  const AuthStore& store = *(*cache)->auth;
+  std::string model = route.model.Label();
+  for (const auto& id : route.profiles) out.emplace_back(id, DescribeHealth(store.Usage(id), model, now));
+  const AuthOrder& order = (*cache)->orders->For(route.model.provider, model, now, config_.FindRoute(route.rule));
+  for (const auto& [id, why] : order.excluded) {
+    if (std::find(route.profiles.begin(), route.profiles.end(), id) != route.profiles.end()) continue;
+    ProfileHealth h = DescribeHealth(store.Usage(id), model, now);
+    h.state = why == "token expired" ? ProfileHealth::State::kExpired : ProfileHealth::State::kIneligible;
+    h.reason = why;
+    out.emplace_back(id, std::move(h));
+  }
+  return out;
+}
+
+void Engine::Simulate(std::shared_ptr<const Clock> clock) {
+  std::unique_lock lock(agents_mu_);
+  clock_ = std::move(clock);
+  simulated_ = true;
+  agents_.clear();
+}
+
+}  // namespace modelpin

@@ -1,0 +1,209 @@
+// The seam between the engine and the command families. A plugin owns one family: its words,
+// its argument grammar, its handler and its reply texts, and describes its commands
+// (CommandInfo). The engine knows none of them by name: the embedder fills a PluginRegistry
+// (modelpin::AddBuiltinPlugins in plugins/builtin.h adds the shipped ones; LoadPlugin adds a
+// run-time plugin) and hands it over in EngineOptions::plugins.
+//
+// One message, as the engine drives it:
+//   1. FindDirective() on each plugin in registration order, each on the text the earlier ones
+//      left (their directive spans removed);
+//   2. ApplyDirective() for every directive found, on a working copy of the session; an error
+//      from any of them is the reply and nothing is stored;
+//   3. if the cleaned text starts with '/', HandleCommand() until a plugin claims it;
+//   4. otherwise the text goes on to the model (a route).
+#ifndef MODELPIN_ENGINE_TURN_PLUGIN_H_
+#define MODELPIN_ENGINE_TURN_PLUGIN_H_
+
+#include <any>
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/auth/auth_order.h"
+#include "engine/auth/auth_store.h"
+#include "engine/auth/env_credentials.h"
+#include "engine/config/config.h"
+#include "engine/models/resolver.h"
+#include "engine/sessions/session.h"
+#include "grammar/directive.h"
+
+namespace modelpin {
+
+class PluginRegistry;
+
+struct Reply {
+  std::string text;
+  bool is_error = false;
+  friend bool operator==(const Reply&, const Reply&) = default;
+};
+
+// Where a message came from. Handlers must not care; it travels along for logs and replies
+// that are only meaningful in one place (the REPL's help, say).
+enum class MessageSource { kBot, kRepl, kReplay };
+
+// Everything a plugin may read about the turn, and the session it may change.
+struct TurnContext {
+  const Config& config;
+  const AgentView& agent;
+  const std::string& agent_id;
+  const std::string& session_key;
+  const AuthStore& auth;            // the agent's effective auth store
+  const std::string& auth_store_label;  // path shown in replies ("~/.modelpin/agents/main/agent/auth-profiles.json")
+  const ModelResolver& resolver;
+  int64_t now_ms;
+  bool sender_is_owner;
+  bool strict;
+  MessageSource source;
+  SessionState& session;            // working copy: changes are stored only if the turn succeeds
+  const SessionState& stored;       // the session as it was before this message
+
+  // Credentials from the environment, used when a provider has no eligible stored profile.
+  const EnvCredentials* env = nullptr;
+  // Memoised effective orders (set by the engine); OrderFor computes afresh without it.
+  const AuthOrderMemo* orders = nullptr;
+  // The routing rule (config modelpin.routes) this session matched, nullptr when none did. Its
+  // model is already `agent.default_ref` (the engine hands over the rule's view of the agent);
+  // its authOrder is what OrderFor gives for the providers it names.
+  const RouteRule* rule = nullptr;
+  // The engine's plugins (set by the engine): their commands, for /commands and reserved words.
+  const PluginRegistry* plugins = nullptr;
+
+  // Filled by the engine before ApplyDirective: how many directives this message holds, and
+  // whether nothing but directives was left (OpenClaw composes replies differently then).
+  size_t directive_count = 0;
+  bool directive_only = false;
+  // The plugins with a directive in this message, by name ("think", "model"); the first
+  // directive_count entries (each plugin finds at most one directive per message).
+  std::array<std::string_view, 8> directive_plugins{};
+  bool HasDirective(std::string_view plugin) const;
+  // A thinking level for this message's model call only (an inline /think); Route::thinking.
+  std::string run_thinking{};
+  // Who sent the message (InboundMessage::sender), "" when unknown.
+  std::string_view sender{};
+  // For the session's pin history: who changed the model or credential pin in this turn's
+  // directives ("user", "reset", "undo"; "" is recorded as "plugin"), and the scoped pin it set
+  // up ("--for 2h"). The engine records the event when the turn is stored.
+  std::string_view pin_change_source{};
+  std::string pin_change_scope{};
+
+  // The session's effective model: its override, else the agent default (a matching routing
+  // rule's model, when it names one).
+  ModelRef CurrentModel() const;
+  // The session's model before this message (from `stored`).
+  ModelRef StoredModel() const;
+  // The same, written into `out` (reusing its strings).
+  void CurrentModelInto(ModelRef& out) const;
+  // The profiles a call on `model` would try now, in order (the session's pin, then the
+  // effective order, then the provider's environment credential), without changing the session.
+  std::vector<std::string> RouteProfilesFor(const ModelRef& model) const;
+  // The effective auth order of a provider for this agent (spec 5.2, without the session pin):
+  // the matching routing rule's authOrder for the provider, else the agent's. The reference
+  // stays valid for the whole turn.
+  const AuthOrder& OrderFor(const std::string& provider) const;
+  // The same for one model of the provider (its own cooldowns count while there are any).
+  const AuthOrder& OrderFor(const std::string& provider, std::string_view model) const;
+  // Orders computed for this turn when no engine memo is set.
+  mutable std::map<std::string, AuthOrder> local_orders{};
+};
+
+struct DirectiveHit {
+  grammar::Span span;
+  std::any payload;  // the plugin's own parsed form
+};
+
+struct DirectiveResult {
+  std::optional<Reply> error;  // refuse the whole message; nothing is stored
+  // A query ("/think" alone): this reply only, and no other directive of the message is applied.
+  std::optional<Reply> query;
+  std::string ack;             // acknowledgement part, joined with the others by a space
+  std::optional<Reply> info;   // an information reply of its own ("/model status")
+  // A reply sent while the message still goes on to the model: OpenClaw answers a directive
+  // inside a longer message ("hello /think high") with the reply it would give the directive
+  // alone, as a separate block reply before the run.
+  std::optional<Reply> notice;
+};
+
+// OpenClaw's answer to a directive inside a longer message: the reply it would give the directive
+// alone (`alone`, worked out on a scratch copy of the session), sent as a notice while the message
+// goes on to the model. An error still refuses the message.
+inline DirectiveResult AsInlineNotice(DirectiveResult alone) {
+  DirectiveResult r;
+  if (alone.error) r.error = std::move(alone.error);
+  else r.notice = alone.query ? std::move(alone.query) : Reply{std::move(alone.ack), false};
+  return r;
+}
+
+// What a plugin says about one of its commands; /commands, the REPL's completion and help texts
+// are made from it.
+struct CommandInfo {
+  std::string name;                    // the word without '/': "think"
+  std::vector<std::string> aliases{};  // other words for it: "thinking", "t"
+  std::string summary{};               // one line: "Show or set the session's thinking level."
+  std::string usage{};                 // "/think [level]"
+  std::vector<std::string> arguments{};  // subcommands and argument values, completed after the word
+  bool owner_only = false;             // only owners (commands.ownerAllowFrom) may use it
+};
+
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  // The plugin's name; run-time plugins' session fields live under "<name>.".
+  virtual std::string_view name() const = 0;
+  // The commands this plugin answers to, its own words first.
+  virtual std::vector<CommandInfo> Commands() const = 0;
+  // Words an agent's config adds to this plugin's (the model plugin's alias shorthands).
+  virtual std::vector<std::string> AgentWords(const AgentView& agent) const {
+    (void)agent;
+    return {};
+  }
+  // Directives of a plugin that answers this are applied after all others of the message, so
+  // they see its final model ("/model fable /think off" checks "off" against fable). Their
+  // acknowledgements still appear in directive order.
+  virtual bool AppliesLast() const { return false; }
+  virtual std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const {
+    (void)text;
+    (void)ctx;
+    return std::nullopt;
+  }
+  virtual DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const {
+    (void)hit;
+    (void)ctx;
+    return {};
+  }
+  // A message whose cleaned text starts with '/'. nullopt: not this plugin's command.
+  virtual std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const {
+    (void)text;
+    (void)ctx;
+    return std::nullopt;
+  }
+};
+
+// The plugins an engine runs, in directive order. Filled by the embedder:
+//   modelpin::PluginRegistry plugins;
+//   modelpin::AddBuiltinPlugins(plugins);                 // plugins/builtin.h
+//   plugins.Add(*modelpin::LoadPlugin("libusage.so"));    // engine/turn/plugin_loader.h
+// Plugins are immutable once added, so a registry is cheap to copy and share between engines.
+class PluginRegistry {
+ public:
+  // Adds a plugin after the others. Fails when one of its command words is taken already.
+  absl::Status Add(std::shared_ptr<const Plugin> plugin);
+  const std::vector<std::shared_ptr<const Plugin>>& plugins() const { return plugins_; }
+  // Every command of every plugin, in registration order.
+  const std::vector<CommandInfo>& commands() const { return commands_; }
+  // Whether `word` (lower case, without '/') names a command or an alias of one.
+  bool IsCommandWord(std::string_view word) const;
+
+ private:
+  std::vector<std::shared_ptr<const Plugin>> plugins_;
+  std::vector<CommandInfo> commands_;
+  std::vector<std::string> words_;  // sorted, lower case
+};
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_TURN_PLUGIN_H_

@@ -1,0 +1,52 @@
+// Run-time plugins: a shared library that speaks the plain-C ABI of sdk/modelpin/plugin_v1.h,
+// wrapped as a Plugin the engine runs after its built-in ones.
+//
+//   modelpin::PluginRegistry plugins = modelpin::BuiltinPlugins();
+//   auto usage = modelpin::LoadPlugin("plugins/libusage.so");   // error: names the file
+//   if (!usage.ok()) return usage.status();
+//   RETURN_IF_ERROR(plugins.Add(*std::move(usage)));
+//
+// The engine calls such a plugin for a message whose text (other plugins' directives removed)
+// starts with one of its command words. It checks everything that comes back: replies must be
+// valid UTF-8 of at most 16 KiB, field changes must stay in the plugin's namespace
+// ("<name>.<field>", stored in SessionState::plugin_state). Anything malformed turns into an
+// error reply, and the session stays as it was before the message.
+#ifndef MODELPIN_ENGINE_TURN_PLUGIN_LOADER_H_
+#define MODELPIN_ENGINE_TURN_PLUGIN_LOADER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/turn/plugin.h"
+
+extern "C" {
+struct modelpin_plugin_v1;
+}
+
+namespace modelpin {
+
+// The plugin ABI versions this build loads.
+inline constexpr uint32_t kPluginAbiVersion = 1;
+// Limits on what a run-time plugin may return for one message.
+inline constexpr size_t kPluginMaxReplyBytes = 16 * 1024;
+inline constexpr size_t kPluginMaxReplies = 16;
+inline constexpr size_t kPluginMaxFieldChanges = 64;
+inline constexpr size_t kPluginMaxFieldKeyBytes = 128;
+inline constexpr size_t kPluginMaxFieldValueBytes = 4 * 1024;
+inline constexpr size_t kPluginMaxFields = 64;  // fields a plugin keeps in one session
+
+// dlopen()s `path` (a path without '/' means the current folder), finds `modelpin_plugin`, checks
+// the descriptor and runs its init. Errors name the file: not loadable, not a plugin, another
+// ABI version (both versions named), a malformed descriptor, an init failure with its reason.
+absl::StatusOr<std::shared_ptr<const Plugin>> LoadPlugin(const std::string& path);
+
+// The same checks on a descriptor already in this process (a plugin linked in statically, a
+// test's). `label` names it in errors. The descriptor must outlive the returned plugin.
+absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(const modelpin_plugin_v1* descriptor,
+                                                                   const std::string& label);
+
+}  // namespace modelpin
+
+#endif  // MODELPIN_ENGINE_TURN_PLUGIN_LOADER_H_

@@ -1,0 +1,390 @@
+#include "replay/replay.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/clock.h"
+#include "base/status_macros.h"
+#include "base/text.h"
+
+namespace modelpin {
+namespace {
+
+// Appends `s` as a JSON string literal, in one pass: runs of plain ASCII that need no escaping
+// are copied eight bytes at a time; multi-byte UTF-8 is validated as it goes, and invalid bytes
+// become U+FFFD, so the output is always valid JSON and valid UTF-8.
+void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  out->push_back('"');
+  size_t run = 0, i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    while (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      auto has_zero = [&](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+      // A byte below 0x20, a '"', a '\\' or a non-ASCII byte ends the fast run.
+      uint64_t special = ((w - kOnes * 0x20) & ~w & kHigh) | has_zero(w ^ (kOnes * '"')) |
+                         has_zero(w ^ (kOnes * '\\')) | (w & kHigh);
+      if (special) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      char32_t cp = 0;
+      size_t len = text::DecodeUtf8(s, i, &cp);
+      if (cp == 0xFFFD && len == 1) {  // invalid: replace the byte
+        out->append(s.data() + run, i - run);
+        out->append("\xEF\xBF\xBD");
+        run = i + 1;
+      }
+      i += len;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out->append(s.data() + run, i - run);
+    run = ++i;
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      case '\b': out->append("\\b"); break;
+      case '\f': out->append("\\f"); break;
+      default: {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out->append(esc, sizeof esc);
+      }
+    }
+  }
+  out->append(s.data() + run, n - run);
+  out->push_back('"');
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out;
+  AppendJsonString(&out, s);
+  return out;
+}
+
+// Reads the argument of `//@ clock` and `//@ outcome` into `t`; returns why it is malformed, or "".
+std::string ParseSimulationArgs(std::string_view arg, TranscriptLine& t) {
+  if (t.kind == TranscriptLine::Kind::kClock) {
+    t.relative = !arg.empty() && arg.front() == '+';
+    auto ms = t.relative ? ParseDurationMs(arg.substr(1)) : ParseUtc(arg);
+    if (!ms) return absl::StrCat("bad clock \"", std::string(arg), "\" (expected +90s, +5m, +2h or 2026-12-01T10:00:00Z)");
+    t.clock_ms = *ms;
+  } else if (t.kind == TranscriptLine::Kind::kOutcome) {
+    t.outcome = CallReport{};
+    bool first = true;
+    for (absl::string_view piece : absl::StrSplit(absl::string_view(arg.data(), arg.size()), ' ', absl::SkipEmpty())) {
+      std::string_view word(piece.data(), piece.size());
+      if (first) {
+        auto c = ParseErrorClass(word);
+        if (!c)
+          return absl::StrCat("unknown outcome \"", std::string(word),
+                              "\" (expected ok, rate_limit, overloaded, auth, billing, timeout, server_error or "
+                              "model_not_found)");
+        t.outcome.error = *c;
+        first = false;
+      } else if (word.substr(0, 12) == "retry-after=") {
+        auto ms = ParseDurationMs(word.substr(12));
+        if (!ms) return absl::StrCat("bad retry-after \"", std::string(word.substr(12)), "\" (e.g. 30s, 2m)");
+        t.outcome.retry_after_ms = *ms;
+      } else if (word.substr(0, 8) == "profile=" && word.size() > 8) {
+        t.outcome.profile_id = std::string(word.substr(8));
+      } else if (word.substr(0, 6) == "model=" && word.size() > 6) {
+        t.outcome.model = std::string(word.substr(6));
+      } else {
+        return absl::StrCat("unknown outcome option \"", std::string(word),
+                            "\" (expected retry-after=DURATION, profile=ID or model=PROVIDER/MODEL)");
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status ForEachTranscriptLine(std::string_view name, std::string_view text,
+                                   const std::function<absl::Status(const TranscriptLine&)>& fn) {
+  TranscriptLine t;
+  text::LineReader lines(text);
+  for (std::string_view line; lines.Next(&line);) {
+    const int number = lines.number();
+    if (text::Trim(line).empty()) continue;
+    t.line_number = number;
+    if (line.substr(0, 3) == "//@") {
+      std::string_view rest = text::Trim(line.substr(3));
+      size_t sp = rest.find(' ');
+      std::string_view word = rest.substr(0, sp);
+      std::string_view arg = sp == std::string_view::npos ? std::string_view() : text::Trim(rest.substr(sp + 1));
+      t.text = std::string(arg);
+      if (word == "session") t.kind = TranscriptLine::Kind::kSetSession;
+      else if (word == "agent") t.kind = TranscriptLine::Kind::kSetAgent;
+      else if (word == "sender") t.kind = TranscriptLine::Kind::kSetSender;
+      else if (word == "clock") t.kind = TranscriptLine::Kind::kClock;
+      else if (word == "outcome") t.kind = TranscriptLine::Kind::kOutcome;
+      else
+        return absl::InvalidArgumentError(absl::StrCat(std::string(name), ":", number, ":1: unknown directive \"//@ ",
+                                                       std::string(word),
+                                                       "\" (known: session, agent, sender, clock, outcome)"));
+      if (arg.empty() && t.kind != TranscriptLine::Kind::kSetSender)
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(name), ":", number, ":1: \"//@ ", std::string(word), "\" needs a value"));
+      if (std::string why = ParseSimulationArgs(arg, t); !why.empty())
+        return absl::InvalidArgumentError(absl::StrCat(std::string(name), ":", number, ":1: ", why));
+    } else if (line.substr(0, 2) == "//") {
+      continue;
+    } else {
+      t.kind = TranscriptLine::Kind::kMessage;
+      t.text.assign(line.data(), line.size());
+    }
+    RETURN_IF_ERROR(fn(t));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TranscriptLine>> ParseTranscript(std::string_view name, std::string_view text) {
+  std::vector<TranscriptLine> out;
+  RETURN_IF_ERROR(ForEachTranscriptLine(name, text, [&](const TranscriptLine& t) {
+    out.push_back(t);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+Replayer::Replayer(Engine& engine, std::string agent_id, std::string session_key, SessionView view)
+    : engine_(engine), agent_(engine.ResolveAgent(agent_id)), session_(std::move(session_key)), view_(view) {
+  if (session_.empty()) session_ = absl::StrCat("agent:", agent_, ":main");
+}
+
+absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& line) {
+  switch (line.kind) {
+    case TranscriptLine::Kind::kSetSession:
+      session_ = line.text;
+      return std::nullopt;
+    case TranscriptLine::Kind::kSetAgent:
+      agent_ = engine_.ResolveAgent(line.text);
+      session_ = absl::StrCat("agent:", agent_, ":main");
+      return std::nullopt;
+    case TranscriptLine::Kind::kSetSender:
+      sender_ = line.text;
+      return std::nullopt;
+    case TranscriptLine::Kind::kClock:
+      StartSimulation();
+      if (line.relative) clock_->Advance(line.clock_ms);
+      else clock_->Set(line.clock_ms);
+      return std::nullopt;
+    case TranscriptLine::Kind::kOutcome:
+      RETURN_IF_ERROR(ReportOutcome(line));
+      return std::nullopt;
+    case TranscriptLine::Kind::kMessage:
+      break;
+  }
+  InboundMessage m{agent_, session_, line.text, sender_, MessageSource::kReplay};
+  ASSIGN_OR_RETURN(Outcome o, engine_.Handle(m));
+  ReplayStep step;
+  step.step = ++step_;
+  step.input = line.text;
+  step.replies = std::move(o.replies);
+  step.route = std::move(o.route);
+  if (step.route) {
+    step.health = engine_.RouteHealth(agent_, *step.route);
+    last_route_ = step.route;
+    last_route_agent_ = agent_;
+    last_route_session_ = session_;
+  }
+  if (view_ == SessionView::kCurrent) {
+    step.sessions.emplace(session_, std::move(o.session));
+  } else {
+    touched_[session_] = std::move(o.session);
+    step.sessions = touched_;
+  }
+  return step;
+}
+
+void Replayer::StartSimulation() {
+  if (clock_) return;
+  clock_ = std::make_shared<FakeClock>(engine_.NowMs());
+  engine_.Simulate(clock_);
+}
+
+absl::Status Replayer::ReportOutcome(const TranscriptLine& line) {
+  StartSimulation();
+  CallReport report = line.outcome;
+  if (report.profile_id.empty()) {
+    if (!last_route_) return absl::FailedPreconditionError("\"//@ outcome\" before any message reached a model");
+    if (last_route_->profiles.empty())
+      return absl::FailedPreconditionError("\"//@ outcome\": the last route had no credential (name one: profile=ID)");
+    report.profile_id = last_route_->profiles.front();
+  }
+  if (!last_route_) return engine_.ReportOutcome(agent_, session_, report);
+  RETURN_IF_ERROR(engine_.ReportOutcome(last_route_agent_, last_route_session_, report));
+  // A successful call can settle the session's pending model switch: the touched sessions shown
+  // by later steps hold it as stored now (one read, so the replay stays linear).
+  if (auto it = touched_.find(last_route_session_); it != touched_.end()) {
+    ASSIGN_OR_RETURN(it->second, engine_.Session(last_route_agent_, last_route_session_));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The rotation part of a route in JSON: fallback, the rest of the plan, each profile's state.
+void AppendRouteRotationJson(const ReplayStep& s, std::string* out) {
+  const Route& r = *s.route;
+  if (!r.fallback_from.empty()) {
+    out->append(",\"fallbackFrom\":");
+    AppendJsonString(out, r.fallback_from.Label());
+    out->append(",\"fallbackReason\":");
+    AppendJsonString(out, r.fallback_reason);
+  }
+  if (!r.plan.empty()) {
+    out->append(",\"plan\":[");
+    for (size_t i = 0; i < r.plan.size(); ++i) {
+      out->append(i ? ",{\"model\":" : "{\"model\":");
+      AppendJsonString(out, r.plan[i].model.Label());
+      out->append(",\"profiles\":[");
+      for (size_t j = 0; j < r.plan[i].profiles.size(); ++j) {
+        if (j) out->push_back(',');
+        AppendJsonString(out, r.plan[i].profiles[j]);
+      }
+      out->append("]}");
+    }
+    out->push_back(']');
+  }
+  out->append(",\"auth\":[");
+  for (size_t i = 0; i < s.health.size(); ++i) {
+    const auto& [id, h] = s.health[i];
+    out->append(i ? ",{\"profile\":" : "{\"profile\":");
+    AppendJsonString(out, id);
+    out->append(",\"state\":");
+    AppendJsonString(out, h.StateName());
+    if (h.until) {
+      out->append(",\"until\":");
+      AppendJsonString(out, FormatUtc(h.until));
+    }
+    if (!h.reason.empty()) {
+      out->append(",\"reason\":");
+      AppendJsonString(out, h.reason);
+    }
+    if (h.errors) absl::StrAppend(out, ",\"errors\":", h.errors);
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
+
+// The rotation part of a route in text: one line per profile, and the fallback when there was one.
+void AppendRouteRotationText(const ReplayStep& s, std::string* out) {
+  const Route& r = *s.route;
+  if (!r.fallback_from.empty())
+    absl::StrAppend(out, "  fallback from ", r.fallback_from.Label(), ": ", r.fallback_reason, "\n");
+  for (const auto& c : r.plan)
+    absl::StrAppend(out, "  then ", c.model.Label(), " via ", absl::StrJoin(c.profiles, ", "), "\n");
+  for (const auto& [id, h] : s.health) absl::StrAppend(out, "  auth ", id, ": ", h.Text(), "\n");
+}
+
+}  // namespace
+
+std::string StepJson(const ReplayStep& s) {
+  std::string out;
+  AppendStepJson(s, &out);
+  return out;
+}
+
+void AppendStepJson(const ReplayStep& s, std::string* out) {
+  absl::StrAppend(out, "{\"step\":", s.step, ",\"input\":");
+  AppendJsonString(out, s.input);
+  out->append(",\"replies\":[");
+  for (size_t i = 0; i < s.replies.size(); ++i) {
+    out->append(i ? ",{\"text\":" : "{\"text\":");
+    AppendJsonString(out, s.replies[i].text);
+    out->append(s.replies[i].is_error ? ",\"isError\":true}" : "}");
+  }
+  out->append("],\"sessions\":{");
+  bool first_session = true;
+  for (const auto& [key, state] : s.sessions) {
+    if (!first_session) out->push_back(',');
+    first_session = false;
+    AppendJsonString(out, key);
+    out->append(":{");
+    bool first = true;
+    VisitOracleFields(state, [&](const char* name, const auto& value) {
+      using T = std::decay_t<decltype(value)>;
+      out->append(first ? "\"" : ",\"");
+      first = false;
+      out->append(name);
+      out->append("\":");
+      if constexpr (std::is_same_v<T, std::string>) AppendJsonString(out, value);
+      else if constexpr (std::is_same_v<T, bool>) out->append(value ? "true" : "false");
+      else absl::StrAppend(out, value);
+    });
+    out->push_back('}');
+  }
+  out->push_back('}');
+  if (s.route) {
+    out->append(",\"route\":{\"text\":");
+    AppendJsonString(out, s.route->text);
+    out->append(",\"provider\":");
+    AppendJsonString(out, s.route->model.provider);
+    out->append(",\"model\":");
+    AppendJsonString(out, s.route->model.model);
+    out->append(",\"profiles\":[");
+    for (size_t i = 0; i < s.route->profiles.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendJsonString(out, s.route->profiles[i]);
+    }
+    out->push_back(']');
+    if (!s.route->thinking.empty()) {
+      out->append(",\"thinking\":");
+      AppendJsonString(out, s.route->thinking);
+    }
+    if (!s.route->rule.empty()) {  // only with routing rules: other goldens stay byte-identical
+      out->append(",\"rule\":");
+      AppendJsonString(out, s.route->rule);
+    }
+    AppendRouteRotationJson(s, out);
+    out->push_back('}');
+  }
+  out->push_back('}');
+}
+
+std::string StepText(const ReplayStep& s) {
+  std::string out = absl::StrCat("=== #", s.step, " INPUT ", JsonString(s.input), "\n");
+  if (s.replies.empty()) absl::StrAppend(&out, "REPLY: <none>\n");
+  for (size_t i = 0; i < s.replies.size(); ++i) {
+    const Reply& r = s.replies[i];
+    absl::StrAppend(&out, "REPLY[", i, "]", r.is_error ? " {\"isError\":true}" : "", ":\n");
+    std::string text = text::SanitizeUtf8(r.text);
+    size_t pos = 0;
+    while (true) {
+      size_t nl = text.find('\n', pos);
+      absl::StrAppend(&out, "  | ", text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos), "\n");
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
+  }
+  if (s.route) {
+    absl::StrAppend(&out, "ROUTE ", s.route->model.Label(), " via ",
+                    s.route->profiles.empty() ? "<no credential>" : absl::StrJoin(s.route->profiles, ", "),
+                    s.route->thinking.empty() ? "" : absl::StrCat(" (thinking ", s.route->thinking, " for this message)"),
+                    s.route->rule.empty() ? "" : absl::StrCat(" (rule ", s.route->rule, ")"), "\n");
+    AppendRouteRotationText(s, &out);
+  }
+  if (s.sessions.empty()) absl::StrAppend(&out, "SESSION: <none>\n");
+  for (const auto& [key, state] : s.sessions) absl::StrAppend(&out, "SESSION ", key, ": ", state.OracleJson(), "\n");
+  return out;
+}
+
+}  // namespace modelpin
