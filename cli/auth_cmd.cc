@@ -95,9 +95,9 @@ absl::StatusOr<Loaded> Load(const Common& common) {
   return l;
 }
 
+// The type is printed beside it: the masked secret alone.
 std::string Masked(const Credential& c, MaskingMode mode) {
-  if (c.secret.empty()) return c.has_secret_ref ? "ref" : "missing";
-  return MaskSecret(c.secret, mode);
+  return MaskedCredential(c, mode, CredentialLabel::kSecretOnly);
 }
 
 // The profile's health, with expiry first: an expired token is "expired" whatever its stats say.

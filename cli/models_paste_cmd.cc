@@ -73,7 +73,7 @@ int SaveCredential(Engine& e, const std::string& agent, const Credential& c) {
     return absl::OkStatus();
   });
   if (!st.ok()) return Fail(st);
-  std::cout << "Saved " << id << " (" << c.type << ") for " << provider << ": " << MaskSecret(c.secret, e.config().masking()) << "\n";
+  std::cout << "Saved " << id << " (" << c.type << ") for " << provider << ": " << MaskedCredential(c, e.config().masking(), CredentialLabel::kSecretOnly) << "\n";
 
   // modelpin does not edit the config: say so when the new profile will not be selected.
   auto store = AuthStore::Load(e.OwnAuthStorePath(agent));
