@@ -469,6 +469,7 @@ std::optional<Reply> ApplyDirectives(const FoundDirectives& found, bool directiv
   ctx.directive_only = directive_only;
   for (size_t i = 0; i < found.size() && i < ctx.directive_plugins.size(); ++i)
     ctx.directive_plugins[i] = found[i].plugin->name();
+  for (const Found& f : found) ctx.directive_effects |= f.plugin->DirectiveEffects();
   absl::InlinedVector<std::string, 4> acks(found.size());
   absl::InlinedVector<Reply, 1> infos;
   absl::InlinedVector<std::optional<Reply>, 4> notices(found.size());

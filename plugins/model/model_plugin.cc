@@ -520,7 +520,7 @@ class ModelPlugin : public Plugin {
   // acknowledgement part, "" when nothing moved.
   static std::string RemapThinking(TurnContext& ctx, const ModelRef& ref) {
     SessionState& s = ctx.session;
-    if (!s.thinking_level || ctx.HasDirective("think")) return "";
+    if (!s.thinking_level || ctx.DirectiveSets(DirectiveEffect::kSetsThinkingLevel)) return "";
     ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
     std::string to = profile.Supported(*s.thinking_level);
     if (to == *s.thinking_level) return "";
