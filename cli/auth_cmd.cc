@@ -86,7 +86,7 @@ absl::StatusOr<Loaded> Load(const Common& common) {
   auto engine = MakeEngine(common, false);
   if (!engine.ok()) return engine.status();
   l.engine = *std::move(engine);
-  auto agent = AgentFor(*l.engine, common);
+  auto agent = KnownAgent(*l.engine, common.agent);
   if (!agent.ok()) return agent.status();
   l.agent = *agent;
   auto store = l.engine->Auth(l.agent);
@@ -95,9 +95,9 @@ absl::StatusOr<Loaded> Load(const Common& common) {
   return l;
 }
 
+// The type is printed beside it: the masked secret alone.
 std::string Masked(const Credential& c, MaskingMode mode) {
-  if (c.secret.empty()) return c.has_secret_ref ? "ref" : "missing";
-  return MaskSecret(c.secret, mode);
+  return MaskedCredential(c, mode, CredentialLabel::kSecretOnly);
 }
 
 // The profile's health, with expiry first: an expired token is "expired" whatever its stats say.
@@ -237,9 +237,7 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
       for (const auto& c : std::vector<Credential>(s.profiles())) {
         if ((!id.empty() && c.id != id) || !OfProvider(c, provider)) continue;
         UsageStats u = s.Usage(c.id);
-        UsageStats healthy;
-        healthy.last_used = u.last_used;
-        healthy.use_count = u.use_count;
+        UsageStats healthy = ClearedHealth(u);
         if (healthy == u) continue;
         s.SetUsage(c.id, healthy);
         cleared.push_back(c.id);
@@ -254,9 +252,7 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
         if ((!id.empty() && c.id != id) || !OfProvider(c, provider)) continue;
         bool changed = false;
         st = health.Update(l->agent, c.id, AuthProvider(c.provider), [&](UsageStats& u, std::string&) {
-          UsageStats healthy;
-          healthy.last_used = u.last_used;
-          healthy.use_count = u.use_count;
+          UsageStats healthy = ClearedHealth(u);
           changed = !(healthy == u);
           u = healthy;
           return absl::OkStatus();
@@ -427,7 +423,7 @@ int RunSetupToken(std::vector<std::string> argv) {
   }
   std::string id(text::Trim(args.Value("--profile-id")));
   if (args.Has("--profile-id") && id.empty()) return Usage(verb, "--profile-id is empty");
-  if (id.empty()) id = provider + ":manual";
+  if (id.empty()) id = DefaultProfileId(provider);
   const std::string alternative =
       "run `claude setup-token` where it can, then store its token with: modelpin models auth paste-token "
       "--provider anthropic";
@@ -440,7 +436,7 @@ int RunSetupToken(std::vector<std::string> argv) {
 
   auto engine = MakeEngine(common, false);
   if (!engine.ok()) return Fail(engine.status());
-  auto agent = AgentFor(**engine, common);
+  auto agent = KnownAgent(**engine, common.agent);
   if (!agent.ok()) return Fail(agent.status());
 
   auto out = RunOnPty({claude, "setup-token"});

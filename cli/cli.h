@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/auth/agent_store.h"
 #include "engine/turn/engine.h"
 
 namespace modelpin::cli {
@@ -72,22 +73,24 @@ int Usage(const std::string& verb, const std::string& message);  // prints a one
 // Whether a subcommand position asks for help: "--help", "-h" or "help".
 inline bool IsHelpWord(std::string_view word) { return word == "--help" || word == "-h" || word == "help"; }
 
-// Shared by the `models auth` verbs (cli/models_cmd.cc).
+// Shared by the `models` verbs (cli/models_cmd.cc). Their rules (which agent a command is about:
+// KnownAgent; an agent's own store: UpdateOwnStore; BadSecret, ...) are the library's,
+// engine/auth/agent_store.h.
 int MissingProvider();  // the error OpenClaw gives without --provider, exit 1
-// The agent a command is about: --agent when configured (else NotFound), the default agent.
-absl::StatusOr<std::string> AgentFor(const Engine& e, const Common& c);
 std::string AgentDir(const Common& c, const std::string& agent);
-// Runs `change` on the agent's own auth store (an agent without one starts from a copy).
-absl::Status UpdateOwnStore(const Engine& e, const std::string& agent,
-                            const std::function<absl::Status(AuthStore&)>& change);
-// Stores `c` in the agent's own store as paste-token does and prints it masked; exit code.
+// Stores `c` in the agent's own store as paste-token does and prints it masked; exit code
+// (cli/models_paste_cmd.cc).
 int SaveCredential(Engine& e, const std::string& agent, const Credential& c);
-// Why `secret` cannot be stored ("" = fine).
-std::string BadSecret(std::string_view secret, const std::string& what);
 
 int RunReplay(std::vector<std::string> args);
 int RunChat(std::vector<std::string> args);
 int RunModels(std::vector<std::string> args);
+// The `models` families, each in its own file: cli/models_status_cmd.cc, cli/models_order_cmd.cc
+// (`models auth order` with its subcommand first), cli/models_paste_cmd.cc (`token`: paste-token,
+// else paste-api-key).
+int RunModelsStatus(std::vector<std::string> args);
+int RunModelsOrder(std::vector<std::string> args);
+int RunPaste(bool token, std::vector<std::string> args);
 int RunExplain(std::vector<std::string> args);
 int RunDoctor(std::vector<std::string> args);
 // cli/auth_cmd.cc: the credential lifecycle.

@@ -129,6 +129,40 @@ BOOST_AUTO_TEST_CASE(MaskedCredentialKeepsItsTypeLabelInEveryMode) {
   BOOST_TEST(MaskedCredential(none, MaskingMode::kFingerprint) == "missing");
 }
 
+// Issue 16: one renderer. Outputs that print the type beside the secret (`models auth list`,
+// "Saved ID (token) ...") and environment credentials go through MaskedCredential too.
+BOOST_AUTO_TEST_CASE(EveryCredentialIsRenderedByMaskedCredential) {
+  auto credential = [](const char* type, std::string secret) {
+    Credential c;
+    c.id = std::string("a:") + type;
+    c.type = type;
+    c.provider = "anthropic";
+    c.secret = std::move(secret);
+    return c;
+  };
+  for (MaskingMode mode : {MaskingMode::kCompat, MaskingMode::kPrefix, MaskingMode::kFingerprint}) {
+    Credential token = credential("token", kKey);
+    BOOST_TEST(MaskedCredential(token, mode, CredentialLabel::kSecretOnly) == MaskSecret(kKey, mode));
+    BOOST_TEST(MaskedCredential(token, mode) == "token:" + MaskSecret(kKey, mode));
+    Credential oauth = credential("oauth", kKey);
+    oauth.email = "me@x.com";
+    BOOST_TEST(MaskedCredential(oauth, mode) == "OAuth (me@x.com)");
+    BOOST_TEST(MaskedCredential(oauth, mode, CredentialLabel::kSecretOnly) == MaskSecret(kKey, mode));
+    Credential ref = credential("api_key", "");
+    ref.has_secret_ref = true;
+    BOOST_TEST(MaskedCredential(ref, mode, CredentialLabel::kSecretOnly) == "ref");
+    BOOST_TEST(MaskedCredential(credential("api_key", ""), mode, CredentialLabel::kSecretOnly) == "missing");
+    EnvCredential env;
+    env.provider = "anthropic";
+    env.variable = "ANTHROPIC_API_KEY";
+    env.value = kKey;
+    env.source = "environment";
+    BOOST_TEST(MaskedCredential(env, mode) == MaskSecret(kKey, mode));
+  }
+  // No rendering shows the secret.
+  BOOST_TEST(MaskedCredential(credential("api_key", kKey)).find(kKey) == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(MaskingModeIsReadFromConfigAndUnknownModesAreErrors) {
   auto c = Config::Parse("c.json", R"({"modelpin": {"masking": "fingerprint"}})");
   BOOST_REQUIRE(c.ok());

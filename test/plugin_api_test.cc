@@ -13,6 +13,9 @@
 #include "engine/turn/plugin_loader.h"
 #include "modelpin/plugin.hpp"
 #include "plugins/builtin.h"
+#include "plugins/model/model_plugin.h"
+#include "plugins/think/think_plugin.h"
+#include "plugins/verbose/verbose_plugin.h"
 #include "test/golden.h"
 
 namespace fs = std::filesystem;
@@ -176,5 +179,73 @@ BOOST_AUTO_TEST_CASE(CppWrapperPluginSeesTheRouteAndKeepsItsFields) {
   }
   auto again = MakeEngine(registry(), config, *SqliteSessionStore::Open(dir + "/sessions.sqlite"), dir);
   BOOST_TEST(again->Handle({.text = "/count"})->replies.at(0).text.find("n=2") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+// ---- plugins do not name each other (issue 16) ----
+
+namespace {
+
+// Another plugin under a name of its own: everything else is `inner`'s.
+class Renamed : public Plugin {
+ public:
+  Renamed(std::shared_ptr<const Plugin> inner, std::string name) : inner_(std::move(inner)), name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  std::vector<CommandInfo> Commands() const override { return inner_->Commands(); }
+  bool AppliesLast() const override { return inner_->AppliesLast(); }
+  uint32_t DirectiveEffects() const override { return inner_->DirectiveEffects(); }
+  std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const override {
+    return inner_->FindDirective(text, ctx);
+  }
+  DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
+    return inner_->ApplyDirective(hit, ctx);
+  }
+  std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
+    return inner_->HandleCommand(text, ctx);
+  }
+
+ private:
+  std::shared_ptr<const Plugin> inner_;
+  std::string name_;
+};
+
+}  // namespace
+
+// The model plugin moves a stored thinking level the new model cannot use (xhigh on sonnet
+// becomes high), unless the message sets the level itself. It learns that from the effect the
+// think plugin declares (DirectiveEffect::kSetsThinkingLevel), not from its name: a renamed think
+// plugin behaves the same.
+BOOST_AUTO_TEST_CASE(ARenamedThinkPluginStillSetsTheLevelOfAModelSwitch) {
+  std::string dir = TempDir();
+  fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
+  const std::string config_json = testing::ReadFile(dir + "/modelpin.json");
+  for (const char* think_name : {"think", "reasoning-depth"}) {
+    BOOST_TEST_CONTEXT("think plugin named " << think_name) {
+      PluginRegistry plugins;
+      BOOST_REQUIRE(plugins.Add(std::make_shared<Renamed>(MakeThinkPlugin(), think_name)).ok());
+      BOOST_REQUIRE(plugins.Add(MakeVerbosePlugin()).ok());
+      BOOST_REQUIRE(plugins.Add(MakeModelPlugin()).ok());
+      auto e = MakeEngine(std::move(plugins), config_json, std::make_unique<MemorySessionStore>(), dir);
+      auto say = [&](const std::string& text) {
+        auto o = e->Handle({.text = text});
+        BOOST_REQUIRE(o.ok());
+        BOOST_REQUIRE(!o->replies.empty());
+        return *std::move(o);
+      };
+      say("/model anthropic/claude-opus-5-5");
+      BOOST_TEST(say("/think xhigh").replies[0].text == "Thinking level set to xhigh.");
+      Outcome both = say("/think medium /model sonnet");
+      BOOST_TEST(both.replies[0].text ==
+                 "Thinking level set to medium. Model set to sonnet (anthropic/claude-sonnet-4-5) for this session "
+                 "only; configured default unchanged.");
+      BOOST_TEST(both.session.thinking_level.value_or("") == "medium");
+      // Without a level in the message, the stored one moves to what the new model runs at.
+      say("/model anthropic/claude-opus-5-5");
+      say("/think xhigh");
+      BOOST_TEST(say("/model sonnet").replies[0].text ==
+                 "Model set to sonnet (anthropic/claude-sonnet-4-5) for this session only; configured default "
+                 "unchanged. Thinking level set to high (xhigh not supported for anthropic/claude-sonnet-4-5).");
+    }
+  }
   fs::remove_all(dir);
 }

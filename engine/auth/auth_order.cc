@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/text.h"
+#include "engine/auth/env_credentials.h"
 
 namespace modelpin {
 namespace {
@@ -336,12 +337,15 @@ std::string MaskSecret(std::string_view secret, MaskingMode mode) {
   return cut(8);
 }
 
-std::string MaskedCredential(const Credential& c, MaskingMode mode) {
+std::string MaskedCredential(const Credential& c, MaskingMode mode, CredentialLabel label) {
   if (c.secret.empty()) return c.has_secret_ref ? "ref" : "missing";
+  if (label == CredentialLabel::kSecretOnly) return MaskSecret(c.secret, mode);
   if (c.type == "token") return "token:" + MaskSecret(c.secret, mode);
   if (c.type == "oauth") return c.email.empty() ? "OAuth" : "OAuth (" + c.email + ")";
   return MaskSecret(c.secret, mode);
 }
+
+std::string MaskedCredential(const EnvCredential& c, MaskingMode mode) { return MaskSecret(c.value, mode); }
 
 std::string FormatRemaining(int64_t ms) {
   if (ms < 60'000) return "soon";

@@ -21,6 +21,8 @@
 
 namespace modelpin {
 
+struct EnvCredential;  // engine/auth/env_credentials.h
+
 struct AuthOrderInput {
   const Config* config = nullptr;
   const AuthStore* store = nullptr;  // the agent's effective store
@@ -101,8 +103,15 @@ bool IsEligible(const Credential& c, const std::string& provider, const Config& 
 std::string MaskSecret(std::string_view secret, MaskingMode mode = MaskingMode::kCompat);
 // How every output shows a stored credential (status, explain, `models status`, plugins):
 // the masked key for a key, "token:" + the masked token for a token, "OAuth (me@x.com)" for
-// OAuth, "ref" for a keyRef/tokenRef and "missing" without a secret.
-std::string MaskedCredential(const Credential& c, MaskingMode mode = MaskingMode::kCompat);
+// OAuth, "ref" for a keyRef/tokenRef and "missing" without a secret. With kSecretOnly, for an
+// output that shows the type beside it (`models auth list`, "Saved ID (token) ..."): the masked
+// secret alone, for every type ("ref" and "missing" as above).
+enum class CredentialLabel { kWithType, kSecretOnly };
+std::string MaskedCredential(const Credential& c, MaskingMode mode = MaskingMode::kCompat,
+                             CredentialLabel label = CredentialLabel::kWithType);
+// How every output shows a credential from the environment: its value masked (the output adds
+// the variable's name where it shows one).
+std::string MaskedCredential(const EnvCredential& c, MaskingMode mode = MaskingMode::kCompat);
 // The first 8 hex digits of SHA-256(`bytes`): the fingerprint kFingerprint shows.
 std::string Fingerprint(std::string_view bytes);
 

@@ -303,6 +303,20 @@ Config Config::Empty() {
   return c;
 }
 
+// The steps of Config::Parse, one per top-level section of the document. Each reads its section
+// (absent or null: nothing to read) into `c`; errors name the file, JSON path and line:column.
+struct Config::Parser {
+  const Reader& r;
+  Config& c;
+
+  absl::Status Agents(const Value& root) const;
+  absl::Status Auth(const Value& root) const;
+  absl::Status ModelProviders(const Value& root) const;
+  absl::Status Modelpin(const Value& root) const;
+  absl::Status Commands(const Value& root) const;
+  absl::Status Plugins(const Value& root, const std::string& name) const;
+};
+
 absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) {
   ASSIGN_OR_RETURN(JsonFile file, JsonFile::Parse(name, std::move(text)));
   Reader r(file);
@@ -311,7 +325,20 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
   Config c;
   c.path_ = name;
   c.primary_ = {"anthropic", "claude-opus-4-5"};
+  Parser p{r, c};
+  RETURN_IF_ERROR(p.Agents(root));
+  RETURN_IF_ERROR(p.Auth(root));
+  RETURN_IF_ERROR(p.ModelProviders(root));
+  RETURN_IF_ERROR(p.Modelpin(root));  // after Agents: routes resolve the agents' aliases
+  RETURN_IF_ERROR(p.Commands(root));
+  RETURN_IF_ERROR(p.Plugins(root, name));
+  c.InjectProviderDefaults();
+  c.BuildViews();
+  return c;
+}
 
+// agents.defaults (model, imageModel, models, modelPolicy, systemAgent) and agents.entries.<id>.
+absl::Status Config::Parser::Agents(const Value& root) const {
   if (const Value* agents = Reader::Get(root, "agents")) {
     RETURN_IF_ERROR(r.Object(*agents, "$.agents"));
     if (const Value* d = Reader::Get(*agents, "defaults")) {
@@ -359,7 +386,11 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       }
     }
   }
+  return absl::OkStatus();
+}
 
+// auth.profiles (provider and mode per profile id) and auth.order.<provider>.
+absl::Status Config::Parser::Auth(const Value& root) const {
   if (const Value* auth = Reader::Get(root, "auth")) {
     RETURN_IF_ERROR(r.Object(*auth, "$.auth"));
     if (const Value* profiles = Reader::Get(*auth, "profiles")) {
@@ -387,7 +418,11 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       }
     }
   }
+  return absl::OkStatus();
+}
 
+// models.providers.<p>: baseUrl, api and the catalog rows of models[] (thinking keys checked).
+absl::Status Config::Parser::ModelProviders(const Value& root) const {
   if (const Value* models = Reader::Get(root, "models")) {
     RETURN_IF_ERROR(r.Object(*models, "$.models"));
     if (const Value* providers = Reader::Get(*models, "providers")) {
@@ -405,7 +440,7 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
           ASSIGN_OR_RETURN(p.api, r.String(*v, path + ".api"));
         }
         if (const Value* list = Reader::Get(it->value, "models")) {
-          if (!list->IsArray()) return file.Error(path + ".models", "expected an array of {id, name}");
+          if (!list->IsArray()) return r.file().Error(path + ".models", "expected an array of {id, name}");
           for (rapidjson::SizeType i = 0; i < list->Size(); ++i) {
             std::string row_path = absl::StrCat(path, ".models[", i, "]");
             const Value& row = (*list)[i];
@@ -413,7 +448,7 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
             CatalogRow cr;
             cr.ref.provider = p.id;
             const Value* id = Reader::Get(row, "id");
-            if (id == nullptr) return file.Error(row_path, "missing \"id\"");
+            if (id == nullptr) return r.file().Error(row_path, "missing \"id\"");
             ASSIGN_OR_RETURN(cr.ref.model, r.String(*id, row_path + ".id"));
             if (const Value* n = Reader::Get(row, "name")) {
               ASSIGN_OR_RETURN(cr.name, r.String(*n, row_path + ".name"));
@@ -421,13 +456,13 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
             if (const Value* t = Reader::Get(row, "thinkingDefault")) {
               ASSIGN_OR_RETURN(cr.thinking_default, r.String(*t, row_path + ".thinkingDefault"));
               if (ThinkingRank(cr.thinking_default) < 0)
-                return file.Error(row_path + ".thinkingDefault", UnknownLevel(cr.thinking_default));
+                return r.file().Error(row_path + ".thinkingDefault", UnknownLevel(cr.thinking_default));
             }
             if (const Value* t = Reader::Get(row, "thinkingLevels")) {
               ASSIGN_OR_RETURN(cr.thinking_levels, r.Strings(*t, row_path + ".thinkingLevels"));
               for (size_t k = 0; k < cr.thinking_levels.size(); ++k)
                 if (ThinkingRank(cr.thinking_levels[k]) < 0)
-                  return file.Error(absl::StrCat(row_path, ".thinkingLevels[", k, "]"), UnknownLevel(cr.thinking_levels[k]));
+                  return r.file().Error(absl::StrCat(row_path, ".thinkingLevels[", k, "]"), UnknownLevel(cr.thinking_levels[k]));
             }
             if (const Value* t = Reader::Get(row, "reasoning")) {
               ASSIGN_OR_RETURN(cr.reasoning, r.Bool(*t, row_path + ".reasoning"));
@@ -443,7 +478,11 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       }
     }
   }
+  return absl::OkStatus();
+}
 
+// modelpin.*: strict, masking, rotation, the shared store, and routes (which need the agents' aliases).
+absl::Status Config::Parser::Modelpin(const Value& root) const {
   if (const Value* mp = Reader::Get(root, "modelpin")) {
     RETURN_IF_ERROR(r.Object(*mp, "$.modelpin"));
     if (const Value* s = Reader::Get(*mp, "strict")) {
@@ -455,7 +494,7 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       else if (mode == "prefix") c.masking_ = MaskingMode::kPrefix;
       else if (mode == "fingerprint") c.masking_ = MaskingMode::kFingerprint;
       else
-        return file.Error("$.modelpin.masking", absl::StrCat("unknown masking mode \"", text::EchoSafe(mode, 40),
+        return r.file().Error("$.modelpin.masking", absl::StrCat("unknown masking mode \"", text::EchoSafe(mode, 40),
                                                              "\" (expected compat, prefix or fingerprint)"));
     }
     if (const Value* rot = Reader::Get(*mp, "rotation")) RETURN_IF_ERROR(ReadRotation(r, *rot, &c.rotation_));
@@ -467,13 +506,18 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
     }
     if (const Value* s = Reader::Get(*mp, "storeTimeoutMs")) {
       if (!s->IsInt() || s->GetInt() < 1 || s->GetInt() > 60'000)
-        return file.Error("$.modelpin.storeTimeoutMs", "expected a number of milliseconds from 1 to 60000");
+        return r.file().Error("$.modelpin.storeTimeoutMs", "expected a number of milliseconds from 1 to 60000");
       c.store_.timeout_ms = s->GetInt();
     }
     if (const Value* routes = Reader::Get(*mp, "routes")) {
       ASSIGN_OR_RETURN(c.routes_, ReadRoutes(r, *routes, c.default_models_));
     }
   }
+  return absl::OkStatus();
+}
+
+// commands.ownerAllowFrom and commands.botName.
+absl::Status Config::Parser::Commands(const Value& root) const {
   if (const Value* cmds = Reader::Get(root, "commands")) {
     RETURN_IF_ERROR(r.Object(*cmds, "$.commands"));
     if (const Value* owners = Reader::Get(*cmds, "ownerAllowFrom")) {
@@ -485,11 +529,16 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
       bool valid = !name.empty() && name.size() <= 64 &&
                    std::all_of(name.begin(), name.end(), [](char ch) { return absl::ascii_isalnum(ch) || ch == '_'; });
       if (!valid)
-        return file.Error("$.commands.botName", absl::StrCat("invalid bot name \"", text::EchoSafe(name, 40),
+        return r.file().Error("$.commands.botName", absl::StrCat("invalid bot name \"", text::EchoSafe(name, 40),
                                                              "\" (expected letters, digits and '_', as a Telegram username)"));
       c.bot_name_ = std::move(name);
     }
   }
+  return absl::OkStatus();
+}
+
+// plugins.load, relative paths made relative to the config file `name`.
+absl::Status Config::Parser::Plugins(const Value& root, const std::string& name) const {
   if (const Value* plugins = Reader::Get(root, "plugins")) {
     RETURN_IF_ERROR(r.Object(*plugins, "$.plugins"));
     if (const Value* load = Reader::Get(*plugins, "load")) {
@@ -500,9 +549,7 @@ absl::StatusOr<Config> Config::Parse(const std::string& name, std::string text) 
         if (!p.empty() && p.front() != '/' && slash != std::string::npos) p = name.substr(0, slash + 1) + p;
     }
   }
-  c.InjectProviderDefaults();
-  c.BuildViews();
-  return c;
+  return absl::OkStatus();
 }
 
 void Config::InjectProviderDefaults() {

@@ -144,6 +144,8 @@ class Config {
     std::vector<ModelAliasEntry> models;
     std::optional<std::vector<std::string>> allow;
   };
+  // The steps of Parse, one per top-level section of the document (engine/config/config.cc).
+  struct Parser;
   void BuildViews();
   void InjectProviderDefaults();
   AgentView MakeView(const std::string& id, const AgentEntry* entry) const;

@@ -360,6 +360,196 @@ bool IsOwner(const Config& config, const std::string& sender) {
   return std::find(owners.begin(), owners.end(), sender) != owners.end();
 }
 
+// The steps of a turn (Engine::HandleTurnOnce), in the order it runs them. Each takes what it
+// works on by reference and allocates only where the turn needs it (an ordinary message of one
+// line takes the short path of each).
+
+// Names the turn's agent and session in `out`: the message's agent (resolved), and its session
+// key, else the agent's main session. Reuses out's strings.
+void NameTurn(const InboundMessage& message, std::string agent_id, Outcome& out) {
+  out.replies.clear();
+  out.agent_id = std::move(agent_id);
+  if (message.session_key.empty()) {
+    out.session_key.clear();
+    absl::StrAppend(&out.session_key, "agent:", out.agent_id, ":main");
+  } else {
+    out.session_key.assign(message.session_key);
+  }
+}
+
+// Line breaks as OpenClaw sees them: CRLF and lone CR become LF before any parsing. The text,
+// in `normalized` only when it held a CR.
+std::string_view NormalizeLineBreaks(std::string_view text, std::string& normalized) {
+  if (std::memchr(text.data(), '\r', text.size()) == nullptr) return text;
+  normalized.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\r') normalized += text[i];
+    else if (i + 1 >= text.size() || text[i + 1] != '\n') normalized += '\n';
+  }
+  return normalized;
+}
+
+// Whether the message is plain text that holds no directive or command (most messages: they
+// only route). Addressed commands (commands.botName): "/model@<this bot>" is "/model" (`text`
+// then points into `addressed`); a message that starts with a command for another bot is
+// ordinary text, whatever it holds (`for_other_bot`).
+bool IsPlainText(std::string_view& text, const std::string& bot_name, std::string& addressed, bool& for_other_bot) {
+  bool plain = !grammar::MayHoldDirective(text);
+  if (!plain && !bot_name.empty() && std::memchr(text.data(), '@', text.size()) != nullptr) {
+    switch (grammar::StripBotAddress(text, bot_name, addressed)) {
+      case grammar::Addressing::kThisBot: text = addressed; break;
+      case grammar::Addressing::kOtherBot: for_other_bot = plain = true; break;
+      case grammar::Addressing::kNone: break;
+    }
+  }
+  return plain;
+}
+
+// Ends pins that lapsed before the message is looked at, silently (their history event says
+// so): a scoped pin whose time is up, and a model pin the agent's policy no longer allows
+// (OpenClaw drops it too; strict mode says so once, in `notice`). Whether one ended.
+bool EndLapsedPins(SessionState& session, const AgentView& agent, const ModelResolver& resolver,
+                   const AgentView& view, int64_t now, bool strict, std::string& notice) {
+  bool ended = false;
+  if (const ModelpinSessionData* m = session.modelpin.get();
+      m && m->scope && m->scope->kind == PinScope::Kind::kFor && now >= m->scope->until_ms) {
+    session.EndPinScope(now, "expiry");
+    ended = true;
+  }
+  if (agent.policy && session.model_override && session.provider_override &&
+      !resolver.Permitted({*session.provider_override, *session.model_override})) {
+    ModelRef dropped{*session.provider_override, *session.model_override};
+    PinSelection before = session.Selection();
+    session.modelpin.SetScope(std::nullopt);
+    session.provider_override.reset();
+    session.model_override.reset();
+    session.model_override_source.reset();
+    session.model_override_route_resolution.reset();
+    session.RecordPinChange(now, "invalid", before);
+    ended = true;
+    if (strict)
+      notice = absl::StrCat("Your pinned model ", dropped.Label(), " was dropped: ", agent.policy->path,
+                            " no longer allows it. Back to the default, ", view.default_ref.Label(), ".");
+  }
+  return ended;
+}
+
+// A directive one plugin found in the message.
+struct Found {
+  const Plugin* plugin;
+  DirectiveHit hit;
+};
+using FoundDirectives = absl::InlinedVector<Found, 4>;
+
+// Step 1 of plugin.h: each plugin, in registration order, looks for its directive in the text
+// the earlier ones left (their spans removed). The text left, in `cleaned` once one was found.
+std::string_view FindDirectives(const PluginRegistry& plugins, std::string_view input, const TurnContext& ctx,
+                                std::string& cleaned, FoundDirectives& found) {
+  bool cleaned_set = false;
+  for (const auto& plugin : plugins.plugins()) {
+    std::string_view current = cleaned_set ? std::string_view(cleaned) : input;
+    auto hit = plugin->FindDirective(current, ctx);
+    if (!hit) continue;
+    std::string rest = grammar::RemoveSpan(current, hit->span);
+    found.push_back({plugin.get(), std::move(*hit)});
+    cleaned = std::move(rest);
+    cleaned_set = true;
+  }
+  return cleaned_set ? std::string_view(cleaned) : input;
+}
+
+// Step 2 of plugin.h: applies the directives found on the working session (AppliesLast ones
+// after the others), then adds their replies to `replies`: the acknowledgements joined in
+// directive order, the notices, and (for a message of directives only) the information replies.
+// A refusal or a query is returned instead, and nothing is added: the turn stores nothing of
+// what the directives did.
+std::optional<Reply> ApplyDirectives(const FoundDirectives& found, bool directive_only, TurnContext& ctx,
+                                     std::vector<Reply>& replies) {
+  ctx.directive_count = found.size();
+  ctx.directive_only = directive_only;
+  for (size_t i = 0; i < found.size() && i < ctx.directive_plugins.size(); ++i)
+    ctx.directive_plugins[i] = found[i].plugin->name();
+  for (const Found& f : found) ctx.directive_effects |= f.plugin->DirectiveEffects();
+  absl::InlinedVector<std::string, 4> acks(found.size());
+  absl::InlinedVector<Reply, 1> infos;
+  absl::InlinedVector<std::optional<Reply>, 4> notices(found.size());
+  absl::InlinedVector<size_t, 4> apply_order;
+  for (size_t i = 0; i < found.size(); ++i)
+    if (!found[i].plugin->AppliesLast()) apply_order.push_back(i);
+  for (size_t i = 0; i < found.size(); ++i)
+    if (found[i].plugin->AppliesLast()) apply_order.push_back(i);
+  for (size_t i : apply_order) {
+    const Found& f = found[i];
+    DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
+    if (r.error) return std::move(r.error);
+    if (r.query) return std::move(r.query);
+    acks[i] = std::move(r.ack);
+    if (r.info) infos.push_back(std::move(*r.info));
+    notices[i] = std::move(r.notice);
+  }
+  acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
+  if (acks.size() == 1) replies.push_back({std::move(acks.front()), false});
+  else if (!acks.empty()) replies.push_back({absl::StrJoin(acks, " "), false});
+  for (auto& n : notices)
+    if (n) replies.push_back(std::move(*n));
+  for (auto& i : infos)
+    if (directive_only) replies.push_back(std::move(i));
+  return std::nullopt;
+}
+
+// The pin history: one event for what the directives of a turn changed of the model and the
+// pin (its source and scope as the directives set them in `ctx`).
+void RecordDirectivePinChange(TurnContext& ctx, const SessionState& stored, int64_t now) {
+  SessionState& session = ctx.session;
+  if (!session.SameSelection(stored) || !ctx.pin_change_scope.empty())
+    session.RecordPinChange(now, ctx.pin_change_source.empty() ? std::string_view("plugin") : ctx.pin_change_source,
+                            stored, std::move(ctx.pin_change_scope));
+}
+
+// Step 3 of plugin.h: a cleaned text that starts with '/' goes to the plugins until one claims
+// it; its replies are added to `replies`. Whether one did.
+bool RunCommand(const PluginRegistry& plugins, std::string_view body, TurnContext& ctx, std::vector<Reply>& replies) {
+  if (body.empty() || body.front() != '/') return false;
+  for (const auto& plugin : plugins.plugins()) {
+    auto answer = plugin->HandleCommand(body, ctx);
+    if (!answer) continue;
+    replies.insert(replies.end(), std::make_move_iterator(answer->begin()), std::make_move_iterator(answer->end()));
+    return true;
+  }
+  return false;
+}
+
+// Step 4 of plugin.h: the text goes on to the model. Fills `route` (reusing its buffers): the
+// model, its profiles after the turn's pin rules, the fallback plan, and counts the message
+// against a scoped pin. A pin dropped on the way is said in `replies`. Whether the pin rules
+// changed the session.
+bool RouteText(TurnContext& ctx, const RouteRule* rule, std::string_view body, int64_t now, Route& route,
+               std::vector<Reply>& replies) {
+  route.text.assign(body);
+  route.thinking.assign(ctx.run_thinking);
+  if (rule) route.rule.assign(rule->name);
+  else route.rule.clear();
+  ctx.CurrentModelInto(route.model);
+  const AuthOrder& order = ModelOrder(ctx, route.model);
+  std::string dropped_notice;
+  bool pins_changed = ApplyTurnPins(ctx, route.model, order, &dropped_notice);
+  if (!dropped_notice.empty()) replies.push_back({std::move(dropped_notice), false});
+  RouteProfiles(ctx, route.model, order, route.profiles);
+  route.fallback_from.provider.clear();
+  route.fallback_from.model.clear();
+  route.fallback_reason.clear();
+  route.plan.clear();
+  if (!ctx.agent.fallbacks.empty()) PlanFallbacks(ctx, order, route);
+  // A scoped pin counted in messages: this routed message used it; the last one ends it, so
+  // the session is back on its own selection for the next message.
+  SessionState& session = ctx.session;
+  if (const ModelpinSessionData* m = session.modelpin.get(); m && m->scope && m->scope->kind != PinScope::Kind::kFor) {
+    if (session.modelpin.CountTurn() <= 0) session.EndPinScope(now, "expiry");
+    pins_changed = true;
+  }
+  return pins_changed;
+}
+
 }  // namespace
 
 absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
@@ -402,46 +592,18 @@ absl::Status Engine::TurnStore::Put(SessionStore& store, const Outcome& out, con
   return store.PutIfVersion(out.agent_id, out.session_key, state, version);
 }
 
+// One turn, as its steps: name it, read its session, end lapsed pins, then plugin.h's steps
+// (directives, a command, else a route), and store the session if it changed.
 absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
-  out.replies.clear();
-  out.agent_id = ResolveAgent(message.agent_id);
-  if (message.session_key.empty()) {
-    out.session_key.clear();
-    absl::StrAppend(&out.session_key, "agent:", out.agent_id, ":main");
-  } else {
-    out.session_key.assign(message.session_key);
-  }
+  NameTurn(message, ResolveAgent(message.agent_id), out);
   const int64_t now = clock_->NowMs();
   ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id, now));
 
   std::lock_guard<std::mutex> session_lock(SessionLock(out.agent_id, out.session_key));
-  // The session is read into out.session, and a turn changes it there. Most messages hold no
-  // directive: they only route, and the route's pin rules report whether they changed the
-  // session, so they need no copy of it. Directives work on out.session and keep the stored
-  // state in `stored`, to restore it when they refuse the message.
-  // Line breaks as OpenClaw sees them: CRLF and lone CR become LF before any parsing.
-  std::string normalized;
-  std::string_view text = message.text;
-  if (std::memchr(text.data(), '\r', text.size()) != nullptr) {
-    normalized.reserve(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] != '\r') normalized += text[i];
-      else if (i + 1 >= text.size() || text[i + 1] != '\n') normalized += '\n';
-    }
-    text = normalized;
-  }
-  bool plain = !grammar::MayHoldDirective(text);
-  // Addressed commands (commands.botName): "/model@<this bot>" is "/model"; a message that
-  // starts with a command for another bot is ordinary text, whatever it holds.
-  std::string addressed;
+  std::string normalized, addressed;
+  std::string_view text = NormalizeLineBreaks(message.text, normalized);
   bool for_other_bot = false;
-  if (!plain && !config_.bot_name().empty() && std::memchr(text.data(), '@', text.size()) != nullptr) {
-    switch (grammar::StripBotAddress(text, config_.bot_name(), addressed)) {
-      case grammar::Addressing::kThisBot: text = addressed; break;
-      case grammar::Addressing::kOtherBot: for_other_bot = plain = true; break;
-      case grammar::Addressing::kNone: break;
-    }
-  }
+  const bool plain = IsPlainText(text, config_.bot_name(), addressed, for_other_bot);
   // Read from the cache; HandleTurn proves it current (see there).
   ts.plain = plain;
   RETURN_IF_ERROR(sessions_->LoadVersioned(out.agent_id, out.session_key, out.session, ts.version,
@@ -450,32 +612,13 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   // of the agent) and auth order. Matched once per turn; without rules this is one check.
   const RouteRule* rule = MatchRoute(config_.routes(), out.session_key, message.channel, message.chat_type);
   const AgentView& view = rule ? config_.RuleAgent(out.agent_id, *rule) : *agent->view;
-  // A scoped pin whose time is up ends before the message is looked at, silently (its history
-  // event says so); so does a model pin the agent's policy no longer allows (OpenClaw drops it
-  // too; strict mode says so once).
-  bool ended = false;
   std::string pin_notice;
-  if (const ModelpinSessionData* m = out.session.modelpin.get();
-      m && m->scope && m->scope->kind == PinScope::Kind::kFor && now >= m->scope->until_ms) {
-    out.session.EndPinScope(now, "expiry");
-    ended = true;
-  }
-  if (agent->view->policy && out.session.model_override && out.session.provider_override &&
-      !agent->resolver->Permitted({*out.session.provider_override, *out.session.model_override})) {
-    ModelRef dropped{*out.session.provider_override, *out.session.model_override};
-    PinSelection before = out.session.Selection();
-    out.session.modelpin.SetScope(std::nullopt);
-    out.session.provider_override.reset();
-    out.session.model_override.reset();
-    out.session.model_override_source.reset();
-    out.session.model_override_route_resolution.reset();
-    out.session.RecordPinChange(now, "invalid", before);
-    ended = true;
-    if (strict_)
-      pin_notice = absl::StrCat("Your pinned model ", dropped.Label(), " was dropped: ", agent->view->policy->path,
-                                " no longer allows it. Back to the default, ", view.default_ref.Label(), ".");
-  }
+  const bool ended = EndLapsedPins(out.session, *agent->view, *agent->resolver, view, now, strict_, pin_notice);
   if (!pin_notice.empty()) out.replies.push_back({std::move(pin_notice), false});
+  // The session is read into out.session, and a turn changes it there. Most messages hold no
+  // directive: they only route, and the route's pin rules report whether they changed the
+  // session, so they need no copy of it. Directives work on out.session and keep the stored
+  // state in `stored`, to restore it when they refuse the message.
   SessionState stored = plain ? SessionState{} : out.session;
   SessionState& session = out.session;
   TurnContext ctx{config_,
@@ -491,119 +634,41 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
                   message.source,
                   session,
                   plain ? session : stored};
-
   ctx.env = &env_;
   ctx.orders = agent->orders.get();
   ctx.plugins = &plugins_;
   ctx.sender = message.sender;
   ctx.rule = rule;
 
-  // 1. Directives, in plugin order, each removed before the next plugin looks.
-  std::string_view input = text;
-  std::string cleaned;
-  bool cleaned_set = false;
-  struct Found {
-    const Plugin* plugin;
-    DirectiveHit hit;
-  };
-  absl::InlinedVector<Found, 4> found;
-  if (!plain) {
-    for (const auto& plugin : plugins_.plugins()) {
-      std::string_view current = cleaned_set ? std::string_view(cleaned) : input;
-      auto hit = plugin->FindDirective(current, ctx);
-      if (!hit) continue;
-      std::string rest = grammar::RemoveSpan(current, hit->span);
-      found.push_back({plugin.get(), std::move(*hit)});
-      cleaned = std::move(rest);
-      cleaned_set = true;
-    }
-  }
-  std::string_view remaining = cleaned_set ? std::string_view(cleaned) : input;
   // A turn that ends with replies only: the session is stored if it changed, and no route.
   auto finish_without_route = [&]() -> absl::Status {
     out.route.reset();
     if (session == stored && !ended) return absl::OkStatus();
     return ts.Put(*sessions_, out, session);
   };
-  bool directive_only = !found.empty() && text::Trim(remaining).empty();
-
-  // 2. Apply them on the working copy; any error refuses the whole message.
+  // 1. Directives, in plugin order, each removed before the next plugin looks.
+  std::string cleaned;
+  FoundDirectives found;
+  std::string_view remaining = plain ? text : FindDirectives(plugins_, text, ctx, cleaned, found);
+  // 2. Apply them on the working copy; any error (or a query) refuses the whole message.
   if (!found.empty()) {
-    ctx.directive_count = found.size();
-    ctx.directive_only = directive_only;
-    for (size_t i = 0; i < found.size() && i < ctx.directive_plugins.size(); ++i)
-      ctx.directive_plugins[i] = found[i].plugin->name();
-    absl::InlinedVector<std::string, 4> acks(found.size());
-    absl::InlinedVector<Reply, 1> infos;
-    absl::InlinedVector<std::optional<Reply>, 4> notices(found.size());
-    absl::InlinedVector<size_t, 4> apply_order;
-    for (size_t i = 0; i < found.size(); ++i)
-      if (!found[i].plugin->AppliesLast()) apply_order.push_back(i);
-    for (size_t i = 0; i < found.size(); ++i)
-      if (found[i].plugin->AppliesLast()) apply_order.push_back(i);
-    for (size_t i : apply_order) {
-      const Found& f = found[i];
-      DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
-      if (r.error || r.query) {
-        out.replies.push_back(r.error ? std::move(*r.error) : std::move(*r.query));
-        out.session = std::move(stored);
-        out.route.reset();
-        if (ended) return ts.Put(*sessions_, out, out.session);
-        return absl::OkStatus();
-      }
-      acks[i] = std::move(r.ack);
-      if (r.info) infos.push_back(std::move(*r.info));
-      notices[i] = std::move(r.notice);
+    const bool directive_only = text::Trim(remaining).empty();
+    if (std::optional<Reply> refusal = ApplyDirectives(found, directive_only, ctx, out.replies)) {
+      out.replies.push_back(std::move(*refusal));
+      out.session = std::move(stored);
+      out.route.reset();
+      if (ended) return ts.Put(*sessions_, out, out.session);
+      return absl::OkStatus();
     }
-    // The pin history: one event for what the directives changed of the model and the pin.
-    if (!session.SameSelection(stored) || !ctx.pin_change_scope.empty())
-      session.RecordPinChange(now, ctx.pin_change_source.empty() ? std::string_view("plugin") : ctx.pin_change_source,
-                              stored, std::move(ctx.pin_change_scope));
-    acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
-    if (acks.size() == 1) out.replies.push_back({std::move(acks.front()), false});
-    else if (!acks.empty()) out.replies.push_back({absl::StrJoin(acks, " "), false});
-    for (auto& n : notices)
-      if (n) out.replies.push_back(std::move(*n));
-    for (auto& i : infos)
-      if (directive_only) out.replies.push_back(std::move(i));
+    RecordDirectivePinChange(ctx, stored, now);
     if (directive_only) return finish_without_route();
   }
-
   // 3. Commands: the cleaned text starts with '/'.
   std::string_view body = text::Trim(remaining);
-  if (!body.empty() && body.front() == '/' && !for_other_bot) {
-    for (const auto& plugin : plugins_.plugins()) {
-      auto replies = plugin->HandleCommand(body, ctx);
-      if (!replies) continue;
-      out.replies.insert(out.replies.end(), std::make_move_iterator(replies->begin()),
-                         std::make_move_iterator(replies->end()));
-      return finish_without_route();
-    }
-  }
-
+  if (!for_other_bot && RunCommand(plugins_, body, ctx, out.replies)) return finish_without_route();
   // 4. The text goes on to the model. The route's buffers are reused when `out` held one.
   Route& route = out.route ? *out.route : out.route.emplace();
-  route.text.assign(body);
-  route.thinking.assign(ctx.run_thinking);
-  if (rule) route.rule.assign(rule->name);
-  else route.rule.clear();
-  ctx.CurrentModelInto(route.model);
-  const AuthOrder& order = ModelOrder(ctx, route.model);
-  std::string dropped_notice;
-  bool pins_changed = ApplyTurnPins(ctx, route.model, order, &dropped_notice);
-  if (!dropped_notice.empty()) out.replies.push_back({std::move(dropped_notice), false});
-  RouteProfiles(ctx, route.model, order, route.profiles);
-  route.fallback_from.provider.clear();
-  route.fallback_from.model.clear();
-  route.fallback_reason.clear();
-  route.plan.clear();
-  if (!ctx.agent.fallbacks.empty()) PlanFallbacks(ctx, order, route);
-  // A scoped pin counted in messages: this routed message used it; the last one ends it, so
-  // the session is back on its own selection for the next message.
-  if (const ModelpinSessionData* m = session.modelpin.get(); m && m->scope && m->scope->kind != PinScope::Kind::kFor) {
-    if (session.modelpin.CountTurn() <= 0) session.EndPinScope(now, "expiry");
-    pins_changed = true;
-  }
+  const bool pins_changed = RouteText(ctx, rule, body, now, route, out.replies);
   if (ended || (plain ? pins_changed : !(session == stored)))
     RETURN_IF_ERROR(ts.Put(*sessions_, out, session));
   return absl::OkStatus();
@@ -644,7 +709,7 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
   std::string path = EffectiveAuthStorePath(agent);
   if (path.empty() && !simulated_) return absl::FailedPreconditionError("no state dir: outcomes cannot be recorded");
   int64_t now = clock_->NowMs();
-  // The rule (engine/rotation.h) runs inside the health store's update: atomic under a file lock
+  // The rule (engine/auth/rotation.h) runs inside the health store's update: atomic under a file lock
   // or a Redis transaction, and re-run there when another process won the race.
   auto rule = [&](UsageStats& u, std::string& last_good) -> absl::Status {
     ApplyReport(report, config_.rotation(), now, u);

@@ -42,6 +42,15 @@ struct Reply {
   friend bool operator==(const Reply&, const Reply&) = default;
 };
 
+// What a plugin's directive does that other plugins of the same message may need to know,
+// declared by the plugin (Plugin::DirectiveEffects) so that no plugin names another: the model
+// plugin asks whether the message sets the thinking level itself, not whether "think" ran.
+// Flags, or'ed.
+enum class DirectiveEffect : uint32_t {
+  kNone = 0,
+  kSetsThinkingLevel = 1u << 0,  // the directive sets (or shows) the session's thinking level
+};
+
 // Where a message came from. Handlers must not care; it travels along for logs and replies
 // that are only meaningful in one place (the REPL's help, say).
 enum class MessageSource { kBot, kRepl, kReplay };
@@ -78,9 +87,16 @@ struct TurnContext {
   size_t directive_count = 0;
   bool directive_only = false;
   // The plugins with a directive in this message, by name ("think", "model"); the first
-  // directive_count entries (each plugin finds at most one directive per message).
+  // directive_count entries (each plugin finds at most one directive per message). For logs
+  // and tools: a plugin asks DirectiveSets() instead of naming another plugin.
   std::array<std::string_view, 8> directive_plugins{};
   bool HasDirective(std::string_view plugin) const;
+  // The effects the plugins with a directive in this message declare (Plugin::DirectiveEffects),
+  // or'ed; and whether one of them has `effect`.
+  uint32_t directive_effects = 0;
+  bool DirectiveSets(DirectiveEffect effect) const {
+    return (directive_effects & static_cast<uint32_t>(effect)) != 0;
+  }
   // A thinking level for this message's model call only (an inline /think); Route::thinking.
   std::string run_thinking{};
   // Who sent the message (InboundMessage::sender), "" when unknown.
@@ -165,6 +181,9 @@ class Plugin {
   // they see its final model ("/model fable /think off" checks "off" against fable). Their
   // acknowledgements still appear in directive order.
   virtual bool AppliesLast() const { return false; }
+  // What this plugin's directive does that other plugins of the message may need to know
+  // (DirectiveEffect flags, or'ed); the engine gathers them in TurnContext::directive_effects.
+  virtual uint32_t DirectiveEffects() const { return static_cast<uint32_t>(DirectiveEffect::kNone); }
   virtual std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const {
     (void)text;
     (void)ctx;

@@ -95,7 +95,7 @@ void DescribeRoute(const TurnContext& ctx, const std::vector<std::string>& ids, 
       if (ctx.env)
         for (const auto& c : ctx.env->all())
           if (c.ProfileId() == id) e = &c;
-      v.masked.push_back(e ? MaskSecret(e->value, ctx.config.masking()) : "missing");
+      v.masked.push_back(e ? MaskedCredential(*e, ctx.config.masking()) : "missing");
       p.provider = e ? Str(e->provider) : Str("");
       p.type = Str("env");
     } else if (const Credential* c = ctx.auth.Find(id)) {

@@ -159,7 +159,7 @@ std::string ExplainText(const TurnContext& ctx, std::string_view argument) {
   absl::StrAppend(&out, "\nAuth for ", e.provider, " (order from ", e.order_source, "):");
   if (e.order.empty()) {
     if (const EnvCredential* c = ctx.env ? ctx.env->For(e.provider) : nullptr)
-      absl::StrAppend(&out, "\n  no usable profile: falls back to ", c->variable, " ", MaskSecret(c->value, ctx.config.masking()), " from ",
+      absl::StrAppend(&out, "\n  no usable profile: falls back to ", c->variable, " ", MaskedCredential(*c, ctx.config.masking()), " from ",
                       c->source);
     else
       absl::StrAppend(&out, "\n  no usable profile and no ", e.provider,

@@ -370,45 +370,69 @@ class ModelPlugin : public Plugin {
   static DirectiveResult Select(TurnContext& ctx, const Selection& sel, const std::optional<std::string>& profile,
                                 const grammar::ModelOptions& opts, bool configured_profile = false) {
     const ModelRef& ref = sel.ref;
-    if (profile) {
-      const Credential* c = ctx.auth.Find(*profile);
-      if (c == nullptr) return Refused(Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" not found.")));
-      // OpenClaw compares provider strings as typed (spec 7.8); strict mode compares the auth
-      // providers ("claude-cli" authenticates as "anthropic") and refuses profiles that could not
-      // be used, instead of pinning them silently.
-      bool same = ctx.strict ? AuthProvider(c->provider) == AuthProvider(ref.provider) : c->provider == ref.provider;
-      if (!same)
-        return Refused(Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" is for ", c->provider, ", not ",
-                                        text::EchoSafe(ref.provider), ".")));
-      std::string why;
-      if (ctx.strict && !IsEligible(*c, ref.provider, ctx.config, ctx.now_ms, &why))
-        return Refused(Error(absl::StrCat("Auth profile \"", text::EchoSafe(*profile), "\" cannot be used for ", ref.provider, ": ", why, ".")));
-      if (ctx.strict) {
-        const AuthOrder& order = ctx.OrderFor(ref.provider);
-        if (order.explicit_order && std::find(order.ids.begin(), order.ids.end(), *profile) == order.ids.end())
-          return Refused(Error(absl::StrCat("Auth profile \"", *profile, "\" cannot be used for ", ref.provider,
-                                     ": the auth order for ", ref.provider, " does not list it.")));
-      }
+    if (profile)
+      if (std::optional<Reply> error = CheckProfile(ctx, ref, *profile)) return Refused(std::move(*error));
+    const RuntimeChoice runtime = ParseRuntime(opts.runtime);
+    if (std::optional<Reply> error = CheckRuntime(ctx, ref, profile, runtime)) return Refused(std::move(*error));
+    const bool is_default = ref == ctx.agent.default_ref;
+    SetSelection(ctx, ref, is_default, profile, runtime);
+    const ScopeWords scope = SetPinScope(ctx, opts.pin_limit);
+    ctx.pin_change_source = is_default && opts.pin_limit.kind == grammar::PinLimitKind::kNone ? "reset" : "user";
+    MarkSwitch(ctx);
+    const std::string remap_part = RemapThinking(ctx, ref);
+    return Acknowledge(ctx, sel, opts, is_default, scope, remap_part, runtime, profile, configured_profile);
+  }
+
+  // Select, step 1: may the session pin `profile` for `ref`? The refusal, or nullopt.
+  static std::optional<Reply> CheckProfile(const TurnContext& ctx, const ModelRef& ref, const std::string& profile) {
+    const Credential* c = ctx.auth.Find(profile);
+    if (c == nullptr) return Error(absl::StrCat("Auth profile \"", text::EchoSafe(profile), "\" not found."));
+    // OpenClaw compares provider strings as typed (spec 7.8); strict mode compares the auth
+    // providers ("claude-cli" authenticates as "anthropic") and refuses profiles that could not
+    // be used, instead of pinning them silently.
+    bool same = ctx.strict ? AuthProvider(c->provider) == AuthProvider(ref.provider) : c->provider == ref.provider;
+    if (!same)
+      return Error(absl::StrCat("Auth profile \"", text::EchoSafe(profile), "\" is for ", c->provider, ", not ",
+                                text::EchoSafe(ref.provider), "."));
+    std::string why;
+    if (ctx.strict && !IsEligible(*c, ref.provider, ctx.config, ctx.now_ms, &why))
+      return Error(absl::StrCat("Auth profile \"", text::EchoSafe(profile), "\" cannot be used for ", ref.provider, ": ", why, "."));
+    if (ctx.strict) {
+      const AuthOrder& order = ctx.OrderFor(ref.provider);
+      if (order.explicit_order && std::find(order.ids.begin(), order.ids.end(), profile) == order.ids.end())
+        return Error(absl::StrCat("Auth profile \"", profile, "\" cannot be used for ", ref.provider,
+                                  ": the auth order for ", ref.provider, " does not list it."));
     }
-    RuntimeChoice runtime = ParseRuntime(opts.runtime);
+    return std::nullopt;
+  }
+
+  // Select, step 2: can `ref` run on the runtime the directive asks for (or the one it would get)?
+  // The refusal, or nullopt.
+  static std::optional<Reply> CheckRuntime(const TurnContext& ctx, const ModelRef& ref,
+                                           const std::optional<std::string>& profile, const RuntimeChoice& runtime) {
     if (!runtime.id.empty() && !RuntimeSupported(runtime.id, ref.provider))
-      return Refused(Error(absl::StrCat("Runtime \"", runtime.as_typed, "\" is not supported for ", ref.provider, ".")));
+      return Error(absl::StrCat("Runtime \"", runtime.as_typed, "\" is not supported for ", ref.provider, "."));
     if (!ProviderKnown(ctx, ref.provider))
-      return Refused(Error(absl::StrCat("Unknown provider \"", text::EchoSafe(ref.provider), "\". Use /models to list providers.")));
+      return Error(absl::StrCat("Unknown provider \"", text::EchoSafe(ref.provider), "\". Use /models to list providers."));
     if (!runtime.id.empty()) {
       bool offered = runtime.id == "openclaw" && OpenClawRuntimeOffered(ctx, ref, profile);
       if (!offered)
-        return Refused(Error(absl::StrCat("Runtime \"", runtime.id, "\" is not available for ", ref.Label(),
-                                   ". Refresh the model catalog and choose again.")));
+        return Error(absl::StrCat("Runtime \"", runtime.id, "\" is not available for ", ref.Label(),
+                                  ". Refresh the model catalog and choose again."));
     } else if (!runtime.reset && ref.provider == "openai" && !ctx.session.agent_runtime_override) {
       // openai models route to the Codex runtime, which this setup cannot provide; a runtime the
       // session has pinned (openclaw) serves them instead.
-      return Refused(Error(absl::StrCat("A runtime is not available for ", ref.Label(),
-                                 ". Refresh the model catalog and choose again.")));
+      return Error(absl::StrCat("A runtime is not available for ", ref.Label(),
+                                ". Refresh the model catalog and choose again."));
     }
+    return std::nullopt;
+  }
 
+  // Select, step 3: the session's model (or back to the default), its credential pin (kept only
+  // while it authenticates the new model's provider) and its runtime.
+  static void SetSelection(TurnContext& ctx, const ModelRef& ref, bool is_default,
+                           const std::optional<std::string>& profile, const RuntimeChoice& runtime) {
     SessionState& s = ctx.session;
-    bool is_default = ref == ctx.agent.default_ref;
     if (is_default) {
       s.provider_override.reset();
       s.model_override.reset();
@@ -432,41 +456,55 @@ class ModelPlugin : public Plugin {
     }
     if (runtime.reset) s.agent_runtime_override.reset();
     else if (!runtime.id.empty()) s.agent_runtime_override = runtime.id;
-    // A scoped pin returns to the session's own selection: the one before this message, or the
-    // one an active scoped pin would have returned to. A plain selection ends any scoped pin.
-    const grammar::PinLimit& limit = opts.pin_limit;
-    std::string scope_words;
-    std::string restore_text;
-    if (limit.kind != grammar::PinLimitKind::kNone) {
-      PinScope sc;
-      sc.set_at_ms = ctx.now_ms;
-      const ModelpinSessionData* before_data = ctx.stored.modelpin.get();
-      sc.restore = before_data && before_data->scope ? before_data->scope->restore : Interned(ctx.stored.Selection());
-      if (limit.kind == grammar::PinLimitKind::kOnce) {
-        sc.kind = PinScope::Kind::kOnce;
-        sc.turns_left = 1;
-        scope_words = "for the next message only";
-        ctx.pin_change_scope = "--once";
-      } else if (limit.kind == grammar::PinLimitKind::kTurns) {
-        sc.kind = PinScope::Kind::kTurns;
-        sc.turns_left = *ParsePinTurns(limit.value);
-        scope_words = sc.turns_left == 1 ? "for the next message only" : absl::StrCat("for the next ", sc.turns_left, " messages");
-        ctx.pin_change_scope = absl::StrCat("--turns ", sc.turns_left);
-      } else {
-        PinDuration dur = *ParsePinDuration(limit.value);
-        sc.kind = PinScope::Kind::kFor;
-        sc.until_ms = ctx.now_ms + dur.ms;
-        scope_words = absl::StrCat("for ", dur.words, ", until ", UntilText(sc.until_ms, ctx.now_ms));
-        ctx.pin_change_scope = absl::StrCat("--for ", text::ToLower(limit.value));
-      }
-      restore_text = RestoreText(ctx, *sc.restore);
-      s.modelpin.SetScope(sc);
-    } else {
+  }
+
+  // What a scoped pin's acknowledgement says: "for the next 3 messages", and what it returns to.
+  struct ScopeWords {
+    std::string scope;    // "" without a scoped pin
+    std::string restore;
+  };
+
+  // Select, step 4: a scoped pin (--once, --turns, --for) returns to the session's own selection:
+  // the one before this message, or the one an active scoped pin would have returned to. A plain
+  // selection ends any scoped pin.
+  static ScopeWords SetPinScope(TurnContext& ctx, const grammar::PinLimit& limit) {
+    ScopeWords words;
+    SessionState& s = ctx.session;
+    if (limit.kind == grammar::PinLimitKind::kNone) {
       s.modelpin.SetScope(std::nullopt);
+      return words;
     }
-    ctx.pin_change_source = is_default && limit.kind == grammar::PinLimitKind::kNone ? "reset" : "user";
-    // Only this directive changes the model and pin fields in a turn, so the stored session is
-    // the state before it. Nothing else (runtime, thinking) counts as a switch.
+    PinScope sc;
+    sc.set_at_ms = ctx.now_ms;
+    const ModelpinSessionData* before_data = ctx.stored.modelpin.get();
+    sc.restore = before_data && before_data->scope ? before_data->scope->restore : Interned(ctx.stored.Selection());
+    if (limit.kind == grammar::PinLimitKind::kOnce) {
+      sc.kind = PinScope::Kind::kOnce;
+      sc.turns_left = 1;
+      words.scope = "for the next message only";
+      ctx.pin_change_scope = "--once";
+    } else if (limit.kind == grammar::PinLimitKind::kTurns) {
+      sc.kind = PinScope::Kind::kTurns;
+      sc.turns_left = *ParsePinTurns(limit.value);
+      words.scope = sc.turns_left == 1 ? "for the next message only" : absl::StrCat("for the next ", sc.turns_left, " messages");
+      ctx.pin_change_scope = absl::StrCat("--turns ", sc.turns_left);
+    } else {
+      PinDuration dur = *ParsePinDuration(limit.value);
+      sc.kind = PinScope::Kind::kFor;
+      sc.until_ms = ctx.now_ms + dur.ms;
+      words.scope = absl::StrCat("for ", dur.words, ", until ", UntilText(sc.until_ms, ctx.now_ms));
+      ctx.pin_change_scope = absl::StrCat("--for ", text::ToLower(limit.value));
+    }
+    words.restore = RestoreText(ctx, *sc.restore);
+    s.modelpin.SetScope(sc);
+    return words;
+  }
+
+  // Select, step 5: a changed model or credential pin is a live switch. Only this directive
+  // changes those fields in a turn, so the stored session is the state before it. Nothing else
+  // (runtime, thinking) counts as a switch.
+  static void MarkSwitch(TurnContext& ctx) {
+    SessionState& s = ctx.session;
     const SessionState& before = ctx.stored;
     bool switched = s.provider_override != before.provider_override || s.model_override != before.model_override ||
                     s.model_override_source != before.model_override_source ||
@@ -475,9 +513,29 @@ class ModelPlugin : public Plugin {
                     s.auth_profile_override_source != before.auth_profile_override_source ||
                     s.auth_profile_override_compaction_count != before.auth_profile_override_compaction_count;
     if (switched) s.live_model_switch_pending = true;
+  }
 
-    // Acknowledgement (spec 6.3). A lone /model prints runtime before profile; combined with
-    // other directives OpenClaw prints the reverse.
+  // Select, step 6: a stored thinking level the new model does not accept moves to the level it
+  // would run at, unless the message sets the level itself ("/think off /model opus"). The
+  // acknowledgement part, "" when nothing moved.
+  static std::string RemapThinking(TurnContext& ctx, const ModelRef& ref) {
+    SessionState& s = ctx.session;
+    if (!s.thinking_level || ctx.DirectiveSets(DirectiveEffect::kSetsThinkingLevel)) return "";
+    ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
+    std::string to = profile.Supported(*s.thinking_level);
+    if (to == *s.thinking_level) return "";
+    std::string part = absl::StrCat("Thinking level set to ", to, " (", *s.thinking_level, " not supported for ",
+                                    ref.Label(), ").");
+    s.thinking_level = to;
+    return part;
+  }
+
+  // Select, step 7: the acknowledgement (spec 6.3). A lone /model prints runtime before profile;
+  // combined with other directives OpenClaw prints the reverse.
+  static DirectiveResult Acknowledge(const TurnContext& ctx, const Selection& sel, const grammar::ModelOptions& opts,
+                                     bool is_default, const ScopeWords& scope, const std::string& remap_part,
+                                     const RuntimeChoice& runtime, const std::optional<std::string>& profile,
+                                     bool configured_profile) {
     DirectiveResult r;
     std::string& ack = r.ack;
     auto add = [&ack](std::string_view part) {
@@ -494,8 +552,8 @@ class ModelPlugin : public Plugin {
     const size_t echo_cap = ctx.strict ? 200 : 3 * label.size() + 3;  // room for U+FFFD expansion
     if (std::any_of(label.begin(), label.end(), [](char c) { return c < 0x20 || c == 0x7F; }) || label.size() > echo_cap)
       label = text::EchoSafe(label, echo_cap);
-    if (!scope_words.empty()) {
-      absl::StrAppend(&ack, "Model set to ", label, " ", scope_words, "; then back to ", restore_text, ".");
+    if (!scope.scope.empty()) {
+      absl::StrAppend(&ack, "Model set to ", label, " ", scope.scope, "; then back to ", scope.restore, ".");
     } else if (wide) {
       absl::StrAppend(&ack, "Model set to ", label, " for this session. ",
                       opts.scope == Scope::kAgent ? "Agent" : "Global",
@@ -504,17 +562,6 @@ class ModelPlugin : public Plugin {
       absl::StrAppend(&ack, "Session model reset to configured default (", label, ").");
     } else {
       absl::StrAppend(&ack, "Model set to ", label, " for this session only; configured default unchanged.");
-    }
-    // A stored thinking level the new model does not accept moves to the level it would run at,
-    // unless the message sets the level itself ("/think off /model opus").
-    std::string remap_part;
-    if (s.thinking_level && !ctx.HasDirective("think")) {
-      ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
-      if (std::string to = profile.Supported(*s.thinking_level); to != *s.thinking_level) {
-        remap_part = absl::StrCat("Thinking level set to ", to, " (", *s.thinking_level, " not supported for ",
-                                  ref.Label(), ").");
-        s.thinking_level = to;
-      }
     }
     std::string runtime_part;
     if (runtime.reset) runtime_part = "Runtime reset to configured policy.";

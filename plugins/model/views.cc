@@ -202,7 +202,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   if (order.ids.empty()) {
     // OpenClaw's fallback: the provider's environment key, masked, with the variable's name.
     if (const EnvCredential* c = ctx.env ? ctx.env->For(provider) : nullptr)
-      return absl::StrCat(MaskSecret(c->value, ctx.config.masking()), " (", c->variable, ")");
+      return absl::StrCat(MaskedCredential(*c, ctx.config.masking()), " (", c->variable, ")");
     return "missing";
   }
   // OpenClaw marks the first profile of the configured order even when this session's pin will

@@ -22,6 +22,8 @@ class ThinkPlugin : public Plugin {
              .arguments = AllThinkingLevels()}};
   }
   bool AppliesLast() const override { return true; }
+  // Its directive sets the thinking level: a /model in the same message leaves the level to it.
+  uint32_t DirectiveEffects() const override { return static_cast<uint32_t>(DirectiveEffect::kSetsThinkingLevel); }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext&) const override {
     auto d = grammar::FindLevelDirective(text, kNames, NormalizeThinkingLevel);

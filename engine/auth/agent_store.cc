@@ -1,0 +1,93 @@
+#include "engine/auth/agent_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/auth/auth_order.h"
+#include "base/text.h"
+
+namespace modelpin {
+
+absl::StatusOr<std::string> KnownAgent(const Engine& engine, const std::string& requested) {
+  std::string id = engine.ResolveAgent(requested);
+  const Config& config = engine.config();
+  if (!requested.empty() && !config.HasAgentEntry(id) && id != config.DefaultAgentId() && id != "main")
+    return absl::NotFoundError(absl::StrCat("Unknown agent id \"", requested, "\"."));
+  return id;
+}
+
+absl::Status RequireExplicitOwner(const Config& config, std::string_view requested) {
+  if (requested.empty() && config.AgentIds().size() > 1)
+    return absl::FailedPreconditionError(
+        "Multiple agents are configured, but the model command has no explicit owner. Pass --agent <id>.");
+  return absl::OkStatus();
+}
+
+absl::Status UpdateOwnStore(const std::string& own, const std::string& effective,
+                            const std::function<absl::Status(AuthStore&)>& change) {
+  return AuthStore::Update(own, [&](AuthStore& store) -> absl::Status {
+    if (!store.exists() && effective != own) {
+      auto shared = AuthStore::Load(effective);
+      if (!shared.ok()) return shared.status();
+      if (shared->exists()) {
+        auto copy = AuthStore::Parse(own, shared->ToJson());
+        if (!copy.ok()) return copy.status();
+        store = *std::move(copy);
+      }
+    }
+    return change(store);
+  });
+}
+
+absl::Status UpdateOwnStore(const Engine& engine, const std::string& agent,
+                            const std::function<absl::Status(AuthStore&)>& change) {
+  return UpdateOwnStore(engine.OwnAuthStorePath(agent), engine.EffectiveAuthStorePath(agent), change);
+}
+
+absl::Status CheckOrderIds(const AuthStore& store, const std::vector<std::string>& ids, const std::string& provider,
+                           const std::string& agent_dir) {
+  for (const auto& id : ids) {
+    const Credential* c = store.Find(id);
+    if (c == nullptr)
+      return absl::NotFoundError(absl::StrCat("Auth profile \"", id, "\" not found in ", agent_dir,
+                                              ". Run modelpin models status to see saved profiles."));
+    if (AuthProvider(c->provider) != AuthProvider(provider))
+      return absl::InvalidArgumentError(
+          absl::StrCat("Auth profile \"", id, "\" is for ", c->provider, ", not ", provider, "."));
+  }
+  return absl::OkStatus();
+}
+
+std::string OrderFallbackText(const Config& config, const std::string& provider) {
+  const std::vector<std::string>* order = config.AuthOrder(AuthProvider(provider));
+  if (order == nullptr) order = config.AuthOrder(provider);
+  if (order == nullptr) return "selecting automatically";
+  if (order->empty()) return "config selects no profiles";
+  return "using order from config: " + absl::StrJoin(*order, ", ");
+}
+
+std::string BadSecret(std::string_view secret, const std::string& what) {
+  if (secret.empty()) return absl::StrCat("no ", what, " read from stdin");
+  for (size_t i = 0; i < secret.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(secret[i]);
+    if (c < 0x20 || c == 0x7f) return absl::StrCat("the ", what, " contains control characters");
+    if (text::SpaceAt(secret, i) > 0) return absl::StrCat("the ", what, " contains whitespace");
+  }
+  return "";
+}
+
+std::string DefaultProfileId(const std::string& provider) { return provider + ":manual"; }
+
+void StoreCredential(AuthStore& store, const Credential& c) {
+  const Credential* old = store.Find(c.id);
+  if (old && old->secret != c.secret) store.SetUsage(c.id, UsageStats{});
+  store.UpsertProfile(c);
+}
+
+UsageStats ClearedHealth(const UsageStats& u) {
+  UsageStats healthy;
+  healthy.last_used = u.last_used;
+  healthy.use_count = u.use_count;
+  return healthy;
+}
+
+}  // namespace modelpin
