@@ -60,10 +60,6 @@ paste-token does (default id anthropic:manual). Needs a terminal; elsewhere, run
 `modelpin models auth paste-token --provider anthropic`.
 )";
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
-
 // Parses the flags of a verb; returns the exit code to stop with, or -1 to go on.
 int ParseVerb(Args& args, const std::string& verb, const char* help, const std::vector<std::string>& value_flags,
               const std::vector<std::string>& bool_flags) {

@@ -16,8 +16,20 @@
 #include "absl/status/statusor.h"
 #include "engine/auth/agent_store.h"
 #include "engine/turn/engine.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace modelpin::cli {
+
+// The verbs' --json output: one writer type and the helpers every verb uses.
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+inline void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+inline void Key(JsonWriter& w, const char* k) { w.Key(k); }
+inline void StrList(JsonWriter& w, const std::vector<std::string>& list) {
+  w.StartArray();
+  for (const auto& s : list) Str(w, s);
+  w.EndArray();
+}
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;

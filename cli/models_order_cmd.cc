@@ -34,15 +34,6 @@ is also a filter: profiles not listed are not used.
   --agent ID    agent (default: the config's default agent, else main)
 )";
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void Str(JsonWriter& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
-void Key(JsonWriter& w, const char* k) { w.Key(k); }
-void StrList(JsonWriter& w, const std::vector<std::string>& list) {
-  w.StartArray();
-  for (const auto& s : list) Str(w, s);
-  w.EndArray();
-}
 
 int RunOrder(const std::string& action, std::vector<std::string> argv) {
   Common common;

@@ -29,15 +29,6 @@ $MODELPIN_NOW_MS when set (tests), else the system clock.
            profile expires within 24 h; else 0
 )";
 
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void Str(JsonWriter& w, const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); }
-void Key(JsonWriter& w, const char* k) { w.Key(k); }
-void StrList(JsonWriter& w, const std::vector<std::string>& list) {
-  w.StartArray();
-  for (const auto& s : list) Str(w, s);
-  w.EndArray();
-}
 
 
 constexpr int64_t kWarnMs = 86'400'000;

@@ -12,23 +12,15 @@
 #include "engine/auth/agent_store.h"
 #include "engine/turn/engine.h"
 #include "test/golden.h"
+#include "test/support.h"
 
 namespace fs = std::filesystem;
 using namespace modelpin;
 
 namespace {
 
-Config ParseConfig(const std::string& json) {
-  auto c = Config::Parse("test.json", json);
-  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().message());
-  return *std::move(c);
-}
-
-AuthStore ParseStore(const std::string& json) {
-  auto s = AuthStore::Parse("auth-profiles.json", json);
-  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().message());
-  return *std::move(s);
-}
+using testing::ParseConfig;
+using testing::ParseStore;
 
 std::string TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "modelpin-auth-rules-XXXXXX").string();

@@ -23,6 +23,7 @@
 #include "engine/turn/engine.h"
 #include "plugins/builtin.h"
 #include "test/golden.h"
+#include "test/support.h"
 
 namespace fs = std::filesystem;
 using namespace modelpin;
@@ -31,17 +32,8 @@ namespace {
 
 constexpr int64_t kNow = 1'800'000'000'000;  // 2027-01-15
 
-Config ParseConfig(const std::string& json) {
-  auto c = Config::Parse("test.json", json);
-  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().message());
-  return *std::move(c);
-}
-
-AuthStore ParseStore(const std::string& json) {
-  auto s = AuthStore::Parse("auth-profiles.json", json);
-  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().message());
-  return *std::move(s);
-}
+using testing::ParseConfig;
+using testing::ParseStore;
 
 std::vector<std::string> Order(const Config& c, const AuthStore& s, const std::string& provider = "anthropic") {
   return ResolveAuthOrder({&c, &s, provider, kNow}).ids;
