@@ -60,17 +60,6 @@ paste-token does (default id anthropic:manual). Needs a terminal; elsewhere, run
 `modelpin models auth paste-token --provider anthropic`.
 )";
 
-// Parses the flags of a verb; returns the exit code to stop with, or -1 to go on.
-int ParseVerb(Args& args, const std::string& verb, const char* help, const std::vector<std::string>& value_flags,
-              const std::vector<std::string>& bool_flags) {
-  if (std::string err = args.Parse(value_flags, bool_flags); !err.empty()) return Usage(verb, err);
-  if (args.help()) {
-    std::cout << help;
-    return kExitOk;
-  }
-  return -1;
-}
-
 struct Loaded {
   std::unique_ptr<Engine> engine;
   std::string agent;

@@ -82,6 +82,10 @@ std::shared_ptr<const Clock> CliClock();
 
 int Fail(const absl::Status& status);             // prints "modelpin: <message>", returns 1
 int Usage(const std::string& verb, const std::string& message);  // prints a one-line reason, returns 2
+// Parses a verb's flags and answers --help with `help`: the exit code to stop with (a usage
+// error, or 0 after the help), or -1 to go on.
+int ParseVerb(Args& args, const std::string& verb, const char* help, const std::vector<std::string>& value_flags,
+              const std::vector<std::string>& bool_flags);
 // Whether a subcommand position asks for help: "--help", "-h" or "help".
 inline bool IsHelpWord(std::string_view word) { return word == "--help" || word == "-h" || word == "help"; }
 

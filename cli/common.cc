@@ -147,4 +147,14 @@ int Usage(const std::string& verb, const std::string& message) {
   return kExitUsage;
 }
 
+int ParseVerb(Args& args, const std::string& verb, const char* help, const std::vector<std::string>& value_flags,
+              const std::vector<std::string>& bool_flags) {
+  if (std::string err = args.Parse(value_flags, bool_flags); !err.empty()) return Usage(verb, err);
+  if (args.help()) {
+    std::cout << help;
+    return kExitOk;
+  }
+  return -1;
+}
+
 }  // namespace modelpin::cli

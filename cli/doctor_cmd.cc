@@ -209,11 +209,7 @@ class Doctor {
 int RunDoctor(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (std::string err = args.Parse({}, {"--json"}); !err.empty()) return Usage("doctor", err);
-  if (args.help()) {
-    std::cout << kDoctorHelp;
-    return kExitOk;
-  }
+  if (int rc = ParseVerb(args, "doctor", kDoctorHelp, {}, {"--json"}); rc >= 0) return rc;
   if (!args.positional().empty()) return Usage("doctor", "takes no arguments");
   Doctor doctor(common, common.agent);
   doctor.Run();

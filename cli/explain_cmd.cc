@@ -22,11 +22,7 @@ masked. Nothing is changed. In chat: /model explain REF[@PROFILE].
 int RunExplain(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (std::string err = args.Parse({"--session"}, {"--json"}); !err.empty()) return Usage("explain", err);
-  if (args.help()) {
-    std::cout << kExplainHelp;
-    return kExitOk;
-  }
+  if (int rc = ParseVerb(args, "explain", kExplainHelp, {"--session"}, {"--json"}); rc >= 0) return rc;
   if (args.positional().empty()) return Usage("explain", "expected a model reference, e.g. sonnet@anthropic:work");
   std::string ref = absl::StrJoin(args.positional(), " ");
   bool with_session = args.Has("--session");

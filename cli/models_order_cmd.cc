@@ -41,11 +41,7 @@ int RunOrder(const std::string& action, std::vector<std::string> argv) {
   const std::string verb = "models auth order " + action;
   std::vector<std::string> bools;
   if (action == "get") bools.push_back("--json");
-  if (std::string err = args.Parse({"--provider"}, bools); !err.empty()) return Usage(verb, err);
-  if (args.help()) {
-    std::cout << kOrderHelp;
-    return kExitOk;
-  }
+  if (int rc = ParseVerb(args, verb, kOrderHelp, {"--provider"}, bools); rc >= 0) return rc;
   if (action != "set" && !args.positional().empty())
     return Usage(verb, "unexpected argument \"" + args.positional()[0] + "\"");
   std::string provider = text::ToLower(text::Trim(args.Value("--provider")));

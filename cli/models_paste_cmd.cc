@@ -96,11 +96,7 @@ int RunPaste(bool token, std::vector<std::string> argv) {
   const std::string verb = token ? "models auth paste-token" : "models auth paste-api-key";
   std::vector<std::string> value_flags = {"--provider", "--profile-id"};
   if (token) value_flags.push_back("--expires-in");
-  if (std::string err = args.Parse(value_flags, {}); !err.empty()) return Usage(verb, err);
-  if (args.help()) {
-    std::cout << (token ? kPasteTokenHelp : kPasteKeyHelp);
-    return kExitOk;
-  }
+  if (int rc = ParseVerb(args, verb, token ? kPasteTokenHelp : kPasteKeyHelp, value_flags, {}); rc >= 0) return rc;
   if (!args.positional().empty()) return Usage(verb, "unexpected argument \"" + args.positional()[0] + "\"");
   std::optional<int64_t> lifetime;
   if (args.Has("--expires-in")) {

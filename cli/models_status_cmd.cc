@@ -269,11 +269,7 @@ std::string StatusJson(const StatusReport& r) {
 int RunModelsStatus(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (std::string err = args.Parse({}, {"--json", "--check"}); !err.empty()) return Usage("models status", err);
-  if (args.help()) {
-    std::cout << kStatusHelp;
-    return kExitOk;
-  }
+  if (int rc = ParseVerb(args, "models status", kStatusHelp, {}, {"--json", "--check"}); rc >= 0) return rc;
   if (!args.positional().empty())
     return Usage("models status", "unexpected argument \"" + args.positional()[0] + "\"");
   auto engine = MakeEngine(common, false);

@@ -44,11 +44,7 @@ the fallback model when every profile of the session's model is cooling down.
 int RunReplay(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (std::string err = args.Parse({"--session", "--session-view"}, {"--json", "--timing"}); !err.empty()) return Usage("replay", err);
-  if (args.help()) {
-    std::cout << kReplayHelp;
-    return kExitOk;
-  }
+  if (int rc = ParseVerb(args, "replay", kReplayHelp, {"--session", "--session-view"}, {"--json", "--timing"}); rc >= 0) return rc;
   if (args.positional().size() != 1) return Usage("replay", "expected one TRANSCRIPT");
   const std::string view_name = args.Has("--session-view") ? args.Value("--session-view") : "touched";
   if (view_name != "touched" && view_name != "current")

@@ -67,11 +67,7 @@ std::string Summary(const SessionState& s) {
 int RunSessions(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (std::string err = args.Parse({}, {"--json"}); !err.empty()) return Usage("sessions", err);
-  if (args.help()) {
-    std::cout << kSessionsHelp;
-    return kExitOk;
-  }
+  if (int rc = ParseVerb(args, "sessions", kSessionsHelp, {}, {"--json"}); rc >= 0) return rc;
   const auto& pos = args.positional();
   if (pos.empty()) return Usage("sessions", "expected list, show KEY or reset KEY");
   const std::string& sub = pos[0];
