@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "engine/sessions/last_entry.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -25,7 +26,7 @@ namespace {
 
 // Writes one session: checks the version the caller read (ARGV[1], "" = any), stores the JSON
 // (ARGV[2], "" = delete, keeping the version as a tombstone), keeps the agent's index and
-// publishes the change as "<new version> <key>". Returns the new version, or -1 when the session changed meanwhile.
+// publishes the change as "<new version> <writer> <key>" (ARGV[4]: this process's token). Returns the new version, or -1 when the session changed meanwhile.
 constexpr char kPutScript[] = R"lua(
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= v then return -1 end
@@ -296,13 +297,9 @@ struct RedisSessionStore::Impl {
     SessionState state;
   };
   absl::node_hash_map<std::string, Cached> cache;  // by full Redis key; entries never move
-  // The entry the last cached read used: a bot's next message is usually for the same session,
-  // and comparing two strings is cheaper than building the Redis key and hashing it. Cleared by
-  // every erase (Forget).
-  Cached* memo = nullptr;
-  std::string memo_agent, memo_key;
+  LastEntry<Cached> last;                            // the entry the last cached read used
   void Forget(const std::string& k) {
-    memo = nullptr;
+    last.Forget();
     cache.erase(k);
   }
   std::string key_buf;                               // reused for key building under mu
@@ -360,13 +357,13 @@ struct RedisSessionStore::Impl {
     }
     std::lock_guard<std::mutex> lock(mu);
     if (message.empty()) {
-      memo = nullptr;
+      last.Forget();
       cache.clear();
       return;
     }
     auto it = cache.find(std::string(key));
     if (it != cache.end() && it->second.version < version) {
-      memo = nullptr;
+      last.Forget();
       cache.erase(it);
     }
   }
@@ -413,13 +410,9 @@ struct RedisSessionStore::Impl {
                     bool cached) {
     Cached* hit = nullptr;
     if (live.load(std::memory_order_acquire)) {
-      if (memo != nullptr && key == memo_key && agent == memo_agent) {
-        hit = memo;
-      } else if (auto it = cache.find(Key(agent, key)); it != cache.end()) {
-        hit = memo = &it->second;
-        memo_agent = agent;
-        memo_key = key;
-      }
+      hit = last.Find(agent, key);
+      if (hit == nullptr)
+        if (auto it = cache.find(Key(agent, key)); it != cache.end()) hit = last.Remember(agent, key, &it->second);
     }
     if (cached && hit != nullptr) {
       into = hit->state;

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/status_macros.h"
+#include "engine/sessions/last_entry.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -535,15 +536,10 @@ struct MemorySessionStore::Impl {
   static constexpr size_t kRecentSlots = 64;  // RecentSlot returns 6 bits
   std::array<uint32_t, kRecentSlots> recent{};  // 0 = empty
 
-  // The session the last Load or Put found. The engine loads a session and stores it under the
-  // session lock in the same turn, so Put (and the next turn's Load) usually find it here
-  // instead of hashing the agent and the key again. Cleared whenever a map gains or loses an
-  // entry: absl's flat maps move their elements when they grow.
-  struct Slot {
-    std::string agent;
-    std::string key;
-    Packed* packed = nullptr;
-  } last;
+  // The session the last Load or Put found (Put and the next turn's Load usually find it there).
+  // Forgotten whenever a map gains or loses an entry: absl's flat maps move their elements when
+  // they grow.
+  LastEntry<Packed> last;
 
   // The slot of `s`: its length, first, middle and last bytes, mixed by a multiplication whose
   // top bits pick the slot. Cheap, and enough to keep the usual few dozen values apart.
@@ -585,7 +581,7 @@ struct MemorySessionStore::Impl {
   }
   // The stored session (agent, key), or nullptr; remembered in `last` when found.
   Packed* Find(const std::string& agent, const std::string& key) {
-    if (last.packed != nullptr && last.key == key && last.agent == agent) return last.packed;
+    if (Packed* p = last.Find(agent, key)) return p;
     return FindSlow(agent, key);
   }
   [[gnu::noinline]] Packed* FindSlow(const std::string& agent, const std::string& key) {
@@ -593,10 +589,7 @@ struct MemorySessionStore::Impl {
     if (a == agents.end()) return nullptr;
     auto it = a->second.find(std::string_view(key));
     if (it == a->second.end()) return nullptr;
-    last.agent.assign(agent);
-    last.key.assign(key);
-    last.packed = &it->second;
-    return last.packed;
+    return last.Remember(agent, key, &it->second);
   }
   // Copies a key into the arena (keys are never freed: erased sessions leave their bytes).
   std::string_view Keep(std::string_view key) {
@@ -675,13 +668,13 @@ absl::Status MemorySessionStore::Put(const std::string& agent, const std::string
       *p = impl_->Pack(state, *p);
       return absl::OkStatus();
     }
-    impl_->last.packed = nullptr;
+    impl_->last.Forget();
     impl_->agents.find(agent)->second.erase(std::string_view(key));
     --impl_->count;
     return absl::OkStatus();
   }
   if (state.empty()) return absl::OkStatus();
-  impl_->last.packed = nullptr;
+  impl_->last.Forget();
   impl_->agents[agent].emplace(impl_->Keep(key), impl_->Pack(state));
   ++impl_->count;
   return absl::OkStatus();
@@ -719,12 +712,9 @@ struct SqliteSessionStore::Impl {
   // Without the mapping nothing is cached. Bounded: cleared past kCacheLimit entries.
   static constexpr size_t kCacheLimit = 1 << 16;
   absl::node_hash_map<std::string, SessionState> cache;  // entries never move
-  // The entry the last cached read used: a bot's next message is usually for the same session,
-  // and comparing two strings is cheaper than building the cache key and hashing it.
-  const SessionState* memo = nullptr;
-  std::string memo_agent, memo_key;
+  LastEntry<const SessionState> last;                     // the entry the last cached read used
   void ClearCache() {
-    memo = nullptr;
+    last.Forget();
     cache.clear();
   }
   uint64_t* counter = nullptr;
@@ -924,15 +914,12 @@ absl::Status SqliteSessionStore::Load(const std::string& agent, const std::strin
   impl_->CommitIfDue();
   impl_->Revalidate();
   Impl& m = *impl_;
-  if (m.memo != nullptr && key == m.memo_key && agent == m.memo_agent) {
-    into = *m.memo;
+  if (const SessionState* s = m.last.Find(agent, key)) {
+    into = *s;
     return absl::OkStatus();
   }
   if (auto it = m.cache.find(m.CacheKey(agent, key)); it != m.cache.end()) {
-    m.memo = &it->second;
-    m.memo_agent = agent;
-    m.memo_key = key;
-    into = it->second;
+    into = *m.last.Remember(agent, key, &it->second);
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(into, ReadLocked(agent, key));
