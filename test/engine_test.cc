@@ -310,6 +310,28 @@ BOOST_AUTO_TEST_CASE(OpeningOneFreshStoreFromManyConnectionsAtOnce) {
   BOOST_TEST(failures == 0, failures << " of " << kRounds * kOpeners << " openers failed, first: " << first_error);
 }
 
+// A store answers a session it read from its cache (the entry of its last read remembered), and
+// forgets both when another connection commits: the next read is the other's change, never the
+// remembered entry of a cache that was dropped.
+BOOST_AUTO_TEST_CASE(SqliteCachedReadSeesAnotherConnectionsCommit) {
+  std::string path = TempDir() + "/sessions.sqlite";
+  auto a = SqliteSessionStore::Open(path);
+  auto b = SqliteSessionStore::Open(path);
+  BOOST_REQUIRE(a.ok());
+  BOOST_REQUIRE(b.ok());
+  SessionState sonnet, opus;
+  sonnet.provider_override = opus.provider_override = "anthropic";
+  sonnet.model_override = "claude-sonnet-4-5";
+  opus.model_override = "claude-opus-4-6";
+  BOOST_REQUIRE((*a)->Put("main", "agent:main:s", sonnet).ok());
+  for (int i = 0; i < 3; ++i) BOOST_TEST(((*a)->Get("main", "agent:main:s").value() == sonnet));  // from the cache
+  BOOST_REQUIRE((*b)->Put("main", "agent:main:s", opus).ok());
+  BOOST_TEST(((*a)->Get("main", "agent:main:s").value() == opus));
+  BOOST_REQUIRE((*a)->Put("main", "agent:main:other", sonnet).ok());  // a's own commit, after b's
+  BOOST_REQUIRE((*b)->Put("main", "agent:main:s", sonnet).ok());
+  BOOST_TEST(((*a)->Get("main", "agent:main:s").value() == sonnet));
+}
+
 // Group commit (replay): held changes are this store's at once, other connections' after Flush or
 // after the window; nothing held is lost when the store closes; window 0 commits every Put.
 BOOST_AUTO_TEST_CASE(SqliteGroupCommitHoldsChangesUntilFlushOrWindow) {
