@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/auth/agent_store.h"
+#include "embed/open.h"
 #include "engine/turn/engine.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -69,9 +70,12 @@ class Args {
   bool help_ = false;
 };
 
+// What the common options ask of OpenEngine: the state dir, an explicit config (--config,
+// $MODELPIN_CONFIG), --strict, --plugin files (loaded after the config's plugins.load).
+EngineSetup Setup(const Common& c);
 // Loads the config (a missing default config is an empty one; a missing --config is an error).
 absl::StatusOr<Config> LoadConfig(const Common& c);
-// An engine over the state dir. `persistent_sessions`: the configured store (SQLite under the
+// An engine over the state dir, opened by OpenEngine (embed/open.h). `persistent_sessions`: the configured store (SQLite under the
 // state dir, or Redis), else memory. `group_commit`: see SessionStore::SetGroupCommit; a verb that
 // turns it on calls Engine::FlushSessions before it reports success.
 absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,

@@ -7,9 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/json_file.h"
 #include "base/status_macros.h"
-#include "engine/sessions/redis_store.h"
-#include "engine/turn/plugin_loader.h"
-#include "plugins/builtin.h"
+#include "embed/open.h"
 
 namespace modelpin::cli {
 
@@ -98,13 +96,17 @@ std::vector<std::string> Args::Values(const std::string& flag) const {
   return out;
 }
 
-absl::StatusOr<Config> LoadConfig(const Common& c) {
-  std::string path = c.ConfigPath();
-  auto config = Config::Load(path);
-  if (absl::IsNotFound(config.status()) && c.config_flag.empty() && !std::getenv("MODELPIN_CONFIG"))
-    return Config::Empty();
-  return config;
+EngineSetup Setup(const Common& c) {
+  EngineSetup setup;
+  setup.state_dir = c.StateDir();
+  // An explicit config (--config, $MODELPIN_CONFIG) must exist; the default one may be missing.
+  if (!c.config_flag.empty() || std::getenv("MODELPIN_CONFIG")) setup.config_path = c.ConfigPath();
+  if (c.strict) setup.strict = true;
+  setup.plugin_files = c.plugin_paths;
+  return setup;
 }
+
+absl::StatusOr<Config> LoadConfig(const Common& c) { return LoadSetupConfig(Setup(c)); }
 
 std::shared_ptr<const Clock> CliClock() {
   if (const char* env = std::getenv("MODELPIN_NOW_MS"); env && *env)
@@ -115,26 +117,11 @@ std::shared_ptr<const Clock> CliClock() {
 absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,
                                                    std::shared_ptr<const Clock> clock,
                                                    std::chrono::milliseconds group_commit) {
-  ASSIGN_OR_RETURN(Config config, LoadConfig(c));
-  std::unique_ptr<SessionStore> sessions;
-  if (persistent_sessions) {
-    if (config.store().url.empty()) RETURN_IF_ERROR(MakeDirs(c.StateDir()));
-    ASSIGN_OR_RETURN(sessions, OpenConfiguredSessionStore(config, c.StateDir()));
-    sessions->SetGroupCommit(group_commit);
-  } else {
-    sessions = std::make_unique<MemorySessionStore>();
-  }
-  EngineOptions options;
-  options.plugins = BuiltinPlugins();
-  for (const auto& path : c.plugin_paths) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
-    RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
-  }
-  ASSIGN_OR_RETURN(options.auth_health, OpenConfiguredAuthHealth(config));
-  options.state_dir = c.StateDir();
-  options.clock = clock ? clock : CliClock();
-  if (c.strict) options.strict = true;
-  return Engine::Create(std::move(config), std::move(sessions), std::move(options));
+  EngineSetup setup = Setup(c);
+  setup.sessions = persistent_sessions ? EngineSetup::Sessions::kConfigured : EngineSetup::Sessions::kMemory;
+  setup.group_commit = group_commit;
+  setup.clock = clock ? clock : CliClock();
+  return OpenEngine(std::move(setup));
 }
 
 int Fail(const absl::Status& status) {

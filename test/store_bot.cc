@@ -18,9 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/sessions/redis_store.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include "embed/open.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -28,34 +26,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool memory = argc > 3 && std::string(argv[3]) == "--memory";
-  auto config = modelpin::Config::Load(argv[1]);
-  if (!config.ok()) {
-    std::cerr << "store_bot: " << config.status().message() << "\n";
-    return 1;
-  }
-  std::unique_ptr<modelpin::SessionStore> sessions;
-  if (memory) {
-    sessions = std::make_unique<modelpin::MemorySessionStore>();
-  } else {
-    auto opened = modelpin::OpenConfiguredSessionStore(*config, argv[2]);
-    if (!opened.ok()) {
-      std::cerr << "store_bot: " << opened.status().message() << "\n";
-      return 1;
-    }
-    sessions = *std::move(opened);
-  }
-  modelpin::EngineOptions options{.state_dir = argv[2], .plugins = modelpin::BuiltinPlugins()};
-  options.environment = std::map<std::string, std::string>{};
-  if (const char* recheck = std::getenv("STORE_BOT_RECHECK_MS")) options.auth_recheck_ms = std::atoll(recheck);
-  if (!memory) {
-    auto health = modelpin::OpenConfiguredAuthHealth(*config);
-    if (!health.ok()) {
-      std::cerr << "store_bot: " << health.status().message() << "\n";
-      return 1;
-    }
-    options.auth_health = *health;
-  }
-  auto engine = modelpin::Engine::Create(*std::move(config), std::move(sessions), options);
+  modelpin::EngineSetup setup{.state_dir = argv[2], .config_path = argv[1]};
+  if (memory) setup.sessions = modelpin::EngineSetup::Sessions::kMemory;
+  setup.environment = std::map<std::string, std::string>{};
+  if (const char* recheck = std::getenv("STORE_BOT_RECHECK_MS")) setup.auth_recheck_ms = std::atoll(recheck);
+  auto engine = modelpin::OpenEngine(std::move(setup));
   if (!engine.ok()) {
     std::cerr << "store_bot: " << engine.status().message() << "\n";
     return 1;

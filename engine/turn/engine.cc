@@ -76,8 +76,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::uniqu
   std::string dotenv = options.state_dir.empty() ? "" : options.state_dir + "/.env";
   ASSIGN_OR_RETURN(EnvCredentials env,
                    EnvCredentials::Load(dotenv, options.environment ? *options.environment : ProcessEnvironment()));
-  // Run-time plugins named by the config (plugins.load) come after the embedder's.
-  for (const auto& path : config.plugin_paths()) {
+  // Run-time plugins named by the config (plugins.load) come after the embedder's, and the
+  // extra files (the CLI's --plugin) after those.
+  std::vector<std::string> files = config.plugin_paths();
+  files.insert(files.end(), options.extra_plugin_files.begin(), options.extra_plugin_files.end());
+  for (const auto& path : files) {
     ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
     RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
   }

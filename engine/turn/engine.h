@@ -59,6 +59,8 @@ struct EngineOptions {
   // text. Most embedders want the shipped ones: `.plugins = modelpin::BuiltinPlugins()`
   // (plugins/builtin.h). Run-time plugins named by the config's `plugins.load` are added after.
   PluginRegistry plugins{};
+  // Run-time plugin files loaded after the config's `plugins.load` (the CLI's --plugin).
+  std::vector<std::string> extra_plugin_files{};
   // Where auth health (usage, cooldowns, lastGood) lives. Default: the agent's auth store file.
   // A shared one (RedisAuthHealth) is looked at on the same schedule as the file.
   std::shared_ptr<AuthHealthStore> auth_health{};

@@ -2,19 +2,16 @@
 //   embed STATE_DIR MESSAGE...   prints each reply and, for ordinary messages, the route.
 #include <iostream>
 
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include "embed/open.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::cerr << "usage: embed STATE_DIR MESSAGE...\n";
     return 2;
   }
-  std::string state = argv[1];
-  auto config = modelpin::Config::Load(state + "/modelpin.json");
-  if (!config.ok()) return std::cerr << config.status().message() << "\n", 1;
-  modelpin::EngineOptions options{.state_dir = state, .plugins = modelpin::BuiltinPlugins()};
-  auto engine = modelpin::Engine::Create(*std::move(config), nullptr, options);  // sessions in memory
+  // The config's stores, plugins and credentials, as every client opens them; sessions in memory.
+  auto engine = modelpin::OpenEngine({.state_dir = argv[1], .sessions = modelpin::EngineSetup::Sessions::kMemory});
+  if (!engine.ok()) return std::cerr << engine.status().message() << "\n", 1;
   modelpin::Outcome outcome;  // one per loop: Handle reuses its buffers
   for (int i = 2; i < argc; ++i) {
     absl::Status st = (*engine)->Handle({.session_key = "demo", .text = argv[i]}, outcome);

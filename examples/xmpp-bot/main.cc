@@ -22,8 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include "embed/open.h"
 #include "model_call.h"
 
 namespace xmppbot {
@@ -345,12 +344,8 @@ int main(int argc, char** argv) {
     std::cerr << "xmpp-bot: " << options.password_file << ": cannot read a password\n";
     return 1;
   }
-  auto config = modelpin::Config::Load(options.config);
-  if (!config.ok()) return std::cerr << "xmpp-bot: " << config.status().message() << "\n", 1;
-  auto sessions = modelpin::SqliteSessionStore::Open(options.state + "/sessions.sqlite");
-  if (!sessions.ok()) return std::cerr << "xmpp-bot: " << sessions.status().message() << "\n", 1;
-  auto engine = modelpin::Engine::Create(*std::move(config), *std::move(sessions),
-                                         {.state_dir = options.state, .plugins = modelpin::BuiltinPlugins()});
+  // The config's session and auth-health stores (SQLite or Redis), plugins.load and credentials.
+  auto engine = modelpin::OpenEngine({.state_dir = options.state, .config_path = options.config});
   if (!engine.ok()) return std::cerr << "xmpp-bot: " << engine.status().message() << "\n", 1;
 
   std::signal(SIGTERM, OnSignal);

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "embed/open.h"
 #include "engine/turn/engine.h"
-#include "plugins/builtin.h"
 
 namespace py = pybind11;
 
@@ -67,21 +67,19 @@ struct EngineArgs {
   std::optional<std::map<std::string, std::string>> environment;
 };
 
+// Opened the one way every client opens its engine (embed/open.h): the config's store (SQLite or
+// Redis), plugins.load, .env credentials; a missing default config is OpenClaw's defaults.
 std::unique_ptr<Engine> MakeEngine(const EngineArgs& a) {
-  if (!a.config && !a.state_dir) throw EngineError{"Engine needs config= or state_dir="};
-  std::string state = a.state_dir.value_or("");
-  std::string config_path = a.config ? *a.config : state + "/modelpin.json";
-  std::string sessions_path = a.sessions ? *a.sessions : (state.empty() ? ":memory:" : state + "/sessions.sqlite");
-  Config config = ValueOrThrow(Config::Load(config_path));
-  std::unique_ptr<SessionStore> store;
-  if (sessions_path == ":memory:") store = std::make_unique<MemorySessionStore>();
-  else store = ValueOrThrow(SqliteSessionStore::Open(sessions_path));
-  EngineOptions options;
-  options.plugins = BuiltinPlugins();  // the shipped command families; config plugins.load adds more
-  options.state_dir = state;
-  options.strict = a.strict;
-  options.environment = a.environment;
-  return ValueOrThrow(Engine::Create(std::move(config), std::move(store), std::move(options)));
+  EngineSetup setup;
+  setup.state_dir = a.state_dir.value_or("");
+  setup.config_path = a.config.value_or("");
+  setup.strict = a.strict;
+  setup.environment = a.environment;
+  if (a.sessions) {
+    if (*a.sessions == ":memory:") setup.sessions = EngineSetup::Sessions::kMemory;
+    else setup.sqlite_path = *a.sessions;
+  }
+  return ValueOrThrow(OpenEngine(std::move(setup)));
 }
 
 // Outcomes go back to a free list when Python drops them, so the next handle() refills one whose
@@ -114,8 +112,10 @@ const char* const kEngineDoc = R"(The modelpin engine: one per process, shared b
 
 Engine(config=None, state_dir=None, strict=None, sessions=None, environment=None)
 
-config       the config file (OpenClaw's openclaw.json shape); default <state_dir>/modelpin.json
-state_dir    holds agents/<id>/agent/auth-profiles.json and, by default, sessions.sqlite
+config       the config file (OpenClaw's openclaw.json shape); default <state_dir>/modelpin.json,
+             and a missing default file means OpenClaw's defaults
+state_dir    holds agents/<id>/agent/auth-profiles.json, .env and, by default, sessions.sqlite;
+             the config's modelpin.store (Redis) replaces sessions.sqlite when it names one
 strict       overrides the config's modelpin.strict when not None
 sessions     a SQLite file, or ":memory:"; default <state_dir>/sessions.sqlite (":memory:" without
              a state_dir)

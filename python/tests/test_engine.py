@@ -96,9 +96,26 @@ def test_missing_config_names_the_file(tmp_path):
         modelpin.Engine(config=str(tmp_path / "nothere.json"))
 
 
-def test_engine_needs_a_config_or_a_state_dir():
-    with pytest.raises(modelpin.Error, match="config= or state_dir="):
-        modelpin.Engine()
+def test_engine_without_config_or_state_runs_on_defaults():
+    # As the CLI does: no config file means OpenClaw's defaults, sessions in memory.
+    e = modelpin.Engine()
+    out = e.handle("/model status")
+    assert out.replies and "anthropic/claude-opus-4-5" in out.replies[0].text
+    assert e.handle("hello").route.provider == "anthropic"
+
+
+def test_state_dir_without_config_file_runs_on_defaults(tmp_path):
+    e = modelpin.Engine(state_dir=str(tmp_path))
+    assert e.handle("hello").route.model == "claude-opus-4-5"
+    e.handle("/model sonnet", session="s")
+    # The session went to <state_dir>/sessions.sqlite: a second engine sees the pin.
+    again = modelpin.Engine(state_dir=str(tmp_path))
+    assert again.session("s")["modelOverride"] == e.session("s")["modelOverride"] != ""
+
+
+def test_explicit_config_must_exist(tmp_path):
+    with pytest.raises(modelpin.Error, match="nope.json"):
+        modelpin.Engine(config=str(tmp_path / "nope.json"))
 
 
 def test_error_is_an_exception_subclass():
