@@ -481,6 +481,34 @@ absl::Status Config::Parser::ModelProviders(const Value& root) const {
   return absl::OkStatus();
 }
 
+// modelpin.profileAccess: {"<profile id>": {"allowFrom": ["<sender>", ...]}}.
+absl::StatusOr<std::map<std::string, Config::ProfileAccess, std::less<>>> ReadProfileAccess(const Reader& r,
+                                                                                           const Value& v) {
+  const std::string base = "$.modelpin.profileAccess";
+  RETURN_IF_ERROR(r.Object(v, base));
+  std::map<std::string, Config::ProfileAccess, std::less<>> out;
+  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+    std::string id(m->name.GetString(), m->name.GetStringLength());
+    const std::string path = JoinPath(base, id);
+    if (id.find(':') == std::string::npos || id.front() == ':' || id.back() == ':')
+      return r.file().Error(path, absl::StrCat("expected an auth profile id \"provider:name\", found \"",
+                                               text::EchoSafe(id, 80), "\""));
+    RETURN_IF_ERROR(r.Object(m->value, path));
+    Config::ProfileAccess access;
+    for (auto f = m->value.MemberBegin(); f != m->value.MemberEnd(); ++f) {
+      std::string key(f->name.GetString(), f->name.GetStringLength());
+      if (key != "allowFrom")
+        return r.file().Error(JoinPath(path, key),
+                              "unknown key (a profile's access rule has only \"allowFrom\")");
+    }
+    const Value* allow = Reader::Get(m->value, "allowFrom");
+    if (allow == nullptr) return r.file().Error(path, "expected \"allowFrom\": the senders who may pin this profile");
+    ASSIGN_OR_RETURN(access.allow_from, r.Strings(*allow, path + ".allowFrom"));
+    out.emplace(std::move(id), std::move(access));
+  }
+  return out;
+}
+
 // modelpin.*: strict, masking, rotation, the shared store, and routes (which need the agents' aliases).
 absl::Status Config::Parser::Modelpin(const Value& root) const {
   if (const Value* mp = Reader::Get(root, "modelpin")) {
@@ -512,8 +540,23 @@ absl::Status Config::Parser::Modelpin(const Value& root) const {
     if (const Value* routes = Reader::Get(*mp, "routes")) {
       ASSIGN_OR_RETURN(c.routes_, ReadRoutes(r, *routes, c.default_models_));
     }
+    if (const Value* access = Reader::Get(*mp, "profileAccess")) {
+      ASSIGN_OR_RETURN(c.profile_access_, ReadProfileAccess(r, *access));
+    }
   }
   return absl::OkStatus();
+}
+
+const Config::ProfileAccess* Config::ProfileAccessFor(std::string_view profile_id) const {
+  auto it = profile_access_.find(profile_id);
+  return it == profile_access_.end() ? nullptr : &it->second;
+}
+
+bool Config::MayPinProfile(std::string_view profile_id, std::string_view sender, bool sender_is_owner) const {
+  const ProfileAccess* access = ProfileAccessFor(profile_id);
+  if (access == nullptr || sender_is_owner) return true;
+  return std::any_of(access->allow_from.begin(), access->allow_from.end(),
+                     [&](const std::string& s) { return s == "*" || (!sender.empty() && s == sender); });
 }
 
 // commands.ownerAllowFrom and commands.botName.

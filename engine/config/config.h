@@ -122,6 +122,17 @@ class Config {
   };
   const StoreConfig& store() const { return store_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
+  // modelpin.profileAccess: who may pin a credential in chat ("/model opus@anthropic:work").
+  // Profiles without an entry may be pinned by anyone, as in OpenClaw; a profile with one only by
+  // owners (commands.ownerAllowFrom) and the senders its allowFrom lists ("*": everyone). The
+  // operator's routing (auth order, rules, a model's authProfile) is never restricted.
+  struct ProfileAccess {
+    std::vector<std::string> allow_from;
+  };
+  // The rule for `profile_id`, nullptr when it has none.
+  const ProfileAccess* ProfileAccessFor(std::string_view profile_id) const;
+  // Whether `sender` (an owner or not) may pin `profile_id` in chat.
+  bool MayPinProfile(std::string_view profile_id, std::string_view sender, bool sender_is_owner) const;
   // commands.botName (without a leading '@'), "" when unset: "/model@<botName> ..." is this
   // bot's command and "/model@<otherBot> ..." ordinary text (Telegram's group convention).
   const std::string& bot_name() const { return bot_name_; }
@@ -163,6 +174,7 @@ class Config {
   std::vector<AuthProfileConfig> auth_profiles_;
   std::vector<std::pair<std::string, std::vector<std::string>>> auth_order_;
   std::vector<std::string> owner_allow_from_;
+  std::map<std::string, ProfileAccess, std::less<>> profile_access_;
   std::string bot_name_;
   std::vector<std::string> plugin_paths_;
   std::vector<RouteRule> routes_;

@@ -18,6 +18,7 @@ using grammar::ModelDirective;
 using model_plugin::ProviderKnown;
 using model_plugin::ProvidersText;
 using model_plugin::StatusText;
+using model_plugin::AccessRefusal;
 using model_plugin::SummaryText;
 using model_plugin::RestoreText;
 using model_plugin::ScopeLeftText;
@@ -371,7 +372,7 @@ class ModelPlugin : public Plugin {
                                 const grammar::ModelOptions& opts, bool configured_profile = false) {
     const ModelRef& ref = sel.ref;
     if (profile)
-      if (std::optional<Reply> error = CheckProfile(ctx, ref, *profile)) return Refused(std::move(*error));
+      if (std::optional<Reply> error = CheckProfile(ctx, ref, *profile, configured_profile)) return Refused(std::move(*error));
     const RuntimeChoice runtime = ParseRuntime(opts.runtime);
     if (std::optional<Reply> error = CheckRuntime(ctx, ref, profile, runtime)) return Refused(std::move(*error));
     const bool is_default = ref == ctx.agent.default_ref;
@@ -383,10 +384,15 @@ class ModelPlugin : public Plugin {
     return Acknowledge(ctx, sel, opts, is_default, scope, remap_part, runtime, profile, configured_profile);
   }
 
-  // Select, step 1: may the session pin `profile` for `ref`? The refusal, or nullopt.
-  static std::optional<Reply> CheckProfile(const TurnContext& ctx, const ModelRef& ref, const std::string& profile) {
+  // Select, step 1: may the session pin `profile` for `ref`? The refusal, or nullopt. A profile the
+  // config gives the model (`configured`) is the operator's choice and never restricted by access.
+  static std::optional<Reply> CheckProfile(const TurnContext& ctx, const ModelRef& ref, const std::string& profile,
+                                           bool configured) {
     const Credential* c = ctx.auth.Find(profile);
     if (c == nullptr) return Error(absl::StrCat("Auth profile \"", text::EchoSafe(profile), "\" not found."));
+    // modelpin.profileAccess: who may spend this credential for the whole session.
+    if (!configured && !ctx.config.MayPinProfile(profile, ctx.sender, ctx.sender_is_owner))
+      return Error(AccessRefusal(profile, ctx.sender));
     // OpenClaw compares provider strings as typed (spec 7.8); strict mode compares the auth
     // providers ("claude-cli" authenticates as "anthropic") and refuses profiles that could not
     // be used, instead of pinning them silently.

@@ -235,6 +235,36 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   return absl::StrCat(absl::StrJoin(entries, ", "), " (auth profile store: ", ctx.auth_store_label, ")");
 }
 
+std::string AccessRefusal(std::string_view profile, std::string_view sender) {
+  return absl::StrCat("Auth profile \"", text::EchoSafe(profile), "\" may be pinned only by owners and the senders ",
+                      "listed in modelpin.profileAccess.\"", text::EchoSafe(profile), "\".allowFrom",
+                      sender.empty() ? "" : absl::StrCat(" (not ", text::EchoSafe(sender), ")"),
+                      ". Nothing was changed.");
+}
+
+namespace {
+
+// `/model status` names the restricted profiles of the providers it shows, and whether this
+// sender may pin each: "Access: anthropic:work pinned by owners and alice@example.org only (not
+// you)". Nothing when the config restricts none, so replies stay OpenClaw's.
+std::string AccessText(const TurnContext& ctx, const std::vector<std::string>& providers) {
+  std::string out;
+  for (const auto& provider : providers)
+    for (const Credential& c : ctx.auth.profiles()) {
+      if (!SameAuthProvider(c.provider, provider)) continue;
+      const std::string& id = c.id;
+      const Config::ProfileAccess* access = ctx.config.ProfileAccessFor(id);
+      if (access == nullptr) continue;
+      bool may = ctx.config.MayPinProfile(id, ctx.sender, ctx.sender_is_owner);
+      absl::StrAppend(&out, "\nAccess: ", id, " pinned by owners",
+                      access->allow_from.empty() ? "" : " and " + absl::StrJoin(access->allow_from, ", "), " only (",
+                      may ? "you may" : "not you", ")");
+    }
+  return out;
+}
+
+}  // namespace
+
 std::string StatusText(const TurnContext& ctx) {
   std::string out = absl::StrCat("Current: ", ctx.CurrentModel().Label(), PinnedLine(ctx), "\nDefault: ", ctx.agent.default_ref.Label());
   // Only when a routing rule matched, so replies without rules stay OpenClaw's.
@@ -256,6 +286,7 @@ std::string StatusText(const TurnContext& ctx) {
       absl::StrAppend(&out, "\n  • ", ref.Label(), alias.empty() ? "" : " (" + alias + ")");
     }
   }
+  absl::StrAppend(&out, AccessText(ctx, providers));
   return out;
 }
 

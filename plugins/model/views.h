@@ -13,6 +13,8 @@ namespace modelpin::model_plugin {
 
 std::string SummaryText(const TurnContext& ctx);
 std::string StatusText(const TurnContext& ctx);
+// The refusal of a pin that modelpin.profileAccess does not allow `sender`.
+std::string AccessRefusal(std::string_view profile, std::string_view sender);
 std::string ProvidersText(const TurnContext& ctx);
 Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& ctx);
 
