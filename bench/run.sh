@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the benchmarks in BUILD_DIR, runs them all and prints one table of issue 8's targets:
+# Builds the benchmarks in BUILD_DIR, runs them all and prints one table of the performance targets (docs/performance.md):
 #
 #   bench/run.sh build-release        (what `./dev bench` runs, after configuring -Dbuildtype=release)
 #
@@ -208,7 +208,7 @@ for r in rows:
     print(line(r))
 print(f"\n{ncpu} CPUs, load average {load}; micro-benchmarks: median of repetitions, wall time (cpu time in brackets).")
 
-# Issue 17: the stores side by side.
+# The stores side by side.
 runs_by_store = {}
 for ln in open(latency_file):
     kv = dict(x.split("=", 1) for x in ln.split())

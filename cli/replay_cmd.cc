@@ -35,7 +35,7 @@ it replied, the route of ordinary messages, and the session fields it stored.
   --state DIR    state dir: auth stores, and sessions persist in DIR/sessions.sqlite, so a second
                  replay continues the same sessions. Without it sessions live in memory and
                  auth stores are read from $MODELPIN_STATE_DIR, else ~/.modelpin
-  --strict       strict mode (README: differences from OpenClaw)
+  --strict       strict mode (docs/strict-mode.md)
   --timing       per-message handling time on stderr: "[modelpin] #N <microseconds> us"
   --timeline FILE.svg
                  draws the rotation timeline of the replay: one lane per auth profile, a mark

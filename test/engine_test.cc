@@ -572,7 +572,7 @@ BOOST_FIXTURE_TEST_CASE(StrictComparesProfileProvidersThroughAuthAliases, Strict
 }
 
 BOOST_FIXTURE_TEST_CASE(ExpiryFlagSpacingDiffersOnlyInStrictMode, StrictFixture) {
-  // 12 h left on the token: OpenClaw prints "(next,  exp 12h)" with two spaces (spec 7.10).
+  // 12 h left on the token: OpenClaw prints "(next,  exp 12h)" with two spaces (docs/strict-mode.md).
   auto compat = Make("{}", kExpiringStore, false);
   auto status = compat->Handle({.text = "/model status"});
   BOOST_TEST(status->replies[0].text.find("anthropic:tok=token:sk-ant-o...ZZZZZZZZ (next,  exp 12h)") != std::string::npos);

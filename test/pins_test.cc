@@ -1,4 +1,4 @@
-// Issue 20, "pins people can trust": masking modes, addressed commands, scoped pins (--once,
+// "Pins people can trust" (docs/pins.md, docs/masking.md): masking modes, addressed commands, scoped pins (--once,
 // --for, --turns), the pin history on every session store, /model undo, and pins that a config
 // change made invalid. One rule per test.
 #define BOOST_TEST_MODULE pins
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(MaskedCredentialKeepsItsTypeLabelInEveryMode) {
   BOOST_TEST(MaskedCredential(none, MaskingMode::kFingerprint) == "missing");
 }
 
-// Issue 16: one renderer. Outputs that print the type beside the secret (`models auth list`,
+// One renderer. Outputs that print the type beside the secret (`models auth list`,
 // "Saved ID (token) ...") and environment credentials go through MaskedCredential too.
 BOOST_AUTO_TEST_CASE(EveryCredentialIsRenderedByMaskedCredential) {
   auto credential = [](const char* type, std::string secret) {
@@ -531,7 +531,7 @@ BOOST_FIXTURE_TEST_CASE(StrictModeSaysOnceThatAProfilePinWasDropped, PinsFixture
   BOOST_TEST(Say(*e, "again").replies.empty());
 }
 
-// ---- a model's own credential (agents.defaults.models.<ref>.authProfile, OpenClaw #5733) ----
+// ---- a model's own credential (agents.defaults.models.<ref>.authProfile) ----
 
 BOOST_FIXTURE_TEST_CASE(AModelsOwnAuthProfileIsPinnedBySelectingIt, PinsFixture) {
   std::string config = ConfigText();

@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(CommandsListsWhatTheSenderMayUse) {
   BOOST_TEST(owner.find("/secret — Owners. (owner only)") != std::string::npos);
 }
 
-// An alias named like a command is no shorthand (spec 2.2), and the commands come from the
+// An alias named like a command is no shorthand, and the commands come from the
 // registry: "/usage" is the alias while no plugin has the word, the plugin's command once one does.
 BOOST_AUTO_TEST_CASE(ReservedWordsComeFromTheRegistry) {
   const std::string config = R"({"agents": {"defaults": {"models": {"anthropic/claude-sonnet-4-5": {"alias": "usage"}}}}})";
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(CppWrapperPluginSeesTheRouteAndKeepsItsFields) {
   fs::remove_all(dir);
 }
 
-// ---- plugins do not name each other (issue 16) ----
+// ---- plugins do not name each other (docs/architecture.md) ----
 
 namespace {
 

@@ -597,7 +597,7 @@ absl::Status Config::Parser::Plugins(const Value& root, const std::string& name)
 
 void Config::InjectProviderDefaults() {
   // OpenClaw's Anthropic plugin adds two configured models when the effective Anthropic auth
-  // mode is an API key (spec 5.7, 7.16): the mode of the first profile of auth.order.anthropic,
+  // mode is an API key (strict mode leaves them out: docs/strict-mode.md): the mode of the first profile of auth.order.anthropic,
   // else "api_key" when every configured anthropic profile is an API key.
   if (strict_) return;
   std::string mode;

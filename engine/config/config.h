@@ -34,7 +34,7 @@ struct ModelAliasEntry {
   ModelRef ref;       // the key parsed
   std::string alias;  // "" when the entry has no alias
   // "authProfile": the credential a /model selection of this model pins when it names none
-  // (OpenClaw #5733); "" when not set.
+  // (docs/pins.md, "A model's own credential"); "" when not set.
   std::string auth_profile{};
 };
 
@@ -80,7 +80,7 @@ struct AgentView {
   std::vector<ModelAliasEntry> models;       // defaults' keys, then the agent's own
   size_t default_models_count = 0;           // how many of `models` come from agents.defaults
   std::optional<ModelPolicy> policy;         // absent or empty = allow any
-  std::vector<std::string> shorthand_aliases_lower;  // defaults' aliases only (spec 2.2)
+  std::vector<std::string> shorthand_aliases_lower;  // defaults' aliases only, as in OpenClaw
 };
 
 class Config {

@@ -33,7 +33,7 @@ namespace modelpin {
 // A value kept once for the whole process and shared by pointer: copying one is copying a
 // pointer, and equal values are the same pointer. History events and scoped pins hold their
 // selections and names this way, so a pinned session costs tens of bytes, not a kilobyte
-// (issue 20: a million pinned sessions in 256 MB). Interned values are never freed: the distinct
+// (a million pinned sessions fit in 256 MB: docs/performance.md). Interned values are never freed: the distinct
 // ones are the selections and names a deployment's sessions use (models, profiles, sources), as
 // the memory store's own string table. A default Interned holds T{}. Thread-safe.
 template <typename T>

@@ -221,7 +221,7 @@ std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key
 
 namespace {
 
-// The auth pin rules that run when a message reaches the model (spec 4.3): a user pin that no
+// The auth pin rules that run when a message reaches the model (docs/pins.md): a user pin that no
 // longer exists or cannot authenticate the provider is dropped; without a user pin the first
 // profile of the order becomes the automatic pin (kept while it stays usable). Returns whether
 // the session changed.

@@ -117,7 +117,7 @@ struct TurnContext {
   // The profiles a call on `model` would try now, in order (the session's pin, then the
   // effective order, then the provider's environment credential), without changing the session.
   std::vector<std::string> RouteProfilesFor(const ModelRef& model) const;
-  // The effective auth order of a provider for this agent (spec 5.2, without the session pin):
+  // The effective auth order of a provider for this agent (without the session pin):
   // the matching routing rule's authOrder for the provider, else the agent's. The reference
   // stays valid for the whole turn.
   const AuthOrder& OrderFor(const std::string& provider) const;

@@ -88,7 +88,7 @@ std::string RowNote(const TurnContext& ctx, const ModelRef& ref, Availability av
   return absl::StrCat(" (", *n2, ")");
 }
 
-// Rows of /model status (spec 6.2), in display order.
+// Rows of /model status, in display order.
 std::vector<ModelRef> StatusRows(const TurnContext& ctx) {
   const ModelResolver& r = ctx.resolver;
   const AgentView& agent = ctx.agent;
@@ -206,7 +206,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
     return "missing";
   }
   // OpenClaw marks the first profile of the configured order even when this session's pin will
-  // be used instead (spec 7.9); strict mode shows the session's pin first.
+  // be used instead (docs/strict-mode.md); strict mode shows the session's pin first.
   const auto& pin = ctx.session.auth_profile_override;
   if (ctx.strict && pin && AuthProvider(ctx.CurrentModel().provider) == AuthProvider(provider)) {
     auto it = std::find(order.ids.begin(), order.ids.end(), *pin);
@@ -226,7 +226,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
     if (cool > ctx.now_ms) flags.push_back("cooldown " + FormatRemaining(cool - ctx.now_ms));
     if (c->type != "api_key" && c->expires) {
       // OpenClaw's flag carries a leading space, printing "(next,  exp 12h)"; kept for fidelity.
-      std::string exp = ctx.strict ? "exp " : " exp ";  // strict: no stray space (spec 7.10)
+      std::string exp = ctx.strict ? "exp " : " exp ";  // strict: no stray space (docs/strict-mode.md)
       flags.push_back(*c->expires <= ctx.now_ms ? "expired" : exp + FormatRemaining(*c->expires - ctx.now_ms));
     }
     entries.push_back(flags.empty() ? absl::StrCat(id, "=", cred)

@@ -22,10 +22,10 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
 // path, or the fallback ("missing"). Shared by status and the CLI.
 std::string AuthLabel(const TurnContext& ctx, const std::string& provider);
 
-// Whether /model accepts `provider` (spec 3.8): configured, in the catalog, or bundled.
+// Whether /model accepts `provider`: configured, in the catalog, or bundled.
 bool ProviderKnown(const TurnContext& ctx, const std::string& provider);
 
-// The models a user may browse per provider (spec 6.4 counts): provider -> sorted unique ids.
+// The models a user may browse per provider (the counts /models shows): provider -> sorted unique ids.
 // `all`: the whole catalog, whatever the policy, availability or deprecation.
 std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx, bool all = false);
 
