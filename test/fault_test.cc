@@ -8,6 +8,7 @@
 //   - nothing acknowledged is lost, and no cache serves what the store does not hold (the
 //     engine's view of the session is what a fresh connection to the store reads).
 #define BOOST_TEST_MODULE fault
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -450,3 +451,83 @@ BOOST_AUTO_TEST_CASE(AFailingPluginGetsAnErrorReplyAndChangesNothing) {
 }
 
 }  // namespace
+
+// ---- the SQLite store's versions, between two connections (two processes) ----
+
+BOOST_AUTO_TEST_CASE(SqliteRefusesAWriteMadeOnAStaleRead) {
+  std::string dir = TempDir();
+  const std::string path = dir + "/sessions.sqlite";
+  auto a = SqliteSessionStore::Open(path);
+  auto b = SqliteSessionStore::Open(path);
+  BOOST_REQUIRE(a.ok() && b.ok());
+  SessionState s;
+  uint64_t va = 0, vb = 0;
+  BOOST_REQUIRE((*a)->LoadVersioned("main", "k", s, va).ok());
+  BOOST_TEST(va == 0u);
+  s.model_override = "one";
+  BOOST_REQUIRE((*a)->PutIfVersion("main", "k", s, va).ok());
+  // b read nothing; its insert on "no row" loses.
+  SessionState t;
+  t.model_override = "two";
+  BOOST_TEST(absl::IsAborted((*b)->PutIfVersion("main", "k", t, 0)));
+  BOOST_REQUIRE((*b)->LoadVersioned("main", "k", t, vb).ok());
+  BOOST_TEST(*t.model_override == "one");
+  BOOST_TEST(vb == 1u);
+  // a's cached read (version 1) goes stale when b writes; a's write on it is refused, and a's
+  // next cached read is b's change, not what a remembered.
+  BOOST_REQUIRE((*a)->LoadVersioned("main", "k", s, va).ok());
+  t.model_override = "three";
+  BOOST_REQUIRE((*b)->PutIfVersion("main", "k", t, vb).ok());
+  BOOST_TEST(absl::IsAborted((*a)->Confirm("main", "k", va)));
+  s.model_override = "four";
+  BOOST_TEST(absl::IsAborted((*a)->PutIfVersion("main", "k", s, va)));
+  BOOST_REQUIRE((*a)->LoadVersioned("main", "k", s, va).ok());
+  BOOST_TEST(*s.model_override == "three");
+  BOOST_TEST(va == 2u);
+  BOOST_TEST((*a)->Confirm("main", "k", va).ok());
+  // An emptied session keeps its row and version: b's write on the old version still loses.
+  BOOST_REQUIRE((*a)->PutIfVersion("main", "k", SessionState{}, va).ok());
+  BOOST_TEST(absl::IsAborted((*b)->PutIfVersion("main", "k", t, vb)));
+  BOOST_TEST((*a)->Keys("main")->empty());
+  // Plain Put (the CLI's reset) raises the version too.
+  BOOST_REQUIRE((*a)->LoadVersioned("main", "k", s, va).ok());
+  BOOST_REQUIRE((*b)->Put("main", "k", t).ok());
+  BOOST_TEST(absl::IsAborted((*a)->PutIfVersion("main", "k", s, va)));
+  fs::remove_all(dir);
+}
+
+// A store of schema 2 (no version column) is migrated at open; its rows start at version 1.
+BOOST_AUTO_TEST_CASE(SqliteSchema2StoreGetsVersions) {
+  std::string dir = TempDir();
+  const std::string path = dir + "/sessions.sqlite";
+  {
+    auto s = SqliteSessionStore::Open(path);
+    BOOST_REQUIRE(s.ok());
+  }
+  // Back to schema 2 by hand: the table as schema 2 made it.
+  sqlite3* db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  BOOST_REQUIRE(sqlite3_exec(db,
+                             "DROP TABLE sessions; CREATE TABLE sessions(agent TEXT NOT NULL, session_key TEXT NOT NULL,"
+                             " entry_json TEXT NOT NULL, updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+                             " UNIQUE(agent, session_key)); INSERT INTO sessions(agent, session_key, entry_json)"
+                             " VALUES('main','k','{\"modelOverride\":\"m\"}'); UPDATE meta SET value='2';",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto ro = SqliteSessionStore::Open(path, /*read_only=*/true);  // read as it is, not migrated
+    BOOST_REQUIRE_MESSAGE(ro.ok(), ro.status().message());
+    BOOST_TEST(*(*ro)->Get("main", "k")->model_override == "m");
+    BOOST_TEST(!(*ro)->Put("main", "k", SessionState{}).ok());
+  }
+  auto s = SqliteSessionStore::Open(path);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().message());
+  SessionState st;
+  uint64_t v = 0;
+  BOOST_REQUIRE((*s)->LoadVersioned("main", "k", st, v).ok());
+  BOOST_TEST(*st.model_override == "m");
+  BOOST_TEST(v == 1u);
+  BOOST_TEST((*s)->PutIfVersion("main", "k", st, v).ok());
+  BOOST_TEST(SqliteSessionStore::Examine(path).schema == SqliteSessionStore::kSchemaVersion);
+  fs::remove_all(dir);
+}

@@ -898,7 +898,7 @@ absl::Status MigrateFromSchema1(sqlite3* db, const std::string& path) {
       "  SELECT agent, session_key, entry_json, updated_at FROM sessions;"
       "DROP TABLE sessions;"
       "ALTER TABLE sessions_v2 RENAME TO sessions;"
-      "UPDATE meta SET value='", SqliteSessionStore::kSchemaVersion, "' WHERE key='schema';"
+      "UPDATE meta SET value='2' WHERE key='schema';"  // then MigrateToSchema3
       "COMMIT;");
   if (std::string err = ExecPatiently(db, sql.c_str(), nullptr, nullptr); !err.empty()) return fail(err);
   return absl::OkStatus();
