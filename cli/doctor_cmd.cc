@@ -5,11 +5,13 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "base/json_file.h"
 #include "cli/cli.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
+#include "engine/sessions/redis_store.h"
 #include "plugins/model/views.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -26,7 +28,8 @@ Checks what a person would check by hand, and says what to do about each finding
   - profiles named in auth.order or a stored order exist and belong to that provider
   - expired and expiring (24 h) tokens
   - providers of configured models that have no credential at all
-  - the session store opens and its schema is current
+  - the session store: it opens (a shared one answers), can be written, has room on its
+    disk, passes SQLite's PRAGMA quick_check, and every session in it reads
   - <state>/.env parses and is private
 
 Exit status: 0 clean, 1 errors, 2 warnings only.
@@ -53,9 +56,10 @@ class Doctor {
       return;
     }
     Add(Level::kOk, absl::StrCat("config ", common_.ConfigPath(), " parses"), "");
-    auto engine = MakeEngine(common_, false);
+    CheckSessions(*config);
+    auto engine = MakeEngine(common_, false, nullptr, {}, /*read_only=*/true);
     if (!engine.ok()) {
-      Add(Level::kError, std::string(engine.status().message()), "fix the file named");
+      Add(Level::kError, std::string(engine.status().message()), AdviceFor(engine.status()));
       return;
     }
     Engine& e = **engine;
@@ -63,7 +67,6 @@ class Doctor {
     std::string agent = e.ResolveAgent(agent_);
     CheckAuthStores(e, agent);
     CheckModels(e, agent);
-    CheckSessions();
   }
 
   const std::vector<Finding>& findings() const { return findings_; }
@@ -187,16 +190,88 @@ class Doctor {
     if (!st.ok()) Add(Level::kError, std::string(st.message()), "");
   }
 
-  void CheckSessions() {
-    std::string path = common_.StateDir() + "/sessions.sqlite";
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
+  // What to do about an error opening the engine: a store that cannot be reached is not a file
+  // to fix.
+  static std::string AdviceFor(const absl::Status& st) {
+    if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st))
+      return "the store is unreachable: start it (or wait for it), or check modelpin.store in the config; "
+             "no file needs fixing";
+    return "fix the file named";
+  }
+
+  // The session store: a shared one answers (or not), a SQLite one is examined read-only
+  // (SqliteSessionStore::Examine): readable, writable, room left on its disk, PRAGMA
+  // quick_check, every row a valid session entry.
+  void CheckSessions(const Config& config) {
+    auto redis = ConfiguredRedis(config);
+    if (!redis.ok()) {
+      Add(Level::kError, std::string(redis.status().message()), "fix the file at the position named");
+      return;
+    }
+    if (*redis) {
+      auto store = OpenConfiguredSessionStore(config, common_.StateDir());
+      if (!store.ok()) {
+        Add(Level::kError, absl::StrCat("session store: ", store.status().message()), AdviceFor(store.status()));
+        return;
+      }
+      if (auto keys = (*store)->Keys(config.DefaultAgentId()); !keys.ok())
+        Add(Level::kError, absl::StrCat("session store: ", keys.status().message()), AdviceFor(keys.status()));
+      else
+        Add(Level::kOk, "shared session store answers", "");
+      return;
+    }
+    const std::string path = common_.StateDir() + "/sessions.sqlite";
+    SqliteSessionStore::Examination x = SqliteSessionStore::Examine(path);
+    if (!x.exists) {
       Add(Level::kOk, absl::StrCat("no session store yet (", path, " is created on first use)"), "");
       return;
     }
-    auto store = SqliteSessionStore::Open(path);
-    if (!store.ok()) Add(Level::kError, std::string(store.status().message()), "move the file away; pins start afresh");
-    else Add(Level::kOk, absl::StrCat("session store ", path, " opens, schema ", SqliteSessionStore::kSchemaVersion), "");
+    if (!x.open_error.empty()) {
+      const bool newer = absl::StrContains(x.open_error, "newer than this modelpin");
+      Add(Level::kError, x.open_error,
+          newer ? "upgrade modelpin (a newer one wrote this store)"
+                : absl::StrCat("it is not a session store SQLite can read: stop the bots, move ", path,
+                               " away (pins start afresh), or recover it with `sqlite3 ", path, " .recover`"));
+      return;
+    }
+    bool clean = true;
+    if (x.schema < SqliteSessionStore::kSchemaVersion)
+      Add(Level::kOk, absl::StrCat("session store ", path, " has schema ", x.schema, "; the next bot or `modelpin chat` "
+                                   "that opens it migrates it to schema ", SqliteSessionStore::kSchemaVersion), "");
+    if (!x.read_only.empty()) {
+      clean = false;
+      Add(Level::kError, absl::StrCat("session store ", path, " cannot be written: ", x.read_only),
+          "pins and automatic auth pins cannot be stored: remount the filesystem read-write or give this user "
+          "write access to the file and its folder; keep the file, nothing in it is wrong");
+    }
+    constexpr int64_t kLowSpace = 1 << 20;
+    if (x.free_bytes >= 0 && x.free_bytes < kLowSpace) {
+      clean = false;
+      Add(x.free_bytes < (64 << 10) ? Level::kError : Level::kWarning,
+          absl::StrCat("the filesystem holding ", path, " is ", x.free_bytes < (64 << 10) ? "full" : "nearly full", " (",
+                       x.free_bytes, " bytes free)"),
+          "session changes fail until there is room: free space on that filesystem; keep the store");
+    }
+    if (!x.quick_check.empty() && x.quick_check != "ok") {
+      clean = false;
+      Add(Level::kError, absl::StrCat("session store ", path, " is damaged (PRAGMA quick_check: ", x.quick_check, ")"),
+          absl::StrCat("stop the bots, then `sqlite3 ", path, " .recover | sqlite3 sessions-recovered.sqlite` and "
+                       "put the recovered file in its place (or move the store away: pins start afresh)"));
+    }
+    for (const auto& row : x.bad_rows) {
+      clean = false;
+      size_t space = row.find(' '), colon = row.find(": ");
+      std::string agent = row.substr(0, space), key = row.substr(space + 1, colon - space - 1);
+      Add(Level::kError, absl::StrCat("session store ", path, ": session ", row),
+          absl::StrCat("modelpin sessions reset ", key, " --agent ", agent, " (that session starts afresh)"));
+    }
+    if (x.bad_row_count > x.bad_rows.size())
+      Add(Level::kError, absl::StrCat(x.bad_row_count - x.bad_rows.size(), " more unreadable sessions in ", path),
+          "reset them too (modelpin sessions list names them)");
+    if (clean)
+      Add(Level::kOk, absl::StrCat("session store ", path, " opens, schema ", x.schema, ", ", x.rows, " rows, ",
+                                   x.quick_check.empty() ? "quick_check skipped (large store)" : "quick_check ok"),
+          "");
   }
 
   const Common& common_;

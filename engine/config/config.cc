@@ -528,6 +528,12 @@ absl::Status Config::Parser::Modelpin(const Value& root) const {
     if (const Value* rot = Reader::Get(*mp, "rotation")) RETURN_IF_ERROR(ReadRotation(r, *rot, &c.rotation_));
     if (const Value* s = Reader::Get(*mp, "store")) {
       ASSIGN_OR_RETURN(c.store_.url, r.String(*s, "$.modelpin.store"));
+      // Left out, the sessions are in SQLite under the state dir; an empty URL is a mistake (a
+      // variable that was not filled in), not a way to say so.
+      if (c.store_.url.empty())
+        return r.file().Error("$.modelpin.store",
+                              "empty store URL (leave \"store\" out for SQLite under the state dir, or give a "
+                              "redis:// or unix:// URL)");
     }
     if (const Value* s = Reader::Get(*mp, "storePrefix")) {
       ASSIGN_OR_RETURN(c.store_.prefix, r.String(*s, "$.modelpin.storePrefix"));

@@ -219,8 +219,6 @@ class Engine {
     absl::Status Put(SessionStore& store, const Outcome& out, const SessionState& state);
   };
   absl::Status HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts);
-  // How often a turn is redone when a shared store reports that the session changed under it.
-  static constexpr int kTurnAttempts = 16;
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
 
   Config config_;
