@@ -120,7 +120,7 @@ refuse "not a plugin" "$not_plugin: not a modelpin plugin (it exports no modelpi
 refuse "missing file" "$tmp/nope.so: cannot load plugin: no such file" --plugin "$tmp/nope.so"
 refuse "a built-in word taken" "/model from $clash (plugin \"clash\") clashes with the built-in plugin \"model\"" --plugin "$clash"
 refuse "the same file twice" "$bad: plugin file loaded twice (already loaded as $bad)" --plugin "$bad" --plugin "$bad"
-ln -s "$bad" "$tmp/libalias.so"
+ln -s "$(realpath "$bad")" "$tmp/libalias.so"
 refuse "the same file under two names" "$tmp/libalias.so: plugin file loaded twice (already loaded as $bad)" \
   --plugin "$bad" --plugin "$tmp/libalias.so"
 cp "$bad" "$tmp/libcopy.so"
