@@ -23,7 +23,9 @@ constexpr const char* kDoctorHelp = R"(usage: modelpin doctor [--agent ID] [--js
                        [--plugin PATH]...
 
 Checks what a person would check by hand, and says what to do about each finding:
-  - the config parses; the default model, fallbacks, aliases and allowlist entries resolve
+  - the config parses (a key under "modelpin" it does not know is an error); keys elsewhere
+    that modelpin does not read (OpenClaw's own) are listed as ignored
+  - the default model, fallbacks, aliases and allowlist entries resolve
   - each auth store parses, is private (mode 0600), and every profile has its secret
   - profiles named in auth.order or a stored order exist and belong to that provider
   - expired and expiring (24 h) tokens
@@ -56,6 +58,7 @@ class Doctor {
       return;
     }
     Add(Level::kOk, absl::StrCat("config ", common_.ConfigPath(), " parses"), "");
+    ListIgnoredKeys(*config);
     CheckSessions(*config);
     auto engine = MakeEngine(common_, false, nullptr, {}, /*read_only=*/true);
     if (!engine.ok()) {
@@ -73,6 +76,17 @@ class Doctor {
 
  private:
   void Add(Level level, std::string what, std::string fix) { findings_.push_back({level, std::move(what), std::move(fix)}); }
+
+  // Keys outside `modelpin` that modelpin does not read (OpenClaw's own): listed so an operator
+  // sees what has no effect here (docs/configuration.md lists the keys modelpin reads).
+  void ListIgnoredKeys(const Config& config) {
+    constexpr size_t kShown = 40;
+    const auto& keys = config.ignored_keys();
+    for (size_t i = 0; i < keys.size() && i < kShown; ++i)
+      Add(Level::kOk, absl::StrCat("ignored: ", keys[i], " (modelpin does not read it)"), "");
+    if (keys.size() > kShown)
+      Add(Level::kOk, absl::StrCat("ignored: ", keys.size() - kShown, " more keys modelpin does not read"), "");
+  }
 
   void CheckAuthStores(Engine& e, const std::string& agent) {
     std::string path = e.EffectiveAuthStorePath(agent);

@@ -4,15 +4,18 @@
 //   const AgentView& main = cfg.Agent("main");    // defaults merged with agents.entries.main
 //   main.default_ref;                              // {"anthropic", "claude-opus-4-5"}
 //
-// Only the keys modelpin uses are read; unknown keys are ignored, wrong types are errors that name
-// the file, the JSON path and line:column. The model catalog is `models.providers.<p>.models[]`:
-// modelpin has no built-in catalog.
+// Only the keys of ConfigKeys() are read (docs/configuration.md describes each). Wrong types are
+// errors that name the file, the JSON path and line:column. A key under `modelpin` that is not in
+// the table is an error too, with the nearest known key ("did you mean"); keys elsewhere that
+// modelpin does not read are OpenClaw's, kept in ignored_keys() for `modelpin doctor`. The model
+// catalog is `models.providers.<p>.models[]`: modelpin has no built-in catalog.
 #ifndef MODELPIN_ENGINE_CONFIG_CONFIG_H_
 #define MODELPIN_ENGINE_CONFIG_CONFIG_H_
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +31,17 @@ namespace modelpin {
 // kCompat is OpenClaw's first 8 + "..." + last 8, kPrefix only the key's type prefix
 // ("sk-ant-..."), kFingerprint a short hash that tells keys apart and reveals none of them.
 enum class MaskingMode { kCompat, kPrefix, kFingerprint };
+
+// One key the config parser reads. `path` is where it sits, "*" standing for any member name and
+// "[]" for every element of an array: "modelpin.rotation.strategy.*",
+// "modelpin.routes[].match.chatType". `type` is as docs/configuration.md writes it. Adding a key
+// to the config is one line in this table (engine/config/config.cc), its reading in the parser and
+// its row in docs/configuration.md (test/config_keys_test.cc holds the three together).
+struct ConfigKey {
+  std::string_view path;
+  std::string_view type;
+};
+std::span<const ConfigKey> ConfigKeys();
 
 struct ModelAliasEntry {
   std::string key;    // "anthropic/claude-opus-4-5" as written in config
@@ -143,6 +157,10 @@ class Config {
   const std::vector<RouteRule>& routes() const { return routes_; }
   // The rule named `name`, or nullptr (names are unique; "" finds none).
   const RouteRule* FindRoute(std::string_view name) const;
+  // JSON paths ("$.gateway", "$.agents.entries.main.workspace") of the keys outside `modelpin`
+  // that modelpin does not read (OpenClaw's own): they have no effect here. Topmost only: the
+  // members of an ignored key are not listed again. In document order.
+  const std::vector<std::string>& ignored_keys() const { return ignored_keys_; }
   // The view of agent `id` for a session that `rule` matched: the agent's own view with the rule's
   // model as its default (the rule's model is what the session's "default" means). The agent's
   // own view when the rule sets no model. Stable reference.
@@ -178,6 +196,7 @@ class Config {
   std::string bot_name_;
   std::vector<std::string> plugin_paths_;
   std::vector<RouteRule> routes_;
+  std::vector<std::string> ignored_keys_;
   bool strict_ = false;
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;

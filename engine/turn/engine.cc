@@ -219,6 +219,10 @@ absl::StatusOr<SessionState> Engine::Session(const std::string& agent_id, const 
   return sessions_->Get(agent, session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key);
 }
 
+absl::StatusOr<std::vector<std::string>> Engine::SessionKeys(const std::string& agent_id) {
+  return sessions_->Keys(ResolveAgent(agent_id));
+}
+
 std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
   size_t h = std::hash<std::string>()(key) ^ (std::hash<std::string>()(agent) * 31);
   return session_locks_[h % session_locks_.size()];

@@ -179,6 +179,8 @@ class Engine {
   absl::StatusOr<std::shared_ptr<const AuthStore>> Auth(const std::string& agent_id);
   // The session as stored.
   absl::StatusOr<SessionState> Session(const std::string& agent_id, const std::string& session_key);
+  // The keys of the agent's stored sessions (`modelpin sessions list`).
+  absl::StatusOr<std::vector<std::string>> SessionKeys(const std::string& agent_id);
   // Commits the session changes a store holds back under group commit (SessionStore::
   // SetGroupCommit, which a transcript replay turns on) and reports any failure among them since
   // the last call. A caller that acknowledges those changes (replay: exit status 0) calls it first.
