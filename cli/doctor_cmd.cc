@@ -6,10 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/json_file.h"
 #include "cli/cli.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
+#include "engine/sessions/redis_store.h"
 #include "plugins/model/views.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -27,6 +29,7 @@ Checks what a person would check by hand, and says what to do about each finding
   - expired and expiring (24 h) tokens
   - providers of configured models that have no credential at all
   - the session store opens and its schema is current
+  - a redis-sentinel:// store: the primary, its replicas, and whether the sentinels agree
   - <state>/.env parses and is private
 
 Exit status: 0 clean, 1 errors, 2 warnings only.
@@ -64,6 +67,7 @@ class Doctor {
     CheckAuthStores(e, agent);
     CheckModels(e, agent);
     CheckSessions();
+    CheckSentinels(e.config());
   }
 
   const std::vector<Finding>& findings() const { return findings_; }
@@ -197,6 +201,25 @@ class Doctor {
     auto store = SqliteSessionStore::Open(path);
     if (!store.ok()) Add(Level::kError, std::string(store.status().message()), "move the file away; pins start afresh");
     else Add(Level::kOk, absl::StrCat("session store ", path, " opens, schema ", SqliteSessionStore::kSchemaVersion), "");
+  }
+
+  // A redis-sentinel:// store: the primary the sentinels name, its replicas, whether they agree.
+  void CheckSentinels(const Config& config) {
+    auto redis = ConfiguredRedis(config);
+    if (!redis.ok() || !*redis || (*redis)->sentinels.empty()) return;
+    auto report = ReportSentinels(**redis);
+    if (!report.ok()) return Add(Level::kError, std::string(report.status().message()), "");
+    for (const auto& a : report->answers)
+      if (!a.error.empty()) Add(Level::kWarning, absl::StrCat("sentinel ", a.sentinel, ": ", a.error), "start it, or remove it from modelpin.store");
+    if (report->primary.empty()) return Add(Level::kError, "no sentinel names a primary", "start the sentinels named in modelpin.store");
+    Add(report->agree ? Level::kOk : Level::kWarning,
+        report->agree ? absl::StrCat("sentinels agree: the primary of ", (*redis)->master_name, " is ", report->primary)
+                      : absl::StrCat("sentinels disagree on the primary of ", (*redis)->master_name, " (most name ", report->primary, ")"),
+        report->agree ? "" : "wait for the failover to finish, then run doctor again");
+    if (!report->primary_error.empty()) return Add(Level::kError, absl::StrCat("primary ", report->primary, ": ", report->primary_error), "");
+    Add(report->replicas.empty() && (*redis)->wait_replicas > 0 ? Level::kError : Level::kOk,
+        absl::StrCat("replicas of ", report->primary, ": ", report->replicas.empty() ? "none" : absl::StrJoin(report->replicas, ", ")),
+        report->replicas.empty() && (*redis)->wait_replicas > 0 ? "modelpin.storeWaitReplicas needs replicas: every change will fail" : "");
   }
 
   const Common& common_;
