@@ -385,7 +385,12 @@ class Connection {
     Drain();
     const int64_t deadline = NowMs() + o_.timeout_ms;
     bool retried = false;
-    for (;;) {
+    if (budgeted_ && ctx_) {  // a previous call shortened the socket's timeout: restore it
+      timeval tv = Timeval(o_.timeout_ms);
+      redisSetTimeout(ctx_.get(), tv);
+      budgeted_ = false;
+    }
+    for (bool first = true;; first = false) {
       sent_ = false;
       if (pinned_) {
         // Inside a WATCH/MULTI transaction only the connection that holds it will do.
@@ -402,10 +407,15 @@ class Connection {
         pollfd p{ctx_->fd, POLLIN, 0};
         if (::poll(&p, 1, 0) != 0) ctx_.reset();
       }
-      RETURN_IF_ERROR(Connect());
+      const bool fresh = !ctx_;
+      absl::Status connected = Connect(deadline);
+      sent_ = false;  // what Connect sent (AUTH, SELECT, ROLE) is not this command
+      if (!connected.ok()) return connected;
+      // Connecting, a retry or a wait took part of this call's time: the rest is what it has.
+      if (fresh || !first) Budget(deadline);
       absl::StatusOr<Reply> r = Call(args, then, then_reply);
       if (!r.ok()) {
-        if (!sent_ && !retried) {
+        if (!sent_ && !retried && NowMs() < deadline) {
           retried = true;
           continue;
         }
@@ -427,7 +437,7 @@ class Connection {
         std::string where = Where();
         if (topology_) topology_->MarkStale();
         ctx_.reset();
-        if (topology_ && !retried) {
+        if (topology_ && !retried && NowMs() < deadline) {
           retried = true;
           continue;
         }
@@ -437,21 +447,34 @@ class Connection {
     }
   }
   bool sent() const { return sent_; }
+  // Shortens the socket's timeout to what is left until `deadline` (restored by the next Run).
+  void Budget(int64_t deadline) {
+    if (!ctx_ || ctx_->err) return;
+    int64_t left = std::max<int64_t>(1, deadline - NowMs());
+    if (left >= o_.timeout_ms && !budgeted_) return;
+    timeval tv = Timeval(static_cast<int>(std::min<int64_t>(left, o_.timeout_ms)));
+    redisSetTimeout(ctx_.get(), tv);
+    budgeted_ = true;
+  }
   uint64_t epoch() const { return epoch_; }
   // While pinned (a WATCH/MULTI transaction), commands neither reconnect nor retry.
   void set_pinned(bool pinned) { pinned_ = pinned; }
 
-  absl::Status Connect() {
+  // Connects unless connected; with a deadline (NowMs), within what is left of it.
+  absl::Status Connect(int64_t deadline = 0) {
     if (ctx_) return absl::OkStatus();
-    timeval tv = Timeval(o_.timeout_ms);
+    const int budget = deadline == 0 ? o_.timeout_ms : static_cast<int>(std::clamp<int64_t>(deadline - NowMs(), 1, o_.timeout_ms));
+    timeval tv = Timeval(budget);
     if (topology_) {
       ASSIGN_OR_RETURN(Topology::Addr a, topology_->Primary(&epoch_));
       addr_ = a.Label();
-      ctx_ = Dial(a.host, a.port, o_.timeout_ms);
+      ctx_ = Dial(a.host, a.port, budget);
+      if (deadline != 0) Budget(deadline);
     } else {
       ctx_.reset(o_.unix_path.empty() ? redisConnectWithTimeout(o_.host.c_str(), o_.port, tv)
                                       : redisConnectUnixWithTimeout(o_.unix_path.c_str(), tv));
       if (ctx_ && !ctx_->err) redisSetTimeout(ctx_.get(), tv);
+      budgeted_ = budget < o_.timeout_ms;
     }
     if (!ctx_ || ctx_->err) return Drop("cannot connect");
     // A failed AUTH or SELECT leaves no half-set-up connection behind.
@@ -463,6 +486,7 @@ class Connection {
       if (r.ok()) return r;
       ctx_.reset();
       if (topology_) topology_->MarkStale();
+      if (r.status().code() != absl::StatusCode::kInternal) return r.status();  // the connection, not the server's answer
       return absl::Status(r.status().code(), absl::StrCat(r.status().message(), " (", what, ")"));
     };
     if (!o_.password.empty()) {
@@ -595,6 +619,7 @@ class Connection {
   std::deque<std::string> pending_;
   bool sent_ = false;
   bool pinned_ = false;
+  bool budgeted_ = false;  // the socket's timeout is shorter than timeout_ms (Budget)
   uint64_t epoch_ = 0;  // the topology's epoch when this connection was made
   std::string addr_;    // the primary it was made to (Sentinel)
   OnReply on_reply_ = [](const std::string&, absl::StatusOr<Reply>) {};
