@@ -880,9 +880,13 @@ struct RedisSessionStore::Impl {
     }
     // With storeWaitReplicas, WAIT goes in the same round trip, and gives up a little before
     // the connection's own timeout so that its answer (how many replicas confirmed) arrives.
-    std::string wait_n = std::to_string(options.wait_replicas);
-    std::string wait_ms = std::to_string(std::max(1, options.timeout_ms * 3 / 4));
-    Args wait = {"WAIT", wait_n, wait_ms};
+    std::string wait_n, wait_ms;
+    Args wait;
+    if (options.wait_replicas > 0) {
+      wait_n = std::to_string(options.wait_replicas);
+      wait_ms = std::to_string(std::max(1, options.timeout_ms * 3 / 4));
+      wait = {"WAIT", wait_n, wait_ms};
+    }
     Reply waited;
     absl::StatusOr<Reply> r = conn->Eval(kPutScript, put_sha, {"3", k, index, channel, want, json, key, token},
                                          options.wait_replicas > 0 ? &wait : nullptr, &waited);
