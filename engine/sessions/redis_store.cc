@@ -155,6 +155,7 @@ absl::StatusOr<RedisOptions> RedisOptions::FromUrl(std::string_view url) {
       if (colon != std::string_view::npos &&
           (!ParseNumber(hp.substr(colon + 1), &s.port) || s.port <= 0 || s.port > 65535))
         return bad(absl::StrCat("sentinel \"", std::string(hp), "\": port must be a number from 1 to 65535"));
+      if (s.host.size() > 2 && s.host.front() == '[' && s.host.back() == ']') s.host = s.host.substr(1, s.host.size() - 2);
       if (s.host.empty()) return bad(absl::StrCat("sentinel \"", std::string(hp), "\": no host"));
       o.sentinels.push_back(std::move(s));
     }
@@ -195,7 +196,11 @@ std::string RedisOptions::Display() const {
   if (!unix_path.empty()) return absl::StrCat("redis unix://", unix_path, "?db=", db, password.empty() ? "" : " (password ***)");
   if (!sentinels.empty()) {
     std::string out = absl::StrCat("redis redis-sentinel://", auth);
-    for (size_t i = 0; i < sentinels.size(); ++i) absl::StrAppend(&out, i ? "," : "", sentinels[i].host, ":", sentinels[i].port);
+    for (size_t i = 0; i < sentinels.size(); ++i) {
+      const std::string& h = sentinels[i].host;  // an IPv6 address in brackets, as in the URL
+      bool v6 = h.find(':') != std::string::npos;
+      absl::StrAppend(&out, i ? "," : "", v6 ? "[" : "", h, v6 ? "]" : "", ":", sentinels[i].port);
+    }
     absl::StrAppend(&out, "/", master_name, "?db=", db);
     return out;
   }
