@@ -28,6 +28,9 @@
    message after it is back is answered, not failed with a broken connection.
 11. Redis still loading its data after a restart (LOADING): a message waits it out within the
    timeout; a timeout shorter than the load gives an error naming it.
+12. modelpin.storeWaitReplicas 1: a pin is acknowledged once the replica confirmed it; with the
+   replica frozen (SIGSTOP) a pin errs within the timeout saying how many replicas confirmed it,
+   the next messages are answered and read what the primary holds; after SIGCONT pins succeed.
 A missing redis-server is a failure, not a skip. $REDIS_TESTS (names, comma-separated) runs a
 subset while developing.
 """
@@ -579,8 +582,54 @@ def test_loading():
           f"\"{short_err}\" after {took_short * 1000:.0f} ms")
 
 
+def test_wait_replicas():
+    port = free_port()
+    primary, sock = start_redis("wait-primary", port=port)
+    replica, rsock = start_redis("wait-replica", port=free_port(),
+                                 extra=["--replicaof", "127.0.0.1", str(port), "--repl-diskless-sync-delay", "0"])
+    deadline = time.time() + 20
+    while "connected_slaves:1" not in redis_command(sock, "INFO", "replication") or \
+            "master_link_status:up" not in redis_command(rsock, "INFO", "replication"):
+        if time.time() > deadline:
+            fail("the replica did not sync within 20 s")
+        time.sleep(0.05)
+    state, cfg = make_state("wait-state", f"unix://{sock}", timeout_ms=300, prefix="wr:")
+    c = json.load(open(cfg))
+    c["modelpin"]["storeWaitReplicas"] = 1
+    json.dump(c, open(cfg, "w"))
+    bot = Bot(cfg, state)
+    key = "agent:main:wr"
+    for text in ("/model sonnet", "/model opus", "/model sonnet"):
+        kind, rest, _ = bot.send(key, text)
+        if kind != "ok":
+            fail(f"{text!r} with a healthy replica and storeWaitReplicas 1: {rest}")
+    replica.send_signal(signal.SIGSTOP)
+    try:
+        kind, err, took = bot.send(key, "/model opus", limit_s=1.0)
+        if kind != "err" or "only 0 of 1 replicas" not in err or took > 0.3 + 0.1:
+            fail(f"a pin with the replica frozen: {kind} {err!r} after {took:.2f} s")
+        # The change is on the primary (not acknowledged): the next message reads what it holds
+        # (/model status writes nothing; an ordinary message may, and would wait for the replica).
+        kind, rest, _ = bot.send(key, "/model status")
+        if kind != "ok" or json.loads(rest).get("modelOverride") is not None:
+            fail(f"the message after the unconfirmed pin: {kind} {rest!r} (the primary holds opus)")
+    finally:
+        replica.send_signal(signal.SIGCONT)
+    ok = False
+    for _ in range(50):
+        if bot.send(key, "/model sonnet")[0] == "ok":
+            ok = True
+            break
+        time.sleep(0.05)
+    bot.close()
+    if not ok:
+        fail("pins did not succeed again after the replica woke")
+    print(f"ok: storeWaitReplicas 1: pins confirmed by the replica; frozen replica: \"{err}\" after "
+          f"{took * 1000:.0f} ms, the next message answered; confirmed again after SIGCONT")
+
+
 TESTS = ["shared_health", "alternating", "no_lost_update", "sigstop", "restart", "password_and_cli", "round_trips",
-         "pipelined_replay", "unknown_write", "restart_idle", "loading"]
+         "pipelined_replay", "unknown_write", "restart_idle", "loading", "wait_replicas"]
 try:
     server, sock = start_redis("main")
     want = os.environ.get("REDIS_TESTS", ",".join(TESTS)).split(",")
@@ -588,7 +637,7 @@ try:
         fn = globals()["test_" + name]
         if name in ("sigstop",):
             fn(server, sock)
-        elif name in ("restart", "password_and_cli", "restart_idle", "loading"):
+        elif name in ("restart", "password_and_cli", "restart_idle", "loading", "wait_replicas"):
             fn()
         else:
             fn(sock)
