@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/json_file.h"
 #include "cli/cli.h"
 #include "engine/auth/auth_order.h"
@@ -32,6 +33,7 @@ Checks what a person would check by hand, and says what to do about each finding
   - providers of configured models that have no credential at all
   - the session store: it opens (a shared one answers), can be written, has room on its
     disk, passes SQLite's PRAGMA quick_check, and every session in it reads
+  - a redis-sentinel:// store: the primary, its replicas, and whether the sentinels agree
   - <state>/.env parses and is private
 
 Exit status: 0 clean, 1 errors, 2 warnings only.
@@ -70,6 +72,7 @@ class Doctor {
     std::string agent = e.ResolveAgent(agent_);
     CheckAuthStores(e, agent);
     CheckModels(e, agent);
+    CheckSentinels(e.config());
   }
 
   const std::vector<Finding>& findings() const { return findings_; }
@@ -286,6 +289,25 @@ class Doctor {
       Add(Level::kOk, absl::StrCat("session store ", path, " opens, schema ", x.schema, ", ", x.rows, " rows, ",
                                    x.quick_check.empty() ? "quick_check skipped (large store)" : "quick_check ok"),
           "");
+  }
+
+  // A redis-sentinel:// store: the primary the sentinels name, its replicas, whether they agree.
+  void CheckSentinels(const Config& config) {
+    auto redis = ConfiguredRedis(config);
+    if (!redis.ok() || !*redis || (*redis)->sentinels.empty()) return;
+    auto report = ReportSentinels(**redis);
+    if (!report.ok()) return Add(Level::kError, std::string(report.status().message()), "");
+    for (const auto& a : report->answers)
+      if (!a.error.empty()) Add(Level::kWarning, absl::StrCat("sentinel ", a.sentinel, ": ", a.error), "start it, or remove it from modelpin.store");
+    if (report->primary.empty()) return Add(Level::kError, "no sentinel names a primary", "start the sentinels named in modelpin.store");
+    Add(report->agree ? Level::kOk : Level::kWarning,
+        report->agree ? absl::StrCat("sentinels agree: the primary of ", (*redis)->master_name, " is ", report->primary)
+                      : absl::StrCat("sentinels disagree on the primary of ", (*redis)->master_name, " (most name ", report->primary, ")"),
+        report->agree ? "" : "wait for the failover to finish, then run doctor again");
+    if (!report->primary_error.empty()) return Add(Level::kError, absl::StrCat("primary ", report->primary, ": ", report->primary_error), "");
+    Add(report->replicas.empty() && (*redis)->wait_replicas > 0 ? Level::kError : Level::kOk,
+        absl::StrCat("replicas of ", report->primary, ": ", report->replicas.empty() ? "none" : absl::StrJoin(report->replicas, ", ")),
+        report->replicas.empty() && (*redis)->wait_replicas > 0 ? "modelpin.storeWaitReplicas needs replicas: every change will fail" : "");
   }
 
   const Common& common_;

@@ -120,6 +120,7 @@ constexpr ConfigKey kConfigKeys[] = {
     {"modelpin.store", "string"},
     {"modelpin.storePrefix", "string"},
     {"modelpin.storeTimeoutMs", "integer"},
+    {"modelpin.storeWaitReplicas", "integer"},
     {"modelpin.rotation", "object"},
     {"modelpin.rotation.auth", "string"},
     {"modelpin.rotation.billing", "string"},
@@ -717,6 +718,11 @@ absl::Status Config::Parser::Modelpin(const Value& root) const {
       if (!s->IsInt() || s->GetInt() < 1 || s->GetInt() > 60'000)
         return r.file().Error("$.modelpin.storeTimeoutMs", "expected a number of milliseconds from 1 to 60000");
       c.store_.timeout_ms = s->GetInt();
+    }
+    if (const Value* s = Reader::Get(*mp, "storeWaitReplicas")) {
+      if (!s->IsInt() || s->GetInt() < 0 || s->GetInt() > 100)
+        return r.file().Error("$.modelpin.storeWaitReplicas", "expected a number of replicas from 0 to 100");
+      c.store_.wait_replicas = s->GetInt();
     }
     if (const Value* routes = Reader::Get(*mp, "routes")) {
       ASSIGN_OR_RETURN(c.routes_, ReadRoutes(r, *routes, c.default_models_));

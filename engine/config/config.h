@@ -127,12 +127,14 @@ class Config {
   MaskingMode masking() const { return masking_; }
   // modelpin.rotation: the health rules per error class and the strategy per provider.
   const RotationPolicy& rotation() const { return rotation_; }
-  // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`):
+  // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`,
+  // `storeWaitReplicas`):
   // an empty url is the local default (SQLite beside the state dir).
   struct StoreConfig {
     std::string url;
     std::string prefix = "modelpin:";
     int timeout_ms = 250;
+    int wait_replicas = 0;  // storeWaitReplicas: replicas that must confirm a write (Redis WAIT)
   };
   const StoreConfig& store() const { return store_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
