@@ -61,8 +61,8 @@ class Server {
   virtual void Stop() = 0;
 };
 
-// Whether `presented` equals `expected`, in time that depends on neither's contents (both are
-// hashed, the digests compared with CRYPTO_memcmp). An empty `expected` matches nothing.
+// Whether `presented` equals `expected`, in time that depends on neither's contents (OpenSSL's
+// CRYPTO_memcmp; only a length mismatch answers early). An empty `expected` matches nothing.
 bool TokenMatches(std::string_view presented, std::string_view expected);
 
 }  // namespace modelpin::service

@@ -237,6 +237,15 @@ def test_routes(s, state):
     if out["route"]["model"] != "anthropic/claude-sonnet-4-5":
         fail(f"after /model sonnet the route is {out['route']}")
     first = out["route"]["profiles"][0]
+    # Text that needs escaping comes back as sent; bytes that are not UTF-8 come back replaced.
+    tricky = 'say "hi" \\ back\tslash \u00fc \U0001f600 \x01 end'
+    out = turn(s, tricky)
+    if out["route"]["text"] != tricky.strip():
+        fail(f"escaped text did not come back as sent: {out['route']['text']!r}")
+    raw = b'{"text": "caf\xe9 \xff\xfe bytes", "session": "agent:main:svc"}'
+    out = call(s, "POST", "/v1/turn", raw_body=raw)[0]
+    if "\ufffd" not in out["route"]["text"] or not out["route"]["text"].startswith("caf"):
+        fail(f"invalid UTF-8 in the text: {out['route']['text']!r}")
 
     # An outcome starts a cooldown; the next turn routes around it; clearing makes it usable.
     o = call(s, "POST", "/v1/outcome", {"session": "agent:main:svc", "profile": first, "error": "rate_limit",
