@@ -1,7 +1,9 @@
 // libFuzzer target for the service's request router and JSON handlers (service/router.cc,
 // service/api.cc) behind a whole engine over a scratch copy of fixtures/state. The input is one
-// request: the first byte picks the method, the text up to the first '\n' is the target (path and
-// query), the rest is the body. Invariants: every answer is one JSON value (valid UTF-8); an
+// request. Its first byte picks a route of the API (so most inputs reach a handler); the text up
+// to the first '\n' is the route's {parameter} (when it has one), up to the next the query, the
+// rest the body. A first byte from 0xf0 on is a raw request instead: the next byte picks the
+// method, the text up to '\n' is the whole target. Invariants: every answer is one JSON value (valid UTF-8); an
 // unknown path is 404, a known path with another method 405; refusals carry {"error": {status,
 // message}} with the same status as the answer; no fixture secret ever appears whole.
 //
@@ -35,6 +37,8 @@ struct World {
   svc::Router router;
 };
 
+std::filesystem::path g_dir;
+
 World* Make() {
   namespace fs = std::filesystem;
   const char* src = std::getenv("MODELPIN_SOURCE_ROOT");
@@ -42,6 +46,11 @@ World* Make() {
   fs::path dir = fs::temp_directory_path() / ("modelpin-service-fuzz-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::copy(from, dir, fs::copy_options::recursive);
+  g_dir = dir;
+  std::atexit([] {
+    std::error_code ec;
+    std::filesystem::remove_all(g_dir, ec);
+  });
   auto* w = new World;
   modelpin::EngineSetup setup;
   setup.state_dir = dir.string();
@@ -67,17 +76,51 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World* world = Make();
   if (size == 0) return 0;
   static const char* kMethods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
+  // Each documented route as method, path before the parameter, path after it ("" and "" when
+  // it has none).
+  struct Target {
+    const char* method;
+    const char* before;
+    const char* after;
+    bool param;
+  };
+  static const Target kTargets[] = {
+      {"POST", "/v1/turn", "", false},          {"POST", "/v1/outcome", "", false},
+      {"GET", "/v1/profiles", "", false},       {"POST", "/v1/cooldowns/clear", "", false},
+      {"GET", "/v1/order/", "", true},          {"PUT", "/v1/order/", "", true},
+      {"DELETE", "/v1/order/", "", true},       {"GET", "/v1/sessions", "", false},
+      {"GET", "/v1/sessions/", "", true},       {"DELETE", "/v1/sessions/", "", true},
+      {"GET", "/v1/explain", "", false},        {"GET", "/healthz", "", false},
+      {"GET", "/readyz", "", false},
+  };
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  size_t nl = in.find('\n');
-  std::string_view target = in.substr(0, nl);
-  std::string_view body = nl == std::string_view::npos ? std::string_view() : in.substr(nl + 1);
-  size_t q = target.find('?');
-
+  auto next_line = [&in]() {
+    size_t nl = in.find('\n');
+    std::string_view line = in.substr(0, nl);
+    in = nl == std::string_view::npos ? std::string_view() : in.substr(nl + 1);
+    return line;
+  };
+  std::string path;
+  std::string_view query;
   svc::Request req;
-  req.method = kMethods[data[0] % 5];
-  req.path = target.substr(0, q);
-  req.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  req.body = body;
+  if (data[0] < 0xf0) {
+    const Target& t = kTargets[data[0] % (sizeof kTargets / sizeof kTargets[0])];
+    req.method = t.method;
+    path = t.before;
+    if (t.param) path.append(next_line());
+    path.append(t.after);
+    query = next_line();
+  } else {
+    req.method = kMethods[(in.empty() ? 0 : static_cast<uint8_t>(in[0])) % 5];
+    if (!in.empty()) in.remove_prefix(1);
+    std::string_view target = next_line();
+    size_t q = target.find('?');
+    path = std::string(target.substr(0, q));
+    query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  }
+  req.path = path;
+  req.query = query;
+  req.body = in;
   svc::Response res;
   svc::Router::Match m = world->router.Find(req.method, req.path, req.params);
   if (m.route == nullptr) {
