@@ -288,4 +288,7 @@ for r in rows:
 print("\nfloor: the same operation without modelpin on this machine, p50 (bench/store_latency.cc): a bare PING"
       " round trip on Redis, a bare one-row committed UPDATE on SQLite (WAL, synchronous=NORMAL).")
 PY
+# `modelpin serve` under wrk (floor, memory, Redis side by side), on this run's redis-server.
+echo
+BENCH_SERVICE_RESULTS="$results/service.txt" "$root/bench/service_bench.sh" "$build" "$MODELPIN_BENCH_REDIS"
 echo "raw results: $results" >&2

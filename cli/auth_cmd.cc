@@ -85,16 +85,11 @@ std::string Masked(const Credential& c, MaskingMode mode) {
   return MaskedCredential(c, mode, CredentialLabel::kSecretOnly);
 }
 
-// The profile's health, with expiry first: an expired token is "expired" whatever its stats say.
 ProfileHealth HealthOf(const Credential& c, const AuthStore& store, int64_t now) {
-  ProfileHealth h = DescribeHealth(store.Usage(c.id), "", now);
-  if (c.expires && *c.expires <= now && c.type != "api_key") h.state = ProfileHealth::State::kExpired;
-  return h;
+  return CredentialHealth(c, store, now);
 }
 
-bool OfProvider(const Credential& c, const std::string& provider) {
-  return provider.empty() || AuthProvider(c.provider) == AuthProvider(provider);
-}
+bool OfProvider(const Credential& c, const std::string& provider) { return OfAuthProvider(c, provider); }
 
 // Opens a profile's JSON object with its id and provider.
 void StartProfile(JsonWriter& w, const Credential& c) {
@@ -214,40 +209,10 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
 
   if (clear) {
     const std::string id = args.positional().empty() ? "" : std::string(text::Trim(args.positional()[0]));
-    std::vector<std::string> cleared;
-    absl::Status st = UpdateOwnStore(*l->engine, l->agent, [&](AuthStore& s) -> absl::Status {
-      if (!id.empty() && s.Find(id) == nullptr)
-        return absl::NotFoundError(absl::StrCat("Auth profile \"", id, "\" not found in ", AgentDir(common, l->agent),
-                                                ". Run modelpin models auth list to see saved profiles."));
-      for (const auto& c : std::vector<Credential>(s.profiles())) {
-        if ((!id.empty() && c.id != id) || !OfProvider(c, provider)) continue;
-        UsageStats u = s.Usage(c.id);
-        UsageStats healthy = ClearedHealth(u);
-        if (healthy == u) continue;
-        s.SetUsage(c.id, healthy);
-        cleared.push_back(c.id);
-      }
-      return absl::OkStatus();
-    });
-    if (!st.ok()) return Fail(st);
-    // Health kept in a shared store (modelpin.store) is cleared there too.
-    AuthHealthStore& health = l->engine->auth_health();
-    if (!health.InAuthFile()) {
-      for (const auto& c : l->store->profiles()) {
-        if ((!id.empty() && c.id != id) || !OfProvider(c, provider)) continue;
-        bool changed = false;
-        st = health.Update(l->agent, c.id, AuthProvider(c.provider), [&](UsageStats& u, std::string&) {
-          UsageStats healthy = ClearedHealth(u);
-          changed = !(healthy == u);
-          u = healthy;
-          return absl::OkStatus();
-        });
-        if (!st.ok()) return Fail(st);
-        if (changed && std::find(cleared.begin(), cleared.end(), c.id) == cleared.end()) cleared.push_back(c.id);
-      }
-    }
-    if (cleared.empty()) std::cout << "Nothing to clear.\n";
-    else std::cout << "Cleared cooldowns and error counts of " << absl::StrJoin(cleared, ", ") << ".\n";
+    auto cleared = ClearCooldowns(*l->engine, l->agent, id, provider, AgentDir(common, l->agent));
+    if (!cleared.ok()) return Fail(cleared.status());
+    if (cleared->empty()) std::cout << "Nothing to clear.\n";
+    else std::cout << "Cleared cooldowns and error counts of " << absl::StrJoin(*cleared, ", ") << ".\n";
     return kExitOk;
   }
 

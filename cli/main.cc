@@ -22,6 +22,8 @@ Verbs:
   doctor [--json]                        check config, stores, credentials; exit 0/1/2
   sessions list|show KEY|reset KEY [--json]
                                          the stored sessions (SQLite, or Redis of modelpin.store)
+  serve [--listen 127.0.0.1:8787|unix:PATH]
+                                         the engine as an HTTP/1.1 JSON service (docs/service.md)
 
 Options every verb takes:
   --config FILE   config file (default $MODELPIN_CONFIG, else <state>/modelpin.json)
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
   if (verb == "explain") return modelpin::cli::RunExplain(std::move(args));
   if (verb == "doctor") return modelpin::cli::RunDoctor(std::move(args));
   if (verb == "sessions") return modelpin::cli::RunSessions(std::move(args));
+  if (verb == "serve") return modelpin::cli::RunServe(std::move(args));
   if (verb == "--version") {
     std::cout << "modelpin " << MODELPIN_VERSION << "\n";
     return 0;

@@ -92,31 +92,14 @@ int RunOrder(const std::string& action, std::vector<std::string> argv) {
 
   if (action == "set") {
     // Checked first against what the agent reads now, so a refused set creates nothing.
-    auto store = AuthStore::Load(effective);
-    if (!store.ok()) return Fail(store.status());
-    std::string shown_dir = Engine::DisplayPath(agent_dir);
-    if (absl::Status st = CheckOrderIds(*store, ids, provider, shown_dir); !st.ok()) return Fail(st);
-    absl::Status st = UpdateOwnStore(e, *agent, [&](AuthStore& s) -> absl::Status {
-      RETURN_IF_ERROR(CheckOrderIds(s, ids, provider, shown_dir));  // another process may have changed it
-      s.SetOrder(provider, ids);
-      return absl::OkStatus();
-    });
-    if (!st.ok()) return Fail(st);
+    if (absl::Status st = SetAuthOrder(e, *agent, provider, ids, Engine::DisplayPath(agent_dir)); !st.ok()) return Fail(st);
     std::cout << "Agent: " << *agent << "\nProvider: " << provider
               << "\nAuth profile order override: " << absl::StrJoin(ids, ", ") << "\n";
     return kExitOk;
   }
 
   // clear: only the agent's own store can hold its override; without one there is nothing to do.
-  std::string own = e.OwnAuthStorePath(*agent);
-  if (own == effective) {
-    absl::Status st = AuthStore::Update(own, [&](AuthStore& s) -> absl::Status {
-      if (!s.exists()) return absl::OkStatus();
-      s.ClearOrder(provider);
-      return absl::OkStatus();
-    });
-    if (!st.ok()) return Fail(st);
-  }
+  if (absl::Status st = ClearAuthOrder(e, *agent, provider); !st.ok()) return Fail(st);
   std::cout << "Agent: " << *agent << "\nProvider: " << provider << "\nAuth profile order override cleared; "
             << OrderFallbackText(e.config(), provider) << ".\n";
   return kExitOk;

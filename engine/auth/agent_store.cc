@@ -1,8 +1,11 @@
 #include "engine/auth/agent_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/auth/auth_order.h"
+#include "base/status_macros.h"
 #include "base/text.h"
 
 namespace modelpin {
@@ -88,6 +91,74 @@ UsageStats ClearedHealth(const UsageStats& u) {
   healthy.last_used = u.last_used;
   healthy.use_count = u.use_count;
   return healthy;
+}
+
+ProfileHealth CredentialHealth(const Credential& c, const AuthStore& store, int64_t now_ms) {
+  ProfileHealth h = DescribeHealth(store.Usage(c.id), "", now_ms);
+  if (c.expires && *c.expires <= now_ms && c.type != "api_key") h.state = ProfileHealth::State::kExpired;
+  return h;
+}
+
+bool OfAuthProvider(const Credential& c, const std::string& provider) {
+  return provider.empty() || AuthProvider(c.provider) == AuthProvider(provider);
+}
+
+absl::StatusOr<std::vector<std::string>> ClearCooldowns(Engine& engine, const std::string& agent,
+                                                        const std::string& id, const std::string& provider,
+                                                        const std::string& agent_dir) {
+  std::vector<std::string> cleared;
+  RETURN_IF_ERROR(UpdateOwnStore(engine, agent, [&](AuthStore& s) -> absl::Status {
+    if (!id.empty() && s.Find(id) == nullptr)
+      return absl::NotFoundError(absl::StrCat("Auth profile \"", id, "\" not found in ", agent_dir,
+                                              ". Run modelpin models auth list to see saved profiles."));
+    for (const auto& c : std::vector<Credential>(s.profiles())) {
+      if ((!id.empty() && c.id != id) || !OfAuthProvider(c, provider)) continue;
+      UsageStats u = s.Usage(c.id);
+      UsageStats healthy = ClearedHealth(u);
+      if (healthy == u) continue;
+      s.SetUsage(c.id, healthy);
+      cleared.push_back(c.id);
+    }
+    return absl::OkStatus();
+  }));
+  // Health kept in a shared store (modelpin.store) is cleared there too.
+  AuthHealthStore& health = engine.auth_health();
+  if (!health.InAuthFile()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const AuthStore> store, engine.Auth(agent));
+    for (const auto& c : store->profiles()) {
+      if ((!id.empty() && c.id != id) || !OfAuthProvider(c, provider)) continue;
+      bool changed = false;
+      RETURN_IF_ERROR(health.Update(agent, c.id, AuthProvider(c.provider), [&](UsageStats& u, std::string&) {
+        UsageStats healthy = ClearedHealth(u);
+        changed = !(healthy == u);
+        u = healthy;
+        return absl::OkStatus();
+      }));
+      if (changed && std::find(cleared.begin(), cleared.end(), c.id) == cleared.end()) cleared.push_back(c.id);
+    }
+  }
+  return cleared;
+}
+
+absl::Status SetAuthOrder(const Engine& engine, const std::string& agent, const std::string& provider,
+                          const std::vector<std::string>& ids, const std::string& agent_dir) {
+  ASSIGN_OR_RETURN(AuthStore store, AuthStore::Load(engine.EffectiveAuthStorePath(agent)));
+  RETURN_IF_ERROR(CheckOrderIds(store, ids, provider, agent_dir));
+  return UpdateOwnStore(engine, agent, [&](AuthStore& s) -> absl::Status {
+    RETURN_IF_ERROR(CheckOrderIds(s, ids, provider, agent_dir));  // another process may have changed it
+    s.SetOrder(provider, ids);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ClearAuthOrder(const Engine& engine, const std::string& agent, const std::string& provider) {
+  std::string own = engine.OwnAuthStorePath(agent);
+  if (own != engine.EffectiveAuthStorePath(agent)) return absl::OkStatus();
+  return AuthStore::Update(own, [&](AuthStore& s) -> absl::Status {
+    if (!s.exists()) return absl::OkStatus();
+    s.ClearOrder(provider);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace modelpin

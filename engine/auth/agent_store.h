@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/auth/auth_store.h"
+#include "engine/auth/rotation.h"
 #include "engine/config/config.h"
 #include "engine/turn/engine.h"
 
@@ -72,6 +73,31 @@ void StoreCredential(AuthStore& store, const Credential& c);
 // `u` with its cooldowns, disables and error counts cleared; last use and use count are kept
 // (`models auth cooldowns clear`).
 UsageStats ClearedHealth(const UsageStats& u);
+
+// A saved profile's health as operators see it (`models auth list`, the service's profiles):
+// DescribeHealth of its stats, except that an expired token (not an API key) is "expired"
+// whatever its stats say.
+ProfileHealth CredentialHealth(const Credential& c, const AuthStore& store, int64_t now_ms);
+
+// Whether `c` belongs to `provider` ("" = every provider), compared as auth providers.
+bool OfAuthProvider(const Credential& c, const std::string& provider);
+
+// `models auth cooldowns clear`: makes the agent's profiles usable again (cooldowns, disables and
+// error counts reset; last use kept): the profile `id`, else every profile of `provider`, else
+// every profile. Written to the agent's own store and, when health is shared (modelpin.store),
+// to the shared health. Returns the ids whose health changed. NotFound naming `id` and
+// `agent_dir` when the agent has no such profile.
+absl::StatusOr<std::vector<std::string>> ClearCooldowns(Engine& engine, const std::string& agent,
+                                                        const std::string& id, const std::string& provider,
+                                                        const std::string& agent_dir);
+
+// `models auth order set`: checks `ids` (CheckOrderIds) against the store the agent reads now,
+// so a refused set creates nothing, then stores them as the agent's own order for `provider`.
+absl::Status SetAuthOrder(const Engine& engine, const std::string& agent, const std::string& provider,
+                          const std::vector<std::string>& ids, const std::string& agent_dir);
+// `models auth order clear`: only the agent's own store can hold its order; an agent that reads
+// another agent's store has nothing to clear.
+absl::Status ClearAuthOrder(const Engine& engine, const std::string& agent, const std::string& provider);
 
 }  // namespace modelpin
 

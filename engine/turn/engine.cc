@@ -223,6 +223,22 @@ absl::StatusOr<std::vector<std::string>> Engine::SessionKeys(const std::string& 
   return sessions_->Keys(ResolveAgent(agent_id));
 }
 
+absl::Status Engine::ResetSession(const std::string& agent_id, const std::string& session_key) {
+  std::string agent = ResolveAgent(agent_id);
+  std::string key = session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key;
+  std::lock_guard<std::mutex> session_lock(SessionLock(agent, key));
+  return sessions_->Put(agent, key, SessionState{});
+}
+
+absl::Status Engine::CheckStores() {
+  std::string agent = ResolveAgent("");
+  SessionState probe;
+  uint64_t version = 0;
+  RETURN_IF_ERROR(sessions_->LoadVersioned(agent, "modelpin:probe", probe, version, SessionStore::Read::kFresh));
+  if (!health_->InAuthFile()) RETURN_IF_ERROR(health_->Version(agent).status());
+  return absl::OkStatus();
+}
+
 std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
   size_t h = std::hash<std::string>()(key) ^ (std::hash<std::string>()(agent) * 31);
   return session_locks_[h % session_locks_.size()];

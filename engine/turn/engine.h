@@ -179,8 +179,13 @@ class Engine {
   absl::StatusOr<std::shared_ptr<const AuthStore>> Auth(const std::string& agent_id);
   // The session as stored.
   absl::StatusOr<SessionState> Session(const std::string& agent_id, const std::string& session_key);
-  // The keys of the agent's stored sessions (`modelpin sessions list`).
+  // The session keys of an agent in the engine's store, sorted (operators' listings).
   absl::StatusOr<std::vector<std::string>> SessionKeys(const std::string& agent_id);
+  // Deletes a session's entry under its turn lock: its next message starts from the defaults.
+  absl::Status ResetSession(const std::string& agent_id, const std::string& session_key);
+  // Whether the stores answer now: one read of the session store that bypasses any cache, and
+  // the shared auth health's version when health is shared (a readiness probe).
+  absl::Status CheckStores();
   // Commits the session changes a store holds back under group commit (SessionStore::
   // SetGroupCommit, which a transcript replay turns on) and reports any failure among them since
   // the last call. A caller that acknowledges those changes (replay: exit status 0) calls it first.

@@ -1,0 +1,692 @@
+#include "service/api.h"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/clock.h"
+#include "base/text.h"
+#include "engine/auth/agent_store.h"
+#include "engine/auth/auth_order.h"
+#include "engine/auth/rotation.h"
+#include "plugins/model/explain.h"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace modelpin::service {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// An answer's JSON: written into a per-thread buffer (rapidjson's own, whose writes are the
+// fastest it has), copied into the response body at the end unless the handler failed meanwhile
+// (Fail has then set the error body).
+class JsonOut {
+ public:
+  explicit JsonOut(Response& r) : r_(r), w(Cleared()) {}
+  ~JsonOut() {
+    if (r_.status < 400) r_.body.assign(Buffer().GetString(), Buffer().GetSize());
+  }
+
+ private:
+  static rapidjson::StringBuffer& Buffer() {
+    thread_local rapidjson::StringBuffer buf;
+    return buf;
+  }
+  static rapidjson::StringBuffer& Cleared() {
+    Buffer().Clear();
+    return Buffer();
+  }
+  Response& r_;
+
+ public:
+  Writer w;
+};
+
+void Str(Writer& w, std::string_view s) {
+  if (text::IsValidUtf8(s)) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    return;
+  }
+  std::string clean = text::SanitizeUtf8(s);
+  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+}
+void StrOrNull(Writer& w, std::string_view s) {
+  if (s.empty()) w.Null();
+  else Str(w, s);
+}
+void StrList(Writer& w, const std::vector<std::string>& list) {
+  w.StartArray();
+  for (const auto& s : list) Str(w, s);
+  w.EndArray();
+}
+
+void Fail(Response& r, int status, std::string_view message) {
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = ErrorJson(status, message);
+}
+void Fail(Response& r, const absl::Status& status) {
+  Fail(r, HttpStatus(status), std::string_view(status.message().data(), status.message().size()));
+}
+
+// A request body: one JSON object whose members are checked by name and type. Every error names
+// the JSON path ("$.text: expected a string") or the offset of a syntax error.
+class Body {
+ public:
+  Body() : pool_(buffer_, sizeof buffer_), stack_(stack_buffer_, sizeof stack_buffer_), doc_(&pool_, 1024, &stack_) {}
+
+  // False with `error` set when the body is not one JSON object, or names a member not in
+  // `known` (a typo is an error, not a silently ignored field).
+  bool Parse(std::string_view body, std::initializer_list<std::string_view> known) {
+    if (body.empty()) {
+      error_ = "body: expected a JSON object, got an empty body";
+      return false;
+    }
+    doc_.Parse(body.data(), body.size());
+    if (doc_.HasParseError()) {
+      error_ = absl::StrCat("body: invalid JSON at offset ", doc_.GetErrorOffset(), ": ",
+                            rapidjson::GetParseError_En(doc_.GetParseError()));
+      return false;
+    }
+    if (!doc_.IsObject()) {
+      error_ = "$: expected a JSON object";
+      return false;
+    }
+    for (auto it = doc_.MemberBegin(); it != doc_.MemberEnd(); ++it) {
+      std::string_view name(it->name.GetString(), it->name.GetStringLength());
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        error_ = absl::StrCat("$.", text::EchoSafe(name), ": unknown field");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The string member `name` into `out` ("" when absent or null). False on another type.
+  bool String(const char* name, std::string& out, bool required = false) {
+    auto it = doc_.FindMember(name);
+    if (it == doc_.MemberEnd() || it->value.IsNull()) {
+      out.clear();
+      if (required) error_ = absl::StrCat("$.", name, ": required");
+      return !required;
+    }
+    if (!it->value.IsString()) {
+      error_ = absl::StrCat("$.", name, ": expected a string");
+      return false;
+    }
+    out.assign(it->value.GetString(), it->value.GetStringLength());
+    return true;
+  }
+  bool Int(const char* name, int64_t& out, int64_t min, int64_t max) {
+    auto it = doc_.FindMember(name);
+    if (it == doc_.MemberEnd() || it->value.IsNull()) return true;
+    if (!it->value.IsInt64() || it->value.GetInt64() < min || it->value.GetInt64() > max) {
+      error_ = absl::StrCat("$.", name, ": expected an integer from ", min, " to ", max);
+      return false;
+    }
+    out = it->value.GetInt64();
+    return true;
+  }
+  bool StringList(const char* name, std::vector<std::string>& out) {
+    auto it = doc_.FindMember(name);
+    if (it == doc_.MemberEnd() || !it->value.IsArray()) {
+      error_ = absl::StrCat("$.", name, it == doc_.MemberEnd() ? ": required" : ": expected an array of strings");
+      return false;
+    }
+    out.clear();
+    for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+      const auto& v = it->value[i];
+      if (!v.IsString()) {
+        error_ = absl::StrCat("$.", name, "[", i, "]: expected a string");
+        return false;
+      }
+      out.emplace_back(v.GetString(), v.GetStringLength());
+    }
+    return true;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  char buffer_[4096];
+  char stack_buffer_[1024];
+  rapidjson::MemoryPoolAllocator<> pool_;
+  rapidjson::MemoryPoolAllocator<> stack_;
+  rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>, rapidjson::MemoryPoolAllocator<>> doc_;
+  std::string error_;
+};
+
+void WriteHealth(Writer& w, const ProfileHealth& h) {
+  w.Key("state");
+  Str(w, h.StateName());
+  w.Key("until");
+  if (h.until) Str(w, FormatUtc(h.until));
+  else w.Null();
+  w.Key("reason");
+  StrOrNull(w, h.reason);
+  w.Key("errorCount");
+  w.Int(h.errors);
+}
+
+// A session entry as stored ({} when nothing is): sessions list and show.
+void WriteSession(Writer& w, const SessionState& s) {
+  if (s.empty()) {
+    w.StartObject();
+    w.EndObject();
+    return;
+  }
+  std::string entry = s.StorageJson();
+  w.RawValue(entry.data(), entry.size(), rapidjson::kObjectType);
+}
+
+// The agent a request names (query `agent` or the body's), checked as the CLI's --agent.
+bool Agent(const Engine& e, const std::string& requested, std::string& agent, Response& r) {
+  auto known = KnownAgent(e, requested);
+  if (!known.ok()) {
+    Fail(r, known.status());
+    return false;
+  }
+  agent = *known;
+  return true;
+}
+
+std::string AgentDir(const Engine& e, const std::string& agent) {
+  std::string own = e.OwnAuthStorePath(agent);
+  size_t slash = own.rfind('/');
+  return Engine::DisplayPath(slash == std::string::npos ? own : own.substr(0, slash));
+}
+
+// ---- the routes ---------------------------------------------------------------------------------
+
+// ---- POST /v1/turn, the hot path: its answer is appended by hand (constant keys as literals,
+// strings escaped in one pass), several times cheaper than a generic writer. The fuzzer checks
+// that every answer parses.
+
+// `s` as a JSON string: valid UTF-8 (other bytes replaced), '"', '\\' and control characters
+// escaped.
+void AppendString(std::string& out, std::string_view s) {
+  if (!text::IsValidUtf8(s)) {
+    std::string clean = text::SanitizeUtf8(s);
+    return AppendString(out, clean);
+  }
+  out.push_back('"');
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + start, i - start);
+    start = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 6);
+      }
+    }
+  }
+  out.append(s.data() + start, s.size() - start);
+  out.push_back('"');
+}
+void AppendStringOrNull(std::string& out, std::string_view s) {
+  if (s.empty()) out += "null";
+  else AppendString(out, s);
+}
+void AppendList(std::string& out, const std::vector<std::string>& list) {
+  out.push_back('[');
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (i) out.push_back(',');
+    AppendString(out, list[i]);
+  }
+  out.push_back(']');
+}
+void AppendLabel(std::string& out, const ModelRef& m) {
+  thread_local std::string label;
+  label.assign(m.provider).append("/").append(m.model);
+  AppendString(out, label);
+}
+
+void AppendRoute(std::string& out, const Route& r) {
+  out += "{\"text\":";
+  AppendString(out, r.text);
+  out += ",\"model\":";
+  AppendLabel(out, r.model);
+  out += ",\"provider\":";
+  AppendString(out, r.model.provider);
+  out += ",\"profiles\":";
+  AppendList(out, r.profiles);
+  out += ",\"thinking\":";
+  AppendStringOrNull(out, r.thinking);
+  out += ",\"fallbackFrom\":";
+  if (r.fallback_from.empty()) out += "null";
+  else AppendLabel(out, r.fallback_from);
+  out += ",\"fallbackReason\":";
+  AppendStringOrNull(out, r.fallback_reason);
+  out += ",\"plan\":[";
+  for (size_t i = 0; i < r.plan.size(); ++i) {
+    if (i) out.push_back(',');
+    out += "{\"model\":";
+    AppendLabel(out, r.plan[i].model);
+    out += ",\"profiles\":";
+    AppendList(out, r.plan[i].profiles);
+    out.push_back('}');
+  }
+  out += "],\"rule\":";
+  AppendStringOrNull(out, r.rule);
+  out.push_back('}');
+}
+
+// A turn's session: its fields under OpenClaw's names, thinkingLevel and the other command
+// families' "plugins" fields; modelpin's pin history is left to GET /v1/sessions/{key}.
+void AppendTurnSession(std::string& out, const SessionState& s) {
+  out.push_back('{');
+  bool first = true;
+  auto key = [&](std::string_view name) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('"');
+    out.append(name);
+    out += "\":";
+  };
+  VisitOracleFields(s, [&](const char* name, const auto& value) {
+    key(name);
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<T, bool>) out += value ? "true" : "false";
+    else if constexpr (std::is_same_v<T, int>) out += std::to_string(value);
+    else AppendString(out, value);
+  });
+  if (s.thinking_level) {
+    key("thinkingLevel");
+    AppendString(out, *s.thinking_level);
+  }
+  if (!s.plugin_state.empty()) {
+    key("plugins");
+    out.push_back('{');
+    bool first_field = true;
+    for (const auto& [k, v] : s.plugin_state) {
+      if (!first_field) out.push_back(',');
+      first_field = false;
+      AppendString(out, k);
+      out.push_back(':');
+      AppendString(out, v);
+    }
+    out.push_back('}');
+  }
+  out.push_back('}');
+}
+
+void Turn(Engine& e, const Request& req, Response& r) {
+  thread_local InboundMessage msg;
+  thread_local Outcome out;
+  Body body;
+  if (!body.Parse(req.body, {"agent", "session", "sender", "text", "channel", "chat_type"}) ||
+      !body.String("agent", msg.agent_id) || !body.String("session", msg.session_key) ||
+      !body.String("sender", msg.sender) || !body.String("text", msg.text, /*required=*/true) ||
+      !body.String("channel", msg.channel) || !body.String("chat_type", msg.chat_type))
+    return Fail(r, 400, body.error());
+  if (absl::Status st = e.Handle(msg, out); !st.ok()) return Fail(r, st);
+  std::string& o = r.body;
+  o.clear();
+  o += "{\"agentId\":";
+  AppendString(o, out.agent_id);
+  o += ",\"sessionKey\":";
+  AppendString(o, out.session_key);
+  o += ",\"replies\":[";
+  for (size_t i = 0; i < out.replies.size(); ++i) {
+    if (i) o.push_back(',');
+    o += "{\"text\":";
+    AppendString(o, out.replies[i].text);
+    o += out.replies[i].is_error ? ",\"isError\":true}" : ",\"isError\":false}";
+  }
+  o += "],\"route\":";
+  if (out.route) AppendRoute(o, *out.route);
+  else o += "null";
+  o += ",\"session\":";
+  AppendTurnSession(o, out.session);
+  o.push_back('}');
+}
+
+void ReportOutcome(Engine& e, const Request& req, Response& r) {
+  Body body;
+  std::string agent_req, session, error = "ok";
+  CallReport report;
+  if (!body.Parse(req.body, {"agent", "session", "profile", "error", "retryAfterMs", "model"}) ||
+      !body.String("agent", agent_req) || !body.String("session", session) ||
+      !body.String("profile", report.profile_id, /*required=*/true) || !body.String("error", error) ||
+      !body.Int("retryAfterMs", report.retry_after_ms, 0, int64_t{1} << 40) || !body.String("model", report.model))
+    return Fail(r, 400, body.error());
+  if (error.empty()) error = "ok";
+  auto cls = ParseErrorClass(error);
+  if (!cls)
+    return Fail(r, 400, "$.error: expected one of ok, rate_limit, overloaded, auth, billing, timeout, server_error, "
+                        "model_not_found");
+  report.error = *cls;
+  std::string agent;
+  if (!Agent(e, agent_req, agent, r)) return;
+  if (absl::Status st = e.ReportOutcome(agent, session, report); !st.ok()) return Fail(r, st);
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("profile");
+  Str(w, report.profile_id);
+  w.Key("error");
+  Str(w, ErrorClassName(report.error));
+  // The profile's health after the report, when it is a saved profile.
+  auto store = e.Auth(agent);
+  const Credential* c = store.ok() ? (*store)->Find(report.profile_id) : nullptr;
+  w.Key("health");
+  if (c) {
+    w.StartObject();
+    WriteHealth(w, CredentialHealth(*c, **store, e.NowMs()));
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+void Profiles(Engine& e, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  const std::string provider = text::ToLower(text::Trim(req.Query("provider")));
+  auto store = e.Auth(agent);
+  if (!store.ok()) return Fail(r, store.status());
+  const int64_t now = e.NowMs();
+  const MaskingMode mode = e.config().masking();
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("authStatePath");
+  Str(w, Engine::DisplayPath((*store)->path()));
+  w.Key("profiles");
+  w.StartArray();
+  for (const auto& c : (*store)->profiles()) {
+    if (!OfAuthProvider(c, provider)) continue;
+    w.StartObject();
+    w.Key("id");
+    Str(w, c.id);
+    w.Key("provider");
+    Str(w, c.provider);
+    w.Key("type");
+    Str(w, c.type);
+    w.Key("secret");
+    Str(w, MaskedCredential(c, mode, CredentialLabel::kSecretOnly));
+    w.Key("expires");
+    if (c.expires) Str(w, FormatUtc(*c.expires));
+    else w.Null();
+    WriteHealth(w, CredentialHealth(c, **store, now));
+    // Models of the profile cooling down on their own.
+    w.Key("modelCooldowns");
+    w.StartArray();
+    UsageStats u = (*store)->Usage(c.id);
+    for (const auto& [model, until] : u.model_cooldowns) {
+      if (until <= now) continue;
+      w.StartObject();
+      w.Key("model");
+      Str(w, model);
+      w.Key("until");
+      Str(w, FormatUtc(until));
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("environment");
+  w.StartArray();
+  for (const auto& c : e.env().all()) {
+    if (!provider.empty() && AuthProvider(c.provider) != AuthProvider(provider)) continue;
+    w.StartObject();
+    w.Key("id");
+    Str(w, c.ProfileId());
+    w.Key("provider");
+    Str(w, c.provider);
+    w.Key("secret");
+    Str(w, MaskedCredential(c, mode));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+}
+
+void ClearCooldownsRoute(Engine& e, const Request& req, Response& r) {
+  Body body;
+  std::string agent_req, id, provider;
+  if (!body.Parse(req.body.empty() ? std::string_view("{}") : req.body, {"agent", "profile", "provider"}) ||
+      !body.String("agent", agent_req) || !body.String("profile", id) || !body.String("provider", provider))
+    return Fail(r, 400, body.error());
+  id = std::string(text::Trim(id));
+  provider = text::ToLower(text::Trim(provider));
+  if (!id.empty() && !provider.empty()) return Fail(r, 400, "$.profile: give a profile or a provider, not both");
+  std::string agent;
+  if (!Agent(e, agent_req, agent, r)) return;
+  auto cleared = ClearCooldowns(e, agent, id, provider, AgentDir(e, agent));
+  if (!cleared.ok()) return Fail(r, cleared.status());
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("cleared");
+  StrList(w, *cleared);
+  w.EndObject();
+}
+
+void WriteOrder(Engine& e, const std::string& agent, const std::string& provider, Response& r) {
+  std::string effective = e.EffectiveAuthStorePath(agent);
+  auto store = AuthStore::Load(effective);
+  if (!store.ok()) return Fail(r, store.status());
+  const std::vector<std::string>* order = store->Order(provider);
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("provider");
+  Str(w, provider);
+  w.Key("authStatePath");
+  Str(w, Engine::DisplayPath(effective));
+  w.Key("order");
+  if (order) StrList(w, *order);
+  else w.Null();
+  w.Key("fallback");
+  Str(w, OrderFallbackText(e.config(), provider));
+  w.EndObject();
+}
+
+// The provider of an order route, or false after answering 400.
+bool OrderProvider(const Request& req, std::string& provider, Response& r) {
+  provider = text::ToLower(text::Trim(req.Param("provider")));
+  if (provider.empty()) {
+    Fail(r, 400, "provider: empty");
+    return false;
+  }
+  return true;
+}
+
+void OrderGet(Engine& e, const Request& req, Response& r) {
+  std::string provider, agent;
+  if (!OrderProvider(req, provider, r) || !Agent(e, req.Query("agent"), agent, r)) return;
+  WriteOrder(e, agent, provider, r);
+}
+
+void OrderSet(Engine& e, const Request& req, Response& r) {
+  std::string provider, agent_req, agent;
+  if (!OrderProvider(req, provider, r)) return;
+  Body body;
+  std::vector<std::string> raw;
+  if (!body.Parse(req.body, {"agent", "profiles"}) || !body.String("agent", agent_req) ||
+      !body.StringList("profiles", raw))
+    return Fail(r, 400, body.error());
+  std::vector<std::string> ids;
+  for (const auto& s : raw) {
+    std::string id(text::Trim(s));
+    if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  if (ids.empty()) return Fail(r, 400, "$.profiles: expected at least one profile id");
+  if (!Agent(e, agent_req, agent, r)) return;
+  if (absl::Status st = RequireExplicitOwner(e.config(), agent_req); !st.ok()) return Fail(r, st);
+  if (absl::Status st = SetAuthOrder(e, agent, provider, ids, AgentDir(e, agent)); !st.ok()) return Fail(r, st);
+  WriteOrder(e, agent, provider, r);
+}
+
+void OrderClear(Engine& e, const Request& req, Response& r) {
+  std::string provider, agent;
+  const std::string agent_req = req.Query("agent");
+  if (!OrderProvider(req, provider, r) || !Agent(e, agent_req, agent, r)) return;
+  if (absl::Status st = RequireExplicitOwner(e.config(), agent_req); !st.ok()) return Fail(r, st);
+  if (absl::Status st = ClearAuthOrder(e, agent, provider); !st.ok()) return Fail(r, st);
+  WriteOrder(e, agent, provider, r);
+}
+
+void SessionsList(Engine& e, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  bool has_limit = false;
+  std::string limit_text = req.Query("limit", &has_limit);
+  int limit = 100;
+  if (has_limit && (!absl::SimpleAtoi(limit_text, &limit) || limit < 1 || limit > 1000))
+    return Fail(r, 400, "limit: expected an integer from 1 to 1000");
+  const std::string after = req.Query("after");
+  auto keys = e.SessionKeys(agent);
+  if (!keys.ok()) return Fail(r, keys.status());
+  auto it = after.empty() ? keys->begin() : std::upper_bound(keys->begin(), keys->end(), after);
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("sessions");
+  w.StartArray();
+  int n = 0;
+  std::string last;
+  for (; it != keys->end() && n < limit; ++it, ++n) {
+    auto s = e.Session(agent, *it);
+    if (!s.ok()) {
+      r.body.clear();
+      return Fail(r, s.status());
+    }
+    w.StartObject();
+    w.Key("key");
+    Str(w, *it);
+    w.Key("entry");
+    WriteSession(w, *s);
+    w.EndObject();
+    last = *it;
+  }
+  w.EndArray();
+  w.Key("next");
+  if (it != keys->end()) Str(w, last);
+  else w.Null();
+  w.EndObject();
+}
+
+void SessionShow(Engine& e, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  const std::string& key = req.Param("key");
+  auto s = e.Session(agent, key);
+  if (!s.ok()) return Fail(r, s.status());
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("key");
+  Str(w, key);
+  w.Key("entry");
+  WriteSession(w, *s);
+  std::string history = s->ModelpinJson(/*expanded=*/true);
+  w.Key("history");
+  if (history.empty()) {
+    w.StartObject();
+    w.EndObject();
+  } else {
+    w.RawValue(history.data(), history.size(), rapidjson::kObjectType);
+  }
+  w.EndObject();
+}
+
+void SessionReset(Engine& e, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  const std::string& key = req.Param("key");
+  if (absl::Status st = e.ResetSession(agent, key); !st.ok()) return Fail(r, st);
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("key");
+  Str(w, key);
+  w.Key("reset");
+  w.Bool(true);
+  w.EndObject();
+}
+
+void Explain(Engine& e, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  const std::string ref(text::Trim(req.Query("ref")));
+  if (ref.empty()) return Fail(r, 400, "ref: required (a model reference, e.g. sonnet@anthropic:work)");
+  std::string out;
+  absl::Status st = e.Inspect(agent, req.Query("session"), [&](TurnContext& ctx) { out = model_plugin::ExplainJson(ctx, ref); });
+  if (!st.ok()) return Fail(r, st);
+  r.body = std::move(out);
+}
+
+}  // namespace
+
+int HttpStatus(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange: return 400;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kAlreadyExists: return 409;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded: return 503;
+    default: return 500;
+  }
+}
+
+void RegisterApi(Router& router, Engine& engine, ApiOptions options) {
+  Engine* e = &engine;
+  router.Add("POST", "/v1/turn", Access::kWrite, [e](const Request& q, Response& r) { Turn(*e, q, r); });
+  router.Add("POST", "/v1/outcome", Access::kWrite, [e](const Request& q, Response& r) { ReportOutcome(*e, q, r); });
+  router.Add("GET", "/v1/profiles", Access::kRead, [e](const Request& q, Response& r) { Profiles(*e, q, r); });
+  router.Add("POST", "/v1/cooldowns/clear", Access::kWrite,
+             [e](const Request& q, Response& r) { ClearCooldownsRoute(*e, q, r); });
+  router.Add("GET", "/v1/order/{provider}", Access::kRead, [e](const Request& q, Response& r) { OrderGet(*e, q, r); });
+  router.Add("PUT", "/v1/order/{provider}", Access::kWrite, [e](const Request& q, Response& r) { OrderSet(*e, q, r); });
+  router.Add("DELETE", "/v1/order/{provider}", Access::kWrite,
+             [e](const Request& q, Response& r) { OrderClear(*e, q, r); });
+  router.Add("GET", "/v1/sessions", Access::kRead, [e](const Request& q, Response& r) { SessionsList(*e, q, r); });
+  router.Add("GET", "/v1/sessions/{key}", Access::kRead, [e](const Request& q, Response& r) { SessionShow(*e, q, r); });
+  router.Add("DELETE", "/v1/sessions/{key}", Access::kWrite,
+             [e](const Request& q, Response& r) { SessionReset(*e, q, r); });
+  router.Add("GET", "/v1/explain", Access::kRead, [e](const Request& q, Response& r) { Explain(*e, q, r); });
+  router.Add("GET", "/healthz", Access::kProbe, [](const Request&, Response& r) { r.body = R"({"status":"ok"})"; });
+  router.Add("GET", "/readyz", Access::kProbe, [e](const Request&, Response& r) {
+    if (absl::Status st = e->CheckStores(); !st.ok()) return Fail(r, 503, absl::StrCat("not ready: ", st.message()));
+    r.body = R"({"status":"ready"})";
+  });
+  if (options.bench_floor)
+    router.AddHidden("POST", "/bench/floor", Access::kWrite, [](const Request&, Response& r) { r.body = R"({"ok":true})"; });
+}
+
+}  // namespace modelpin::service

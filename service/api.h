@@ -1,0 +1,26 @@
+// The JSON API of `modelpin serve` over one engine: a message's turn, a call's outcome, the
+// operator verbs of the CLI (profiles with health, cooldowns, auth order, sessions, explain) and
+// the probes. docs/openapi.json describes every route; docs/service.md the service.
+#ifndef MODELPIN_SERVICE_API_H_
+#define MODELPIN_SERVICE_API_H_
+
+#include "engine/turn/engine.h"
+#include "service/router.h"
+
+namespace modelpin::service {
+
+struct ApiOptions {
+  // Adds POST /bench/floor: the same token check, then a constant 200 without the engine (the
+  // benchmark's floor). Not documented, off unless asked for.
+  bool bench_floor = false;
+};
+
+// Adds the API's routes to `router`. `engine` must outlive the server.
+void RegisterApi(Router& router, Engine& engine, ApiOptions options = {});
+
+// For the fuzzer and tests: `status` as the HTTP status the API answers it with.
+int HttpStatus(const absl::Status& status);
+
+}  // namespace modelpin::service
+
+#endif  // MODELPIN_SERVICE_API_H_
