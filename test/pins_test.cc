@@ -576,8 +576,8 @@ BOOST_AUTO_TEST_CASE(ProfileAccessErrorsNameThePath) {
   };
   for (const Case& t : std::initializer_list<Case>{
            {R"({"modelpin": {"profileAccess": []}})", "$.modelpin.profileAccess (1:32): expected an object, found an array"},
-           {R"({"modelpin": {"profileAccess": {"work": {"allowFrom": []}}}})",
-            "$.modelpin.profileAccess.work (1:41): expected an auth profile id \"provider:name\", found \"work\""},
+           {R"({"modelpin": {"profileAccess": {"": {"allowFrom": []}}}})",
+            "$.modelpin.profileAccess[\"\"] (1:37): expected an auth profile id, found an empty name"},
            {R"({"modelpin": {"profileAccess": {"a:w": {}}}})",
             "$.modelpin.profileAccess[\"a:w\"] (1:40): expected \"allowFrom\": the senders who may pin this profile"},
            {R"({"modelpin": {"profileAccess": {"a:w": {"allowFrom": "x"}}}})",

@@ -666,9 +666,7 @@ absl::StatusOr<std::map<std::string, Config::ProfileAccess, std::less<>>> ReadPr
   for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
     std::string id(m->name.GetString(), m->name.GetStringLength());
     const std::string path = JoinPath(base, id);
-    if (id.find(':') == std::string::npos || id.front() == ':' || id.back() == ':')
-      return r.file().Error(path, absl::StrCat("expected an auth profile id \"provider:name\", found \"",
-                                               text::EchoSafe(id, 80), "\""));
+    if (id.empty()) return r.file().Error(path, "expected an auth profile id, found an empty name");
     RETURN_IF_ERROR(r.Object(m->value, path));
     Config::ProfileAccess access;
     for (auto f = m->value.MemberBegin(); f != m->value.MemberEnd(); ++f) {
