@@ -67,7 +67,8 @@ BOOST_AUTO_TEST_CASE(PluginFieldValuesDoNotStayInTheStore) {
   auto e = MakeEngine(store);
   for (int i = 0; i < 3000; ++i) Say(*e, "/roll", absl::StrCat("agent:main:s", i % 3));
   BOOST_TEST(store->size() == 3u);
-  BOOST_TEST(store->live_strings() <= 3u);  // one plugins object per session
+  BOOST_TEST(store->live_strings() == 3u);  // one plugins object per session
+  BOOST_TEST(store->table_strings() <= 3u + MemorySessionStore::kUnheldKept + 1);
   // The fields are still the latest ones, and the next message is answered.
   BOOST_TEST(Say(*e, "/roll", "agent:main:s0").session.plugin_state.at("roll.last") == "rolled-3001");
   BOOST_TEST(store->Get("main", "agent:main:s1")->plugin_state.at("roll.last") == "rolled-2999");
@@ -90,6 +91,7 @@ BOOST_AUTO_TEST_CASE(DistinctModelIdsInOneSessionDoNotGrowTheTables) {
   BOOST_TEST(Interned<PinSelection>::LiveCount() == selections_before + ModelpinSessionData::kHistoryCap + 1);
   BOOST_TEST(Interned<std::string>::LiveCount() <= names_before + 2);
   BOOST_TEST(store->live_strings() <= 8u);
+  BOOST_TEST(store->table_strings() <= 8u + MemorySessionStore::kUnheldKept + 1);
   // The history still reads right: the last change, and undo goes back one.
   const SessionState s = *store->Get("main", "agent:main:pins");
   BOOST_TEST(s.modelpin->history.size() == ModelpinSessionData::kHistoryCap);
@@ -113,8 +115,17 @@ BOOST_AUTO_TEST_CASE(FreedStringsAreReusedWithoutMixingSessions) {
   BOOST_REQUIRE(store.Put("main", "a", a).ok());
   BOOST_TEST(store.live_strings() == 2u);
   SessionState b;
-  b.model_override = "m3";  // takes m1's id
+  b.model_override = "m3";
   b.provider_override = "p";
+  BOOST_REQUIRE(store.Put("main", "b", b).ok());
+  // Strings no session holds are freed in batches, and their ids reused by b's values.
+  for (int i = 0; i < 300; ++i) {
+    b.thinking_level = absl::StrCat("level-", i);
+    BOOST_REQUIRE(store.Put("main", "b", b).ok());
+  }
+  BOOST_TEST(store.live_strings() == 4u);
+  BOOST_TEST(store.table_strings() <= 4u + MemorySessionStore::kUnheldKept + 1);
+  b.thinking_level.reset();
   BOOST_REQUIRE(store.Put("main", "b", b).ok());
   a.provider_override.reset();  // "p" moves out of one field, stays in the other
   BOOST_REQUIRE(store.Put("main", "a", a).ok());
@@ -160,7 +171,7 @@ BOOST_AUTO_TEST_CASE(ErasedSessionsGiveBackTheirKeys) {
     BOOST_TEST(i % 1000 == 999);
     BOOST_TEST(*store.Get("main", k)->thinking_level == absl::StrCat("t", i % 7));
   }
-  BOOST_TEST(store.live_strings() <= 8u);
+  BOOST_TEST(store.live_strings() == 8u);  // "m" and t0..t6
   BOOST_REQUIRE(store.Put("main", "after", s).ok());
   BOOST_TEST(store.Get("main", "after")->model_override.value_or("") == "m");
 }

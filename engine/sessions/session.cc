@@ -481,15 +481,17 @@ ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSes
   auto* ev = reinterpret_cast<PinEvent*>(m + 1);
   using S = Interned<std::string>;
   using P = Interned<PinSelection>;
-  auto place = [&](PinEvent* at, const PinEvent& e) {
-    if (listed)  // the list counts the values: the event holds them uncounted
-      new (at) PinEvent{e.at_ms, S(e.source, S::Borrow{}), P(e.from, P::Borrow{}), P(e.to, P::Borrow{}),
-                        S(e.scope, S::Borrow{})};
-    else
-      new (at) PinEvent(e);  // counts its values
+  auto borrow = [](PinEvent* at, const PinEvent& e) {  // the list counts the values
+    new (at) PinEvent{e.at_ms, S(e.source, S::Borrow{}), P(e.from, P::Borrow{}), P(e.to, P::Borrow{}),
+                      S(e.scope, S::Borrow{})};
   };
-  for (size_t i = 0; i < keep; ++i) place(ev + i, kept[i]);
-  for (size_t i = 0; i < n; ++i) place(ev + keep + i, added[i]);
+  if (listed) {
+    for (size_t i = 0; i < keep; ++i) borrow(ev + i, kept[i]);
+    for (size_t i = 0; i < n; ++i) borrow(ev + keep + i, added[i]);
+  } else {  // each event counts its values
+    for (size_t i = 0; i < keep; ++i) new (ev + i) PinEvent(kept[i]);
+    for (size_t i = 0; i < n; ++i) new (ev + keep + i) PinEvent(added[i]);
+  }
   m->history.data_ = ev;
   m->history.size_ = events;
   if (scope) m->scope = new (ev + events) PinScope(*scope);
@@ -693,11 +695,16 @@ struct MemorySessionStore::Impl {
 
   std::mutex mu;
   // The distinct strings the stored sessions use, each with the number of session fields that
-  // hold it: a string no session holds is freed and its id reused, so the table follows the live
-  // sessions (a plugin's counter or a model id typed once do not stay for good).
+  // hold it. A string no session holds waits in `unheld` (a session going back and forth between
+  // two models takes it again at once); past kUnheldKept of them, the ones still unheld are freed
+  // and their ids reused. So the table follows the live sessions: a plugin's counter or a model
+  // id typed once do not stay for good.
   std::vector<std::string> strings{""};                  // id -> string; id 0 unused
-  std::vector<uint32_t> holders{0};                      // id -> fields holding it
+  std::vector<uint32_t> holders{0};                      // id -> fields holding it; kFreed when free
+  static constexpr uint32_t kFreed = UINT32_MAX;
   std::vector<uint32_t> free_ids;                        // ids of freed strings, for reuse
+  std::vector<uint32_t> unheld;                          // ids whose holders went to 0 (may repeat)
+  size_t held = 0;                                       // strings with holders
   absl::flat_hash_map<std::string, uint32_t> ids;        // string -> id
   // Session key bytes, in 64 KiB chunks. An erased session leaves its bytes (`dead_bytes`);
   // once they are more than half of the arena, the live keys are copied into a fresh one.
@@ -753,6 +760,7 @@ struct MemorySessionStore::Impl {
       id = free_ids.back();
       free_ids.pop_back();
       strings[id] = s;
+      holders[id] = 0;
     } else {
       id = static_cast<uint32_t>(strings.size());
       strings.push_back(s);
@@ -770,18 +778,28 @@ struct MemorySessionStore::Impl {
     const uint32_t b[] = {before.provider, before.model, before.source, before.resolution, before.profile,
                           before.profile_source, before.runtime, before.thinking, before.plugins};
     for (size_t i = 0; i < std::size(a); ++i)
-      if (a[i] != b[i] && a[i] != 0) ++holders[a[i]];
+      if (a[i] != b[i] && a[i] != 0 && holders[a[i]]++ == 0) ++held;
     for (size_t i = 0; i < std::size(a); ++i)
-      if (a[i] != b[i] && b[i] != 0 && --holders[b[i]] == 0) Free(b[i]);
+      if (a[i] != b[i] && b[i] != 0 && --holders[b[i]] == 0) {
+        --held;
+        unheld.push_back(b[i]);
+      }
+    if (unheld.size() > MemorySessionStore::kUnheldKept) FreeUnheld();
   }
-  [[gnu::noinline]] void Free(uint32_t id) {
-    if (uint32_t& slot = recent[RecentSlot(strings[id])]; slot == id) slot = 0;
-    ids.erase(strings[id]);
-    std::string().swap(strings[id]);  // its bytes too
-    free_ids.push_back(id);
+  // Frees the strings that are still held by no session (an id may be listed more than once).
+  [[gnu::noinline]] void FreeUnheld() {
+    for (uint32_t id : unheld) {
+      if (holders[id] != 0) continue;  // taken again, or freed already
+      holders[id] = kFreed;
+      if (uint32_t& slot = recent[RecentSlot(strings[id])]; slot == id) slot = 0;
+      ids.erase(strings[id]);
+      std::string().swap(strings[id]);  // its bytes too
+      free_ids.push_back(id);
+    }
+    unheld.clear();
   }
-  // Live strings in the table (tests and probes).
-  size_t LiveStrings() const { return strings.size() - 1 - free_ids.size(); }
+  // Strings in the table: held by sessions, or waiting in `unheld` (tests and probes).
+  size_t TableStrings() const { return strings.size() - 1 - free_ids.size(); }
   // Sets `field` to the string of `id` (absent for 0), reusing the buffer it holds.
   void LookupInto(uint32_t id, std::optional<std::string>& field) const {
     if (id == 0) field.reset();
@@ -927,7 +945,12 @@ absl::StatusOr<std::vector<std::string>> MemorySessionStore::Keys(const std::str
 
 size_t MemorySessionStore::live_strings() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->LiveStrings();
+  return impl_->held;
+}
+
+size_t MemorySessionStore::table_strings() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->TableStrings();
 }
 
 size_t MemorySessionStore::size() const {
