@@ -380,6 +380,9 @@ template class Interned<std::string>;
 template class Interned<PinSelection>;
 
 static_assert(sizeof(PinEvent) == 40, "PinEvent is a handful of interned pointers");
+static_assert(std::is_aggregate_v<PinEvent> && std::is_standard_layout_v<PinEvent> &&
+                  sizeof(Interned<std::string>) == sizeof(void*) && sizeof(Interned<PinSelection>) == sizeof(void*),
+              "a listed block copies its events' bytes (ModelpinData::Make)");
 
 // A block: the header, then `events` events, then the scope when there is one, then (more than
 // kCountedEvents events) the list of the interned values its events use, each counted once here
@@ -481,13 +484,15 @@ ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSes
   auto* ev = reinterpret_cast<PinEvent*>(m + 1);
   using S = Interned<std::string>;
   using P = Interned<PinSelection>;
-  auto borrow = [](PinEvent* at, const PinEvent& e) {  // the list counts the values
-    new (at) PinEvent{e.at_ms, S(e.source, S::Borrow{}), P(e.from, P::Borrow{}), P(e.to, P::Borrow{}),
-                      S(e.scope, S::Borrow{})};
-  };
   if (listed) {
-    for (size_t i = 0; i < keep; ++i) borrow(ev + i, kept[i]);
-    for (size_t i = 0; i < n; ++i) borrow(ev + keep + i, added[i]);
+    // The list counts the values: the events hold them uncounted, which is their bytes copied
+    // (an uncounted Interned is its pointer; PinEvent is an aggregate of them and a time, an
+    // implicit-lifetime type, so the copy creates the events). One memcpy for the kept events
+    // instead of 49 constructions: this copy is most of a pin's cost on a full history.
+    if (keep > 0) std::memcpy(static_cast<void*>(ev), static_cast<const void*>(kept), keep * sizeof(PinEvent));
+    for (size_t i = 0; i < n; ++i)
+      new (ev + keep + i) PinEvent{added[i].at_ms, S(added[i].source, S::Borrow{}), P(added[i].from, P::Borrow{}),
+                                   P(added[i].to, P::Borrow{}), S(added[i].scope, S::Borrow{})};
   } else {  // each event counts its values
     for (size_t i = 0; i < keep; ++i) new (ev + i) PinEvent(kept[i]);
     for (size_t i = 0; i < n; ++i) new (ev + keep + i) PinEvent(added[i]);
