@@ -1,32 +1,17 @@
 #include "base/clock.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 
 namespace modelpin {
 namespace {
 
-// Howard Hinnant's days_from_civil / civil_from_days (public-domain algorithms).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
-}
+using std::chrono::day;
+using std::chrono::month;
+using std::chrono::sys_days;
+using std::chrono::year;
+using std::chrono::year_month_day;
 
 }  // namespace
 
@@ -35,11 +20,10 @@ std::string FormatUtc(int64_t ms) {
   int64_t rem_ms = ms - secs * 1000;
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
   int64_t sod = secs - days * 86400;
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
+  const year_month_day ymd{sys_days{std::chrono::days{days}}};
   char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld", static_cast<int>(ymd.year()),
+                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
                         static_cast<long long>(sod / 3600), static_cast<long long>(sod / 60 % 60),
                         static_cast<long long>(sod % 60));
   std::string out(buf, static_cast<size_t>(n));
@@ -76,7 +60,10 @@ std::optional<int64_t> ParseUtc(std::string_view t) {
     for (; digits < 3; ++digits) frac *= 10;
   }
   if (at + 1 != t.size() || (t[at] != 'Z' && t[at] != 'z')) return std::nullopt;
-  int64_t days = DaysFromCivil(*y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d));
+  // The calendar says whether the day exists: 2026-02-31 and 2025-02-29 are refused.
+  const year_month_day ymd{year{static_cast<int>(*y)}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
+  if (!ymd.ok()) return std::nullopt;
+  const int64_t days = sys_days{ymd}.time_since_epoch().count();
   return ((days * 24 + *h) * 60 + *mi) * 60'000 + *s * 1000 + frac;
 }
 

@@ -1,4 +1,4 @@
-// Micro-benchmarks for issue 8's latency and throughput targets. bench/run.sh runs them with
+// Micro-benchmarks for the latency and throughput targets (docs/performance.md). bench/run.sh runs them with
 // repetitions and reads the medians; `meson test --suite bench` runs them once, briefly.
 //
 //   BM_ModelAlias_Memory    /model sonnet, /model opus alternating on one in-memory session

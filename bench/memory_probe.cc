@@ -1,5 +1,5 @@
 // Pins N distinct sessions (default 1,000,000) in an engine backed by a MemorySessionStore and
-// prints the process's resident memory, for issue 8's "1M pinned sessions <= 256 MB RSS".
+// prints the process's resident memory, for the target "1M pinned sessions <= 256 MB RSS".
 //
 //   memory_probe [N]
 //   -> sessions=1000000 stored=1000000 baseline_rss_kb=... rss_kb=... hwm_kb=... seconds=...

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the benchmarks in BUILD_DIR, runs them all and prints one table of issue 8's targets:
+# Builds the benchmarks in BUILD_DIR, runs them all and prints one table of the performance targets (docs/performance.md):
 #
 #   bench/run.sh build-release        (what `./dev bench` runs, after configuring -Dbuildtype=release)
 #
@@ -30,7 +30,10 @@ results="$build/bench/results"
 mkdir -p "$results"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/modelpin-bench.XXXXXX")
 redis_pid=
-stop_redis() { if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null || true; fi; }
+sentinel_pids=()
+stop_redis() {
+  for p in $redis_pid "${sentinel_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+}
 trap 'stop_redis; rm -rf "$tmp"' EXIT
 export MODELPIN_STATE_DIR="$root/fixtures/state"
 modelpin="$build/cli/modelpin"
@@ -68,13 +71,38 @@ for _ in $(seq 100); do [ -S "$tmp/redis/r.sock" ] && break; sleep 0.05; done
 [ -S "$tmp/redis/r.sock" ] || { echo "bench: redis-server did not start" >&2; cat "$tmp/redis/log" >&2; exit 1; }
 export MODELPIN_BENCH_REDIS="unix://$tmp/redis/r.sock"
 
+# Sentinel: a primary, one replica and one sentinel (quorum 1) on loopback ports, for the pin
+# through Sentinel with storeWaitReplicas 0 and 1 (docs/redis.md).
+command -v redis-sentinel >/dev/null || { echo "bench: redis-sentinel is not installed" >&2; exit 1; }
+read -r sp_primary sp_replica sp_sentinel < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+mkdir -p "$tmp/sp" "$tmp/sr" "$tmp/ss"
+redis-server --port "$sp_primary" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp/sp" >"$tmp/sp/log" 2>&1 &
+sentinel_pids+=($!)
+redis-server --port "$sp_replica" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp/sr" \
+  --replicaof 127.0.0.1 "$sp_primary" >"$tmp/sr/log" 2>&1 &
+sentinel_pids+=($!)
+printf 'port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %s 1\n' \
+  "$sp_sentinel" "$tmp/ss" "$sp_primary" >"$tmp/ss/sentinel.conf"
+redis-sentinel "$tmp/ss/sentinel.conf" >"$tmp/ss/log" 2>&1 &
+sentinel_pids+=($!)
+for _ in $(seq 100); do
+  redis-cli -p "$sp_primary" info replication 2>/dev/null | grep -q '^connected_slaves:1' &&
+    redis-cli -p "$sp_sentinel" sentinel get-master-addr-by-name mymaster 2>/dev/null | grep -q . && break
+  sleep 0.1
+done
+export MODELPIN_BENCH_SENTINEL="redis-sentinel://127.0.0.1:$sp_sentinel/mymaster?db=0"
+
 # Three rounds of the three stores, interleaved, and each figure the median of its three: on a
 # 2-core VM one run in a few lands on a slow CPU for its whole length (its ordinary messages
 # then cost twice as much); the median drops that run without hiding a store's own cost.
 echo "bench: pins and ordinary messages per store (3 rounds)..." >&2
 : >"$results/store_latency.txt"
 for _ in 1 2 3; do
-  for store in memory sqlite redis; do
+  for store in memory sqlite redis sentinel sentinel-wait1; do
     TMPDIR="$tmp" "$build/bench/store_latency" "$store" >>"$results/store_latency.txt"
   done
 done
@@ -223,7 +251,7 @@ for r in rows:
     print(line(r))
 print(f"\n{ncpu} CPUs, load average {load}; micro-benchmarks: median of repetitions, wall time (cpu time in brackets).")
 
-# Issue 17: the stores side by side.
+# The stores side by side.
 runs_by_store = {}
 for ln in open(latency_file):
     kv = dict(x.split("=", 1) for x in ln.split())
@@ -248,6 +276,15 @@ for name, label, p50_max in (("memory", "memory", None), ("sqlite", "SQLite (WAL
     ord_met = "n/a" if name == "memory" else ("yes" if ordn <= 1.1 * mem_ord else "NO")
     rows.append((f"ordinary message, unchanged session, {label}", f"{ordn:.0f} ns ({ordn / mem_ord:.2f}x memory)",
                  ord_target, ord_met))
+# Through Sentinel (TCP on loopback), with storeWaitReplicas 0 and 1, beside plain Redis above.
+for name, label in (("sentinel", "Redis via Sentinel, storeWaitReplicas 0 (TCP)"),
+                    ("sentinel-wait1", "Redis via Sentinel, storeWaitReplicas 1 (TCP)")):
+    kv = stores[name]
+    p50, p99 = float(kv["p50_us"]), float(kv["p99_us"])
+    floor = float(kv["floor_p50_us"]) if name == "sentinel" else float(kv["floor_wait_p50_us"])
+    what = "PING" if name == "sentinel" else "SET + WAIT 1"
+    rows.append((f"pin on {label}", f"p50 {p50:.1f} us (floor {what} {floor:.1f} us), p99 {p99:.1f} us",
+                 "-", "n/a"))
 r_mem, r_sql, r_red = replay_us, int(replay_sqlite_us), int(replay_redis_us)
 rows.append(("replay 1,000,000 lines --json, memory", f"{r_mem / 1e6:.2f} s", "<= 2 s", "yes" if r_mem <= 2e6 else "NO"))
 rows.append(("replay 1,000,000 lines --json, SQLite", f"{r_sql / 1e6:.2f} s ({r_sql / r_mem:.2f}x memory)",

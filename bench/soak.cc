@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   auto engine = modelpin::Engine::Create(*std::move(config), std::move(store), options);
   if (!engine.ok()) return Fail(std::string(engine.status().message()));
 
-  const long first = n / 10;  // the "after the first 1,000,000 of 10,000,000"
+  const long first = n / 10;  // "after the first 1,000,000 of 10,000,000"
   long rss_first = 0;
   long refused = 0;
   modelpin::InboundMessage m;

@@ -1,6 +1,6 @@
 // Pins and ordinary messages against each session store, side by side (bench/run.sh prints them):
 //
-//   store_latency memory|sqlite|redis [PINS] [ORDINARY]
+//   store_latency memory|sqlite|redis|sentinel|sentinel-wait1 [PINS] [ORDINARY]
 //
 // PINS (default 20,000) messages alternate "/model sonnet" and "/model opus" on one session, each
 // timed alone: pins per second, p50 and p99. Then ORDINARY (default 200,000) ordinary messages on
@@ -10,7 +10,10 @@
 // this machine, measured the same way without modelpin: redis, a bare PING round trip on its own
 // connection; sqlite, a bare one-row committed UPDATE in a WAL database with the store's
 // synchronous=NORMAL. A pin cannot beat its floor, so the two side by side say how much modelpin
-// adds and how fast the machine is. One line on stdout:
+// adds and how fast the machine is. `sentinel` is `$MODELPIN_BENCH_SENTINEL` (a redis-sentinel://
+// URL) with modelpin.storeWaitReplicas 0, `sentinel-wait1` the same with 1; their floor is a bare
+// PING to the primary the sentinels name, and floor_wait_p50_us a bare SET with WAIT 1 in the
+// same round trip (what a replica's confirmation costs without modelpin). One line on stdout:
 //   store=redis pins=20000 pins_per_s=41000 p50_us=23.1 p99_us=41.0 ordinary_ns=230 floor_p50_us=18.0
 #include <hiredis/hiredis.h>
 #include <sqlite3.h>
@@ -52,12 +55,23 @@ double MedianMicros(int n, Op op) {
   return us[us.size() / 2];
 }
 
-// A bare PING round trip to the server of `options` (p50 of n).
-double RedisFloor(const modelpin::RedisOptions& options, int n) {
+// A bare PING round trip to the server of `options` (p50 of n); with `wait`, a SET and a
+// WAIT 1 in one round trip instead.
+double RedisFloor(const modelpin::RedisOptions& options, int n, bool wait = false) {
   redisContext* c = options.unix_path.empty() ? redisConnect(options.host.c_str(), options.port)
                                               : redisConnectUnix(options.unix_path.c_str());
   if (c == nullptr || c->err) Die("floor: cannot connect to redis");
   auto ping = [&] {
+    if (wait) {
+      redisAppendCommand(c, "SET bench:floor x");
+      redisAppendCommand(c, "WAIT 1 1000");
+      for (int i = 0; i < 2; ++i) {
+        void* r = nullptr;
+        if (redisGetReply(c, &r) != REDIS_OK || r == nullptr) Die("floor: SET/WAIT failed");
+        freeReplyObject(r);
+      }
+      return;
+    }
     auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
     if (r == nullptr) Die("floor: PING failed");
     freeReplyObject(r);
@@ -93,7 +107,7 @@ double SqliteFloor(const std::string& dir, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) Die("usage: store_latency memory|sqlite|redis [PINS] [ORDINARY]");
+  if (argc < 2) Die("usage: store_latency memory|sqlite|redis|sentinel|sentinel-wait1 [PINS] [ORDINARY]");
   const std::string kind = argv[1];
   const int pins = argc > 2 ? std::atoi(argv[2]) : 20'000;
   const int ordinary = argc > 3 ? std::atoi(argv[3]) : 200'000;
@@ -113,12 +127,14 @@ int main(int argc, char** argv) {
     auto s = modelpin::SqliteSessionStore::Open(tmp + "/sessions.sqlite");
     if (!s.ok()) Die(std::string(s.status().message()));
     store = *std::move(s);
-  } else if (kind == "redis") {
-    const char* url = std::getenv("MODELPIN_BENCH_REDIS");
-    if (url == nullptr) Die("set MODELPIN_BENCH_REDIS to a store URL");
+  } else if (kind == "redis" || kind == "sentinel" || kind == "sentinel-wait1") {
+    const char* var = kind == "redis" ? "MODELPIN_BENCH_REDIS" : "MODELPIN_BENCH_SENTINEL";
+    const char* url = std::getenv(var);
+    if (url == nullptr) Die(std::string("set ") + var + " to a store URL");
     auto options = modelpin::RedisOptions::FromUrl(url);
     if (!options.ok()) Die(std::string(options.status().message()));
     options->prefix = "bench:";
+    options->wait_replicas = kind == "sentinel-wait1" ? 1 : 0;
     redis = *options;
     auto s = modelpin::RedisSessionStore::Open(*options);
     if (!s.ok()) Die(std::string(s.status().message()));
@@ -163,9 +179,21 @@ int main(int argc, char** argv) {
   }
   engine->reset();
   const int floor_n = std::max(pins, 100);
+  std::string wait_floor;
+  if (redis && !redis->sentinels.empty()) {  // the floor is the primary the sentinels name
+    auto report = modelpin::ReportSentinels(*redis);
+    if (!report.ok() || report->primary.empty()) Die("floor: no sentinel names the primary");
+    size_t colon = report->primary.rfind(':');
+    redis->host = report->primary.substr(0, colon);
+    redis->port = std::atoi(report->primary.c_str() + colon + 1);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " floor_wait_p50_us=%.1f", RedisFloor(*redis, floor_n, true));
+    wait_floor = buf;
+  }
   double floor_us = redis ? RedisFloor(*redis, floor_n) : !tmp.empty() ? SqliteFloor(tmp, floor_n) : 0.0;
-  std::printf("store=%s pins=%d pins_per_s=%.0f p50_us=%.1f p99_us=%.1f ordinary_ns=%.0f floor_p50_us=%.1f\n",
-              kind.c_str(), pins, pins / pin_s, us[us.size() / 2], us[us.size() * 99 / 100], ord_ns, floor_us);
+  std::printf("store=%s pins=%d pins_per_s=%.0f p50_us=%.1f p99_us=%.1f ordinary_ns=%.0f floor_p50_us=%.1f%s\n",
+              kind.c_str(), pins, pins / pin_s, us[us.size() / 2], us[us.size() * 99 / 100], ord_ns, floor_us,
+              wait_floor.c_str());
   if (!tmp.empty()) std::filesystem::remove_all(tmp);
   return 0;
 }

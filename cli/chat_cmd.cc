@@ -25,7 +25,9 @@ ordinary text). Prints each reply; error replies are prefixed "error: ". For an
 ordinary message it prints where the model call would go:
   → provider/model via profile1, profile2
 Sessions persist in <state>/sessions.sqlite, so pins stay for the next run. /quit, /exit or end
-of input ends the chat. Blank lines are skipped. No model is called.
+of input ends the chat. Blank lines are skipped. No model is called. A message the engine
+cannot handle (a store or auth store that fails) gets "error: this message was not handled: ..."
+and the chat goes on; the exit status is then 1.
 
 On a terminal (stdin and stdout both TTYs) it prompts with "modelpin (<agent>)> " and, when
 built with libedit (meson option -Dlibedit, on when libedit-dev is found), edits lines:
@@ -107,6 +109,7 @@ int RunChat(std::vector<std::string> argv) {
               << (args.Has("--session") ? args.Value("--session") : "agent:" + agent + ":main")
               << (input.editing() ? ". TAB completes, Up/Down recall, /quit or Ctrl-D to leave.\n"
                                   : ". /quit to leave.\n");
+  bool failed = false;
   while (std::optional<std::string> read = input.ReadLine()) {
     const std::string& line = *read;
     std::string_view trimmed = text::Trim(line);
@@ -120,7 +123,13 @@ int RunChat(std::vector<std::string> argv) {
     msg.sender = args.Value("--sender");
     msg.source = MessageSource::kRepl;
     auto outcome = e.Handle(msg);
-    if (!outcome.ok()) return Fail(outcome.status());
+    if (!outcome.ok()) {
+      // A store or auth-store fault fails this message only: it is said, in line with the
+      // replies, and the chat goes on (docs/faults.md). The exit status then says a message failed.
+      failed = true;
+      std::cout << "error: this message was not handled: " << outcome.status().message() << "\n" << std::flush;
+      continue;
+    }
     for (const auto& r : outcome->replies) std::cout << (r.is_error ? "error: " : "") << r.text << "\n";
     if (outcome->route) {
       const Route& route = *outcome->route;
@@ -130,7 +139,7 @@ int RunChat(std::vector<std::string> argv) {
     }
     std::cout << std::flush;
   }
-  return kExitOk;
+  return failed ? kExitError : kExitOk;
 }
 
 }  // namespace modelpin::cli

@@ -78,9 +78,12 @@ absl::StatusOr<Config> LoadConfig(const Common& c);
 // An engine over the state dir, opened by OpenEngine (embed/open.h). `persistent_sessions`: the configured store (SQLite under the
 // state dir, or Redis), else memory. `group_commit`: see SessionStore::SetGroupCommit; a verb that
 // turns it on calls Engine::FlushSessions before it reports success.
+// `read_only`: a verb that only looks (explain, doctor) opens the session store read-only
+// (EngineSetup::read_only).
 absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,
                                                    std::shared_ptr<const Clock> clock = nullptr,
-                                                   std::chrono::milliseconds group_commit = {});
+                                                   std::chrono::milliseconds group_commit = {},
+                                                   bool read_only = false);
 // The clock verbs use: $MODELPIN_NOW_MS (tests pin time with it), else the system clock.
 std::shared_ptr<const Clock> CliClock();
 

@@ -116,8 +116,9 @@ std::shared_ptr<const Clock> CliClock() {
 
 absl::StatusOr<std::unique_ptr<Engine>> MakeEngine(const Common& c, bool persistent_sessions,
                                                    std::shared_ptr<const Clock> clock,
-                                                   std::chrono::milliseconds group_commit) {
+                                                   std::chrono::milliseconds group_commit, bool read_only) {
   EngineSetup setup = Setup(c);
+  setup.read_only = read_only;
   setup.sessions = persistent_sessions ? EngineSetup::Sessions::kConfigured : EngineSetup::Sessions::kMemory;
   setup.group_commit = group_commit;
   setup.clock = clock ? clock : CliClock();

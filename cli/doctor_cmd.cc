@@ -5,11 +5,14 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/json_file.h"
 #include "cli/cli.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
+#include "engine/sessions/redis_store.h"
 #include "plugins/model/views.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -21,12 +24,16 @@ constexpr const char* kDoctorHelp = R"(usage: modelpin doctor [--agent ID] [--js
                        [--plugin PATH]...
 
 Checks what a person would check by hand, and says what to do about each finding:
-  - the config parses; the default model, fallbacks, aliases and allowlist entries resolve
+  - the config parses (a key under "modelpin" it does not know is an error); keys elsewhere
+    that modelpin does not read (OpenClaw's own) are listed as ignored
+  - the default model, fallbacks, aliases and allowlist entries resolve
   - each auth store parses, is private (mode 0600), and every profile has its secret
   - profiles named in auth.order or a stored order exist and belong to that provider
   - expired and expiring (24 h) tokens
   - providers of configured models that have no credential at all
-  - the session store opens and its schema is current
+  - the session store: it opens (a shared one answers), can be written, has room on its
+    disk, passes SQLite's PRAGMA quick_check, and every session in it reads
+  - a redis-sentinel:// store: the primary, its replicas, and whether the sentinels agree
   - <state>/.env parses and is private
 
 Exit status: 0 clean, 1 errors, 2 warnings only.
@@ -53,9 +60,11 @@ class Doctor {
       return;
     }
     Add(Level::kOk, absl::StrCat("config ", common_.ConfigPath(), " parses"), "");
-    auto engine = MakeEngine(common_, false);
+    ListIgnoredKeys(*config);
+    CheckSessions(*config);
+    auto engine = MakeEngine(common_, false, nullptr, {}, /*read_only=*/true);
     if (!engine.ok()) {
-      Add(Level::kError, std::string(engine.status().message()), "fix the file named");
+      Add(Level::kError, std::string(engine.status().message()), AdviceFor(engine.status()));
       return;
     }
     Engine& e = **engine;
@@ -63,13 +72,24 @@ class Doctor {
     std::string agent = e.ResolveAgent(agent_);
     CheckAuthStores(e, agent);
     CheckModels(e, agent);
-    CheckSessions();
+    CheckSentinels(e.config());
   }
 
   const std::vector<Finding>& findings() const { return findings_; }
 
  private:
   void Add(Level level, std::string what, std::string fix) { findings_.push_back({level, std::move(what), std::move(fix)}); }
+
+  // Keys outside `modelpin` that modelpin does not read (OpenClaw's own): listed so an operator
+  // sees what has no effect here (docs/configuration.md lists the keys modelpin reads).
+  void ListIgnoredKeys(const Config& config) {
+    constexpr size_t kShown = 40;
+    const auto& keys = config.ignored_keys();
+    for (size_t i = 0; i < keys.size() && i < kShown; ++i)
+      Add(Level::kOk, absl::StrCat("ignored: ", keys[i], " (modelpin does not read it)"), "");
+    if (keys.size() > kShown)
+      Add(Level::kOk, absl::StrCat("ignored: ", keys.size() - kShown, " more keys modelpin does not read"), "");
+  }
 
   void CheckAuthStores(Engine& e, const std::string& agent) {
     std::string path = e.EffectiveAuthStorePath(agent);
@@ -187,16 +207,107 @@ class Doctor {
     if (!st.ok()) Add(Level::kError, std::string(st.message()), "");
   }
 
-  void CheckSessions() {
-    std::string path = common_.StateDir() + "/sessions.sqlite";
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
+  // What to do about an error opening the engine: a store that cannot be reached is not a file
+  // to fix.
+  static std::string AdviceFor(const absl::Status& st) {
+    if (absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st))
+      return "the store is unreachable: start it (or wait for it), or check modelpin.store in the config; "
+             "no file needs fixing";
+    return "fix the file named";
+  }
+
+  // The session store: a shared one answers (or not), a SQLite one is examined read-only
+  // (SqliteSessionStore::Examine): readable, writable, room left on its disk, PRAGMA
+  // quick_check, every row a valid session entry.
+  void CheckSessions(const Config& config) {
+    auto redis = ConfiguredRedis(config);
+    if (!redis.ok()) {
+      Add(Level::kError, std::string(redis.status().message()), "fix the file at the position named");
+      return;
+    }
+    if (*redis) {
+      auto store = OpenConfiguredSessionStore(config, common_.StateDir());
+      if (!store.ok()) {
+        Add(Level::kError, absl::StrCat("session store: ", store.status().message()), AdviceFor(store.status()));
+        return;
+      }
+      if (auto keys = (*store)->Keys(config.DefaultAgentId()); !keys.ok())
+        Add(Level::kError, absl::StrCat("session store: ", keys.status().message()), AdviceFor(keys.status()));
+      else
+        Add(Level::kOk, "shared session store answers", "");
+      return;
+    }
+    const std::string path = common_.StateDir() + "/sessions.sqlite";
+    SqliteSessionStore::Examination x = SqliteSessionStore::Examine(path);
+    if (!x.exists) {
       Add(Level::kOk, absl::StrCat("no session store yet (", path, " is created on first use)"), "");
       return;
     }
-    auto store = SqliteSessionStore::Open(path);
-    if (!store.ok()) Add(Level::kError, std::string(store.status().message()), "move the file away; pins start afresh");
-    else Add(Level::kOk, absl::StrCat("session store ", path, " opens, schema ", SqliteSessionStore::kSchemaVersion), "");
+    if (!x.open_error.empty()) {
+      const bool newer = absl::StrContains(x.open_error, "newer than this modelpin");
+      Add(Level::kError, x.open_error,
+          newer ? "upgrade modelpin (a newer one wrote this store)"
+                : absl::StrCat("it is not a session store SQLite can read: stop the bots, move ", path,
+                               " away (pins start afresh), or recover it with `sqlite3 ", path, " .recover`"));
+      return;
+    }
+    bool clean = true;
+    if (x.schema < SqliteSessionStore::kSchemaVersion)
+      Add(Level::kOk, absl::StrCat("session store ", path, " has schema ", x.schema, "; the next bot or `modelpin chat` "
+                                   "that opens it migrates it to schema ", SqliteSessionStore::kSchemaVersion), "");
+    if (!x.read_only.empty()) {
+      clean = false;
+      Add(Level::kError, absl::StrCat("session store ", path, " cannot be written: ", x.read_only),
+          "pins and automatic auth pins cannot be stored: remount the filesystem read-write or give this user "
+          "write access to the file and its folder; keep the file, nothing in it is wrong");
+    }
+    constexpr int64_t kLowSpace = 1 << 20;
+    if (x.free_bytes >= 0 && x.free_bytes < kLowSpace) {
+      clean = false;
+      Add(x.free_bytes < (64 << 10) ? Level::kError : Level::kWarning,
+          absl::StrCat("the filesystem holding ", path, " is ", x.free_bytes < (64 << 10) ? "full" : "nearly full", " (",
+                       x.free_bytes, " bytes free)"),
+          "session changes fail until there is room: free space on that filesystem; keep the store");
+    }
+    if (!x.quick_check.empty() && x.quick_check != "ok") {
+      clean = false;
+      Add(Level::kError, absl::StrCat("session store ", path, " is damaged (PRAGMA quick_check: ", x.quick_check, ")"),
+          absl::StrCat("stop the bots, then `sqlite3 ", path, " .recover | sqlite3 sessions-recovered.sqlite` and "
+                       "put the recovered file in its place (or move the store away: pins start afresh)"));
+    }
+    for (const auto& row : x.bad_rows) {
+      clean = false;
+      size_t space = row.find(' '), colon = row.find(": ");
+      std::string agent = row.substr(0, space), key = row.substr(space + 1, colon - space - 1);
+      Add(Level::kError, absl::StrCat("session store ", path, ": session ", row),
+          absl::StrCat("modelpin sessions reset ", key, " --agent ", agent, " (that session starts afresh)"));
+    }
+    if (x.bad_row_count > x.bad_rows.size())
+      Add(Level::kError, absl::StrCat(x.bad_row_count - x.bad_rows.size(), " more unreadable sessions in ", path),
+          "reset them too (modelpin sessions list names them)");
+    if (clean)
+      Add(Level::kOk, absl::StrCat("session store ", path, " opens, schema ", x.schema, ", ", x.rows, " rows, ",
+                                   x.quick_check.empty() ? "quick_check skipped (large store)" : "quick_check ok"),
+          "");
+  }
+
+  // A redis-sentinel:// store: the primary the sentinels name, its replicas, whether they agree.
+  void CheckSentinels(const Config& config) {
+    auto redis = ConfiguredRedis(config);
+    if (!redis.ok() || !*redis || (*redis)->sentinels.empty()) return;
+    auto report = ReportSentinels(**redis);
+    if (!report.ok()) return Add(Level::kError, std::string(report.status().message()), "");
+    for (const auto& a : report->answers)
+      if (!a.error.empty()) Add(Level::kWarning, absl::StrCat("sentinel ", a.sentinel, ": ", a.error), "start it, or remove it from modelpin.store");
+    if (report->primary.empty()) return Add(Level::kError, "no sentinel names a primary", "start the sentinels named in modelpin.store");
+    Add(report->agree ? Level::kOk : Level::kWarning,
+        report->agree ? absl::StrCat("sentinels agree: the primary of ", (*redis)->master_name, " is ", report->primary)
+                      : absl::StrCat("sentinels disagree on the primary of ", (*redis)->master_name, " (most name ", report->primary, ")"),
+        report->agree ? "" : "wait for the failover to finish, then run doctor again");
+    if (!report->primary_error.empty()) return Add(Level::kError, absl::StrCat("primary ", report->primary, ": ", report->primary_error), "");
+    Add(report->replicas.empty() && (*redis)->wait_replicas > 0 ? Level::kError : Level::kOk,
+        absl::StrCat("replicas of ", report->primary, ": ", report->replicas.empty() ? "none" : absl::StrJoin(report->replicas, ", ")),
+        report->replicas.empty() && (*redis)->wait_replicas > 0 ? "modelpin.storeWaitReplicas needs replicas: every change will fail" : "");
   }
 
   const Common& common_;

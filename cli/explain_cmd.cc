@@ -26,7 +26,7 @@ int RunExplain(std::vector<std::string> argv) {
   if (args.positional().empty()) return Usage("explain", "expected a model reference, e.g. sonnet@anthropic:work");
   std::string ref = absl::StrJoin(args.positional(), " ");
   bool with_session = args.Has("--session");
-  auto engine = MakeEngine(common, with_session);
+  auto engine = MakeEngine(common, with_session, nullptr, {}, /*read_only=*/true);
   if (!engine.ok()) return Fail(engine.status());
   std::string out;
   absl::Status st = (*engine)->Inspect(common.agent, args.Value("--session"), [&](TurnContext& ctx) {

@@ -27,7 +27,7 @@ Options every verb takes:
   --config FILE   config file (default $MODELPIN_CONFIG, else <state>/modelpin.json)
   --state DIR     state dir (default $MODELPIN_STATE_DIR, else ~/.modelpin)
   --agent ID      agent (default: the config's default agent, else main)
-  --strict        strict mode: refuse what OpenClaw silently accepts (see README)
+  --strict        strict mode: refuse what OpenClaw silently accepts (docs/strict-mode.md)
   --plugin PATH   load a run-time plugin (a modelpin_plugin_v1 shared library); repeatable,
                   after the config's plugins.load
 

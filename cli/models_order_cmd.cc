@@ -1,4 +1,4 @@
-// `modelpin models auth order get|set|clear`: the agent's stored auth profile order (spec 5.5).
+// `modelpin models auth order get|set|clear`: the agent's stored auth profile order (docs/cli.md).
 // The rules (which agent, who owns a change, which ids, the copy of a shared store) are the
 // library's: engine/auth/agent_store.h.
 #include <algorithm>

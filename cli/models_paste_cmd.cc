@@ -1,5 +1,5 @@
 // `modelpin models auth paste-token|paste-api-key`: store a secret read from stdin in the
-// agent's own auth store (spec 5.7), and SaveCredential, which setup-token shares. Which secrets
+// agent's own auth store (docs/operations.md), and SaveCredential, which setup-token shares. Which secrets
 // may be stored, and how a stored one starts, are the library's rules (engine/auth/agent_store.h).
 #include <termios.h>
 #include <unistd.h>

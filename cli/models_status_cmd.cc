@@ -1,5 +1,5 @@
 // `modelpin models status [--json] [--check]`: the agent's default model, aliases and, per
-// provider, the effective auth order with masked secrets, and a --check exit code (spec 5.6).
+// provider, the effective auth order with masked secrets, and a --check exit code (docs/cli.md).
 #include <algorithm>
 #include <iostream>
 

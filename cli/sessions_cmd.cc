@@ -82,7 +82,19 @@ int RunSessions(std::vector<std::string> argv) {
   if (sub == "reset" && json) return Usage("sessions", "reset takes no --json");
   auto config = LoadConfig(common);
   if (!config.ok()) return Fail(config.status());
-  auto store = OpenConfiguredSessionStore(*config, common.StateDir());
+  // Only `reset` writes: the other subcommands open a SQLite store read-only, so they work on a
+  // read-only mount and create nothing (a store not created yet holds no session).
+  absl::StatusOr<std::unique_ptr<SessionStore>> store;
+  auto redis = ConfiguredRedis(*config);
+  if (!redis.ok()) return Fail(redis.status());
+  if (*redis || sub == "reset") {
+    store = OpenConfiguredSessionStore(*config, common.StateDir());
+  } else {
+    auto sqlite = SqliteSessionStore::Open(common.StateDir() + "/sessions.sqlite", /*read_only=*/true);
+    if (absl::IsNotFound(sqlite.status())) store = std::unique_ptr<SessionStore>(std::make_unique<MemorySessionStore>());
+    else if (!sqlite.ok()) store = sqlite.status();
+    else store = std::unique_ptr<SessionStore>(*std::move(sqlite));
+  }
   if (!store.ok()) return Fail(store.status());
   const std::string agent = common.agent.empty() ? config->DefaultAgentId() : common.agent;
 
@@ -93,9 +105,16 @@ int RunSessions(std::vector<std::string> argv) {
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     std::string out;
     w.StartArray();
+    // A session that cannot be read (a garbage row) is reported and the others still listed;
+    // the exit status is then 1.
+    bool bad = false;
     for (const std::string& key : *keys) {
       auto s = (*store)->Get(agent, key);
-      if (!s.ok()) return Fail(s.status());
+      if (!s.ok()) {
+        bad = true;
+        std::cerr << "modelpin: " << s.status().message() << " (fix: modelpin sessions reset " << key << ")\n";
+        continue;
+      }
       if (json) WriteSession(w, agent, key, *s);
       else absl::StrAppend(&out, key, "  ", Summary(*s), "\n");
     }
@@ -103,7 +122,7 @@ int RunSessions(std::vector<std::string> argv) {
     if (json) out = absl::StrCat(buf.GetString(), "\n");
     else if (keys->empty()) out = absl::StrCat("No sessions stored for agent ", agent, ".\n");
     std::cout << out;
-    return kExitOk;
+    return bad ? kExitError : kExitOk;
   }
   const std::string& key = pos[1];
   if (sub == "show") {

@@ -31,11 +31,16 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(EngineSetup setup) {
   } else {
     std::string path = setup.sqlite_path;
     if (path.empty()) {
-      RETURN_IF_ERROR(MakeDirs(setup.state_dir));
+      if (!setup.read_only) RETURN_IF_ERROR(MakeDirs(setup.state_dir));
       path = setup.state_dir + "/sessions.sqlite";
     }
-    ASSIGN_OR_RETURN(auto store, SqliteSessionStore::Open(path));
-    sessions = std::move(store);
+    auto store = SqliteSessionStore::Open(path, setup.read_only);
+    if (setup.read_only && absl::IsNotFound(store.status())) {
+      sessions = std::make_unique<MemorySessionStore>();  // nothing stored yet
+    } else {
+      RETURN_IF_ERROR(store.status());
+      sessions = *std::move(store);
+    }
   }
   sessions->SetGroupCommit(setup.group_commit);
 

@@ -58,6 +58,11 @@ struct EngineSetup {
   int64_t auth_recheck_ms = 1000;
   // Group commit for the session store (SessionStore::SetGroupCommit); 0: every change commits.
   std::chrono::milliseconds group_commit{0};
+  // For tools that only look (status, list, show, explain, doctor): the SQLite store is opened
+  // read-only (nothing created or migrated; a store on a read-only mount or without write
+  // permission still opens), and a store not created yet reads as empty. Messages that change
+  // a session then fail, naming the store.
+  bool read_only = false;
 };
 
 // A ready engine, or an error that names what failed (file, JSON path, store URL with its

@@ -64,7 +64,7 @@ struct ResetDefault {
   friend bool operator==(const ResetDefault&, const ResetDefault&) = default;
 };
 // Any other reference: an alias, provider/model, a bare id, provider/alias. Both parts trimmed,
-// quoted parts JSON-decoded. `profile` is set only when spec 2.4 splits one off.
+// quoted parts JSON-decoded. `profile` is set only when the "<model>@<profile>" split finds one.
 struct Select {
   std::string model;
   std::optional<std::string> profile;
@@ -78,7 +78,7 @@ enum class Reason : uint8_t {
   kScopeNeedsModel,    // "/model -s", "/model list -a"
 };
 // A form the grammar refuses on syntax alone. The engine still checks the scope conflict and the
-// owner-only -a/-g before reporting this (spec 3.1 order), so options stay available.
+// owner-only -a/-g before reporting this (OpenClaw's order of checks), so options stay available.
 struct Rejected {
   Reason reason;
   friend bool operator==(const Rejected&, const Rejected&) = default;
@@ -89,23 +89,23 @@ using ModelAction = std::variant<model::ShowSummary, model::ShowStatus, model::L
                                  model::ResetDefault, model::Select, model::Rejected>;
 
 struct ModelDirective {
-  Span span;               // what is removed from the message (spec 2.3 then widens it)
+  Span span;               // what is removed from the message (RemoveSpan then widens it)
   ModelAction action;
   ModelOptions options;
   bool shorthand = false;  // matched as "/<alias>"; the Select's model is then the alias as typed
   friend bool operator==(const ModelDirective&, const ModelDirective&) = default;
 };
 
-// The first "/model" directive of `text` (spec 2.1), or nullopt. A "quote refusal" (spec 2.1)
-// means the text holds no /model directive at all, so this returns nullopt then too.
+// The first "/model" directive of `text`, or nullopt. A "quote refusal" (a quote where OpenClaw
+// allows none) means the text holds no /model directive at all, so this returns nullopt then too.
 std::optional<ModelDirective> FindModelDirective(std::string_view text);
 
-// The first "/<alias>" shorthand of `text` (spec 2.2) for one of `aliases_lower` (lower-cased
+// The first "/<alias>" shorthand of `text` for one of `aliases_lower` (lower-cased
 // alias names), or nullopt. Call it only when FindModelDirective found nothing.
 std::optional<ModelDirective> FindAliasShorthand(std::string_view text,
                                                  std::span<const std::string> aliases_lower);
 
-// The /models command (spec 6.5). `text` is the cleaned message; returns nullopt unless it
+// The /models command. `text` is the cleaned message; returns nullopt unless it
 // starts with "/models" (ASCII case-insensitive; "/modelsfoo" counts, as in OpenClaw).
 struct ModelsCommand {
   enum class Kind : uint8_t { kProviders, kList, kAdd };
@@ -118,7 +118,7 @@ struct ModelsCommand {
 };
 std::optional<ModelsCommand> ParseModelsCommand(std::string_view text);
 
-// The model part of spec 2.4's "<model>@<profile>" split. OpenClaw's resolver splits a model
+// The model part of the "<model>@<profile>" split. OpenClaw's resolver splits a model
 // again before resolving it, so a quoted "nosuchmodel@x"@"p" selects "nosuchmodel"; for
 // references the grammar already split, this returns them unchanged.
 std::string_view ModelPartOf(std::string_view ref);
@@ -138,7 +138,7 @@ bool MayHoldDirective(std::string_view text);
 enum class Addressing : uint8_t { kNone, kThisBot, kOtherBot };
 Addressing StripBotAddress(std::string_view text, std::string_view bot_name, std::string& out);
 
-// Removes a directive's span from `text` as spec 2.3 says (whole blank line, or one adjacent
+// Removes a directive's span from `text` as OpenClaw does (whole blank line, or one adjacent
 // space/tab) and returns the rest; the result is empty when only whitespace would remain.
 std::string RemoveSpan(std::string_view text, Span span);
 

@@ -1,4 +1,4 @@
-// FindModelDirective and FindAliasShorthand: spec 2.1-2.4 on top of the PEGTL rules of
+// FindModelDirective and FindAliasShorthand: OpenClaw's /model syntax on top of the PEGTL rules of
 // model_grammar.h.
 //
 // OpenClaw recognises the directive with two regular expressions searched independently: the
@@ -216,7 +216,7 @@ bool IsAllDigits(std::string_view s) {
   return true;
 }
 
-// Spec 2.4: splits "<model>@<profile>" where the '@' is not part of a date version or a
+// Splits "<model>@<profile>" where the '@' is not part of a date version or a
 // quantisation tag. `raw` is an unquoted reference (no whitespace inside).
 struct SplitRef {
   std::string_view model;
@@ -284,7 +284,7 @@ SplitRef SplitTrailingProfile(std::string_view raw) {
   return {model, profile};
 }
 
-// Spec 2.1/6.6 classification of a (model, profile) pair together with the options. The parts
+// The classification of a (model, profile) pair together with the options. The parts
 // are views into the message (or into its decoded quoted parts); only the action that keeps
 // them copies them.
 ModelAction Classify(std::optional<std::string_view> model, std::optional<std::string_view> profile,

@@ -1,5 +1,5 @@
-// The PEGTL grammar of the /model directive (spec 2.1) and of the alias shorthand's tail
-// (spec 2.2). Private to grammar/ and its tests; the public entry points are in directive.h.
+// The PEGTL grammar of the /model directive and of the alias shorthand's tail (what may follow
+// "/<alias>"). Private to grammar/ and its tests; the public entry points are in directive.h.
 //
 // The rules only run at candidate positions that FindWord() already found ("/model" at a
 // boundary, followed by the end, whitespace or ':'), so BOUND is not part of the grammar.
@@ -99,7 +99,7 @@ struct directive : seq< model_word, end_check, opt< colon_prefix >, opt< referen
 struct options_only : seq< model_word, end_check, star< ws >, opt< one< ':' > >, star< ws >,
                            sor< runtime_then_scope, scope_then_runtime > > {};
 
-// alias_tail := [ WS* ":" ] [ TRAILING ]      (what follows "/<alias>" END-CHECK, spec 2.2)
+// alias_tail := [ WS* ":" ] [ TRAILING ]      (what follows "/<alias>" and its end check)
 struct alias_tail : seq< opt< colon_prefix >, opt< trailing > > {};
 
 // extra_scope := WS+ SCOPE     (right after a match: "Use only one model scope option.")

@@ -1,4 +1,4 @@
-// ParseModelsCommand: the /models command line (spec 6.5).
+// ParseModelsCommand: the /models command line (its arguments: docs/compatibility.md).
 //
 // OpenClaw first normalises the command body (first line only, "/cmd: args" -> "/cmd args",
 // the registered command word lower-cased) and then checks, case-sensitively, that the result

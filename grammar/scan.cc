@@ -1,6 +1,6 @@
 // The cheap scans every message goes through before (and instead of) a grammar: the
 // "could this hold a directive at all" check, the boundary-aware word finder the PEGTL grammars
-// use to pick their candidate positions, and the removal of a matched span (spec 2.3).
+// use to pick their candidate positions, and the removal of a matched span (as OpenClaw removes it).
 #include <cstdint>
 #include <cstring>
 #include <optional>

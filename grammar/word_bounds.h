@@ -1,4 +1,4 @@
-// Private helpers of grammar/: where a directive word may start and end (spec 2.1), shared by
+// Private helpers of grammar/: where a directive word may start and end, shared by
 // the scanners of this folder. Not installed.
 #ifndef MODELPIN_GRAMMAR_WORD_BOUNDS_H_
 #define MODELPIN_GRAMMAR_WORD_BOUNDS_H_
@@ -10,12 +10,12 @@
 
 namespace modelpin::grammar::internal {
 
-// Spec 2.1 BOUND: `pos` is the start of the text or follows a whitespace character.
+// Where a directive may start: `pos` is the start of the text or follows a whitespace character.
 inline bool IsBoundary(std::string_view text, size_t pos) {
   return pos == 0 || text::SpaceBeforeFast(text, pos) > 0;
 }
 
-// Spec 2.1 END-CHECK: `pos` is the end of the text, whitespace or ':' (nothing is consumed).
+// Where a directive word may end: `pos` is the end of the text, whitespace or ':' (nothing is consumed).
 inline bool IsWordEnd(std::string_view text, size_t pos) {
   return pos >= text.size() || text[pos] == ':' || text::SpaceAtFast(text, pos) > 0;
 }

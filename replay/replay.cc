@@ -201,6 +201,10 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
   step.route = std::move(o.route);
   if (step.route) {
     step.health = engine_.RouteHealth(agent_, *step.route);
+    if (timeline_) {
+      timeline_->Call(engine_.NowMs(), *step.route);
+      timeline_->Observe(engine_.NowMs(), step.health);
+    }
     last_route_ = step.route;
     last_route_agent_ = agent_;
     last_route_session_ = session_;
@@ -231,6 +235,7 @@ absl::Status Replayer::ReportOutcome(const TranscriptLine& line) {
   }
   if (!last_route_) return engine_.ReportOutcome(agent_, session_, report);
   RETURN_IF_ERROR(engine_.ReportOutcome(last_route_agent_, last_route_session_, report));
+  if (timeline_) timeline_->Outcome(engine_.NowMs(), report, engine_.RouteHealth(last_route_agent_, *last_route_));
   // A successful call can settle the session's pending model switch: the touched sessions shown
   // by later steps hold it as stored now (one read, so the replay stays linear).
   if (auto it = touched_.find(last_route_session_); it != touched_.end()) {

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/turn/engine.h"
+#include "replay/timeline.h"
 
 namespace modelpin {
 
@@ -70,6 +71,9 @@ class Replayer {
   // first `//@ clock` or `//@ outcome` line puts the engine into simulation (Engine::Simulate):
   // a replay never writes an auth store.
   absl::StatusOr<std::optional<ReplayStep>> Run(const TranscriptLine& line);
+  // Records every routed call and reported outcome into `timeline` (nullptr: none), for
+  // `replay --timeline`.
+  void RecordTimeline(TimelineRecorder* timeline) { timeline_ = timeline; }
 
  private:
   void StartSimulation();
@@ -88,6 +92,7 @@ class Replayer {
   // its own session, so a step reloads nothing and the replay stays linear in its length.
   // (Two agents' sessions with one key show once, as the oracle's layout has one map of keys.)
   std::map<std::string, SessionState> touched_;
+  TimelineRecorder* timeline_ = nullptr;
 };
 
 // One JSON object per step, the oracle's keys: step, input, replies, sessions, route.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end checks of `modelpin models ...` (spec 5.5-5.7) on copies of fixtures/state.
+# End-to-end checks of `modelpin models ...` (docs/cli.md) on copies of fixtures/state.
 # usage: cli_test.sh /path/to/modelpin
 set -euo pipefail
 

@@ -87,6 +87,41 @@ fresh
 printf 'not a database, but long enough to look like a header........................' > "$tmp/s/sessions.sqlite"
 check "an unusable session store" 1 "sessions.sqlite: "
 
+# A typo under modelpin's own namespace is an error in every client, with the nearest key; keys
+# elsewhere that modelpin does not read (OpenClaw's) are listed as ignored, and change nothing.
+fresh
+python3 - "$tmp/s/modelpin.json" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p))
+d["modelpin"] = {"stoer": "redis://127.0.0.1:6379"}
+json.dump(d, open(p, "w"), indent=2)
+PY
+check "a misspelt modelpin key is an error with the nearest key" 1 \
+  'error: '"$tmp"'/s/modelpin.json: $.modelpin.stoer ('
+check "... saying what was meant" 1 'unknown key "stoer" (did you mean "store"?)'
+out=$(MODELPIN_NOW_MS=$now "$modelpin" doctor --state "$tmp/s" 2>&1) || true
+if grep -qF "ok: config" <<<"$out"; then echo "FAIL ... and doctor does not say the config parses"; fail=1
+else echo "ok   ... and doctor does not say the config parses"; fi
+set +e; err=$("$modelpin" models status --state "$tmp/s" 2>&1 >/dev/null); rc=$?; set -e
+[ $rc -eq 1 ] && grep -qF 'did you mean "store"?' <<<"$err" && echo "ok   ... and models status refuses it (exit 1)" ||
+  { echo "FAIL models status on a misspelt key: exit $rc: $err"; fail=1; }
+
+fresh
+python3 - "$tmp/s/modelpin.json" <<'PY'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p))
+d["gateway"] = {"port": 18789, "bind": "loopback"}
+d["agents"]["defaults"]["workspace"] = "~/clawd"
+d["models"]["providers"]["anthropic"]["models"][0]["contextWindow"] = 200000
+json.dump(d, open(p, "w"), indent=2)
+PY
+check "OpenClaw's keys are listed as ignored" 0 'ok: ignored: $.gateway (modelpin does not read it)'
+check "... at any depth" 0 'ok: ignored: $.agents.defaults.workspace (modelpin does not read it)'
+check "... in arrays too" 0 'ok: ignored: $.models.providers.anthropic.models[0].contextWindow'
+out=$(MODELPIN_NOW_MS=$now ANTHROPIC_API_KEY= OPENROUTER_API_KEY= "$modelpin" doctor --state "$tmp/s" 2>&1) || true
+if grep -qF 'gateway.port' <<<"$out"; then echo "FAIL the members of an ignored key are listed again"; fail=1
+else echo "ok   the members of an ignored key are not listed again"; fi
+
 fresh
 out=$("$modelpin" doctor --state "$tmp/s" --json) || true
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert all(set(f)=={"level","what","fix"} for f in d["findings"])' "$out" \

@@ -224,8 +224,8 @@ BOOST_AUTO_TEST_CASE(SqliteSessionsSurviveReopening) {
   fs::remove_all(dir);
 }
 
-// A store of schema 1 (sessions WITHOUT ROWID) is migrated at open: every row kept, schema 2
-// recorded, the table a rowid table (where a session's row stays on its page), once.
+// A store of schema 1 (sessions WITHOUT ROWID) is migrated at open: every row kept, the current
+// schema recorded (2, then 3 with versions), the table a rowid table (where a session's row stays on its page), once.
 BOOST_AUTO_TEST_CASE(SqliteSchema1StoreIsMigratedWhole) {
   std::string dir = TempDir();
   const std::string path = dir + "/sessions.sqlite";
@@ -251,7 +251,7 @@ BOOST_AUTO_TEST_CASE(SqliteSchema1StoreIsMigratedWhole) {
       "INSERT INTO sessions(agent, session_key, entry_json) VALUES"
       "  ('main','agent:main:main','{\"modelOverride\":\"claude-opus-4-5\",\"providerOverride\":\"anthropic\"}'),"
       "  ('ops','agent:ops:main','{\"thinkingLevel\":\"high\"}');");
-  for (int round = 0; round < 2; ++round) {  // the second open finds schema 2 and changes nothing
+  for (int round = 0; round < 2; ++round) {  // the second open finds the current schema and changes nothing
     auto store = SqliteSessionStore::Open(path);
     BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
     BOOST_TEST(*(*store)->Get("main", "agent:main:main").value().model_override == "claude-opus-4-5");
@@ -572,7 +572,7 @@ BOOST_FIXTURE_TEST_CASE(StrictComparesProfileProvidersThroughAuthAliases, Strict
 }
 
 BOOST_FIXTURE_TEST_CASE(ExpiryFlagSpacingDiffersOnlyInStrictMode, StrictFixture) {
-  // 12 h left on the token: OpenClaw prints "(next,  exp 12h)" with two spaces (spec 7.10).
+  // 12 h left on the token: OpenClaw prints "(next,  exp 12h)" with two spaces (docs/strict-mode.md).
   auto compat = Make("{}", kExpiringStore, false);
   auto status = compat->Handle({.text = "/model status"});
   BOOST_TEST(status->replies[0].text.find("anthropic:tok=token:sk-ant-o...ZZZZZZZZ (next,  exp 12h)") != std::string::npos);

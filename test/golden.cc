@@ -67,7 +67,7 @@ std::vector<std::string> DiffStep(const std::string& line, const ReplayStep& act
   }
   // Every reply OpenClaw gave: its block replies (an inline selection's acknowledgement is sent as
   // one, before the model runs), then its final replies. Where the message reached the model,
-  // the oracle's last reply is the offline model-call error (spec 6.7), which modelpin, having no
+  // the oracle's last reply is the offline model-call error (fixtures/README.md), which modelpin, having no
   // model, does not produce: the replies before it are compared.
   std::vector<std::pair<std::string, bool>> e, a;
   auto add = [&e](const rapidjson::Value& r) {

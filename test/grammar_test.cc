@@ -1,8 +1,7 @@
-// Tests of grammar/: the /model directive (spec 2.1-2.5), the alias shorthand (2.2), directive
-// removal (2.3), the /models arguments (6.5), the fast pre-check and the text helpers.
+// Tests of grammar/: the /model directive and its @profile split, the alias shorthand, directive
+// removal, the /models arguments, the fast pre-check and the text helpers.
 //
-// Expected values come from the spec and, where it is silent, from OpenClaw itself (the oracle
-// transcripts kept in the report of the grammar work); rows say which behaviour they pin down.
+// Expected values are OpenClaw's behaviour, as its oracle transcripts show it; rows say which behaviour they pin down.
 #define BOOST_TEST_MODULE grammar
 #include <boost/test/unit_test.hpp>
 
@@ -343,7 +342,7 @@ const std::vector<DirectiveRow>& DirectiveRows() {
       {"trailing dot is part of the id", "/model opus.", "/model opus.", Sel("opus.")},
       {"apostrophe ends the reference", "/model o'pus", "/model o", Sel("o")},
 
-      // Ids with several slashes and the @ split (spec 2.4).
+      // Ids with several slashes and the @ split.
       {"three-part id", "/model openrouter/meta-llama/llama-3.3-70b-instruct",
        "/model openrouter/meta-llama/llama-3.3-70b-instruct",
        Sel("openrouter/meta-llama/llama-3.3-70b-instruct")},
@@ -494,7 +493,7 @@ const std::vector<DirectiveRow>& DirectiveRows() {
       {"invalid byte ends the reference", "/model sonnet\xff", "/model sonnet", Sel("sonnet")},
       {"raw no-break space bytes", "/model\xc2\xa0opus", "/model\xc2\xa0opus", Sel("opus")},
 
-      // The alias shorthand (spec 2.2), aliases opus, sonnet, llama.
+      // The alias shorthand, aliases opus, sonnet, llama.
       {"shorthand", "/sonnet", "/sonnet", Sel("sonnet"), {}, true},
       {"shorthand keeps the case as typed", "/Sonnet", "/Sonnet", Sel("Sonnet"), {}, true},
       {"shorthand with colon", "/sonnet:", "/sonnet:", Sel("sonnet"), {}, true},
@@ -560,7 +559,7 @@ BOOST_AUTO_TEST_CASE(AliasShorthandIsNotSearchedWhileAModelDirectiveExists) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Spec 2.3: what remains after removal.
+// What remains after removal.
 
 struct RemovalRow {
   const char* behaviour;
@@ -571,7 +570,7 @@ struct RemovalRow {
 
 BOOST_AUTO_TEST_CASE(RemovingASpanLeavesTheTextOpenClawGivesTheAgent) {
   const std::vector<RemovalRow> rows = {
-      // Every example of spec 2.3.
+      // The spaces around a directive inside a line of text.
       {"the following space goes", "hello /model sonnet please", std::nullopt, "hello please"},
       {"the preceding space goes at the end", "please use /model opus", std::nullopt,
        "please use"},
@@ -623,7 +622,7 @@ BOOST_AUTO_TEST_CASE(RemovingASpanLeavesTheTextOpenClawGivesTheAgent) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Spec 6.5: /models arguments.
+// /models arguments.
 
 ModelsCommand Providers() { return ModelsCommand{}; }
 ModelsCommand List(std::string provider, int page = 1, int page_size = 20, bool all = false) {

@@ -60,7 +60,7 @@ Outcome Say(Engine& e, const std::string& text, const std::string& key) {
 
 }  // namespace
 
-// The issue's /roll bot: 3,000 distinct values of one field in 3 sessions. Before, every value
+// A /roll bot: 3,000 distinct values of one field in 3 sessions. Before, every value
 // stayed in the store's string table (185 bytes a message, for good).
 BOOST_AUTO_TEST_CASE(PluginFieldValuesDoNotStayInTheStore) {
   MemorySessionStore* store = nullptr;

@@ -1,4 +1,4 @@
-// Issue 20, "pins people can trust": masking modes, addressed commands, scoped pins (--once,
+// "Pins people can trust" (docs/pins.md, docs/masking.md): masking modes, addressed commands, scoped pins (--once,
 // --for, --turns), the pin history on every session store, /model undo, and pins that a config
 // change made invalid. One rule per test.
 #define BOOST_TEST_MODULE pins
@@ -13,6 +13,7 @@
 #include "engine/turn/engine.h"
 #include "grammar/directive.h"
 #include "plugins/builtin.h"
+#include "absl/strings/str_cat.h"
 #include "test/golden.h"
 
 namespace fs = std::filesystem;
@@ -129,7 +130,7 @@ BOOST_AUTO_TEST_CASE(MaskedCredentialKeepsItsTypeLabelInEveryMode) {
   BOOST_TEST(MaskedCredential(none, MaskingMode::kFingerprint) == "missing");
 }
 
-// Issue 16: one renderer. Outputs that print the type beside the secret (`models auth list`,
+// One renderer. Outputs that print the type beside the secret (`models auth list`,
 // "Saved ID (token) ...") and environment credentials go through MaskedCredential too.
 BOOST_AUTO_TEST_CASE(EveryCredentialIsRenderedByMaskedCredential) {
   auto credential = [](const char* type, std::string secret) {
@@ -530,7 +531,7 @@ BOOST_FIXTURE_TEST_CASE(StrictModeSaysOnceThatAProfilePinWasDropped, PinsFixture
   BOOST_TEST(Say(*e, "again").replies.empty());
 }
 
-// ---- a model's own credential (agents.defaults.models.<ref>.authProfile, OpenClaw #5733) ----
+// ---- a model's own credential (agents.defaults.models.<ref>.authProfile) ----
 
 BOOST_FIXTURE_TEST_CASE(AModelsOwnAuthProfileIsPinnedBySelectingIt, PinsFixture) {
   std::string config = ConfigText();
@@ -554,4 +555,61 @@ BOOST_AUTO_TEST_CASE(AModelsAuthProfileMustBeAProfileId) {
   auto bad = Config::Parse("c.json", R"({"agents": {"defaults": {"models": {"a/b": {"authProfile": 3}}}}})");
   BOOST_TEST(std::string(bad.status().message()) ==
              "c.json: $.agents.defaults.models[\"a/b\"].authProfile (1:60): expected a string, found a number");
+}
+
+BOOST_AUTO_TEST_CASE(ProfileAccessRulesSayWhoMayPin) {
+  auto c = Config::Parse("c.json", R"({"commands": {"ownerAllowFrom": ["boss"]},
+    "modelpin": {"profileAccess": {"anthropic:work": {"allowFrom": ["alice"]}, "openai:team": {"allowFrom": ["*"]}}}})");
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.status().message());
+  BOOST_TEST(c->MayPinProfile("anthropic:work", "alice", false));
+  BOOST_TEST(!c->MayPinProfile("anthropic:work", "bob", false));
+  BOOST_TEST(!c->MayPinProfile("anthropic:work", "", false));  // an unknown sender is nobody listed
+  BOOST_TEST(c->MayPinProfile("anthropic:work", "boss", true));  // owners may
+  BOOST_TEST(c->MayPinProfile("openai:team", "bob", false));     // "*": everyone
+  BOOST_TEST(c->MayPinProfile("anthropic:default", "bob", false));  // no rule: as OpenClaw
+}
+
+BOOST_AUTO_TEST_CASE(ProfileAccessErrorsNameThePath) {
+  struct Case {
+    const char* json;
+    const char* want;
+  };
+  for (const Case& t : std::initializer_list<Case>{
+           {R"({"modelpin": {"profileAccess": []}})", "$.modelpin.profileAccess (1:32): expected an object, found an array"},
+           {R"({"modelpin": {"profileAccess": {"work": {"allowFrom": []}}}})",
+            "$.modelpin.profileAccess.work (1:41): expected an auth profile id \"provider:name\", found \"work\""},
+           {R"({"modelpin": {"profileAccess": {"a:w": {}}}})",
+            "$.modelpin.profileAccess[\"a:w\"] (1:40): expected \"allowFrom\": the senders who may pin this profile"},
+           {R"({"modelpin": {"profileAccess": {"a:w": {"allowFrom": "x"}}}})",
+            "$.modelpin.profileAccess[\"a:w\"].allowFrom (1:54): expected an array of strings, found a string"},
+           {R"({"modelpin": {"profileAccess": {"a:w": {"alowFrom": []}}}})",
+            "$.modelpin.profileAccess[\"a:w\"].alowFrom (1:53): unknown key (a profile's access rule has only \"allowFrom\")"},
+       }) {
+    auto bad = Config::Parse("c.json", t.json);
+    BOOST_REQUIRE(!bad.ok());
+    BOOST_TEST(std::string(bad.status().message()) == absl::StrCat("c.json: ", t.want));
+  }
+}
+
+// A refused pin changes nothing, the next message is answered, and the operator's order still
+// routes through the restricted profile.
+BOOST_FIXTURE_TEST_CASE(ARefusedPinChangesNothingAndRoutingIsUnaffected, PinsFixture) {
+  auto engine = Make(ConfigText(R"(, "modelpin": {"profileAccess": {"anthropic:work": {"allowFrom": ["alice"]}}})"));
+  auto* e = &engine;
+  for (const char* key : {"agent:main:telegram:group:1", "agent:main:telegram:direct:bob"}) {
+    auto refused = (*e)->Handle({.session_key = key, .text = "/model sonnet@anthropic:work", .sender = "bob"});
+    BOOST_REQUIRE(refused.ok());
+    BOOST_REQUIRE_EQUAL(refused->replies.size(), 1u);
+    BOOST_TEST(refused->replies[0].is_error);
+    BOOST_TEST(refused->replies[0].text.find("modelpin.profileAccess") != std::string::npos);
+    BOOST_TEST(!refused->session.auth_profile_override.has_value());
+    BOOST_TEST(!refused->session.model_override.has_value());
+    auto next = (*e)->Handle({.session_key = key, .text = "hello", .sender = "bob"});
+    BOOST_REQUIRE(next.ok() && next->route);
+    BOOST_TEST(next->route->model.model == "claude-opus-4-5");
+    auto allowed = (*e)->Handle({.session_key = key, .text = "/model sonnet@anthropic:work", .sender = "alice"});
+    BOOST_REQUIRE(allowed.ok());
+    BOOST_TEST(!allowed->replies.at(0).is_error);
+    BOOST_TEST(allowed->session.auth_profile_override.value_or("") == "anthropic:work");
+  }
 }

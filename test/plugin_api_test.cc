@@ -7,8 +7,10 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "cli/line_editor.h"
+#include "embed/open.h"
 #include "engine/turn/engine.h"
 #include "engine/turn/plugin_loader.h"
 #include "modelpin/plugin.hpp"
@@ -85,8 +87,31 @@ BOOST_AUTO_TEST_CASE(RegistryIndexesWordsAndRefusesTakenOnes) {
   BOOST_TEST(r.Add(std::make_shared<FakePlugin>()).ok());
   BOOST_TEST(r.IsCommandWord("usage"));
   absl::Status again = r.Add(std::make_shared<FakePlugin>());
-  BOOST_TEST(std::string(again.message()) == "plugin fake: command /usage is taken by another plugin");
+  BOOST_TEST(std::string(again.message()) ==
+             "the built-in plugin \"fake\": the name \"fake\" is taken by the built-in plugin \"fake\"");
   BOOST_TEST(r.plugins().size() == 6u);
+}
+
+// "/model" (and an alias "u") from a plugin of another name: the clash names both sides.
+class ClashingPlugin : public Plugin {
+ public:
+  explicit ClashingPlugin(std::string word) : word_(std::move(word)) {}
+  std::string_view name() const override { return "clash"; }
+  std::vector<CommandInfo> Commands() const override { return {{.name = "mine"}, {.name = "other", .aliases = {word_}}}; }
+
+ private:
+  std::string word_;
+};
+
+BOOST_AUTO_TEST_CASE(ACommandWordClashNamesBothPlugins) {
+  PluginRegistry r = BuiltinPlugins();
+  absl::Status st = r.Add(std::make_shared<ClashingPlugin>("model"));
+  BOOST_TEST(std::string(st.message()) == "/model of the built-in plugin \"clash\" clashes with the built-in plugin \"model\"");
+  BOOST_TEST(r.plugins().size() == 5u);
+  BOOST_TEST(!r.IsCommandWord("mine"));  // nothing of a refused plugin is registered
+  BOOST_TEST(r.Add(std::make_shared<FakePlugin>()).ok());
+  st = r.Add(std::make_shared<ClashingPlugin>("USAGE"));
+  BOOST_TEST(std::string(st.message()) == "/usage of the built-in plugin \"clash\" clashes with the built-in plugin \"fake\"");
 }
 
 BOOST_AUTO_TEST_CASE(WithoutPluginsEveryMessageIsOrdinaryText) {
@@ -111,7 +136,7 @@ BOOST_AUTO_TEST_CASE(CommandsListsWhatTheSenderMayUse) {
   BOOST_TEST(owner.find("/secret — Owners. (owner only)") != std::string::npos);
 }
 
-// An alias named like a command is no shorthand (spec 2.2), and the commands come from the
+// An alias named like a command is no shorthand, and the commands come from the
 // registry: "/usage" is the alias while no plugin has the word, the plugin's command once one does.
 BOOST_AUTO_TEST_CASE(ReservedWordsComeFromTheRegistry) {
   const std::string config = R"({"agents": {"defaults": {"models": {"anthropic/claude-sonnet-4-5": {"alias": "usage"}}}}})";
@@ -182,7 +207,7 @@ BOOST_AUTO_TEST_CASE(CppWrapperPluginSeesTheRouteAndKeepsItsFields) {
   fs::remove_all(dir);
 }
 
-// ---- plugins do not name each other (issue 16) ----
+// ---- plugins do not name each other (docs/architecture.md) ----
 
 namespace {
 
@@ -247,5 +272,42 @@ BOOST_AUTO_TEST_CASE(ARenamedThinkPluginStillSetsTheLevelOfAModelSwitch) {
                  "unchanged. Thinking level set to high (xhigh not supported for anthropic/claude-sonnet-4-5).");
     }
   }
+  fs::remove_all(dir);
+}
+
+// The load order an embedder gets from OpenEngine: the built-in plugins, its own, the config's
+// plugins.load, then the extra files (the CLI's --plugin). test/plugins/bad_plugin.c built as
+// test/libsecond.so and test/libbad.so.
+// An embedder's own plugin: "/hello".
+class HelloPlugin : public Plugin {
+ public:
+  std::string_view name() const override { return "hello"; }
+  std::vector<CommandInfo> Commands() const override { return {{.name = "hello", .summary = "Says hello."}}; }
+};
+
+BOOST_AUTO_TEST_CASE(PluginsLoadBuiltInThenEmbeddersThenConfigThenExtraFiles) {
+  const char* build = std::getenv("MODELPIN_BUILD_ROOT");
+  BOOST_REQUIRE_MESSAGE(build && *build, "MODELPIN_BUILD_ROOT is not set: run through meson test");
+  const std::string second = std::string(build) + "/test/libsecond.so", bad = std::string(build) + "/test/libbad.so";
+  BOOST_REQUIRE_MESSAGE(fs::exists(second) && fs::exists(bad), "test/libsecond.so and test/libbad.so are not built");
+  const std::string dir = TempDir();
+  {
+    std::ofstream(dir + "/modelpin.json") << R"({"plugins": {"load": [")" << second << R"("]}})";
+  }
+  EngineSetup setup{.state_dir = dir, .plugins = {std::make_shared<HelloPlugin>()}, .plugin_files = {bad}};
+  setup.environment = std::map<std::string, std::string>{};
+  auto engine = OpenEngine(std::move(setup));
+  BOOST_REQUIRE_MESSAGE(engine.ok(), engine.status().message());
+  std::vector<std::string> names;
+  for (const auto& p : (*engine)->plugins().plugins()) names.emplace_back(p->name());
+  BOOST_TEST(names == (std::vector<std::string>{"think", "verbose", "model", "queue", "commands", "hello", "second", "bad"}),
+             boost::test_tools::per_element());
+  BOOST_TEST((*engine)->plugins().plugins()[6]->source() == second);
+  BOOST_TEST((*engine)->plugins().plugins()[5]->source().empty());
+  // And each answers.
+  auto out = (*engine)->Handle({.text = "/second"});
+  BOOST_REQUIRE(out.ok());
+  BOOST_REQUIRE_EQUAL(out->replies.size(), 1u);
+  BOOST_TEST(out->replies[0].text == "second here");
   fs::remove_all(dir);
 }

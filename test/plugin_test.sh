@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run-time plugins end to end (see test/meson.build): the installed SDK, examples/plugins/usage
 # built from it through pkg-config and loaded into replay and chat, plugins.load, the loader's
-# refusals, and the checks on what a plugin returns.
+# refusals (files checked before dlopen: truncated, foreign, not ELF; clashes naming both sides;
+# the same file twice), the load order, and the checks on what a plugin returns.
 set -euo pipefail
-exe=$1 build=$2 src=$3 bad=$4 bad_abi=$5 bad_init=$6 not_plugin=$7
+exe=$1 build=$2 src=$3 bad=$4 bad_abi=$5 bad_init=$6 not_plugin=$7 clash=$8 second=$9
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export MODELPIN_NOW_MS=1800000000000 HOME=$tmp
@@ -116,13 +117,68 @@ refuse() {  # NAME NEEDLE ARGS...
 refuse "another ABI version" "$bad_abi: built for modelpin plugin ABI version 2; this modelpin loads ABI version 1" --plugin "$bad_abi"
 refuse "init failure" "$bad_init: plugin bad failed to start: license file /nonexistent/bad.lic not found" --plugin "$bad_init"
 refuse "not a plugin" "$not_plugin: not a modelpin plugin (it exports no modelpin_plugin function)" --plugin "$not_plugin"
-refuse "missing file" "$tmp/nope.so: cannot load plugin" --plugin "$tmp/nope.so"
-refuse "a word taken twice" "plugin bad: command /fine is taken by another plugin" --plugin "$bad" --plugin "$bad"
+refuse "missing file" "$tmp/nope.so: cannot load plugin: no such file" --plugin "$tmp/nope.so"
+refuse "a built-in word taken" "/model from $clash (plugin \"clash\") clashes with the built-in plugin \"model\"" --plugin "$clash"
+refuse "the same file twice" "$bad: plugin file loaded twice (already loaded as $bad)" --plugin "$bad" --plugin "$bad"
+ln -s "$(realpath "$bad")" "$tmp/libalias.so"
+refuse "the same file under two names" "$tmp/libalias.so: plugin file loaded twice (already loaded as $bad)" \
+  --plugin "$bad" --plugin "$tmp/libalias.so"
+cp "$bad" "$tmp/libcopy.so"
+refuse "another file of the same plugin name" \
+  "plugin \"bad\" from $tmp/libcopy.so: the name \"bad\" is taken by plugin \"bad\" from $bad" --plugin "$bad" --plugin "$tmp/libcopy.so"
+
+# Files checked before dlopen: a truncated shared object used to kill the process with SIGBUS
+# inside dlopen; now it is refused with its name and exit 1, as is a file of another machine.
+size=$(stat -c %s "$bad")
+for keep in $((size / 2)) $((size - 1)) 4096 64; do
+  head -c "$keep" "$bad" > "$tmp/trunc.so"
+  refuse "truncated to $keep of $size bytes" "$tmp/trunc.so: cannot load plugin: truncated: its " --plugin "$tmp/trunc.so"
+done
+head -c 40 "$bad" > "$tmp/stub.so"
+refuse "shorter than an ELF header" "$tmp/stub.so: cannot load plugin: truncated: 40 bytes, shorter than an ELF header" --plugin "$tmp/stub.so"
+printf 'not a library\n' > "$tmp/text.so"
+refuse "not ELF" "$tmp/text.so: cannot load plugin: not a shared library (14 bytes that do not start as an ELF file does)" --plugin "$tmp/text.so"
+: > "$tmp/empty.so"
+refuse "an empty file" "$tmp/empty.so: cannot load plugin: not a shared library (0 bytes" --plugin "$tmp/empty.so"
+refuse "a folder" "$tmp: cannot load plugin: not a regular file" --plugin "$tmp"
+patch() {  # patch OUT OFFSET BYTE...: a copy of libbad.so with bytes replaced
+  local out=$1 offset=$2; shift 2
+  python3 - "$bad" "$out" "$offset" "$@" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read()); at = int(sys.argv[3])
+for i, b in enumerate(sys.argv[4:]): data[at + i] = int(b)
+open(sys.argv[2], "wb").write(data)
+PY
+}
+patch "$tmp/class32.so" 4 1
+refuse "a 32-bit ELF file" "$tmp/class32.so: cannot load plugin: an ELF file for 32-bit machines; this modelpin is 64-bit" --plugin "$tmp/class32.so"
+patch "$tmp/bigendian.so" 5 2
+refuse "the other byte order" "$tmp/bigendian.so: cannot load plugin: an ELF file of the other byte order" --plugin "$tmp/bigendian.so"
+patch "$tmp/arm.so" 18 183 0
+refuse "another machine" "$tmp/arm.so: cannot load plugin: built for another machine (ELF machine 183; this one is 62)" --plugin "$tmp/arm.so"
+gcc -std=c99 -c -fPIC -I"$src/sdk" -o "$tmp/object.o" "$src/test/plugins/bad_plugin.c"
+refuse "an object file" "$tmp/object.o: cannot load plugin: an ELF object file, not a shared library (build it with -shared -fPIC)" --plugin "$tmp/object.o"
+# The next run, with the good file, is answered.
+out=$("$exe" replay "$tmp/usage.txt" --state "$(fresh)" --plugin "$usage" 2>&1)
+has "after the refusals the next run answers" "Next call: anthropic/claude-opus-4-5" "$out"
+
+# Load order: built-in plugins, the embedder's (test/plugin_api_test.cc), the config's
+# plugins.load, then --plugin; /commands lists commands in that order.
+cp "$second" "$tmp/cfg/libsecond.so"
+python3 - "$tmp/cfg/modelpin.json" "$tmp/cfg/order.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["plugins"] = {"load": ["libsecond.so"]}
+json.dump(d, open(sys.argv[2], "w"))
+PY
+out=$(printf '/commands\n' > "$tmp/commands.txt"; "$exe" replay "$tmp/commands.txt" --config "$tmp/cfg/order.json" --state "$(fresh)" --plugin "$usage" 2>&1)
+order=$(grep -oE '^  \| /(commands|second|usage) ' <<<"$out" | tr -d ' |' | tr '\n' ' ')
+[ "$order" = "/commands /second /usage " ] && ok "load order: built-in, plugins.load, --plugin" ||
+  bad "load order: built-in, plugins.load, --plugin: got \"$order\" from: $out"
 set +e; "$exe" replay --plugin 2>/dev/null; rc=$?; set -e
 [ $rc -eq 2 ] && ok "--plugin without a value: exit 2" || bad "--plugin without a value: exit $rc"
 
 # --- What a plugin returns is checked; the session stays as it was ------------------------------
-printf '%s\n' /fine /badutf8 /fine /huge /crowd /usage /outside /usage /decline /secret "/ok now" > "$tmp/bad.txt"
+printf '%s\n' /fine /badutf8 /fine /huge /crowd /usage /outside /usage /decline /secret "/ok now" /seven /fine > "$tmp/bad.txt"
 out=$("$exe" replay "$tmp/bad.txt" --state "$(fresh)" --plugin "$usage" --plugin "$bad" 2>&1)
 has "a well-behaved call sees the route and its fields" "fine: claude-opus-4-5 via 2 profile(s), seen=unset" "$out"
 has "invalid UTF-8: error reply" "Plugin bad failed: it returned a reply that is not valid UTF-8. Nothing was changed." "$out"
@@ -137,6 +193,12 @@ has "a declined command is ordinary text" '"/decline"
 REPLY: <none>
 ROUTE' "$out"
 has "owner-only command refused for others" "/secret is for owners only." "$out"
+has "a return value other than 1 or 0: error reply naming the plugin" \
+  "Plugin bad failed: it returned 7 from handle (expected 1 or 0). Nothing was changed." "$out"
+hasnt "... its field change dropped" "seen=seven" "$out"
+has "... and the next message is answered" '=== #13 INPUT "/fine"
+REPLY[0]:
+  | fine: claude-opus-4-5 via 2 profile(s), seen=yes' "$out"
 has "an alias reaches its command" '"/ok now"
 REPLY[0]:
   | fine:' "$out"

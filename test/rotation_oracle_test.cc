@@ -271,7 +271,7 @@ void CheckScenario(const fs::path& dir, std::vector<Difference>& out) {
 }
 
 // fixtures/rotation-oracle/known-differences.tsv: scenario TAB step TAB what TAB why. Each is a
-// difference modelpin keeps on purpose (README "Rotation"); one that stops differing fails too.
+// difference modelpin keeps on purpose (docs/rotation.md); one that stops differing fails too.
 std::set<std::tuple<std::string, int, std::string>> KnownDifferences() {
   std::set<std::tuple<std::string, int, std::string>> out;
   std::istringstream lines(Read(Root() + "/fixtures/rotation-oracle/known-differences.tsv"));

@@ -202,6 +202,13 @@ BOOST_AUTO_TEST_CASE(TimesAndDurationsParseAndPrint) {
   BOOST_TEST(FormatUtc(*ParseUtc("2026-12-01T10:00:30Z")) == "2026-12-01T10:00:30Z");
   BOOST_TEST(*ParseUtc("1970-01-01T00:00:01.5Z") == 1500);
   BOOST_TEST(!ParseUtc("2026-13-01T10:00:00Z"));
+  // Days the calendar does not have are refused, not rolled over into the next month.
+  BOOST_TEST(!ParseUtc("2026-02-31T10:00:00Z"));
+  BOOST_TEST(!ParseUtc("2025-02-29T10:00:00Z"));
+  BOOST_TEST(!ParseUtc("2026-04-31T00:00:00Z"));
+  BOOST_TEST(FormatUtc(*ParseUtc("2024-02-29T23:59:59Z")) == "2024-02-29T23:59:59Z");
+  BOOST_TEST(FormatUtc(*ParseUtc("1969-12-31T23:59:59.250Z")) == "1969-12-31T23:59:59.250Z");
+  BOOST_TEST(FormatUtc(0) == "1970-01-01T00:00:00Z");
   BOOST_TEST(*ParseDurationMs("90s") == 90'000);
   BOOST_TEST(*ParseDurationMs("250ms") == 250);
   BOOST_TEST(!ParseDurationMs("-5m"));

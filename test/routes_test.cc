@@ -1,4 +1,4 @@
-// Issue 20, routing rules (config modelpin.routes): the session key parse, matching order,
+// Routing rules (config modelpin.routes, docs/routing.md): the session key parse, matching order,
 // precedence (pin > rule > agent default), a rule's auth order for its sessions only, its memo,
 // config errors with JSON paths, and what /model status and explain say. One rule per test.
 #define BOOST_TEST_MODULE routes

@@ -1,5 +1,5 @@
 // The effective auth profile order for one (agent, provider): which stored credentials a model
-// call tries, first to last (spec 5.2). Pure: it reads config, the auth store and the clock.
+// call tries, first to last (docs/rotation.md). Pure: it reads config, the auth store and the clock.
 //
 //   AuthOrder o = ResolveAuthOrder({&config, &store, "anthropic", now_ms});
 //   o.ids;     // {"anthropic:work", "anthropic:default"}
@@ -88,7 +88,7 @@ bool SameAuthProvider(std::string_view a, std::string_view b);
 // else the part of the id before ':'.
 std::string_view ProfileProvider(const std::string& id, const Config& config, const AuthStore& store);
 
-// Whether `c` may be used for `provider` now (spec 5.2 step 3), and if not, why.
+// Whether `c` may be used for `provider` now (type, expiry, cooldown), and if not, why.
 bool IsEligible(const Credential& c, const std::string& provider, const Config& config, int64_t now_ms,
                 std::string* why);
 

@@ -4,15 +4,18 @@
 //   const AgentView& main = cfg.Agent("main");    // defaults merged with agents.entries.main
 //   main.default_ref;                              // {"anthropic", "claude-opus-4-5"}
 //
-// Only the keys modelpin uses are read; unknown keys are ignored, wrong types are errors that name
-// the file, the JSON path and line:column. The model catalog is `models.providers.<p>.models[]`:
-// modelpin has no built-in catalog.
+// Only the keys of ConfigKeys() are read (docs/configuration.md describes each). Wrong types are
+// errors that name the file, the JSON path and line:column. A key under `modelpin` that is not in
+// the table is an error too, with the nearest known key ("did you mean"); keys elsewhere that
+// modelpin does not read are OpenClaw's, kept in ignored_keys() for `modelpin doctor`. The model
+// catalog is `models.providers.<p>.models[]`: modelpin has no built-in catalog.
 #ifndef MODELPIN_ENGINE_CONFIG_CONFIG_H_
 #define MODELPIN_ENGINE_CONFIG_CONFIG_H_
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,12 +32,23 @@ namespace modelpin {
 // ("sk-ant-..."), kFingerprint a short hash that tells keys apart and reveals none of them.
 enum class MaskingMode { kCompat, kPrefix, kFingerprint };
 
+// One key the config parser reads. `path` is where it sits, "*" standing for any member name and
+// "[]" for every element of an array: "modelpin.rotation.strategy.*",
+// "modelpin.routes[].match.chatType". `type` is as docs/configuration.md writes it. Adding a key
+// to the config is one line in this table (engine/config/config.cc), its reading in the parser and
+// its row in docs/configuration.md (test/config_keys_test.cc holds the three together).
+struct ConfigKey {
+  std::string_view path;
+  std::string_view type;
+};
+std::span<const ConfigKey> ConfigKeys();
+
 struct ModelAliasEntry {
   std::string key;    // "anthropic/claude-opus-4-5" as written in config
   ModelRef ref;       // the key parsed
   std::string alias;  // "" when the entry has no alias
   // "authProfile": the credential a /model selection of this model pins when it names none
-  // (OpenClaw #5733); "" when not set.
+  // (docs/pins.md, "A model's own credential"); "" when not set.
   std::string auth_profile{};
 };
 
@@ -80,7 +94,7 @@ struct AgentView {
   std::vector<ModelAliasEntry> models;       // defaults' keys, then the agent's own
   size_t default_models_count = 0;           // how many of `models` come from agents.defaults
   std::optional<ModelPolicy> policy;         // absent or empty = allow any
-  std::vector<std::string> shorthand_aliases_lower;  // defaults' aliases only (spec 2.2)
+  std::vector<std::string> shorthand_aliases_lower;  // defaults' aliases only, as in OpenClaw
 };
 
 class Config {
@@ -113,15 +127,28 @@ class Config {
   MaskingMode masking() const { return masking_; }
   // modelpin.rotation: the health rules per error class and the strategy per provider.
   const RotationPolicy& rotation() const { return rotation_; }
-  // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`):
+  // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`,
+  // `storeWaitReplicas`):
   // an empty url is the local default (SQLite beside the state dir).
   struct StoreConfig {
     std::string url;
     std::string prefix = "modelpin:";
     int timeout_ms = 250;
+    int wait_replicas = 0;  // storeWaitReplicas: replicas that must confirm a write (Redis WAIT)
   };
   const StoreConfig& store() const { return store_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
+  // modelpin.profileAccess: who may pin a credential in chat ("/model opus@anthropic:work").
+  // Profiles without an entry may be pinned by anyone, as in OpenClaw; a profile with one only by
+  // owners (commands.ownerAllowFrom) and the senders its allowFrom lists ("*": everyone). The
+  // operator's routing (auth order, rules, a model's authProfile) is never restricted.
+  struct ProfileAccess {
+    std::vector<std::string> allow_from;
+  };
+  // The rule for `profile_id`, nullptr when it has none.
+  const ProfileAccess* ProfileAccessFor(std::string_view profile_id) const;
+  // Whether `sender` (an owner or not) may pin `profile_id` in chat.
+  bool MayPinProfile(std::string_view profile_id, std::string_view sender, bool sender_is_owner) const;
   // commands.botName (without a leading '@'), "" when unset: "/model@<botName> ..." is this
   // bot's command and "/model@<otherBot> ..." ordinary text (Telegram's group convention).
   const std::string& bot_name() const { return bot_name_; }
@@ -132,6 +159,10 @@ class Config {
   const std::vector<RouteRule>& routes() const { return routes_; }
   // The rule named `name`, or nullptr (names are unique; "" finds none).
   const RouteRule* FindRoute(std::string_view name) const;
+  // JSON paths ("$.gateway", "$.agents.entries.main.workspace") of the keys outside `modelpin`
+  // that modelpin does not read (OpenClaw's own): they have no effect here. Topmost only: the
+  // members of an ignored key are not listed again. In document order.
+  const std::vector<std::string>& ignored_keys() const { return ignored_keys_; }
   // The view of agent `id` for a session that `rule` matched: the agent's own view with the rule's
   // model as its default (the rule's model is what the session's "default" means). The agent's
   // own view when the rule sets no model. Stable reference.
@@ -163,9 +194,11 @@ class Config {
   std::vector<AuthProfileConfig> auth_profiles_;
   std::vector<std::pair<std::string, std::vector<std::string>>> auth_order_;
   std::vector<std::string> owner_allow_from_;
+  std::map<std::string, ProfileAccess, std::less<>> profile_access_;
   std::string bot_name_;
   std::vector<std::string> plugin_paths_;
   std::vector<RouteRule> routes_;
+  std::vector<std::string> ignored_keys_;
   bool strict_ = false;
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;

@@ -88,7 +88,7 @@ CatalogPlan PlanCatalog(const Config& config, const AgentView& agent,
     if (!has_credential(p)) plan.uncredentialed.push_back(p);
   plan.unscoped = !plan.uncredentialed.empty();
   for (const auto& row : config.catalog()) {
-    // Rows of a provider without a credential are not offered (spec 6.4). The unscoped build
+    // Rows of a provider without a credential are not offered, as in OpenClaw. The unscoped build
     // keeps those the config names, and all of anthropic's, which OpenClaw ships statically.
     bool keep = has_credential(row.ref.provider) ||
                 (plan.unscoped && (Configured(agent, row.ref) || row.ref.provider == "anthropic"));

@@ -1,5 +1,5 @@
 // Built-in data about providers that OpenClaw ships in code rather than config: the providers
-// its bundled plugins declare (spec 3.8) and the per-provider model id rewrites (spec 3.2).
+// its bundled plugins declare and the per-provider model id rewrites ("Claude-Sonnet" -> ...).
 #ifndef MODELPIN_ENGINE_MODELS_PROVIDER_TABLES_H_
 #define MODELPIN_ENGINE_MODELS_PROVIDER_TABLES_H_
 

@@ -17,7 +17,8 @@ constexpr std::array<std::string_view, 9> kVariantTokens = {"lightning", "previe
 bool Contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-// frag(v, E, S, I) of spec 3.5.
+// One term of the fuzzy score: `exact` when v is f, `starts` when it starts with f, `contains`
+// when it holds f, else 0.
 int Frag(std::string_view v, std::string_view f, int exact, int starts, int contains) {
   if (v == f) return exact;
   if (StartsWith(v, f)) return starts;
@@ -267,7 +268,7 @@ std::vector<FuzzyCandidate> ModelResolver::RankFuzzy(std::string_view fragment, 
     out.push_back({std::move(r), 0});
   };
   if (strict_) {
-    // Strict mode keeps provider and id together (spec 7.1): candidates are the models this
+    // Strict mode keeps provider and id together (docs/strict-mode.md): candidates are the models this
     // agent knows, never keys split at their first '/'.
     for (const auto& r : known_) add(r);
   } else {
@@ -275,7 +276,7 @@ std::vector<FuzzyCandidate> ModelResolver::RankFuzzy(std::string_view fragment, 
       size_t slash = key.find('/');
       if (slash == std::string::npos || slash == 0) continue;
       // Split at the first '/', as OpenClaw does; a collapsed key such as "openrouter/auto"
-      // thus yields model "auto" (spec 7.1, kept for compatibility).
+      // thus yields model "auto" (kept for compatibility; docs/strict-mode.md).
       add({key.substr(0, slash), key.substr(slash + 1)});
     }
   }

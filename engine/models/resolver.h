@@ -1,5 +1,5 @@
 // Turns what a user typed after /model into a provider/model selection, as OpenClaw does
-// (spec 3.2-3.7): aliases, provider-scoped aliases, provider id rewrites, the model policy, and
+// (docs/explain.md shows each step): aliases, provider-scoped aliases, provider id rewrites, the model policy, and
 // the scored fuzzy matcher. Pure: built once per agent configuration, then only reads.
 //
 //   ModelResolver r(config, config.Agent("main"), config.catalog());
@@ -55,13 +55,13 @@ struct FuzzyCandidate {
 class ModelResolver {
  public:
   // `catalog` is the visible catalog (rows whose provider can be used). `strict`: no silent
-  // fuzzy substitution and no literal acceptance of unknown ids (README, strict mode).
+  // fuzzy substitution and no literal acceptance of unknown ids (docs/strict-mode.md).
   ModelResolver(const Config& config, const AgentView& agent, std::vector<CatalogRow> catalog, bool strict = false);
 
   // Resolves a reference (no profile part). `trace`, when given, receives one line per step.
   std::variant<Selection, ResolveError> Resolve(std::string_view ref, std::vector<std::string>* trace = nullptr) const;
 
-  // Steps 1-5 of spec 3.2 alone: alias, provider alias, split, rewrite. nullopt = unresolvable.
+  // The first steps alone: alias, provider alias, split, rewrite. nullopt = unresolvable.
   std::optional<Selection> Normalize(std::string_view ref) const;
   // The policy entry that allows `ref` ("" when none does, or there is no policy).
   std::string PolicyEntryFor(const ModelRef& ref) const;
@@ -70,13 +70,13 @@ class ModelResolver {
   // Models this agent knows by name: catalog rows, configured models, exact policy entries.
   const std::vector<ModelRef>& known() const { return known_; }
   bool strict() const { return strict_; }
-  // The fuzzy ranking of spec 3.5 (best first), without the threshold.
+  // OpenClaw's fuzzy ranking (best first), without the threshold.
   std::vector<FuzzyCandidate> RankFuzzy(std::string_view fragment, std::string_view provider_filter) const;
   // First configured alias of a model key ("" if none).
   std::string AliasOfKey(const std::string& key) const;
   // The agent's effective default model.
   const ModelRef& default_ref() const { return agent_.default_ref; }
-  // Allowed model keys (spec 3.3), in insertion order.
+  // Allowed model keys (agents.defaults.modelPolicy.allow), in insertion order.
   const std::vector<std::string>& allowed_keys() const { return allowed_keys_; }
   const std::vector<CatalogRow>& catalog() const { return catalog_; }
   const AgentView& agent() const { return agent_; }

@@ -17,7 +17,18 @@
 // another process (or itself) changed it; while that subscription is down nothing is cached, so
 // a process never serves a change it was not told about. Every command has a timeout
 // (`modelpin.storeTimeoutMs`): a server that does not answer gives that message an Unavailable
-// error, and the next message reconnects.
+// error, and the next message reconnects. A command that never reached the server (the
+// connection had died while idle, e.g. across a Redis restart) is sent again once on a fresh
+// connection; a server still loading its data (`LOADING`) is waited for within the timeout; a
+// write whose answer never came says "may have been applied" and drops the session from the
+// cache, so the next read asks the server.
+//
+// With Redis Sentinel (`redis-sentinel://host:port,host:port/<master-name>?db=N`) the primary is
+// whatever the sentinels name: asked at open, and again when a connection to it fails, when it
+// answers READONLY (it was demoted), or when a sentinel announces `+switch-master`. Every
+// connection moves to the new primary and the cache is dropped across a switch.
+// `modelpin.storeWaitReplicas: N` acknowledges a write only after N replicas confirmed it
+// (Redis WAIT). docs/redis.md says what each setting can lose in a failover.
 #ifndef MODELPIN_ENGINE_SESSIONS_REDIS_STORE_H_
 #define MODELPIN_ENGINE_SESSIONS_REDIS_STORE_H_
 
@@ -35,8 +46,10 @@
 namespace modelpin {
 
 struct RedisOptions {
-  // TCP (`redis://[[user]:password@]host:port/db`) or a unix socket
-  // (`unix:///path/redis.sock?db=N`, password with `&password=PW`).
+  // TCP (`redis://[[user]:password@]host:port/db`), a unix socket
+  // (`unix:///path/redis.sock?db=N`, password with `&password=PW`), or the primary that Redis
+  // Sentinel names (`redis-sentinel://[[user]:password@]host:port[,host:port...]/<master>?db=N`;
+  // the password is the data servers'; the sentinels are asked without one).
   std::string host;
   int port = 6379;
   std::string unix_path;
@@ -45,6 +58,13 @@ struct RedisOptions {
   int db = 0;
   std::string prefix = "modelpin:";
   int timeout_ms = 250;
+  struct Server {
+    std::string host;
+    int port = 26379;
+  };
+  std::vector<Server> sentinels;  // non-empty: host/port are found through these
+  std::string master_name;
+  int wait_replicas = 0;  // modelpin.storeWaitReplicas
 
   // Parses a store URL. Errors name the URL with its password masked.
   static absl::StatusOr<RedisOptions> FromUrl(std::string_view url);
@@ -109,6 +129,23 @@ absl::StatusOr<std::optional<RedisOptions>> ConfiguredRedis(const Config& config
 
 // The session store a config asks for: Redis when `modelpin.store` is a redis:// or unix:// URL,
 // else SQLite at <state_dir>/sessions.sqlite. Errors name `$.modelpin.store`.
+// What the sentinels of a `redis-sentinel://` store say, for `modelpin doctor`: each sentinel's
+// answer for the primary, the primary's replicas (as the primary itself reports them, with
+// their link state), and whether every sentinel that answered names the same primary.
+struct SentinelReport {
+  struct Answer {
+    std::string sentinel;  // host:port
+    std::string primary;   // host:port, "" when it did not answer
+    std::string error;     // why it did not answer
+  };
+  std::vector<Answer> answers;
+  std::string primary;                // the primary most sentinels name, "" when none answered
+  std::vector<std::string> replicas;  // "host:port (online|...)" as the primary lists them
+  std::string primary_error;          // why the primary could not be asked, "" when it was
+  bool agree = false;                 // every sentinel answered, all naming `primary`
+};
+absl::StatusOr<SentinelReport> ReportSentinels(const RedisOptions& options);
+
 absl::StatusOr<std::unique_ptr<SessionStore>> OpenConfiguredSessionStore(const Config& config,
                                                                          const std::string& state_dir);
 // The auth health store a config asks for: RedisAuthHealth with `modelpin.store`, else nullptr

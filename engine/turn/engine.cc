@@ -6,6 +6,7 @@
 #include <cstring>
 #include <cstdlib>
 #include <functional>
+#include <thread>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
@@ -141,7 +142,11 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
     if (it != agents_.end() && fresh(*it->second)) return std::shared_ptr<const AgentCache>(it->second);
   }
   std::unique_lock lock(agents_mu_);
-  std::shared_ptr<AgentCache>& slot = agents_[agent_id];
+  // The agent's entry is replaced only by a complete cache: when reading the auth store or the
+  // health fails below, the map keeps what it had (nothing, or the last good cache, which the
+  // next message checks again), so a failed message never leaves a half-built entry behind.
+  std::shared_ptr<AgentCache> slot;
+  if (auto it = agents_.find(agent_id); it != agents_.end()) slot = it->second;
   std::string path = EffectiveAuthStorePath(agent_id);
   std::shared_ptr<const AuthStore> simulated;
   if (simulated_)
@@ -193,7 +198,7 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   });
   cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(plan.rows), strict_);
   cache->checked_at.store(now, std::memory_order_relaxed);
-  slot = cache;
+  agents_[agent_id] = cache;
   return std::shared_ptr<const AgentCache>(cache);
 }
 
@@ -214,6 +219,10 @@ absl::StatusOr<SessionState> Engine::Session(const std::string& agent_id, const 
   return sessions_->Get(agent, session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key);
 }
 
+absl::StatusOr<std::vector<std::string>> Engine::SessionKeys(const std::string& agent_id) {
+  return sessions_->Keys(ResolveAgent(agent_id));
+}
+
 std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
   size_t h = std::hash<std::string>()(key) ^ (std::hash<std::string>()(agent) * 31);
   return session_locks_[h % session_locks_.size()];
@@ -221,7 +230,7 @@ std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key
 
 namespace {
 
-// The auth pin rules that run when a message reaches the model (spec 4.3): a user pin that no
+// The auth pin rules that run when a message reaches the model (docs/pins.md): a user pin that no
 // longer exists or cannot authenticate the provider is dropped; without a user pin the first
 // profile of the order becomes the automatic pin (kept while it stays usable). Returns whether
 // the session changed.
@@ -444,15 +453,51 @@ struct Found {
 };
 using FoundDirectives = absl::InlinedVector<Found, 4>;
 
+// A plugin that failed on this message: it threw, or answered something no plugin may (a
+// directive span outside the text). The message is refused with an error reply that names the
+// plugin; nothing of it is stored and it never goes on to the model (docs/faults.md).
+struct PluginFailure {
+  const Plugin* plugin = nullptr;
+  std::string what;
+  explicit operator bool() const { return plugin != nullptr; }
+  Reply ToReply() const {
+    return {absl::StrCat("The ", std::string(plugin->name()), " plugin failed on this message (", what,
+                         "); nothing was changed."),
+            true};
+  }
+};
+
+// Runs `fn` (a call into `plugin`), turning an exception it throws into `failure`. Whether it
+// returned normally.
+template <typename Fn>
+bool CallPlugin(const Plugin& plugin, PluginFailure& failure, Fn&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    failure = {&plugin, absl::StrCat("it threw: ", e.what())};
+  } catch (...) {
+    failure = {&plugin, "it threw a non-standard exception"};
+  }
+  return false;
+}
+
 // Step 1 of plugin.h: each plugin, in registration order, looks for its directive in the text
 // the earlier ones left (their spans removed). The text left, in `cleaned` once one was found.
+// A plugin that fails stops the search (`failure`).
 std::string_view FindDirectives(const PluginRegistry& plugins, std::string_view input, const TurnContext& ctx,
-                                std::string& cleaned, FoundDirectives& found) {
+                                std::string& cleaned, FoundDirectives& found, PluginFailure& failure) {
   bool cleaned_set = false;
   for (const auto& plugin : plugins.plugins()) {
     std::string_view current = cleaned_set ? std::string_view(cleaned) : input;
-    auto hit = plugin->FindDirective(current, ctx);
+    std::optional<DirectiveHit> hit;
+    if (!CallPlugin(*plugin, failure, [&] { hit = plugin->FindDirective(current, ctx); })) break;
     if (!hit) continue;
+    if (hit->span.begin >= hit->span.end || hit->span.end > current.size()) {
+      failure = {plugin.get(), absl::StrCat("it found a directive at ", hit->span.begin, "..", hit->span.end,
+                                            ", outside the ", current.size(), "-byte message")};
+      break;
+    }
     std::string rest = grammar::RemoveSpan(current, hit->span);
     found.push_back({plugin.get(), std::move(*hit)});
     cleaned = std::move(rest);
@@ -483,7 +528,9 @@ std::optional<Reply> ApplyDirectives(const FoundDirectives& found, bool directiv
     if (found[i].plugin->AppliesLast()) apply_order.push_back(i);
   for (size_t i : apply_order) {
     const Found& f = found[i];
-    DirectiveResult r = f.plugin->ApplyDirective(f.hit, ctx);
+    DirectiveResult r;
+    PluginFailure failure;
+    if (!CallPlugin(*f.plugin, failure, [&] { r = f.plugin->ApplyDirective(f.hit, ctx); })) return failure.ToReply();
     if (r.error) return std::move(r.error);
     if (r.query) return std::move(r.query);
     acks[i] = std::move(r.ack);
@@ -511,10 +558,12 @@ void RecordDirectivePinChange(TurnContext& ctx, const SessionState& stored, int6
 
 // Step 3 of plugin.h: a cleaned text that starts with '/' goes to the plugins until one claims
 // it; its replies are added to `replies`. Whether one did.
-bool RunCommand(const PluginRegistry& plugins, std::string_view body, TurnContext& ctx, std::vector<Reply>& replies) {
+bool RunCommand(const PluginRegistry& plugins, std::string_view body, TurnContext& ctx, std::vector<Reply>& replies,
+                PluginFailure& failure) {
   if (body.empty() || body.front() != '/') return false;
   for (const auto& plugin : plugins.plugins()) {
-    auto answer = plugin->HandleCommand(body, ctx);
+    std::optional<std::vector<Reply>> answer;
+    if (!CallPlugin(*plugin, failure, [&] { answer = plugin->HandleCommand(body, ctx); })) return true;
     if (!answer) continue;
     replies.insert(replies.end(), std::make_move_iterator(answer->begin()), std::make_move_iterator(answer->end()));
     return true;
@@ -561,15 +610,45 @@ absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
   return out;
 }
 
+// Runs `attempt` again while it answers Aborted (another process changed the session after the
+// attempt read it; the store then holds the fresh state), pausing a random time between
+// retries that grows from 0-50 us to 0-5 ms, so writers that collide spread out. Bounded by the
+// store's contention budget (SessionStore::ContentionBudget), a time, not a count: four
+// processes changing one session at full speed all get through (docs/faults.md).
+namespace {
+template <typename Fn>
+absl::Status RetryContended(absl::Status st, std::chrono::milliseconds budget, const std::string& what, Fn&& attempt) {
+  if (!absl::IsAborted(st)) return st;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + budget;
+  thread_local uint64_t seed = 0;
+  if (seed == 0)
+    seed = (reinterpret_cast<uintptr_t>(&seed) ^ static_cast<uint64_t>(start.time_since_epoch().count())) | 1;
+  auto pause_cap = std::chrono::microseconds(50);
+  int attempts = 1;
+  while (absl::IsAborted(st)) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return absl::AbortedError(absl::StrCat(what, " kept changing under this message for ", budget.count(),
+                                             " ms (", attempts, " attempts); message not applied"));
+    if (attempts > 1) {
+      seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;  // xorshift64
+      std::this_thread::sleep_for(std::chrono::microseconds(seed % (pause_cap.count() + 1)));
+      pause_cap = std::min(pause_cap * 2, std::chrono::microseconds(5000));
+    }
+    ++attempts;
+    st = attempt();
+  }
+  return st;
+}
+}  // namespace
+
 absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
-  // A shared store (Redis) refuses a write when another process changed the session after this
-  // turn read it; the turn then runs again on the fresh state. Bounded: a session that changes
-  // under every attempt is an error, not a spin.
+  // A session another process changed after this turn read it is refused by the store's
+  // version-checked write; the turn then runs again on the fresh state (RetryContended).
   absl::Status st = HandleTurn(message, out);
-  for (int attempt = 1; absl::IsAborted(st) && attempt < kTurnAttempts; ++attempt) st = HandleTurn(message, out);
   if (absl::IsAborted(st))
-    st = absl::AbortedError(absl::StrCat("session ", out.session_key, " changed under ", kTurnAttempts,
-                                         " attempts in a row; message not applied"));
+    st = RetryContended(std::move(st), sessions_->ContentionBudget(), absl::StrCat("session ", out.session_key),
+                        [&] { return HandleTurn(message, out); });
   RETURN_IF_ERROR(st);
   // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
   // at most 16 KiB: a chat client never receives bytes it could misread.
@@ -650,25 +729,35 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
     return ts.Put(*sessions_, out, session);
   };
   // 1. Directives, in plugin order, each removed before the next plugin looks.
+  // A refused message: its reply only, the session as it was (but for pins that lapsed before it).
+  const size_t replies_before = out.replies.size();
+  auto refuse = [&](Reply reply) -> absl::Status {
+    out.replies.resize(replies_before);  // no acknowledgement of what is not stored
+    out.replies.push_back(std::move(reply));
+    out.session = std::move(stored);
+    out.route.reset();
+    if (ended) return ts.Put(*sessions_, out, out.session);
+    return absl::OkStatus();
+  };
   std::string cleaned;
   FoundDirectives found;
-  std::string_view remaining = plain ? text : FindDirectives(plugins_, text, ctx, cleaned, found);
+  PluginFailure failure;
+  std::string_view remaining = plain ? text : FindDirectives(plugins_, text, ctx, cleaned, found, failure);
+  if (failure) return refuse(failure.ToReply());
   // 2. Apply them on the working copy; any error (or a query) refuses the whole message.
   if (!found.empty()) {
     const bool directive_only = text::Trim(remaining).empty();
-    if (std::optional<Reply> refusal = ApplyDirectives(found, directive_only, ctx, out.replies)) {
-      out.replies.push_back(std::move(*refusal));
-      out.session = std::move(stored);
-      out.route.reset();
-      if (ended) return ts.Put(*sessions_, out, out.session);
-      return absl::OkStatus();
-    }
+    if (std::optional<Reply> refusal = ApplyDirectives(found, directive_only, ctx, out.replies))
+      return refuse(std::move(*refusal));
     RecordDirectivePinChange(ctx, stored, now);
     if (directive_only) return finish_without_route();
   }
   // 3. Commands: the cleaned text starts with '/'.
   std::string_view body = text::Trim(remaining);
-  if (!for_other_bot && RunCommand(plugins_, body, ctx, out.replies)) return finish_without_route();
+  if (!for_other_bot && RunCommand(plugins_, body, ctx, out.replies, failure)) {
+    if (failure) return refuse(failure.ToReply());
+    return finish_without_route();
+  }
   // 4. The text goes on to the model. The route's buffers are reused when `out` held one.
   Route& route = out.route ? *out.route : out.route.emplace();
   const bool pins_changed = RouteText(ctx, rule, body, now, route, out.replies);
@@ -764,19 +853,17 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
   }
   const bool success = report.error == ErrorClass::kOk;
   if (success && !session_key.empty()) {
-    std::lock_guard<std::mutex> session_lock(SessionLock(agent, session_key));
-    absl::Status st;
-    for (int attempt = 0; attempt < kTurnAttempts; ++attempt) {
+    // A run that started on the switched model settles the switch.
+    auto settle = [&]() -> absl::Status {
+      std::lock_guard<std::mutex> session_lock(SessionLock(agent, session_key));
       SessionState s;
       uint64_t version = 0;
       RETURN_IF_ERROR(sessions_->LoadVersioned(agent, session_key, s, version));
-      // A run that started on the switched model settles the switch.
-      if (!s.live_model_switch_pending) break;
+      if (!s.live_model_switch_pending) return absl::OkStatus();
       s.live_model_switch_pending.reset();
-      st = sessions_->PutIfVersion(agent, session_key, s, version);
-      if (!absl::IsAborted(st)) break;
-    }
-    RETURN_IF_ERROR(st);
+      return sessions_->PutIfVersion(agent, session_key, s, version);
+    };
+    RETURN_IF_ERROR(RetryContended(settle(), sessions_->ContentionBudget(), absl::StrCat("session ", session_key), settle));
   }
   return absl::OkStatus();
 }

@@ -179,6 +179,8 @@ class Engine {
   absl::StatusOr<std::shared_ptr<const AuthStore>> Auth(const std::string& agent_id);
   // The session as stored.
   absl::StatusOr<SessionState> Session(const std::string& agent_id, const std::string& session_key);
+  // The keys of the agent's stored sessions (`modelpin sessions list`).
+  absl::StatusOr<std::vector<std::string>> SessionKeys(const std::string& agent_id);
   // Commits the session changes a store holds back under group commit (SessionStore::
   // SetGroupCommit, which a transcript replay turns on) and reports any failure among them since
   // the last call. A caller that acknowledges those changes (replay: exit status 0) calls it first.
@@ -219,8 +221,6 @@ class Engine {
     absl::Status Put(SessionStore& store, const Outcome& out, const SessionState& state);
   };
   absl::Status HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts);
-  // How often a turn is redone when a shared store reports that the session changed under it.
-  static constexpr int kTurnAttempts = 16;
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
 
   Config config_;

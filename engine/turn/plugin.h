@@ -117,7 +117,7 @@ struct TurnContext {
   // The profiles a call on `model` would try now, in order (the session's pin, then the
   // effective order, then the provider's environment credential), without changing the session.
   std::vector<std::string> RouteProfilesFor(const ModelRef& model) const;
-  // The effective auth order of a provider for this agent (spec 5.2, without the session pin):
+  // The effective auth order of a provider for this agent (without the session pin):
   // the matching routing rule's authOrder for the provider, else the agent's. The reference
   // stays valid for the whole turn.
   const AuthOrder& OrderFor(const std::string& provider) const;
@@ -170,6 +170,9 @@ class Plugin {
   virtual ~Plugin() = default;
   // The plugin's name; run-time plugins' session fields live under "<name>.".
   virtual std::string_view name() const = 0;
+  // The file a run-time plugin was loaded from, as named (LoadPlugin's path); "" for a plugin
+  // built into the program (the shipped ones, an embedder's own). Errors name it.
+  virtual std::string_view source() const { return {}; }
   // The commands this plugin answers to, its own words first.
   virtual std::vector<CommandInfo> Commands() const = 0;
   // Words an agent's config adds to this plugin's (the model plugin's alias shorthands).
@@ -209,7 +212,10 @@ class Plugin {
 // Plugins are immutable once added, so a registry is cheap to copy and share between engines.
 class PluginRegistry {
  public:
-  // Adds a plugin after the others. Fails when one of its command words is taken already.
+  // Adds a plugin after the others. Fails, naming both sides, when the same file is loaded
+  // twice, when its name is another plugin's (their session fields would mix), or when one of its
+  // command words or aliases is taken already:
+  //   /model from plugins/libbad.so (plugin "bad") clashes with the built-in plugin "model"
   absl::Status Add(std::shared_ptr<const Plugin> plugin);
   const std::vector<std::shared_ptr<const Plugin>>& plugins() const { return plugins_; }
   // Every command of every plugin, in registration order.

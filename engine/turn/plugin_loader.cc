@@ -1,9 +1,17 @@
 #include "engine/turn/plugin_loader.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -118,8 +126,9 @@ void DescribeRoute(const TurnContext& ctx, const std::vector<std::string>& ids, 
 
 class NativePlugin : public Plugin {
  public:
-  NativePlugin(const modelpin_plugin_v1* d, void* state, void* handle, std::vector<CommandInfo> commands)
-      : d_(d), state_(state), handle_(handle), name_(d->name), prefix_(name_ + "."), commands_(std::move(commands)) {}
+  NativePlugin(const modelpin_plugin_v1* d, void* state, void* handle, std::string source, std::vector<CommandInfo> commands)
+      : d_(d), state_(state), handle_(handle), name_(d->name), prefix_(name_ + "."), source_(std::move(source)),
+        commands_(std::move(commands)) {}
   ~NativePlugin() override {
     if (d_->shutdown) d_->shutdown(state_);
     if (handle_) dlclose(handle_);
@@ -128,6 +137,7 @@ class NativePlugin : public Plugin {
   NativePlugin& operator=(const NativePlugin&) = delete;
 
   std::string_view name() const override { return name_; }
+  std::string_view source() const override { return source_; }
   std::vector<CommandInfo> Commands() const override { return commands_; }
 
   std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
@@ -163,6 +173,9 @@ class NativePlugin : public Plugin {
     Collected out{&prefix_, {}, {}, {}};
     const int consumed = d_->handle(state_, &turn, &kHost, reinterpret_cast<modelpin_result_v1*>(&out));
     if (!out.problem.empty()) return Refuse(ctx, out.problem);
+    // 1 consumed, 0 declined; anything else is a failure (sdk/modelpin/plugin_v1.h, handle).
+    if (consumed != 0 && consumed != 1)
+      return Refuse(ctx, absl::StrCat(consumed, " from handle (expected 1 or 0)"));
     if (consumed == 0) return std::nullopt;
     for (auto& [key, value] : out.changes) {
       if (value) ctx.session.plugin_state[key] = std::move(*value);
@@ -202,6 +215,7 @@ class NativePlugin : public Plugin {
   void* handle_;
   std::string name_;
   std::string prefix_;
+  std::string source_;  // the file, "" for a descriptor already in the process
   std::vector<CommandInfo> commands_;
 };
 
@@ -259,7 +273,107 @@ absl::StatusOr<std::shared_ptr<const Plugin>> Wrap(const modelpin_plugin_v1* d, 
                                                         error[0] ? text::SanitizeUtf8(error) : "no reason given"));
     }
   }
-  return std::shared_ptr<const Plugin>(std::make_shared<NativePlugin>(d, state, handle, *std::move(commands)));
+  return std::shared_ptr<const Plugin>(
+      std::make_shared<NativePlugin>(d, state, handle, handle ? label : std::string(), *std::move(commands)));
+}
+
+// The ELF class, byte order and machine of this process: a plugin must match all three.
+constexpr unsigned char kElfClass = sizeof(void*) == 8 ? ELFCLASS64 : ELFCLASS32;
+constexpr unsigned char kElfData = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+#if defined(__x86_64__)
+constexpr int kElfMachine = EM_X86_64;
+#elif defined(__aarch64__)
+constexpr int kElfMachine = EM_AARCH64;
+#elif defined(__i386__)
+constexpr int kElfMachine = EM_386;
+#elif defined(__arm__)
+constexpr int kElfMachine = EM_ARM;
+#elif defined(__riscv)
+constexpr int kElfMachine = EM_RISCV;
+#elif defined(__powerpc64__)
+constexpr int kElfMachine = EM_PPC64;
+#elif defined(__s390x__)
+constexpr int kElfMachine = EM_S390;
+#else
+constexpr int kElfMachine = -1;  // not checked
+#endif
+
+// Whether [offset, offset + count * size) lies inside a file of `file_size` bytes.
+bool Inside(uint64_t offset, uint64_t count, uint64_t size, uint64_t file_size) {
+  if (count != 0 && size > UINT64_MAX / count) return false;
+  const uint64_t bytes = count * size;
+  return offset <= file_size && bytes <= file_size - offset;
+}
+
+// Reads exactly `size` bytes at `offset`.
+bool ReadAt(int fd, void* out, size_t size, uint64_t offset) {
+  auto* p = static_cast<char*>(out);
+  while (size > 0) {
+    ssize_t n = ::pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// Checks, before dlopen maps it, that `file` is a whole ELF shared object of this machine: the
+// ELF header of this process's class, byte order and machine, of type shared object, and its
+// program headers, loadable segments, section table and sections inside the file. dlopen maps a
+// truncated file as it is and the process dies of SIGBUS on the first page past its end; a file
+// for another machine gets an obscure error. Returns the reason for people ("" when fine).
+// NOTE: a file replaced between this check and dlopen is not covered; plugin files are the
+// operator's, not untrusted input.
+std::string CheckSharedObject(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? "no such file" : absl::StrCat("cannot open it: ", std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return absl::StrCat("cannot look at it: ", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  unsigned char ident[EI_NIDENT] = {};
+  if (size < EI_NIDENT || !ReadAt(fd, ident, EI_NIDENT, 0) || std::memcmp(ident, ELFMAG, SELFMAG) != 0)
+    return absl::StrCat("not a shared library (", size, " bytes that do not start as an ELF file does)");
+  if (ident[EI_CLASS] != kElfClass)
+    return absl::StrCat("an ELF file for ", ident[EI_CLASS] == ELFCLASS32 ? "32-bit" : "64-bit",
+                        " machines; this modelpin is ", sizeof(void*) * 8, "-bit");
+  if (ident[EI_DATA] != kElfData) return "an ELF file of the other byte order than this machine's";
+  ElfW(Ehdr) eh;
+  if (size < sizeof(eh) || !ReadAt(fd, &eh, sizeof(eh), 0))
+    return absl::StrCat("truncated: ", size, " bytes, shorter than an ELF header");
+  if (eh.e_type != ET_DYN)
+    return absl::StrCat("an ELF ", eh.e_type == ET_EXEC ? "executable" : eh.e_type == ET_REL ? "object file" : "file",
+                        ", not a shared library (build it with -shared -fPIC)");
+  if (kElfMachine >= 0 && eh.e_machine != kElfMachine)
+    return absl::StrCat("built for another machine (ELF machine ", eh.e_machine, "; this one is ", kElfMachine, ")");
+  if (eh.e_phnum == 0 || eh.e_phentsize != sizeof(ElfW(Phdr)) || (eh.e_shnum != 0 && eh.e_shentsize != sizeof(ElfW(Shdr))))
+    return "a malformed ELF header";
+  auto truncated = [&](std::string_view what, uint64_t end) -> std::string {
+    return absl::StrCat("truncated: its ", std::string(what), " ends at byte ", end, " but the file has ", size, " bytes");
+  };
+  if (!Inside(eh.e_phoff, eh.e_phnum, sizeof(ElfW(Phdr)), size))
+    return truncated("program header table", eh.e_phoff + uint64_t{eh.e_phnum} * sizeof(ElfW(Phdr)));
+  std::vector<ElfW(Phdr)> ph(eh.e_phnum);
+  if (!ReadAt(fd, ph.data(), ph.size() * sizeof(ElfW(Phdr)), eh.e_phoff)) return "unreadable program headers";
+  for (size_t i = 0; i < ph.size(); ++i)
+    if (ph[i].p_type == PT_LOAD && !Inside(ph[i].p_offset, 1, ph[i].p_filesz, size))
+      return truncated(absl::StrCat("loadable segment ", i), ph[i].p_offset + ph[i].p_filesz);
+  if (eh.e_shnum != 0) {
+    if (!Inside(eh.e_shoff, eh.e_shnum, sizeof(ElfW(Shdr)), size))
+      return truncated("section table", eh.e_shoff + uint64_t{eh.e_shnum} * sizeof(ElfW(Shdr)));
+    std::vector<ElfW(Shdr)> sh(eh.e_shnum);
+    if (!ReadAt(fd, sh.data(), sh.size() * sizeof(ElfW(Shdr)), eh.e_shoff)) return "an unreadable section table";
+    for (size_t i = 0; i < sh.size(); ++i)
+      if (sh[i].sh_type != SHT_NOBITS && !Inside(sh[i].sh_offset, 1, sh[i].sh_size, size))
+        return truncated(absl::StrCat("section ", i), sh[i].sh_offset + sh[i].sh_size);
+  }
+  return "";
 }
 
 }  // namespace
@@ -271,6 +385,8 @@ absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(const modelpi
 
 absl::StatusOr<std::shared_ptr<const Plugin>> LoadPlugin(const std::string& path) {
   const std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  if (std::string why = CheckSharedObject(file); !why.empty())
+    return absl::FailedPreconditionError(absl::StrCat(path, ": cannot load plugin: ", why));
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();

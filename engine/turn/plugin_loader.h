@@ -37,9 +37,12 @@ inline constexpr size_t kPluginMaxFieldKeyBytes = 128;
 inline constexpr size_t kPluginMaxFieldValueBytes = 4 * 1024;
 inline constexpr size_t kPluginMaxFields = 64;  // fields a plugin keeps in one session
 
-// dlopen()s `path` (a path without '/' means the current folder), finds `modelpin_plugin`, checks
-// the descriptor and runs its init. Errors name the file: not loadable, not a plugin, another
-// ABI version (both versions named), a malformed descriptor, an init failure with its reason.
+// Checks that `path` (a path without '/' means the current folder) is a whole ELF shared object
+// of this machine (class, byte order, machine; headers, segments, section table and sections
+// inside the file: dlopen of a truncated file dies of SIGBUS), dlopen()s it, finds
+// `modelpin_plugin`, checks the descriptor and runs its init. Errors name the file: truncated,
+// foreign or not a shared library, not loadable, not a plugin, another ABI version (both
+// versions named), a malformed descriptor, an init failure with its reason.
 absl::StatusOr<std::shared_ptr<const Plugin>> LoadPlugin(const std::string& path);
 
 // The same checks on a descriptor already in this process (a plugin linked in statically, a

@@ -136,6 +136,10 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
     if (c == nullptr) e.pin_note = absl::StrCat("profile ", *e.profile, " is not in the auth store: /model would refuse it");
     else if (c->provider != e.provider)
       e.pin_note = absl::StrCat("profile ", *e.profile, " is for ", c->provider, ", not ", e.provider, ": /model would refuse it");
+    else if (!ctx.config.MayPinProfile(*e.profile, ctx.sender, ctx.sender_is_owner))
+      e.pin_note = absl::StrCat("profile ", *e.profile, " may be pinned only by owners and the senders of its ",
+                                "modelpin.profileAccess rule: /model would refuse it",
+                                ctx.sender.empty() ? "" : absl::StrCat(" for ", text::EchoSafe(ctx.sender)));
     else
       e.pin_note = absl::StrCat("profile ", *e.profile, " would be pinned for this session and tried first");
   } else if (ctx.session.auth_profile_override) {

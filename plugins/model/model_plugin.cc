@@ -18,6 +18,7 @@ using grammar::ModelDirective;
 using model_plugin::ProviderKnown;
 using model_plugin::ProvidersText;
 using model_plugin::StatusText;
+using model_plugin::AccessRefusal;
 using model_plugin::SummaryText;
 using model_plugin::RestoreText;
 using model_plugin::ScopeLeftText;
@@ -25,7 +26,7 @@ using model_plugin::UntilText;
 using grammar::Scope;
 namespace gm = grammar::model;
 
-// Words that are never alias shorthands (spec 2.2): every command of the engine's plugins, and
+// Words that are never alias shorthands: every command of the engine's plugins, and
 // OpenClaw's other chat commands, which modelpin does not implement but a user may still type.
 constexpr std::string_view kOpenClawOnlyCommands[] = {"trace", "fast",  "reasoning", "elevated", "exec",
                                                       "status", "help", "new", "reset", "stop", "compact",
@@ -178,7 +179,7 @@ class ModelPlugin : public Plugin {
              .usage = "/models [<provider>|all]"}};
   }
 
-  // Each alias of agents.defaults.models is a shorthand for "/model <alias>" (spec 2.2).
+  // Each alias of agents.defaults.models is a shorthand for "/model <alias>", as in OpenClaw.
   std::vector<std::string> AgentWords(const AgentView& agent) const override {
     return agent.shorthand_aliases_lower;
   }
@@ -251,7 +252,7 @@ class ModelPlugin : public Plugin {
     if (std::holds_alternative<gm::ShowStatus>(d.action)) return Info(ctx, StatusText(ctx));
     if (std::holds_alternative<gm::ListProviders>(d.action)) return Info(ctx, ProvidersText(ctx));
     if (const auto* reset = std::get_if<gm::ResetDefault>(&d.action)) {
-      // OpenClaw ignores the profile of "default@profile" (spec 7.5); strict mode applies it.
+      // OpenClaw ignores the profile of "default@profile"; strict mode applies it (docs/strict-mode.md).
       std::optional<std::string> profile;
       if (ctx.strict) profile = reset->profile;
       Selection sel{ctx.agent.default_ref, "", false};
@@ -282,7 +283,7 @@ class ModelPlugin : public Plugin {
   std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
     auto cmd = grammar::ParseModelsCommand(text);
     if (!cmd) return std::nullopt;
-    // OpenClaw answers "/modelsfoo" as "/models" with provider "/modelsfoo" (spec 7.12); strict
+    // OpenClaw answers "/modelsfoo" as "/models" with provider "/modelsfoo"; strict
     // mode wants the word to end there.
     if (ctx.strict && text.size() > 7 && text[7] != ':' && text::SpaceAt(text, 7) == 0) return std::nullopt;
     return std::vector<Reply>{model_plugin::ModelsCommandReply(*cmd, ctx)};
@@ -291,7 +292,7 @@ class ModelPlugin : public Plugin {
  private:
   static DirectiveResult Info(const TurnContext& ctx, std::string text) {
     DirectiveResult r;
-    // Inside a longer message the info forms are dropped without a reply (spec 1.3). Beside
+    // Inside a longer message the info forms are dropped without a reply, as in OpenClaw. Beside
     // other directives they answer alone and nothing else is applied ("/model status /think
     // high" leaves the thinking level as it was), as in OpenClaw.
     if (!ctx.directive_only) return r;
@@ -365,13 +366,13 @@ class ModelPlugin : public Plugin {
     return found;
   }
 
-  // Steps 6-11 of spec 3.1 for a resolved selection, then the session change (spec 4.2).
+  // What OpenClaw checks for a resolved selection (steps 1-7 below), then the session change.
   // `configured_profile`: the profile is the model's authProfile, not typed by the user.
   static DirectiveResult Select(TurnContext& ctx, const Selection& sel, const std::optional<std::string>& profile,
                                 const grammar::ModelOptions& opts, bool configured_profile = false) {
     const ModelRef& ref = sel.ref;
     if (profile)
-      if (std::optional<Reply> error = CheckProfile(ctx, ref, *profile)) return Refused(std::move(*error));
+      if (std::optional<Reply> error = CheckProfile(ctx, ref, *profile, configured_profile)) return Refused(std::move(*error));
     const RuntimeChoice runtime = ParseRuntime(opts.runtime);
     if (std::optional<Reply> error = CheckRuntime(ctx, ref, profile, runtime)) return Refused(std::move(*error));
     const bool is_default = ref == ctx.agent.default_ref;
@@ -383,11 +384,16 @@ class ModelPlugin : public Plugin {
     return Acknowledge(ctx, sel, opts, is_default, scope, remap_part, runtime, profile, configured_profile);
   }
 
-  // Select, step 1: may the session pin `profile` for `ref`? The refusal, or nullopt.
-  static std::optional<Reply> CheckProfile(const TurnContext& ctx, const ModelRef& ref, const std::string& profile) {
+  // Select, step 1: may the session pin `profile` for `ref`? The refusal, or nullopt. A profile the
+  // config gives the model (`configured`) is the operator's choice and never restricted by access.
+  static std::optional<Reply> CheckProfile(const TurnContext& ctx, const ModelRef& ref, const std::string& profile,
+                                           bool configured) {
     const Credential* c = ctx.auth.Find(profile);
     if (c == nullptr) return Error(absl::StrCat("Auth profile \"", text::EchoSafe(profile), "\" not found."));
-    // OpenClaw compares provider strings as typed (spec 7.8); strict mode compares the auth
+    // modelpin.profileAccess: who may spend this credential for the whole session.
+    if (!configured && !ctx.config.MayPinProfile(profile, ctx.sender, ctx.sender_is_owner))
+      return Error(AccessRefusal(profile, ctx.sender));
+    // OpenClaw compares provider strings as typed; strict mode compares the auth
     // providers ("claude-cli" authenticates as "anthropic") and refuses profiles that could not
     // be used, instead of pinning them silently.
     bool same = ctx.strict ? AuthProvider(c->provider) == AuthProvider(ref.provider) : c->provider == ref.provider;
@@ -530,7 +536,7 @@ class ModelPlugin : public Plugin {
     return part;
   }
 
-  // Select, step 7: the acknowledgement (spec 6.3). A lone /model prints runtime before profile;
+  // Select, step 7: the acknowledgement, in OpenClaw's words. A lone /model prints runtime before profile;
   // combined with other directives OpenClaw prints the reverse.
   static DirectiveResult Acknowledge(const TurnContext& ctx, const Selection& sel, const grammar::ModelOptions& opts,
                                      bool is_default, const ScopeWords& scope, const std::string& remap_part,
@@ -569,7 +575,7 @@ class ModelPlugin : public Plugin {
     std::string profile_part =
         profile ? absl::StrCat("Auth profile set to ", *profile, configured_profile ? " (the model's authProfile)." : ".")
                 : "";
-    // Strict mode uses one order everywhere (spec 7.7): model, auth profile, runtime, thinking.
+    // Strict mode uses one order everywhere (docs/strict-mode.md): model, auth profile, runtime, thinking.
     bool lone = ctx.directive_only && ctx.directive_count == 1 && !ctx.strict;
     if (lone) {
       add(remap_part);

@@ -1,4 +1,4 @@
-// The `model` plugin: the whole /model family (spec sections 2-6): `/model` and its forms,
+// The `model` plugin: the whole /model family (docs/compatibility.md): `/model` and its forms,
 // the `/<alias>` shorthand, and the `/models` command.
 #ifndef MODELPIN_PLUGINS_MODEL_MODEL_PLUGIN_H_
 #define MODELPIN_PLUGINS_MODEL_MODEL_PLUGIN_H_

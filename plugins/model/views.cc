@@ -88,7 +88,7 @@ std::string RowNote(const TurnContext& ctx, const ModelRef& ref, Availability av
   return absl::StrCat(" (", *n2, ")");
 }
 
-// Rows of /model status (spec 6.2), in display order.
+// Rows of /model status, in display order.
 std::vector<ModelRef> StatusRows(const TurnContext& ctx) {
   const ModelResolver& r = ctx.resolver;
   const AgentView& agent = ctx.agent;
@@ -206,7 +206,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
     return "missing";
   }
   // OpenClaw marks the first profile of the configured order even when this session's pin will
-  // be used instead (spec 7.9); strict mode shows the session's pin first.
+  // be used instead (docs/strict-mode.md); strict mode shows the session's pin first.
   const auto& pin = ctx.session.auth_profile_override;
   if (ctx.strict && pin && AuthProvider(ctx.CurrentModel().provider) == AuthProvider(provider)) {
     auto it = std::find(order.ids.begin(), order.ids.end(), *pin);
@@ -226,7 +226,7 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
     if (cool > ctx.now_ms) flags.push_back("cooldown " + FormatRemaining(cool - ctx.now_ms));
     if (c->type != "api_key" && c->expires) {
       // OpenClaw's flag carries a leading space, printing "(next,  exp 12h)"; kept for fidelity.
-      std::string exp = ctx.strict ? "exp " : " exp ";  // strict: no stray space (spec 7.10)
+      std::string exp = ctx.strict ? "exp " : " exp ";  // strict: no stray space (docs/strict-mode.md)
       flags.push_back(*c->expires <= ctx.now_ms ? "expired" : exp + FormatRemaining(*c->expires - ctx.now_ms));
     }
     entries.push_back(flags.empty() ? absl::StrCat(id, "=", cred)
@@ -234,6 +234,36 @@ std::string AuthLabel(const TurnContext& ctx, const std::string& provider) {
   }
   return absl::StrCat(absl::StrJoin(entries, ", "), " (auth profile store: ", ctx.auth_store_label, ")");
 }
+
+std::string AccessRefusal(std::string_view profile, std::string_view sender) {
+  return absl::StrCat("Auth profile \"", text::EchoSafe(profile), "\" may be pinned only by owners and the senders ",
+                      "listed in modelpin.profileAccess.\"", text::EchoSafe(profile), "\".allowFrom",
+                      sender.empty() ? "" : absl::StrCat(" (not ", text::EchoSafe(sender), ")"),
+                      ". Nothing was changed.");
+}
+
+namespace {
+
+// `/model status` names the restricted profiles of the providers it shows, and whether this
+// sender may pin each: "Access: anthropic:work pinned by owners and alice@example.org only (not
+// you)". Nothing when the config restricts none, so replies stay OpenClaw's.
+std::string AccessText(const TurnContext& ctx, const std::vector<std::string>& providers) {
+  std::string out;
+  for (const auto& provider : providers)
+    for (const Credential& c : ctx.auth.profiles()) {
+      if (!SameAuthProvider(c.provider, provider)) continue;
+      const std::string& id = c.id;
+      const Config::ProfileAccess* access = ctx.config.ProfileAccessFor(id);
+      if (access == nullptr) continue;
+      bool may = ctx.config.MayPinProfile(id, ctx.sender, ctx.sender_is_owner);
+      absl::StrAppend(&out, "\nAccess: ", id, " pinned by owners",
+                      access->allow_from.empty() ? "" : " and " + absl::StrJoin(access->allow_from, ", "), " only (",
+                      may ? "you may" : "not you", ")");
+    }
+  return out;
+}
+
+}  // namespace
 
 std::string StatusText(const TurnContext& ctx) {
   std::string out = absl::StrCat("Current: ", ctx.CurrentModel().Label(), PinnedLine(ctx), "\nDefault: ", ctx.agent.default_ref.Label());
@@ -256,6 +286,7 @@ std::string StatusText(const TurnContext& ctx) {
       absl::StrAppend(&out, "\n  • ", ref.Label(), alias.empty() ? "" : " (" + alias + ")");
     }
   }
+  absl::StrAppend(&out, AccessText(ctx, providers));
   return out;
 }
 

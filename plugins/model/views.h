@@ -13,6 +13,8 @@ namespace modelpin::model_plugin {
 
 std::string SummaryText(const TurnContext& ctx);
 std::string StatusText(const TurnContext& ctx);
+// The refusal of a pin that modelpin.profileAccess does not allow `sender`.
+std::string AccessRefusal(std::string_view profile, std::string_view sender);
 std::string ProvidersText(const TurnContext& ctx);
 Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& ctx);
 
@@ -20,10 +22,10 @@ Reply ModelsCommandReply(const grammar::ModelsCommand& cmd, const TurnContext& c
 // path, or the fallback ("missing"). Shared by status and the CLI.
 std::string AuthLabel(const TurnContext& ctx, const std::string& provider);
 
-// Whether /model accepts `provider` (spec 3.8): configured, in the catalog, or bundled.
+// Whether /model accepts `provider`: configured, in the catalog, or bundled.
 bool ProviderKnown(const TurnContext& ctx, const std::string& provider);
 
-// The models a user may browse per provider (spec 6.4 counts): provider -> sorted unique ids.
+// The models a user may browse per provider (the counts /models shows): provider -> sorted unique ids.
 // `all`: the whole catalog, whatever the policy, availability or deprecation.
 std::vector<std::pair<std::string, std::vector<std::string>>> BrowseSet(const TurnContext& ctx, bool all = false);
 

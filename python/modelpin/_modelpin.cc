@@ -14,8 +14,12 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.h"
 #include "embed/open.h"
+#include "engine/auth/auth_order.h"
+#include "engine/auth/rotation.h"
 #include "engine/turn/engine.h"
+#include "plugins/model/explain.h"
 
 namespace py = pybind11;
 
@@ -46,17 +50,66 @@ py::dict SessionDict(const SessionState& s) {
   return d;
 }
 
-CallResult ParseCallResult(const std::string& result) {
-  static const std::map<std::string, CallResult> kResults = {
-      {"success", CallResult::kSuccess},       {"auth_error", CallResult::kAuthError},
-      {"rate_limit", CallResult::kRateLimit}, {"billing", CallResult::kBilling},
-      {"timeout", CallResult::kTimeout},
-  };
-  auto it = kResults.find(result);
-  if (it == kResults.end())
-    throw py::value_error("result must be one of success, auth_error, rate_limit, billing, timeout; got '" +
-                          result + "'");
-  return it->second;
+// Engine.report_outcome's `result`: every error class of engine/auth/rotation.h (CallReport), and
+// the short form's "success" and "auth_error" (engine/turn/engine.h CallResult) for older bots.
+constexpr const char* kResultNames =
+    "ok, rate_limit, overloaded, auth, billing, timeout, server_error or model_not_found";
+ErrorClass ParseResult(const std::string& result) {
+  if (result == "success") return ErrorClass::kOk;
+  if (result == "auth_error") return ErrorClass::kAuth;
+  if (auto c = ParseErrorClass(result)) return *c;
+  throw py::value_error("result must be " + std::string(kResultNames) + " (or success, auth_error); got '" + result + "'");
+}
+
+// A saved auth profile with its health, what `modelpin models auth list --json` shows of it.
+struct AuthProfile {
+  std::string id, provider, type;
+  std::string secret;                 // masked by config modelpin.masking
+  std::optional<int64_t> expires;     // ms since the epoch; None: does not expire
+  std::string state;                  // ProfileHealth::StateName()
+  std::optional<int64_t> until;       // end of the cooldown or disable
+  std::string reason;                 // disabledReason, or the model cooling down
+  int error_count = 0;
+  std::string health;                 // "cooldown until 2026-12-01T10:00:30Z, 1 error"
+};
+
+std::vector<AuthProfile> AuthProfiles(Engine& engine, const std::string& agent, const std::string& provider) {
+  auto store = ValueOrThrow(engine.Auth(agent));
+  const int64_t now = engine.NowMs();
+  const std::string wanted = provider.empty() ? "" : AuthProvider(provider);
+  std::vector<AuthProfile> out;
+  for (const Credential& c : store->profiles()) {
+    if (!wanted.empty() && AuthProvider(c.provider) != wanted) continue;
+    ProfileHealth h = DescribeHealth(store->Usage(c.id), "", now);
+    // As `models auth list`: an expired token is "expired" whatever its stats say.
+    if (c.expires && *c.expires <= now && c.type != "api_key") h.state = ProfileHealth::State::kExpired;
+    AuthProfile p;
+    p.id = c.id;
+    p.provider = c.provider;
+    p.type = c.type;
+    p.secret = MaskedCredential(c, engine.config().masking(), CredentialLabel::kSecretOnly);
+    p.expires = c.expires;
+    p.state = std::string(h.StateName());
+    if (h.until) p.until = h.until;
+    p.reason = h.reason;
+    p.error_count = h.errors;
+    p.health = h.Text();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// What a bot tells its user when a route has no credential at all (no usable profile and no
+// environment variable): what to set or store. "" when the route has profiles.
+std::string MissingCredential(const Route& r) {
+  if (!r.profiles.empty()) return "";
+  const std::string provider = r.model.provider;
+  std::string variable;
+  for (const auto& row : ProviderEnvTable())
+    if (row.provider == AuthProvider(provider) && !row.variables.empty()) variable = std::string(row.variables.front());
+  return "No credential for " + provider + ": " +
+         (variable.empty() ? "" : "set " + variable + " in the bot's environment or its state dir's .env, or ") +
+         "store one with: modelpin models auth paste-api-key --provider " + provider;
 }
 
 struct EngineArgs {
@@ -171,6 +224,11 @@ PYBIND11_MODULE(_modelpin, m) {
       .def_readonly("text", &Route::text)
       .def_readonly("thinking", &Route::thinking)
       .def_readonly("rule", &Route::rule)
+      .def_property_readonly("fallback_from",
+                             [](const Route& r) { return r.fallback_from.provider.empty() ? std::string() : r.fallback_from.Label(); })
+      .def_readonly("fallback_reason", &Route::fallback_reason)
+      .def_readonly("plan", &Route::plan)
+      .def_property_readonly("missing_credential", &MissingCredential)
       .def("__repr__", [](const Route& r) {
         return "Route(provider=" + py::repr(py::str(r.model.provider)).cast<std::string>() +
                ", model=" + py::repr(py::str(r.model.model)).cast<std::string>() +
@@ -178,6 +236,37 @@ PYBIND11_MODULE(_modelpin, m) {
                ", text=" + py::repr(py::str(r.text)).cast<std::string>() +
                ", thinking=" + py::repr(py::str(r.thinking)).cast<std::string>() +
                (r.rule.empty() ? "" : ", rule=" + py::repr(py::str(r.rule)).cast<std::string>()) + ")";
+      });
+
+  py::class_<RouteCandidate>(m, "RouteCandidate",
+                             "A later step of a route's plan: a model of the configured fallbacks and the profiles it "
+                             "would use (only those not cooling down).")
+      .def_property_readonly("provider", [](const RouteCandidate& c) { return c.model.provider; })
+      .def_property_readonly("model", [](const RouteCandidate& c) { return c.model.model; })
+      .def_readonly("profiles", &RouteCandidate::profiles)
+      .def("__repr__", [](const RouteCandidate& c) {
+        return "RouteCandidate(provider=" + py::repr(py::str(c.model.provider)).cast<std::string>() +
+               ", model=" + py::repr(py::str(c.model.model)).cast<std::string>() +
+               ", profiles=" + py::repr(py::cast(c.profiles)).cast<std::string>() + ")";
+      });
+
+  py::class_<AuthProfile>(m, "AuthProfile",
+                          "A saved auth profile and its health, as `modelpin models auth list --json` shows it. "
+                          "The secret is masked.")
+      .def_readonly("id", &AuthProfile::id)
+      .def_readonly("provider", &AuthProfile::provider)
+      .def_readonly("type", &AuthProfile::type)
+      .def_readonly("secret", &AuthProfile::secret)
+      .def_readonly("expires", &AuthProfile::expires)
+      .def_readonly("state", &AuthProfile::state)
+      .def_readonly("until", &AuthProfile::until)
+      .def_readonly("reason", &AuthProfile::reason)
+      .def_readonly("error_count", &AuthProfile::error_count)
+      .def_readonly("health", &AuthProfile::health)
+      .def("__repr__", [](const AuthProfile& p) {
+        return "AuthProfile(id=" + py::repr(py::str(p.id)).cast<std::string>() +
+               ", state=" + py::repr(py::str(p.state)).cast<std::string>() +
+               ", health=" + py::repr(py::str(p.health)).cast<std::string>() + ")";
       });
 
   py::class_<Outcome, OutcomePtr>(m, "Outcome", "What Engine.handle decided for one message.")
@@ -225,14 +314,21 @@ PYBIND11_MODULE(_modelpin, m) {
       .def(
           "report_outcome",
           [](Engine& engine, const std::string& agent, const std::string& session, const std::string& profile,
-             const std::string& result) {
-            CallResult r = ParseCallResult(result);
+             const std::string& result, int64_t retry_after_ms, const std::string& model) {
+            CallReport report{profile, ParseResult(result), retry_after_ms, model};
+            if (retry_after_ms < 0) throw py::value_error("retry_after_ms must be 0 or more");
+            if (!model.empty() && (model.find('/') == std::string::npos || model.front() == '/' || model.back() == '/'))
+              throw py::value_error("model must be \"provider/model\" or \"\"; got '" + model + "'");
             py::gil_scoped_release unlocked;
-            OkOrThrow(engine.ReportOutcome(agent, session, profile, r));
+            OkOrThrow(engine.ReportOutcome(agent, session, report));
           },
-          "Reports how a model call with `profile` went (result: 'success', 'auth_error', 'rate_limit', 'billing' "
-          "or 'timeout'), so the next route rotates; recorded in the agent's auth store. Runs without the GIL.",
-          py::arg("agent"), py::arg("session"), py::arg("profile"), py::arg("result"))
+          "Reports how a model call with `profile` went, so the next route rotates (engine/auth/rotation.h). result: "
+          "'ok', 'rate_limit', 'overloaded', 'auth', 'billing', 'timeout', 'server_error' or 'model_not_found' "
+          "('success' and 'auth_error' are also taken); retry_after_ms: the provider's Retry-After (0: none); model: "
+          "'provider/model' when the failure concerns that model of the profile only. Recorded in the agent's auth "
+          "store (or the shared store). Runs without the GIL.",
+          py::arg("agent"), py::arg("session"), py::arg("profile"), py::arg("result"), py::kw_only(),
+          py::arg("retry_after_ms") = 0, py::arg("model") = "")
       .def(
           "secret_for",
           [](Engine& engine, const std::string& agent, const std::string& profile) {
@@ -255,5 +351,45 @@ PYBIND11_MODULE(_modelpin, m) {
             return SessionDict(s);
           },
           "The stored fields of a session (as Outcome.session), without handling a message.", py::arg("session"),
-          py::kw_only(), py::arg("agent") = "");
+          py::kw_only(), py::arg("agent") = "")
+      .def(
+          "session_keys",
+          [](Engine& engine, const std::string& agent) {
+            py::gil_scoped_release unlocked;
+            return ValueOrThrow(engine.SessionKeys(agent));
+          },
+          "The keys of the agent's stored sessions, as `modelpin sessions list` lists them.", py::kw_only(),
+          py::arg("agent") = "")
+      .def(
+          "_session_entry",
+          [](Engine& engine, const std::string& session, const std::string& agent) {
+            py::gil_scoped_release unlocked;
+            SessionState s = ValueOrThrow(engine.Session(agent, session));
+            return s.empty() ? std::string("{}") : s.StorageJson();
+          },
+          py::arg("session"), py::arg("agent"))
+      .def(
+          "auth_profiles",
+          [](Engine& engine, const std::string& agent, const std::string& provider) {
+            py::gil_scoped_release unlocked;
+            return AuthProfiles(engine, agent, provider);
+          },
+          "The agent's saved auth profiles in store order, each with its health, as `modelpin models auth list` "
+          "shows them (secrets masked). provider: only that provider's.",
+          py::kw_only(), py::arg("agent") = "", py::arg("provider") = "")
+      .def(
+          "_explain",
+          [](Engine& engine, const std::string& ref, const std::string& session, const std::string& agent, bool json) {
+            std::string out;
+            absl::Status status;
+            {
+              py::gil_scoped_release unlocked;
+              status = engine.Inspect(agent, session, [&](TurnContext& ctx) {
+                out = json ? model_plugin::ExplainJson(ctx, ref) : model_plugin::ExplainText(ctx, ref);
+              });
+            }
+            OkOrThrow(status);
+            return out;
+          },
+          py::arg("ref"), py::arg("session"), py::arg("agent"), py::arg("json"));
 }

@@ -122,10 +122,17 @@ typedef struct modelpin_plugin_v1 {
   int (*init)(void** state, char* error, size_t error_size);
   /* Optional. Called once before unloading, with the state init set. */
   void (*shutdown)(void* state);
-  /* Called for a message whose text starts with one of its command words. Returns 1 when the
-   * plugin consumed the message (its replies are the answer, its field changes are stored), 0 to
-   * let it go on (replies and changes are then dropped). May be called from several threads at
-   * once, for different sessions: guard whatever `state` shares. */
+  /* Called for a message whose text starts with one of its command words. The return value:
+   *   1        the plugin consumed the message: its replies are the answer and its field changes
+   *            are stored with the session;
+   *   0        not this plugin's message after all: its replies and field changes are dropped and
+   *            the message goes on (to a later plugin, else to the model as ordinary text);
+   *   other    a plugin failure: modelpin answers with an error reply naming the plugin
+   *            ("Plugin usage failed: ...") and stores nothing of the message, as when what the
+   *            plugin returned through the host callbacks is malformed (invalid UTF-8, a reply
+   *            over 16 KiB, a field outside its namespace). The next message is handled as usual.
+   * May be called from several threads at once, for different sessions: guard whatever `state`
+   * shares. */
   int (*handle)(void* state, const modelpin_turn_v1* turn, const modelpin_host_v1* host,
                 modelpin_result_v1* out);
 } modelpin_plugin_v1;
