@@ -19,8 +19,8 @@ reps=${BENCH_REPETITIONS:-10}
 replay_runs=${BENCH_REPLAY_RUNS:-3}
 
 # Only what the table needs, so an unrelated target cannot stop the benchmarks.
-ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency cli/modelpin >/dev/null ||
-  ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency cli/modelpin
+ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency bench/soak cli/modelpin >/dev/null ||
+  ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency bench/soak cli/modelpin
 
 buildtype=$(meson introspect --buildoptions "$build" |
   python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))')
@@ -165,13 +165,18 @@ echo "bench: memory probe (1,000,000 pinned sessions)..." >&2
 probe=$("$build/bench/memory_probe" 1000000) || probe="failed"
 echo "$probe" >"$results/memory_probe.txt"
 
+# Memory follows the live sessions, not the traffic (docs/performance.md, "Memory over time").
+echo "bench: soak (10,000,000 messages over 1,000 sessions)..." >&2
+soak=$("$build/bench/soak" 10000000 1000 2>"$results/soak_progress.txt") || soak="failed"
+echo "$soak" >"$results/soak.txt"
+
 python3 - "$results/engine_bench.json" "$replay_us" "$replay_rss" "$replay_status" \
   "$demo_us" "$demo_status" "$probe" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  "$results/store_latency.txt" "$replay_sqlite_us" "$replay_redis_us" "$sessions20k_us" <<'PY'
+  "$results/store_latency.txt" "$replay_sqlite_us" "$replay_redis_us" "$sessions20k_us" "$soak" <<'PY'
 import json, sys
 
 (bench_file, replay_us, replay_rss, replay_status, demo_us, demo_status, probe, ncpu, load,
- latency_file, replay_sqlite_us, replay_redis_us, sessions20k_us) = sys.argv[1:]
+ latency_file, replay_sqlite_us, replay_redis_us, sessions20k_us, soak) = sys.argv[1:]
 replay_us, replay_rss, demo_us = (int(float(x)) for x in (replay_us, replay_rss, demo_us))
 runs = json.load(open(bench_file))["benchmarks"]
 scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
@@ -220,6 +225,16 @@ if fields:
         "<= 256 MB", rss_mb <= 256)
 else:
     row("RSS with 1,000,000 pinned sessions (memory store)", "probe failed", "<= 256 MB", False)
+soak_fields = dict(kv.split("=", 1) for kv in soak.split()[1:]) if "rss_end_kb=" in soak else {}
+if soak_fields:
+    first, end = int(soak_fields["rss_first_kb"]), int(soak_fields["rss_end_kb"])
+    row("soak: 10,000,000 messages over 1,000 sessions (memory store)",
+        f"RSS {first * 1024 / 1e6:.1f} MB after 1,000,000, {end * 1024 / 1e6:.1f} MB at the end "
+        f"({soak_fields['growth_pct']}%)", "< 10% apart, both < 64 MB",
+        abs(end - first) < 0.1 * first and max(first, end) * 1024 < 64e6)
+else:
+    row("soak: 10,000,000 messages over 1,000 sessions (memory store)", "soak failed",
+        "< 10% apart, both < 64 MB", False)
 ok = demo_status == "0"
 row("replay demo.txt (18 lines), whole process",
     f"{demo_us / 1e3:.1f} ms" + ("" if ok else f", exit {demo_status}"), "median of 20 <= 20 ms",

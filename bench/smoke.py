@@ -7,6 +7,7 @@ so a benchmark that silently stopped running fails a test instead of vanishing f
   smoke.py google-benchmark BINARY   every benchmark the binary lists ran and printed a time
   smoke.py memory-probe BINARY       the probe printed sessions, RSS and seconds for 1,000 sessions
   smoke.py gen-transcript SCRIPT     the generator printed exactly the lines it was asked for
+  smoke.py soak BINARY               the soak ran 20,000 messages over 100 sessions and printed RSS
 """
 import json
 import re
@@ -47,6 +48,14 @@ def memory_probe(binary):
     print(out.strip())
 
 
+def soak(binary):
+    out = subprocess.run([binary, "20000", "100"], check=True, capture_output=True, text=True).stdout
+    m = re.search(r"messages=(\d+) sessions=(\d+) stored=(\d+) rss_first_kb=(\d+) rss_end_kb=(\d+)", out)
+    if not m or int(m.group(1)) != 20000 or int(m.group(3)) != 100 or int(m.group(5)) <= 0:
+        fail(f"soak printed no figures for 20000 messages over 100 sessions: {out!r}")
+    print(out.strip())
+
+
 def gen_transcript(script):
     run = subprocess.run([sys.executable, script, "--lines", "1000", "--seed", "8"], check=True,
                          capture_output=True, text=True)
@@ -58,6 +67,6 @@ def gen_transcript(script):
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        fail("usage: smoke.py google-benchmark|memory-probe|gen-transcript PROGRAM")
+        fail("usage: smoke.py google-benchmark|memory-probe|gen-transcript|soak PROGRAM")
     {"google-benchmark": google_benchmark, "memory-probe": memory_probe,
-     "gen-transcript": gen_transcript}.get(sys.argv[1], lambda _: fail(f"unknown mode {sys.argv[1]}"))(sys.argv[2])
+     "gen-transcript": gen_transcript, "soak": soak}.get(sys.argv[1], lambda _: fail(f"unknown mode {sys.argv[1]}"))(sys.argv[2])

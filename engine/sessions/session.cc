@@ -17,8 +17,9 @@
 #include <optional>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
-#include "absl/container/node_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
@@ -308,10 +309,39 @@ bool SessionState::SameSelection(const SessionState& o) const {
 // ---- interned values, modelpin data ----
 
 namespace {
+// The live values of one type, found by value (heterogeneous lookup) or by node.
 template <typename T>
 struct InternTable {
+  using Node = intern_internal::NodeOf<T>;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(const Node* n) const { return n->hash; }
+    size_t operator()(const T& v) const { return absl::Hash<T>{}(v); }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(const Node* a, const Node* b) const { return a == b; }  // values are distinct
+    bool operator()(const Node* a, const T& b) const { return a->value == b; }
+    bool operator()(const T& a, const Node* b) const { return a == b->value; }
+  };
   std::mutex mu;
-  absl::node_hash_set<T> values;  // node-based: the addresses handed out stay valid
+  absl::flat_hash_set<Node*, Hash, Eq> values;
+
+  static InternTable& Get() {
+    static auto* const table = new InternTable();  // never destroyed: values may outlive statics
+    return *table;
+  }
+  // The last holder of `n` lets go: under the lock, so that no lookup hands it out meanwhile.
+  static void DropLast(const intern_internal::Node* n) {
+    InternTable& t = Get();
+    auto* node = static_cast<Node*>(const_cast<intern_internal::Node*>(n));
+    {
+      std::lock_guard<std::mutex> lock(t.mu);
+      if (n->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;  // a lookup took it meanwhile
+      t.values.erase(node);
+    }
+    delete node;
+  }
 };
 }  // namespace
 
@@ -322,46 +352,191 @@ const T& Interned<T>::Empty() {
 }
 
 template <typename T>
-const T& Interned<T>::Intern(const T& value) {
-  if (value == T{}) return Empty();
-  static auto* const table = new InternTable<T>();
-  std::lock_guard<std::mutex> lock(table->mu);
-  return *table->values.insert(value).first;
+const intern_internal::NodeOf<T>* Interned<T>::Intern(const T& value) {
+  if (value == T{}) return nullptr;
+  InternTable<T>& t = InternTable<T>::Get();
+  std::lock_guard<std::mutex> lock(t.mu);
+  if (auto it = t.values.find(value); it != t.values.end()) {
+    (*it)->refs.fetch_add(1, std::memory_order_relaxed);
+    return *it;
+  }
+  auto* n = new intern_internal::NodeOf<T>(value, absl::Hash<T>{}(value));
+  n->drop_last = &InternTable<T>::DropLast;
+  t.values.insert(n);
+  return n;
+}
+
+template <typename T>
+size_t Interned<T>::LiveCount() {
+  InternTable<T>& t = InternTable<T>::Get();
+  std::lock_guard<std::mutex> lock(t.mu);
+  return t.values.size();
+}
+
+template <typename T>
+void Interned<T>::MakeImmortal() const {
+  if (!n_ || n_->immortal.load(std::memory_order_relaxed)) return;
+  intern_internal::Acquire(n_);  // the process's own holder, never released
+  n_->immortal.store(true, std::memory_order_relaxed);
 }
 
 template class Interned<std::string>;
 template class Interned<PinSelection>;
 
-static_assert(std::is_trivially_copyable_v<PinEvent> && sizeof(PinEvent) == 40,
-              "PinEvent is copied as bytes: keep it a handful of interned pointers");
-static_assert(std::is_trivially_copyable_v<PinScope>);
+static_assert(sizeof(PinEvent) == 40, "PinEvent is a handful of interned pointers");
+static_assert(std::is_aggregate_v<PinEvent> && std::is_standard_layout_v<PinEvent> &&
+                  sizeof(Interned<std::string>) == sizeof(void*) && sizeof(Interned<PinSelection>) == sizeof(void*),
+              "a listed block copies its events' bytes (ModelpinData::Make)");
 
-// A block: the header, then `events` events, then the scope when there is one.
-ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const PinEvent* from, size_t keep, size_t events) {
-  const size_t bytes = sizeof(ModelpinSessionData) + events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0);
+// A block: the header, then `events` events, then the scope when there is one, then (more than
+// kCountedEvents events) the list of the interned values its events use, each counted once here
+// while the events hold them as uncounted pointers, and after it each value's number of uses.
+namespace {
+using intern_internal::Node;
+const Node** NodeList(const ModelpinSessionData* m, const PinEvent* events_end) {
+  const char* tail = reinterpret_cast<const char*>(events_end) + (m->scope ? sizeof(PinScope) : 0);
+  return reinterpret_cast<const Node**>(const_cast<char*>(tail));
+}
+// A field of a block's events uses each value at most 4 x kHistoryCap times: one byte.
+static_assert(4 * ModelpinSessionData::kHistoryCap < 256);
+
+// The distinct values a block's events use, with their number of uses, while a block is made.
+class NodeUses {
+ public:
+  explicit NodeUses(size_t bound) {
+    if (bound > small_.size()) {
+      large_.resize(bound);
+      large_uses_.resize(bound);
+    }
+  }
+  void Add(const Node* x) {
+    if (!x || x->immortal.load(std::memory_order_relaxed)) return;
+    for (size_t i = 0; i < k_; ++i)
+      if (nodes()[i] == x) {
+        ++uses()[i];
+        return;
+      }
+    nodes()[k_] = x;
+    uses()[k_++] = 1;
+  }
+  void Drop(const Node* x) {  // a value not listed (none, immortal) is skipped
+    if (!x) return;
+    for (size_t i = 0; i < k_; ++i)
+      if (nodes()[i] == x) {
+        if (--uses()[i] == 0) {
+          --k_;
+          nodes()[i] = nodes()[k_];
+          uses()[i] = uses()[k_];
+        }
+        return;
+      }
+  }
+  void AddEvent(const PinEvent& e) {
+    Add(e.source.node_for_block());
+    Add(e.from.node_for_block());
+    Add(e.to.node_for_block());
+    Add(e.scope.node_for_block());
+  }
+  void DropEvent(const PinEvent& e) {
+    Drop(e.source.node_for_block());
+    Drop(e.from.node_for_block());
+    Drop(e.to.node_for_block());
+    Drop(e.scope.node_for_block());
+  }
+  void CopyFrom(const Node* const* nodes, const uint8_t* uses, size_t k) {
+    std::copy(nodes, nodes + k, this->nodes());
+    std::copy(uses, uses + k, this->uses());
+    k_ = k;
+  }
+  size_t size() const { return k_; }
+  const Node** nodes() { return large_.empty() ? small_.data() : large_.data(); }
+  uint8_t* uses() { return large_uses_.empty() ? small_uses_.data() : large_uses_.data(); }
+
+ private:
+  std::array<const Node*, 64> small_;
+  std::array<uint8_t, 64> small_uses_;
+  std::vector<const Node*> large_;
+  std::vector<uint8_t> large_uses_;
+  size_t k_ = 0;
+};
+}  // namespace
+
+ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
+                                        const PinEvent* added, size_t n) {
+  const size_t events = keep + n;
+  const size_t had = old ? old->history.size() : 0;
+  const PinEvent* kept = keep > 0 ? old->history.end() - keep : nullptr;
+  const bool listed = events > ModelpinSessionData::kCountedEvents;
+  const bool old_listed = kept && had > ModelpinSessionData::kCountedEvents;
+  NodeUses list(!listed ? 0 : old_listed ? old->nodes_n_ + 4 * n : 4 * events);
+  if (listed) {
+    if (old_listed) {  // the old list, less the dropped events' uses
+      const Node** from = NodeList(old, old->history.end());
+      list.CopyFrom(from, reinterpret_cast<const uint8_t*>(from + old->nodes_n_), old->nodes_n_);
+      for (const PinEvent* e = old->history.begin(); e != kept; ++e) list.DropEvent(*e);
+    } else {
+      for (size_t i = 0; i < keep; ++i) list.AddEvent(kept[i]);
+    }
+    for (size_t i = 0; i < n; ++i) list.AddEvent(added[i]);
+  }
+  const size_t k = list.size();
+
+  const size_t bytes = sizeof(ModelpinSessionData) + events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0) +
+                       k * (sizeof(const Node*) + 1);
   void* mem = ::operator new(bytes);
   auto* m = new (mem) ModelpinSessionData();
   auto* ev = reinterpret_cast<PinEvent*>(m + 1);
-  if (keep > 0) std::memcpy(static_cast<void*>(ev), from, keep * sizeof(PinEvent));
+  using S = Interned<std::string>;
+  using P = Interned<PinSelection>;
+  if (listed) {
+    // The list counts the values: the events hold them uncounted, which is their bytes copied
+    // (an uncounted Interned is its pointer; PinEvent is an aggregate of them and a time, an
+    // implicit-lifetime type, so the copy creates the events). One memcpy for the kept events
+    // instead of 49 constructions: this copy is most of a pin's cost on a full history.
+    if (keep > 0) std::memcpy(static_cast<void*>(ev), static_cast<const void*>(kept), keep * sizeof(PinEvent));
+    for (size_t i = 0; i < n; ++i)
+      new (ev + keep + i) PinEvent{added[i].at_ms, S(added[i].source, S::Borrow{}), P(added[i].from, P::Borrow{}),
+                                   P(added[i].to, P::Borrow{}), S(added[i].scope, S::Borrow{})};
+  } else {  // each event counts its values
+    for (size_t i = 0; i < keep; ++i) new (ev + i) PinEvent(kept[i]);
+    for (size_t i = 0; i < n; ++i) new (ev + keep + i) PinEvent(added[i]);
+  }
   m->history.data_ = ev;
   m->history.size_ = events;
   if (scope) m->scope = new (ev + events) PinScope(*scope);
+  const Node** nodes = NodeList(m, ev + events);
+  for (size_t i = 0; i < k; ++i) {
+    intern_internal::Acquire(list.nodes()[i]);
+    nodes[i] = list.nodes()[i];
+  }
+  std::copy(list.uses(), list.uses() + k, reinterpret_cast<uint8_t*>(nodes + k));
+  m->nodes_n_ = static_cast<uint32_t>(k);
   return m;
 }
 
 void ModelpinData::Release(ModelpinSessionData* p) {
   if (p && p->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    p->~ModelpinSessionData();  // events and scope are trivially destructible
+    PinEvent* ev = const_cast<PinEvent*>(p->history.begin());
+    const size_t events = p->history.size();
+    if (events > ModelpinSessionData::kCountedEvents) {
+      // The events' pointers are not counted (the list holds their values): they are left
+      // without running their destructors.
+      const Node** nodes = NodeList(p, ev + events);
+      for (uint32_t i = 0; i < p->nodes_n_; ++i) intern_internal::Release(nodes[i]);
+    } else {
+      for (size_t i = 0; i < events; ++i) ev[i].~PinEvent();
+    }
+    if (p->scope) p->scope->~PinScope();
+    p->~ModelpinSessionData();
     ::operator delete(static_cast<void*>(p));
   }
 }
 
 void ModelpinData::SetScope(const std::optional<PinScope>& scope) {
   if (!scope && (!p_ || !p_->scope)) return;
-  const PinEvent* ev = p_ ? p_->history.begin() : nullptr;
   const size_t n = p_ ? p_->history.size() : 0;
   ModelpinData fresh;
-  if (scope || n > 0) fresh.p_ = Make(scope ? &*scope : nullptr, ev, n, n);
+  if (scope || n > 0) fresh.p_ = Make(scope ? &*scope : nullptr, p_, n, nullptr, 0);
   swap(fresh);
 }
 
@@ -374,8 +549,7 @@ void ModelpinData::AppendAll(const PinEvent* events, size_t n) {
   const size_t had = p_ ? p_->history.size() : 0;
   const size_t keep = std::min(had, ModelpinSessionData::kHistoryCap - n);
   ModelpinData fresh;
-  fresh.p_ = Make(p_ ? p_->scope : nullptr, p_ ? p_->history.begin() + (had - keep) : nullptr, keep, keep + n);
-  std::memcpy(static_cast<void*>(const_cast<PinEvent*>(fresh.p_->history.begin() + keep)), events, n * sizeof(PinEvent));
+  fresh.p_ = Make(p_ ? p_->scope : nullptr, p_, keep, events, n);
   swap(fresh);
 }
 
@@ -385,7 +559,7 @@ int ModelpinData::CountTurn() {
   if (!p_ || !p_->scope) return 0;
   if (p_->refs_.load(std::memory_order_acquire) != 1) {  // shared: count on a private copy
     ModelpinData fresh;
-    fresh.p_ = Make(p_->scope, p_->history.begin(), p_->history.size(), p_->history.size());
+    fresh.p_ = Make(p_->scope, p_, p_->history.size(), nullptr, 0);
     swap(fresh);
   }
   return --const_cast<PinScope*>(p_->scope)->turns_left;
@@ -429,7 +603,10 @@ Interned<std::string> SourceName(std::string_view source) {
   static const std::array<std::pair<std::string_view, Interned<std::string>>, 8> known = [] {
     std::array<std::pair<std::string_view, Interned<std::string>>, 8> k;
     const char* names[] = {"user", "reset", "auto", "order", "expiry", "undo", "invalid", "plugin"};
-    for (size_t i = 0; i < k.size(); ++i) k[i] = {names[i], Interned(std::string(names[i]))};
+    for (size_t i = 0; i < k.size(); ++i) {
+      k[i] = {names[i], Interned(std::string(names[i]))};
+      k[i].second.MakeImmortal();  // in nearly every history: blocks need not count them
+    }
     return k;
   }();
   for (const auto& [name, interned] : known)
@@ -526,10 +703,24 @@ struct MemorySessionStore::Impl {
   using AgentMap = absl::flat_hash_map<std::string_view, Packed, std::hash<std::string_view>>;
 
   std::mutex mu;
+  // The distinct strings the stored sessions use, each with the number of session fields that
+  // hold it. A string no session holds waits in `unheld` (a session going back and forth between
+  // two models takes it again at once); past kUnheldKept of them, the ones still unheld are freed
+  // and their ids reused. So the table follows the live sessions: a plugin's counter or a model
+  // id typed once do not stay for good.
   std::vector<std::string> strings{""};                  // id -> string; id 0 unused
+  std::vector<uint32_t> holders{0};                      // id -> fields holding it; kFreed when free
+  static constexpr uint32_t kFreed = UINT32_MAX;
+  std::vector<uint32_t> free_ids;                        // ids of freed strings, for reuse
+  std::vector<uint32_t> unheld;                          // ids whose holders went to 0 (may repeat)
+  size_t held = 0;                                       // strings with holders
   absl::flat_hash_map<std::string, uint32_t> ids;        // string -> id
-  std::vector<std::unique_ptr<char[]>> arena;            // session key bytes, in 64 KiB chunks
+  // Session key bytes, in 64 KiB chunks. An erased session leaves its bytes (`dead_bytes`);
+  // once they are more than half of the arena, the live keys are copied into a fresh one.
+  std::vector<std::unique_ptr<char[]>> arena;
   size_t arena_used = 0;
+  size_t arena_bytes = 0;  // key bytes written, live and dead
+  size_t dead_bytes = 0;
   static constexpr size_t kChunk = 64 * 1024;
   absl::flat_hash_map<std::string, AgentMap> agents;
   size_t count = 0;
@@ -557,6 +748,7 @@ struct MemorySessionStore::Impl {
     return static_cast<size_t>((h * 0x9E3779B97F4A7C15ull) >> 58);  // 6 bits: kRecentSlots
   }
 
+  // The id of a string, interning it (with no holder yet: Hold counts the fields that keep it).
   // `hint` is the id the field had before: an unchanged field costs a compare, not a hash.
   uint32_t Intern(const std::optional<std::string>& s, uint32_t hint = 0) {
     if (!s) return 0;
@@ -572,11 +764,51 @@ struct MemorySessionStore::Impl {
   [[gnu::noinline]] uint32_t InternSlow(const std::string& s) {
     auto it = ids.find(s);
     if (it != ids.end()) return it->second;
-    uint32_t id = static_cast<uint32_t>(strings.size());
-    strings.push_back(s);
+    uint32_t id;
+    if (!free_ids.empty()) {
+      id = free_ids.back();
+      free_ids.pop_back();
+      strings[id] = s;
+      holders[id] = 0;
+    } else {
+      id = static_cast<uint32_t>(strings.size());
+      strings.push_back(s);
+      holders.push_back(0);
+    }
     ids.emplace(s, id);
     return id;
   }
+  // Counts the fields of `now` that differ from `before` (a new session: `before` is all 0):
+  // every new holder first, then the old ones let go, so a string that moves from one field to
+  // another is never freed on the way.
+  void HoldAll(const Packed& now, const Packed& before) {
+    const uint32_t a[] = {now.provider, now.model, now.source, now.resolution, now.profile,
+                          now.profile_source, now.runtime, now.thinking, now.plugins};
+    const uint32_t b[] = {before.provider, before.model, before.source, before.resolution, before.profile,
+                          before.profile_source, before.runtime, before.thinking, before.plugins};
+    for (size_t i = 0; i < std::size(a); ++i)
+      if (a[i] != b[i] && a[i] != 0 && holders[a[i]]++ == 0) ++held;
+    for (size_t i = 0; i < std::size(a); ++i)
+      if (a[i] != b[i] && b[i] != 0 && --holders[b[i]] == 0) {
+        --held;
+        unheld.push_back(b[i]);
+      }
+    if (unheld.size() > MemorySessionStore::kUnheldKept) FreeUnheld();
+  }
+  // Frees the strings that are still held by no session (an id may be listed more than once).
+  [[gnu::noinline]] void FreeUnheld() {
+    for (uint32_t id : unheld) {
+      if (holders[id] != 0) continue;  // taken again, or freed already
+      holders[id] = kFreed;
+      if (uint32_t& slot = recent[RecentSlot(strings[id])]; slot == id) slot = 0;
+      ids.erase(strings[id]);
+      std::string().swap(strings[id]);  // its bytes too
+      free_ids.push_back(id);
+    }
+    unheld.clear();
+  }
+  // Strings in the table: held by sessions, or waiting in `unheld` (tests and probes).
+  size_t TableStrings() const { return strings.size() - 1 - free_ids.size(); }
   // Sets `field` to the string of `id` (absent for 0), reusing the buffer it holds.
   void LookupInto(uint32_t id, std::optional<std::string>& field) const {
     if (id == 0) field.reset();
@@ -595,8 +827,9 @@ struct MemorySessionStore::Impl {
     if (it == a->second.end()) return nullptr;
     return last.Remember(agent, key, &it->second);
   }
-  // Copies a key into the arena (keys are never freed: erased sessions leave their bytes).
+  // Copies a key into the arena.
   std::string_view Keep(std::string_view key) {
+    arena_bytes += key.size();
     if (key.size() > kChunk) {
       arena.push_back(std::make_unique<char[]>(key.size()));
       std::memcpy(arena.back().get(), key.data(), key.size());
@@ -610,6 +843,32 @@ struct MemorySessionStore::Impl {
     std::memcpy(p, key.data(), key.size());
     arena_used += key.size();
     return {p, key.size()};
+  }
+  // Erases a stored session: its fields let go of their strings, its key bytes are dead.
+  void Erase(const std::string& agent, const std::string& key) {
+    last.Forget();
+    auto a = agents.find(agent);
+    auto it = a->second.find(std::string_view(key));
+    HoldAll(Packed{}, it->second);
+    dead_bytes += it->first.size();
+    a->second.erase(it);
+    if (a->second.empty()) agents.erase(a);
+    --count;
+    if (dead_bytes > 4 * kChunk && dead_bytes * 2 > arena_bytes) CompactKeys();
+  }
+  // Copies the live keys into a fresh arena and rebuilds the maps (which also gives back the
+  // room of erased entries): amortised over the dead bytes, at least as many as the live ones.
+  [[gnu::noinline]] void CompactKeys() {
+    last.Forget();
+    std::vector<std::unique_ptr<char[]>> old_arena;
+    old_arena.swap(arena);
+    arena_used = arena_bytes = dead_bytes = 0;
+    for (auto& [name, sessions] : agents) {
+      AgentMap fresh;
+      fresh.reserve(sessions.size());
+      for (auto& [k, v] : sessions) fresh.emplace(Keep(k), std::move(v));
+      sessions.swap(fresh);
+    }
   }
   Packed Pack(const SessionState& s, const Packed& before = {}) {
     Packed p;
@@ -631,6 +890,7 @@ struct MemorySessionStore::Impl {
                        ? static_cast<int16_t>(std::clamp(*s.auth_profile_override_compaction_count, 0, 32767))
                        : int16_t{-1};
     p.pending = s.live_model_switch_pending ? (*s.live_model_switch_pending ? 2 : 1) : 0;
+    HoldAll(p, before);
     return p;
   }
   void UnpackInto(const Packed& p, SessionState& s) const {
@@ -672,9 +932,7 @@ absl::Status MemorySessionStore::Put(const std::string& agent, const std::string
       *p = impl_->Pack(state, *p);
       return absl::OkStatus();
     }
-    impl_->last.Forget();
-    impl_->agents.find(agent)->second.erase(std::string_view(key));
-    --impl_->count;
+    impl_->Erase(agent, key);
     return absl::OkStatus();
   }
   if (state.empty()) return absl::OkStatus();
@@ -692,6 +950,16 @@ absl::StatusOr<std::vector<std::string>> MemorySessionStore::Keys(const std::str
     for (const auto& [k, v] : a->second) keys.emplace_back(k);
   std::sort(keys.begin(), keys.end());
   return keys;
+}
+
+size_t MemorySessionStore::live_strings() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->held;
+}
+
+size_t MemorySessionStore::table_strings() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->TableStrings();
 }
 
 size_t MemorySessionStore::size() const {

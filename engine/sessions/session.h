@@ -32,25 +32,84 @@ struct sqlite3_stmt;
 
 namespace modelpin {
 
-// A value kept once for the whole process and shared by pointer: copying one is copying a
-// pointer, and equal values are the same pointer. History events and scoped pins hold their
-// selections and names this way, so a pinned session costs tens of bytes, not a kilobyte
-// (a million pinned sessions fit in 256 MB: docs/performance.md). Interned values are never freed: the distinct
-// ones are the selections and names a deployment's sessions use (models, profiles, sources), as
-// the memory store's own string table. A default Interned holds T{}. Thread-safe.
+namespace intern_internal {
+// A value of an intern table and the number of its holders. Taking a holder from another holder
+// is an atomic increment; the holder that takes the count to zero does so under the table's lock
+// (DropLast), so a lookup, which takes its holder under the same lock, never finds a value being
+// freed. `immortal` values (the history's source names) are held by the process for good.
+struct Node {
+  mutable std::atomic<uint32_t> refs{1};
+  mutable std::atomic<bool> immortal{false};
+  void (*drop_last)(const Node*) = nullptr;  // releases the last holder: erases and frees
+};
+template <typename T>
+struct NodeOf : Node {
+  explicit NodeOf(const T& v, size_t h) : value(v), hash(h) {}
+  T value;
+  size_t hash;
+};
+inline void Acquire(const Node* n) {
+  if (n) n->refs.fetch_add(1, std::memory_order_relaxed);
+}
+inline void Release(const Node* n) {
+  if (!n) return;
+  uint32_t r = n->refs.load(std::memory_order_relaxed);
+  while (r > 1)
+    if (n->refs.compare_exchange_weak(r, r - 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return;
+  n->drop_last(n);
+}
+}  // namespace intern_internal
+
+// A value shared by pointer between the sessions that hold it: copying one is copying a pointer
+// (and counting a holder), and equal values are the same pointer. History events and scoped pins
+// hold their selections and names this way, so a pinned session costs tens of bytes, not a
+// kilobyte (a million pinned sessions fit in 256 MB: docs/performance.md). A value lives while something holds it: a
+// value no session holds any more is freed, so the table holds what live sessions use, not every
+// selection the process ever saw (docs/performance.md, "Memory over time"). A default Interned holds T{}.
+// Thread-safe.
 template <typename T>
 class Interned {
  public:
-  Interned() : p_(&Empty()) {}
-  explicit Interned(const T& value) : p_(&Intern(value)) {}
-  const T& operator*() const { return *p_; }
-  const T* operator->() const { return p_; }
-  friend bool operator==(Interned a, Interned b) { return a.p_ == b.p_; }
+  Interned() = default;
+  explicit Interned(const T& value) : n_(Intern(value)) {}
+  Interned(const Interned& o) noexcept : n_(o.n_) { intern_internal::Acquire(n_); }
+  Interned(Interned&& o) noexcept : n_(std::exchange(o.n_, nullptr)) {}
+  Interned& operator=(const Interned& o) noexcept {
+    Interned(o).swap(*this);
+    return *this;
+  }
+  Interned& operator=(Interned&& o) noexcept {
+    Interned(std::move(o)).swap(*this);
+    return *this;
+  }
+  ~Interned() { intern_internal::Release(n_); }
+  void swap(Interned& o) noexcept { std::swap(n_, o.n_); }
+
+  const T& operator*() const { return n_ ? n_->value : Empty(); }
+  const T* operator->() const { return &**this; }
+  friend bool operator==(const Interned& a, const Interned& b) { return a.n_ == b.n_; }
+
+  // How many distinct values are held now (for tests and the memory probes).
+  static size_t LiveCount();
+  // Marks the value as held by the process for good: ModelpinData blocks do not count it.
+  void MakeImmortal() const;
 
  private:
+  friend class ModelpinData;
+  struct Borrow {};
+  // The same pointer without counting a holder: for the events of a ModelpinData block, whose
+  // holders the block counts once per distinct value (ModelpinData::Make).
+  Interned(const Interned& o, Borrow) noexcept : n_(o.n_) {}
+
+ public:
+  // The value's node, for ModelpinData's list of the values a block holds (nullptr for T{}).
+  const intern_internal::Node* node_for_block() const { return n_; }
+
+ private:
+
   static const T& Empty();
-  static const T& Intern(const T& value);
-  const T* p_;
+  static const intern_internal::NodeOf<T>* Intern(const T& value);
+  const intern_internal::NodeOf<T>* n_ = nullptr;
 };
 
 // The fields that make a session's model selection and credential pin, as one value: what a
@@ -82,7 +141,8 @@ struct PinScope {
   friend bool operator==(const PinScope&, const PinScope&) = default;
 };
 
-// One change of a session's model, provider or credential pin. 40 bytes, copied as bytes.
+// One change of a session's model, provider or credential pin. 40 bytes. A copy holds its
+// values; the events inside a ModelpinData block share the block's holders (copied as pointers).
 struct PinEvent {
   int64_t at_ms = 0;
   // Who changed it: "user" (/model), "reset" (/model default), "auto" (the first profile of the
@@ -132,6 +192,13 @@ struct ModelpinSessionData {
  private:
   friend class ModelpinData;
   mutable std::atomic<uint32_t> refs_{1};
+  // A block of more than kCountedEvents events lists the interned values its events use after
+  // them, each counted once for the block, with the number of its events' fields that use it:
+  // copying such a block costs one count per distinct value, not four per event, and a value
+  // the dropped oldest event was the last to use leaves the list. Smaller blocks count their
+  // events' values one by one, and need no list.
+  static constexpr size_t kCountedEvents = 4;
+  uint32_t nodes_n_ = 0;
 };
 
 // A copy-on-write handle to a session's modelpin data: copying a session (every turn does) costs
@@ -172,8 +239,10 @@ class ModelpinData {
   }
 
  private:
-  // A block with room for `events` events, holding `scope` and the first `keep` of `from`.
-  static ModelpinSessionData* Make(const PinScope* scope, const PinEvent* from, size_t keep, size_t events);
+  // A block holding `scope`, the last `keep` events of `old` (nullptr: none), then the `n` events
+  // of `added`.
+  static ModelpinSessionData* Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
+                                   const PinEvent* added, size_t n);
   static void Release(ModelpinSessionData* p);
   ModelpinSessionData* p_ = nullptr;
 };
@@ -303,6 +372,8 @@ class SessionStore {
 // Sessions in memory, compactly: a bot may hold a million of them. Each field is a 4-byte id
 // into a table of distinct strings (a few dozen in practice: providers, models, profile ids),
 // session keys live in an arena, and each agent has its own hash map, so lookups allocate nothing.
+// Memory follows the live sessions: strings no session holds any more are freed (in batches),
+// and the bytes of erased sessions' keys are given back once they are half the arena.
 class MemorySessionStore : public SessionStore {
  public:
   MemorySessionStore();
@@ -311,6 +382,12 @@ class MemorySessionStore : public SessionStore {
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
   absl::StatusOr<std::vector<std::string>> Keys(const std::string& agent) override;
   size_t size() const;
+  // Distinct strings the stored sessions hold now.
+  size_t live_strings() const;
+  // Strings in the store's table: those held, and at most kUnheldKept + 1 that no session holds
+  // any more (kept for a session that takes one again; then freed).
+  size_t table_strings() const;
+  static constexpr size_t kUnheldKept = 64;
 
  private:
   struct Impl;
