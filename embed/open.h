@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "engine/turn/engine.h"
+#include "engine/turn/events.h"
 #include "engine/turn/plugin.h"
 
 namespace modelpin {
@@ -58,6 +59,9 @@ struct EngineSetup {
   int64_t auth_recheck_ms = 1000;
   // Group commit for the session store (SessionStore::SetGroupCommit); 0: every change commits.
   std::chrono::milliseconds group_commit{0};
+  // Receives the engine's events (engine/turn/events.h: pins, cooldowns, fallbacks, store
+  // failovers); nullptr: none are built. observe/ has sinks for SSE, metrics and webhooks.
+  std::shared_ptr<EventSink> events{};
 };
 
 // A ready engine, or an error that names what failed (file, JSON path, store URL with its

@@ -121,6 +121,14 @@ class Config {
     int timeout_ms = 250;
   };
   const StoreConfig& store() const { return store_; }
+  // modelpin.webhooks: [{url, events, secret}]: where events are POSTed, signed with the secret
+  // (observe/webhooks.h, docs/events.md). `events` holds event kind names; empty: every kind.
+  struct WebhookConfig {
+    std::string url;
+    std::vector<std::string> events;
+    std::string secret;  // never printed
+  };
+  const std::vector<WebhookConfig>& webhooks() const { return webhooks_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
   // commands.botName (without a leading '@'), "" when unset: "/model@<botName> ..." is this
   // bot's command and "/model@<otherBot> ..." ordinary text (Telegram's group convention).
@@ -170,6 +178,7 @@ class Config {
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;
   StoreConfig store_;
+  std::vector<WebhookConfig> webhooks_;
   // Views are built once at load; agents without an entry share `fallback_view_`.
   std::map<std::string, AgentView> views_;
   AgentView fallback_view_;

@@ -17,6 +17,11 @@
 
 namespace modelpin {
 
+// The events of one reported outcome: cooldown_started, profile_disabled, profile_recovered
+// (defined with the engine's other events, at the end of this file).
+void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
+                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now);
+
 bool TurnContext::HasDirective(std::string_view plugin) const {
   for (size_t i = 0; i < directive_count && i < directive_plugins.size(); ++i)
     if (directive_plugins[i] == plugin) return true;
@@ -66,6 +71,8 @@ Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOpti
     health_ = std::make_shared<JsonFileAuthHealth>([this](const std::string& agent) { return EffectiveAuthStorePath(agent); });
   strict_ = options_.strict.value_or(config_.strict());
   plugins_ = std::move(options_.plugins);
+  events_ = options_.events.get();
+  created_ms_ = clock_->NowMs();
 }
 
 Engine::~Engine() = default;
@@ -193,6 +200,7 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   });
   cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(plan.rows), strict_);
   cache->checked_at.store(now, std::memory_order_relaxed);
+  if (events_) EmitLapsedHealth(agent_id, *store, now);
   slot = cache;
   return std::shared_ptr<const AgentCache>(cache);
 }
@@ -586,7 +594,8 @@ absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
 absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   TurnStore ts;
   RETURN_IF_ERROR(HandleTurnOnce(message, out, ts));
-  if (!ts.plain && !ts.wrote) return sessions_->Confirm(out.agent_id, out.session_key, ts.version);
+  if (!ts.plain && !ts.wrote) RETURN_IF_ERROR(sessions_->Confirm(out.agent_id, out.session_key, ts.version));
+  if (events_) [[unlikely]] EmitTurnEvents(out, ts, clock_->NowMs());
   return absl::OkStatus();
 }
 
@@ -623,6 +632,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   // session, so they need no copy of it. Directives work on out.session and keep the stored
   // state in `stored`, to restore it when they refuse the message.
   SessionState stored = plain ? SessionState{} : out.session;
+  if (events_ && !plain) ts.before = stored.Selection();
   SessionState& session = out.session;
   TurnContext ctx{config_,
                   view,
@@ -714,8 +724,12 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
   int64_t now = clock_->NowMs();
   // The rule (engine/auth/rotation.h) runs inside the health store's update: atomic under a file lock
   // or a Redis transaction, and re-run there when another process won the race.
+  UsageStats health_before, health_after;  // with an event sink only
+  std::string provider;
   auto rule = [&](UsageStats& u, std::string& last_good) -> absl::Status {
+    if (events_) health_before = u;
     ApplyReport(report, config_.rotation(), now, u);
+    if (events_) health_after = u;
     if (report.error == ErrorClass::kOk) last_good = report.profile_id;
     return absl::OkStatus();
   };
@@ -744,7 +758,7 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     const Credential* c = copy.Find(report.profile_id);
     if (c == nullptr) return not_found();
     UsageStats u = copy.Usage(report.profile_id);
-    const std::string provider = AuthProvider(c->provider);
+    provider = AuthProvider(c->provider);
     const std::string* stored = copy.LastGood(provider);
     std::string last_good = stored ? *stored : "";
     const std::string before = last_good;
@@ -758,10 +772,12 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     ASSIGN_OR_RETURN(AuthStore credentials, AuthStore::Load(path));
     const Credential* c = credentials.Find(report.profile_id);
     if (c == nullptr) return not_found();
-    RETURN_IF_ERROR(health_->Update(agent, report.profile_id, AuthProvider(c->provider), rule));
+    provider = AuthProvider(c->provider);
+    RETURN_IF_ERROR(health_->Update(agent, report.profile_id, provider, rule));
     std::unique_lock lock(agents_mu_);
     agents_.erase(agent);  // reload on next use
   }
+  if (events_) EmitHealthChange(*this, agent, session_key, report, provider, health_before, health_after, now);
   const bool success = report.error == ErrorClass::kOk;
   if (success && !session_key.empty()) {
     std::lock_guard<std::mutex> session_lock(SessionLock(agent, session_key));
@@ -804,8 +820,120 @@ std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std
 void Engine::Simulate(std::shared_ptr<const Clock> clock) {
   std::unique_lock lock(agents_mu_);
   clock_ = std::move(clock);
+  created_ms_ = clock_->NowMs();
   simulated_ = true;
   agents_.clear();
+}
+
+// Events (docs/events.md). None of this runs without a sink.
+
+void Engine::Emit(Event event) {
+  if (event.id.empty()) event.id = NewEventId();
+  events_->OnEvent(event);
+}
+
+void Engine::EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now) {
+  // pin_changed: a turn with directives compares its selection with the one it read; an
+  // ordinary message changes pins only by the route's rules (or a scoped pin running out), and
+  // those record the change in the pin history, whose last event says what it was.
+  if (ts.wrote) {
+    const ModelpinSessionData* m = out.session.modelpin.get();
+    const PinEvent* last = m && !m->history.empty() && m->history.back().at_ms == now ? &m->history.back() : nullptr;
+    std::optional<PinSelection> from, to;
+    if (ts.before) {
+      PinSelection after = out.session.Selection();
+      if (!(after == *ts.before)) from = *ts.before, to = std::move(after);
+    } else if (last) {
+      from = *last->from, to = *last->to;
+    }
+    if (from) {
+      auto label = [](const PinSelection& s) {
+        std::string model = s.model ? (s.provider ? *s.provider + "/" + *s.model : *s.model) : "";
+        return model;
+      };
+      Event e{NewEventId(), now, EventKind::kPinChanged, out.agent_id, out.session_key, {}};
+      e.fields = {{"fromModel", label(*from)},
+                  {"toModel", label(*to)},
+                  {"fromProfile", from->profile.value_or("")},
+                  {"toProfile", to->profile.value_or("")},
+                  {"source", last ? std::string(*last->source) : std::string("plugin")}};
+      if (last && !last->scope->empty()) e.fields.emplace_back("scope", *last->scope);
+      Emit(std::move(e));
+    }
+  }
+  if (out.route && !out.route->fallback_from.provider.empty()) {
+    const Route& r = *out.route;
+    Event e{NewEventId(), now, EventKind::kFallbackUsed, out.agent_id, out.session_key, {}};
+    e.fields = {{"from", r.fallback_from.Label()},
+                {"to", r.model.Label()},
+                {"profile", r.profiles.empty() ? "" : r.profiles.front()},
+                {"reason", r.fallback_reason}};
+    Emit(std::move(e));
+  }
+}
+
+void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
+                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now) {
+  EventSink* sink = engine.events();
+  auto emit = [&](EventKind kind, std::vector<std::pair<std::string, std::string>> fields) {
+    Event e{NewEventId(), now, kind, agent, session, {{"profile", report.profile_id}, {"provider", provider}}};
+    for (auto& f : fields) e.fields.push_back(std::move(f));
+    sink->OnEvent(e);
+  };
+  const std::string error(ErrorClassName(report.error));
+  if (after.disabled_until > now && after.disabled_until != before.disabled_until) {
+    emit(EventKind::kProfileDisabled, {{"until", FormatUtc(after.disabled_until)},
+                                       {"reason", after.disabled_reason},
+                                       {"error", error},
+                                       {"errors", std::to_string(after.error_count)}});
+  }
+  if (after.cooldown_until > now && after.cooldown_until != before.cooldown_until) {
+    emit(EventKind::kCooldownStarted, {{"until", FormatUtc(after.cooldown_until)},
+                                       {"error", error},
+                                       {"errors", std::to_string(after.error_count)}});
+  }
+  for (const auto& [model, until] : after.model_cooldowns) {
+    auto it = before.model_cooldowns.find(model);
+    if (until > now && (it == before.model_cooldowns.end() || it->second != until))
+      emit(EventKind::kCooldownStarted, {{"until", FormatUtc(until)}, {"error", error}, {"model", model},
+                                         {"errors", std::to_string(after.error_count)}});
+  }
+  // A success on a profile that had failed: it is usable again, cooldowns and disables cleared.
+  if (report.error == ErrorClass::kOk &&
+      (before.error_count > 0 || before.cooldown_until > now || before.disabled_until > now ||
+       !before.model_cooldowns.empty()) &&
+      after.error_count == 0 && after.cooldown_until <= now && after.disabled_until <= now) {
+    emit(EventKind::kProfileRecovered, {{"after", "success"}, {"errors", std::to_string(before.error_count)}});
+  }
+}
+
+void Engine::EmitLapsedHealth(const std::string& agent, const AuthStore& store, int64_t now) {
+  // Only what runs out while this engine runs: a cooldown that ended before it started is old
+  // news. Each end is announced once per engine (another process announces its own).
+  auto lapsed = [&](const std::string& key, int64_t until) {
+    if (until <= 0 || until > now || until < created_ms_) return false;
+    int64_t& seen = announced_[key];
+    if (seen == until) return false;
+    seen = until;
+    return true;
+  };
+  for (const Credential& c : store.profiles()) {
+    UsageStats u = store.Usage(c.id);
+    const std::string base = absl::StrCat(agent, "\n", c.id);
+    auto emit = [&](EventKind kind, std::vector<std::pair<std::string, std::string>> fields) {
+      Event e{NewEventId(), now, kind, agent, "", {{"profile", c.id}, {"provider", AuthProvider(c.provider)}}};
+      for (auto& f : fields) e.fields.push_back(std::move(f));
+      events_->OnEvent(e);
+    };
+    if (lapsed(base + "\ncooldown", u.cooldown_until))
+      emit(EventKind::kCooldownEnded, {{"until", FormatUtc(u.cooldown_until)}});
+    for (const auto& [model, until] : u.model_cooldowns)
+      if (lapsed(absl::StrCat(base, "\n", model), until))
+        emit(EventKind::kCooldownEnded, {{"until", FormatUtc(until)}, {"model", model}});
+    if (lapsed(base + "\ndisabled", u.disabled_until))
+      emit(EventKind::kProfileRecovered, {{"after", "disable passed"}, {"until", FormatUtc(u.disabled_until)},
+                                          {"reason", u.disabled_reason}});
+  }
 }
 
 }  // namespace modelpin
