@@ -17,11 +17,6 @@
 
 namespace modelpin {
 
-// The events of one reported outcome: cooldown_started, profile_disabled, profile_recovered
-// (defined with the engine's other events, at the end of this file).
-void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
-                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now);
-
 bool TurnContext::HasDirective(std::string_view plugin) const {
   for (size_t i = 0; i < directive_count && i < directive_plugins.size(); ++i)
     if (directive_plugins[i] == plugin) return true;
@@ -200,8 +195,11 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   });
   cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(plan.rows), strict_);
   cache->checked_at.store(now, std::memory_order_relaxed);
-  if (events_) EmitLapsedHealth(agent_id, *store, now);
+  std::vector<Event> lapsed;  // cooldowns that ran out (events.h), sent once the lock is released
+  if (events_) lapsed = LapsedHealth(agent_id, *store, now);
   slot = cache;
+  lock.unlock();
+  for (const Event& e : lapsed) events_->OnEvent(e);
   return std::shared_ptr<const AgentCache>(cache);
 }
 
@@ -632,7 +630,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   // session, so they need no copy of it. Directives work on out.session and keep the stored
   // state in `stored`, to restore it when they refuse the message.
   SessionState stored = plain ? SessionState{} : out.session;
-  if (events_ && !plain) ts.before = stored.Selection();
+  if (events_ && !plain) ts.before = std::make_unique<PinSelection>(stored.Selection());
   SessionState& session = out.session;
   TurnContext ctx{config_,
                   view,
@@ -823,117 +821,6 @@ void Engine::Simulate(std::shared_ptr<const Clock> clock) {
   created_ms_ = clock_->NowMs();
   simulated_ = true;
   agents_.clear();
-}
-
-// Events (docs/events.md). None of this runs without a sink.
-
-void Engine::Emit(Event event) {
-  if (event.id.empty()) event.id = NewEventId();
-  events_->OnEvent(event);
-}
-
-void Engine::EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now) {
-  // pin_changed: a turn with directives compares its selection with the one it read; an
-  // ordinary message changes pins only by the route's rules (or a scoped pin running out), and
-  // those record the change in the pin history, whose last event says what it was.
-  if (ts.wrote) {
-    const ModelpinSessionData* m = out.session.modelpin.get();
-    const PinEvent* last = m && !m->history.empty() && m->history.back().at_ms == now ? &m->history.back() : nullptr;
-    std::optional<PinSelection> from, to;
-    if (ts.before) {
-      PinSelection after = out.session.Selection();
-      if (!(after == *ts.before)) from = *ts.before, to = std::move(after);
-    } else if (last) {
-      from = *last->from, to = *last->to;
-    }
-    if (from) {
-      auto label = [](const PinSelection& s) {
-        std::string model = s.model ? (s.provider ? *s.provider + "/" + *s.model : *s.model) : "";
-        return model;
-      };
-      Event e{NewEventId(), now, EventKind::kPinChanged, out.agent_id, out.session_key, {}};
-      e.fields = {{"fromModel", label(*from)},
-                  {"toModel", label(*to)},
-                  {"fromProfile", from->profile.value_or("")},
-                  {"toProfile", to->profile.value_or("")},
-                  {"source", last ? std::string(*last->source) : std::string("plugin")}};
-      if (last && !last->scope->empty()) e.fields.emplace_back("scope", *last->scope);
-      Emit(std::move(e));
-    }
-  }
-  if (out.route && !out.route->fallback_from.provider.empty()) {
-    const Route& r = *out.route;
-    Event e{NewEventId(), now, EventKind::kFallbackUsed, out.agent_id, out.session_key, {}};
-    e.fields = {{"from", r.fallback_from.Label()},
-                {"to", r.model.Label()},
-                {"profile", r.profiles.empty() ? "" : r.profiles.front()},
-                {"reason", r.fallback_reason}};
-    Emit(std::move(e));
-  }
-}
-
-void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
-                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now) {
-  EventSink* sink = engine.events();
-  auto emit = [&](EventKind kind, std::vector<std::pair<std::string, std::string>> fields) {
-    Event e{NewEventId(), now, kind, agent, session, {{"profile", report.profile_id}, {"provider", provider}}};
-    for (auto& f : fields) e.fields.push_back(std::move(f));
-    sink->OnEvent(e);
-  };
-  const std::string error(ErrorClassName(report.error));
-  if (after.disabled_until > now && after.disabled_until != before.disabled_until) {
-    emit(EventKind::kProfileDisabled, {{"until", FormatUtc(after.disabled_until)},
-                                       {"reason", after.disabled_reason},
-                                       {"error", error},
-                                       {"errors", std::to_string(after.error_count)}});
-  }
-  if (after.cooldown_until > now && after.cooldown_until != before.cooldown_until) {
-    emit(EventKind::kCooldownStarted, {{"until", FormatUtc(after.cooldown_until)},
-                                       {"error", error},
-                                       {"errors", std::to_string(after.error_count)}});
-  }
-  for (const auto& [model, until] : after.model_cooldowns) {
-    auto it = before.model_cooldowns.find(model);
-    if (until > now && (it == before.model_cooldowns.end() || it->second != until))
-      emit(EventKind::kCooldownStarted, {{"until", FormatUtc(until)}, {"error", error}, {"model", model},
-                                         {"errors", std::to_string(after.error_count)}});
-  }
-  // A success on a profile that had failed: it is usable again, cooldowns and disables cleared.
-  if (report.error == ErrorClass::kOk &&
-      (before.error_count > 0 || before.cooldown_until > now || before.disabled_until > now ||
-       !before.model_cooldowns.empty()) &&
-      after.error_count == 0 && after.cooldown_until <= now && after.disabled_until <= now) {
-    emit(EventKind::kProfileRecovered, {{"after", "success"}, {"errors", std::to_string(before.error_count)}});
-  }
-}
-
-void Engine::EmitLapsedHealth(const std::string& agent, const AuthStore& store, int64_t now) {
-  // Only what runs out while this engine runs: a cooldown that ended before it started is old
-  // news. Each end is announced once per engine (another process announces its own).
-  auto lapsed = [&](const std::string& key, int64_t until) {
-    if (until <= 0 || until > now || until < created_ms_) return false;
-    int64_t& seen = announced_[key];
-    if (seen == until) return false;
-    seen = until;
-    return true;
-  };
-  for (const Credential& c : store.profiles()) {
-    UsageStats u = store.Usage(c.id);
-    const std::string base = absl::StrCat(agent, "\n", c.id);
-    auto emit = [&](EventKind kind, std::vector<std::pair<std::string, std::string>> fields) {
-      Event e{NewEventId(), now, kind, agent, "", {{"profile", c.id}, {"provider", AuthProvider(c.provider)}}};
-      for (auto& f : fields) e.fields.push_back(std::move(f));
-      events_->OnEvent(e);
-    };
-    if (lapsed(base + "\ncooldown", u.cooldown_until))
-      emit(EventKind::kCooldownEnded, {{"until", FormatUtc(u.cooldown_until)}});
-    for (const auto& [model, until] : u.model_cooldowns)
-      if (lapsed(absl::StrCat(base, "\n", model), until))
-        emit(EventKind::kCooldownEnded, {{"until", FormatUtc(until)}, {"model", model}});
-    if (lapsed(base + "\ndisabled", u.disabled_until))
-      emit(EventKind::kProfileRecovered, {{"after", "disable passed"}, {"until", FormatUtc(u.disabled_until)},
-                                          {"reason", u.disabled_reason}});
-  }
 }
 
 }  // namespace modelpin

@@ -119,6 +119,13 @@ struct Outcome {
   std::optional<Route> route;         // set when the text goes on to the model
 };
 
+class Engine;
+// Internal: the events of one reported outcome (cooldown_started, profile_disabled,
+// profile_recovered), sent to engine.events(); engine/turn/events.cc, called by
+// Engine::ReportOutcome with the profile's health before and after the rule ran.
+void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
+                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now);
+
 // The short form of a call's result (the error classes of CallReport are richer).
 enum class CallResult { kSuccess, kAuthError, kRateLimit, kBilling, kTimeout };
 
@@ -223,8 +230,9 @@ class Engine {
     uint64_t version = 0;
     bool plain = false;  // an ordinary message: served from the cache, nothing to confirm
     bool wrote = false;
-    // With an event sink only: the selection before a turn with directives (pin_changed).
-    std::optional<PinSelection> before;
+    // With an event sink only: the selection before a turn with directives (pin_changed). A
+    // pointer: an ordinary message's TurnStore stays a few words to set up.
+    std::unique_ptr<PinSelection> before;
     absl::Status Put(SessionStore& store, const Outcome& out, const SessionState& state);
   };
   absl::Status HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts);
@@ -235,9 +243,9 @@ class Engine {
   // fallback, after it is stored:
   void EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now);
   // Cooldowns and disables of `store` that ran out since this engine started and were not yet
-  // announced: cooldown_ended, profile_recovered (called when an agent's cache is rebuilt, which
-  // happens when one runs out). Under agents_mu_.
-  void EmitLapsedHealth(const std::string& agent, const AuthStore& store, int64_t now);
+  // announced: cooldown_ended, profile_recovered (built when an agent's cache is rebuilt, which
+  // happens when one runs out; under agents_mu_, sent after it is released).
+  std::vector<Event> LapsedHealth(const std::string& agent, const AuthStore& store, int64_t now);
   void Emit(Event event);
 
   Config config_;
