@@ -101,9 +101,13 @@ struct Metrics::Family {
   void Observe(std::initializer_list<std::string_view> values, double seconds) {
     Cell* c = Find(values);
     if (c == nullptr) return;
+    // A negative or NaN duration (a clock stepped back) counts as 0, an absurd one as 10^9 s:
+    // the sum stays a representable number of nanoseconds.
+    if (!(seconds >= 0)) seconds = 0;
+    seconds = std::min(seconds, 1e9);
     size_t i = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
     c->buckets[i].fetch_add(1, std::memory_order_relaxed);
-    c->sum_ns.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e9), std::memory_order_relaxed);
+    c->sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
     c->count.fetch_add(1, std::memory_order_relaxed);
   }
 

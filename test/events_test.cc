@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -389,6 +390,18 @@ BOOST_AUTO_TEST_CASE(LabelCardinalityIsBoundedAndDropsAreCounted) {
   BOOST_TEST(text.find("profile=\"anthropic:p2\"") == std::string::npos);
   BOOST_TEST(text.find("modelpin_metrics_series_dropped_total{family=\"modelpin_routes_total\"} 3\n") != std::string::npos,
              text);
+  BOOST_TEST(Promtool(text).first == 0);
+}
+
+BOOST_AUTO_TEST_CASE(OddDurationsAreCountedNotUndefined) {
+  Metrics m;
+  m.RecordTurn(TurnKind::kError, std::nan(""));
+  m.RecordTurn(TurnKind::kError, -1);
+  m.RecordTurn(TurnKind::kError, 1e300);
+  std::string text = m.Expose();
+  BOOST_TEST(text.find("modelpin_turn_duration_seconds_bucket{kind=\"error\",le=\"5e-06\"} 2\n") != std::string::npos, text);
+  BOOST_TEST(text.find("modelpin_turn_duration_seconds_count{kind=\"error\"} 3\n") != std::string::npos);
+  BOOST_TEST(text.find("modelpin_turn_duration_seconds_sum{kind=\"error\"} 1000000000\n") != std::string::npos, text);
   BOOST_TEST(Promtool(text).first == 0);
 }
 
