@@ -55,6 +55,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(EngineSetup setup) {
   options.clock = setup.clock ? setup.clock : std::make_shared<SystemClock>();
   options.strict = setup.strict;
   options.auth_recheck_ms = setup.auth_recheck_ms;
+  options.events = std::move(setup.events);
   options.environment = std::move(setup.environment);
   options.extra_plugin_files = std::move(setup.plugin_files);
   return Engine::Create(std::move(config), std::move(sessions), std::move(options));

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Layers include only downward, never sideways:
 #   sdk/ (alone: includes nothing of modelpin)
-#   base/ <- grammar/ <- engine/ (with its sub-folders) <- plugins/, replay/ <- embed/
-#     <- service/ (the HTTP service's library) <- cli/, python/, examples/
-# A layer may include its own headers and those of any layer below it; plugins/ and replay/ are
-# siblings (neither includes the other), and so are the clients cli/, python/ and examples/.
+#   base/ <- grammar/ <- engine/ (with its sub-folders) <- plugins/, replay/, observe/ <- embed/
+#     <- calls/ <- service/ (the HTTP service's library) <- cli/, python/, examples/
+# A layer may include its own headers and those of any layer below it; plugins/, replay/ and
+# observe/ are siblings (none includes another), and so are the clients cli/, python/ and examples/.
 # Fails naming each file that includes a higher (or sibling) layer. Before checking the tree it
 # checks itself: a copy with one bad include must fail.
 set -euo pipefail
 src=$1
-layers="sdk base grammar engine plugins replay embed service cli python examples"
+layers="sdk base grammar engine plugins replay observe embed calls service cli python examples"
 rank() {
   case $1 in
-    sdk) echo 0 ;; base) echo 1 ;; grammar) echo 2 ;; engine) echo 3 ;; plugins | replay) echo 4 ;; embed) echo 5 ;;
-    service) echo 6 ;; cli | python | examples) echo 7 ;; *) echo 9 ;;
+    sdk) echo 0 ;; base) echo 1 ;; grammar) echo 2 ;; engine) echo 3 ;; plugins | replay | observe) echo 4 ;;
+    embed) echo 5 ;; calls) echo 6 ;; service) echo 7 ;; cli | python | examples) echo 8 ;; *) echo 9 ;;
   esac
 }
 
@@ -58,6 +58,8 @@ self_check plugins/builtin.cc replay/replay.h
 self_check engine/auth/auth_store.cc plugins/builtin.h
 self_check embed/open.cc cli/cli.h
 self_check service/api.cc cli/cli.h
+self_check observe/metrics.cc plugins/builtin.h
+self_check embed/open.cc calls/chat.h
 
 check "$src"
 echo "layering: every include points down"

@@ -40,7 +40,7 @@ missing=""
 while IFS= read -r h; do
   while IFS= read -r i; do
     [ -e "$inc/modelpin/$i" ] || [ -e "$inc/$i" ] || missing+=" $h -> $i"
-  done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$h" | grep -E '^(base|engine|grammar|plugins|replay|modelpin)/')
+  done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$h" | grep -E '^(base|engine|grammar|plugins|replay|observe|embed|calls|modelpin)/')
 done < <(find "$inc" -name '*.h' -o -name '*.hpp')
 [ -z "$missing" ] && ok "installed headers include only installed headers" || bad "unresolved includes:$missing"
 macros=$(grep -rhoE '^#define [A-Za-z_][A-Za-z0-9_]*' "$inc" | awk '{print $2}' | grep -v '^MODELPIN_' || true)

@@ -4,12 +4,14 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/json_file.h"
 #include "base/status_macros.h"
 #include "base/text.h"
 #include "engine/models/thinking.h"
+#include "engine/turn/events.h"
 
 namespace modelpin {
 namespace {
@@ -141,6 +143,10 @@ constexpr ConfigKey kConfigKeys[] = {
     {"modelpin.profileAccess", "object"},
     {"modelpin.profileAccess.*", "object"},
     {"modelpin.profileAccess.*.allowFrom", "array of strings"},
+    {"modelpin.webhooks", "array of objects"},
+    {"modelpin.webhooks[].url", "string"},
+    {"modelpin.webhooks[].events", "array of strings"},
+    {"modelpin.webhooks[].secret", "string"},
 };
 
 // ConfigKeys() as a tree of path segments, built once: a node's children are its member names,
@@ -683,6 +689,48 @@ absl::StatusOr<std::map<std::string, Config::ProfileAccess, std::less<>>> ReadPr
   return out;
 }
 
+// modelpin.webhooks: [{"url": "https://...", "events": ["pin_changed", ...], "secret": "..."}].
+static absl::Status ReadWebhooks(const Reader& r, const Value& v, std::vector<Config::WebhookConfig>* out) {
+  const std::string base = "$.modelpin.webhooks";
+  if (!v.IsArray()) return r.file().Error(base, "expected an array of {url, events, secret} objects");
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    const std::string at = absl::StrCat(base, "[", i, "]");
+    RETURN_IF_ERROR(r.Object(v[i], at));
+    Config::WebhookConfig hook;
+    for (auto m = v[i].MemberBegin(); m != v[i].MemberEnd(); ++m) {
+      std::string_view key(m->name.GetString(), m->name.GetStringLength());
+      if (key != "url" && key != "events" && key != "secret")
+        return r.file().Error(absl::StrCat(at, ".", text::EchoSafe(key, 40)),
+                              "unknown key (expected url, events or secret)");
+    }
+    const Value* url = Reader::Get(v[i], "url");
+    if (url == nullptr) return r.file().Error(at, "missing \"url\"");
+    ASSIGN_OR_RETURN(hook.url, r.String(*url, at + ".url"));
+    if (!absl::StartsWith(hook.url, "http://") && !absl::StartsWith(hook.url, "https://"))
+      return r.file().Error(at + ".url", "expected an http:// or https:// URL");
+    if (const Value* events = Reader::Get(v[i], "events")) {
+      ASSIGN_OR_RETURN(hook.events, r.Strings(*events, at + ".events"));
+      for (size_t j = 0; j < hook.events.size(); ++j) {
+        EventKind kind;
+        if (hook.events[j] != "*" && !ParseEventKind(hook.events[j], kind))
+          return r.file().Error(absl::StrCat(at, ".events[", j, "]"),
+                                absl::StrCat("unknown event \"", text::EchoSafe(hook.events[j], 40),
+                                             "\" (expected pin_changed, cooldown_started, cooldown_ended, "
+                                             "profile_disabled, profile_recovered, fallback_used, "
+                                             "store_failed_over or *)"));
+      }
+      if (std::find(hook.events.begin(), hook.events.end(), "*") != hook.events.end()) hook.events.clear();
+    }
+    const Value* secret = Reader::Get(v[i], "secret");
+    if (secret == nullptr) return r.file().Error(at, "missing \"secret\" (receivers verify the signature with it)");
+    if (!secret->IsString() || secret->GetStringLength() == 0)
+      return r.file().Error(at + ".secret", "expected a non-empty string");
+    hook.secret.assign(secret->GetString(), secret->GetStringLength());
+    out->push_back(std::move(hook));
+  }
+  return absl::OkStatus();
+}
+
 // modelpin.*: strict, masking, rotation, the shared store, and routes (which need the agents' aliases).
 absl::Status Config::Parser::Modelpin(const Value& root) const {
   if (const Value* mp = Reader::Get(root, "modelpin")) {
@@ -728,6 +776,7 @@ absl::Status Config::Parser::Modelpin(const Value& root) const {
     if (const Value* access = Reader::Get(*mp, "profileAccess")) {
       ASSIGN_OR_RETURN(c.profile_access_, ReadProfileAccess(r, *access));
     }
+    if (const Value* hooks = Reader::Get(*mp, "webhooks")) RETURN_IF_ERROR(ReadWebhooks(r, *hooks, &c.webhooks_));
   }
   return absl::OkStatus();
 }

@@ -137,6 +137,14 @@ class Config {
     int wait_replicas = 0;  // storeWaitReplicas: replicas that must confirm a write (Redis WAIT)
   };
   const StoreConfig& store() const { return store_; }
+  // modelpin.webhooks: [{url, events, secret}]: where events are POSTed, signed with the secret
+  // (observe/webhooks.h, docs/events.md). `events` holds event kind names; empty: every kind.
+  struct WebhookConfig {
+    std::string url;
+    std::vector<std::string> events;
+    std::string secret;  // never printed
+  };
+  const std::vector<WebhookConfig>& webhooks() const { return webhooks_; }
   const std::vector<std::string>& owner_allow_from() const { return owner_allow_from_; }
   // modelpin.profileAccess: who may pin a credential in chat ("/model opus@anthropic:work").
   // Profiles without an entry may be pinned by anyone, as in OpenClaw; a profile with one only by
@@ -203,6 +211,7 @@ class Config {
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;
   StoreConfig store_;
+  std::vector<WebhookConfig> webhooks_;
   // Views are built once at load; agents without an entry share `fallback_view_`.
   std::map<std::string, AgentView> views_;
   AgentView fallback_view_;

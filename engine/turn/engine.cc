@@ -67,6 +67,8 @@ Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOpti
     health_ = std::make_shared<JsonFileAuthHealth>([this](const std::string& agent) { return EffectiveAuthStorePath(agent); });
   strict_ = options_.strict.value_or(config_.strict());
   plugins_ = std::move(options_.plugins);
+  events_ = options_.events.get();
+  created_ms_ = clock_->NowMs();
 }
 
 Engine::~Engine() = default;
@@ -198,7 +200,11 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   });
   cache->resolver = std::make_shared<ModelResolver>(config_, *cache->view, std::move(plan.rows), strict_);
   cache->checked_at.store(now, std::memory_order_relaxed);
+  std::vector<Event> lapsed;  // cooldowns that ran out (events.h), sent once the lock is released
+  if (events_) lapsed = LapsedHealth(agent_id, *store, now);
   agents_[agent_id] = cache;
+  lock.unlock();
+  for (const Event& e : lapsed) events_->OnEvent(e);
   return std::shared_ptr<const AgentCache>(cache);
 }
 
@@ -681,7 +687,8 @@ absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
 absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   TurnStore ts;
   RETURN_IF_ERROR(HandleTurnOnce(message, out, ts));
-  if (!ts.plain && !ts.wrote) return sessions_->Confirm(out.agent_id, out.session_key, ts.version);
+  if (!ts.plain && !ts.wrote) RETURN_IF_ERROR(sessions_->Confirm(out.agent_id, out.session_key, ts.version));
+  if (events_) [[unlikely]] EmitTurnEvents(out, ts, clock_->NowMs());
   return absl::OkStatus();
 }
 
@@ -718,6 +725,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   // session, so they need no copy of it. Directives work on out.session and keep the stored
   // state in `stored`, to restore it when they refuse the message.
   SessionState stored = plain ? SessionState{} : out.session;
+  if (events_ && !plain) ts.before = std::make_unique<PinSelection>(stored.Selection());
   SessionState& session = out.session;
   TurnContext ctx{config_,
                   view,
@@ -819,8 +827,12 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
   int64_t now = clock_->NowMs();
   // The rule (engine/auth/rotation.h) runs inside the health store's update: atomic under a file lock
   // or a Redis transaction, and re-run there when another process won the race.
+  UsageStats health_before, health_after;  // with an event sink only
+  std::string provider;
   auto rule = [&](UsageStats& u, std::string& last_good) -> absl::Status {
+    if (events_) health_before = u;
     ApplyReport(report, config_.rotation(), now, u);
+    if (events_) health_after = u;
     if (report.error == ErrorClass::kOk) last_good = report.profile_id;
     return absl::OkStatus();
   };
@@ -849,7 +861,7 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     const Credential* c = copy.Find(report.profile_id);
     if (c == nullptr) return not_found();
     UsageStats u = copy.Usage(report.profile_id);
-    const std::string provider = AuthProvider(c->provider);
+    provider = AuthProvider(c->provider);
     const std::string* stored = copy.LastGood(provider);
     std::string last_good = stored ? *stored : "";
     const std::string before = last_good;
@@ -863,10 +875,12 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     ASSIGN_OR_RETURN(AuthStore credentials, AuthStore::Load(path));
     const Credential* c = credentials.Find(report.profile_id);
     if (c == nullptr) return not_found();
-    RETURN_IF_ERROR(health_->Update(agent, report.profile_id, AuthProvider(c->provider), rule));
+    provider = AuthProvider(c->provider);
+    RETURN_IF_ERROR(health_->Update(agent, report.profile_id, provider, rule));
     std::unique_lock lock(agents_mu_);
     agents_.erase(agent);  // reload on next use
   }
+  if (events_) EmitHealthChange(*this, agent, session_key, report, provider, health_before, health_after, now);
   const bool success = report.error == ErrorClass::kOk;
   if (success && !session_key.empty()) {
     // A run that started on the switched model settles the switch.
@@ -907,6 +921,7 @@ std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std
 void Engine::Simulate(std::shared_ptr<const Clock> clock) {
   std::unique_lock lock(agents_mu_);
   clock_ = std::move(clock);
+  created_ms_ = clock_->NowMs();
   simulated_ = true;
   agents_.clear();
 }

@@ -39,6 +39,7 @@
 #include "engine/config/config.h"
 #include "engine/models/resolver.h"
 #include "engine/sessions/session.h"
+#include "engine/turn/events.h"
 #include "engine/turn/plugin.h"
 
 namespace modelpin {
@@ -64,6 +65,9 @@ struct EngineOptions {
   // Where auth health (usage, cooldowns, lastGood) lives. Default: the agent's auth store file.
   // A shared one (RedisAuthHealth) is looked at on the same schedule as the file.
   std::shared_ptr<AuthHealthStore> auth_health{};
+  // Receives what happens to pins, credentials and stores (engine/turn/events.h). nullptr: no
+  // event is built at all.
+  std::shared_ptr<EventSink> events{};
 };
 
 struct InboundMessage {
@@ -114,6 +118,13 @@ struct Outcome {
   SessionState session;               // as stored after this message
   std::optional<Route> route;         // set when the text goes on to the model
 };
+
+class Engine;
+// Internal: the events of one reported outcome (cooldown_started, profile_disabled,
+// profile_recovered), sent to engine.events(); engine/turn/events.cc, called by
+// Engine::ReportOutcome with the profile's health before and after the rule ran.
+void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
+                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now);
 
 // The short form of a call's result (the error classes of CallReport are richer).
 enum class CallResult { kSuccess, kAuthError, kRateLimit, kBilling, kTimeout };
@@ -171,6 +182,9 @@ class Engine {
   AuthHealthStore& auth_health() const { return *health_; }
   // The agent a message for `agent_id` goes to: lower-cased, "" = the config's default agent.
   std::string ResolveAgent(const std::string& agent_id) const;
+  // The sink of EngineOptions::events (nullptr when none): for a store's failover hook
+  // (EmitStoreFailover) and other layers' events.
+  EventSink* events() const { return events_; }
 
   // The agent's own store path, and the path actually read (its own, else the default agent's).
   std::string OwnAuthStorePath(const std::string& agent_id) const;
@@ -223,10 +237,21 @@ class Engine {
     uint64_t version = 0;
     bool plain = false;  // an ordinary message: served from the cache, nothing to confirm
     bool wrote = false;
+    // With an event sink only: the selection before a turn with directives (pin_changed). A
+    // pointer: an ordinary message's TurnStore stays a few words to set up.
+    std::unique_ptr<PinSelection> before;
     absl::Status Put(SessionStore& store, const Outcome& out, const SessionState& state);
   };
   absl::Status HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts);
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
+  // Events (engine/turn/events.h), only called when a sink is set. A turn's pin change and
+  // fallback, after it is stored:
+  void EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now);
+  // Cooldowns and disables of `store` that ran out since this engine started and were not yet
+  // announced: cooldown_ended, profile_recovered (built when an agent's cache is rebuilt, which
+  // happens when one runs out; under agents_mu_, sent after it is released).
+  std::vector<Event> LapsedHealth(const std::string& agent, const AuthStore& store, int64_t now);
+  void Emit(Event event);
 
   Config config_;
   EnvCredentials env_;
@@ -242,6 +267,10 @@ class Engine {
   // Simulate(): auth stores changed in memory, by path.
   bool simulated_ = false;
   std::map<std::string, std::shared_ptr<const AuthStore>> simulated_auth_;
+  EventSink* events_ = nullptr;  // options_.events
+  int64_t created_ms_ = 0;
+  // The end of each cooldown or disable already announced, by "<agent>\n<profile>[\n<model>]".
+  std::map<std::string, int64_t> announced_;
 };
 
 }  // namespace modelpin

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "calls/chat.h"
 #include "embed/open.h"
-#include "model_call.h"
 
 namespace xmppbot {
 namespace {
@@ -247,60 +247,30 @@ class Bot {
       reply_to = from;
       type = "chat";
     }
-    absl::Status st = engine_->Handle({.agent_id = agent_, .session_key = session, .text = body, .sender = sender},
-                                      outcome_);
-    if (!st.ok()) {
-      Log("engine: " + std::string(st.message()));
+    // The whole message through the shared library (calls/chat.h): the engine's replies, or the
+    // routed model with the route's credentials in order, each outcome reported so the next
+    // route rotates, then the route's fallback models.
+    // NOTE: the call runs on the XMPP thread, so the bot answers one message at a time; a bot for
+    // busy rooms would hand calls to workers and post answers from the event loop.
+    modelpin::ChatOptions options;
+    options.timeout_ms = o_.timeout_ms;
+    options.on_attempt = [](const modelpin::CallAttempt& a) {
+      std::string line = "call " + a.model.Label() + " with " + a.profile + ": " +
+                         (a.answer.ok() ? std::string("ok") : a.answer.error);
+      if (a.answer.retry_after_ms >= 0)
+        line += " (retry after " + std::to_string(a.answer.retry_after_ms / 1000) + " s)";
+      Log(line);
+    };
+    absl::StatusOr<modelpin::ChatResult> r = modelpin::ChatThroughRoute(
+        *engine_, {.agent_id = agent_, .session_key = session, .text = body, .sender = sender}, options);
+    if (!r.ok()) {
+      Log("engine: " + std::string(r.status().message()));
       Send(type, reply_to, "Sorry, something went wrong on my side.");
       return;
     }
-    for (const auto& reply : outcome_.replies) Send(type, reply_to, reply.text);
-    if (outcome_.route) Send(type, reply_to, CallRoute(session, *outcome_.route));
-  }
-
-  // Tries the route's profiles in order, reporting each outcome so the next route rotates.
-  // NOTE: the call runs on the XMPP thread, so the bot answers one message at a time; a bot for
-  // busy rooms would hand calls to workers and post answers from the event loop.
-  std::string CallRoute(const std::string& session, const modelpin::Route& route) {
-    Endpoint endpoint = EndpointFor(engine_->config(), route.model.provider);
-    std::string failures;
-    for (const auto& profile : route.profiles) {
-      absl::StatusOr<std::string> secret = engine_->SecretFor(agent_, profile);
-      if (!secret.ok()) {
-        Log("no secret for " + profile + ": " + std::string(secret.status().message()));
-        continue;
-      }
-      CallAnswer answer = CallModel(endpoint, route.model.model, {*secret, IsToken(profile)}, route.text, o_.timeout_ms);
-      std::string line = "call " + route.model.Label() + " with " + profile + ": " +
-                         (answer.ok() ? std::string("ok") : answer.error);
-      if (answer.retry_after_s >= 0) line += " (retry after " + std::to_string(answer.retry_after_s) + " s)";
-      Log(line);
-      if (answer.result) {
-        // What the bot knows goes back to the engine: the error class, the provider's Retry-After
-        // and the model (a 404 or an overload cools down that model of the profile only, where the
-        // rotation rules allow it).
-        modelpin::CallReport report;
-        report.profile_id = profile;
-        report.error = *answer.result;
-        report.retry_after_ms = answer.retry_after_s > 0 ? answer.retry_after_s * 1000 : 0;
-        report.model = route.model.Label();
-        absl::Status st = engine_->ReportOutcome(agent_, session, report);
-        if (!st.ok()) Log("report: " + std::string(st.message()));
-      }
-      if (answer.ok()) return answer.text;
-      failures += (failures.empty() ? "" : ", ") + profile + ": " + answer.error;
-      if (!answer.result) break;  // not the credential's fault: another one would fail the same way
-    }
-    return "The model call failed (" + (failures.empty() ? std::string("no usable credential") : failures) + ").";
-  }
-
-  // Tokens (and OAuth access tokens) go in Authorization: Bearer; API keys in x-api-key.
-  bool IsToken(const std::string& profile) {
-    if (profile.rfind("env:", 0) == 0) return profile.find("TOKEN") != std::string::npos;
-    auto store = engine_->Auth(agent_);
-    if (!store.ok()) return false;
-    const modelpin::Credential* c = (*store)->Find(profile);
-    return c && (c->type == "token" || c->type == "oauth");
+    for (const auto& error : r->report_errors) Log("report: " + error);
+    for (const auto& reply : r->outcome.replies) Send(type, reply_to, reply.text);
+    if (r->outcome.route) Send(type, reply_to, r->answer ? *r->answer : r->failure);
   }
 
   void Send(const std::string& type, const std::string& to, const std::string& text) {
@@ -314,7 +284,6 @@ class Bot {
   std::string password_;
   std::unique_ptr<modelpin::Engine> engine_;
   std::string agent_;
-  modelpin::Outcome outcome_;  // reused: Handle keeps its buffers
   xmpp_ctx_t* ctx_ = nullptr;
   xmpp_conn_t* conn_ = nullptr;
   bool connected_ = false;

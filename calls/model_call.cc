@@ -1,4 +1,4 @@
-#include "model_call.h"
+#include "calls/model_call.h"
 
 #include <curl/curl.h>
 
@@ -6,11 +6,16 @@
 #include <cstdlib>
 #include <memory>
 
+#include <charconv>
+
+#include "absl/strings/match.h"
+#include "base/text.h"
+
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
-namespace xmppbot {
+namespace modelpin {
 namespace {
 
 constexpr int kMaxTokens = 1024;
@@ -27,14 +32,40 @@ size_t AppendBody(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-// Picks Retry-After (seconds) out of the response headers.
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A whole decimal integer, nothing else.
+bool ParseInt(std::string_view s, int64_t& v) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+// What the header callback collects.
+struct Headers {
+  int64_t retry_after_ms = -1;
+  RateLimits* limits;
+};
+
+// Picks Retry-After (seconds; retry-after-ms in milliseconds) and the rate-limit headers out of
+// the response headers.
 size_t ReadHeader(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  static constexpr char kName[] = "retry-after:";
-  if (line.size() > sizeof kName) {
-    std::string head = line.substr(0, sizeof kName - 1);
-    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (head == kName) *static_cast<int64_t*>(out) = std::strtoll(line.c_str() + sizeof kName - 1, nullptr, 10);
+  auto* h = static_cast<Headers*>(out);
+  std::string_view line(data, size * n);
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return size * n;
+  std::string name = Lower(text::Trim(line.substr(0, colon)));
+  std::string_view value = text::Trim(line.substr(colon + 1));
+  int64_t v = 0;
+  if (name == "retry-after" && ParseInt(value, v) && v >= 0) {
+    if (h->retry_after_ms < 0) h->retry_after_ms = v * 1000;
+  } else if (name == "retry-after-ms" && ParseInt(value, v) && v >= 0) {
+    h->retry_after_ms = v;  // the finer one wins
+  } else {
+    ReadRateLimitHeader(name, value, *h->limits);
   }
   return size * n;
 }
@@ -82,8 +113,10 @@ std::optional<std::string> AnswerText(Api api, const std::string& body) {
   return std::string(message["content"].GetString());
 }
 
-std::optional<modelpin::ErrorClass> Classify(long status) {
-  using modelpin::ErrorClass;
+}  // namespace
+
+std::optional<ErrorClass> ClassifyStatus(long status) {
+  if (status >= 200 && status < 300) return ErrorClass::kOk;
   if (status == 429) return ErrorClass::kRateLimit;
   if (status == 529 || status == 503) return ErrorClass::kOverloaded;
   if (status == 401 || status == 403) return ErrorClass::kAuth;
@@ -94,7 +127,44 @@ std::optional<modelpin::ErrorClass> Classify(long status) {
   return std::nullopt;
 }
 
-}  // namespace
+bool ReadRateLimitHeader(std::string_view name, std::string_view value, RateLimits& out) {
+  std::string n = Lower(name);
+  value = text::Trim(value);
+  auto number = [&](std::optional<int64_t>& field) {
+    int64_t v = 0;
+    if (ParseInt(value, v)) field = v;
+    return true;
+  };
+  auto text = [&](std::string& field) {
+    field.assign(value.substr(0, 64));
+    return true;
+  };
+  if (absl::StartsWith(n, "anthropic-ratelimit-")) {
+    std::string_view k = std::string_view(n).substr(20);
+    if (k == "requests-limit") return number(out.requests_limit);
+    if (k == "requests-remaining") return number(out.requests_remaining);
+    if (k == "requests-reset") return text(out.requests_reset);
+    if (k == "tokens-limit") return number(out.tokens_limit);
+    if (k == "tokens-remaining") return number(out.tokens_remaining);
+    if (k == "tokens-reset") return text(out.tokens_reset);
+    if (k == "input-tokens-limit") return number(out.input_tokens_limit);
+    if (k == "input-tokens-remaining") return number(out.input_tokens_remaining);
+    if (k == "output-tokens-limit") return number(out.output_tokens_limit);
+    if (k == "output-tokens-remaining") return number(out.output_tokens_remaining);
+    return false;
+  }
+  if (absl::StartsWith(n, "x-ratelimit-")) {
+    std::string_view k = std::string_view(n).substr(12);
+    if (k == "limit-requests") return number(out.requests_limit);
+    if (k == "remaining-requests") return number(out.requests_remaining);
+    if (k == "reset-requests") return text(out.requests_reset);
+    if (k == "limit-tokens") return number(out.tokens_limit);
+    if (k == "remaining-tokens") return number(out.tokens_remaining);
+    if (k == "reset-tokens") return text(out.tokens_reset);
+    return false;
+  }
+  return false;
+}
 
 Endpoint EndpointFor(const modelpin::Config& config, const std::string& provider) {
   Endpoint e;
@@ -115,9 +185,12 @@ Endpoint EndpointFor(const modelpin::Config& config, const std::string& provider
   return e;
 }
 
-CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const Credential& credential,
+CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const CallCredential& credential,
                      const std::string& text, long timeout_ms) {
   CallAnswer answer;
+  // libcurl's global state, once per process (thread-safe since C++11 statics).
+  static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  (void)curl_ready;
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) {
     answer.error = "curl_easy_init failed";
@@ -139,20 +212,23 @@ CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const C
   curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
+  Headers seen{-1, &answer.rate_limits};
   curl_easy_setopt(curl.get(), CURLOPT_HEADERFUNCTION, ReadHeader);
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &answer.retry_after_s);
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &seen);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   CURLcode rc = curl_easy_perform(curl.get());
+  answer.retry_after_ms = seen.retry_after_ms;
   if (rc != CURLE_OK) {
     answer.error = curl_easy_strerror(rc);  // names the host, never a header
-    answer.result = modelpin::ErrorClass::kTimeout;
+    answer.result = ErrorClass::kTimeout;
     return answer;
   }
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &answer.http_status);
   if (answer.http_status != 200) {
     answer.error = "HTTP " + std::to_string(answer.http_status);
-    answer.result = Classify(answer.http_status);
+    answer.result = ClassifyStatus(answer.http_status);
+    if (answer.result == ErrorClass::kOk) answer.result.reset();  // a 2xx that is not 200: not an answer
     return answer;
   }
   std::optional<std::string> out = AnswerText(endpoint.api, response);
@@ -161,8 +237,8 @@ CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const C
     return answer;
   }
   answer.text = *std::move(out);
-  answer.result = modelpin::ErrorClass::kOk;
+  answer.result = ErrorClass::kOk;
   return answer;
 }
 
-}  // namespace xmppbot
+}  // namespace modelpin

@@ -1,0 +1,200 @@
+#include "engine/turn/events.h"
+
+#include <atomic>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/clock.h"
+#include "engine/auth/auth_order.h"
+#include "engine/turn/engine.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace modelpin {
+namespace {
+
+constexpr std::string_view kNames[kEventKinds] = {"pin_changed",      "cooldown_started", "cooldown_ended",
+                                                  "profile_disabled", "profile_recovered", "fallback_used",
+                                                  "store_failed_over"};
+
+}  // namespace
+
+std::string_view EventKindName(EventKind kind) { return kNames[static_cast<int>(kind)]; }
+
+bool ParseEventKind(std::string_view name, EventKind& kind) {
+  for (int i = 0; i < kEventKinds; ++i)
+    if (kNames[i] == name) {
+      kind = static_cast<EventKind>(i);
+      return true;
+    }
+  return false;
+}
+
+std::string_view Event::Field(std::string_view name) const {
+  for (const auto& [k, v] : fields)
+    if (k == name) return v;
+  return {};
+}
+
+std::string Event::ToJson() const {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
+  w.StartObject();
+  w.Key("id");
+  str(id);
+  w.Key("at");
+  str(FormatUtc(at_ms));
+  w.Key("atMs");
+  w.Int64(at_ms);
+  w.Key("kind");
+  str(EventKindName(kind));
+  w.Key("agent");
+  str(agent);
+  w.Key("session");
+  str(session);
+  w.Key("fields");
+  w.StartObject();
+  for (const auto& [k, v] : fields) {
+    str(k);
+    str(v);
+  }
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string NewEventId() {
+  static const uint64_t prefix = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  static std::atomic<uint64_t> sequence{0};
+  return absl::StrFormat("%016x-%d", prefix, sequence.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+void EmitStoreFailover(EventSink* sink, int64_t now_ms, std::string_view store, std::string_view from,
+                       std::string_view to, std::string_view reason) {
+  if (sink == nullptr) return;
+  Event e{NewEventId(), now_ms, EventKind::kStoreFailedOver, "", "", {}};
+  e.fields = {{"store", std::string(store)}, {"from", std::string(from)}, {"to", std::string(to)},
+              {"reason", std::string(reason)}};
+  sink->OnEvent(e);
+}
+
+// The engine's events (Engine members, kept here so the turn code holds only one-line hooks:
+// engine.cc). None of this runs without a sink.
+
+void Engine::Emit(Event event) {
+  if (event.id.empty()) event.id = NewEventId();
+  events_->OnEvent(event);
+}
+
+void Engine::EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now) {
+  // pin_changed: a turn with directives compares its selection with the one it read; an
+  // ordinary message changes pins only by the route's rules (or a scoped pin running out), and
+  // those record the change in the pin history, whose last event says what it was.
+  if (ts.wrote) {
+    const ModelpinSessionData* m = out.session.modelpin.get();
+    const PinEvent* last = m && !m->history.empty() && m->history.back().at_ms == now ? &m->history.back() : nullptr;
+    std::optional<PinSelection> from, to;
+    if (ts.before) {
+      PinSelection after = out.session.Selection();
+      if (!(after == *ts.before)) from = *ts.before, to = std::move(after);
+    } else if (last) {
+      from = *last->from, to = *last->to;
+    }
+    if (from) {
+      auto label = [](const PinSelection& s) {
+        std::string model = s.model ? (s.provider ? *s.provider + "/" + *s.model : *s.model) : "";
+        return model;
+      };
+      Event e{NewEventId(), now, EventKind::kPinChanged, out.agent_id, out.session_key, {}};
+      e.fields = {{"fromModel", label(*from)},
+                  {"toModel", label(*to)},
+                  {"fromProfile", from->profile.value_or("")},
+                  {"toProfile", to->profile.value_or("")},
+                  {"source", last ? std::string(*last->source) : std::string("plugin")}};
+      if (last && !last->scope->empty()) e.fields.emplace_back("scope", *last->scope);
+      Emit(std::move(e));
+    }
+  }
+  if (out.route && !out.route->fallback_from.provider.empty()) {
+    const Route& r = *out.route;
+    Event e{NewEventId(), now, EventKind::kFallbackUsed, out.agent_id, out.session_key, {}};
+    e.fields = {{"from", r.fallback_from.Label()},
+                {"to", r.model.Label()},
+                {"profile", r.profiles.empty() ? "" : r.profiles.front()},
+                {"reason", r.fallback_reason}};
+    Emit(std::move(e));
+  }
+}
+
+void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
+                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now) {
+  EventSink* sink = engine.events();
+  auto emit = [&](EventKind kind, std::vector<std::pair<std::string, std::string>> fields) {
+    Event e{NewEventId(), now, kind, agent, session, {{"profile", report.profile_id}, {"provider", provider}}};
+    for (auto& f : fields) e.fields.push_back(std::move(f));
+    sink->OnEvent(e);
+  };
+  const std::string error(ErrorClassName(report.error));
+  if (after.disabled_until > now && after.disabled_until != before.disabled_until) {
+    emit(EventKind::kProfileDisabled, {{"until", FormatUtc(after.disabled_until)},
+                                       {"reason", after.disabled_reason},
+                                       {"error", error},
+                                       {"errors", std::to_string(after.error_count)}});
+  }
+  if (after.cooldown_until > now && after.cooldown_until != before.cooldown_until) {
+    emit(EventKind::kCooldownStarted, {{"until", FormatUtc(after.cooldown_until)},
+                                       {"error", error},
+                                       {"errors", std::to_string(after.error_count)}});
+  }
+  for (const auto& [model, until] : after.model_cooldowns) {
+    auto it = before.model_cooldowns.find(model);
+    if (until > now && (it == before.model_cooldowns.end() || it->second != until))
+      emit(EventKind::kCooldownStarted, {{"until", FormatUtc(until)}, {"error", error}, {"model", model},
+                                         {"errors", std::to_string(after.error_count)}});
+  }
+  // A success on a profile that had failed: it is usable again, cooldowns and disables cleared.
+  if (report.error == ErrorClass::kOk &&
+      (before.error_count > 0 || before.cooldown_until > now || before.disabled_until > now ||
+       !before.model_cooldowns.empty()) &&
+      after.error_count == 0 && after.cooldown_until <= now && after.disabled_until <= now) {
+    emit(EventKind::kProfileRecovered, {{"after", "success"}, {"errors", std::to_string(before.error_count)}});
+  }
+}
+
+std::vector<Event> Engine::LapsedHealth(const std::string& agent, const AuthStore& store, int64_t now) {
+  std::vector<Event> out;
+  // Only what runs out while this engine runs: a cooldown that ended before it started is old
+  // news. Each end is announced once per engine (another process announces its own).
+  auto lapsed = [&](const std::string& key, int64_t until) {
+    if (until <= 0 || until > now || until < created_ms_) return false;
+    int64_t& seen = announced_[key];
+    if (seen == until) return false;
+    seen = until;
+    return true;
+  };
+  for (const Credential& c : store.profiles()) {
+    UsageStats u = store.Usage(c.id);
+    const std::string base = absl::StrCat(agent, "\n", c.id);
+    auto emit = [&](EventKind kind, std::vector<std::pair<std::string, std::string>> fields) {
+      Event e{NewEventId(), now, kind, agent, "", {{"profile", c.id}, {"provider", AuthProvider(c.provider)}}};
+      for (auto& f : fields) e.fields.push_back(std::move(f));
+      out.push_back(std::move(e));
+    };
+    if (lapsed(base + "\ncooldown", u.cooldown_until))
+      emit(EventKind::kCooldownEnded, {{"until", FormatUtc(u.cooldown_until)}});
+    for (const auto& [model, until] : u.model_cooldowns)
+      if (lapsed(absl::StrCat(base, "\n", model), until))
+        emit(EventKind::kCooldownEnded, {{"until", FormatUtc(until)}, {"model", model}});
+    if (lapsed(base + "\ndisabled", u.disabled_until))
+      emit(EventKind::kProfileRecovered, {{"after", "disable passed"}, {"until", FormatUtc(u.disabled_until)},
+                                          {"reason", u.disabled_reason}});
+  }
+  return out;
+}
+
+}  // namespace modelpin
