@@ -9,7 +9,10 @@
 #include "absl/strings/numbers.h"
 #include "cli/cli.h"
 #include "engine/auth/env_credentials.h"
+#include "base/json_file.h"
+#include "observe/webhooks.h"
 #include "service/api.h"
+#include "service/console.h"
 #include "service/server.h"
 
 namespace modelpin::cli {
@@ -21,8 +24,11 @@ constexpr const char* kServeHelp = R"(usage: modelpin serve [--listen 127.0.0.1:
                       [--auth-recheck-ms MS] [--routes]
                       [--agent ID] [--config FILE] [--state DIR] [--strict] [--plugin PATH]...
 
-Serves the engine over HTTP/1.1 (keep-alive): POST /v1/turn, POST /v1/outcome, profiles with
-health, cooldowns, auth order, sessions, explain, and the probes /healthz and /readyz. The API
+Serves the engine over HTTP/1.1 (keep-alive): POST /v1/turn, POST /v1/outcome, POST /v1/chat
+(the whole message: the model called through the route, each outcome reported), profiles with
+health, cooldowns, auth order, sessions, explain, the event stream GET /v1/events, the rotation
+timeline GET /v1/timeline, GET /metrics, the probes /healthz and /readyz, and the web console at
+/ (docs/console.md). The API
 is described in docs/openapi.json, the service in docs/service.md. The engine is opened as every
 client opens it: the whole config, the session store of modelpin.store (Redis) or
 <state>/sessions.sqlite, plugins and credentials.
@@ -103,11 +109,31 @@ int RunServe(std::vector<std::string> argv) {
   setup.sessions = args.Has("--memory-sessions") ? EngineSetup::Sessions::kMemory : EngineSetup::Sessions::kConfigured;
   setup.clock = CliClock();
   setup.auth_recheck_ms = recheck_ms;
+  // The engine's events go to the live stream (GET /v1/events), the metrics, the timeline and the
+  // configured webhooks (from a durable outbox under the state dir).
+  auto hub = std::make_shared<EventHub>(1024);
+  auto metrics = std::make_shared<Metrics>();
+  auto activity = std::make_shared<service::Activity>();
+  std::vector<std::shared_ptr<EventSink>> sinks = {hub, metrics, activity};
+  auto config = LoadSetupConfig(setup);
+  if (!config.ok()) return Fail(config.status());
+  std::shared_ptr<Webhooks> webhooks;
+  if (!config->webhooks().empty() && !args.Has("--routes")) {
+    if (absl::Status st = MakeDirs(common.StateDir()); !st.ok()) return Fail(st);
+    auto hooks = Webhooks::Open(config->webhooks(), {.outbox_path = common.StateDir() + "/webhooks.sqlite"});
+    if (!hooks.ok()) return Fail(hooks.status());
+    webhooks = std::move(*hooks);
+    webhooks->Start();
+    sinks.push_back(webhooks);
+  }
+  setup.events = std::make_shared<EventFanOut>(std::move(sinks));
   auto engine = OpenEngine(std::move(setup));
   if (!engine.ok()) return Fail(engine.status());
 
   service::Router router;
-  service::RegisterApi(router, **engine, {.bench_floor = args.Has("--bench-floor")});
+  service::RegisterApi(router, **engine,
+                       {.bench_floor = args.Has("--bench-floor"), .events = hub, .metrics = metrics, .activity = activity});
+  service::RegisterConsole(router);
   if (args.Has("--routes")) {
     for (const auto& r : router.Routes()) std::cout << r << "\n";
     return kExitOk;
@@ -130,6 +156,8 @@ int RunServe(std::vector<std::string> argv) {
   if (!server.ok()) return Fail(server.status());
   std::cout << "listening on " << (*server)->address() << std::endl;
   int rc = (*server)->Run();
+  hub->Close();
+  if (webhooks) webhooks->Stop();
   if (absl::Status st = (*engine)->FlushSessions(); !st.ok()) return Fail(st);
   return rc;
 }

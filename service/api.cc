@@ -1,11 +1,14 @@
 #include "service/api.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <type_traits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/clock.h"
 #include "base/text.h"
 #include "engine/auth/agent_store.h"
@@ -323,9 +326,11 @@ void AppendTurnSession(std::string& out, const SessionState& s) {
   out.push_back('}');
 }
 
-void Turn(Engine& e, const Request& req, Response& r) {
+// `sink`: where the outcome goes (the caller records it); nullptr: a buffer of this thread.
+void Turn(Engine& e, const Request& req, Response& r, Outcome* sink) {
   thread_local InboundMessage msg;
-  thread_local Outcome out;
+  thread_local Outcome local;
+  Outcome& out = sink ? *sink : local;
   Body body;
   if (!body.Parse(req.body, {"agent", "session", "sender", "text", "channel", "chat_type"}) ||
       !body.String("agent", msg.agent_id) || !body.String("session", msg.session_key) ||
@@ -354,7 +359,8 @@ void Turn(Engine& e, const Request& req, Response& r) {
   o.push_back('}');
 }
 
-void ReportOutcome(Engine& e, const Request& req, Response& r) {
+// The report and the agent, for the caller's records, when it answers 200.
+void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* reported, std::string* reported_agent) {
   Body body;
   std::string agent_req, session, error = "ok";
   CallReport report;
@@ -372,6 +378,8 @@ void ReportOutcome(Engine& e, const Request& req, Response& r) {
   std::string agent;
   if (!Agent(e, agent_req, agent, r)) return;
   if (absl::Status st = e.ReportOutcome(agent, session, report); !st.ok()) return Fail(r, st);
+  if (reported) *reported = report;
+  if (reported_agent) *reported_agent = agent;
   JsonOut json(r);
   Writer& w = json.w;
   w.StartObject();
@@ -560,8 +568,13 @@ void SessionsList(Engine& e, const Request& req, Response& r) {
   if (has_limit && (!absl::SimpleAtoi(limit_text, &limit) || limit < 1 || limit > 1000))
     return Fail(r, 400, "limit: expected an integer from 1 to 1000");
   const std::string after = req.Query("after");
+  const std::string prefix = req.Query("prefix");
   auto keys = e.SessionKeys(agent);
   if (!keys.ok()) return Fail(r, keys.status());
+  // Sorted keys: those with `prefix` are one run, from its lower bound.
+  if (!prefix.empty())
+    keys->erase(std::remove_if(keys->begin(), keys->end(), [&](const std::string& k) { return k.rfind(prefix, 0) != 0; }),
+                keys->end());
   auto it = after.empty() ? keys->begin() : std::upper_bound(keys->begin(), keys->end(), after);
   JsonOut json(r);
   Writer& w = json.w;
@@ -664,10 +677,182 @@ int HttpStatus(const absl::Status& status) {
   }
 }
 
+// ---- the live side: metrics, events, the whole chat, the timeline --------------------------------
+
+// The provider of a profile of `agent`: its credential's, else the id's part before ':'.
+std::string ProviderOfProfile(Engine& e, const std::string& agent, const std::string& profile) {
+  if (auto store = e.Auth(agent); store.ok())
+    if (const Credential* c = (*store)->Find(profile)) return c->provider;
+  size_t colon = profile.find(':');
+  return profile.substr(0, colon == std::string::npos ? profile.size() : colon);
+}
+
+// How a turn answered, for the metrics: the outcome's kind, or an error.
+void RecordTurn(Metrics& m, const Outcome* out, double seconds) {
+  m.RecordTurn(out ? KindOf(*out) : TurnKind::kError, seconds);
+  if (out && out->route && !out->route->profiles.empty())
+    m.RecordRoute(out->agent_id, out->route->model.provider, out->route->profiles.front());
+}
+
+// GET /v1/events[?kinds=cooldown_started,profile_disabled]: one SSE frame per event, a comment
+// every 15 s so proxies keep the connection, "missed N" when this reader fell behind.
+void Events(const std::shared_ptr<EventHub>& hub, const Request& req, std::shared_ptr<Stream> stream) {
+  std::vector<EventKind> kinds;
+  for (const auto& piece : absl::StrSplit(req.Query("kinds"), ',', absl::SkipWhitespace())) {
+    const std::string_view k(piece.data(), piece.size());
+    EventKind kind;
+    if (!ParseEventKind(k, kind)) {
+      stream->Write(absl::StrCat("event: error\ndata: {\"error\":\"unknown event kind ", text::EchoSafe(k, 40),
+                                 "\"}\n\n"));
+      stream->Close();
+      return;
+    }
+    kinds.push_back(kind);
+  }
+  auto sub = hub->Subscribe(std::move(kinds));
+  if (!stream->Write(": modelpin events\n\n")) return;
+  std::thread([sub, stream] {
+    while (stream->open()) {
+      auto item = sub->Next(std::chrono::seconds(15));
+      if (!item) break;  // the hub closed (the service is draining)
+      std::string frame = item->event ? SseFrame(*item->event)
+                          : item->missed ? SseMissed(item->missed)
+                                         : std::string(": keep-alive\n\n");
+      if (!stream->Write(frame)) break;
+    }
+    sub->Close();
+    stream->Close();
+  }).detach();
+}
+
+// POST /v1/chat {agent, session, sender, text, channel, chat_type}: a whole message end to end.
+void Chat(Engine& e, const ApiOptions& o, const Request& req, Response& r) {
+  InboundMessage msg;
+  Body body;
+  if (!body.Parse(req.body, {"agent", "session", "sender", "text", "channel", "chat_type"}) ||
+      !body.String("agent", msg.agent_id) || !body.String("session", msg.session_key) ||
+      !body.String("sender", msg.sender) || !body.String("text", msg.text, /*required=*/true) ||
+      !body.String("channel", msg.channel) || !body.String("chat_type", msg.chat_type))
+    return Fail(r, 400, body.error());
+  ChatOptions chat = o.chat;
+  const std::string agent = e.ResolveAgent(msg.agent_id);
+  ModelRef first_model;
+  chat.on_attempt = [&](const CallAttempt& a) {
+    if (o.chat.on_attempt) o.chat.on_attempt(a);
+    if (!a.answer.result) return;
+    if (o.metrics) o.metrics->RecordOutcome(agent, a.model.provider, a.profile, *a.answer.result);
+    if (o.activity) o.activity->Call(agent, e.NowMs(), a.profile, a.model.Label(), *a.answer.result);
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  auto result = ChatThroughRoute(e, msg, chat);
+  if (o.metrics)
+    RecordTurn(*o.metrics, result.ok() ? &result->outcome : nullptr,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (!result.ok()) return Fail(r, result.status());
+  const Outcome& out = result->outcome;
+  std::string& j = r.body;
+  j.clear();
+  j += "{\"agentId\":";
+  AppendString(j, out.agent_id);
+  j += ",\"sessionKey\":";
+  AppendString(j, out.session_key);
+  j += ",\"replies\":[";
+  for (size_t i = 0; i < out.replies.size(); ++i) {
+    if (i) j.push_back(',');
+    j += "{\"text\":";
+    AppendString(j, out.replies[i].text);
+    j += out.replies[i].is_error ? ",\"isError\":true}" : ",\"isError\":false}";
+  }
+  j += "],\"route\":";
+  if (out.route) AppendRoute(j, *out.route);
+  else j += "null";
+  j += ",\"answer\":";
+  if (result->answer) AppendString(j, *result->answer);
+  else j += "null";
+  j += ",\"answeredBy\":";
+  if (result->answered_profile.empty()) {
+    j += "null";
+  } else {
+    j += "{\"model\":";
+    AppendLabel(j, result->answered_by);
+    j += ",\"profile\":";
+    AppendString(j, result->answered_profile);
+    j.push_back('}');
+  }
+  j += ",\"failure\":";
+  AppendStringOrNull(j, result->failure);
+  j += ",\"attempts\":[";
+  for (size_t i = 0; i < result->attempts.size(); ++i) {
+    const CallAttempt& a = result->attempts[i];
+    if (i) j.push_back(',');
+    j += "{\"model\":";
+    AppendLabel(j, a.model);
+    j += ",\"profile\":";
+    AppendString(j, a.profile);
+    j += ",\"httpStatus\":";
+    j += std::to_string(a.answer.http_status);
+    j += ",\"result\":";
+    if (a.answer.result) AppendString(j, ErrorClassName(*a.answer.result));
+    else j += "null";
+    j += ",\"error\":";
+    AppendStringOrNull(j, a.answer.error);
+    j.push_back('}');
+  }
+  j += "],\"session\":";
+  AppendTurnSession(j, out.session);
+  j.push_back('}');
+}
+
+// GET /v1/timeline?since=1h|1d|<duration>&agent=&provider=: the rotation picture of what this
+// service saw (service/activity.h), as SVG.
+void TimelineRoute(Engine& e, const Activity& activity, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  std::string since = req.Query("since");
+  if (since.empty()) since = "1h";
+  auto span = ParseDurationMs(since);
+  if (!span) return Fail(r, 400, "since: expected a duration such as 1h, 30m or 1d");
+  const std::string provider = text::ToLower(text::Trim(req.Query("provider")));
+  const int64_t now = e.NowMs();
+  r.content_type = "image/svg+xml";
+  r.body = activity.Svg(agent, provider, now - *span, now,
+                        absl::StrCat("Rotation of agent ", agent, provider.empty() ? "" : ", " + provider, ", last ", since));
+}
+
 void RegisterApi(Router& router, Engine& engine, ApiOptions options) {
   Engine* e = &engine;
-  router.Add("POST", "/v1/turn", Access::kWrite, [e](const Request& q, Response& r) { Turn(*e, q, r); });
-  router.Add("POST", "/v1/outcome", Access::kWrite, [e](const Request& q, Response& r) { ReportOutcome(*e, q, r); });
+  auto o = std::make_shared<const ApiOptions>(std::move(options));
+  if (o->metrics) {
+    router.Add("POST", "/v1/turn", Access::kWrite, [e, o](const Request& q, Response& r) {
+      auto t0 = std::chrono::steady_clock::now();
+      thread_local Outcome out;
+      Turn(*e, q, r, &out);
+      RecordTurn(*o->metrics, r.status == 200 ? &out : nullptr,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    });
+  } else {
+    router.Add("POST", "/v1/turn", Access::kWrite, [e](const Request& q, Response& r) { Turn(*e, q, r, nullptr); });
+  }
+  router.Add("POST", "/v1/outcome", Access::kWrite, [e, o](const Request& q, Response& r) {
+    CallReport report;
+    std::string agent;
+    ReportOutcome(*e, q, r, &report, &agent);
+    if (r.status != 200) return;
+    if (o->metrics) o->metrics->RecordOutcome(agent, ProviderOfProfile(*e, agent, report.profile_id), report.profile_id, report.error);
+    if (o->activity) o->activity->Call(agent, e->NowMs(), report.profile_id, report.model, report.error);
+  });
+  router.Add("POST", "/v1/chat", Access::kWrite, [e, o](const Request& q, Response& r) { Chat(*e, *o, q, r); });
+  if (o->metrics)
+    router.Add("GET", "/metrics", Access::kProbe, [e, o](const Request&, Response& r) {
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = o->metrics->Expose(ProfileGauges(*e));
+    });
+  if (o->events)
+    router.AddStream("GET", "/v1/events", Access::kRead,
+                     [o](const Request& q, std::shared_ptr<Stream> s) { Events(o->events, q, std::move(s)); });
+  if (o->activity)
+    router.Add("GET", "/v1/timeline", Access::kRead,
+               [e, o](const Request& q, Response& r) { TimelineRoute(*e, *o->activity, q, r); });
   router.Add("GET", "/v1/profiles", Access::kRead, [e](const Request& q, Response& r) { Profiles(*e, q, r); });
   router.Add("POST", "/v1/cooldowns/clear", Access::kWrite,
              [e](const Request& q, Response& r) { ClearCooldownsRoute(*e, q, r); });

@@ -4,7 +4,13 @@
 #ifndef MODELPIN_SERVICE_API_H_
 #define MODELPIN_SERVICE_API_H_
 
+#include <memory>
+
+#include "calls/chat.h"
 #include "engine/turn/engine.h"
+#include "observe/event_hub.h"
+#include "observe/metrics.h"
+#include "service/activity.h"
 #include "service/router.h"
 
 namespace modelpin::service {
@@ -13,6 +19,16 @@ struct ApiOptions {
   // Adds POST /bench/floor: the same token check, then a constant 200 without the engine (the
   // benchmark's floor). Not documented, off unless asked for.
   bool bench_floor = false;
+  // GET /v1/events: the engine's events as Server-Sent Events, when set (the hub must be one of
+  // the engine's sinks).
+  std::shared_ptr<EventHub> events{};
+  // GET /metrics, when set: turns, routes and outcomes are recorded by the routes here; events
+  // reach it as one of the engine's sinks.
+  std::shared_ptr<Metrics> metrics{};
+  // GET /v1/timeline, when set: calls reported here are recorded (it also takes the events).
+  std::shared_ptr<Activity> activity{};
+  // POST /v1/chat: model calls through calls/chat.h.
+  ChatOptions chat{};
 };
 
 // Adds the API's routes to `router`. `engine` must outlive the server.

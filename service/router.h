@@ -27,6 +27,8 @@ namespace modelpin::service {
 
 // Who may call a route.
 enum class Access {
+  kPublic,  // no token from anywhere: the console's static page, which holds nothing of the
+            // deployment (the page itself asks for the token and sends it with every call)
   kProbe,  // no token from loopback or a unix socket (or from anywhere when probes are public);
            // otherwise any valid token
   kRead,   // the service token or the read-only token (dashboards)

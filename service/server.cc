@@ -199,6 +199,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<P
 
   bool Authorized(const Router::Route& route, const http::request<http::string_body>& req) {
     const ServerOptions& o = shared_.options;
+    if (route.access == Access::kPublic) return true;
     if (route.access == Access::kProbe && (local_ || o.public_probes)) return true;
     auto it = req.find(http::field::authorization);
     std::string_view presented;

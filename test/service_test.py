@@ -174,6 +174,57 @@ def call(server, method, path, body=None, token=TOKEN, expect=200, conn=None, ra
     return doc, r
 
 
+def raw(server, method, path, token=TOKEN, read=True):
+    """A route that does not answer JSON: (status, content type, headers, text); marks it checked."""
+    c = server.conn()
+    h = {"Authorization": "Bearer " + token} if token else {}
+    c.request(method, path, headers=h)
+    r = c.getresponse()
+    text = r.read().decode() if read else ""
+    ctype = r.getheader("Content-Type") or ""
+    headers = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    for secret in SECRETS + [TOKEN, READ_TOKEN]:
+        if secret in text:
+            fail(f"{method} {path}: a secret appears whole in the answer")
+    tpl = template_of(method, path)
+    if tpl is None:
+        fail(f"{method} {path} is not in docs/openapi.json")
+    else:
+        content = OPENAPI["paths"][tpl][method.lower()]["responses"].get(str(r.status), {}).get("content", {})
+        if not any(ctype.startswith(k) for k in content):
+            fail(f"{method} {tpl}: {r.status} {ctype!r} is not documented ({sorted(content)})")
+        CHECKED.add((method, tpl))
+    return r.status, ctype, headers, text
+
+
+def test_live_routes(s):
+    """The console's files, /metrics, the event stream's head, the timeline and /v1/chat."""
+    for path, kind in (("/", "text/html"), ("/console.js", "text/javascript"), ("/console.css", "text/css")):
+        status, ctype, headers, text = raw(s, "GET", path, token=None)
+        csp = headers.get("content-security-policy", "")
+        if status != 200 or not ctype.startswith(kind) or "default-src 'self'" not in csp or "unsafe-inline" in csp:
+            fail(f"GET {path}: {status} {ctype!r} CSP {csp!r}")
+    if "<script" in raw(s, "GET", "/", token=None)[3].replace('<script src="console.js" defer></script>', ""):
+        fail("the console page has an inline script")
+    out = call(s, "POST", "/v1/chat", {"text": "/model status", "session": "agent:main:chat"})[0]
+    if not out["replies"] or out["route"] is not None or out["answer"] is not None:
+        fail(f"/v1/chat of a command: its replies, no route, no answer: {out}")
+    call(s, "POST", "/v1/outcome", {"profile": "anthropic:work", "error": "rate_limit", "model": "anthropic/claude-opus-4-5"})
+    status, ctype, _, text = raw(s, "GET", "/metrics")
+    if status != 200 or "modelpin_call_outcomes_total" not in text or 'profile="anthropic:work"' not in text:
+        fail(f"/metrics: {status}, no outcome with the profile label: {text[:400]}")
+    status, ctype, _, text = raw(s, "GET", "/v1/timeline?since=1h")
+    if status != 200 or "<svg" not in text or 'data-profile="anthropic:work"' not in text or 'data-outcome="rate_limit"' not in text:
+        fail(f"/v1/timeline: {status} {ctype}: the reported call is not drawn: {text[:300]}")
+    call(s, "POST", "/v1/cooldowns/clear", {"profile": "anthropic:work"})
+    status, ctype, _, _ = raw(s, "GET", "/v1/events", read=False)
+    if status != 200 or not ctype.startswith("text/event-stream"):
+        fail(f"/v1/events: {status} {ctype!r}")
+    call(s, "GET", "/v1/sessions?prefix=agent:main:chat")
+    print("live routes: console files with a strict policy, /v1/chat, /metrics, /v1/timeline, /v1/events")
+
+
 def turn(server, text, session="agent:main:svc", **kw):
     return call(server, "POST", "/v1/turn", {"text": text, "session": session}, **kw)[0]
 
@@ -523,6 +574,7 @@ def main():
                    environ=env(MODELPIN_SERVICE_READ_TOKEN=READ_TOKEN))
         test_tokens(s, state)
         test_routes(s, state)
+        test_live_routes(s)
         test_bad_input(s, state)
         s.stop()
         documented = {(m.upper(), p) for p, ops in OPENAPI["paths"].items() for m in ops}
