@@ -449,6 +449,13 @@ void Profiles(Engine& e, const Request& req, Response& r) {
       w.EndObject();
     }
     w.EndArray();
+    // When it last answered, and whether it is the provider's last good profile.
+    w.Key("lastUsed");
+    if (u.last_used) Str(w, FormatUtc(u.last_used));
+    else w.Null();
+    const std::string* good = (*store)->LastGood(AuthProvider(c.provider));
+    w.Key("lastGood");
+    w.Bool(good != nullptr && *good == c.id);
     w.EndObject();
   }
   w.EndArray();

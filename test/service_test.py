@@ -218,6 +218,10 @@ def test_live_routes(s):
     if status != 200 or "<svg" not in text or 'data-profile="anthropic:work"' not in text or 'data-outcome="rate_limit"' not in text:
         fail(f"/v1/timeline: {status} {ctype}: the reported call is not drawn: {text[:300]}")
     call(s, "POST", "/v1/cooldowns/clear", {"profile": "anthropic:work"})
+    # The cleared profile routes at once, not after the next recheck of the auth store.
+    states = {p["id"]: p["state"] for p in call(s, "GET", "/v1/profiles")[0]["profiles"]}
+    if states.get("anthropic:work") != "ok":
+        fail(f"right after a cooldown was cleared, the profile still shows {states.get('anthropic:work')!r}")
     status, ctype, _, _ = raw(s, "GET", "/v1/events", read=False)
     if status != 200 or not ctype.startswith("text/event-stream"):
         fail(f"/v1/events: {status} {ctype!r}")

@@ -137,6 +137,7 @@ absl::StatusOr<std::vector<std::string>> ClearCooldowns(Engine& engine, const st
       if (changed && std::find(cleared.begin(), cleared.end(), c.id) == cleared.end()) cleared.push_back(c.id);
     }
   }
+  engine.Recheck(agent);  // the next route sees the change at once
   return cleared;
 }
 
@@ -144,21 +145,25 @@ absl::Status SetAuthOrder(const Engine& engine, const std::string& agent, const 
                           const std::vector<std::string>& ids, const std::string& agent_dir) {
   ASSIGN_OR_RETURN(AuthStore store, AuthStore::Load(engine.EffectiveAuthStorePath(agent)));
   RETURN_IF_ERROR(CheckOrderIds(store, ids, provider, agent_dir));
-  return UpdateOwnStore(engine, agent, [&](AuthStore& s) -> absl::Status {
+  RETURN_IF_ERROR(UpdateOwnStore(engine, agent, [&](AuthStore& s) -> absl::Status {
     RETURN_IF_ERROR(CheckOrderIds(s, ids, provider, agent_dir));  // another process may have changed it
     s.SetOrder(provider, ids);
     return absl::OkStatus();
-  });
+  }));
+  engine.Recheck(agent);
+  return absl::OkStatus();
 }
 
 absl::Status ClearAuthOrder(const Engine& engine, const std::string& agent, const std::string& provider) {
   std::string own = engine.OwnAuthStorePath(agent);
   if (own != engine.EffectiveAuthStorePath(agent)) return absl::OkStatus();
-  return AuthStore::Update(own, [&](AuthStore& s) -> absl::Status {
+  RETURN_IF_ERROR(AuthStore::Update(own, [&](AuthStore& s) -> absl::Status {
     if (!s.exists()) return absl::OkStatus();
     s.ClearOrder(provider);
     return absl::OkStatus();
-  });
+  }));
+  engine.Recheck(agent);
+  return absl::OkStatus();
 }
 
 }  // namespace modelpin

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
 #include <cstring>
 #include <cstdlib>
 #include <functional>
@@ -206,6 +207,12 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   lock.unlock();
   for (const Event& e : lapsed) events_->OnEvent(e);
   return std::shared_ptr<const AgentCache>(cache);
+}
+
+void Engine::Recheck(const std::string& agent_id) const {
+  std::shared_lock lock(agents_mu_);
+  if (auto it = agents_.find(ResolveAgent(agent_id)); it != agents_.end())
+    it->second->checked_at.store(std::numeric_limits<int64_t>::min() / 2, std::memory_order_relaxed);
 }
 
 absl::StatusOr<std::shared_ptr<const AuthStore>> Engine::Auth(const std::string& agent_id) {

@@ -186,6 +186,10 @@ class Engine {
   // (EmitStoreFailover) and other layers' events.
   EventSink* events() const { return events_; }
 
+  // Makes the next message of `agent_id` look at its auth store and shared health again, before
+  // the usual recheck interval: for tools that just changed them (cooldowns cleared, an order
+  // stored) and want the change to route at once.
+  void Recheck(const std::string& agent_id) const;
   // The agent's own store path, and the path actually read (its own, else the default agent's).
   std::string OwnAuthStorePath(const std::string& agent_id) const;
   std::string EffectiveAuthStorePath(const std::string& agent_id) const;
@@ -261,7 +265,7 @@ class Engine {
   std::shared_ptr<const Clock> clock_;
   bool strict_;
   PluginRegistry plugins_;
-  std::shared_mutex agents_mu_;
+  mutable std::shared_mutex agents_mu_;
   std::map<std::string, std::shared_ptr<AgentCache>> agents_;
   std::array<std::mutex, 64> session_locks_;
   // Simulate(): auth stores changed in memory, by path.
