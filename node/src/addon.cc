@@ -1,0 +1,637 @@
+// The Node.js binding of modelpin's engine (the addon modelpin.node; node/index.js is the package's
+// entry and adds ModelpinError and the parsed form of explain). It mirrors engine/turn/engine.h in
+// JavaScript's conventions; docs/node.md describes the API.
+//
+// Store work never runs on the event loop: handle, session, reportOutcome, secretFor, profileHealth
+// and explain return Promises and run on libuv's thread pool (Napi::AsyncWorker). handleSync and
+// sessionSync run on the calling thread and are refused unless the engine's sessions and auth
+// health live in memory (sessions ":memory:" or no state dir, and no modelpin.store), where a
+// turn costs well under a microsecond. Engine.open opens on the thread pool; `new Engine` opens at
+// once, as a bot does at start-up.
+//
+// The turns of one session run in the order `handle` was called: a call for an (agent, session)
+// pair that already has one in flight waits for it (one queue per pair), so a bot that does not
+// await each message still sees "/model sonnet" applied before the "hello" that follows it.
+#include <napi.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "embed/open.h"
+#include "engine/auth/rotation.h"
+#include "engine/sessions/redis_store.h"
+#include "engine/turn/engine.h"
+#include "plugins/model/explain.h"
+
+namespace modelpin::node {
+namespace {
+
+// What the module keeps per Node environment (main thread or worker thread).
+struct AddonData {
+  Napi::FunctionReference engine_class;
+  Napi::FunctionReference error_class;  // ModelpinError, set by index.js
+};
+
+// An engine error as a ModelpinError carrying the engine's message (the one the CLI prints after
+// "modelpin: "), or a plain Error before index.js has named the class.
+Napi::Error ModelpinError(Napi::Env env, const std::string& message) {
+  auto* data = env.GetInstanceData<AddonData>();
+  if (data && !data->error_class.IsEmpty()) {
+    Napi::Value e = data->error_class.New({Napi::String::New(env, message)});
+    return Napi::Error(env, e);
+  }
+  return Napi::Error::New(env, message);
+}
+
+// ---- arguments --------------------------------------------------------------------------------
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsString())
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// An optional string property of an options object: "" when absent or undefined.
+std::string StringOption(const Napi::Object& o, const char* name, const char* where) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined() || v.IsNull()) return {};
+  if (!v.IsString())
+    throw Napi::TypeError::New(o.Env(), std::string(where) + "." + name + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// The options argument at `i`: undefined or an object.
+std::optional<Napi::Object> OptionsArg(const Napi::CallbackInfo& info, size_t i, const char* where) {
+  if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return std::nullopt;
+  if (!info[i].IsObject()) throw Napi::TypeError::New(info.Env(), std::string(where) + " options must be an object");
+  return info[i].As<Napi::Object>();
+}
+
+// ---- results ----------------------------------------------------------------------------------
+
+Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (uint32_t i = 0; i < v.size(); ++i) a.Set(i, Napi::String::New(env, v[i]));
+  return a;
+}
+
+// The stored fields of a session under OpenClaw's names, as `modelpin replay --json` prints them,
+// plus modelpin's own thinkingLevel when set.
+Napi::Object SessionObject(Napi::Env env, const SessionState& s) {
+  Napi::Object o = Napi::Object::New(env);
+  auto set = [&](const char* name, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<T, std::string>) o.Set(name, Napi::String::New(env, value));
+    else if constexpr (std::is_same_v<T, bool>) o.Set(name, Napi::Boolean::New(env, value));
+    else o.Set(name, Napi::Number::New(env, static_cast<double>(value)));
+  };
+  VisitOracleFields(s, set);
+  if (s.thinking_level) o.Set("thinkingLevel", Napi::String::New(env, *s.thinking_level));
+  return o;
+}
+
+Napi::Object RouteObject(Napi::Env env, const Route& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("provider", Napi::String::New(env, r.model.provider));
+  o.Set("model", Napi::String::New(env, r.model.model));
+  o.Set("profiles", StringArray(env, r.profiles));
+  o.Set("text", Napi::String::New(env, r.text));
+  o.Set("thinking", Napi::String::New(env, r.thinking));
+  o.Set("rule", Napi::String::New(env, r.rule));
+  // The rotation part, only when the config has fallbacks (as `replay --json` prints it).
+  if (!r.fallback_from.provider.empty()) {
+    o.Set("fallbackFrom", Napi::String::New(env, r.fallback_from.Label()));
+    o.Set("fallbackReason", Napi::String::New(env, r.fallback_reason));
+  }
+  if (!r.plan.empty()) {
+    Napi::Array plan = Napi::Array::New(env, r.plan.size());
+    for (uint32_t i = 0; i < r.plan.size(); ++i) {
+      Napi::Object step = Napi::Object::New(env);
+      step.Set("model", Napi::String::New(env, r.plan[i].model.Label()));
+      step.Set("profiles", StringArray(env, r.plan[i].profiles));
+      plan.Set(i, step);
+    }
+    o.Set("plan", plan);
+  }
+  return o;
+}
+
+Napi::Object OutcomeObject(Napi::Env env, const Outcome& out) {
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array replies = Napi::Array::New(env, out.replies.size());
+  for (uint32_t i = 0; i < out.replies.size(); ++i) {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("text", Napi::String::New(env, out.replies[i].text));
+    r.Set("isError", Napi::Boolean::New(env, out.replies[i].is_error));
+    replies.Set(i, r);
+  }
+  o.Set("replies", replies);
+  o.Set("route", out.route ? Napi::Value(RouteObject(env, *out.route)) : env.Null());
+  o.Set("session", SessionObject(env, out.session));
+  o.Set("sessionKey", Napi::String::New(env, out.session_key));
+  o.Set("agent", Napi::String::New(env, out.agent_id));
+  return o;
+}
+
+Napi::Array HealthArray(Napi::Env env, const std::vector<std::pair<std::string, ProfileHealth>>& health) {
+  Napi::Array a = Napi::Array::New(env, health.size());
+  for (uint32_t i = 0; i < health.size(); ++i) {
+    const auto& [id, h] = health[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("profile", Napi::String::New(env, id));
+    o.Set("state", Napi::String::New(env, std::string(h.StateName())));
+    o.Set("until", Napi::Number::New(env, static_cast<double>(h.until)));
+    o.Set("reason", Napi::String::New(env, h.reason));
+    o.Set("errors", Napi::Number::New(env, h.errors));
+    o.Set("text", Napi::String::New(env, h.Text()));
+    a.Set(i, o);
+  }
+  return a;
+}
+
+// ---- the engine -------------------------------------------------------------------------------
+
+// An opened engine and whether it is memory-only (the synchronous forms are allowed).
+struct Opened {
+  std::shared_ptr<Engine> engine;
+  bool memory_only = false;
+};
+
+absl::StatusOr<Opened> Open(EngineSetup setup) {
+  bool memory_sessions = setup.sessions == EngineSetup::Sessions::kMemory ||
+                         (setup.state_dir.empty() && setup.sqlite_path.empty());
+  auto engine = OpenEngine(std::move(setup));
+  if (!engine.ok()) return engine.status();
+  Opened o;
+  o.memory_only = memory_sessions && (*engine)->config().store().url.empty();
+  o.engine = std::shared_ptr<Engine>(std::move(*engine));
+  return o;
+}
+
+// new Engine({config, stateDir, strict, sessions, environment}) and Engine.open(...)'s argument.
+EngineSetup SetupFromOptions(const Napi::CallbackInfo& info) {
+  EngineSetup setup;
+  auto opts = OptionsArg(info, 0, "Engine");
+  if (!opts) return setup;
+  const Napi::Object& o = *opts;
+  setup.config_path = StringOption(o, "config", "options");
+  setup.state_dir = StringOption(o, "stateDir", "options");
+  Napi::Value strict = o.Get("strict");
+  if (strict.IsBoolean()) setup.strict = strict.As<Napi::Boolean>().Value();
+  else if (!strict.IsUndefined() && !strict.IsNull())
+    throw Napi::TypeError::New(info.Env(), "options.strict must be a boolean");
+  std::string sessions = StringOption(o, "sessions", "options");
+  if (sessions == ":memory:") setup.sessions = EngineSetup::Sessions::kMemory;
+  else setup.sqlite_path = sessions;
+  Napi::Value env = o.Get("environment");
+  if (env.IsObject()) {
+    std::map<std::string, std::string> vars;
+    Napi::Object e = env.As<Napi::Object>();
+    Napi::Array names = e.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      Napi::Value name = names.Get(i);
+      Napi::Value value = e.Get(name);
+      if (!value.IsString())
+        throw Napi::TypeError::New(info.Env(), "options.environment values must be strings");
+      vars[name.ToString().Utf8Value()] = value.As<Napi::String>().Utf8Value();
+    }
+    setup.environment = std::move(vars);
+  } else if (!env.IsUndefined() && !env.IsNull()) {
+    throw Napi::TypeError::New(info.Env(), "options.environment must be an object of strings");
+  }
+  return setup;
+}
+
+const napi_type_tag kOpenedTag = {0x6d6f64656c70696eULL, 0x6f70656e65640001ULL};
+
+class EngineWrap;
+
+// A Promise settled on the main thread with what `Execute` computed on the thread pool.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env) : Napi::AsyncWorker(env, "modelpin"), deferred_(env) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  // Runs on the main thread; returns the value to resolve with.
+  virtual Napi::Value Result(Napi::Env env) = 0;
+  void Fail(const absl::Status& status) { error_ = std::string(status.message()); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_) {
+      deferred_.Reject(ModelpinError(env, *error_).Value());
+    } else {
+      try {
+        deferred_.Resolve(Result(env));
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    }
+    Settled();
+  }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(e.Value());
+    Settled();
+  }
+  virtual void Settled() {}
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::optional<std::string> error_;
+};
+
+class OpenWorker : public PromiseWorker {
+ public:
+  OpenWorker(Napi::Env env, EngineSetup setup) : PromiseWorker(env), setup_(std::move(setup)) {}
+  void Execute() override {
+    auto opened = Open(std::move(setup_));
+    if (!opened.ok()) return Fail(opened.status());
+    opened_ = *std::move(opened);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto* holder = new Opened(std::move(opened_));
+    auto external = Napi::External<Opened>::New(env, holder, [](Napi::Env, Opened* o) { delete o; });
+    external.TypeTag(&kOpenedTag);
+    return env.GetInstanceData<AddonData>()->engine_class.New({external});
+  }
+
+ private:
+  EngineSetup setup_;
+  Opened opened_;
+};
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {
+                           StaticMethod<&EngineWrap::OpenAsync>("open"),
+                           InstanceMethod<&EngineWrap::Handle>("handle"),
+                           InstanceMethod<&EngineWrap::HandleSync>("handleSync"),
+                           InstanceMethod<&EngineWrap::SessionAsync>("session"),
+                           InstanceMethod<&EngineWrap::SessionSync>("sessionSync"),
+                           InstanceMethod<&EngineWrap::ReportOutcome>("reportOutcome"),
+                           InstanceMethod<&EngineWrap::SecretFor>("secretFor"),
+                           InstanceMethod<&EngineWrap::ProfileHealth>("profileHealth"),
+                           InstanceMethod<&EngineWrap::ExplainJson>("explainJson"),
+                           InstanceMethod<&EngineWrap::ResolveAgent>("resolveAgent"),
+                           InstanceAccessor<&EngineWrap::MemoryOnly>("memoryOnly"),
+                       });
+  }
+
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() == 1 && info[0].IsExternal() &&
+        info[0].As<Napi::External<Opened>>().CheckTypeTag(&kOpenedTag)) {
+      Opened* o = info[0].As<Napi::External<Opened>>().Data();
+      engine_ = std::move(o->engine);
+      memory_only_ = o->memory_only;
+      return;
+    }
+    if (!info.IsConstructCall()) throw Napi::TypeError::New(env, "Engine must be called with new");
+    auto opened = Open(SetupFromOptions(info));
+    if (!opened.ok()) throw ModelpinError(env, std::string(opened.status().message()));
+    engine_ = std::move(opened->engine);
+    memory_only_ = opened->memory_only;
+  }
+
+  const std::shared_ptr<Engine>& engine() const { return engine_; }
+
+  // The next call waiting behind a finished one for the same (agent, session), or the pair's end.
+  void TurnDone(const std::string& key);
+
+ private:
+  static Napi::Value OpenAsync(const Napi::CallbackInfo& info) {
+    auto* w = new OpenWorker(info.Env(), SetupFromOptions(info));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+
+  // handle(text, {session, agent, sender}) -> Promise<Outcome>
+  Napi::Value Handle(const Napi::CallbackInfo& info);
+  // handleSync(text, {session, agent, sender}) -> Outcome (memory-only engines)
+  Napi::Value HandleSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireMemory(env, "handleSync");
+    thread_local InboundMessage message;
+    FillMessage(info, message);
+    thread_local Outcome out;
+    absl::Status st = engine_->Handle(message, out);
+    if (!st.ok()) throw ModelpinError(env, std::string(st.message()));
+    return OutcomeObject(env, out);
+  }
+
+  // session(key, {agent}) -> Promise<Session>; sessionSync (memory-only engines).
+  Napi::Value SessionAsync(const Napi::CallbackInfo& info) {
+    class W : public PromiseWorker {
+     public:
+      W(Napi::Env env, std::shared_ptr<Engine> e, std::string agent, std::string key)
+          : PromiseWorker(env), e_(std::move(e)), agent_(std::move(agent)), key_(std::move(key)) {}
+      void Execute() override {
+        auto s = e_->Session(agent_, key_);
+        if (!s.ok()) return Fail(s.status());
+        state_ = *std::move(s);
+      }
+      Napi::Value Result(Napi::Env env) override { return SessionObject(env, state_); }
+
+     private:
+      std::shared_ptr<Engine> e_;
+      std::string agent_, key_;
+      SessionState state_;
+    };
+    std::string key = StringArg(info, 0, "session key");
+    std::string agent = AgentOption(info, 1, "session");
+    auto* w = new W(info.Env(), engine_, std::move(agent), std::move(key));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+  Napi::Value SessionSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireMemory(env, "sessionSync");
+    std::string key = StringArg(info, 0, "session key");
+    std::string agent = AgentOption(info, 1, "sessionSync");
+    auto s = engine_->Session(agent, key);
+    if (!s.ok()) throw ModelpinError(env, std::string(s.status().message()));
+    return SessionObject(env, *s);
+  }
+
+  // reportOutcome(agent, session, profile, result) with result one of CallResult's five, or
+  // reportOutcome(agent, session, {profile, error, retryAfterMs, model}) as CallReport.
+  Napi::Value ReportOutcome(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string agent = StringArg(info, 0, "agent");
+    std::string session = StringArg(info, 1, "session");
+    std::optional<CallResult> result;
+    CallReport report;
+    if (info.Length() >= 3 && info[2].IsObject()) {
+      Napi::Object r = info[2].As<Napi::Object>();
+      report.profile_id = StringOption(r, "profile", "report");
+      if (report.profile_id.empty()) throw Napi::TypeError::New(env, "report.profile must be a non-empty string");
+      std::string error = StringOption(r, "error", "report");
+      auto cls = ParseErrorClass(error.empty() ? "ok" : error);
+      if (!cls)
+        throw Napi::RangeError::New(env, "report.error must be one of ok, rate_limit, overloaded, auth, billing, "
+                                         "timeout, server_error, model_not_found; got '" + error + "'");
+      report.error = *cls;
+      Napi::Value retry = r.Get("retryAfterMs");
+      if (retry.IsNumber()) report.retry_after_ms = retry.As<Napi::Number>().Int64Value();
+      else if (!retry.IsUndefined() && !retry.IsNull())
+        throw Napi::TypeError::New(env, "report.retryAfterMs must be a number");
+      report.model = StringOption(r, "model", "report");
+    } else {
+      report.profile_id = StringArg(info, 2, "profile");
+      std::string name = StringArg(info, 3, "result");
+      static const std::map<std::string, CallResult> kResults = {
+          {"success", CallResult::kSuccess},       {"auth_error", CallResult::kAuthError},
+          {"rate_limit", CallResult::kRateLimit}, {"billing", CallResult::kBilling},
+          {"timeout", CallResult::kTimeout},
+      };
+      auto it = kResults.find(name);
+      if (it == kResults.end())
+        throw Napi::RangeError::New(
+            env, "result must be one of success, auth_error, rate_limit, billing, timeout; got '" + name + "'");
+      result = it->second;
+    }
+    class W : public PromiseWorker {
+     public:
+      W(Napi::Env env, std::shared_ptr<Engine> e, std::string agent, std::string session,
+        std::optional<CallResult> result, CallReport report)
+          : PromiseWorker(env), e_(std::move(e)), agent_(std::move(agent)), session_(std::move(session)),
+            result_(result), report_(std::move(report)) {}
+      void Execute() override {
+        absl::Status st = result_ ? e_->ReportOutcome(agent_, session_, report_.profile_id, *result_)
+                                  : e_->ReportOutcome(agent_, session_, report_);
+        if (!st.ok()) Fail(st);
+      }
+      Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+     private:
+      std::shared_ptr<Engine> e_;
+      std::string agent_, session_;
+      std::optional<CallResult> result_;
+      CallReport report_;
+    };
+    auto* w = new W(env, engine_, std::move(agent), std::move(session), result, std::move(report));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+
+  // secretFor(agent, profile) -> Promise<string>
+  Napi::Value SecretFor(const Napi::CallbackInfo& info) {
+    class W : public PromiseWorker {
+     public:
+      W(Napi::Env env, std::shared_ptr<Engine> e, std::string agent, std::string profile)
+          : PromiseWorker(env), e_(std::move(e)), agent_(std::move(agent)), profile_(std::move(profile)) {}
+      void Execute() override {
+        auto s = e_->SecretFor(agent_, profile_);
+        if (!s.ok()) return Fail(s.status());
+        secret_ = *std::move(s);
+      }
+      Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, secret_); }
+
+     private:
+      std::shared_ptr<Engine> e_;
+      std::string agent_, profile_, secret_;
+    };
+    std::string agent = StringArg(info, 0, "agent");
+    std::string profile = StringArg(info, 1, "profile");
+    auto* w = new W(info.Env(), engine_, std::move(agent), std::move(profile));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+
+  // profileHealth(route, {agent}) -> Promise<ProfileHealth[]>: Engine::RouteHealth of a route
+  // that handle returned (its provider, model, profiles and rule are read).
+  Napi::Value ProfileHealth(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "route must be an object");
+    Napi::Object r = info[0].As<Napi::Object>();
+    Route route;
+    route.model.provider = StringOption(r, "provider", "route");
+    route.model.model = StringOption(r, "model", "route");
+    route.rule = StringOption(r, "rule", "route");
+    Napi::Value profiles = r.Get("profiles");
+    if (!profiles.IsArray()) throw Napi::TypeError::New(env, "route.profiles must be an array of strings");
+    Napi::Array a = profiles.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      Napi::Value v = a.Get(i);
+      if (!v.IsString()) throw Napi::TypeError::New(env, "route.profiles must be an array of strings");
+      route.profiles.push_back(v.As<Napi::String>().Utf8Value());
+    }
+    std::string agent = AgentOption(info, 1, "profileHealth");
+    class W : public PromiseWorker {
+     public:
+      W(Napi::Env env, std::shared_ptr<Engine> e, std::string agent, Route route)
+          : PromiseWorker(env), e_(std::move(e)), agent_(std::move(agent)), route_(std::move(route)) {}
+      void Execute() override { health_ = e_->RouteHealth(agent_, route_); }
+      Napi::Value Result(Napi::Env env) override { return HealthArray(env, health_); }
+
+     private:
+      std::shared_ptr<Engine> e_;
+      std::string agent_;
+      Route route_;
+      std::vector<std::pair<std::string, modelpin::ProfileHealth>> health_;
+    };
+    auto* w = new W(env, engine_, std::move(agent), std::move(route));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+
+  // explainJson(ref, {session, agent}) -> Promise<string>: `modelpin explain REF --json`'s object
+  // (index.js's explain parses it).
+  Napi::Value ExplainJson(const Napi::CallbackInfo& info) {
+    std::string ref = StringArg(info, 0, "reference");
+    std::string agent, session;
+    if (auto o = OptionsArg(info, 1, "explain")) {
+      agent = StringOption(*o, "agent", "options");
+      session = StringOption(*o, "session", "options");
+    }
+    class W : public PromiseWorker {
+     public:
+      W(Napi::Env env, std::shared_ptr<Engine> e, std::string ref, std::string agent, std::string session)
+          : PromiseWorker(env), e_(std::move(e)), ref_(std::move(ref)), agent_(std::move(agent)),
+            session_(std::move(session)) {}
+      void Execute() override {
+        absl::Status st = e_->Inspect(agent_, session_, [&](TurnContext& ctx) {
+          json_ = model_plugin::ExplainJson(ctx, ref_);
+        });
+        if (!st.ok()) Fail(st);
+      }
+      Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, json_); }
+
+     private:
+      std::shared_ptr<Engine> e_;
+      std::string ref_, agent_, session_, json_;
+    };
+    auto* w = new W(info.Env(), engine_, std::move(ref), std::move(agent), std::move(session));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+
+  // resolveAgent(agent) -> string: the agent id the engine uses ("" = the config's default).
+  Napi::Value ResolveAgent(const Napi::CallbackInfo& info) {
+    std::string agent = info.Length() == 0 || info[0].IsUndefined() ? "" : StringArg(info, 0, "agent");
+    return Napi::String::New(info.Env(), engine_->ResolveAgent(agent));
+  }
+
+  Napi::Value MemoryOnly(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), memory_only_); }
+
+  void RequireMemory(Napi::Env env, const char* what) const {
+    if (!memory_only_)
+      throw ModelpinError(env, std::string(what) +
+                                   " needs an engine whose sessions live in memory (sessions: \":memory:\" and no "
+                                   "modelpin.store); this one keeps them in a store: use await engine." +
+                                   (std::string(what) == "handleSync" ? "handle" : "session") + "(...)");
+  }
+
+  static std::string AgentOption(const Napi::CallbackInfo& info, size_t i, const char* where) {
+    auto o = OptionsArg(info, i, where);
+    return o ? StringOption(*o, "agent", "options") : std::string();
+  }
+
+  static void FillMessage(const Napi::CallbackInfo& info, InboundMessage& m) {
+    m.text = StringArg(info, 0, "text");
+    m.session_key.clear();
+    m.agent_id.clear();
+    m.sender.clear();
+    if (auto o = OptionsArg(info, 1, "handle")) {
+      m.session_key = StringOption(*o, "session", "options");
+      m.agent_id = StringOption(*o, "agent", "options");
+      m.sender = StringOption(*o, "sender", "options");
+    }
+  }
+
+  friend class HandleWorker;
+  std::shared_ptr<Engine> engine_;
+  bool memory_only_ = false;
+  // Calls waiting behind one in flight, by agent '\x1f' session; a key is present while its pair
+  // has a call in flight.
+  std::unordered_map<std::string, std::deque<class HandleWorker*>> waiting_;
+};
+
+class HandleWorker : public PromiseWorker {
+ public:
+  HandleWorker(Napi::Env env, EngineWrap* wrap, Napi::Object self) : PromiseWorker(env), wrap_(wrap),
+      engine_(wrap->engine()), self_(Napi::Persistent(self)) {}
+  InboundMessage& message() { return message_; }
+  std::string key;
+
+  void Execute() override {
+    absl::Status st = engine_->Handle(message_, out_);
+    if (!st.ok()) Fail(st);
+  }
+  Napi::Value Result(Napi::Env env) override { return OutcomeObject(env, out_); }
+  void Settled() override { wrap_->TurnDone(key); }
+
+ private:
+  EngineWrap* wrap_;  // kept alive by self_
+  std::shared_ptr<Engine> engine_;
+  Napi::ObjectReference self_;
+  InboundMessage message_;
+  Outcome out_;
+};
+
+Napi::Value EngineWrap::Handle(const Napi::CallbackInfo& info) {
+  auto* w = new HandleWorker(info.Env(), this, info.This().As<Napi::Object>());
+  try {
+    FillMessage(info, w->message());
+  } catch (...) {
+    delete w;
+    throw;
+  }
+  w->key = w->message().agent_id;
+  w->key.push_back('\x1f');
+  w->key += w->message().session_key;
+  Napi::Promise p = w->promise();
+  auto [it, first] = waiting_.try_emplace(w->key);
+  if (first) w->Queue();
+  else it->second.push_back(w);
+  return p;
+}
+
+void EngineWrap::TurnDone(const std::string& key) {
+  auto it = waiting_.find(key);
+  if (it == waiting_.end()) return;
+  if (it->second.empty()) {
+    waiting_.erase(it);
+    return;
+  }
+  HandleWorker* next = it->second.front();
+  it->second.pop_front();
+  next->Queue();
+}
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "expected a class");
+  info.Env().GetInstanceData<AddonData>()->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);
+  Napi::Function engine = EngineWrap::Define(env);
+  data->engine_class = Napi::Persistent(engine);
+  exports.Set("Engine", engine);
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  return exports;
+}
+
+}  // namespace
+}  // namespace modelpin::node
+
+static Napi::Object InitModelpin(Napi::Env env, Napi::Object exports) { return modelpin::node::Init(env, exports); }
+NODE_API_MODULE(modelpin, InitModelpin)
