@@ -37,6 +37,11 @@ namespace {
 struct AddonData {
   Napi::FunctionReference engine_class;
   Napi::FunctionReference error_class;  // ModelpinError, set by index.js
+  // index.js's makeOutcome and makeSession: they build the result objects from positional
+  // values. One call into JavaScript, whose object literals have fixed shapes, costs a fraction
+  // of setting each property through Node-API (which looks each name up in V8's string table).
+  Napi::FunctionReference make_outcome;
+  Napi::FunctionReference make_session;
 };
 
 // An engine error as a ModelpinError carrying the engine's message (the one the CLI prints after
@@ -76,46 +81,72 @@ std::optional<Napi::Object> OptionsArg(const Napi::CallbackInfo& info, size_t i,
 
 // ---- results ----------------------------------------------------------------------------------
 
-Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& v) {
-  Napi::Array a = Napi::Array::New(env, v.size());
-  for (uint32_t i = 0; i < v.size(); ++i) a.Set(i, Napi::String::New(env, v[i]));
+
+napi_value Str(napi_env env, const std::string& v) {
+  napi_value out;
+  napi_create_string_utf8(env, v.data(), v.size(), &out);
+  return out;
+}
+
+// The ten session fields in index.js's makeSession order (undefined when unset): OpenClaw's, as
+// `modelpin replay --json` prints them, then modelpin's own thinkingLevel.
+constexpr size_t kSessionArgs = 10;
+void SessionArgs(napi_env env, const SessionState& s, napi_value* argv) {
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  for (size_t i = 0; i < kSessionArgs; ++i) argv[i] = undefined;
+  auto str = [&](size_t i, const std::optional<std::string>& v) {
+    if (v) argv[i] = Str(env, *v);
+  };
+  str(0, s.agent_runtime_override);
+  str(1, s.auth_profile_override);
+  if (s.auth_profile_override_compaction_count)
+    napi_create_int32(env, *s.auth_profile_override_compaction_count, &argv[2]);
+  str(3, s.auth_profile_override_source);
+  if (s.live_model_switch_pending) napi_get_boolean(env, *s.live_model_switch_pending, &argv[4]);
+  str(5, s.model_override);
+  str(6, s.model_override_route_resolution);
+  str(7, s.model_override_source);
+  str(8, s.provider_override);
+  str(9, s.thinking_level);
+}
+
+Napi::Value Call(Napi::Env env, const Napi::FunctionReference& fn, size_t argc, const napi_value* argv) {
+  napi_value undefined, result;
+  napi_get_undefined(env, &undefined);
+  napi_status st = napi_call_function(env, undefined, fn.Value(), argc, argv, &result);
+  if (st != napi_ok) throw Napi::Error::New(env);
+  return Napi::Value(env, result);
+}
+
+Napi::Value SessionObject(Napi::Env env, const SessionState& s) {
+  napi_value argv[kSessionArgs];
+  SessionArgs(env, s, argv);
+  return Call(env, env.GetInstanceData<AddonData>()->make_session, kSessionArgs, argv);
+}
+
+napi_value StringArray(napi_env env, const std::vector<std::string>& v) {
+  napi_value a;
+  napi_create_array_with_length(env, v.size(), &a);
+  for (uint32_t i = 0; i < v.size(); ++i) napi_set_element(env, a, i, Str(env, v[i]));
   return a;
 }
 
-// The stored fields of a session under OpenClaw's names, as `modelpin replay --json` prints them,
-// plus modelpin's own thinkingLevel when set.
-Napi::Object SessionObject(Napi::Env env, const SessionState& s) {
+// The rotation part of a route, only when the config has fallbacks (as `replay --json` prints it):
+// {fallbackFrom, fallbackReason, plan}, or undefined.
+Napi::Value RouteExtra(Napi::Env env, const Route& r) {
+  if (r.fallback_from.provider.empty() && r.plan.empty()) return env.Undefined();
   Napi::Object o = Napi::Object::New(env);
-  auto set = [&](const char* name, const auto& value) {
-    using T = std::decay_t<decltype(value)>;
-    if constexpr (std::is_same_v<T, std::string>) o.Set(name, Napi::String::New(env, value));
-    else if constexpr (std::is_same_v<T, bool>) o.Set(name, Napi::Boolean::New(env, value));
-    else o.Set(name, Napi::Number::New(env, static_cast<double>(value)));
-  };
-  VisitOracleFields(s, set);
-  if (s.thinking_level) o.Set("thinkingLevel", Napi::String::New(env, *s.thinking_level));
-  return o;
-}
-
-Napi::Object RouteObject(Napi::Env env, const Route& r) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("provider", Napi::String::New(env, r.model.provider));
-  o.Set("model", Napi::String::New(env, r.model.model));
-  o.Set("profiles", StringArray(env, r.profiles));
-  o.Set("text", Napi::String::New(env, r.text));
-  o.Set("thinking", Napi::String::New(env, r.thinking));
-  o.Set("rule", Napi::String::New(env, r.rule));
-  // The rotation part, only when the config has fallbacks (as `replay --json` prints it).
   if (!r.fallback_from.provider.empty()) {
-    o.Set("fallbackFrom", Napi::String::New(env, r.fallback_from.Label()));
-    o.Set("fallbackReason", Napi::String::New(env, r.fallback_reason));
+    o.Set("fallbackFrom", Napi::Value(env, Str(env, r.fallback_from.Label())));
+    o.Set("fallbackReason", Napi::Value(env, Str(env, r.fallback_reason)));
   }
   if (!r.plan.empty()) {
     Napi::Array plan = Napi::Array::New(env, r.plan.size());
     for (uint32_t i = 0; i < r.plan.size(); ++i) {
       Napi::Object step = Napi::Object::New(env);
-      step.Set("model", Napi::String::New(env, r.plan[i].model.Label()));
-      step.Set("profiles", StringArray(env, r.plan[i].profiles));
+      step.Set("model", Napi::Value(env, Str(env, r.plan[i].model.Label())));
+      step.Set("profiles", Napi::Value(env, StringArray(env, r.plan[i].profiles)));
       plan.Set(i, step);
     }
     o.Set("plan", plan);
@@ -123,21 +154,41 @@ Napi::Object RouteObject(Napi::Env env, const Route& r) {
   return o;
 }
 
-Napi::Object OutcomeObject(Napi::Env env, const Outcome& out) {
-  Napi::Object o = Napi::Object::New(env);
-  Napi::Array replies = Napi::Array::New(env, out.replies.size());
-  for (uint32_t i = 0; i < out.replies.size(); ++i) {
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("text", Napi::String::New(env, out.replies[i].text));
-    r.Set("isError", Napi::Boolean::New(env, out.replies[i].is_error));
-    replies.Set(i, r);
+// makeOutcome(sessionKey, agent, replies, provider, model, profiles, text, thinking, rule, extra,
+// ...the session's ten fields). replies: undefined when there is none, else [text, isError, ...];
+// provider undefined: no route. `message_text`, when given, is the JS string the message came
+// in: an ordinary message's route text is usually that very text, which is then not copied.
+Napi::Value OutcomeObject(Napi::Env env, const Outcome& out, napi_value message_text = nullptr,
+                          const std::string* message = nullptr) {
+  constexpr size_t kArgs = 10 + kSessionArgs;
+  napi_value argv[kArgs];
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  argv[0] = Str(env, out.session_key);
+  argv[1] = Str(env, out.agent_id);
+  argv[2] = undefined;
+  if (!out.replies.empty()) {
+    napi_create_array_with_length(env, out.replies.size() * 2, &argv[2]);
+    for (uint32_t i = 0; i < out.replies.size(); ++i) {
+      napi_value is_error;
+      napi_get_boolean(env, out.replies[i].is_error, &is_error);
+      napi_set_element(env, argv[2], 2 * i, Str(env, out.replies[i].text));
+      napi_set_element(env, argv[2], 2 * i + 1, is_error);
+    }
   }
-  o.Set("replies", replies);
-  o.Set("route", out.route ? Napi::Value(RouteObject(env, *out.route)) : env.Null());
-  o.Set("session", SessionObject(env, out.session));
-  o.Set("sessionKey", Napi::String::New(env, out.session_key));
-  o.Set("agent", Napi::String::New(env, out.agent_id));
-  return o;
+  for (size_t i = 3; i < 10; ++i) argv[i] = undefined;
+  if (out.route) {
+    const Route& r = *out.route;
+    argv[3] = Str(env, r.model.provider);
+    argv[4] = Str(env, r.model.model);
+    argv[5] = StringArray(env, r.profiles);
+    argv[6] = message_text && *message == r.text ? message_text : Str(env, r.text);
+    argv[7] = Str(env, r.thinking);
+    argv[8] = Str(env, r.rule);
+    argv[9] = RouteExtra(env, r);
+  }
+  SessionArgs(env, out.session, argv + 10);
+  return Call(env, env.GetInstanceData<AddonData>()->make_outcome, kArgs, argv);
 }
 
 Napi::Array HealthArray(Napi::Env env, const std::vector<std::pair<std::string, ProfileHealth>>& health) {
@@ -273,8 +324,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return DefineClass(env, "Engine",
                        {
                            StaticMethod<&EngineWrap::OpenAsync>("open"),
-                           InstanceMethod<&EngineWrap::Handle>("handle"),
-                           InstanceMethod<&EngineWrap::HandleSync>("handleSync"),
+                           InstanceMethod<&EngineWrap::Handle>("_handle"),
+                           InstanceMethod<&EngineWrap::HandleSync>("_handleSync"),
                            InstanceMethod<&EngineWrap::SessionAsync>("session"),
                            InstanceMethod<&EngineWrap::SessionSync>("sessionSync"),
                            InstanceMethod<&EngineWrap::ReportOutcome>("reportOutcome"),
@@ -315,9 +366,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return p;
   }
 
-  // handle(text, {session, agent, sender}) -> Promise<Outcome>
+  // _handle(text, session, agent, sender) -> Promise<Outcome>
   Napi::Value Handle(const Napi::CallbackInfo& info);
-  // handleSync(text, {session, agent, sender}) -> Outcome (memory-only engines)
+  // _handleSync(text, session, agent, sender) -> Outcome (memory-only engines)
   Napi::Value HandleSync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireMemory(env, "handleSync");
@@ -326,7 +377,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     thread_local Outcome out;
     absl::Status st = engine_->Handle(message, out);
     if (!st.ok()) throw ModelpinError(env, std::string(st.message()));
-    return OutcomeObject(env, out);
+    Napi::Value result = OutcomeObject(env, out, info[0], &message.text);
+    // A huge message's buffer is not kept for the next one.
+    if (message.text.capacity() > 64 * 1024) std::string().swap(message.text);
+    if (out.route && out.route->text.capacity() > 64 * 1024) out = Outcome();
+    return result;
   }
 
   // session(key, {agent}) -> Promise<Session>; sessionSync (memory-only engines).
@@ -542,16 +597,41 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return o ? StringOption(*o, "agent", "options") : std::string();
   }
 
-  static void FillMessage(const Napi::CallbackInfo& info, InboundMessage& m) {
-    m.text = StringArg(info, 0, "text");
-    m.session_key.clear();
-    m.agent_id.clear();
-    m.sender.clear();
-    if (auto o = OptionsArg(info, 1, "handle")) {
-      m.session_key = StringOption(*o, "session", "options");
-      m.agent_id = StringOption(*o, "agent", "options");
-      m.sender = StringOption(*o, "sender", "options");
+  // Reads a string argument into `out`, reusing its buffer (one copy in the usual case);
+  // undefined reads as "" when `optional`.
+  static void ReadString(const Napi::CallbackInfo& info, size_t i, std::string& out, bool optional, const char* what) {
+    napi_env env = info.Env();
+    napi_value v = i < info.Length() ? static_cast<napi_value>(info[i]) : nullptr;
+    if (!v || (optional && info[i].IsUndefined())) {
+      if (!optional) throw Napi::TypeError::New(env, std::string(what) + " must be a string");
+      out.clear();
+      return;
     }
+    if (out.capacity() < 64) out.reserve(64);
+    size_t cap = out.capacity();
+    out.resize(cap);
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, v, out.data(), cap + 1, &len) != napi_ok) {
+      out.clear();
+      throw Napi::TypeError::New(env, std::string(what) + " must be a string");
+    }
+    if (len + 4 > cap) {  // perhaps cut short: read the exact length
+      size_t full = 0;
+      napi_get_value_string_utf8(env, v, nullptr, 0, &full);
+      if (full > len) {
+        out.resize(full);
+        napi_get_value_string_utf8(env, v, out.data(), full + 1, &len);
+      }
+    }
+    out.resize(len);
+  }
+
+  // _handle(text, session, agent, sender): index.js's handle passes the options positionally.
+  static void FillMessage(const Napi::CallbackInfo& info, InboundMessage& m) {
+    ReadString(info, 0, m.text, false, "text");
+    ReadString(info, 1, m.session_key, true, "options.session");
+    ReadString(info, 2, m.agent_id, true, "options.agent");
+    ReadString(info, 3, m.sender, true, "options.sender");
   }
 
   friend class HandleWorker;
@@ -614,9 +694,14 @@ void EngineWrap::TurnDone(const std::string& key) {
   next->Queue();
 }
 
-Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "expected a class");
-  info.Env().GetInstanceData<AddonData>()->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+// setup(ModelpinError, makeOutcome, makeSession), called once by index.js.
+Napi::Value Setup(const Napi::CallbackInfo& info) {
+  for (size_t i = 0; i < 3; ++i)
+    if (i >= info.Length() || !info[i].IsFunction()) throw Napi::TypeError::New(info.Env(), "setup expects three functions");
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  data->error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  data->make_outcome = Napi::Persistent(info[1].As<Napi::Function>());
+  data->make_session = Napi::Persistent(info[2].As<Napi::Function>());
   return info.Env().Undefined();
 }
 
@@ -626,7 +711,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function engine = EngineWrap::Define(env);
   data->engine_class = Napi::Persistent(engine);
   exports.Set("Engine", engine);
-  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass));
+  exports.Set("setup", Napi::Function::New(env, Setup));
   return exports;
 }
 
