@@ -41,9 +41,10 @@ function makeSession(runtime, profile, compactions, profileSource, switchPending
 }
 
 // What handle decided for one message, from the addon's positional values (node/src/addon.cc
-// OutcomeObject): replies come as [text, isError, ...], no provider means no route.
-function makeOutcome(sessionKey, agent, replyPairs, provider, model, profiles, text, thinking, rule, extra,
-  s0, s1, s2, s3, s4, s5, s6, s7, s8, s9) {
+// OutcomeObject): replies come as [text, isError, ...], no provider means no route, the route's
+// profiles come last.
+function makeOutcome(sessionKey, agent, replyPairs, provider, model, text, thinking, rule, extra,
+  s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, ...profiles) {
   const replies = [];
   if (replyPairs !== undefined) {
     for (let i = 0; i < replyPairs.length; i += 2) replies.push({ text: replyPairs[i], isError: replyPairs[i + 1] });

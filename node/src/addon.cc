@@ -4,10 +4,12 @@
 //
 // Store work never runs on the event loop: handle, session, reportOutcome, secretFor, profileHealth
 // and explain return Promises and run on libuv's thread pool (Napi::AsyncWorker). handleSync and
-// sessionSync run on the calling thread and are refused unless the engine's sessions and auth
-// health live in memory (sessions ":memory:" or no state dir, and no modelpin.store), where a
-// turn costs well under a microsecond. Engine.open opens on the thread pool; `new Engine` opens at
-// once, as a bot does at start-up.
+// sessionSync run on the calling thread and are refused unless the engine is memory-only: its
+// sessions and auth health live in memory (sessions ":memory:" or no state dir, and no
+// modelpin.store), where a turn costs well under a microsecond; on such an engine handle runs the
+// turn at once too and returns a settled Promise (a trip through the thread pool would cost ten
+// times the turn). Engine.open opens on the thread pool; `new Engine` opens at once, as a bot does
+// at start-up.
 //
 // The turns of one session run in the order `handle` was called: a call for an (agent, session)
 // pair that already has one in flight waits for it (one queue per pair), so a bot that does not
@@ -82,33 +84,62 @@ std::optional<Napi::Object> OptionsArg(const Napi::CallbackInfo& info, size_t i,
 // ---- results ----------------------------------------------------------------------------------
 
 
+// A JS string: ASCII (the usual ids, keys and model names) is copied as Latin-1, which V8 takes
+// as is; anything else is decoded as UTF-8.
 napi_value Str(napi_env env, const std::string& v) {
   napi_value out;
-  napi_create_string_utf8(env, v.data(), v.size(), &out);
+  bool ascii = true;
+  for (unsigned char c : v) ascii &= c < 0x80;
+  if (ascii) napi_create_string_latin1(env, v.data(), v.size(), &out);
+  else napi_create_string_utf8(env, v.data(), v.size(), &out);
   return out;
 }
+
+// The strings of one result, each distinct value made once: a session's provider, model and pinned
+// profile are usually its route's too.
+class Strings {
+ public:
+  explicit Strings(napi_env env) : env_(env) {}
+  napi_value operator()(const std::string& v) {
+    for (size_t i = 0; i < n_; ++i)
+      if (seen_[i].first->size() == v.size() && *seen_[i].first == v) return seen_[i].second;
+    napi_value out = Str(env_, v);
+    if (n_ < kMax) seen_[n_++] = {&v, out};
+    return out;
+  }
+  // A value that is `v` when `js` holds the same text (the message's own string).
+  void Know(const std::string& v, napi_value js) {
+    if (n_ < kMax) seen_[n_++] = {&v, js};
+  }
+
+ private:
+  static constexpr size_t kMax = 24;
+  napi_env env_;
+  std::pair<const std::string*, napi_value> seen_[kMax];
+  size_t n_ = 0;
+};
 
 // The ten session fields in index.js's makeSession order (undefined when unset): OpenClaw's, as
 // `modelpin replay --json` prints them, then modelpin's own thinkingLevel.
 constexpr size_t kSessionArgs = 10;
-void SessionArgs(napi_env env, const SessionState& s, napi_value* argv) {
+void SessionArgs(napi_env env, Strings& str, const SessionState& s, napi_value* argv) {
   napi_value undefined;
   napi_get_undefined(env, &undefined);
   for (size_t i = 0; i < kSessionArgs; ++i) argv[i] = undefined;
-  auto str = [&](size_t i, const std::optional<std::string>& v) {
-    if (v) argv[i] = Str(env, *v);
+  auto set = [&](size_t i, const std::optional<std::string>& v) {
+    if (v) argv[i] = str(*v);
   };
-  str(0, s.agent_runtime_override);
-  str(1, s.auth_profile_override);
+  set(0, s.agent_runtime_override);
+  set(1, s.auth_profile_override);
   if (s.auth_profile_override_compaction_count)
     napi_create_int32(env, *s.auth_profile_override_compaction_count, &argv[2]);
-  str(3, s.auth_profile_override_source);
+  set(3, s.auth_profile_override_source);
   if (s.live_model_switch_pending) napi_get_boolean(env, *s.live_model_switch_pending, &argv[4]);
-  str(5, s.model_override);
-  str(6, s.model_override_route_resolution);
-  str(7, s.model_override_source);
-  str(8, s.provider_override);
-  str(9, s.thinking_level);
+  set(5, s.model_override);
+  set(6, s.model_override_route_resolution);
+  set(7, s.model_override_source);
+  set(8, s.provider_override);
+  set(9, s.thinking_level);
 }
 
 Napi::Value Call(Napi::Env env, const Napi::FunctionReference& fn, size_t argc, const napi_value* argv) {
@@ -121,7 +152,8 @@ Napi::Value Call(Napi::Env env, const Napi::FunctionReference& fn, size_t argc, 
 
 Napi::Value SessionObject(Napi::Env env, const SessionState& s) {
   napi_value argv[kSessionArgs];
-  SessionArgs(env, s, argv);
+  Strings str(env);
+  SessionArgs(env, str, s, argv);
   return Call(env, env.GetInstanceData<AddonData>()->make_session, kSessionArgs, argv);
 }
 
@@ -154,18 +186,27 @@ Napi::Value RouteExtra(Napi::Env env, const Route& r) {
   return o;
 }
 
-// makeOutcome(sessionKey, agent, replies, provider, model, profiles, text, thinking, rule, extra,
-// ...the session's ten fields). replies: undefined when there is none, else [text, isError, ...];
-// provider undefined: no route. `message_text`, when given, is the JS string the message came
-// in: an ordinary message's route text is usually that very text, which is then not copied.
+// makeOutcome(sessionKey, agent, replies, provider, model, text, thinking, rule, extra, ...the
+// session's ten fields, ...the route's profiles). replies: undefined when there is none, else
+// [text, isError, ...]; provider undefined: no route. `message_text`, when given, is the JS string
+// the message came in: an ordinary message's route text is usually that very text, not copied.
 Napi::Value OutcomeObject(Napi::Env env, const Outcome& out, napi_value message_text = nullptr,
                           const std::string* message = nullptr) {
-  constexpr size_t kArgs = 10 + kSessionArgs;
-  napi_value argv[kArgs];
+  constexpr size_t kFixed = 9 + kSessionArgs;
+  const size_t profiles = out.route ? out.route->profiles.size() : 0;
+  napi_value small[kFixed + 8];
+  std::vector<napi_value> big;
+  napi_value* argv = small;
+  if (profiles > 8) {
+    big.resize(kFixed + profiles);
+    argv = big.data();
+  }
+  Strings str(env);
+  if (message_text) str.Know(*message, message_text);
   napi_value undefined;
   napi_get_undefined(env, &undefined);
-  argv[0] = Str(env, out.session_key);
-  argv[1] = Str(env, out.agent_id);
+  argv[0] = str(out.session_key);
+  argv[1] = str(out.agent_id);
   argv[2] = undefined;
   if (!out.replies.empty()) {
     napi_create_array_with_length(env, out.replies.size() * 2, &argv[2]);
@@ -176,19 +217,19 @@ Napi::Value OutcomeObject(Napi::Env env, const Outcome& out, napi_value message_
       napi_set_element(env, argv[2], 2 * i + 1, is_error);
     }
   }
-  for (size_t i = 3; i < 10; ++i) argv[i] = undefined;
+  for (size_t i = 3; i < 9; ++i) argv[i] = undefined;
   if (out.route) {
     const Route& r = *out.route;
-    argv[3] = Str(env, r.model.provider);
-    argv[4] = Str(env, r.model.model);
-    argv[5] = StringArray(env, r.profiles);
-    argv[6] = message_text && *message == r.text ? message_text : Str(env, r.text);
-    argv[7] = Str(env, r.thinking);
-    argv[8] = Str(env, r.rule);
-    argv[9] = RouteExtra(env, r);
+    argv[3] = str(r.model.provider);
+    argv[4] = str(r.model.model);
+    argv[5] = str(r.text);
+    argv[6] = str(r.thinking);
+    argv[7] = str(r.rule);
+    argv[8] = RouteExtra(env, r);
+    for (size_t i = 0; i < profiles; ++i) argv[kFixed + i] = str(r.profiles[i]);
   }
-  SessionArgs(env, out.session, argv + 10);
-  return Call(env, env.GetInstanceData<AddonData>()->make_outcome, kArgs, argv);
+  SessionArgs(env, str, out.session, argv + 9);
+  return Call(env, env.GetInstanceData<AddonData>()->make_outcome, kFixed + profiles, argv);
 }
 
 Napi::Array HealthArray(Napi::Env env, const std::vector<std::pair<std::string, ProfileHealth>>& health) {
@@ -370,15 +411,23 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Handle(const Napi::CallbackInfo& info);
   // _handleSync(text, session, agent, sender) -> Outcome (memory-only engines)
   Napi::Value HandleSync(const Napi::CallbackInfo& info) {
+    RequireMemory(info.Env(), "handleSync");
+    std::string error;
+    Napi::Value out = HandleHere(info, error);
+    if (!error.empty()) throw ModelpinError(info.Env(), error);
+    return out;
+  }
+  // One turn on this thread; an engine error is returned in `error`. A memory-only engine's turn
+  // takes well under a microsecond: both forms of handle run it here.
+  Napi::Value HandleHere(const Napi::CallbackInfo& info, std::string& error) {
     Napi::Env env = info.Env();
-    RequireMemory(env, "handleSync");
     thread_local InboundMessage message;
     FillMessage(info, message);
     thread_local Outcome out;
     absl::Status st = engine_->Handle(message, out);
-    if (!st.ok()) throw ModelpinError(env, std::string(st.message()));
-    Napi::Value result = OutcomeObject(env, out, info[0], &message.text);
-    // A huge message's buffer is not kept for the next one.
+    Napi::Value result = st.ok() ? OutcomeObject(env, out, info[0], &message.text) : env.Undefined();
+    if (!st.ok()) error = st.message().empty() ? "engine error" : std::string(st.message());
+    // A huge message's buffers are not kept for the next one.
     if (message.text.capacity() > 64 * 1024) std::string().swap(message.text);
     if (out.route && out.route->text.capacity() > 64 * 1024) out = Outcome();
     return result;
@@ -665,6 +714,15 @@ class HandleWorker : public PromiseWorker {
 };
 
 Napi::Value EngineWrap::Handle(const Napi::CallbackInfo& info) {
+  if (memory_only_) {  // nothing to wait for: the turn runs here, the Promise is settled at once
+    Napi::Env env = info.Env();
+    std::string error;
+    Napi::Value out = HandleHere(info, error);
+    auto deferred = Napi::Promise::Deferred::New(env);
+    if (error.empty()) deferred.Resolve(out);
+    else deferred.Reject(ModelpinError(env, error).Value());
+    return deferred.Promise();
+  }
   auto* w = new HandleWorker(info.Env(), this, info.This().As<Napi::Object>());
   try {
     FillMessage(info, w->message());
