@@ -2,18 +2,18 @@
 # Layers include only downward, never sideways:
 #   sdk/ (alone: includes nothing of modelpin)
 #   base/ <- grammar/ <- engine/ (with its sub-folders) <- plugins/, replay/ <- embed/
-#     <- cli/, python/, examples/
+#     <- cli/, python/, examples/, node/
 # A layer may include its own headers and those of any layer below it; plugins/ and replay/ are
-# siblings (neither includes the other), and so are the clients cli/, python/ and examples/.
+# siblings (neither includes the other), and so are the clients cli/, python/, examples/ and node/.
 # Fails naming each file that includes a higher (or sibling) layer. Before checking the tree it
 # checks itself: a copy with one bad include must fail.
 set -euo pipefail
 src=$1
-layers="sdk base grammar engine plugins replay embed cli python examples"
+layers="sdk base grammar engine plugins replay embed cli python examples node"
 rank() {
   case $1 in
     sdk) echo 0 ;; base) echo 1 ;; grammar) echo 2 ;; engine) echo 3 ;; plugins | replay) echo 4 ;; embed) echo 5 ;;
-    cli | python | examples) echo 6 ;; *) echo 9 ;;
+    cli | python | examples | node) echo 6 ;; *) echo 9 ;;
   esac
 }
 
