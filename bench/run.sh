@@ -19,8 +19,8 @@ reps=${BENCH_REPETITIONS:-10}
 replay_runs=${BENCH_REPLAY_RUNS:-3}
 
 # Only what the table needs, so an unrelated target cannot stop the benchmarks.
-ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency bench/soak cli/modelpin >/dev/null ||
-  ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency bench/soak cli/modelpin
+ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency bench/soak cli/modelpin node/modelpin.node >/dev/null ||
+  ninja -C "$build" bench/engine_bench bench/memory_probe bench/store_latency bench/soak cli/modelpin node/modelpin.node
 
 buildtype=$(meson introspect --buildoptions "$build" |
   python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"))')
@@ -306,4 +306,34 @@ PY
 # `modelpin serve` under wrk (floor, memory, Redis side by side), on this run's redis-server.
 echo
 BENCH_SERVICE_RESULTS="$results/service.txt" "$root/bench/service_bench.sh" "$build" "$MODELPIN_BENCH_REDIS"
+# The Node.js package: what handleSync and await handle add to the C++ call (bench/node_bench.js).
+echo "bench: node handle overhead ($reps repetitions)..." >&2
+node "$root/bench/node_bench.js" "$build" --repetitions "$reps" --json >"$results/node_bench.json" || true
+python3 - "$results/node_bench.json" <<'PY'
+import json, sys
+try:
+    f = json.load(open(sys.argv[1]))
+except (OSError, ValueError):
+    f = None
+rows = []
+if f is None:
+    rows.append(("Node handle overhead", "bench/node_bench.js failed", "-", "NO"))
+else:
+    rows.append(("Node handleSync over C++, ordinary message, memory (CPU)",
+                 f"{f['sync_overhead_ns']:.0f} ns ({f['sync_ns']:.0f} ns against {f['cxx_ns']:.0f} ns)", "<= 2 us",
+                 "yes" if f["sync_overhead_ns"] <= 2000 else "NO"))
+    rows.append(("Node await handle over C++, ordinary message, memory (CPU)",
+                 f"{f['async_overhead_ns']:.0f} ns (wall {f['async_wall_ns']:.0f} ns)", "<= 15 us",
+                 "yes" if f["async_overhead_ns"] <= 15000 else "NO"))
+    rows.append(("(info) Node await handle through the thread pool, SQLite",
+                 f"{f['pool_ns']:.0f} ns CPU, wall {f['pool_wall_ns']:.0f} ns", "-", "n/a"))
+head = ("what", "figure", "target", "met?")
+w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"
+print()
+print(line(head))
+print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+for r in rows:
+    print(line(r))
+PY
 echo "raw results: $results" >&2

@@ -22,6 +22,11 @@ cat > "$tmp/bin/apt-get" <<'SH'
 #!/bin/sh
 echo "apt-get must not run: every package is installed" >&2; exit 1
 SH
+# npm: `npm ci` of the node package's dependencies, logged.
+cat > "$tmp/bin/npm" <<'SH'
+#!/usr/bin/env bash
+echo "npm $*" >> "$STUB_LOG"
+SH
 cat > "$tmp/bin/clang++-stub" <<'SH'
 #!/bin/sh
 exit 0

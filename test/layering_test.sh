@@ -2,18 +2,19 @@
 # Layers include only downward, never sideways:
 #   sdk/ (alone: includes nothing of modelpin)
 #   base/ <- grammar/ <- engine/ (with its sub-folders) <- plugins/, replay/, observe/ <- embed/
-#     <- calls/ <- service/ (the HTTP service's library) <- cli/, python/, examples/
+#     <- calls/ <- service/ (the HTTP service's library) <- cli/, python/, examples/, node/
 # A layer may include its own headers and those of any layer below it; plugins/, replay/ and
-# observe/ are siblings (none includes another), and so are the clients cli/, python/ and examples/.
+# observe/ are siblings (none includes another), and so are the clients cli/, python/, examples/
+# and node/.
 # Fails naming each file that includes a higher (or sibling) layer. Before checking the tree it
 # checks itself: a copy with one bad include must fail.
 set -euo pipefail
 src=$1
-layers="sdk base grammar engine plugins replay observe embed calls service cli python examples"
+layers="sdk base grammar engine plugins replay observe embed calls service cli python examples node"
 rank() {
   case $1 in
     sdk) echo 0 ;; base) echo 1 ;; grammar) echo 2 ;; engine) echo 3 ;; plugins | replay | observe) echo 4 ;;
-    embed) echo 5 ;; calls) echo 6 ;; service) echo 7 ;; cli | python | examples) echo 8 ;; *) echo 9 ;;
+    embed) echo 5 ;; calls) echo 6 ;; service) echo 7 ;; cli | python | examples | node) echo 8 ;; *) echo 9 ;;
   esac
 }
 
