@@ -24,7 +24,7 @@
     'cflags_cc': ['-std=c++20', '-fexceptions', '-fvisibility=hidden'],
     'libraries': [
       '<(engine_lib)',
-      '<!@(pkg-config --libs absl_strings absl_str_format absl_status absl_statusor absl_flat_hash_map absl_hash sqlite3 hiredis)',
+      '<!@(pkg-config --libs absl_strings absl_str_format absl_status absl_statusor absl_flat_hash_map absl_hash sqlite3 hiredis libcrypto libcurl)',
       '-ldl',
       '-lpthread',
     ],

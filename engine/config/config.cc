@@ -703,11 +703,6 @@ static absl::Status ReadWebhooks(const Reader& r, const Value& v, std::vector<Co
         return r.file().Error(absl::StrCat(at, ".", text::EchoSafe(key, 40)),
                               "unknown key (expected url, events or secret)");
     }
-    const Value* url = Reader::Get(v[i], "url");
-    if (url == nullptr) return r.file().Error(at, "missing \"url\"");
-    ASSIGN_OR_RETURN(hook.url, r.String(*url, at + ".url"));
-    if (!absl::StartsWith(hook.url, "http://") && !absl::StartsWith(hook.url, "https://"))
-      return r.file().Error(at + ".url", "expected an http:// or https:// URL");
     if (const Value* events = Reader::Get(v[i], "events")) {
       ASSIGN_OR_RETURN(hook.events, r.Strings(*events, at + ".events"));
       for (size_t j = 0; j < hook.events.size(); ++j) {
@@ -721,10 +716,16 @@ static absl::Status ReadWebhooks(const Reader& r, const Value& v, std::vector<Co
       }
       if (std::find(hook.events.begin(), hook.events.end(), "*") != hook.events.end()) hook.events.clear();
     }
+    // The members present are checked first, then the ones missing.
     const Value* secret = Reader::Get(v[i], "secret");
-    if (secret == nullptr) return r.file().Error(at, "missing \"secret\" (receivers verify the signature with it)");
-    if (!secret->IsString() || secret->GetStringLength() == 0)
+    if (secret != nullptr && (!secret->IsString() || secret->GetStringLength() == 0))
       return r.file().Error(at + ".secret", "expected a non-empty string");
+    const Value* url = Reader::Get(v[i], "url");
+    if (url == nullptr) return r.file().Error(at, "missing \"url\"");
+    ASSIGN_OR_RETURN(hook.url, r.String(*url, at + ".url"));
+    if (!absl::StartsWith(hook.url, "http://") && !absl::StartsWith(hook.url, "https://"))
+      return r.file().Error(at + ".url", "expected an http:// or https:// URL");
+    if (secret == nullptr) return r.file().Error(at, "missing \"secret\" (receivers verify the signature with it)");
     hook.secret.assign(secret->GetString(), secret->GetStringLength());
     out->push_back(std::move(hook));
   }
