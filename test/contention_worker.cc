@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   const std::string worker = argv[3];
   const long n = std::atol(argv[4]);
   modelpin::EngineSetup setup{.state_dir = argv[2], .config_path = argv[1]};
-  setup.environment = std::map<std::string, std::string>{};
+  setup.environment.emplace();  // no credentials from this process's environment
   setup.plugins.push_back(std::make_shared<CountPlugin>(worker));
   auto engine = modelpin::OpenEngine(std::move(setup));
   if (!engine.ok()) {

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   const bool memory = argc > 3 && std::string(argv[3]) == "--memory";
   modelpin::EngineSetup setup{.state_dir = argv[2], .config_path = argv[1]};
   if (memory) setup.sessions = modelpin::EngineSetup::Sessions::kMemory;
-  setup.environment = std::map<std::string, std::string>{};
+  setup.environment.emplace();  // no credentials from this process's environment
   if (const char* recheck = std::getenv("STORE_BOT_RECHECK_MS")) setup.auth_recheck_ms = std::atoll(recheck);
   auto engine = modelpin::OpenEngine(std::move(setup));
   if (!engine.ok()) {
