@@ -123,6 +123,8 @@ int RunAuthCooldowns(std::vector<std::string> args);
 int RunSetupToken(std::vector<std::string> args);
 // cli/sessions_cmd.cc: sessions in a shared store.
 int RunSessions(std::vector<std::string> args);
+// cli/timeline_cmd.cc: a running service's rotation timeline (GET /v1/timeline).
+int RunTimeline(std::vector<std::string> args);
 // cli/serve_cmd.cc: the HTTP service (service/).
 int RunServe(std::vector<std::string> args);
 

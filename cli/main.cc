@@ -24,6 +24,8 @@ Verbs:
                                          the stored sessions (SQLite, or Redis of modelpin.store)
   serve [--listen 127.0.0.1:8787|unix:PATH]
                                          the engine as an HTTP/1.1 JSON service (docs/service.md)
+  timeline [--since 1h] [--url URL] [--out FILE.svg]
+                                         the rotation timeline of a running service, as SVG
 
 Options every verb takes:
   --config FILE   config file (default $MODELPIN_CONFIG, else <state>/modelpin.json)
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   if (verb == "doctor") return modelpin::cli::RunDoctor(std::move(args));
   if (verb == "sessions") return modelpin::cli::RunSessions(std::move(args));
   if (verb == "serve") return modelpin::cli::RunServe(std::move(args));
+  if (verb == "timeline") return modelpin::cli::RunTimeline(std::move(args));
   if (verb == "--version") {
     std::cout << "modelpin " << MODELPIN_VERSION << "\n";
     return 0;

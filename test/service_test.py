@@ -217,6 +217,15 @@ def test_live_routes(s):
     status, ctype, _, text = raw(s, "GET", "/v1/timeline?since=1h")
     if status != 200 or "<svg" not in text or 'data-profile="anthropic:work"' not in text or 'data-outcome="rate_limit"' not in text:
         fail(f"/v1/timeline: {status} {ctype}: the reported call is not drawn: {text[:300]}")
+    # The same picture from the command line, of this running service.
+    out = subprocess.run([MODELPIN, "timeline", "--url", "http://" + s.address, "--since", "1h"], capture_output=True,
+                         text=True, env=env())
+    if out.returncode != 0 or 'data-outcome="rate_limit"' not in out.stdout:
+        fail(f"modelpin timeline: exit {out.returncode}, {out.stderr.strip()[:200]!r}, no rate-limited call drawn")
+    bad = subprocess.run([MODELPIN, "timeline", "--url", "http://" + s.address], capture_output=True, text=True,
+                         env=dict(env(), MODELPIN_SERVICE_TOKEN="wrong"))
+    if bad.returncode != 1 or "403" not in bad.stderr:
+        fail(f"modelpin timeline with a wrong token: exit {bad.returncode}, {bad.stderr.strip()[:200]!r}")
     call(s, "POST", "/v1/cooldowns/clear", {"profile": "anthropic:work"})
     # The cleared profile routes at once, not after the next recheck of the auth store.
     states = {p["id"]: p["state"] for p in call(s, "GET", "/v1/profiles")[0]["profiles"]}

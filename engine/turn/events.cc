@@ -12,24 +12,6 @@
 #include "rapidjson/writer.h"
 
 namespace modelpin {
-namespace {
-
-constexpr std::string_view kNames[kEventKinds] = {"pin_changed",      "cooldown_started", "cooldown_ended",
-                                                  "profile_disabled", "profile_recovered", "fallback_used",
-                                                  "store_failed_over"};
-
-}  // namespace
-
-std::string_view EventKindName(EventKind kind) { return kNames[static_cast<int>(kind)]; }
-
-bool ParseEventKind(std::string_view name, EventKind& kind) {
-  for (int i = 0; i < kEventKinds; ++i)
-    if (kNames[i] == name) {
-      kind = static_cast<EventKind>(i);
-      return true;
-    }
-  return false;
-}
 
 std::string_view Event::Field(std::string_view name) const {
   for (const auto& [k, v] : fields)
