@@ -4,12 +4,13 @@ python3-selenium, against `modelpin serve` on loopback with fixture state and a 
 
     console_test.py MODELPIN SOURCE_ROOT ARTIFACT_DIR
 
-Checks: a wrong token shows a clear error; signed in, the profiles shown are those of
+Checks: the page opens with the token field focused and Enter signs in (the keyboard alone); a
+wrong token shows a clear error; signed in, the profiles shown are those of
 `modelpin models auth list --json`; an ordinary message through /v1/chat that the stand-in answers
 with 429 puts the profile into cooldown on the page within 2 s without a reload; the "Clear
 cooldown" button (confirmed) clears it in the store; no whole secret is anywhere in the DOM or in
-a response the page reads; the page logs no console error; the sessions, live and timeline views
-render. Screenshots of each view go to ARTIFACT_DIR. Then, with 10,000 sessions and 100 profiles,
+a response the page reads; the page logs no console error; at 390 px wide nothing scrolls
+sideways; the sessions, live and timeline views render. Screenshots of each view go to ARTIFACT_DIR. Then, with 10,000 sessions and 100 profiles,
 the time until the first view is drawn is printed (a figure, not an assertion).
 """
 import json
@@ -29,6 +30,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -146,9 +148,12 @@ def main():
         csp = server_headers(server.base + "/").get("content-security-policy", "")
         check("default-src 'self'" in csp and "unsafe-inline" not in csp, f"a strict Content-Security-Policy: {csp!r}")
 
+        # Usable with the keyboard: the page opens with the token field focused, and Enter signs in.
+        WebDriverWait(driver, 5).until(lambda d: d.execute_script("return document.activeElement.id") == "token")
+        check(True, "the token field has the focus when the page opens")
+
         # A wrong token: a clear error, still on the sign-in form.
-        driver.find_element(By.ID, "token").send_keys("wrong-token")
-        driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
+        driver.switch_to.active_element.send_keys("wrong-token" + Keys.RETURN)  # the keyboard alone
         err = wait.until(EC.visibility_of_element_located((By.ID, "signin-error")))
         check("refused the token" in err.text and "403" in err.text, f"a wrong token says so: {err.text!r}")
         shot(driver, "signin-error")
@@ -204,6 +209,14 @@ def main():
         after = {p["id"]: p for p in listed["profiles"]}
         check(cooled_id in after and after[cooled_id].get("state", "ok") == "ok",
               f"the store holds no cooldown for {cooled_id!r} after the button: {after.get(cooled_id)}")
+
+        # Readable on a phone: at 390 px nothing is wider than the screen (tables fold into one column).
+        driver.set_window_size(390, 844)
+        time.sleep(0.3)
+        wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        check(wide <= 0, f"at 390 px wide the page does not scroll sideways ({wide} px too wide)")
+        shot(driver, "profiles-phone")
+        driver.set_window_size(1280, 900)
 
         # The other views render.
         for view in ("sessions", "live", "timeline"):
