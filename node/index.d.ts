@@ -130,6 +130,8 @@ export class Engine {
   handleSync(text: string, options?: MessageOptions): Outcome;
   /** The stored fields of a session, without handling a message. */
   session(key: string, options?: { agent?: string }): Promise<Session>;
+  /** The agent's stored session keys, sorted (what `modelpin sessions list` lists). */
+  sessionKeys(options?: { agent?: string }): Promise<string[]>;
   sessionSync(key: string, options?: { agent?: string }): Session;
   /** Reports how a model call went, so the next route rotates; recorded in the auth store. */
   reportOutcome(agent: string, session: string, profile: string, result: CallResult): Promise<void>;

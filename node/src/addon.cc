@@ -369,6 +369,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                            InstanceMethod<&EngineWrap::HandleSync>("_handleSync"),
                            InstanceMethod<&EngineWrap::SessionAsync>("session"),
                            InstanceMethod<&EngineWrap::SessionSync>("sessionSync"),
+                           InstanceMethod<&EngineWrap::SessionKeysAsync>("sessionKeys"),
                            InstanceMethod<&EngineWrap::ReportOutcome>("reportOutcome"),
                            InstanceMethod<&EngineWrap::SecretFor>("secretFor"),
                            InstanceMethod<&EngineWrap::ProfileHealth>("profileHealth"),
@@ -454,6 +455,35 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     std::string key = StringArg(info, 0, "session key");
     std::string agent = AgentOption(info, 1, "session");
     auto* w = new W(info.Env(), engine_, std::move(agent), std::move(key));
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+  // sessionKeys({agent}) -> Promise<string[]>: the agent's stored session keys, sorted (what
+  // `modelpin sessions list` lists).
+  Napi::Value SessionKeysAsync(const Napi::CallbackInfo& info) {
+    class W : public PromiseWorker {
+     public:
+      W(Napi::Env env, std::shared_ptr<Engine> e, std::string agent)
+          : PromiseWorker(env), e_(std::move(e)), agent_(std::move(agent)) {}
+      void Execute() override {
+        auto keys = e_->SessionKeys(agent_);
+        if (!keys.ok()) return Fail(keys.status());
+        keys_ = *std::move(keys);
+      }
+      Napi::Value Result(Napi::Env env) override {
+        Napi::Array out = Napi::Array::New(env, keys_.size());
+        for (size_t i = 0; i < keys_.size(); ++i) out.Set(static_cast<uint32_t>(i), Napi::String::New(env, keys_[i]));
+        return out;
+      }
+
+     private:
+      std::shared_ptr<Engine> e_;
+      std::string agent_;
+      std::vector<std::string> keys_;
+    };
+    std::string agent = AgentOption(info, 0, "sessionKeys");
+    auto* w = new W(info.Env(), engine_, std::move(agent));
     Napi::Promise p = w->promise();
     w->Queue();
     return p;

@@ -50,6 +50,19 @@ test('sessions persist in the state dir (SQLite) and a second engine reads them'
   assert.ok(fs.existsSync(path.join(state, 'sessions.sqlite')));
 });
 
+test('sessionKeys lists the stored sessions as `modelpin sessions list` does', async (t) => {
+  const state = stateCopy(t);
+  const engine = engineOn(state);
+  for (const key of ['chat-b', 'chat-a']) await engine.handle('/model sonnet', { session: key });
+  const keys = await engineOn(state).sessionKeys();
+  assert.deepEqual(keys, ['chat-a', 'chat-b']);
+  const listed = spawnSync(cli(), ['sessions', 'list', '--json', '--state', state], { encoding: 'utf8' }).stdout;
+  for (const key of keys) assert.ok(listed.includes(key), `the CLI lists ${key}: ${listed}`);
+  assert.deepEqual(await engine.sessionKeys({ agent: 'ops' }), []);  // another agent's sessions are its own
+  assert.throws(() => engine.sessionKeys(5), TypeError);
+  assert.equal((await engine.handle('hello', { session: 'chat-a' })).route.model, 'claude-sonnet-4-5');
+});
+
 test('Engine.open opens on the thread pool; its errors reject with ModelpinError', async (t) => {
   const engine = await Engine.open({ stateDir: stateCopy(t), environment: {} });
   assert.ok(engine instanceof Engine);
