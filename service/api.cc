@@ -326,20 +326,23 @@ void AppendTurnSession(std::string& out, const SessionState& s) {
   out.push_back('}');
 }
 
-// `sink`: where the outcome goes (the caller records it); nullptr: a buffer of this thread.
-void Turn(Engine& e, const Request& req, Response& r, Outcome* sink) {
-  thread_local InboundMessage msg;
-  thread_local Outcome local;
-  Outcome& out = sink ? *sink : local;
+// The message of POST /v1/turn and POST /v1/chat: {agent, session, sender, text, channel,
+// chat_type}. False (with the 400 written) when the body is not that.
+bool ReadMessage(const Request& req, InboundMessage& msg, Response& r) {
   Body body;
   if (!body.Parse(req.body, {"agent", "session", "sender", "text", "channel", "chat_type"}) ||
       !body.String("agent", msg.agent_id) || !body.String("session", msg.session_key) ||
       !body.String("sender", msg.sender) || !body.String("text", msg.text, /*required=*/true) ||
-      !body.String("channel", msg.channel) || !body.String("chat_type", msg.chat_type))
-    return Fail(r, 400, body.error());
-  if (absl::Status st = e.Handle(msg, out); !st.ok()) return Fail(r, st);
-  std::string& o = r.body;
-  o.clear();
+      !body.String("channel", msg.channel) || !body.String("chat_type", msg.chat_type)) {
+    Fail(r, 400, body.error());
+    return false;
+  }
+  return true;
+}
+
+// What the turn and the chat answers start with: {"agentId", "sessionKey", "replies", "route"
+// (the object is left open for the caller's members).
+void AppendOutcomeHead(std::string& o, const Outcome& out) {
   o += "{\"agentId\":";
   AppendString(o, out.agent_id);
   o += ",\"sessionKey\":";
@@ -354,6 +357,18 @@ void Turn(Engine& e, const Request& req, Response& r, Outcome* sink) {
   o += "],\"route\":";
   if (out.route) AppendRoute(o, *out.route);
   else o += "null";
+}
+
+// `sink`: where the outcome goes (the caller records it); nullptr: a buffer of this thread.
+void Turn(Engine& e, const Request& req, Response& r, Outcome* sink) {
+  thread_local InboundMessage msg;
+  thread_local Outcome local;
+  Outcome& out = sink ? *sink : local;
+  if (!ReadMessage(req, msg, r)) return;
+  if (absl::Status st = e.Handle(msg, out); !st.ok()) return Fail(r, st);
+  std::string& o = r.body;
+  o.clear();
+  AppendOutcomeHead(o, out);
   o += ",\"session\":";
   AppendTurnSession(o, out.session);
   o.push_back('}');
@@ -735,12 +750,7 @@ void Events(const std::shared_ptr<EventHub>& hub, const Request& req, std::share
 // POST /v1/chat {agent, session, sender, text, channel, chat_type}: a whole message end to end.
 void Chat(Engine& e, const ApiOptions& o, const Request& req, Response& r) {
   InboundMessage msg;
-  Body body;
-  if (!body.Parse(req.body, {"agent", "session", "sender", "text", "channel", "chat_type"}) ||
-      !body.String("agent", msg.agent_id) || !body.String("session", msg.session_key) ||
-      !body.String("sender", msg.sender) || !body.String("text", msg.text, /*required=*/true) ||
-      !body.String("channel", msg.channel) || !body.String("chat_type", msg.chat_type))
-    return Fail(r, 400, body.error());
+  if (!ReadMessage(req, msg, r)) return;
   ChatOptions chat = o.chat;
   const std::string agent = e.ResolveAgent(msg.agent_id);
   ModelRef first_model;
@@ -759,20 +769,7 @@ void Chat(Engine& e, const ApiOptions& o, const Request& req, Response& r) {
   const Outcome& out = result->outcome;
   std::string& j = r.body;
   j.clear();
-  j += "{\"agentId\":";
-  AppendString(j, out.agent_id);
-  j += ",\"sessionKey\":";
-  AppendString(j, out.session_key);
-  j += ",\"replies\":[";
-  for (size_t i = 0; i < out.replies.size(); ++i) {
-    if (i) j.push_back(',');
-    j += "{\"text\":";
-    AppendString(j, out.replies[i].text);
-    j += out.replies[i].is_error ? ",\"isError\":true}" : ",\"isError\":false}";
-  }
-  j += "],\"route\":";
-  if (out.route) AppendRoute(j, *out.route);
-  else j += "null";
+  AppendOutcomeHead(j, out);
   j += ",\"answer\":";
   if (result->answer) AppendString(j, *result->answer);
   else j += "null";
