@@ -7,7 +7,8 @@ namespace modelpin::service {
 void RegisterConsole(Router& router) {
   for (size_t i = 0; i < kConsoleFileCount; ++i) {
     const ConsoleFile& f = kConsoleFiles[i];
-    const std::string path = f.name == "index.html" ? "/" : "/" + std::string(f.name);
+    std::string path = "/";  // index.html is the root; the rest keep their names
+    if (f.name != "index.html") path.append(f.name);
     router.Add("GET", path, Access::kPublic, [&f](const Request&, Response& r) {
       r.content_type = std::string(f.content_type);
       r.body.assign(f.bytes);
