@@ -797,6 +797,11 @@ absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(const modelpi
   return Wrap(descriptor, label, nullptr, config);
 }
 
+absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(std::nullptr_t, const std::string& label,
+                                                                   const Config* config) {
+  return Wrap(nullptr, label, nullptr, config);
+}
+
 absl::StatusOr<std::shared_ptr<const Plugin>> LoadPlugin(const std::string& path, const Config* config) {
   const std::string file = path.find('/') == std::string::npos ? "./" + path : path;
   if (std::string why = CheckSharedObject(file); !why.empty())

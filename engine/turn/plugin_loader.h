@@ -14,6 +14,7 @@
 #ifndef MODELPIN_ENGINE_TURN_PLUGIN_LOADER_H_
 #define MODELPIN_ENGINE_TURN_PLUGIN_LOADER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -58,6 +59,9 @@ absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(const modelpi
                                                                    const Config* config = nullptr);
 absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(const modelpin_plugin_v2* descriptor,
                                                                    const std::string& label,
+                                                                   const Config* config = nullptr);
+// No descriptor (what a plugin's entry returned): "not a modelpin plugin".
+absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(std::nullptr_t, const std::string& label,
                                                                    const Config* config = nullptr);
 
 }  // namespace modelpin
