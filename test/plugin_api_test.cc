@@ -379,3 +379,59 @@ BOOST_AUTO_TEST_CASE(Abi2DescriptorsOfALaterMinorLoadAndArraysAreReadAtTheirStri
              "libgrow.so: malformed plugin descriptor: /grow is a directive but required_capabilities lacks "
              "MODELPIN_CAP_DIRECTIVES");
 }
+
+// The observer seam of the C++ Plugin interface (what an ABI 2 plugin's on_route/on_outcome ride
+// on): told of every message that goes on to the model and every recorded outcome, never of a
+// command; an observer that throws changes nothing and the next message is answered.
+namespace {
+class Watcher : public Plugin {
+ public:
+  std::string_view name() const override { return "watch"; }
+  std::vector<CommandInfo> Commands() const override { return {}; }
+  bool ObservesRoutes() const override { return true; }
+  bool ObservesOutcomes() const override { return true; }
+  void OnRoute(const InboundMessage& m, const Outcome& o, int64_t now) const override {
+    seen->push_back("route " + m.sender + " " + o.route->model.Label() + " " + o.route->text + " " +
+                    std::to_string(now == kNow));
+    if (throws) throw std::runtime_error("observer bug");
+  }
+  void OnOutcome(const std::string& agent, const std::string& session, const CallReport& r, std::string_view provider,
+                 int64_t) const override {
+    seen->push_back("outcome " + agent + " " + session + " " + r.profile_id + " " + std::string(ErrorClassName(r.error)) +
+                    " " + std::string(provider));
+    if (throws) throw std::runtime_error("observer bug");
+  }
+  std::shared_ptr<std::vector<std::string>> seen = std::make_shared<std::vector<std::string>>();
+  bool throws = false;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ObserversSeeRoutesAndOutcomesAndCannotChangeTheAnswer) {
+  const std::string dir = TempDir();
+  fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
+  const std::string config = testing::ReadFile(dir + "/modelpin.json");
+  for (bool throws : {false, true}) {
+    auto watcher = std::make_shared<Watcher>();
+    watcher->throws = throws;
+    PluginRegistry r = BuiltinPlugins();
+    BOOST_REQUIRE(r.Add(watcher).ok());
+    BOOST_TEST(r.route_observers().size() == 1u);
+    BOOST_TEST(BuiltinPlugins().route_observers().empty());  // nothing to call without observers
+    auto e = MakeEngine(std::move(r), config, nullptr, dir);
+    auto o = e->Handle({.text = "hello there", .sender = "ann"});
+    BOOST_REQUIRE(o.ok());
+    BOOST_REQUIRE(o->route);
+    auto think = e->Handle({.text = "/think high"});  // a command: no route, nothing observed
+    BOOST_REQUIRE(think.ok());
+    BOOST_TEST(!think->route.has_value());
+    BOOST_TEST(e->ReportOutcome("main", "agent:main:main", o->route->profiles.front(), CallResult::kRateLimit).ok());
+    auto next = e->Handle({.text = "again"});
+    BOOST_REQUIRE(next.ok());
+    BOOST_TEST(next->route.has_value());
+    const std::vector<std::string> expected = {
+        "route ann anthropic/claude-opus-4-5 hello there 1",
+        "outcome main agent:main:main " + o->route->profiles.front() + " rate_limit anthropic",
+        "route  anthropic/claude-opus-4-5 again 1"};
+    BOOST_TEST(*watcher->seen == expected, boost::test_tools::per_element());
+  }
+}
