@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::uniqu
   std::vector<std::string> files = config.plugin_paths();
   files.insert(files.end(), options.extra_plugin_files.begin(), options.extra_plugin_files.end());
   for (const auto& path : files) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
+    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path, &config));
     RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
   }
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
@@ -671,6 +671,19 @@ absl::Status RetryContended(absl::Status st, std::chrono::milliseconds budget, c
 }
 }  // namespace
 
+namespace {
+// Tells the route observers (Plugin::ObservesRoutes) where a stored turn's message went.
+[[gnu::noinline]] void NotifyRoute(const PluginRegistry& plugins, const InboundMessage& message, const Outcome& out,
+                                   int64_t now) {
+  for (const Plugin* p : plugins.route_observers()) {
+    try {
+      p->OnRoute(message, out, now);
+    } catch (...) {  // an observer cannot change the answer (plugin.h)
+    }
+  }
+}
+}  // namespace
+
 absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
   // A session another process changed after this turn read it is refused by the store's
   // version-checked write; the turn then runs again on the fresh state (RetryContended).
@@ -679,6 +692,7 @@ absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
     st = RetryContended(std::move(st), sessions_->ContentionBudget(), absl::StrCat("session ", out.session_key),
                         [&] { return HandleTurn(message, out); });
   RETURN_IF_ERROR(st);
+  if (out.route && !plugins_.route_observers().empty()) [[unlikely]] NotifyRoute(plugins_, message, out, clock_->NowMs());
   // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
   // at most 16 KiB: a chat client never receives bytes it could misread.
   for (auto& r : out.replies)
@@ -781,7 +795,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
     if (std::optional<Reply> refusal = ApplyDirectives(found, directive_only, ctx, out.replies))
       return refuse(std::move(*refusal));
     RecordDirectivePinChange(ctx, stored, now);
-    if (directive_only) return finish_without_route();
+    if (directive_only || ctx.stop_after_directives) return finish_without_route();
   }
   // 3. Commands: the cleaned text starts with '/'.
   std::string_view body = text::Trim(remaining);
@@ -888,6 +902,12 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     agents_.erase(agent);  // reload on next use
   }
   if (events_) EmitHealthChange(*this, agent, session_key, report, provider, health_before, health_after, now);
+  for (const Plugin* p : plugins_.outcome_observers()) {
+    try {
+      p->OnOutcome(agent, session_key, report, provider, now);
+    } catch (...) {  // an observer cannot change the outcome (plugin.h)
+    }
+  }
   const bool success = report.error == ErrorClass::kOk;
   if (success && !session_key.empty()) {
     // A run that started on the switched model settles the switch.
