@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "base/clock.h"
 #include "base/text.h"
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
 #include "plugins/model/explain.h"

@@ -6,6 +6,9 @@
 # A layer may include its own headers and those of any layer below it; plugins/, replay/ and
 # observe/ are siblings (none includes another), and so are the clients cli/, python/, examples/
 # and node/.
+# Inside engine/ the sub-folders are ranked the same way (docs/architecture.md, "The engine's inner
+# layers"): events/ <- config/ <- models/ <- auth/ <- sessions/ <- turn/; a sub-folder includes its
+# own headers and those of the sub-folders before it. A sub-folder missing from inner_rank fails.
 # Fails naming each file that includes a higher (or sibling) layer. Before checking the tree it
 # checks itself: a copy with one bad include must fail.
 set -euo pipefail
@@ -16,6 +19,38 @@ rank() {
     sdk) echo 0 ;; base) echo 1 ;; grammar) echo 2 ;; engine) echo 3 ;; plugins | replay | observe) echo 4 ;;
     embed) echo 5 ;; calls) echo 6 ;; service) echo 7 ;; cli | python | examples | node) echo 8 ;; *) echo 9 ;;
   esac
+}
+
+inner_rank() {
+  case $1 in
+    events) echo 0 ;; config) echo 1 ;; models) echo 2 ;; auth) echo 3 ;; sessions) echo 4 ;; turn) echo 5 ;;
+    *) echo 9 ;;
+  esac
+}
+
+# check_engine DIR: the inner ranks of engine/; prints a FAIL line per bad include or unranked
+# sub-folder.
+check_engine() {
+  local bad=0 sub mine file inc theirs
+  [ -d "$1/engine" ] || return 0
+  for sub in $(cd "$1/engine" && find . -mindepth 1 -maxdepth 1 -type d | sed 's|^\./||' | sort); do
+    if [ "$(inner_rank "$sub")" = 9 ]; then
+      echo "FAIL engine/$sub has no inner rank (add it to inner_rank in test/layering_test.sh)"
+      bad=$((bad + 1))
+    fi
+  done
+  while IFS=: read -r file inc; do
+    sub=${file#engine/}
+    sub=${sub%%/*}
+    mine=$(inner_rank "$sub")
+    theirs=$(inner_rank "$(echo "$inc" | cut -d/ -f2)")
+    [ "$file" = "engine/$sub" ] && continue             # a file directly in engine/ (none today)
+    if [ "$theirs" != "$mine" ] && { [ "$theirs" -gt "$mine" ] || [ "$theirs" = 9 ]; }; then
+      echo "FAIL $file includes $inc (engine/$(echo "$inc" | cut -d/ -f2) is not below engine/$sub)"
+      bad=$((bad + 1))
+    fi
+  done < <(cd "$1" && grep -rHo '^#include "engine/[^"]*"' engine | sed 's/:#include "/:/; s/"$//')
+  [ "$bad" -eq 0 ]
 }
 
 # check DIR: prints a FAIL line per bad include; exit status 0 when there is none.
@@ -37,6 +72,7 @@ check() {
     done < <(cd "$1" && grep -rHo '^#include "[^"]*"' "$layer" | sed 's/:#include "/:/; s/"$//' |
              awk -F: '!($1 ~ "^sdk/" && $2 ~ "^modelpin/")')
   done
+  check_engine "$1" || bad=$((bad + 1))
   [ "$bad" -eq 0 ]
 }
 
@@ -61,6 +97,20 @@ self_check embed/open.cc cli/cli.h
 self_check service/api.cc cli/cli.h
 self_check observe/metrics.cc plugins/builtin.h
 self_check embed/open.cc calls/chat.h
+# The engine's inner ranks: config/ including auth/, models/ including turn/, events/ including
+# config/ (each above it), and auth/ including sessions/ (a later rank).
+self_check engine/config/config.cc engine/auth/rotation.h
+self_check engine/models/resolver.h engine/turn/engine.h
+self_check engine/events/events.cc engine/config/config.h
+self_check engine/auth/auth_order.cc engine/sessions/session.h
+# A new engine/ sub-folder without a rank is refused too.
+rm -rf "$tmp/copy" && mkdir "$tmp/copy"
+for layer in $layers; do [ -d "$src/$layer" ] && cp -r "$src/$layer" "$tmp/copy/"; done
+mkdir -p "$tmp/copy/engine/newpart" && echo '#include "engine/config/config.h"' > "$tmp/copy/engine/newpart/x.cc"
+if check "$tmp/copy" > "$tmp/out" || ! grep -q '^FAIL engine/newpart has no inner rank' "$tmp/out"; then
+  echo "FAIL self-check: an unranked engine/newpart passed"; cat "$tmp/out"; exit 1
+fi
+echo "self-check: an unranked engine/newpart is refused"
 
 check "$src"
 echo "layering: every include points down"

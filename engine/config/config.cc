@@ -10,8 +10,8 @@
 #include "base/json_file.h"
 #include "base/status_macros.h"
 #include "base/text.h"
-#include "engine/models/thinking.h"
-#include "engine/turn/events.h"
+#include "engine/config/thinking_levels.h"
+#include "engine/events/events.h"
 
 namespace modelpin {
 namespace {

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/auth/rotation.h"
+#include "engine/config/rotation_policy.h"
 #include "engine/config/routes.h"
-#include "engine/models/model_ref.h"
+#include "engine/config/model_ref.h"
 
 namespace modelpin {
 
