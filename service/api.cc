@@ -9,7 +9,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/absl_view.h"
 #include "base/clock.h"
+#include "base/json_text.h"
 #include "base/text.h"
 #include "engine/turn/agent_store.h"
 #include "engine/auth/auth_order.h"
@@ -209,36 +211,9 @@ std::string AgentDir(const Engine& e, const std::string& agent) {
 // strings escaped in one pass), several times cheaper than a generic writer. The fuzzer checks
 // that every answer parses.
 
-// `s` as a JSON string: valid UTF-8 (other bytes replaced), '"', '\\' and control characters
-// escaped.
-void AppendString(std::string& out, std::string_view s) {
-  if (!text::IsValidUtf8(s)) {
-    std::string clean = text::SanitizeUtf8(s);
-    return AppendString(out, clean);
-  }
-  out.push_back('"');
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + start, i - start);
-    start = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default: {
-        static constexpr char kHex[] = "0123456789abcdef";
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-        out.append(esc, 6);
-      }
-    }
-  }
-  out.append(s.data() + start, s.size() - start);
-  out.push_back('"');
-}
+// `s` as a JSON string (base/json_text.h): valid UTF-8 (other bytes replaced), '"', '\\' and
+// control characters escaped.
+void AppendString(std::string& out, std::string_view s) { AppendJsonString(&out, s); }
 void AppendStringOrNull(std::string& out, std::string_view s) {
   if (s.empty()) out += "null";
   else AppendString(out, s);
@@ -721,7 +696,7 @@ void RecordTurn(Metrics& m, const Outcome* out, double seconds) {
 void Events(const std::shared_ptr<EventHub>& hub, const Request& req, std::shared_ptr<Stream> stream) {
   std::vector<EventKind> kinds;
   for (const auto& piece : absl::StrSplit(req.Query("kinds"), ',', absl::SkipWhitespace())) {
-    const std::string_view k(piece.data(), piece.size());
+    const std::string_view k = StdView(piece);
     EventKind kind;
     if (!ParseEventKind(k, kind)) {
       stream->Write(absl::StrCat("event: error\ndata: {\"error\":\"unknown event kind ", text::EchoSafe(k, 40),
