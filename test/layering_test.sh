@@ -21,32 +21,31 @@ rank() {
   esac
 }
 
-inner_rank() {
-  case $1 in
-    events) echo 0 ;; config) echo 1 ;; models) echo 2 ;; auth) echo 3 ;; sessions) echo 4 ;; turn) echo 5 ;;
-    *) echo 9 ;;
-  esac
-}
+declare -A inner_rank=([events]=0 [config]=1 [models]=2 [auth]=3 [sessions]=4 [turn]=5)
 
 # check_engine DIR: the inner ranks of engine/; prints a FAIL line per bad include or unranked
 # sub-folder.
 check_engine() {
-  local bad=0 sub mine file inc theirs
+  local bad=0 sub theirs file inc mine their_rank
   [ -d "$1/engine" ] || return 0
-  for sub in $(cd "$1/engine" && find . -mindepth 1 -maxdepth 1 -type d | sed 's|^\./||' | sort); do
-    if [ "$(inner_rank "$sub")" = 9 ]; then
+  for sub in "$1"/engine/*/; do
+    sub=${sub%/}
+    sub=${sub##*/}
+    if [ -z "${inner_rank[$sub]:-}" ]; then
       echo "FAIL engine/$sub has no inner rank (add it to inner_rank in test/layering_test.sh)"
       bad=$((bad + 1))
     fi
   done
   while IFS=: read -r file inc; do
     sub=${file#engine/}
+    [ "$sub" = "${sub#*/}" ] && continue                # a file directly in engine/ (none today)
     sub=${sub%%/*}
-    mine=$(inner_rank "$sub")
-    theirs=$(inner_rank "$(echo "$inc" | cut -d/ -f2)")
-    [ "$file" = "engine/$sub" ] && continue             # a file directly in engine/ (none today)
-    if [ "$theirs" != "$mine" ] && { [ "$theirs" -gt "$mine" ] || [ "$theirs" = 9 ]; }; then
-      echo "FAIL $file includes $inc (engine/$(echo "$inc" | cut -d/ -f2) is not below engine/$sub)"
+    theirs=${inc#engine/}
+    theirs=${theirs%%/*}
+    mine=${inner_rank[$sub]:-9}
+    their_rank=${inner_rank[$theirs]:-9}
+    if [ "$theirs" != "$sub" ] && { [ "$their_rank" -gt "$mine" ] || [ "$their_rank" = 9 ]; }; then
+      echo "FAIL $file includes $inc (engine/$theirs is not below engine/$sub)"
       bad=$((bad + 1))
     fi
   done < <(cd "$1" && grep -rHo '^#include "engine/[^"]*"' engine | sed 's/:#include "/:/; s/"$//')
@@ -97,20 +96,30 @@ self_check embed/open.cc cli/cli.h
 self_check service/api.cc cli/cli.h
 self_check observe/metrics.cc plugins/builtin.h
 self_check embed/open.cc calls/chat.h
-# The engine's inner ranks: config/ including auth/, models/ including turn/, events/ including
-# config/ (each above it), and auth/ including sessions/ (a later rank).
-self_check engine/config/config.cc engine/auth/rotation.h
-self_check engine/models/resolver.h engine/turn/engine.h
-self_check engine/events/events.cc engine/config/config.h
-self_check engine/auth/auth_order.cc engine/sessions/session.h
-# A new engine/ sub-folder without a rank is refused too.
-rm -rf "$tmp/copy" && mkdir "$tmp/copy"
-for layer in $layers; do [ -d "$src/$layer" ] && cp -r "$src/$layer" "$tmp/copy/"; done
-mkdir -p "$tmp/copy/engine/newpart" && echo '#include "engine/config/config.h"' > "$tmp/copy/engine/newpart/x.cc"
-if check "$tmp/copy" > "$tmp/out" || ! grep -q '^FAIL engine/newpart has no inner rank' "$tmp/out"; then
-  echo "FAIL self-check: an unranked engine/newpart passed"; cat "$tmp/out"; exit 1
-fi
-echo "self-check: an unranked engine/newpart is refused"
+# The engine's inner ranks, on a copy of engine/ alone: config/ including auth/, models/ including
+# turn/, events/ including config/ (each above it), auth/ including sessions/ (a later rank), and
+# a new sub-folder without a rank.
+self_check_engine() {  # FILE INCLUDE
+  rm -rf "$tmp/copy" && mkdir "$tmp/copy" && cp -r "$src/engine" "$tmp/copy/"
+  if [ "$1" = unranked ]; then
+    mkdir -p "$tmp/copy/engine/newpart" && echo '#include "engine/config/config.h"' > "$tmp/copy/engine/newpart/x.cc"
+    check_engine "$tmp/copy" > "$tmp/out" || true
+    grep -q "^FAIL engine/newpart has no inner rank" "$tmp/out" || { echo "FAIL self-check: an unranked engine/newpart passed"; cat "$tmp/out"; exit 1; }
+    echo "self-check: an unranked engine/newpart is refused"
+    return
+  fi
+  echo "#include \"$2\"" >> "$tmp/copy/$1"
+  if check_engine "$tmp/copy" > "$tmp/out"; then
+    echo "FAIL self-check: $1 including $2 passed"; exit 1
+  fi
+  grep -q "^FAIL $1 includes $2 " "$tmp/out" || { echo "FAIL self-check: $1 including $2 not named:"; cat "$tmp/out"; exit 1; }
+  echo "self-check: $1 including $2 is refused"
+}
+self_check_engine engine/config/config.cc engine/auth/rotation.h
+self_check_engine engine/models/resolver.h engine/turn/engine.h
+self_check_engine engine/events/events.cc engine/config/config.h
+self_check_engine engine/auth/auth_order.cc engine/sessions/session.h
+self_check_engine unranked
 
 check "$src"
 echo "layering: every include points down"
