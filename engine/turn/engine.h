@@ -121,7 +121,7 @@ struct Outcome {
 
 class Engine;
 // Internal: the events of one reported outcome (cooldown_started, profile_disabled,
-// profile_recovered), sent to engine.events(); engine/events/events.cc, called by
+// profile_recovered), sent to engine.events(); engine/turn/engine_events.cc, called by
 // Engine::ReportOutcome with the profile's health before and after the rule ran.
 void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
                       const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now);
