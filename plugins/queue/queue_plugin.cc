@@ -37,10 +37,12 @@ std::string_view DropPolicy(std::string_view raw) {
 }
 
 // A duration in milliseconds, as OpenClaw's debounce reads it: "1500" (ms), "2s", "1.5m",
-// "1h30m" (base/clock.h ParseDurationMs, a bare number counting ms), case-insensitive. Zero and
-// anything unreadable are invalid.
+// "1h30m" (base/clock.h ParseDurationMs, a bare number counting ms), case-insensitive; weeks are
+// not among its units. Zero and anything unreadable are invalid.
 std::optional<int64_t> DebounceMs(std::string_view raw) {
-  return ParseDurationMs(text::ToLower(text::Trim(raw)), /*bare_unit_ms=*/1);
+  const std::string s = text::ToLower(text::Trim(raw));
+  if (s.find('w') != std::string::npos) return std::nullopt;
+  return ParseDurationMs(s, /*bare_unit_ms=*/1);
 }
 
 std::optional<int64_t> Cap(std::string_view raw) {
