@@ -1,7 +1,9 @@
 #include "base/clock.h"
 
 #include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 namespace modelpin {
@@ -37,12 +39,10 @@ std::string FormatUtc(int64_t ms) {
 std::optional<int64_t> ParseUtc(std::string_view t) {
   // YYYY-MM-DDTHH:MM:SS[.fff]Z
   auto num = [&](size_t at, size_t len) -> std::optional<int64_t> {
-    if (at + len > t.size()) return std::nullopt;
+    if (at + len > t.size() || !std::isdigit(static_cast<unsigned char>(t[at]))) return std::nullopt;  // no sign
     int64_t n = 0;
-    for (size_t i = at; i < at + len; ++i) {
-      if (!std::isdigit(static_cast<unsigned char>(t[i]))) return std::nullopt;
-      n = n * 10 + (t[i] - '0');
-    }
+    const char* end = t.data() + at + len;
+    if (std::from_chars(t.data() + at, end, n).ptr != end) return std::nullopt;
     return n;
   };
   if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') || t[13] != ':' || t[16] != ':')
@@ -67,33 +67,40 @@ std::optional<int64_t> ParseUtc(std::string_view t) {
   return ((days * 24 + *h) * 60 + *mi) * 60'000 + *s * 1000 + frac;
 }
 
-std::optional<int64_t> ParseDurationMs(std::string_view s) {
-  int64_t unit;
-  size_t digits = s.size();
-  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
-    unit = 1;
-    digits -= 2;
-  } else if (s.size() >= 2) {
-    switch (s.back()) {
-      case 's': unit = 1'000; break;
-      case 'm': unit = 60'000; break;
-      case 'h': unit = 3'600'000; break;
-      case 'd': unit = 86'400'000; break;
-      case 'w': unit = 7 * 86'400'000LL; break;
+std::optional<int64_t> ParseDurationMs(std::string_view s, int64_t bare_unit_ms) {
+  auto digits = [&](size_t i) {
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i;
+  };
+  double total = 0;
+  size_t i = 0;
+  for (int part = 0; i < s.size() || part == 0; ++part) {
+    const size_t start = i;
+    i = digits(i);
+    if (i == start) return std::nullopt;
+    if (i + 1 < s.size() && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') i = digits(i + 1);
+    double value = 0;
+    if (std::from_chars(s.data() + start, s.data() + i, value).ec != std::errc()) return std::nullopt;
+    double unit;
+    if (s.compare(i, 2, "ms") == 0) unit = 1, i += 2;
+    else if (i == s.size()) unit = 0;
+    else switch (s[i++]) {
+      case 's': unit = 1e3; break;
+      case 'm': unit = 60e3; break;
+      case 'h': unit = 3600e3; break;
+      case 'd': unit = 86400e3; break;
+      case 'w': unit = 7 * 86400e3; break;
       default: return std::nullopt;
     }
-    digits -= 1;
-  } else {
-    return std::nullopt;
+    if (unit == 0) {  // a bare number: alone, and only when the caller gives it a unit
+      if (part > 0 || bare_unit_ms <= 0) return std::nullopt;
+      unit = static_cast<double>(bare_unit_ms);
+    }
+    total += value * unit;
   }
-  int64_t n = 0;
-  for (size_t i = 0; i < digits; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
-    n = n * 10 + (s[i] - '0');
-    if (n > 1'000'000'000) return std::nullopt;
-  }
-  if (n <= 0) return std::nullopt;
-  return n * unit;
+  const double ms = std::round(total);
+  if (!(ms > 0) || ms > 9007199254740991.0) return std::nullopt;
+  return static_cast<int64_t>(ms);
 }
 
 }  // namespace modelpin

@@ -41,9 +41,12 @@ class FakeClock : public Clock {
 std::string FormatUtc(int64_t ms);
 std::optional<int64_t> ParseUtc(std::string_view text);
 
-// "90s", "12h", "365d", "2w" -> ms; nullopt unless a positive whole number with a unit s, m, h,
-// d or w ("ms" for milliseconds).
-std::optional<int64_t> ParseDurationMs(std::string_view text);
+// The one duration grammar (config, CLI flags, transcripts, /queue debounce): one or more
+// <number><unit> parts, units ms, s, m, h, d, w, a number with an optional fraction: "90s", "12h",
+// "2w", "1.5m", "1h30m" -> ms. The total is rounded to whole ms and must be positive and at most
+// 2^53 - 1 ms. A bare number stands alone and only when `bare_unit_ms` says what it counts
+// (/queue debounce: "1500" is 1500 ms); by default it is refused. Case-sensitive, no blanks.
+std::optional<int64_t> ParseDurationMs(std::string_view text, int64_t bare_unit_ms = 0);
 
 }  // namespace modelpin
 

@@ -11,6 +11,8 @@
 //   BM_Resolve_Alias        the resolver alone on "sonnet", "opus" alternating (attribution)
 //   BM_MemoryStore_LoadPut/N  the memory store alone: what an alias turn asks of it, a Load then
 //                           a Put of the other pin, on N sessions in turn (attribution)
+//   BM_JsonString/W         the strings of a replay --json line written as JSON, by base/json_text.h
+//                           (W=0) and by RapidJSON's Writer (W=1), for comparison (no target)
 //
 // The latency benchmarks call Engine::Handle(message, out) with one Outcome for the whole loop, as
 // a bot's worker thread does (the buffers of the last outcome are reused). The StatusOr form
@@ -31,12 +33,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/json_file.h"
+#include "base/json_text.h"
 #include "engine/config/config.h"
 #include "engine/models/resolver.h"
 #include "engine/sessions/session.h"
 #include "engine/turn/engine.h"
 #include "grammar/directive.h"
 #include "plugins/builtin.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
 
 namespace {
 
@@ -356,6 +361,37 @@ void BM_MemoryStore_LoadPut(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MemoryStore_LoadPut)->Arg(1)->Arg(1000);
+
+void BM_JsonString(benchmark::State& state) {
+  // What one replay step writes as strings: the input, a reply of several lines, model ids.
+  const std::vector<std::string> strings = {
+      "Can you summarise the thread from yesterday? Keep it short.",
+      "Model set to sonnet (anthropic/claude-sonnet-4-5).\nThink: low\nAuth: anthropic:work (\"pinned\")",
+      "anthropic", "claude-sonnet-4-5", "anthropic:work", "agent:main:telegram:group:42", "r\u00e9sum\u00e9 \u2014 ok"};
+  std::string out;
+  const bool rapid = state.range(0) == 1;
+  rapidjson::StringBuffer buf;
+  for (auto _ : state) {
+    if (rapid) {
+      buf.Clear();
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      w.StartArray();
+      for (const auto& s : strings) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+      w.EndArray();
+      benchmark::DoNotOptimize(buf.GetString());
+    } else {
+      out.clear();
+      out.push_back('[');
+      for (const auto& s : strings) {
+        if (out.size() > 1) out.push_back(',');
+        modelpin::AppendJsonString(&out, s);
+      }
+      out.push_back(']');
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+}
+BENCHMARK(BM_JsonString)->Arg(0)->Arg(1);
 
 }  // namespace
 

@@ -241,6 +241,10 @@ row("replay demo.txt (18 lines), whole process",
     ok and demo_us <= 20e3)
 b = agg("BM_FindModelDirective")
 row("(info) FindModelDirective(\"/model sonnet\") alone", fmt_ns(ns("BM_FindModelDirective")), "-", None)
+hand, rapid = ns("BM_JsonString/0"), ns("BM_JsonString/1")
+row("(info) JSON strings of a replay line: base/json_text.h vs RapidJSON Writer",
+    "n/a" if hand is None or rapid is None else f"{fmt_ns(hand)} vs {fmt_ns(rapid)} ({rapid / hand:.1f}x)",
+    "-", None)
 
 head = ("what", "figure", "target", "met?")
 w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]

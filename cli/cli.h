@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 #include "embed/open.h"
 #include "engine/turn/engine.h"
 #include "rapidjson/stringbuffer.h"
@@ -98,7 +98,7 @@ inline bool IsHelpWord(std::string_view word) { return word == "--help" || word 
 
 // Shared by the `models` verbs (cli/models_cmd.cc). Their rules (which agent a command is about:
 // KnownAgent; an agent's own store: UpdateOwnStore; BadSecret, ...) are the library's,
-// engine/auth/agent_store.h.
+// engine/turn/agent_store.h.
 int MissingProvider();  // the error OpenClaw gives without --provider, exit 1
 std::string AgentDir(const Common& c, const std::string& agent);
 // Stores `c` in the agent's own store as paste-token does and prints it masked; exit code

@@ -1,7 +1,9 @@
 #include "cli/cli.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -109,8 +111,11 @@ EngineSetup Setup(const Common& c) {
 absl::StatusOr<Config> LoadConfig(const Common& c) { return LoadSetupConfig(Setup(c)); }
 
 std::shared_ptr<const Clock> CliClock() {
-  if (const char* env = std::getenv("MODELPIN_NOW_MS"); env && *env)
-    return std::make_shared<FakeClock>(std::strtoll(env, nullptr, 10));
+  if (const char* env = std::getenv("MODELPIN_NOW_MS"); env && *env) {
+    int64_t now = 0;  // the leading digits, as tests set it; 0 when there are none
+    std::from_chars(env, env + std::strlen(env), now);
+    return std::make_shared<FakeClock>(now);
+  }
   return std::make_shared<SystemClock>();
 }
 

@@ -2,7 +2,7 @@
 // Each family lives in its own file: cli/models_status_cmd.cc (`models status`),
 // cli/models_order_cmd.cc (`models auth order get|set|clear`), cli/models_paste_cmd.cc
 // (`models auth paste-token|paste-api-key`) and cli/auth_cmd.cc (`models auth list|remove|
-// cooldowns|setup-token`). Their rules are the library's: engine/auth/agent_store.h.
+// cooldowns|setup-token`). Their rules are the library's: engine/turn/agent_store.h.
 #include <iostream>
 
 #include "absl/strings/str_cat.h"

@@ -1,12 +1,12 @@
 // `modelpin models auth order get|set|clear`: the agent's stored auth profile order (docs/cli.md).
 // The rules (which agent, who owns a change, which ids, the copy of a shared store) are the
-// library's: engine/auth/agent_store.h.
+// library's: engine/turn/agent_store.h.
 #include <algorithm>
 #include <iostream>
 
 #include "absl/strings/str_join.h"
 #include "cli/cli.h"
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 #include "base/status_macros.h"
 #include "base/text.h"
 #include "rapidjson/stringbuffer.h"

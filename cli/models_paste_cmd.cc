@@ -1,6 +1,6 @@
 // `modelpin models auth paste-token|paste-api-key`: store a secret read from stdin in the
 // agent's own auth store (docs/operations.md), and SaveCredential, which setup-token shares. Which secrets
-// may be stored, and how a stored one starts, are the library's rules (engine/auth/agent_store.h).
+// may be stored, and how a stored one starts, are the library's rules (engine/turn/agent_store.h).
 #include <termios.h>
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_join.h"
 #include "cli/cli.h"
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 #include "engine/auth/auth_order.h"
 #include "base/text.h"
 

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/cli.h"
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 #include "engine/auth/auth_order.h"
 #include "plugins/model/views.h"
 #include "rapidjson/stringbuffer.h"

@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "engine/turn/engine.h"
-#include "engine/turn/events.h"
+#include "engine/events/events.h"
 #include "engine/turn/plugin.h"
 
 namespace modelpin {
@@ -64,7 +64,7 @@ struct EngineSetup {
   // permission still opens), and a store not created yet reads as empty. Messages that change
   // a session then fail, naming the store.
   bool read_only = false;
-  // Receives the engine's events (engine/turn/events.h: pins, cooldowns, fallbacks, store
+  // Receives the engine's events (engine/events/events.h: pins, cooldowns, fallbacks, store
   // failovers); nullptr: none are built. observe/ has sinks for SSE, metrics and webhooks.
   std::shared_ptr<EventSink> events{};
 };

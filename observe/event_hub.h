@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/turn/events.h"
+#include "engine/events/events.h"
 
 namespace modelpin {
 

@@ -24,7 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "engine/auth/rotation.h"
 #include "engine/turn/engine.h"
-#include "engine/turn/events.h"
+#include "engine/events/events.h"
 
 namespace modelpin {
 

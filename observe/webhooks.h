@@ -25,7 +25,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "engine/config/config.h"
-#include "engine/turn/events.h"
+#include "engine/events/events.h"
 
 struct sqlite3;
 

@@ -18,7 +18,7 @@
 #include <string_view>
 
 #include "engine/auth/rotation.h"
-#include "engine/turn/events.h"
+#include "engine/events/events.h"
 #include "replay/timeline.h"
 
 namespace modelpin::service {

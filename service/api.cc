@@ -9,9 +9,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/absl_view.h"
 #include "base/clock.h"
+#include "base/json_text.h"
 #include "base/text.h"
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
 #include "plugins/model/explain.h"
@@ -211,63 +213,9 @@ using namespace std::string_view_literals;  // "..."sv: appended without a strle
 // strings escaped in one pass), several times cheaper than a generic writer. The fuzzer checks
 // that every answer parses.
 
-// Whether `s` is ASCII without control characters, '"' and '\\' (almost every route and session
-// field): then it goes out as is. Eight bytes at a time; a byte outside 0x20..0x7f, '"' or '\\'
-// ends it.
-bool PlainAscii(std::string_view s) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t v;
-    std::memcpy(&v, s.data() + i, 8);
-    // High bit set (non-ASCII), a control byte (< 0x20: adding 0x60 leaves the high bit clear), '"' or '\\'.
-    if ((v | (((v & ~kHigh) + 0x6060606060606060ULL) ^ kHigh)) & kHigh) return false;
-    if (has_zero(v ^ (kOnes * '"')) || has_zero(v ^ (kOnes * '\\'))) return false;
-  }
-  for (; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
-  }
-  return true;
-}
-
-// `s` as a JSON string: valid UTF-8 (other bytes replaced), '"', '\\' and control characters
-// escaped.
-void AppendString(std::string& out, std::string_view s) {
-  if (PlainAscii(s)) {
-    out.push_back('"');
-    out.append(s);
-    out.push_back('"');
-    return;
-  }
-  if (!text::IsValidUtf8(s)) {
-    std::string clean = text::SanitizeUtf8(s);
-    return AppendString(out, clean);
-  }
-  out.push_back('"');
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + start, i - start);
-    start = i + 1;
-    switch (c) {
-      case '"': out += "\\\""sv; break;
-      case '\\': out += "\\\\"sv; break;
-      case '\n': out += "\\n"sv; break;
-      case '\t': out += "\\t"sv; break;
-      case '\r': out += "\\r"sv; break;
-      default: {
-        static constexpr char kHex[] = "0123456789abcdef";
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-        out.append(esc, 6);
-      }
-    }
-  }
-  out.append(s.data() + start, s.size() - start);
-  out.push_back('"');
-}
+// `s` as a JSON string (base/json_text.h): valid UTF-8 (other bytes replaced), '"', '\\' and
+// control characters escaped.
+void AppendString(std::string& out, std::string_view s) { AppendJsonString(&out, s); }
 void AppendStringOrNull(std::string& out, std::string_view s) {
   if (s.empty()) out += "null"sv;
   else AppendString(out, s);
@@ -750,7 +698,7 @@ void RecordTurn(Metrics& m, const Outcome* out, double seconds) {
 void Events(const std::shared_ptr<EventHub>& hub, const Request& req, std::shared_ptr<Stream> stream) {
   std::vector<EventKind> kinds;
   for (const auto& piece : absl::StrSplit(req.Query("kinds"), ',', absl::SkipWhitespace())) {
-    const std::string_view k(piece.data(), piece.size());
+    const std::string_view k = StdView(piece);
     EventKind kind;
     if (!ParseEventKind(k, kind)) {
       stream->Write(absl::StrCat("event: error\ndata: {\"error\":\"unknown event kind ", text::EchoSafe(k, 40),

@@ -1,4 +1,4 @@
-// The rules of the commands that change an agent's auth store (engine/auth/agent_store.h): which
+// The rules of the commands that change an agent's auth store (engine/turn/agent_store.h): which
 // agent a command may name and who owns a change, the copy-on-write of a shared store, the ids an
 // order may list, the fallback text, which secrets may be stored and how a stored one starts.
 // The CLI verbs (cli/models_*_cmd.cc, cli/auth_cmd.cc) only parse and print around these.
@@ -9,7 +9,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 #include "engine/turn/engine.h"
 #include "test/golden.h"
 #include "test/support.h"

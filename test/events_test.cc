@@ -1,4 +1,4 @@
-// The engine's events (engine/turn/events.h) and what observe/ and calls/ build on them: the SSE
+// The engine's events (engine/events/events.h) and what observe/ and calls/ build on them: the SSE
 // fan-out with bounded queues, the Prometheus exposition (checked by promtool), signed webhooks
 // with a durable outbox against a stand-in receiver that is down, slow, then back, and whole chat
 // messages through a stand-in provider that answers 200, 429, 401, 529 as scripted.

@@ -215,3 +215,20 @@ BOOST_AUTO_TEST_CASE(TimesAndDurationsParseAndPrint) {
   BOOST_TEST((*ParseErrorClass("model_not_found") == ErrorClass::kModelNotFound));
   BOOST_TEST(!ParseErrorClass("429"));
 }
+
+// One duration grammar for config, CLI flags, transcripts and /queue debounce (base/clock.h).
+BOOST_AUTO_TEST_CASE(OneDurationGrammar) {
+  BOOST_TEST(ParseDurationMs("2w").value_or(-1) == 14 * 86'400'000LL);
+  BOOST_TEST(ParseDurationMs("5h").value_or(-1) == 5 * 3'600'000LL);
+  BOOST_TEST(ParseDurationMs("1d").value_or(-1) == 86'400'000LL);
+  BOOST_TEST(ParseDurationMs("1h30m").value_or(-1) == 5'400'000);   // parts add up
+  BOOST_TEST(ParseDurationMs("1.5m").value_or(-1) == 90'000);       // a fraction
+  BOOST_TEST(ParseDurationMs("1m500ms").value_or(-1) == 60'500);
+  BOOST_TEST(!ParseDurationMs("0.0004s"));              // rounds to 0 ms: not positive
+  BOOST_TEST(!ParseDurationMs("1500"));                 // a bare number needs a unit from the caller
+  BOOST_TEST(ParseDurationMs("1500", 1).value_or(-1) == 1500);      // /queue debounce: bare = ms
+  BOOST_TEST(ParseDurationMs("2", 1000).value_or(-1) == 2000);
+  BOOST_TEST(!ParseDurationMs("1m30", 1));              // a bare number only stands alone
+  for (const char* bad : {"", "s", "0s", "5x", "5 m", "5M", ".5m", "1.m", "1h-30m", "m5", "+5m", "9999999999999999w"})
+    BOOST_TEST(!ParseDurationMs(bad), bad);
+}

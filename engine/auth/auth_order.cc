@@ -82,13 +82,6 @@ void SortExplicit(std::vector<std::string>& ids, const AuthStore& store, const A
 
 }  // namespace
 
-std::string AuthProvider(std::string_view provider) {
-  if (provider == "claude-cli") return "anthropic";
-  for (char c : provider)
-    if (c >= 'A' && c <= 'Z') return AuthProvider(text::ToLower(provider));
-  return std::string(provider);
-}
-
 bool SameAuthProvider(std::string_view a, std::string_view b) {
   auto canonical = [](std::string_view p) -> std::string_view {
     return p == "claude-cli" ? std::string_view("anthropic") : p;

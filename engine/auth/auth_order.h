@@ -78,10 +78,7 @@ class AuthOrderMemo {
   mutable std::map<std::string, std::unique_ptr<const AuthOrder>, std::less<>> orders_;
 };
 
-// Provider ids after OpenClaw's auth aliasing and lower-casing: "claude-cli" -> "anthropic".
-std::string AuthProvider(std::string_view provider);
-
-// AuthProvider(a) == AuthProvider(b), without allocating (this runs on every routed message).
+// AuthProvider(a) == AuthProvider(b) (engine/config/model_ref.h), without allocating (this runs on every routed message).
 bool SameAuthProvider(std::string_view a, std::string_view b);
 
 // The provider a profile id authenticates: the stored credential's, else config auth.profiles',

@@ -11,7 +11,6 @@ namespace {
 
 constexpr std::array<std::string_view, 8> kClassNames = {"ok",      "rate_limit",   "overloaded",     "auth",
                                                          "billing", "timeout", "server_error", "model_not_found"};
-constexpr std::array<std::string_view, 4> kStrategyNames = {"round_robin", "fill_first", "least_used", "random"};
 
 // Cooldown after the n-th failure in the window: 30 s, 1 min, then 5 min (the cap).
 int64_t CooldownMs(int n) { return n <= 1 ? 30'000 : n == 2 ? 60'000 : 300'000; }
@@ -31,21 +30,6 @@ std::optional<ErrorClass> ParseErrorClass(std::string_view name) {
   for (size_t i = 0; i < kClassNames.size(); ++i)
     if (kClassNames[i] == name) return static_cast<ErrorClass>(i);
   return std::nullopt;
-}
-
-std::string_view StrategyName(Strategy s) { return kStrategyNames[static_cast<size_t>(s)]; }
-
-std::optional<Strategy> ParseStrategy(std::string_view name) {
-  for (size_t i = 0; i < kStrategyNames.size(); ++i)
-    if (kStrategyNames[i] == name) return static_cast<Strategy>(i);
-  return std::nullopt;
-}
-
-Strategy RotationPolicy::StrategyFor(std::string_view auth_provider) const {
-  if (strategy.empty()) return Strategy::kRoundRobin;
-  if (auto it = strategy.find(auth_provider); it != strategy.end()) return it->second;
-  if (auto it = strategy.find("*"); it != strategy.end()) return it->second;
-  return Strategy::kRoundRobin;
 }
 
 void ApplyReport(const CallReport& r, const RotationPolicy& p, int64_t now, UsageStats& u) {

@@ -4,7 +4,8 @@
 // 402 answers: fixtures/rotation-oracle): cooldowns of 30 s, 1 min, then 5 min, for a 401 too;
 // error counters restart after a 24 h failure window; billing failures disable a profile, 10 min
 // at first; overloads and server errors leave the profile's health as it was.
-// Config `modelpin.rotation` changes them per error class and picks a strategy per provider.
+// Config `modelpin.rotation` changes them per error class and picks a strategy per provider
+// (engine/config/rotation_policy.h).
 //
 //   UsageStats u = store.Usage("anthropic:work");
 //   ApplyReport({.profile_id = "anthropic:work", .error = ErrorClass::kRateLimit}, policy, now, u);
@@ -20,6 +21,7 @@
 #include <string_view>
 
 #include "engine/auth/auth_store.h"
+#include "engine/config/rotation_policy.h"
 
 namespace modelpin {
 
@@ -39,35 +41,6 @@ struct CallReport {
   // such a model only for a rate limit or an unknown model, the profile stays usable for
   // others); "" for the whole profile.
   std::string model;
-};
-
-// How profiles of one provider are ordered when no explicit order applies.
-enum class Strategy {
-  kRoundRobin,  // OpenClaw's: least recently used first
-  kFillFirst,   // the base order, always from the top; a recovered profile is promoted back
-  kLeastUsed,   // fewest successful calls first
-  kRandom,      // a seeded shuffle (reproducible): seed, profile id and the provider's use count
-};
-std::string_view StrategyName(Strategy s);
-std::optional<Strategy> ParseStrategy(std::string_view name);
-
-// What a 401/403 does to the profile ("auth" in `modelpin.rotation`).
-enum class AuthFailurePolicy {
-  kCooldown,      // "cooldown": OpenClaw's for a 401 (reason "auth"): the transient cooldown, 30 s, 1 min, 5 min
-  kDisable,       // "disable": disabled for 10 min, doubling per auth failure, at most 24 h
-  kUntilChanged,  // "until_changed": disabled until paste-token/paste-api-key replaces the secret
-};
-
-// Config `modelpin.rotation`. Every default is OpenClaw's behaviour.
-struct RotationPolicy {
-  AuthFailurePolicy auth = AuthFailurePolicy::kCooldown;
-  int64_t billing_disable_ms = 0;   // "billing": "5h": a fixed disable; 0 = 10 min, doubling
-  bool rate_limit_retry_after = false;  // "rate_limit": "retry_after": the cooldown is the retry-after given
-  bool timeout_retry_once = false;  // "timeout": "retry_once": the first timeout leaves the profile first
-  std::map<std::string, Strategy, std::less<>> strategy;  // by auth provider; "*" for every other
-  uint64_t seed = 0;                // for Strategy::kRandom
-
-  Strategy StrategyFor(std::string_view auth_provider) const;
 };
 
 inline constexpr int64_t kFailureWindowMs = 24 * 3'600'000LL;

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/auth/rotation.h"
+#include "engine/config/rotation_policy.h"
 #include "engine/config/routes.h"
-#include "engine/models/model_ref.h"
+#include "engine/config/model_ref.h"
 
 namespace modelpin {
 
@@ -35,7 +35,7 @@ enum class MaskingMode { kCompat, kPrefix, kFingerprint };
 // One key the config parser reads. `path` is where it sits, "*" standing for any member name and
 // "[]" for every element of an array: "modelpin.rotation.strategy.*",
 // "modelpin.routes[].match.chatType". `type` is as docs/configuration.md writes it. Adding a key
-// to the config is one line in this table (engine/config/config.cc), its reading in the parser and
+// to the config is one line in this table (engine/config/config_keys.cc), its reading in the parser and
 // its row in docs/configuration.md (test/config_keys_test.cc holds the three together).
 struct ConfigKey {
   std::string_view path;

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/text.h"
-#include "engine/auth/auth_order.h"
+#include "engine/config/model_ref.h"
 
 namespace modelpin {
 namespace {

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/models/model_ref.h"
+#include "engine/config/model_ref.h"
 
 namespace modelpin {
 

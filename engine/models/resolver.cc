@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/absl_view.h"
 #include "base/text.h"
 #include "engine/models/provider_tables.h"
 
@@ -85,9 +86,6 @@ struct AliasSelection {
   const ModelAliasEntry& entry;
   operator Selection() const { return Selection{entry.ref, entry.alias, false}; }
 };
-
-// absl's string maps look up any absl::string_view; this build's absl has its own type.
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 }  // namespace
 

@@ -18,7 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "engine/config/config.h"
-#include "engine/models/model_ref.h"
+#include "engine/config/model_ref.h"
 
 namespace modelpin {
 

@@ -1,7 +1,6 @@
 #include "engine/models/thinking.h"
 
 #include <algorithm>
-#include <array>
 #include <utility>
 
 #include "base/text.h"
@@ -9,16 +8,6 @@
 
 namespace modelpin {
 namespace {
-
-constexpr std::array<std::pair<std::string_view, int>, 9> kRanks = {{{"off", 0},
-                                                                       {"minimal", 10},
-                                                                       {"low", 20},
-                                                                       {"medium", 30},
-                                                                       {"adaptive", 30},
-                                                                       {"high", 40},
-                                                                       {"xhigh", 60},
-                                                                       {"max", 70},
-                                                                       {"ultra", 80}}};
 
 constexpr std::string_view kGeneric[] = {"off", "minimal", "low", "medium", "high"};
 
@@ -45,21 +34,6 @@ const CatalogRow* FindThinkingRow(const std::vector<CatalogRow>& catalog, const 
 }
 
 }  // namespace
-
-const std::vector<std::string>& AllThinkingLevels() {
-  static const std::vector<std::string> kAll = [] {
-    std::vector<std::string> all;
-    for (const auto& [name, rank] : kRanks) all.emplace_back(name);
-    return all;
-  }();
-  return kAll;
-}
-
-int ThinkingRank(std::string_view level) {
-  for (const auto& [name, rank] : kRanks)
-    if (name == level) return rank;
-  return -1;
-}
 
 std::string_view NormalizeThinkingLevel(std::string_view raw) {
   std::string key = text::ToLower(text::Trim(raw));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/config/config.h"
+#include "engine/config/thinking_levels.h"
 
 namespace modelpin {
 
@@ -32,14 +33,6 @@ struct ThinkingProfile {
 };
 
 ThinkingProfile ThinkingProfileFor(const std::vector<CatalogRow>& catalog, const ModelRef& model);
-
-// Every canonical level, lowest rank first: off, minimal, low, medium, adaptive, high, xhigh,
-// max, ultra.
-const std::vector<std::string>& AllThinkingLevels();
-
-// OpenClaw's rank of a canonical level (off 0 ... high 40, adaptive 30 like medium, xhigh 60,
-// max 70, ultra 80), or -1 when `level` is not one.
-int ThinkingRank(std::string_view level);
 
 // A /think argument as OpenClaw reads it, case-insensitive: the canonical level for a level or
 // one of its spellings ("on" and "think-hard" are low, "x-high" xhigh, "auto" adaptive, "none"

@@ -39,7 +39,7 @@
 #include "engine/config/config.h"
 #include "engine/models/resolver.h"
 #include "engine/sessions/session.h"
-#include "engine/turn/events.h"
+#include "engine/events/events.h"
 #include "engine/turn/plugin.h"
 
 namespace modelpin {
@@ -65,7 +65,7 @@ struct EngineOptions {
   // Where auth health (usage, cooldowns, lastGood) lives. Default: the agent's auth store file.
   // A shared one (RedisAuthHealth) is looked at on the same schedule as the file.
   std::shared_ptr<AuthHealthStore> auth_health{};
-  // Receives what happens to pins, credentials and stores (engine/turn/events.h). nullptr: no
+  // Receives what happens to pins, credentials and stores (engine/events/events.h). nullptr: no
   // event is built at all.
   std::shared_ptr<EventSink> events{};
 };
@@ -121,7 +121,7 @@ struct Outcome {
 
 class Engine;
 // Internal: the events of one reported outcome (cooldown_started, profile_disabled,
-// profile_recovered), sent to engine.events(); engine/turn/events.cc, called by
+// profile_recovered), sent to engine.events(); engine/turn/engine_events.cc, called by
 // Engine::ReportOutcome with the profile's health before and after the rule ran.
 void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
                       const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now);
@@ -248,7 +248,7 @@ class Engine {
   };
   absl::Status HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts);
   std::mutex& SessionLock(const std::string& agent, const std::string& key);
-  // Events (engine/turn/events.h), only called when a sink is set. A turn's pin change and
+  // Events (engine/events/events.h), only called when a sink is set. A turn's pin change and
   // fallback, after it is stored:
   void EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now);
   // Cooldowns and disables of `store` that ran out since this engine started and were not yet

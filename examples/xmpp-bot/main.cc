@@ -11,6 +11,7 @@
 #include <strophe.h>
 #include <curl/curl.h>
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "calls/chat.h"
@@ -83,14 +85,17 @@ std::string ParseArgs(int argc, char** argv, Options& o, bool& help) {
   size_t colon = server.rfind(':');
   if (colon == std::string::npos || colon == 0) return "--server wants HOST:PORT, got '" + server + "'";
   o.host = server.substr(0, colon);
-  char* end = nullptr;
-  long port = std::strtol(server.c_str() + colon + 1, &end, 10);
-  if (*end != '\0' || port <= 0 || port > 65535) return "--server: bad port in '" + server + "'";
+  // The whole text must be the number: std::from_chars stops at the first other character.
+  auto whole_number = [](std::string_view text, long& value) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && end == text.data() + text.size();
+  };
+  long port = 0;
+  if (!whole_number(std::string_view(server).substr(colon + 1), port) || port <= 0 || port > 65535)
+    return "--server: bad port in '" + server + "'";
   o.port = static_cast<unsigned short>(port);
-  if (!timeout.empty()) {
-    o.timeout_ms = std::strtol(timeout.c_str(), &end, 10);
-    if (*end != '\0' || o.timeout_ms <= 0) return "--timeout-ms wants a positive number";
-  }
+  if (!timeout.empty() && (!whole_number(timeout, o.timeout_ms) || o.timeout_ms <= 0))
+    return "--timeout-ms wants a positive number";
   return "";
 }
 

@@ -1,6 +1,7 @@
 #include "plugins/model/model_plugin.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -70,10 +71,8 @@ struct PinDuration {
 std::optional<PinDuration> ParsePinDuration(std::string_view v) {
   if (v.size() < 2 || v.size() > 8) return std::nullopt;
   int64_t n = 0;
-  for (size_t i = 0; i + 1 < v.size(); ++i) {
-    if (v[i] < '0' || v[i] > '9') return std::nullopt;
-    n = n * 10 + (v[i] - '0');
-  }
+  const char* digits_end = v.data() + v.size() - 1;
+  if (v[0] < '0' || v[0] > '9' || std::from_chars(v.data(), digits_end, n).ptr != digits_end) return std::nullopt;
   const char unit = text::LowerAscii(v.back());
   int64_t per = unit == 'm' ? kMinute : unit == 'h' ? 60 * kMinute : unit == 'd' ? 24 * 60 * kMinute : 0;
   if (per == 0 || n <= 0 || n * per > kMaxPinFor) return std::nullopt;
@@ -84,10 +83,8 @@ std::optional<PinDuration> ParsePinDuration(std::string_view v) {
 std::optional<int> ParsePinTurns(std::string_view v) {
   if (v.empty() || v.size() > 4) return std::nullopt;
   int n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
+  if (v[0] < '0' || v[0] > '9' || std::from_chars(v.data(), v.data() + v.size(), n).ptr != v.data() + v.size())
+    return std::nullopt;
   if (n < 1 || n > kMaxPinTurns) return std::nullopt;
   return n;
 }

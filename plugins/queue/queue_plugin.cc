@@ -1,11 +1,12 @@
 #include "plugins/queue/queue_plugin.h"
 
-#include <cmath>
+#include <charconv>
 #include <cstdint>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/clock.h"
 #include "base/text.h"
 #include "grammar/queue_directive.h"
 
@@ -36,43 +37,12 @@ std::string_view DropPolicy(std::string_view raw) {
 }
 
 // A duration in milliseconds, as OpenClaw's debounce reads it: "1500" (ms), "2s", "1.5m",
-// "1h30m" (units ms, s, m, h, d). Zero and anything unreadable are invalid.
+// "1h30m" (base/clock.h ParseDurationMs, a bare number counting ms), case-insensitive; weeks are
+// not among its units. Zero and anything unreadable are invalid.
 std::optional<int64_t> DebounceMs(std::string_view raw) {
   const std::string s = text::ToLower(text::Trim(raw));
-  auto number = [&](size_t& i, double& value) {
-    size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == start) return false;
-    if (i + 1 < s.size() && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') {
-      ++i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    }
-    value = std::stod(s.substr(start, i - start));
-    return true;
-  };
-  auto unit = [&](size_t& i) -> double {
-    if (s.compare(i, 2, "ms") == 0) return i += 2, 1.0;
-    if (i < s.size() && s[i] == 's') return ++i, 1e3;
-    if (i < s.size() && s[i] == 'm') return ++i, 60e3;
-    if (i < s.size() && s[i] == 'h') return ++i, 3600e3;
-    if (i < s.size() && s[i] == 'd') return ++i, 86400e3;
-    return 0;
-  };
-  double total = 0;
-  size_t i = 0;
-  for (int segment = 0; i < s.size() || segment == 0; ++segment) {
-    double value = 0;
-    if (!number(i, value)) return std::nullopt;
-    double scale = unit(i);
-    if (scale == 0) {
-      if (segment > 0 || i != s.size()) return std::nullopt;  // a bare number only stands alone
-      scale = 1;
-    }
-    total += value * scale;
-  }
-  const double ms = std::round(total);
-  if (!(ms > 0) || ms > 9007199254740991.0) return std::nullopt;
-  return static_cast<int64_t>(ms);
+  if (s.find('w') != std::string::npos) return std::nullopt;
+  return ParseDurationMs(s, /*bare_unit_ms=*/1);
 }
 
 std::optional<int64_t> Cap(std::string_view raw) {
@@ -82,7 +52,8 @@ std::optional<int64_t> Cap(std::string_view raw) {
   for (size_t k = i; k < s.size(); ++k)
     if (s[k] < '0' || s[k] > '9') return std::nullopt;
   if (s[0] == '-' || s.size() - i > 15) return std::nullopt;
-  int64_t v = std::stoll(std::string(s.substr(i)));
+  int64_t v = 0;
+  std::from_chars(s.data() + i, s.data() + s.size(), v);  // at most 15 digits: no overflow
   return v > 0 ? std::optional<int64_t>(v) : std::nullopt;
 }
 

@@ -1,8 +1,8 @@
-// The names of the event kinds (engine/turn/events.h), apart from the rest of the events so that
+// The names of the event kinds (engine/events/events.h), apart from the rest of the events so that
 // the config parser (modelpin.webhooks[].events) can check them without the turn pipeline.
 #include <string_view>
 
-#include "engine/turn/events.h"
+#include "engine/events/events.h"
 
 namespace modelpin {
 namespace {

@@ -10,8 +10,8 @@
 //
 // An event never holds a secret: profiles are named by id ("anthropic:work"), stores by their
 // address with the password masked.
-#ifndef MODELPIN_ENGINE_TURN_EVENTS_H_
-#define MODELPIN_ENGINE_TURN_EVENTS_H_
+#ifndef MODELPIN_ENGINE_EVENTS_EVENTS_H_
+#define MODELPIN_ENGINE_EVENTS_EVENTS_H_
 
 #include <cstdint>
 #include <memory>
@@ -88,4 +88,4 @@ void EmitStoreFailover(EventSink* sink, int64_t now_ms, std::string_view store, 
 
 }  // namespace modelpin
 
-#endif  // MODELPIN_ENGINE_TURN_EVENTS_H_
+#endif  // MODELPIN_ENGINE_EVENTS_EVENTS_H_

@@ -1,6 +1,6 @@
 // A provider/model pair and the string forms OpenClaw gives it.
-#ifndef MODELPIN_ENGINE_MODELS_MODEL_REF_H_
-#define MODELPIN_ENGINE_MODELS_MODEL_REF_H_
+#ifndef MODELPIN_ENGINE_CONFIG_MODEL_REF_H_
+#define MODELPIN_ENGINE_CONFIG_MODEL_REF_H_
 
 #include <string>
 #include <string_view>
@@ -26,6 +26,9 @@ struct ModelRef {
 // `default_provider`. Used for config keys, which are trusted to be well-formed.
 ModelRef ParseConfigRef(std::string_view text, std::string_view default_provider = "anthropic");
 
+// Provider ids after OpenClaw's auth aliasing and lower-casing: "claude-cli" -> "anthropic".
+std::string AuthProvider(std::string_view provider);
+
 }  // namespace modelpin
 
-#endif  // MODELPIN_ENGINE_MODELS_MODEL_REF_H_
+#endif  // MODELPIN_ENGINE_CONFIG_MODEL_REF_H_

@@ -10,8 +10,8 @@
 //     s.SetOrder("anthropic", ids);
 //     return absl::OkStatus();
 //   }));
-#ifndef MODELPIN_ENGINE_AUTH_AGENT_STORE_H_
-#define MODELPIN_ENGINE_AUTH_AGENT_STORE_H_
+#ifndef MODELPIN_ENGINE_TURN_AGENT_STORE_H_
+#define MODELPIN_ENGINE_TURN_AGENT_STORE_H_
 
 #include <functional>
 #include <string>
@@ -101,4 +101,4 @@ absl::Status ClearAuthOrder(const Engine& engine, const std::string& agent, cons
 
 }  // namespace modelpin
 
-#endif  // MODELPIN_ENGINE_AUTH_AGENT_STORE_H_
+#endif  // MODELPIN_ENGINE_TURN_AGENT_STORE_H_

@@ -1,4 +1,4 @@
-#include "engine/auth/agent_store.h"
+#include "engine/turn/agent_store.h"
 
 #include <algorithm>
 
