@@ -185,7 +185,8 @@ class BotDriver(threading.Thread):
         super().__init__(daemon=True)
         self.w = w
         self.p = subprocess.Popen([BOT, cfg, state], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+                                  stderr=subprocess.PIPE, text=True, bufsize=1,
+                                  env=dict(os.environ, STORE_BOT_EVENTS="1"))
         self.log = []          # (sent at, took s, key, text, kind, rest)
         self.acked = {}        # key -> last acknowledged command of this bot
         self.unsure = {}       # key -> commands that erred after it (may have been applied)
