@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(EngineSetup setup) {
   if (setup.sessions == EngineSetup::Sessions::kMemory || (!redis && setup.state_dir.empty() && setup.sqlite_path.empty())) {
     sessions = std::make_unique<MemorySessionStore>();
   } else if (redis) {
-    ASSIGN_OR_RETURN(auto store, RedisSessionStore::Open(*redis));
+    ASSIGN_OR_RETURN(auto store, RedisSessionStore::Open(*redis, setup.events));
     sessions = std::move(store);
   } else {
     std::string path = setup.sqlite_path;
@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(EngineSetup setup) {
       if (!setup.read_only) RETURN_IF_ERROR(MakeDirs(setup.state_dir));
       path = setup.state_dir + "/sessions.sqlite";
     }
-    auto store = SqliteSessionStore::Open(path, setup.read_only);
+    auto store = SqliteSessionStore::Open(path, setup.read_only, setup.events);
     if (setup.read_only && absl::IsNotFound(store.status())) {
       sessions = std::make_unique<MemorySessionStore>();  // nothing stored yet
     } else {
@@ -48,7 +48,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(EngineSetup setup) {
   if (setup.builtin_plugins) options.plugins = BuiltinPlugins();
   for (auto& plugin : setup.plugins) RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
   if (redis) {
-    ASSIGN_OR_RETURN(auto health, RedisAuthHealth::Open(*redis));
+    ASSIGN_OR_RETURN(auto health, RedisAuthHealth::Open(*redis, setup.events));
     options.auth_health = std::move(health);
   }
   options.state_dir = setup.state_dir;

@@ -71,6 +71,10 @@ class Metrics : public EventSink {
   // Events: modelpin_events_total{kind}; fallback_used also counts
   // modelpin_fallbacks_total{from,to,reason}, store_failed_over modelpin_store_failovers_total{store}.
   void OnEvent(const Event& event) override;
+  // The stores' reports (EventSink::OnStoreOp): RecordStoreOp.
+  void OnStoreOp(std::string_view store, std::string_view op, bool ok, double seconds) override {
+    RecordStoreOp(store, op, ok, seconds);
+  }
 
   // The whole exposition, with the profile gauges given (ProfileGauges(engine); empty: none).
   std::string Expose(const std::vector<ProfileGauge>& profiles = {}) const;

@@ -101,14 +101,15 @@ struct StateFixture {
     p.AddMember("baseUrl", rapidjson::Value(url.c_str(), a), a);
   }
 
-  std::unique_ptr<Engine> Open(std::shared_ptr<EventSink> sink = nullptr) {
+  // `sqlite`: sessions in <dir>/sessions.sqlite instead of memory.
+  std::unique_ptr<Engine> Open(std::shared_ptr<EventSink> sink = nullptr, bool sqlite = false) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     config.Accept(w);
     std::ofstream(dir + "/modelpin.json") << buf.GetString();
     EngineSetup setup;
     setup.state_dir = dir;
-    setup.sessions = EngineSetup::Sessions::kMemory;
+    setup.sessions = sqlite ? EngineSetup::Sessions::kConfigured : EngineSetup::Sessions::kMemory;
     setup.clock = clock;
     setup.environment = std::map<std::string, std::string>{};
     setup.auth_recheck_ms = 0;
@@ -378,6 +379,30 @@ BOOST_FIXTURE_TEST_CASE(MetricsPassPromtool, StateFixture) {
   // promtool is not a rubber stamp: a broken exposition fails it.
   auto [bad, bad_out] = Promtool("# TYPE x counter\nx{a=\"1\" 1\n");
   BOOST_TEST(bad != 0, bad_out);
+}
+
+// The stores report what reaches their backend (EventSink::OnStoreOp) to the setup's sink: after
+// some turns on the SQLite store the metrics count reads and writes with real durations, and
+// promtool accepts the exposition. A cached read reaches nothing and counts nothing.
+BOOST_FIXTURE_TEST_CASE(SqliteStoreOperationsReachTheMetrics, StateFixture) {
+  auto metrics = std::make_shared<Metrics>();
+  auto e = Open(std::make_shared<EventFanOut>(std::vector<std::shared_ptr<EventSink>>{metrics}), true);
+  BOOST_REQUIRE(e->Handle({.text = "hello"}).ok());
+  BOOST_REQUIRE(e->Handle({.text = "/model sonnet@anthropic:default"}).ok());
+  BOOST_REQUIRE(e->Handle({.text = "again"}).ok());
+  std::string text = metrics->Expose();
+  auto count = [&](const std::string& series) -> double {
+    size_t at = text.find(series + " ");
+    BOOST_TEST_REQUIRE(at != std::string::npos, "missing: " << series << "\n" << text);
+    return std::stod(text.substr(at + series.size() + 1));
+  };
+  BOOST_TEST(count("modelpin_store_operations_total{store=\"sqlite\",op=\"get\"}") == 1);  // then cached
+  BOOST_TEST(count("modelpin_store_operations_total{store=\"sqlite\",op=\"put\"}") >= 1);
+  BOOST_TEST(count("modelpin_store_duration_seconds_count{store=\"sqlite\",op=\"put\"}") >= 1);
+  BOOST_TEST(count("modelpin_store_duration_seconds_sum{store=\"sqlite\",op=\"put\"}") > 0);
+  BOOST_TEST(text.find("modelpin_store_errors_total{store=\"sqlite\"") == std::string::npos, text);
+  auto [status, out] = Promtool(text);
+  BOOST_TEST(status == 0, "promtool: " << out << "\n" << text);
 }
 
 BOOST_AUTO_TEST_CASE(LabelCardinalityIsBoundedAndDropsAreCounted) {

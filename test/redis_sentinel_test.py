@@ -16,6 +16,8 @@ shared ones, with modelpin.storeWaitReplicas 1:
    primary rejoins as a replica, no client writes to it, nothing acknowledged is lost.
 4. The password shows in no output; with every sentinel down, a new process fails with an error
    naming each sentinel it tried.
+5. Every bot reported both failovers as store_failed_over events (EmitStoreFailover): the store's
+   URL masked, the old and the new primary, a reason.
 Missing redis-server or redis-sentinel is a failure, not a skip.
 """
 import json
@@ -183,7 +185,8 @@ class BotDriver(threading.Thread):
         super().__init__(daemon=True)
         self.w = w
         self.p = subprocess.Popen([BOT, cfg, state], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+                                  stderr=subprocess.PIPE, text=True, bufsize=1,
+                                  env=dict(os.environ, STORE_BOT_EVENTS="1"))
         self.log = []          # (sent at, took s, key, text, kind, rest)
         self.acked = {}        # key -> last acknowledged command of this bot
         self.unsure = {}       # key -> commands that erred after it (may have been applied)
@@ -420,9 +423,20 @@ def main():
 
     total = sum(len(b.log) for b in bots)
     slowest_handle = 0.0
+    failovers = []
     for b in bots:
         err = b.close()
         outputs.append(err)
+        events = [json.loads(l.partition("\t")[2]) for l in err.splitlines() if l.startswith("event\t")]
+        moves = [(e["fields"]["from"], e["fields"]["to"]) for e in events if e["kind"] == "store_failed_over"]
+        for want in ((f"127.0.0.1:{ports['p']}", f"127.0.0.1:{new}"), (f"127.0.0.1:{frozen}", f"127.0.0.1:{new2}")):
+            if want not in moves:
+                fail(f"bot {b.w} reported no store_failed_over {want[0]} -> {want[1]}; it reported {moves}")
+        for e in events:
+            f = e["fields"]
+            if not f["store"].startswith("redis redis-sentinel://:***@") or not f["reason"]:
+                fail(f"bot {b.w}: store_failed_over without a masked store or a reason: {e}")
+        failovers.append(len(moves))
         m = re.search(r"max ([\d.]+) us", err)
         if not m:
             fail(f"bot {b.w} printed no summary: {err[-300:]}")
@@ -434,6 +448,7 @@ def main():
     # (strace: a 399 ms SO_RCVTIMEO returned after 410 ms); 100 ms covers that and a loaded machine.
     if slowest_handle > TIMEOUT_MS + 100:
         fail(f"a message took {slowest_handle:.0f} ms in its bot (storeTimeoutMs {TIMEOUT_MS})")
+    print(f"ok: every bot reported both failovers as store_failed_over events ({failovers} events)")
     print(f"   {total} messages in {time.time() - t_start:.0f} s; the slowest took {slowest_handle:.0f} ms in its bot "
           f"(storeTimeoutMs {TIMEOUT_MS}); kinds of errors seen:")
     for k in kinds:

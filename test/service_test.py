@@ -214,6 +214,12 @@ def test_live_routes(s):
     status, ctype, _, text = raw(s, "GET", "/metrics")
     if status != 200 or "modelpin_call_outcomes_total" not in text or 'profile="anthropic:work"' not in text:
         fail(f"/metrics: {status}, no outcome with the profile label: {text[:400]}")
+    # The SQLite store reported what reached it (the first read of a session, each write).
+    for op in ("get", "put"):
+        m = re.search(r'^modelpin_store_duration_seconds_sum\{store="sqlite",op="%s"\} (\S+)$' % op, text, re.M)
+        if not m or float(m.group(1)) <= 0:
+            fail(f"/metrics: no SQLite {op} with a duration: {[l for l in text.splitlines() if 'store=' in l]}")
+    promtool(text, "/metrics on SQLite")
     status, ctype, _, text = raw(s, "GET", "/v1/timeline?since=1h")
     if status != 200 or "<svg" not in text or 'data-profile="anthropic:work"' not in text or 'data-outcome="rate_limit"' not in text:
         fail(f"/v1/timeline: {status} {ctype}: the reported call is not drawn: {text[:300]}")
@@ -236,6 +242,16 @@ def test_live_routes(s):
         fail(f"/v1/events: {status} {ctype!r}")
     call(s, "GET", "/v1/sessions?prefix=agent:main:chat")
     print("live routes: console files with a strict policy, /v1/chat, /metrics, /v1/timeline, /v1/events")
+
+
+def promtool(text, what):
+    """promtool check metrics accepts the exposition (Debian's prometheus package)."""
+    exe = shutil.which("promtool")
+    if not exe:
+        fail("promtool is not installed (apt-get install prometheus)")
+    r = subprocess.run([exe, "check", "metrics"], input=text, capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"promtool rejects {what}: {r.stdout}{r.stderr}")
 
 
 def turn(server, text, session="agent:main:svc", **kw):
@@ -581,9 +597,20 @@ def test_two_instances():
     states = {p["id"]: p["state"] for p in call(b, "GET", "/v1/profiles")[0]["profiles"]}
     if states.get(first) != "cooldown":
         fail(f"the other server's profiles do not show the cooldown: {states}")
+    # Each server's Redis stores reported their operations: counts and real latencies on /metrics.
+    for name, server, ops in (("a", a, ("get", "put", "health_update")), ("b", b, ("get", "health_version"))):
+        text = raw(server, "GET", "/metrics")[3]
+        for op in ops:
+            m = re.search(r'^modelpin_store_duration_seconds_sum\{store="redis",op="%s"\} (\S+)$' % op, text, re.M)
+            n = re.search(r'^modelpin_store_operations_total\{store="redis",op="%s"\} (\d+)$' % op, text, re.M)
+            if not m or not n or float(m.group(1)) <= 0 or int(n.group(1)) < 1:
+                fail(f"server {name}: /metrics has no Redis {op} with a duration: "
+                     f"{[l for l in text.splitlines() if 'store=' in l]}")
+        promtool(text, f"/metrics of server {name} on Redis")
     a.stop()
     b.stop()
-    print("two servers on one Redis: a pin and a cooldown made through one are seen through the other")
+    print("two servers on one Redis: a pin and a cooldown made through one are seen through the other; "
+          "/metrics counts their Redis operations")
 
 
 def main():

@@ -8,8 +8,10 @@
 // A line "!report<TAB>PROFILE RESULT" (RESULT: success, rate_limit, auth) reports a model
 // call's outcome instead (Engine::ReportOutcome) and prints "ok<TAB>reported" or the error.
 // $STORE_BOT_RECHECK_MS sets EngineOptions::auth_recheck_ms (default 1000).
-// --memory keeps sessions in this process (the single-process reference). At the end it prints
-// "handled N, errors E, p50 X us, p99 Y us, max Z us" on stderr.
+// --memory keeps sessions in this process (the single-process reference). With $STORE_BOT_EVENTS
+// set, each store_failed_over event (a Sentinel failover the store followed) is printed on stderr
+// as "event<TAB><its JSON>".
+// At the end it prints "handled N, errors E, p50 X us, p99 Y us, max Z us" on stderr.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +22,17 @@
 
 #include "embed/open.h"
 
+namespace {
+
+// Prints the store's failovers; the other events are not this bot's business.
+struct FailoverPrinter : modelpin::EventSink {
+  void OnEvent(const modelpin::Event& e) override {
+    if (e.kind == modelpin::EventKind::kStoreFailedOver) std::fprintf(stderr, "event\t%s\n", e.ToJson().c_str());
+  }
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::cerr << "usage: store_bot CONFIG STATE_DIR [--memory]\n";
@@ -29,6 +42,7 @@ int main(int argc, char** argv) {
   modelpin::EngineSetup setup{.state_dir = argv[2], .config_path = argv[1]};
   if (memory) setup.sessions = modelpin::EngineSetup::Sessions::kMemory;
   setup.environment.emplace();  // no credentials from this process's environment
+  if (std::getenv("STORE_BOT_EVENTS") != nullptr) setup.events = std::make_shared<FailoverPrinter>();
   if (const char* recheck = std::getenv("STORE_BOT_RECHECK_MS")) setup.auth_recheck_ms = std::atoll(recheck);
   auto engine = modelpin::OpenEngine(std::move(setup));
   if (!engine.ok()) {

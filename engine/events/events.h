@@ -66,6 +66,13 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void OnEvent(const Event& event) = 0;
+  // One operation a session or auth-health store sent to its backend (a cached read sends
+  // none): `store` "sqlite" or "redis", `op` "get", "put", "confirm", "keys", "flush",
+  // "health_read", "health_version" or "health_update"; `ok` false when it failed (a version
+  // check another process won is not a failure); `seconds` how long it took. The stores call it
+  // on the thread of the operation, maybe with their lock held: it must only count. Metrics
+  // counts them (observe/metrics.h); other sinks ignore them.
+  virtual void OnStoreOp(std::string_view /*store*/, std::string_view /*op*/, bool /*ok*/, double /*seconds*/) {}
 };
 
 // Sends one event to every sink of a list (the engine's sink when an embedder wants several).
@@ -74,6 +81,9 @@ class EventFanOut : public EventSink {
   explicit EventFanOut(std::vector<std::shared_ptr<EventSink>> sinks) : sinks_(std::move(sinks)) {}
   void OnEvent(const Event& event) override {
     for (const auto& s : sinks_) s->OnEvent(event);
+  }
+  void OnStoreOp(std::string_view store, std::string_view op, bool ok, double seconds) override {
+    for (const auto& s : sinks_) s->OnStoreOp(store, op, ok, seconds);
   }
 
  private:

@@ -42,6 +42,7 @@
 #include "engine/auth/auth_health.h"
 #include "engine/config/config.h"
 #include "engine/sessions/session.h"
+#include "engine/events/events.h"
 
 namespace modelpin {
 
@@ -76,7 +77,10 @@ class RedisSessionStore : public SessionStore {
  public:
   // Connects (within the timeout) and starts listening for changes. A server that is down at
   // open is an Unavailable error: a bot should not start against a store it cannot reach.
-  static absl::StatusOr<std::unique_ptr<RedisSessionStore>> Open(const RedisOptions& options);
+  // `events` is told of each command (EventSink::OnStoreOp) and, with Sentinel, of each move to
+  // another primary (a store_failed_over event: the URL masked, the old and the new primary).
+  static absl::StatusOr<std::unique_ptr<RedisSessionStore>> Open(const RedisOptions& options,
+                                                                 std::shared_ptr<EventSink> events = nullptr);
   ~RedisSessionStore() override;
   absl::Status Load(const std::string& agent, const std::string& key, SessionState& into) override;
   absl::Status Put(const std::string& agent, const std::string& key, const SessionState& state) override;
@@ -110,7 +114,9 @@ class RedisSessionStore : public SessionStore {
 // process changed the hash in between. No secret is ever written here.
 class RedisAuthHealth : public AuthHealthStore {
  public:
-  static absl::StatusOr<std::unique_ptr<RedisAuthHealth>> Open(const RedisOptions& options);
+  // `events` is told of each command (EventSink::OnStoreOp).
+  static absl::StatusOr<std::unique_ptr<RedisAuthHealth>> Open(const RedisOptions& options,
+                                                               std::shared_ptr<EventSink> events = nullptr);
   ~RedisAuthHealth() override;
   absl::StatusOr<AuthHealth> Read(const std::string& agent) override;
   absl::StatusOr<uint64_t> Version(const std::string& agent) override;
@@ -146,11 +152,14 @@ struct SentinelReport {
 };
 absl::StatusOr<SentinelReport> ReportSentinels(const RedisOptions& options);
 
+// `events`: the stores' operations and failovers (see Open).
 absl::StatusOr<std::unique_ptr<SessionStore>> OpenConfiguredSessionStore(const Config& config,
-                                                                         const std::string& state_dir);
+                                                                         const std::string& state_dir,
+                                                                         std::shared_ptr<EventSink> events = nullptr);
 // The auth health store a config asks for: RedisAuthHealth with `modelpin.store`, else nullptr
 // (EngineOptions::auth_health's default, the auth store file).
-absl::StatusOr<std::shared_ptr<AuthHealthStore>> OpenConfiguredAuthHealth(const Config& config);
+absl::StatusOr<std::shared_ptr<AuthHealthStore>> OpenConfiguredAuthHealth(const Config& config,
+                                                                          std::shared_ptr<EventSink> events = nullptr);
 
 }  // namespace modelpin
 

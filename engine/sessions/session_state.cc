@@ -1,0 +1,121 @@
+#include "engine/sessions/session_state.h"
+
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "base/clock.h"
+
+namespace modelpin {
+
+PinSelection SessionState::Selection() const {
+  return {provider_override, model_override, model_override_source, model_override_route_resolution,
+          auth_profile_override, auth_profile_override_source};
+}
+
+void SessionState::SetSelection(const PinSelection& sel) {
+  provider_override = sel.provider;
+  model_override = sel.model;
+  model_override_source = sel.model_source;
+  model_override_route_resolution = sel.route_resolution;
+  if (auth_profile_override != sel.profile || auth_profile_override_source != sel.profile_source) {
+    auth_profile_override = sel.profile;
+    auth_profile_override_source = sel.profile_source;
+    auth_profile_override_compaction_count.reset();
+    if (sel.profile && sel.profile_source.value_or("") == "auto") auth_profile_override_compaction_count = 0;
+  }
+}
+
+bool SessionState::SameSelection(const SessionState& o) const {
+  return provider_override == o.provider_override && model_override == o.model_override &&
+         model_override_source == o.model_override_source &&
+         model_override_route_resolution == o.model_override_route_resolution &&
+         auth_profile_override == o.auth_profile_override &&
+         auth_profile_override_source == o.auth_profile_override_source;
+}
+
+void SessionState::EndPinScope(int64_t at_ms, std::string_view source) {
+  if (!modelpin || !modelpin->scope) return;
+  PinSelection from = Selection();
+  const Interned<PinSelection> restore = modelpin->scope->restore;
+  modelpin.SetScope(std::nullopt);
+  SetSelection(*restore);
+  if (!(Selection() == from)) live_model_switch_pending = true;
+  RecordPinChange(at_ms, source, from);
+}
+
+namespace {
+
+// Whether `s`'s selection fields equal `sel`, compared in place.
+bool HasSelection(const SessionState& s, const PinSelection& sel) {
+  return s.provider_override == sel.provider && s.model_override == sel.model &&
+         s.model_override_source == sel.model_source && s.model_override_route_resolution == sel.route_resolution &&
+         s.auth_profile_override == sel.profile && s.auth_profile_override_source == sel.profile_source;
+}
+
+// The interned selection of `s`. A session's pins go back and forth between a few selections, so
+// one of its latest events usually holds it already: found by comparing fields, without copying
+// six strings and hashing them under the intern table's lock.
+Interned<PinSelection> SelectionOf(const SessionState& s, const ModelpinData& history) {
+  if (history) {
+    const PinHistory& h = history->history;
+    for (size_t i = h.size(), seen = 0; i > 0 && seen < 4; --i, ++seen) {
+      if (HasSelection(s, *h[i - 1].to)) return h[i - 1].to;
+      if (HasSelection(s, *h[i - 1].from)) return h[i - 1].from;
+    }
+  }
+  return Interned(s.Selection());
+}
+
+// The interned history source: the names the engine records are interned once.
+Interned<std::string> SourceName(std::string_view source) {
+  static const std::array<std::pair<std::string_view, Interned<std::string>>, 8> known = [] {
+    std::array<std::pair<std::string_view, Interned<std::string>>, 8> k;
+    const char* names[] = {"user", "reset", "auto", "order", "expiry", "undo", "invalid", "plugin"};
+    for (size_t i = 0; i < k.size(); ++i) {
+      k[i] = {names[i], Interned(std::string(names[i]))};
+      k[i].second.MakeImmortal();  // in nearly every history: blocks need not count them
+    }
+    return k;
+  }();
+  for (const auto& [name, interned] : known)
+    if (name == source) return interned;
+  return Interned(std::string(source));
+}
+
+}  // namespace
+
+void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope) {
+  if (HasSelection(*this, from) && scope.empty()) return;  // a scoped pin of the current selection still counts
+  modelpin.Append(PinEvent{at_ms, SourceName(source), Interned(from), SelectionOf(*this, modelpin), Interned(scope)});
+}
+
+void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const SessionState& before, std::string scope) {
+  if (SameSelection(before) && scope.empty()) return;
+  modelpin.Append(PinEvent{at_ms, SourceName(source), SelectionOf(before, modelpin), SelectionOf(*this, modelpin),
+                           Interned(scope)});
+}
+
+std::string HistoryTime(int64_t ms) {
+  std::string t = FormatUtc(ms);  // 2026-12-01T10:00:00Z
+  if (t.size() >= 16) return absl::StrCat(t.substr(0, 10), " ", t.substr(11, 5), " UTC");
+  return t;
+}
+
+std::string DescribeSelection(const PinSelection& sel) {
+  std::string out = sel.provider && sel.model ? absl::StrCat(*sel.provider, "/", *sel.model) : "default";
+  if (sel.profile) absl::StrAppend(&out, ", ", *sel.profile, " (", sel.profile_source.value_or("user"), ")");
+  return out;
+}
+
+std::string DescribePinEvent(const PinEvent& e) {
+  std::string out = absl::StrCat(HistoryTime(e.at_ms), " ", *e.source, ": ", DescribeSelection(*e.from), " -> ",
+                                 DescribeSelection(*e.to));
+  if (!e.scope->empty()) absl::StrAppend(&out, " (", *e.scope, ")");
+  return out;
+}
+
+// Adding a field to SessionState means updating empty(), VisitOracleFields, the storage JSON
+// and the memory store's Packed form; this fails the build until the size is updated with them.
+static_assert(sizeof(SessionState) == 392, "SessionState changed: update empty(), serialisation and Packed");
+
+}  // namespace modelpin
