@@ -192,7 +192,13 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
     case TranscriptLine::Kind::kMessage:
       break;
   }
-  InboundMessage m{agent_, session_, line.text, sender_, MessageSource::kReplay};
+  // One message for the whole replay: its strings keep their buffers from line to line.
+  InboundMessage& m = message_;
+  m.agent_id.assign(agent_);
+  m.session_key.assign(session_);
+  m.text.assign(line.text);
+  m.sender.assign(sender_);
+  m.source = MessageSource::kReplay;
   ASSIGN_OR_RETURN(Outcome o, engine_.Handle(m));
   ReplayStep step;
   step.step = ++step_;

@@ -87,6 +87,7 @@ class Replayer {
   std::string session_;
   std::string sender_;
   SessionView view_;
+  InboundMessage message_;  // the message Run hands to the engine, reused
   int step_ = 0;
   // The touched sessions as this replay last stored them, by session key: a turn changes only
   // its own session, so a step reloads nothing and the replay stays linear in its length.

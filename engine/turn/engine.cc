@@ -914,12 +914,25 @@ std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std
   auto cache = Agent(ResolveAgent(agent_id), now);
   if (!cache.ok()) return out;
   const AuthStore& store = *(*cache)->auth;
-  std::string model = route.model.Label();
-  for (const auto& id : route.profiles) out.emplace_back(id, DescribeHealth(store.Usage(id), model, now));
-  const AuthOrder& order = (*cache)->orders->For(route.model.provider, model, now, config_.FindRoute(route.rule));
+  // The model's label is read only by model cooldowns: built once, when a profile has one.
+  std::string label;
+  auto model_of = [&](const UsageStats& u) -> std::string_view {
+    if (u.model_cooldowns.empty()) return {};
+    if (label.empty()) label = route.model.Label();
+    return label;
+  };
+  out.reserve(route.profiles.size());
+  for (const auto& id : route.profiles) {
+    const UsageStats& u = store.Usage(id);
+    out.emplace_back(id, DescribeHealth(u, model_of(u), now));
+  }
+  const AuthOrderMemo& orders = *(*cache)->orders;
+  if (orders.HasModelCooldowns() && label.empty()) label = route.model.Label();
+  const AuthOrder& order = orders.For(route.model.provider, label, now, config_.FindRoute(route.rule));
   for (const auto& [id, why] : order.excluded) {
     if (std::find(route.profiles.begin(), route.profiles.end(), id) != route.profiles.end()) continue;
-    ProfileHealth h = DescribeHealth(store.Usage(id), model, now);
+    const UsageStats& u = store.Usage(id);
+    ProfileHealth h = DescribeHealth(u, model_of(u), now);
     h.state = why == "token expired" ? ProfileHealth::State::kExpired : ProfileHealth::State::kIneligible;
     h.reason = why;
     out.emplace_back(id, std::move(h));
