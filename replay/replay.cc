@@ -199,7 +199,8 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
   m.text.assign(line.text);
   m.sender.assign(sender_);
   m.source = MessageSource::kReplay;
-  ASSIGN_OR_RETURN(Outcome o, engine_.Handle(m));
+  Outcome& o = outcome_;  // the engine reuses what the step did not take of the last one
+  RETURN_IF_ERROR(engine_.Handle(m, o));
   ReplayStep step;
   step.step = ++step_;
   step.input = line.text;

@@ -88,6 +88,7 @@ class Replayer {
   std::string sender_;
   SessionView view_;
   InboundMessage message_;  // the message Run hands to the engine, reused
+  Outcome outcome_;         // and its outcome (a step takes its parts)
   int step_ = 0;
   // The touched sessions as this replay last stored them, by session key: a turn changes only
   // its own session, so a step reloads nothing and the replay stays linear in its length.
