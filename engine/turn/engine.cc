@@ -253,8 +253,10 @@ absl::Status Engine::CheckStores() {
 }
 
 std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
-  size_t h = std::hash<std::string>()(key) ^ (std::hash<std::string>()(agent) * 31);
-  return session_locks_[h % session_locks_.size()];
+  // The key alone picks the lock: two agents' sessions of one key share one (rare, harmless),
+  // and a turn hashes one string instead of two.
+  (void)agent;
+  return session_locks_[std::hash<std::string>()(key) % session_locks_.size()];
 }
 
 namespace {
@@ -285,7 +287,7 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
     if (before) s.RecordPinChange(ctx.now_ms, source, *before);
     return changed;
   };
-  if (s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user") {
+  if (s.auth_profile_override && s.auth_profile_override_source && *s.auth_profile_override_source == "user") {
     const Credential* c = ctx.auth.Find(*s.auth_profile_override);
     if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) {
       changing("invalid");
