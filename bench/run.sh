@@ -2,6 +2,7 @@
 # Builds the benchmarks in BUILD_DIR, runs them all and prints one table of the performance targets (docs/performance.md):
 #
 #   bench/run.sh build-release        (what `./dev bench` runs, after configuring -Dbuildtype=release)
+#   bench/run.sh build-release --baseline COMMIT   the hot path beside COMMIT (bench/baseline.sh)
 #
 # Micro-benchmark figures are medians of BENCH_REPETITIONS (default 10) Google Benchmark
 # repetitions; the transcript replay is the median of BENCH_REPLAY_RUNS (default 3) runs; the demo
@@ -9,8 +10,11 @@
 # raw results are kept in BUILD_DIR/bench/results/.
 set -euo pipefail
 
+if [ $# -eq 3 ] && [ "$2" = --baseline ]; then
+  exec "$(dirname "$0")/baseline.sh" "$1" "$3"
+fi
 if [ $# -ne 1 ]; then
-  echo "usage: bench/run.sh BUILD_DIR" >&2
+  echo "usage: bench/run.sh BUILD_DIR [--baseline COMMIT]" >&2
   exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -151,6 +151,7 @@ int RunReplay(std::vector<std::string> argv) {
   bool json = args.Has("--json");
   bool timing = args.Has("--timing");
   std::string out;
+  SessionJsonCache session_json;
   // Output goes out in 1 MiB pieces, so a million-line replay streams instead of piling up.
   absl::Status st = ForEachTranscriptLine(path, text, [&](const TranscriptLine& line) -> absl::Status {
     auto started = std::chrono::steady_clock::now();
@@ -164,7 +165,7 @@ int RunReplay(std::vector<std::string> argv) {
       return absl::Status(step.status().code(),
                           path + ":" + std::to_string(line.line_number) + ": " + std::string(step.status().message()));
     if (!*step) return absl::OkStatus();
-    if (json) AppendStepJson(**step, &out);
+    if (json) AppendStepJson(**step, &out, &session_json);
     else out += StepText(**step);
     out += '\n';
     if (out.size() > (1 << 20)) {

@@ -137,8 +137,15 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
     case TranscriptLine::Kind::kMessage:
       break;
   }
-  InboundMessage m{agent_, session_, line.text, sender_, MessageSource::kReplay};
-  ASSIGN_OR_RETURN(Outcome o, engine_.Handle(m));
+  // One message for the whole replay: its strings keep their buffers from line to line.
+  InboundMessage& m = message_;
+  m.agent_id.assign(agent_);
+  m.session_key.assign(session_);
+  m.text.assign(line.text);
+  m.sender.assign(sender_);
+  m.source = MessageSource::kReplay;
+  Outcome& o = outcome_;  // the engine reuses what the step did not take of the last one
+  RETURN_IF_ERROR(engine_.Handle(m, o));
   ReplayStep step;
   step.step = ++step_;
   step.input = line.text;
@@ -253,7 +260,29 @@ std::string StepJson(const ReplayStep& s) {
   return out;
 }
 
-void AppendStepJson(const ReplayStep& s, std::string* out) {
+namespace {
+
+// One session of a step's "sessions" object: "key":{fields}.
+void AppendSessionJson(const std::string& key, const SessionState& state, std::string* out) {
+  AppendJsonString(out, key);
+  out->append(":{");
+  bool first = true;
+  VisitOracleFields(state, [&](const char* name, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    out->append(first ? "\"" : ",\"");
+    first = false;
+    out->append(name);
+    out->append("\":");
+    if constexpr (std::is_same_v<T, std::string>) AppendJsonString(out, value);
+    else if constexpr (std::is_same_v<T, bool>) out->append(value ? "true" : "false");
+    else absl::StrAppend(out, value);
+  });
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendStepJson(const ReplayStep& s, std::string* out, SessionJsonCache* cache) {
   absl::StrAppend(out, "{\"step\":", s.step, ",\"input\":");
   AppendJsonString(out, s.input);
   out->append(",\"replies\":[");
@@ -267,20 +296,20 @@ void AppendStepJson(const ReplayStep& s, std::string* out) {
   for (const auto& [key, state] : s.sessions) {
     if (!first_session) out->push_back(',');
     first_session = false;
-    AppendJsonString(out, key);
-    out->append(":{");
-    bool first = true;
-    VisitOracleFields(state, [&](const char* name, const auto& value) {
-      using T = std::decay_t<decltype(value)>;
-      out->append(first ? "\"" : ",\"");
-      first = false;
-      out->append(name);
-      out->append("\":");
-      if constexpr (std::is_same_v<T, std::string>) AppendJsonString(out, value);
-      else if constexpr (std::is_same_v<T, bool>) out->append(value ? "true" : "false");
-      else absl::StrAppend(out, value);
-    });
-    out->push_back('}');
+    if (cache == nullptr) {
+      AppendSessionJson(key, state, out);
+      continue;
+    }
+    auto it = cache->by_key.find(key);
+    if (it == cache->by_key.end()) it = cache->by_key.try_emplace(key).first;
+    else if (it->second.first == state) {
+      out->append(it->second.second);
+      continue;
+    }
+    it->second.first = state;
+    it->second.second.clear();
+    AppendSessionJson(key, state, &it->second.second);
+    out->append(it->second.second);
   }
   out->push_back('}');
   if (s.route) {

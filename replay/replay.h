@@ -87,6 +87,8 @@ class Replayer {
   std::string session_;
   std::string sender_;
   SessionView view_;
+  InboundMessage message_;  // the message Run hands to the engine, reused
+  Outcome outcome_;         // and its outcome (a step takes its parts)
   int step_ = 0;
   // The touched sessions as this replay last stored them, by session key: a turn changes only
   // its own session, so a step reloads nothing and the replay stays linear in its length.
@@ -98,7 +100,12 @@ class Replayer {
 // One JSON object per step, the oracle's keys: step, input, replies, sessions, route.
 std::string StepJson(const ReplayStep& step);
 // The same, appended to `out` (no newline): what long replays use, one buffer for all steps.
-void AppendStepJson(const ReplayStep& step, std::string* out);
+// With `cache`, a session whose state is the same as at its last step is written from the JSON
+// kept then (a step usually changes no session, or one): the output is the same either way.
+struct SessionJsonCache {
+  std::map<std::string, std::pair<SessionState, std::string>, std::less<>> by_key;
+};
+void AppendStepJson(const ReplayStep& step, std::string* out, SessionJsonCache* cache = nullptr);
 // The oracle's text layout plus a ROUTE line.
 std::string StepText(const ReplayStep& step);
 

@@ -108,6 +108,17 @@ run skip STUB_SKIP_IN=build-asan
 [ "$(closing)" = "2 passed, 0 failed, 1 skipped" ] || fail "skip: closing line '$(closing)'"
 printf '%s\n' "$out" | grep -q "skipped build-asan: needs-thing: thing not installed here" || fail "skip: reason not printed"
 
+# `./dev bench --baseline COMMIT`: a missing or unknown commit is a usage error (exit 2), found
+# before anything is built.
+out=$(cd "$tmp/ok" && env PATH="$tmp/bin:$PATH" STUB_LOG="$tmp/ok/calls.log" ./dev bench --baseline 2>&1); status=$?
+[ $status -eq 2 ] || fail "bench --baseline without a commit: exit $status, not 2"
+printf '%s\n' "$out" | grep -q "usage: ./dev bench \[--baseline COMMIT\]" || fail "bench --baseline: no usage printed"
+out=$("$src/bench/baseline.sh" "$tmp" no-such-commit-xyz 2>&1); status=$?
+[ $status -eq 2 ] || fail "bench/baseline.sh with an unknown commit: exit $status, not 2"
+printf '%s\n' "$out" | grep -q "no-such-commit-xyz is not a commit" || fail "bench/baseline.sh: the bad commit is not named"
+out=$("$src/bench/run.sh" "$tmp" --baseline 2>&1); status=$?
+[ $status -eq 2 ] || fail "bench/run.sh --baseline without a commit: exit $status, not 2"
+
 # ---- a real broken fuzz target in a temporary copy of the repository ----
 if [ -n "${DEV_TEST_STUBS_ONLY:-}" ]; then
   echo "dev_test: DEV_TEST_STUBS_ONLY set: the real broken-build case was not run" >&2

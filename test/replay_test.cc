@@ -92,12 +92,16 @@ BOOST_DATA_TEST_CASE(ReplayMatchesOracle, boost::unit_test::data::make(modelpin:
   std::istringstream expected(ExpectedOutput(fixture.name));
   std::set<int> gaps = KnownGaps()[fixture.name];
   Replayer replayer(**engine, "", "");
+  SessionJsonCache session_json;  // what `replay --json` writes with: the same JSON as without
   int matched = 0, steps = 0;
   for (const auto& line : *lines) {
     auto step = replayer.Run(line);
     BOOST_REQUIRE_MESSAGE(step.ok(), step.status().message());
     if (!*step) continue;
     ++steps;
+    std::string cached;
+    AppendStepJson(**step, &cached, &session_json);
+    BOOST_CHECK_EQUAL(cached, StepJson(**step));
     std::string exp;
     BOOST_REQUIRE_MESSAGE(std::getline(expected, exp), fixture.name << ": oracle output has fewer steps");
     auto diffs = testing::DiffStep(exp, **step);

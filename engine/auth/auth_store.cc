@@ -266,9 +266,10 @@ const std::string* AuthStore::LastGood(const std::string& provider) const {
   return it == last_good_.end() ? nullptr : &it->second;
 }
 
-UsageStats AuthStore::Usage(const std::string& id) const {
+const UsageStats& AuthStore::Usage(const std::string& id) const {
+  static const UsageStats kNone;
   auto it = usage_.find(id);
-  return it == usage_.end() ? UsageStats{} : it->second;
+  return it == usage_.end() ? kNone : it->second;
 }
 
 rapidjson::Value& AuthStore::Section(const char* name) {

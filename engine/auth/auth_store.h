@@ -93,7 +93,8 @@ class AuthStore {
   const Credential* Find(const std::string& id) const;
   const std::vector<std::string>* Order(const std::string& provider) const;
   const std::string* LastGood(const std::string& provider) const;
-  UsageStats Usage(const std::string& id) const;
+  // The profile's health (empty stats for a profile without any); valid while the store lives.
+  const UsageStats& Usage(const std::string& id) const;
   bool exists() const { return exists_; }
   const std::string& path() const { return path_; }
 

@@ -253,8 +253,10 @@ absl::Status Engine::CheckStores() {
 }
 
 std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
-  size_t h = std::hash<std::string>()(key) ^ (std::hash<std::string>()(agent) * 31);
-  return session_locks_[h % session_locks_.size()];
+  // The key alone picks the lock: two agents' sessions of one key share one (rare, harmless),
+  // and a turn hashes one string instead of two.
+  (void)agent;
+  return session_locks_[std::hash<std::string>()(key) % session_locks_.size()];
 }
 
 namespace {
@@ -285,7 +287,7 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
     if (before) s.RecordPinChange(ctx.now_ms, source, *before);
     return changed;
   };
-  if (s.auth_profile_override && s.auth_profile_override_source.value_or("") == "user") {
+  if (s.auth_profile_override && s.auth_profile_override_source && *s.auth_profile_override_source == "user") {
     const Credential* c = ctx.auth.Find(*s.auth_profile_override);
     if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) {
       changing("invalid");
@@ -331,7 +333,9 @@ void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrde
   // The pin leads while it can be used. A pin cooling down or disabled keeps its place in the
   // order (last, by when it is back) and the provider's other profiles go first: OpenClaw keeps
   // the pin and tries the next profile of the same provider (fixtures/rotation-oracle/auth-401-pinned).
-  if (s.auth_profile_override && !IsCoolingDown(ctx.auth.Usage(*s.auth_profile_override), model.Label(), ctx.now_ms)) {
+  // The model's label is built only for a profile with model cooldowns (the only ones it reads).
+  const UsageStats* pin = s.auth_profile_override ? &ctx.auth.Usage(*s.auth_profile_override) : nullptr;
+  if (pin && !IsCoolingDown(*pin, pin->model_cooldowns.empty() ? std::string() : model.Label(), ctx.now_ms)) {
     // A pin that is in the order is eligible by construction; only a pin outside it (a user pin
     // of a profile the explicit order leaves out) needs the check.
     bool in_order = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end();
@@ -932,12 +936,25 @@ std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std
   auto cache = Agent(ResolveAgent(agent_id), now);
   if (!cache.ok()) return out;
   const AuthStore& store = *(*cache)->auth;
-  std::string model = route.model.Label();
-  for (const auto& id : route.profiles) out.emplace_back(id, DescribeHealth(store.Usage(id), model, now));
-  const AuthOrder& order = (*cache)->orders->For(route.model.provider, model, now, config_.FindRoute(route.rule));
+  // The model's label is read only by model cooldowns: built once, when a profile has one.
+  std::string label;
+  auto model_of = [&](const UsageStats& u) -> std::string_view {
+    if (u.model_cooldowns.empty()) return {};
+    if (label.empty()) label = route.model.Label();
+    return label;
+  };
+  out.reserve(route.profiles.size());
+  for (const auto& id : route.profiles) {
+    const UsageStats& u = store.Usage(id);
+    out.emplace_back(id, DescribeHealth(u, model_of(u), now));
+  }
+  const AuthOrderMemo& orders = *(*cache)->orders;
+  if (orders.HasModelCooldowns() && label.empty()) label = route.model.Label();
+  const AuthOrder& order = orders.For(route.model.provider, label, now, config_.FindRoute(route.rule));
   for (const auto& [id, why] : order.excluded) {
     if (std::find(route.profiles.begin(), route.profiles.end(), id) != route.profiles.end()) continue;
-    ProfileHealth h = DescribeHealth(store.Usage(id), model, now);
+    const UsageStats& u = store.Usage(id);
+    ProfileHealth h = DescribeHealth(u, model_of(u), now);
     h.state = why == "token expired" ? ProfileHealth::State::kExpired : ProfileHealth::State::kIneligible;
     h.reason = why;
     out.emplace_back(id, std::move(h));
