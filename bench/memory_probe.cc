@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "bench/proc_status.h"
 #include "engine/config/config.h"
 #include "engine/sessions/session.h"
 #include "engine/turn/engine.h"
@@ -20,14 +21,7 @@
 
 namespace {
 
-long StatusKb(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  const std::string prefix = std::string(field) + ":";
-  while (std::getline(in, line))
-    if (line.rfind(prefix, 0) == 0) return std::strtol(line.c_str() + prefix.size(), nullptr, 10);
-  return -1;
-}
+using bench::StatusKb;
 
 int Fail(const std::string& what) {
   std::fprintf(stderr, "memory_probe: %s\n", what.c_str());

@@ -70,7 +70,8 @@ struct Metrics::Family {
   // The cell of these label values, created when the family has room; nullptr (and a drop
   // counted) when it has none.
   Cell* Find(std::initializer_list<std::string_view> values) {
-    std::string key;
+    thread_local std::string key;  // reused: a label set is often longer than a short string
+    key.clear();
     for (std::string_view v : values) {
       key.append(v);
       key += kSep;
@@ -91,7 +92,7 @@ struct Metrics::Family {
       for (size_t i = 0; i <= bounds.size(); ++i) cell->buckets[i].store(0, std::memory_order_relaxed);
     }
     Cell* raw = cell.get();
-    shard.cells.emplace(std::move(key), std::move(cell));
+    shard.cells.emplace(key, std::move(cell));
     return raw;
   }
 

@@ -205,13 +205,42 @@ std::string AgentDir(const Engine& e, const std::string& agent) {
 
 // ---- the routes ---------------------------------------------------------------------------------
 
+using namespace std::string_view_literals;  // "..."sv: appended without a strlen
+
 // ---- POST /v1/turn, the hot path: its answer is appended by hand (constant keys as literals,
 // strings escaped in one pass), several times cheaper than a generic writer. The fuzzer checks
 // that every answer parses.
 
+// Whether `s` is ASCII without control characters, '"' and '\\' (almost every route and session
+// field): then it goes out as is. Eight bytes at a time; a byte outside 0x20..0x7f, '"' or '\\'
+// ends it.
+bool PlainAscii(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t v;
+    std::memcpy(&v, s.data() + i, 8);
+    // High bit set (non-ASCII), a control byte (< 0x20: adding 0x60 leaves the high bit clear), '"' or '\\'.
+    if ((v | (((v & ~kHigh) + 0x6060606060606060ULL) ^ kHigh)) & kHigh) return false;
+    if (has_zero(v ^ (kOnes * '"')) || has_zero(v ^ (kOnes * '\\'))) return false;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 // `s` as a JSON string: valid UTF-8 (other bytes replaced), '"', '\\' and control characters
 // escaped.
 void AppendString(std::string& out, std::string_view s) {
+  if (PlainAscii(s)) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+    return;
+  }
   if (!text::IsValidUtf8(s)) {
     std::string clean = text::SanitizeUtf8(s);
     return AppendString(out, clean);
@@ -224,11 +253,11 @@ void AppendString(std::string& out, std::string_view s) {
     out.append(s.data() + start, i - start);
     start = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"': out += "\\\""sv; break;
+      case '\\': out += "\\\\"sv; break;
+      case '\n': out += "\\n"sv; break;
+      case '\t': out += "\\t"sv; break;
+      case '\r': out += "\\r"sv; break;
       default: {
         static constexpr char kHex[] = "0123456789abcdef";
         const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
@@ -240,7 +269,7 @@ void AppendString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 void AppendStringOrNull(std::string& out, std::string_view s) {
-  if (s.empty()) out += "null";
+  if (s.empty()) out += "null"sv;
   else AppendString(out, s);
 }
 void AppendList(std::string& out, const std::vector<std::string>& list) {
@@ -258,31 +287,31 @@ void AppendLabel(std::string& out, const ModelRef& m) {
 }
 
 void AppendRoute(std::string& out, const Route& r) {
-  out += "{\"text\":";
+  out += "{\"text\":"sv;
   AppendString(out, r.text);
-  out += ",\"model\":";
+  out += ",\"model\":"sv;
   AppendLabel(out, r.model);
-  out += ",\"provider\":";
+  out += ",\"provider\":"sv;
   AppendString(out, r.model.provider);
-  out += ",\"profiles\":";
+  out += ",\"profiles\":"sv;
   AppendList(out, r.profiles);
-  out += ",\"thinking\":";
+  out += ",\"thinking\":"sv;
   AppendStringOrNull(out, r.thinking);
-  out += ",\"fallbackFrom\":";
-  if (r.fallback_from.empty()) out += "null";
+  out += ",\"fallbackFrom\":"sv;
+  if (r.fallback_from.empty()) out += "null"sv;
   else AppendLabel(out, r.fallback_from);
-  out += ",\"fallbackReason\":";
+  out += ",\"fallbackReason\":"sv;
   AppendStringOrNull(out, r.fallback_reason);
-  out += ",\"plan\":[";
+  out += ",\"plan\":["sv;
   for (size_t i = 0; i < r.plan.size(); ++i) {
     if (i) out.push_back(',');
-    out += "{\"model\":";
+    out += "{\"model\":"sv;
     AppendLabel(out, r.plan[i].model);
-    out += ",\"profiles\":";
+    out += ",\"profiles\":"sv;
     AppendList(out, r.plan[i].profiles);
     out.push_back('}');
   }
-  out += "],\"rule\":";
+  out += "],\"rule\":"sv;
   AppendStringOrNull(out, r.rule);
   out.push_back('}');
 }
@@ -297,7 +326,7 @@ void AppendTurnSession(std::string& out, const SessionState& s) {
     first = false;
     out.push_back('"');
     out.append(name);
-    out += "\":";
+    out += "\":"sv;
   };
   VisitOracleFields(s, [&](const char* name, const auto& value) {
     key(name);
@@ -343,20 +372,20 @@ bool ReadMessage(const Request& req, InboundMessage& msg, Response& r) {
 // What the turn and the chat answers start with: {"agentId", "sessionKey", "replies", "route"
 // (the object is left open for the caller's members).
 void AppendOutcomeHead(std::string& o, const Outcome& out) {
-  o += "{\"agentId\":";
+  o += "{\"agentId\":"sv;
   AppendString(o, out.agent_id);
-  o += ",\"sessionKey\":";
+  o += ",\"sessionKey\":"sv;
   AppendString(o, out.session_key);
-  o += ",\"replies\":[";
+  o += ",\"replies\":["sv;
   for (size_t i = 0; i < out.replies.size(); ++i) {
     if (i) o.push_back(',');
-    o += "{\"text\":";
+    o += "{\"text\":"sv;
     AppendString(o, out.replies[i].text);
     o += out.replies[i].is_error ? ",\"isError\":true}" : ",\"isError\":false}";
   }
-  o += "],\"route\":";
+  o += "],\"route\":"sv;
   if (out.route) AppendRoute(o, *out.route);
-  else o += "null";
+  else o += "null"sv;
 }
 
 // `sink`: where the outcome goes (the caller records it); nullptr: a buffer of this thread.
@@ -369,7 +398,7 @@ void Turn(Engine& e, const Request& req, Response& r, Outcome* sink) {
   std::string& o = r.body;
   o.clear();
   AppendOutcomeHead(o, out);
-  o += ",\"session\":";
+  o += ",\"session\":"sv;
   AppendTurnSession(o, out.session);
   o.push_back('}');
 }

@@ -81,10 +81,15 @@ struct ComposeRow {
   std::vector<Reply> replies;                // otherwise its replies
   std::optional<PinChange> pin_change = {};  // and effects
   std::string run_thinking = {};
+  bool stop_turn = false;
 };
 
 DirectiveResult WithPin(DirectiveResult r, PinChange c) {
   r.pin_change = std::move(c);
+  return r;
+}
+DirectiveResult WithStop(DirectiveResult r) {
+  r.stop_turn = true;
   return r;
 }
 DirectiveResult WithThinking(DirectiveResult r, std::string level) {
@@ -137,6 +142,14 @@ std::vector<ComposeRow> ComposeRules() {
        {},
        {{"A. B.", false}},
        PinChange{PinSource::kUndo}},
+      {"a directive that stops the turn still answers with the others",
+       false,
+       {{0, R::Ack("A.")}, {1, WithStop(R::Notice("Stopped."))}},
+       {},
+       {{"A.", false}, {"Stopped.", false}},
+       std::nullopt,
+       "",
+       true},
       {"an inline thinking level for the run",
        false,
        {{0, WithThinking(R::Notice("Thinking level set to high."), "high")}},
@@ -166,6 +179,7 @@ BOOST_AUTO_TEST_CASE(each_rule_of_the_composition) {
       BOOST_TEST(replies == row.replies, boost::test_tools::per_element());
       BOOST_TEST((compose.pin_change() == row.pin_change));
       BOOST_TEST(compose.run_thinking() == row.run_thinking);
+      BOOST_TEST(compose.stop_turn() == row.stop_turn);
     }
   }
 }

@@ -14,6 +14,7 @@
 #include "engine/turn/engine.h"
 #include "engine/turn/plugin_loader.h"
 #include "modelpin/plugin.hpp"
+#include "modelpin/plugin_v2.h"
 #include "plugins/builtin.h"
 #include "plugins/model/model_plugin.h"
 #include "plugins/think/think_plugin.h"
@@ -167,10 +168,16 @@ BOOST_AUTO_TEST_CASE(CompletionUsesDeclaredArguments) {
 
 BOOST_AUTO_TEST_CASE(DescriptorChecksNameTheFileAndBothVersions) {
   modelpin_plugin_v1 d = *modelpin_plugin();
-  d.abi_version = 2;
+  d.abi_version = 3;
   auto p = PluginFromDescriptor(&d, "libx.so");
   BOOST_TEST(std::string(p.status().message()) ==
-             "libx.so: built for modelpin plugin ABI version 2; this modelpin loads ABI version 1");
+             "libx.so: built for modelpin plugin ABI version 3; this modelpin loads ABI versions 1 and 2");
+  // An ABI 1 descriptor that claims ABI 2 is read no further than its struct_size.
+  d = *modelpin_plugin();
+  d.abi_version = 2;
+  BOOST_TEST(std::string(PluginFromDescriptor(&d, "libx.so").status().message()).find(
+                 "libx.so: malformed plugin descriptor: struct_size " + std::to_string(sizeof(modelpin_plugin_v1)) +
+                 " is smaller than ABI version 2's") == 0);
   d = *modelpin_plugin();
   d.name = "Not A Name";
   BOOST_TEST(std::string(PluginFromDescriptor(&d, "libx.so").status().message()) ==
@@ -310,4 +317,121 @@ BOOST_AUTO_TEST_CASE(PluginsLoadBuiltInThenEmbeddersThenConfigThenExtraFiles) {
   BOOST_REQUIRE_EQUAL(out->replies.size(), 1u);
   BOOST_TEST(out->replies[0].text == "second here");
   fs::remove_all(dir);
+}
+
+// ABI 2 grows by appending: a plugin built against a later minor (a bigger descriptor, commands
+// with an appended field and so a bigger stride) loads, and its commands are read at their stride.
+namespace {
+struct CommandOfLaterMinor {
+  modelpin_command_v2 c;
+  uint64_t appended;  // a field this modelpin does not know
+};
+struct PluginOfLaterMinor {
+  modelpin_plugin_v2 d;
+  uint64_t appended;
+};
+int GrowHandle(void*, const modelpin_turn_v2* turn, const modelpin_host_v2* host, modelpin_result_v2* out) {
+  std::string reply = "grown " + std::string(turn->command.data, turn->command.size) + " stride " +
+                      std::to_string(turn->profile_stride >= sizeof(modelpin_profile_v2));
+  host->reply(out, reply.data(), reply.size(), 0);
+  return 1;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(Abi2DescriptorsOfALaterMinorLoadAndArraysAreReadAtTheirStride) {
+  static const CommandOfLaterMinor kCommands[] = {
+      {{sizeof(CommandOfLaterMinor), "grow", nullptr, 0, "Grows.", "/grow", nullptr, 0, 0, MODELPIN_DIRECTIVE_NONE, 0}, 1},
+      {{sizeof(CommandOfLaterMinor), "more", nullptr, 0, "More.", "/more", nullptr, 0, 0, MODELPIN_DIRECTIVE_NONE, 0}, 2}};
+  static const PluginOfLaterMinor kPlugin = {
+      {MODELPIN_PLUGIN_ABI_V2, sizeof(PluginOfLaterMinor), MODELPIN_PLUGIN_ABI_V2_MINOR + 1, 0, MODELPIN_CAP_REPLY, "grow",
+       "1", &kCommands[0].c, 2, sizeof(CommandOfLaterMinor), nullptr, nullptr, GrowHandle, nullptr, nullptr},
+      7};
+  auto p = PluginFromDescriptor(&kPlugin.d, "libgrow.so");
+  BOOST_REQUIRE_MESSAGE(p.ok(), p.status().message());
+  const auto commands = (*p)->Commands();
+  BOOST_REQUIRE_EQUAL(commands.size(), 2u);
+  BOOST_TEST(commands[1].name == "more");
+  PluginRegistry r = BuiltinPlugins();
+  BOOST_REQUIRE(r.Add(*std::move(p)).ok());
+  auto e = MakeEngine(std::move(r));
+  auto o = e->Handle({.text = "/more"});
+  BOOST_REQUIRE(o.ok());
+  BOOST_TEST(o->replies.at(0).text == "grown more stride 1");
+  // A stride smaller than a command, and a command struct_size past the stride, are refused.
+  PluginOfLaterMinor bad = kPlugin;
+  bad.d.command_stride = sizeof(modelpin_command_v2) - 8;
+  BOOST_TEST(std::string(PluginFromDescriptor(&bad.d, "libgrow.so").status().message()).find(
+                 "libgrow.so: malformed plugin descriptor: command_stride ") == 0);
+  static CommandOfLaterMinor wide[1] = {kCommands[0]};
+  wide[0].c.struct_size = sizeof(CommandOfLaterMinor) + 8;
+  bad = kPlugin;
+  bad.d.commands = &wide[0].c;
+  bad.d.command_count = 1;
+  BOOST_TEST(std::string(PluginFromDescriptor(&bad.d, "libgrow.so").status().message()).find(
+                 "libgrow.so: malformed plugin descriptor: command 0 has struct_size ") == 0);
+  // A directive command without the directives capability is refused: it would silently never run.
+  static CommandOfLaterMinor directive[1] = {kCommands[0]};
+  directive[0].c.directive = MODELPIN_DIRECTIVE_CONSUME;
+  bad = kPlugin;
+  bad.d.commands = &directive[0].c;
+  bad.d.command_count = 1;
+  BOOST_TEST(std::string(PluginFromDescriptor(&bad.d, "libgrow.so").status().message()) ==
+             "libgrow.so: malformed plugin descriptor: /grow is a directive but required_capabilities lacks "
+             "MODELPIN_CAP_DIRECTIVES");
+}
+
+// The observer seam of the C++ Plugin interface (what an ABI 2 plugin's on_route/on_outcome ride
+// on): told of every message that goes on to the model and every recorded outcome, never of a
+// command; an observer that throws changes nothing and the next message is answered.
+namespace {
+class Watcher : public Plugin {
+ public:
+  std::string_view name() const override { return "watch"; }
+  std::vector<CommandInfo> Commands() const override { return {}; }
+  bool ObservesRoutes() const override { return true; }
+  bool ObservesOutcomes() const override { return true; }
+  void OnRoute(const InboundMessage& m, const Outcome& o, int64_t now) const override {
+    seen->push_back("route " + m.sender + " " + o.route->model.Label() + " " + o.route->text + " " +
+                    std::to_string(now == kNow));
+    if (throws) throw std::runtime_error("observer bug");
+  }
+  void OnOutcome(const std::string& agent, const std::string& session, const CallReport& r, std::string_view provider,
+                 int64_t) const override {
+    seen->push_back("outcome " + agent + " " + session + " " + r.profile_id + " " + std::string(ErrorClassName(r.error)) +
+                    " " + std::string(provider));
+    if (throws) throw std::runtime_error("observer bug");
+  }
+  std::shared_ptr<std::vector<std::string>> seen = std::make_shared<std::vector<std::string>>();
+  bool throws = false;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(ObserversSeeRoutesAndOutcomesAndCannotChangeTheAnswer) {
+  const std::string dir = TempDir();
+  fs::copy(testing::SourcePath("fixtures/state"), dir, fs::copy_options::recursive);
+  const std::string config = testing::ReadFile(dir + "/modelpin.json");
+  for (bool throws : {false, true}) {
+    auto watcher = std::make_shared<Watcher>();
+    watcher->throws = throws;
+    PluginRegistry r = BuiltinPlugins();
+    BOOST_REQUIRE(r.Add(watcher).ok());
+    BOOST_TEST(r.route_observers().size() == 1u);
+    BOOST_TEST(BuiltinPlugins().route_observers().empty());  // nothing to call without observers
+    auto e = MakeEngine(std::move(r), config, nullptr, dir);
+    auto o = e->Handle({.text = "hello there", .sender = "ann"});
+    BOOST_REQUIRE(o.ok());
+    BOOST_REQUIRE(o->route);
+    auto think = e->Handle({.text = "/think high"});  // a command: no route, nothing observed
+    BOOST_REQUIRE(think.ok());
+    BOOST_TEST(!think->route.has_value());
+    BOOST_TEST(e->ReportOutcome("main", "agent:main:main", o->route->profiles.front(), CallResult::kRateLimit).ok());
+    auto next = e->Handle({.text = "again"});
+    BOOST_REQUIRE(next.ok());
+    BOOST_TEST(next->route.has_value());
+    const std::vector<std::string> expected = {
+        "route ann anthropic/claude-opus-4-5 hello there 1",
+        "outcome main agent:main:main " + o->route->profiles.front() + " rate_limit anthropic",
+        "route  anthropic/claude-opus-4-5 again 1"};
+    BOOST_TEST(*watcher->seen == expected, boost::test_tools::per_element());
+  }
 }

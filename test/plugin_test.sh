@@ -114,7 +114,7 @@ refuse() {  # NAME NEEDLE ARGS...
   [ $rc -eq 1 ] && ok "$name: exit 1" || bad "$name: exit $rc"
   has "$name: message" "$needle" "$err"
 }
-refuse "another ABI version" "$bad_abi: built for modelpin plugin ABI version 2; this modelpin loads ABI version 1" --plugin "$bad_abi"
+refuse "another ABI version" "$bad_abi: built for modelpin plugin ABI version 3; this modelpin loads ABI versions 1 and 2" --plugin "$bad_abi"
 refuse "init failure" "$bad_init: plugin bad failed to start: license file /nonexistent/bad.lic not found" --plugin "$bad_init"
 refuse "not a plugin" "$not_plugin: not a modelpin plugin (it exports no modelpin_plugin function)" --plugin "$not_plugin"
 refuse "missing file" "$tmp/nope.so: cannot load plugin: no such file" --plugin "$tmp/nope.so"

@@ -306,6 +306,14 @@ def test_routes(s, state):
     out = turn(s, tricky)
     if out["route"]["text"] != tricky.strip():
         fail(f"escaped text did not come back as sent: {out['route']['text']!r}")
+    # Each character that must be escaped (or is not ASCII), at every place of an 8-byte block
+    # (between two others: the engine trims the text's ends).
+    for special in ['"', '\\', '\t', '\x01', '\x1f', '\u00fc', '\x7f']:
+        for at in range(18):
+            sent = "<" + "abcdefghijklmnopqr"[:at] + special + "abcdefghijklmnopqr"[at:] + ">"
+            out = turn(s, sent)
+            if out["route"]["text"] != sent:
+                fail(f"{sent!r} came back as {out['route']['text']!r}")
     raw = b'{"text": "caf\xe9 \xff\xfe bytes", "session": "agent:main:svc"}'
     out = call(s, "POST", "/v1/turn", raw_body=raw)[0]
     if "\ufffd" not in out["route"]["text"] or not out["route"]["text"].startswith("caf"):

@@ -117,6 +117,9 @@ constexpr ConfigKey kConfigKeys[] = {
     {"commands.ownerAllowFrom", "array of strings"},
     {"commands.botName", "string"},
     {"plugins.load", "array of strings"},
+    {"plugins.entries", "object"},
+    {"plugins.entries.*", "object"},
+    {"plugins.entries.*.config", "object"},
     {"modelpin.strict", "boolean"},
     {"modelpin.masking", "string"},
     {"modelpin.store", "string"},
@@ -825,6 +828,21 @@ absl::Status Config::Parser::Plugins(const Value& root, const std::string& name)
       const size_t slash = name.rfind('/');
       for (auto& p : c.plugin_paths_)
         if (!p.empty() && p.front() != '/' && slash != std::string::npos) p = name.substr(0, slash + 1) + p;
+    }
+    // plugins.entries.<name>.config: a run-time plugin's own section (OpenClaw's plugins.entries
+    // shape), handed to it whole as JSON text when it starts (docs/plugins.md). Other members of
+    // an entry are OpenClaw's and ignored.
+    if (const Value* entries = Reader::Get(*plugins, "entries")) {
+      RETURN_IF_ERROR(r.Object(*entries, "$.plugins.entries"));
+      for (auto it = entries->MemberBegin(); it != entries->MemberEnd(); ++it) {
+        const std::string plugin(it->name.GetString(), it->name.GetStringLength());
+        const std::string path = JoinPath("$.plugins.entries", plugin);
+        RETURN_IF_ERROR(r.Object(it->value, path));
+        if (const Value* section = Reader::Get(it->value, "config")) {
+          RETURN_IF_ERROR(r.Object(*section, path + ".config"));
+          c.plugin_configs_[plugin] = ToCompactJson(*section);
+        }
+      }
     }
   }
   return absl::OkStatus();

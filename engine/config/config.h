@@ -163,6 +163,12 @@ class Config {
   // plugins.load: run-time plugin files (engine/turn/plugin_loader.h), relative ones made relative to
   // the config file's folder. Engine::Create loads them.
   const std::vector<std::string>& plugin_paths() const { return plugin_paths_; }
+  // plugins.entries.<name>.config as compact JSON text, nullptr when the config has none: a run-time
+  // plugin of ABI 2 receives it when it starts (engine/turn/plugin_loader.h).
+  const std::string* PluginConfig(std::string_view name) const {
+    auto it = plugin_configs_.find(name);
+    return it == plugin_configs_.end() ? nullptr : &it->second;
+  }
   // modelpin.routes, in config order (engine/config/routes.h); empty when the config has none.
   const std::vector<RouteRule>& routes() const { return routes_; }
   // The rule named `name`, or nullptr (names are unique; "" finds none).
@@ -205,6 +211,7 @@ class Config {
   std::map<std::string, ProfileAccess, std::less<>> profile_access_;
   std::string bot_name_;
   std::vector<std::string> plugin_paths_;
+  std::map<std::string, std::string, std::less<>> plugin_configs_;
   std::vector<RouteRule> routes_;
   std::vector<std::string> ignored_keys_;
   bool strict_ = false;

@@ -38,6 +38,7 @@ bool DirectiveComposer::Take(size_t index, DirectiveResult&& result) {
   }
   if (result.pin_change) pin_change_ = std::move(result.pin_change);
   if (!result.run_thinking.empty()) run_thinking_ = std::move(result.run_thinking);
+  stop_turn_ = stop_turn_ || result.stop_turn;
   return true;
 }
 

@@ -59,7 +59,7 @@ DirectiveStep DirectiveStepFor(const DirectiveResult& result, size_t directive_c
 //   DirectiveComposer compose(found.size(), directive_only);
 //   for (size_t i : apply_order)
 //     if (!compose.Take(i, plugin[i].ApplyDirective(...))) return Refuse(compose.TakeRefusal());
-//   compose.AppendReplies(out.replies);  // then compose.pin_change(), compose.run_thinking()
+//   compose.AppendReplies(out.replies);  // then the effects: pin_change(), run_thinking(), stop_turn()
 class DirectiveComposer {
  public:
   DirectiveComposer(size_t directive_count, bool directive_only);
@@ -75,6 +75,8 @@ class DirectiveComposer {
   // session's).
   const std::optional<PinChange>& pin_change() const { return pin_change_; }
   const std::string& run_thinking() const { return run_thinking_; }
+  // Whether a result ends the turn (DirectiveResult::stop_turn): nothing goes to the model.
+  bool stop_turn() const { return stop_turn_; }
 
  private:
   size_t count_;
@@ -85,6 +87,7 @@ class DirectiveComposer {
   Reply refusal_;
   std::optional<PinChange> pin_change_;
   std::string run_thinking_;
+  bool stop_turn_ = false;
 };
 
 }  // namespace modelpin

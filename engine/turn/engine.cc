@@ -86,7 +86,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::uniqu
   std::vector<std::string> files = config.plugin_paths();
   files.insert(files.end(), options.extra_plugin_files.begin(), options.extra_plugin_files.end());
   for (const auto& path : files) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path));
+    ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path, &config));
     RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
   }
   auto engine = std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
@@ -548,11 +548,12 @@ void RecordDirectivePinChange(SessionState& session, const SessionState& stored,
 // Step 2 of plugin.h: applies the directives found on the working session (AppliesLast ones
 // after the others) and composes their replies and effects (DirectiveComposer, compose.h): the
 // replies are added to `replies`, the pin change is recorded in the session's history and the
-// thinking level of this message's model call is left in `run_thinking`. A refusal or a query
+// thinking level of this message's model call is left in `run_thinking`, and whether a directive
+// ends the turn in `stop_turn`. A refusal or a query
 // is returned instead, and nothing is added: the turn stores nothing of what the directives did.
 std::optional<Reply> ApplyDirectives(const FoundDirectives& found, bool directive_only, TurnContext& ctx,
                                      const SessionState& stored, std::vector<Reply>& replies,
-                                     std::string& run_thinking) {
+                                     std::string& run_thinking, bool& stop_turn) {
   ctx.directive_count = found.size();
   ctx.directive_only = directive_only;
   for (size_t i = 0; i < found.size() && i < ctx.directive_plugins.size(); ++i)
@@ -577,6 +578,7 @@ std::optional<Reply> ApplyDirectives(const FoundDirectives& found, bool directiv
   compose.AppendReplies(replies);
   RecordDirectivePinChange(ctx.session, stored, ctx.now_ms, compose.pin_change());
   if (!compose.run_thinking().empty()) run_thinking = compose.run_thinking();
+  stop_turn = compose.stop_turn();
   return std::nullopt;
 }
 
@@ -667,6 +669,19 @@ absl::Status RetryContended(absl::Status st, std::chrono::milliseconds budget, c
 }
 }  // namespace
 
+namespace {
+// Tells the route observers (Plugin::ObservesRoutes) where a stored turn's message went.
+[[gnu::noinline]] void NotifyRoute(const PluginRegistry& plugins, const InboundMessage& message, const Outcome& out,
+                                   int64_t now) {
+  for (const Plugin* p : plugins.route_observers()) {
+    try {
+      p->OnRoute(message, out, now);
+    } catch (...) {  // an observer cannot change the answer (plugin.h)
+    }
+  }
+}
+}  // namespace
+
 absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
   // A session another process changed after this turn read it is refused by the store's
   // version-checked write; the turn then runs again on the fresh state (RetryContended).
@@ -675,6 +690,7 @@ absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
     st = RetryContended(std::move(st), sessions_->ContentionBudget(), absl::StrCat("session ", out.session_key),
                         [&] { return HandleTurn(message, out); });
   RETURN_IF_ERROR(st);
+  if (out.route && !plugins_.route_observers().empty()) [[unlikely]] NotifyRoute(plugins_, message, out, clock_->NowMs());
   // Every reply leaves as valid UTF-8 without control characters (but line breaks and tabs) and
   // at most 16 KiB: a chat client never receives bytes it could misread.
   for (auto& r : out.replies)
@@ -774,9 +790,11 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   // 2. Apply them on the working copy; any error (or a query) refuses the whole message.
   if (!found.empty()) {
     const bool directive_only = text::Trim(remaining).empty();
-    if (std::optional<Reply> refusal = ApplyDirectives(found, directive_only, ctx, stored, out.replies, run_thinking))
+    bool stop_turn = false;
+    if (std::optional<Reply> refusal =
+            ApplyDirectives(found, directive_only, ctx, stored, out.replies, run_thinking, stop_turn))
       return refuse(std::move(*refusal));
-    if (directive_only) return finish_without_route();
+    if (directive_only || stop_turn) return finish_without_route();
   }
   // 3. Commands: the cleaned text starts with '/'.
   std::string_view body = text::Trim(remaining);
@@ -883,6 +901,12 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     agents_.erase(agent);  // reload on next use
   }
   if (events_) EmitHealthChange(*this, agent, session_key, report, provider, health_before, health_after, now);
+  for (const Plugin* p : plugins_.outcome_observers()) {
+    try {
+      p->OnOutcome(agent, session_key, report, provider, now);
+    } catch (...) {  // an observer cannot change the outcome (plugin.h)
+    }
+  }
   const bool success = report.error == ErrorClass::kOk;
   if (success && !session_key.empty()) {
     // A run that started on the switched model settles the switch.

@@ -72,6 +72,8 @@ absl::Status PluginRegistry::Add(std::shared_ptr<const Plugin> plugin) {
   }
   for (auto& w : words) words_.insert(std::lower_bound(words_.begin(), words_.end(), w), std::move(w));
   commands_.insert(commands_.end(), std::make_move_iterator(commands.begin()), std::make_move_iterator(commands.end()));
+  if (plugin->ObservesRoutes()) route_observers_.push_back(plugin.get());
+  if (plugin->ObservesOutcomes()) outcome_observers_.push_back(plugin.get());
   plugins_.push_back(std::move(plugin));
   return absl::OkStatus();
 }

@@ -37,6 +37,9 @@
 namespace modelpin {
 
 class PluginRegistry;
+struct InboundMessage;  // engine/turn/engine.h
+struct Outcome;         // engine/turn/engine.h
+struct CallReport;      // engine/auth/rotation.h
 
 struct Reply {
   std::string text;
@@ -178,6 +181,9 @@ struct DirectiveResult {
   std::optional<PinChange> pin_change{};
   // A thinking level for this message's model call only (an inline /think): Route::thinking.
   std::string run_thinking{};
+  // The directive ends the turn (a run-time plugin's MODELPIN_DIRECTIVE_STOP, docs/plugins.md):
+  // the message's replies are its answer, the session is stored, nothing goes to the model.
+  bool stop_turn = false;
 
   static DirectiveResult Error(std::string text) { return {DirectiveReplyKind::kError, std::move(text)}; }
   static DirectiveResult Query(std::string text) { return {DirectiveReplyKind::kQuery, std::move(text)}; }
@@ -247,6 +253,19 @@ class Plugin {
     (void)ctx;
     return std::nullopt;
   }
+  // Observers (docs/plugins.md#observing-routes-and-outcomes): a plugin whose Observes...()
+  // answers true is told where each message that goes on to the model went (after its turn is
+  // stored) and how each reported model call went (after it is recorded). Called from any
+  // thread; they cannot change the answer, and an exception from them is dropped.
+  virtual bool ObservesRoutes() const { return false; }
+  virtual void OnRoute(const InboundMessage& message, const Outcome& outcome, int64_t now_ms) const {
+    (void)message, (void)outcome, (void)now_ms;
+  }
+  virtual bool ObservesOutcomes() const { return false; }
+  virtual void OnOutcome(const std::string& agent_id, const std::string& session_key, const CallReport& report,
+                         std::string_view provider, int64_t now_ms) const {
+    (void)agent_id, (void)session_key, (void)report, (void)provider, (void)now_ms;
+  }
 };
 
 // The plugins an engine runs, in directive order. Filled by the embedder:
@@ -266,9 +285,14 @@ class PluginRegistry {
   const std::vector<CommandInfo>& commands() const { return commands_; }
   // Whether `word` (lower case, without '/') names a command or an alias of one.
   bool IsCommandWord(std::string_view word) const;
+  // The plugins that observe routes and outcomes, in registration order (empty: no call at all).
+  const std::vector<const Plugin*>& route_observers() const { return route_observers_; }
+  const std::vector<const Plugin*>& outcome_observers() const { return outcome_observers_; }
 
  private:
   std::vector<std::shared_ptr<const Plugin>> plugins_;
+  std::vector<const Plugin*> route_observers_;
+  std::vector<const Plugin*> outcome_observers_;
   std::vector<CommandInfo> commands_;
   std::vector<std::string> words_;  // sorted, lower case
 };

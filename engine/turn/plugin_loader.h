@@ -1,5 +1,5 @@
-// Run-time plugins: a shared library that speaks the plain-C ABI of sdk/modelpin/plugin_v1.h,
-// wrapped as a Plugin the engine runs after its built-in ones.
+// Run-time plugins: a shared library that speaks the plain-C ABI of sdk/modelpin/plugin_v1.h or
+// plugin_v2.h (docs/plugins.md), wrapped as a Plugin the engine runs after its built-in ones.
 //
 //   modelpin::PluginRegistry plugins = modelpin::BuiltinPlugins();
 //   auto usage = modelpin::LoadPlugin("plugins/libusage.so");   // error: names the file
@@ -14,6 +14,7 @@
 #ifndef MODELPIN_ENGINE_TURN_PLUGIN_LOADER_H_
 #define MODELPIN_ENGINE_TURN_PLUGIN_LOADER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,12 +24,14 @@
 
 extern "C" {
 struct modelpin_plugin_v1;
+struct modelpin_plugin_v2;
 }
 
 namespace modelpin {
 
-// The plugin ABI versions this build loads.
-inline constexpr uint32_t kPluginAbiVersion = 1;
+// The plugin ABI versions this build loads: 1 (sdk/modelpin/plugin_v1.h) and 2 (plugin_v2.h).
+inline constexpr uint32_t kPluginAbiVersion = 2;
+inline constexpr uint32_t kOldestPluginAbiVersion = 1;
 // Limits on what a run-time plugin may return for one message.
 inline constexpr size_t kPluginMaxReplyBytes = 16 * 1024;
 inline constexpr size_t kPluginMaxReplies = 16;
@@ -42,13 +45,24 @@ inline constexpr size_t kPluginMaxFields = 64;  // fields a plugin keeps in one 
 // inside the file: dlopen of a truncated file dies of SIGBUS), dlopen()s it, finds
 // `modelpin_plugin`, checks the descriptor and runs its init. Errors name the file: truncated,
 // foreign or not a shared library, not loadable, not a plugin, another ABI version (both
-// versions named), a malformed descriptor, an init failure with its reason.
-absl::StatusOr<std::shared_ptr<const Plugin>> LoadPlugin(const std::string& path);
+// versions named), a malformed descriptor (for ABI 2 also a struct_size or stride too small, an
+// unknown directive effect), a capability or host version it needs that this modelpin lacks, an
+// init failure with its reason. An ABI 2 plugin's create() receives its section of `config`
+// (plugins.entries.<name>.config, "{}" without one; nullptr: no config); a section for an ABI 1
+// plugin, which cannot take one, is an error.
+absl::StatusOr<std::shared_ptr<const Plugin>> LoadPlugin(const std::string& path, const Config* config = nullptr);
 
 // The same checks on a descriptor already in this process (a plugin linked in statically, a
 // test's). `label` names it in errors. The descriptor must outlive the returned plugin.
 absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(const modelpin_plugin_v1* descriptor,
-                                                                   const std::string& label);
+                                                                   const std::string& label,
+                                                                   const Config* config = nullptr);
+absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(const modelpin_plugin_v2* descriptor,
+                                                                   const std::string& label,
+                                                                   const Config* config = nullptr);
+// No descriptor (what a plugin's entry returned): "not a modelpin plugin".
+absl::StatusOr<std::shared_ptr<const Plugin>> PluginFromDescriptor(std::nullptr_t, const std::string& label,
+                                                                   const Config* config = nullptr);
 
 }  // namespace modelpin
 

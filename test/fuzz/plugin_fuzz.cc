@@ -19,6 +19,7 @@
 #include "engine/turn/engine.h"
 #include "engine/turn/plugin_loader.h"
 #include "modelpin/plugin_v1.h"
+#include "modelpin/plugin_v2.h"
 #include "plugins/builtin.h"
 #include "test/fuzz/fuzz_check.h"
 
@@ -102,6 +103,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   g_data = data;
   g_size = size;
   const uint8_t mode = size > 0 ? data[0] : 0;
+  // ABI 2 descriptor faults: each must be refused with an error naming the label.
+  if (mode % 16 == 15) {
+    static const modelpin_command_v2 kGood2[] = {
+        {sizeof(modelpin_command_v2), "fz2", nullptr, 0, "Fuzz.", "/fz2", nullptr, 0, 0, MODELPIN_DIRECTIVE_NONE, 0}};
+    modelpin_command_v2 command = kGood2[0];
+    modelpin_plugin_v2 d = {MODELPIN_PLUGIN_ABI_V2, sizeof(modelpin_plugin_v2), MODELPIN_PLUGIN_ABI_V2_MINOR, 0,
+                            MODELPIN_CAP_REPLY, "fz2", "1", &command, 1, sizeof(modelpin_command_v2),
+                            nullptr, nullptr,
+                            [](void*, const modelpin_turn_v2*, const modelpin_host_v2*, modelpin_result_v2*) { return 0; },
+                            nullptr, nullptr};
+    const uint8_t arg = size > 1 ? data[1] : 0;
+    switch ((mode >> 4) % 8) {
+      case 0: d.struct_size = arg % (offsetof(modelpin_plugin_v2, on_outcome) + 1); break;
+      case 1: d.command_stride = arg % sizeof(modelpin_command_v2); break;
+      case 2: command.struct_size = arg % 8; break;
+      case 3: d.required_capabilities |= uint64_t{1} << (7 + arg % 57); break;
+      case 4: command.directive = 3 + arg; break;
+      case 5: d.min_host_version = 1000000u * (1 + arg); break;
+      case 6: d.commands = nullptr; break;
+      case 7: command.directive_args = 9 + arg; break;
+    }
+    auto p = modelpin::PluginFromDescriptor(&d, "fuzz-label");
+    Check(!p.ok(), "a faulty ABI 2 descriptor is refused");
+    Check(p.status().message().find("fuzz-label") != absl::string_view::npos, "errors name the plugin");
+    return 0;
+  }
   // Descriptor faults: each must be refused with an error naming the label.
   if (mode % 8 == 7) {
     modelpin_plugin_v1 d = {MODELPIN_PLUGIN_ABI_VERSION, sizeof(modelpin_plugin_v1), "fz", "1", kGood, 1,

@@ -3,7 +3,7 @@
  *   (default)          plugin "bad": /fine behaves; /badutf8, /huge and /outside return
  *                      malformed data; /decline declines; /crowd asks for too many replies;
  *                      /seven returns 7 (neither consumed nor declined)
- *   -DBAD_ABI          built for ABI version 2
+ *   -DBAD_ABI          built for ABI version 3 (which no modelpin knows yet)
  *   -DBAD_INIT         init fails with a reason
  *   -DNOT_A_PLUGIN     exports no modelpin_plugin
  *   -DBAD_CLASH        plugin "clash", whose /mine has the alias "model" (the built-in's word)
@@ -114,7 +114,7 @@ static int init(void** state, char* error, size_t error_size) {
 
 static const modelpin_plugin_v1 kPlugin = {
 #ifdef BAD_ABI
-    2,
+    3,
 #else
     MODELPIN_PLUGIN_ABI_VERSION,
 #endif
