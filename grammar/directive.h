@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 namespace modelpin::grammar {
@@ -29,6 +30,16 @@ enum class Scope : uint8_t { kNone, kSession, kAgent, kGlobal };
 // modelpin's scoped pins, after a /model reference: "--once", "--for <duration>", "--turns <n>".
 // The value is kept as typed (the model plugin checks it); OpenClaw has no such options.
 enum class PinLimitKind : uint8_t { kNone, kOnce, kFor, kTurns };
+// Each scoped pin's option word, the one table: the parser reads them, and replies and the pin
+// history ("--for 2h") write them.
+inline constexpr std::pair<PinLimitKind, std::string_view> kPinLimitOptions[] = {
+    {PinLimitKind::kOnce, "--once"}, {PinLimitKind::kFor, "--for"}, {PinLimitKind::kTurns, "--turns"}};
+// "--once", "--for", "--turns"; "" for kNone.
+constexpr std::string_view PinLimitOption(PinLimitKind kind) {
+  for (const auto& [k, word] : kPinLimitOptions)
+    if (k == kind) return word;
+  return {};
+}
 struct PinLimit {
   PinLimitKind kind = PinLimitKind::kNone;
   std::string value;           // "90m", "3"; "" for --once

@@ -356,9 +356,8 @@ size_t ScanPinLimit(std::string_view text, size_t end, ModelOptions& options) {
     size_t at = end + gap;
     PinLimitKind kind = PinLimitKind::kNone;
     size_t word_end = at;
-    if (keyword(at, "--once")) kind = PinLimitKind::kOnce, word_end = at + 6;
-    else if (keyword(at, "--for")) kind = PinLimitKind::kFor, word_end = at + 5;
-    else if (keyword(at, "--turns")) kind = PinLimitKind::kTurns, word_end = at + 7;
+    for (const auto& [k, word] : kPinLimitOptions)
+      if (kind == PinLimitKind::kNone && keyword(at, word)) kind = k, word_end = at + word.size();
     if (kind == PinLimitKind::kNone && limit.kind != PinLimitKind::kNone) {
       // A scope option after a scoped pin ("--once -a") is still read, so it can be refused.
       Scope scope = Scope::kNone;

@@ -161,9 +161,7 @@ class MisbehavingPlugin : public Plugin {
   DirectiveResult ApplyDirective(const DirectiveHit&, TurnContext& ctx) const override {
     ctx.session.plugin_state["boom.bang"] = "set";
     if (*mode_ == PluginFault::kApplyThrows) throw std::runtime_error("apply exploded");
-    DirectiveResult r;
-    r.ack = "Bang set.";
-    return r;
+    return DirectiveResult::Ack("Bang set.");
   }
   std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext& ctx) const override {
     if (text.rfind("/boom", 0) != 0) return std::nullopt;

@@ -225,10 +225,10 @@ BOOST_AUTO_TEST_CASE(ScopedPinsHoldTheirRestoreSelection) {
     s.modelpin.SetScope(scope);
     const SessionState before_pin = s;
     s.model_override = "memory-test-pinned";
-    s.RecordPinChange(kNow, "user", before_pin, "--once");
+    s.RecordPinChange(kNow, PinSource::kUser, before_pin, "--once");
     SessionState copy = s;  // shares the block
     BOOST_TEST(copy.modelpin.CountTurn() == 0);
-    copy.EndPinScope(kNow + 1, "expiry");
+    copy.EndPinScope(kNow + 1, PinSource::kExpiry);
     BOOST_TEST(copy.model_override.value_or("") == "memory-test-before");
     BOOST_TEST(copy.modelpin->history.size() == 2u);
     BOOST_TEST(*copy.modelpin->history.back().source == "expiry");

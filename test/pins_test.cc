@@ -357,7 +357,7 @@ BOOST_AUTO_TEST_CASE(MemoryStoreRoundTripsHistoryAndScope) {
   SessionState s;
   s.provider_override = "anthropic";
   s.model_override = "claude-sonnet-4-5";
-  s.RecordPinChange(kNow, "user", PinSelection{});
+  s.RecordPinChange(kNow, PinSource::kUser, PinSelection{});
   s.modelpin.SetScope(PinScope{.kind = PinScope::Kind::kTurns, .turns_left = 3, .set_at_ms = kNow, .until_ms = 0, .restore = {}});
   BOOST_REQUIRE(store.Put("main", "k", s).ok());
   SessionState back = store.Get("main", "k").value();
@@ -375,14 +375,14 @@ BOOST_AUTO_TEST_CASE(ModelpinDataIsCopyOnWrite) {
   SessionState a;
   a.provider_override = "anthropic";
   a.model_override = "claude-sonnet-4-5";
-  a.RecordPinChange(kNow, "user", PinSelection{});
+  a.RecordPinChange(kNow, PinSource::kUser, PinSelection{});
   a.modelpin.SetScope(PinScope{.kind = PinScope::Kind::kTurns, .turns_left = 2, .set_at_ms = kNow, .until_ms = 0, .restore = {}});
   SessionState b = a;
   BOOST_TEST(a.modelpin.get() == b.modelpin.get());  // shared, not copied
   BOOST_TEST(b.modelpin.CountTurn() == 1);
   BOOST_TEST(a.modelpin->scope->turns_left == 2);
   BOOST_TEST(b.modelpin.CountTurn() == 0);  // private now: counted in place
-  b.EndPinScope(kNow + 1, "expiry");
+  b.EndPinScope(kNow + 1, PinSource::kExpiry);
   BOOST_TEST(!b.modelpin->scope);
   BOOST_TEST(b.modelpin->history.size() == 2u);
   BOOST_TEST(*b.modelpin->history.back().source == "expiry");
@@ -407,7 +407,7 @@ BOOST_AUTO_TEST_CASE(StoredHistoryListsEachSelectionOnce) {
     PinSelection before = s.Selection();
     s.provider_override = "anthropic";
     s.model_override = i % 2 ? "claude-opus-4-5" : "claude-sonnet-4-5";
-    s.RecordPinChange(kNow + i, "user", before);
+    s.RecordPinChange(kNow + i, PinSource::kUser, before);
   }
   const std::string json = s.ModelpinJson();
   BOOST_TEST(json.find("\"selections\":[{},{\"provider\":\"anthropic\",\"model\":\"claude-sonnet-4-5\"},"
@@ -420,7 +420,7 @@ BOOST_AUTO_TEST_CASE(StoredHistoryListsEachSelectionOnce) {
     PinSelection before = many.Selection();
     many.provider_override = "anthropic";
     many.model_override = "m" + std::to_string(i);
-    many.RecordPinChange(kNow + i, "user", before);
+    many.RecordPinChange(kNow + i, PinSource::kUser, before);
   }
   std::string stored = many.StorageJson();
   auto back = SessionState::FromStorageJson(stored);
@@ -442,7 +442,7 @@ BOOST_AUTO_TEST_CASE(HistoryIsCappedAtFiftyEvents) {
     PinSelection before = s.Selection();
     s.model_override = "m" + std::to_string(i);
     s.provider_override = "anthropic";
-    s.RecordPinChange(kNow + i, "user", before);
+    s.RecordPinChange(kNow + i, PinSource::kUser, before);
   }
   BOOST_TEST(s.modelpin->history.size() == ModelpinSessionData::kHistoryCap);
   BOOST_TEST(*s.modelpin->history.back().to->model == "m69");

@@ -33,7 +33,7 @@ bool SessionState::SameSelection(const SessionState& o) const {
          auth_profile_override_source == o.auth_profile_override_source;
 }
 
-void SessionState::EndPinScope(int64_t at_ms, std::string_view source) {
+void SessionState::EndPinScope(int64_t at_ms, PinSource source) {
   if (!modelpin || !modelpin->scope) return;
   PinSelection from = Selection();
   const Interned<PinSelection> restore = modelpin->scope->restore;
@@ -66,30 +66,27 @@ Interned<PinSelection> SelectionOf(const SessionState& s, const ModelpinData& hi
   return Interned(s.Selection());
 }
 
-// The interned history source: the names the engine records are interned once.
-Interned<std::string> SourceName(std::string_view source) {
-  static const std::array<std::pair<std::string_view, Interned<std::string>>, 8> known = [] {
-    std::array<std::pair<std::string_view, Interned<std::string>>, 8> k;
-    const char* names[] = {"user", "reset", "auto", "order", "expiry", "undo", "invalid", "plugin"};
+// The interned history source: each name is interned once.
+Interned<std::string> SourceName(PinSource source) {
+  static const std::array<Interned<std::string>, kPinSourceNames.size()> known = [] {
+    std::array<Interned<std::string>, kPinSourceNames.size()> k;
     for (size_t i = 0; i < k.size(); ++i) {
-      k[i] = {names[i], Interned(std::string(names[i]))};
-      k[i].second.MakeImmortal();  // in nearly every history: blocks need not count them
+      k[i] = Interned(std::string(kPinSourceNames[i].second));
+      k[i].MakeImmortal();  // in nearly every history: blocks need not count them
     }
     return k;
   }();
-  for (const auto& [name, interned] : known)
-    if (name == source) return interned;
-  return Interned(std::string(source));
+  return known[static_cast<size_t>(source)];
 }
 
 }  // namespace
 
-void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope) {
+void SessionState::RecordPinChange(int64_t at_ms, PinSource source, const PinSelection& from, std::string scope) {
   if (HasSelection(*this, from) && scope.empty()) return;  // a scoped pin of the current selection still counts
   modelpin.Append(PinEvent{at_ms, SourceName(source), Interned(from), SelectionOf(*this, modelpin), Interned(scope)});
 }
 
-void SessionState::RecordPinChange(int64_t at_ms, std::string_view source, const SessionState& before, std::string scope) {
+void SessionState::RecordPinChange(int64_t at_ms, PinSource source, const SessionState& before, std::string scope) {
   if (SameSelection(before) && scope.empty()) return;
   modelpin.Append(PinEvent{at_ms, SourceName(source), SelectionOf(before, modelpin), SelectionOf(*this, modelpin),
                            Interned(scope)});

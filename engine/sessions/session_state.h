@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "engine/sessions/pin_source.h"
 
 namespace modelpin {
 
@@ -131,10 +132,7 @@ struct PinScope {
 // values; the events inside a ModelpinData block share the block's holders (copied as pointers).
 struct PinEvent {
   int64_t at_ms = 0;
-  // Who changed it: "user" (/model), "reset" (/model default), "auto" (the first profile of the
-  // order pinned at a route), "order" (the automatic pin moved with the auth order: cooldowns,
-  // fill_first), "expiry" (a scoped pin ran out), "undo" (/model undo), "invalid" (a pin the
-  // config no longer allows was dropped), "plugin" (another command family's directive).
+  // Who changed it: a PinSource's name (pin_source.h: "user", "reset", "auto", ...), as stored.
   Interned<std::string> source;
   Interned<PinSelection> from, to;
   Interned<std::string> scope;  // the scoped pin this change set up ("--once", "--for 2h", "--turns 3"), or ""
@@ -262,13 +260,13 @@ struct SessionState {
   void SetSelection(const PinSelection& sel);
   // Whether the selection fields of `other` are the same as this state's (no copies).
   bool SameSelection(const SessionState& other) const;
-  // Ends a scoped pin: back to its restore selection, recorded as `source` ("expiry").
-  void EndPinScope(int64_t at_ms, std::string_view source);
+  // Ends a scoped pin: back to its restore selection, recorded as `source` (PinSource::kExpiry).
+  void EndPinScope(int64_t at_ms, PinSource source);
   // Appends a history event `from` -> the current selection (nothing when they are equal),
   // dropping the oldest beyond kHistoryCap.
-  void RecordPinChange(int64_t at_ms, std::string_view source, const PinSelection& from, std::string scope = "");
+  void RecordPinChange(int64_t at_ms, PinSource source, const PinSelection& from, std::string scope = "");
   // The same, from the selection fields of `before` (no copy of them).
-  void RecordPinChange(int64_t at_ms, std::string_view source, const SessionState& before, std::string scope = "");
+  void RecordPinChange(int64_t at_ms, PinSource source, const SessionState& before, std::string scope = "");
   // The fields OpenClaw's oracle prints (all but thinkingLevel) as a compact JSON object with
   // sorted keys: {"authProfileOverride":"anthropic:work",...}.
   std::string OracleJson() const;

@@ -15,6 +15,7 @@
 #include "base/status_macros.h"
 #include "base/text.h"
 #include "engine/models/catalog.h"
+#include "engine/turn/compose.h"
 #include "engine/turn/plugin_loader.h"
 
 namespace modelpin {
@@ -271,8 +272,8 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
   // The pin history records the change once, as what it was before the first step and with the
   // first step's reason ("invalid" when a dropped user pin is replaced by an automatic one).
   std::optional<PinSelection> before;
-  const char* source = "auto";
-  auto changing = [&](const char* why) {
+  PinSource source = PinSource::kAuto;
+  auto changing = [&](PinSource why) {
     if (before) return;
     before = s.Selection();
     source = why;
@@ -290,7 +291,7 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
   if (s.auth_profile_override && s.auth_profile_override_source && *s.auth_profile_override_source == "user") {
     const Credential* c = ctx.auth.Find(*s.auth_profile_override);
     if (c == nullptr || !SameAuthProvider(c->provider, model.provider)) {
-      changing("invalid");
+      changing(PinSource::kInvalid);
       // Strict mode says so, once: the pin is gone after this turn.
       if (ctx.strict && notice)
         *notice = absl::StrCat("Your pinned auth profile ", *s.auth_profile_override, " was dropped: ",
@@ -309,10 +310,10 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
         !order.AllCooling())
       usable = false;
     if (usable || order.ids.empty()) return done();
-    changing("order");
+    changing(PinSource::kOrder);
   }
   if (order.ids.empty()) return done();
-  changing("auto");
+  changing(PinSource::kAuto);
   s.auth_profile_override = order.ids.front();
   s.auth_profile_override_source = "auto";
   s.auth_profile_override_compaction_count = 0;
@@ -458,7 +459,7 @@ bool EndLapsedPins(SessionState& session, const AgentView& agent, const ModelRes
   bool ended = false;
   if (const ModelpinSessionData* m = session.modelpin.get();
       m && m->scope && m->scope->kind == PinScope::Kind::kFor && now >= m->scope->until_ms) {
-    session.EndPinScope(now, "expiry");
+    session.EndPinScope(now, PinSource::kExpiry);
     ended = true;
   }
   if (agent.policy && session.model_override && session.provider_override &&
@@ -470,7 +471,7 @@ bool EndLapsedPins(SessionState& session, const AgentView& agent, const ModelRes
     session.model_override.reset();
     session.model_override_source.reset();
     session.model_override_route_resolution.reset();
-    session.RecordPinChange(now, "invalid", before);
+    session.RecordPinChange(now, PinSource::kInvalid, before);
     ended = true;
     if (strict)
       notice = absl::StrCat("Your pinned model ", dropped.Label(), " was dropped: ", agent.policy->path,
@@ -539,54 +540,50 @@ std::string_view FindDirectives(const PluginRegistry& plugins, std::string_view 
   return cleaned_set ? std::string_view(cleaned) : input;
 }
 
+// The pin history: one event for what the directives of a turn changed of the model and the
+// pin, with the source and scope the directives' results name (PinSource::kPlugin without one).
+void RecordDirectivePinChange(SessionState& session, const SessionState& stored, int64_t now,
+                              const std::optional<PinChange>& change) {
+  std::string scope = change ? change->ScopeText() : std::string();
+  if (!session.SameSelection(stored) || !scope.empty())
+    session.RecordPinChange(now, change ? change->source : PinSource::kPlugin, stored, std::move(scope));
+}
+
 // Step 2 of plugin.h: applies the directives found on the working session (AppliesLast ones
-// after the others), then adds their replies to `replies`: the acknowledgements joined in
-// directive order, the notices, and (for a message of directives only) the information replies.
-// A refusal or a query is returned instead, and nothing is added: the turn stores nothing of
-// what the directives did.
+// after the others) and composes their replies and effects (DirectiveComposer, compose.h): the
+// replies are added to `replies`, the pin change is recorded in the session's history and the
+// thinking level of this message's model call is left in `run_thinking`, and whether a directive
+// ends the turn in `stop_turn`. A refusal or a query
+// is returned instead, and nothing is added: the turn stores nothing of what the directives did.
 std::optional<Reply> ApplyDirectives(const FoundDirectives& found, bool directive_only, TurnContext& ctx,
-                                     std::vector<Reply>& replies) {
+                                     const SessionState& stored, std::vector<Reply>& replies,
+                                     std::string& run_thinking, bool& stop_turn) {
   ctx.directive_count = found.size();
   ctx.directive_only = directive_only;
   for (size_t i = 0; i < found.size() && i < ctx.directive_plugins.size(); ++i)
     ctx.directive_plugins[i] = found[i].plugin->name();
   for (const Found& f : found) ctx.directive_effects |= f.plugin->DirectiveEffects();
-  absl::InlinedVector<std::string, 4> acks(found.size());
-  absl::InlinedVector<Reply, 1> infos;
-  absl::InlinedVector<std::optional<Reply>, 4> notices(found.size());
   absl::InlinedVector<size_t, 4> apply_order;
   for (size_t i = 0; i < found.size(); ++i)
     if (!found[i].plugin->AppliesLast()) apply_order.push_back(i);
   for (size_t i = 0; i < found.size(); ++i)
     if (found[i].plugin->AppliesLast()) apply_order.push_back(i);
+  DirectiveComposer compose(found.size(), directive_only);
   for (size_t i : apply_order) {
     const Found& f = found[i];
-    DirectiveResult r;
     PluginFailure failure;
-    if (!CallPlugin(*f.plugin, failure, [&] { r = f.plugin->ApplyDirective(f.hit, ctx); })) return failure.ToReply();
-    if (r.error) return std::move(r.error);
-    if (r.query) return std::move(r.query);
-    acks[i] = std::move(r.ack);
-    if (r.info) infos.push_back(std::move(*r.info));
-    notices[i] = std::move(r.notice);
+    bool accepted = true;
+    // The result goes to the composer as it comes back (no copy of it); Take itself throws nothing
+    // but allocation failures.
+    if (!CallPlugin(*f.plugin, failure, [&] { accepted = compose.Take(i, f.plugin->ApplyDirective(f.hit, ctx)); }))
+      return failure.ToReply();
+    if (!accepted) return compose.TakeRefusal();
   }
-  acks.erase(std::remove(acks.begin(), acks.end(), std::string()), acks.end());
-  if (acks.size() == 1) replies.push_back({std::move(acks.front()), false});
-  else if (!acks.empty()) replies.push_back({absl::StrJoin(acks, " "), false});
-  for (auto& n : notices)
-    if (n) replies.push_back(std::move(*n));
-  for (auto& i : infos)
-    if (directive_only) replies.push_back(std::move(i));
+  compose.AppendReplies(replies);
+  RecordDirectivePinChange(ctx.session, stored, ctx.now_ms, compose.pin_change());
+  if (!compose.run_thinking().empty()) run_thinking = compose.run_thinking();
+  stop_turn = compose.stop_turn();
   return std::nullopt;
-}
-
-// The pin history: one event for what the directives of a turn changed of the model and the
-// pin (its source and scope as the directives set them in `ctx`).
-void RecordDirectivePinChange(TurnContext& ctx, const SessionState& stored, int64_t now) {
-  SessionState& session = ctx.session;
-  if (!session.SameSelection(stored) || !ctx.pin_change_scope.empty())
-    session.RecordPinChange(now, ctx.pin_change_source.empty() ? std::string_view("plugin") : ctx.pin_change_source,
-                            stored, std::move(ctx.pin_change_scope));
 }
 
 // Step 3 of plugin.h: a cleaned text that starts with '/' goes to the plugins until one claims
@@ -606,12 +603,13 @@ bool RunCommand(const PluginRegistry& plugins, std::string_view body, TurnContex
 
 // Step 4 of plugin.h: the text goes on to the model. Fills `route` (reusing its buffers): the
 // model, its profiles after the turn's pin rules, the fallback plan, and counts the message
-// against a scoped pin. A pin dropped on the way is said in `replies`. Whether the pin rules
+// against a scoped pin; `run_thinking` is the thinking level of this call (an inline /think), "" for
+// the session's. A pin dropped on the way is said in `replies`. Whether the pin rules
 // changed the session.
-bool RouteText(TurnContext& ctx, const RouteRule* rule, std::string_view body, int64_t now, Route& route,
-               std::vector<Reply>& replies) {
+bool RouteText(TurnContext& ctx, const RouteRule* rule, std::string_view body, std::string_view run_thinking,
+               int64_t now, Route& route, std::vector<Reply>& replies) {
   route.text.assign(body);
-  route.thinking.assign(ctx.run_thinking);
+  route.thinking.assign(run_thinking);
   if (rule) route.rule.assign(rule->name);
   else route.rule.clear();
   ctx.CurrentModelInto(route.model);
@@ -629,7 +627,7 @@ bool RouteText(TurnContext& ctx, const RouteRule* rule, std::string_view body, i
   // the session is back on its own selection for the next message.
   SessionState& session = ctx.session;
   if (const ModelpinSessionData* m = session.modelpin.get(); m && m->scope && m->scope->kind != PinScope::Kind::kFor) {
-    if (session.modelpin.CountTurn() <= 0) session.EndPinScope(now, "expiry");
+    if (session.modelpin.CountTurn() <= 0) session.EndPinScope(now, PinSource::kExpiry);
     pins_changed = true;
   }
   return pins_changed;
@@ -788,7 +786,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
     if (ended) return ts.Put(*sessions_, out, out.session);
     return absl::OkStatus();
   };
-  std::string cleaned;
+  std::string cleaned, run_thinking;
   FoundDirectives found;
   PluginFailure failure;
   std::string_view remaining = plain ? text : FindDirectives(plugins_, text, ctx, cleaned, found, failure);
@@ -796,10 +794,11 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   // 2. Apply them on the working copy; any error (or a query) refuses the whole message.
   if (!found.empty()) {
     const bool directive_only = text::Trim(remaining).empty();
-    if (std::optional<Reply> refusal = ApplyDirectives(found, directive_only, ctx, out.replies))
+    bool stop_turn = false;
+    if (std::optional<Reply> refusal =
+            ApplyDirectives(found, directive_only, ctx, stored, out.replies, run_thinking, stop_turn))
       return refuse(std::move(*refusal));
-    RecordDirectivePinChange(ctx, stored, now);
-    if (directive_only || ctx.stop_after_directives) return finish_without_route();
+    if (directive_only || stop_turn) return finish_without_route();
   }
   // 3. Commands: the cleaned text starts with '/'.
   std::string_view body = text::Trim(remaining);
@@ -809,7 +808,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   }
   // 4. The text goes on to the model. The route's buffers are reused when `out` held one.
   Route& route = out.route ? *out.route : out.route.emplace();
-  const bool pins_changed = RouteText(ctx, rule, body, now, route, out.replies);
+  const bool pins_changed = RouteText(ctx, rule, body, run_thinking, now, route, out.replies);
   if (ended || (plain ? pins_changed : !(session == stored)))
     RETURN_IF_ERROR(ts.Put(*sessions_, out, session));
   return absl::OkStatus();

@@ -45,7 +45,7 @@ void Engine::EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now
                   {"toModel", label(*to)},
                   {"fromProfile", from->profile.value_or("")},
                   {"toProfile", to->profile.value_or("")},
-                  {"source", last ? std::string(*last->source) : std::string("plugin")}};
+                  {"source", last ? std::string(*last->source) : std::string(PinSourceName(PinSource::kPlugin))}};
       if (last && !last->scope->empty()) e.fields.emplace_back("scope", *last->scope);
       Emit(std::move(e));
     }

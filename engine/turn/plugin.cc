@@ -29,6 +29,13 @@ std::optional<std::pair<dev_t, ino_t>> FileId(std::string_view source) {
 
 }  // namespace
 
+std::string PinChange::ScopeText() const {
+  if (scope == grammar::PinLimitKind::kNone) return {};
+  std::string text(grammar::PinLimitOption(scope));
+  if (!scope_value.empty()) text.append(" ").append(scope_value);
+  return text;
+}
+
 absl::Status PluginRegistry::Add(std::shared_ptr<const Plugin> plugin) {
   if (!plugin) return absl::InvalidArgumentError("no plugin to add");
   if (auto id = FileId(plugin->source())) {

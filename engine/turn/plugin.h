@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,6 +30,7 @@
 #include "engine/auth/env_credentials.h"
 #include "engine/config/config.h"
 #include "engine/models/resolver.h"
+#include "engine/sessions/pin_source.h"
 #include "engine/sessions/session.h"
 #include "grammar/directive.h"
 
@@ -100,18 +102,8 @@ struct TurnContext {
   bool DirectiveSets(DirectiveEffect effect) const {
     return (directive_effects & static_cast<uint32_t>(effect)) != 0;
   }
-  // A thinking level for this message's model call only (an inline /think); Route::thinking.
-  std::string run_thinking{};
   // Who sent the message (InboundMessage::sender), "" when unknown.
   std::string_view sender{};
-  // For the session's pin history: who changed the model or credential pin in this turn's
-  // directives ("user", "reset", "undo"; "" is recorded as "plugin"), and the scoped pin it set
-  // up ("--for 2h"). The engine records the event when the turn is stored.
-  std::string_view pin_change_source{};
-  std::string pin_change_scope{};
-  // Set by a directive that ends the turn (a run-time plugin's MODELPIN_DIRECTIVE_STOP,
-  // docs/plugins.md): its replies are the answer, the session is stored, nothing goes to the model.
-  bool stop_after_directives = false;
 
   // The session's effective model: its override, else the agent default (a matching routing
   // rule's model, when it names one).
@@ -138,26 +130,78 @@ struct DirectiveHit {
   std::any payload;  // the plugin's own parsed form
 };
 
+// How the engine treats one directive's answer (DirectiveResult::kind): a closed set, ranked by
+// ComposeDirectives (engine/turn/compose.h), which decides what a message's replies are:
+//   kError   refuses the whole message with this error reply; nothing is stored
+//   kQuery   answers alone ("/think" with no level): no directive of the message is applied
+//   kInfo    an information reply ("/model status"): the reply of a message of this directive
+//            alone; beside other directives it answers alone like a query; inside a longer
+//            message it is dropped without a word
+//   kAck     applied: an acknowledgement, joined with the message's others by a space, in
+//            directive order, as one reply
+//   kNotice  applied: a reply of its own (after the acknowledgements), sent while the message
+//            still goes on to the model ("hello /think high"; see AsInlineNotice)
+//   kNone    applied (or ignored) without a word
+// The first kError, kQuery or ranking kInfo in apply order (AppliesLast plugins after the others)
+// ends the message: later directives are not applied.
+enum class DirectiveReplyKind : uint8_t { kNone, kAck, kNotice, kInfo, kQuery, kError };
+// The names, in enum order (for logs and tests).
+inline constexpr std::array<std::pair<DirectiveReplyKind, std::string_view>, 6> kDirectiveReplyKindNames = {{
+    {DirectiveReplyKind::kNone, "none"},
+    {DirectiveReplyKind::kAck, "ack"},
+    {DirectiveReplyKind::kNotice, "notice"},
+    {DirectiveReplyKind::kInfo, "info"},
+    {DirectiveReplyKind::kQuery, "query"},
+    {DirectiveReplyKind::kError, "error"},
+}};
+constexpr std::string_view DirectiveReplyKindName(DirectiveReplyKind kind) {
+  return kDirectiveReplyKindNames[static_cast<size_t>(kind)].second;
+}
+
+// A change of the session's model or credential pin that a directive made, for the pin history
+// (docs/pins.md): who made it, and the scoped pin it set up. The engine records one event for
+// the message once it is accepted (the last directive's change that names one wins).
+struct PinChange {
+  PinSource source = PinSource::kPlugin;
+  grammar::PinLimitKind scope = grammar::PinLimitKind::kNone;  // a scoped pin (--once, --for, --turns)
+  std::string scope_value{};  // its value as the history shows it: "2h", "3"; "" for --once
+  // The scope as the history stores it: "--once", "--turns 3", "--for 2h"; "" without one.
+  std::string ScopeText() const;
+  friend bool operator==(const PinChange&, const PinChange&) = default;
+};
+
+// What one directive did: its answer (a kind and a text) and the effects the engine applies once
+// the message is accepted. Plugins build it with the named constructors:
+//   return DirectiveResult::Ack("Thinking level set to high.");
 struct DirectiveResult {
-  std::optional<Reply> error;  // refuse the whole message; nothing is stored
-  // A query ("/think" alone): this reply only, and no other directive of the message is applied.
-  std::optional<Reply> query;
-  std::string ack;             // acknowledgement part, joined with the others by a space
-  std::optional<Reply> info;   // an information reply of its own ("/model status")
-  // A reply sent while the message still goes on to the model: OpenClaw answers a directive
-  // inside a longer message ("hello /think high") with the reply it would give the directive
-  // alone, as a separate block reply before the run.
-  std::optional<Reply> notice;
+  DirectiveReplyKind kind = DirectiveReplyKind::kNone;
+  std::string text{};  // the reply (an error reply for kError)
+  // The pin history event's source and scope when the directive changed the model or the
+  // credential pin; without one a change is recorded as PinSource::kPlugin.
+  std::optional<PinChange> pin_change{};
+  // A thinking level for this message's model call only (an inline /think): Route::thinking.
+  std::string run_thinking{};
+  // The directive ends the turn (a run-time plugin's MODELPIN_DIRECTIVE_STOP, docs/plugins.md):
+  // the message's replies are its answer, the session is stored, nothing goes to the model.
+  bool stop_turn = false;
+
+  static DirectiveResult Error(std::string text) { return {DirectiveReplyKind::kError, std::move(text)}; }
+  static DirectiveResult Query(std::string text) { return {DirectiveReplyKind::kQuery, std::move(text)}; }
+  static DirectiveResult Info(std::string text) { return {DirectiveReplyKind::kInfo, std::move(text)}; }
+  static DirectiveResult Ack(std::string text) { return {DirectiveReplyKind::kAck, std::move(text)}; }
+  static DirectiveResult Notice(std::string text) { return {DirectiveReplyKind::kNotice, std::move(text)}; }
+  // The reply this result stands for: kError ones are error replies.
+  Reply ToReply() && { return {std::move(text), kind == DirectiveReplyKind::kError}; }
+  friend bool operator==(const DirectiveResult&, const DirectiveResult&) = default;
 };
 
 // OpenClaw's answer to a directive inside a longer message: the reply it would give the directive
 // alone (`alone`, worked out on a scratch copy of the session), sent as a notice while the message
-// goes on to the model. An error still refuses the message.
+// goes on to the model. An error still refuses the message; the effects stay.
 inline DirectiveResult AsInlineNotice(DirectiveResult alone) {
-  DirectiveResult r;
-  if (alone.error) r.error = std::move(alone.error);
-  else r.notice = alone.query ? std::move(alone.query) : Reply{std::move(alone.ack), false};
-  return r;
+  if (alone.kind != DirectiveReplyKind::kError && alone.kind != DirectiveReplyKind::kNone)
+    alone.kind = DirectiveReplyKind::kNotice;
+  return alone;
 }
 
 // What a plugin says about one of its commands; /commands, the REPL's completion and help texts

@@ -420,30 +420,28 @@ class NativePluginV2 : public Plugin {
     const size_t index = payload->index;
     const CommandInfo& command = commands_[index];
     if (command.owner_only && !ctx.sender_is_owner) {
-      r.error = Reply{absl::StrCat("/", command.name, " is for owners only."), true};
-      return r;
+      return DirectiveResult::Error(absl::StrCat("/", command.name, " is for owners only."));
     }
     Collected out{&prefix_, {}, {}, {}};
     const uint32_t effect = effects_[index].effect;
     const int consumed = Call(command, effect, payload->text, ctx, out);
     auto fail = [&](std::string_view problem) {
-      r.error = RefuseOutput(ctx, name_, problem).front();
-      return r;
+      return DirectiveResult::Error(RefuseOutput(ctx, name_, problem).front().text);
     };
     if (!out.problem.empty()) return fail(out.problem);
     if (consumed != 0 && consumed != 1) return fail(absl::StrCat(consumed, " from handle (expected 1 or 0)"));
     if (consumed == 0) return r;  // declined: its replies and field changes are dropped
     for (const Reply& reply : out.replies)
       if (reply.is_error) {
-        r.error = reply;  // a refusal refuses the message: nothing of it is stored
-        return r;
+        return DirectiveResult::Error(reply.text);  // a refusal refuses the message: nothing of it is stored
       }
     if (std::string problem = ApplyFieldChanges(ctx, prefix_, out); !problem.empty()) return fail(problem);
-    if (effect == MODELPIN_DIRECTIVE_STOP) ctx.stop_after_directives = true;
+    r.stop_turn = effect == MODELPIN_DIRECTIVE_STOP;
     if (!out.replies.empty()) {
       std::vector<std::string> texts;
       for (Reply& reply : out.replies) texts.push_back(std::move(reply.text));
-      r.notice = Reply{absl::StrJoin(texts, "\n\n"), false};
+      r.kind = DirectiveReplyKind::kNotice;
+      r.text = absl::StrJoin(texts, "\n\n");
     }
     return r;
   }

@@ -41,11 +41,7 @@ bool IsReservedWord(const TurnContext& ctx, std::string_view word) {
 
 Reply Error(std::string text) { return {std::move(text), true}; }
 // A result that refuses the whole message with `error`.
-DirectiveResult Refused(Reply error) {
-  DirectiveResult r;
-  r.error = std::move(error);
-  return r;
-}
+DirectiveResult Refused(Reply error) { return DirectiveResult::Error(std::move(error.text)); }
 
 constexpr size_t kMaxReference = 512;
 
@@ -92,7 +88,7 @@ std::optional<int> ParsePinTurns(std::string_view v) {
 // The scoped-pin option's error, if any, before anything else of the selection is checked.
 std::optional<std::string> CheckPinLimit(const grammar::PinLimit& limit, bool has_selection, grammar::Scope scope) {
   using grammar::PinLimitKind;
-  const char* name = limit.kind == PinLimitKind::kOnce ? "--once" : limit.kind == PinLimitKind::kFor ? "--for" : "--turns";
+  const std::string name(grammar::PinLimitOption(limit.kind));
   if (limit.conflict) return "Use only one of --once, --for and --turns.";
   if (scope == grammar::Scope::kAgent || scope == grammar::Scope::kGlobal)
     return absl::StrCat(name, " pins this session only; it cannot be combined with -a or -g.");
@@ -211,19 +207,11 @@ class ModelPlugin : public Plugin {
 
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     if (const auto* req = std::any_cast<ExplainRequest>(&hit.payload)) {
-      DirectiveResult r;
-      if (req->argument.empty()) {
-        r.error = Error("Usage: /model explain <model>[@<profile>], e.g. /model explain sonnet@anthropic:work");
-        return r;
-      }
-      r.query = Reply{model_plugin::ExplainText(ctx, req->argument), false};  // changes nothing
-      return r;
+      if (req->argument.empty())
+        return DirectiveResult::Error("Usage: /model explain <model>[@<profile>], e.g. /model explain sonnet@anthropic:work");
+      return DirectiveResult::Query(model_plugin::ExplainText(ctx, req->argument));  // changes nothing
     }
-    if (std::any_cast<HistoryRequest>(&hit.payload)) {
-      DirectiveResult r;
-      r.query = Reply{HistoryText(ctx), false};  // changes nothing
-      return r;
-    }
+    if (std::any_cast<HistoryRequest>(&hit.payload)) return DirectiveResult::Query(HistoryText(ctx));  // changes nothing
     if (std::any_cast<UndoRequest>(&hit.payload)) return Undo(ctx);
     const auto& d = std::any_cast<const ModelDirective&>(hit.payload);
     const grammar::ModelOptions& opts = d.options;
@@ -245,9 +233,11 @@ class ModelPlugin : public Plugin {
     if (wide_scope && !ctx.sender_is_owner)
       return Refused(Error("Agent and global model defaults require owner authority or operator.admin scope."));
     if (const auto* r = std::get_if<gm::Rejected>(&d.action)) return Refused(Error(RejectText(r->reason, opts)));
-    if (std::holds_alternative<gm::ShowSummary>(d.action)) return Info(ctx, SummaryText(ctx));
-    if (std::holds_alternative<gm::ShowStatus>(d.action)) return Info(ctx, StatusText(ctx));
-    if (std::holds_alternative<gm::ListProviders>(d.action)) return Info(ctx, ProvidersText(ctx));
+    // The info forms answer as information (beside other directives they answer alone and
+    // nothing else is applied, as in OpenClaw: compose.h).
+    if (std::holds_alternative<gm::ShowSummary>(d.action)) return DirectiveResult::Info(SummaryText(ctx));
+    if (std::holds_alternative<gm::ShowStatus>(d.action)) return DirectiveResult::Info(StatusText(ctx));
+    if (std::holds_alternative<gm::ListProviders>(d.action)) return DirectiveResult::Info(ProvidersText(ctx));
     if (const auto* reset = std::get_if<gm::ResetDefault>(&d.action)) {
       // OpenClaw ignores the profile of "default@profile"; strict mode applies it (docs/strict-mode.md).
       std::optional<std::string> profile;
@@ -287,17 +277,6 @@ class ModelPlugin : public Plugin {
   }
 
  private:
-  static DirectiveResult Info(const TurnContext& ctx, std::string text) {
-    DirectiveResult r;
-    // Inside a longer message the info forms are dropped without a reply, as in OpenClaw. Beside
-    // other directives they answer alone and nothing else is applied ("/model status /think
-    // high" leaves the thinking level as it was), as in OpenClaw.
-    if (!ctx.directive_only) return r;
-    if (ctx.directive_count > 1) r.query = Reply{std::move(text), false};
-    else r.info = Reply{std::move(text), false};
-    return r;
-  }
-
   // "/model history": the last ten changes of the session's model and pin, oldest first.
   static std::string HistoryText(const TurnContext& ctx) {
     const ModelpinSessionData* m = ctx.session.modelpin.get();
@@ -323,8 +302,8 @@ class ModelPlugin : public Plugin {
     const PinEvent* target = nullptr;
     if (m)
       for (const PinEvent& e : m->history) {  // the latest match wins
-        const std::string& src = *e.source;
-        if ((src == "user" || src == "reset" || src == "undo" || src == "plugin") && !(*e.from == now)) target = &e;
+        std::optional<PinSource> source = ParsePinSource(*e.source);
+        if (source && IsPersonChange(*source) && !(*e.from == now)) target = &e;
       }
     if (target == nullptr)
       return Refused(Error("Nothing to undo: this session has no earlier model or auth profile selection to go back to."));
@@ -333,9 +312,9 @@ class ModelPlugin : public Plugin {
     s.modelpin.SetScope(std::nullopt);
     s.SetSelection(*undone.from);
     s.live_model_switch_pending = true;
-    ctx.pin_change_source = "undo";
-    DirectiveResult r;
-    r.ack = absl::StrCat("Restored ", RestoreText(ctx, *undone.from), ", undoing the ", *undone.source, " change of ", HistoryTime(undone.at_ms), ".");
+    DirectiveResult r = DirectiveResult::Ack(absl::StrCat("Restored ", RestoreText(ctx, *undone.from), ", undoing the ",
+                                                          *undone.source, " change of ", HistoryTime(undone.at_ms), "."));
+    r.pin_change = PinChange{PinSource::kUndo};
     return r;
   }
 
@@ -374,11 +353,14 @@ class ModelPlugin : public Plugin {
     if (std::optional<Reply> error = CheckRuntime(ctx, ref, profile, runtime)) return Refused(std::move(*error));
     const bool is_default = ref == ctx.agent.default_ref;
     SetSelection(ctx, ref, is_default, profile, runtime);
-    const ScopeWords scope = SetPinScope(ctx, opts.pin_limit);
-    ctx.pin_change_source = is_default && opts.pin_limit.kind == grammar::PinLimitKind::kNone ? "reset" : "user";
+    DirectiveResult r;
+    PinChange& change = r.pin_change.emplace();  // for the pin history: who, and the scoped pin
+    change.source = is_default && opts.pin_limit.kind == grammar::PinLimitKind::kNone ? PinSource::kReset : PinSource::kUser;
+    const ScopeWords scope = SetPinScope(ctx, opts.pin_limit, change);
     MarkSwitch(ctx);
     const std::string remap_part = RemapThinking(ctx, ref);
-    return Acknowledge(ctx, sel, opts, is_default, scope, remap_part, runtime, profile, configured_profile);
+    Acknowledge(ctx, sel, opts, is_default, scope, remap_part, runtime, profile, configured_profile, r);
+    return r;
   }
 
   // Select, step 1: may the session pin `profile` for `ref`? The refusal, or nullopt. A profile the
@@ -469,8 +451,8 @@ class ModelPlugin : public Plugin {
 
   // Select, step 4: a scoped pin (--once, --turns, --for) returns to the session's own selection:
   // the one before this message, or the one an active scoped pin would have returned to. A plain
-  // selection ends any scoped pin.
-  static ScopeWords SetPinScope(TurnContext& ctx, const grammar::PinLimit& limit) {
+  // selection ends any scoped pin. The scoped pin goes into `change` too, for the pin history.
+  static ScopeWords SetPinScope(TurnContext& ctx, const grammar::PinLimit& limit, PinChange& change) {
     ScopeWords words;
     SessionState& s = ctx.session;
     if (limit.kind == grammar::PinLimitKind::kNone) {
@@ -485,18 +467,20 @@ class ModelPlugin : public Plugin {
       sc.kind = PinScope::Kind::kOnce;
       sc.turns_left = 1;
       words.scope = "for the next message only";
-      ctx.pin_change_scope = "--once";
+      change.scope = grammar::PinLimitKind::kOnce;
     } else if (limit.kind == grammar::PinLimitKind::kTurns) {
       sc.kind = PinScope::Kind::kTurns;
       sc.turns_left = *ParsePinTurns(limit.value);
       words.scope = sc.turns_left == 1 ? "for the next message only" : absl::StrCat("for the next ", sc.turns_left, " messages");
-      ctx.pin_change_scope = absl::StrCat("--turns ", sc.turns_left);
+      change.scope = grammar::PinLimitKind::kTurns;
+      change.scope_value = absl::StrCat(sc.turns_left);
     } else {
       PinDuration dur = *ParsePinDuration(limit.value);
       sc.kind = PinScope::Kind::kFor;
       sc.until_ms = ctx.now_ms + dur.ms;
       words.scope = absl::StrCat("for ", dur.words, ", until ", UntilText(sc.until_ms, ctx.now_ms));
-      ctx.pin_change_scope = absl::StrCat("--for ", text::ToLower(limit.value));
+      change.scope = grammar::PinLimitKind::kFor;
+      change.scope_value = text::ToLower(limit.value);
     }
     words.restore = RestoreText(ctx, *sc.restore);
     s.modelpin.SetScope(sc);
@@ -533,14 +517,14 @@ class ModelPlugin : public Plugin {
     return part;
   }
 
-  // Select, step 7: the acknowledgement, in OpenClaw's words. A lone /model prints runtime before profile;
-  // combined with other directives OpenClaw prints the reverse.
-  static DirectiveResult Acknowledge(const TurnContext& ctx, const Selection& sel, const grammar::ModelOptions& opts,
-                                     bool is_default, const ScopeWords& scope, const std::string& remap_part,
-                                     const RuntimeChoice& runtime, const std::optional<std::string>& profile,
-                                     bool configured_profile) {
-    DirectiveResult r;
-    std::string& ack = r.ack;
+  // Select, step 7: the acknowledgement, in OpenClaw's words, into `r`. A lone /model prints
+  // runtime before profile; combined with other directives OpenClaw prints the reverse.
+  static void Acknowledge(const TurnContext& ctx, const Selection& sel, const grammar::ModelOptions& opts,
+                          bool is_default, const ScopeWords& scope, const std::string& remap_part,
+                          const RuntimeChoice& runtime, const std::optional<std::string>& profile,
+                          bool configured_profile, DirectiveResult& r) {
+    r.kind = DirectiveReplyKind::kAck;
+    std::string& ack = r.text;
     auto add = [&ack](std::string_view part) {
       if (part.empty()) return;
       if (!ack.empty()) ack += ' ';
@@ -583,7 +567,6 @@ class ModelPlugin : public Plugin {
       add(runtime_part);
       add(remap_part);
     }
-    return r;
   }
 };
 

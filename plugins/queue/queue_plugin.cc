@@ -86,19 +86,16 @@ class QueuePlugin : public Plugin {
 
  private:
   static DirectiveResult Answer(const grammar::QueueDirective& d, std::map<std::string, std::string>& state) {
-    DirectiveResult r;
     if (!d.reset && !d.mode && !d.has_options()) {
       auto get = [&](const char* key, std::string_view fallback) {
         auto it = state.find(key);
         return it == state.end() ? std::string(fallback) : it->second;
       };
-      r.query = Reply{absl::StrCat("Current queue settings: mode=", get(kMode, kDefaultMode),
-                                   ", debounce=", get(kDebounce, kDefaultDebounce), "ms, cap=", get(kCap, kDefaultCap),
-                                   ", drop=", get(kDrop, kDefaultDrop),
-                                   ".\nOptions: modes steer, followup, collect, interrupt; debounce:<ms|s|m>, "
-                                   "cap:<n>, drop:old|new|summarize."),
-                      false};
-      return r;
+      return DirectiveResult::Query(absl::StrCat("Current queue settings: mode=", get(kMode, kDefaultMode),
+                                                 ", debounce=", get(kDebounce, kDefaultDebounce), "ms, cap=", get(kCap, kDefaultCap),
+                                                 ", drop=", get(kDrop, kDefaultDrop),
+                                                 ".\nOptions: modes steer, followup, collect, interrupt; "
+                                                 "debounce:<ms|s|m>, cap:<n>, drop:old|new|summarize."));
     }
     const std::string_view mode = d.mode ? QueueMode(*d.mode) : "";
     const std::optional<int64_t> debounce = d.debounce ? DebounceMs(*d.debounce) : std::nullopt;
@@ -112,10 +109,7 @@ class QueuePlugin : public Plugin {
     if (d.cap && !cap) errors.push_back(absl::StrCat("Invalid cap \"", *d.cap, "\". Use a positive integer (e.g. cap:10)."));
     if (d.drop && drop.empty())
       errors.push_back(absl::StrCat("Invalid drop policy \"", *d.drop, "\". Use drop:old, drop:new, or drop:summarize."));
-    if (!errors.empty()) {
-      r.query = Reply{absl::StrJoin(errors, " "), false};
-      return r;
-    }
+    if (!errors.empty()) return DirectiveResult::Query(absl::StrJoin(errors, " "));
     // Each part is acknowledged; a reset in the same message wins over the options before it
     // ("/queue debounce:1s reset" says both and keeps the defaults, as OpenClaw does).
     std::vector<std::string> acks;
@@ -142,8 +136,7 @@ class QueuePlugin : public Plugin {
     }
     if (d.reset)
       for (const char* key : {kMode, kDebounce, kCap, kDrop}) state.erase(key);
-    r.ack = absl::StrJoin(acks, " ");
-    return r;
+    return DirectiveResult::Ack(absl::StrJoin(acks, " "));
   }
 };
 

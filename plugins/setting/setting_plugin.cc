@@ -40,27 +40,23 @@ class SettingPlugin : public Plugin {
 
  private:
   DirectiveResult Answer(const grammar::WordArgument& d, std::map<std::string, std::string>& state) const {
-    DirectiveResult r;
     std::string options = absl::StrJoin(spec_.values, ", ");
     if (!d.argument) {
       auto it = state.find(spec_.state_key);
       std::string current = it == state.end() ? spec_.default_value : it->second;
-      r.query = Reply{absl::StrCat("Current ", spec_.noun, ": ", current, ".\nOptions: ", options, "."), false};
-      return r;
+      return DirectiveResult::Query(absl::StrCat("Current ", spec_.noun, ": ", current, ".\nOptions: ", options, "."));
     }
     std::string value(spec_.normalize(*d.argument));
     if (std::find(spec_.values.begin(), spec_.values.end(), value) == spec_.values.end()) {
-      r.query = Reply{absl::StrCat("Unrecognized ", spec_.noun, " \"", *d.argument, "\". Valid levels: ",
-                                   spec_.unrecognized_values.empty() ? options : spec_.unrecognized_values, "."),
-                      false};
-      return r;
+      return DirectiveResult::Query(absl::StrCat("Unrecognized ", spec_.noun, " \"", *d.argument, "\". Valid levels: ",
+                                                 spec_.unrecognized_values.empty() ? options : spec_.unrecognized_values,
+                                                 "."));
     }
     state[spec_.state_key] = value;
     std::string ack = spec_.default_ack;
     for (const auto& [v, text] : spec_.acks)
       if (v == value) ack = text;
-    r.ack = absl::StrReplaceAll(ack, {{"{}", value}});
-    return r;
+    return DirectiveResult::Ack(absl::StrReplaceAll(ack, {{"{}", value}}));
   }
 
   SettingSpec spec_;

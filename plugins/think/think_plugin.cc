@@ -40,7 +40,8 @@ class ThinkPlugin : public Plugin {
     if (ctx.directive_only) return Answer(d, ctx, ctx.session.thinking_level);
     std::optional<std::string> scratch = ctx.session.thinking_level;
     DirectiveResult r = Answer(d, ctx, scratch);
-    if (!r.error && d.argument && !IsThinkingResetWord(*d.argument) && !r.ack.empty()) ctx.run_thinking = *scratch;
+    if (r.kind == DirectiveReplyKind::kAck && d.argument && !IsThinkingResetWord(*d.argument) && !r.text.empty())
+      r.run_thinking = *scratch;
     return AsInlineNotice(std::move(r));
   }
 
@@ -50,37 +51,31 @@ class ThinkPlugin : public Plugin {
     const ModelRef model = ctx.CurrentModel();
     const ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), model);
     const std::string levels = absl::StrJoin(profile.levels, ", ");
-    DirectiveResult r;
     if (!d.argument) {
       // With no level stored, the level is the session model's own: the model before this message
       // ("/model sonnet /think" on opus-5 answers opus-5's "high", as OpenClaw does), shown as the
       // new model would run it.
       std::string current = profile.Supported(level.value_or(
           ThinkingProfileFor(ctx.resolver.catalog(), ctx.StoredModel()).start_level));
-      r.query = Reply{absl::StrCat("Current thinking level: ", current, ".\nOptions: default, ", levels, "."), false};
-      return r;
+      return DirectiveResult::Query(absl::StrCat("Current thinking level: ", current, ".\nOptions: default, ", levels, "."));
     }
     if (IsThinkingResetWord(*d.argument)) {
       level.reset();
-      r.ack = "Thinking level reset to default.";
-      return r;
+      return DirectiveResult::Ack("Thinking level reset to default.");
     }
     const std::string normalized(NormalizeThinkingLevel(*d.argument));
     if (normalized.empty()) {
       // OpenClaw answers an unknown level like a query (no error flag, nothing applied).
-      r.query = Reply{absl::StrCat("Unrecognized thinking level \"", *d.argument, "\". Valid levels: default, ", levels, "."),
-                      false};
-      return r;
+      return DirectiveResult::Query(
+          absl::StrCat("Unrecognized thinking level \"", *d.argument, "\". Valid levels: default, ", levels, "."));
     }
     if (!profile.Accepts(normalized)) {
-      r.error = Reply{absl::StrCat("Thinking level \"", normalized, "\" is not supported for ", model.Label(),
-                                   ". Use one of: ", levels, "."),
-                      true};
-      return r;
+      return DirectiveResult::Error(absl::StrCat("Thinking level \"", normalized, "\" is not supported for ",
+                                                 model.Label(), ". Use one of: ", levels, "."));
     }
     level = normalized;
-    r.ack = normalized == "off" ? "Thinking disabled." : absl::StrCat("Thinking level set to ", normalized, ".");
-    return r;
+    return DirectiveResult::Ack(normalized == "off" ? "Thinking disabled."
+                                                    : absl::StrCat("Thinking level set to ", normalized, "."));
   }
 };
 
