@@ -247,6 +247,60 @@ BOOST_FIXTURE_TEST_CASE(AFallbackIsAnEvent, StateFixture) {
   BOOST_TEST(!fb[0].Field("reason").empty());
 }
 
+// Usage recorded through ReportOutcome (docs/usage-and-budgets.md): stored in the auth file,
+// priced from the catalog, and a budget that warns once, is used up (the route skips the
+// profile with the reason budget) and frees when its window passes.
+BOOST_FIXTURE_TEST_CASE(ABudgetWarnsStopsTheProfileAndFreesWithItsWindow, StateFixture) {
+  auto& a = config.GetAllocator();
+  rapidjson::Document extra;
+  extra.Parse(R"({"budgets": [{"profile": "anthropic:work", "tokens": 1000, "window": "5h", "warnAt": 0.5}]})");
+  Object(config, "modelpin").CopyFrom(extra, a);
+  rapidjson::Document providers;
+  providers.Parse(R"({"anthropic": {"models": [{"id": "claude-opus-4-5", "cost": {"input": 5, "output": 25}}]}})");
+  Object(Object(config, "models"), "providers").CopyFrom(providers, a);
+  auto e = Open();
+  auto first = e->Handle({.text = "hello"});
+  BOOST_REQUIRE(first.ok() && first->route.has_value());
+  BOOST_TEST(first->route->profiles.front() == "anthropic:work");
+  CallReport r = Report("anthropic:work", ErrorClass::kOk);
+  r.usage = TokenUsage{400, 200};
+  r.billed_model = "anthropic/claude-opus-4-5";
+  recorder->Clear();
+  BOOST_REQUIRE(e->ReportOutcome("main", kKey, r).ok());  // 600 of 1000: past half
+  BOOST_REQUIRE_EQUAL(recorder->Of(EventKind::kBudgetWarning).size(), 1u);
+  BOOST_TEST(recorder->Of(EventKind::kBudgetWarning)[0].Field("used") == "600");
+  BOOST_REQUIRE(e->ReportOutcome("main", kKey, Report("anthropic:work", ErrorClass::kOk)).ok());  // no tokens
+  BOOST_TEST(recorder->Of(EventKind::kBudgetWarning).size() == 1u);  // once
+  BOOST_TEST(recorder->Of(EventKind::kBudgetExhausted).empty());
+  // The ledger is in the auth file, priced: 400 * 5 + 200 * 25 per million.
+  auto store = AuthStore::Load(dir + "/agents/main/agent/auth-profiles.json");
+  BOOST_REQUIRE(store.ok());
+  UsageStats u = store->Usage("anthropic:work");
+  BOOST_TEST(u.usage.total.calls == 2);
+  BOOST_TEST(u.usage.total.tokens.output == 200);
+  BOOST_TEST(u.usage.total.cost_usd == 0.007, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(u.usage.total.CostKnown());
+  BOOST_REQUIRE(e->ReportOutcome("main", kKey, r).ok());  // 1200: used up
+  auto used_up = recorder->Of(EventKind::kBudgetExhausted);
+  BOOST_REQUIRE_EQUAL(used_up.size(), 1u);
+  BOOST_TEST(used_up[0].Field("profile") == "anthropic:work");
+  BOOST_TEST(used_up[0].Field("window") == "5h");
+  BOOST_TEST(!used_up[0].Field("until").empty());
+  // The next message goes to the other profile; the route explains the skipped one.
+  auto next = e->Handle({.text = "again"});
+  BOOST_REQUIRE(next.ok() && next->route.has_value());
+  BOOST_TEST(next->route->profiles.front() == "anthropic:default");
+  bool explained = false;
+  for (const auto& [id, h] : e->RouteHealth("main", *next->route))
+    if (id == "anthropic:work") explained = h.StateName() == "budget" && h.Text().find("over budget (tokens 1000") == 0;
+  BOOST_TEST(explained);
+  // Six hours later the window has freed it: usable again.
+  clock->Set(kNow + 6 * 3'600'000);
+  auto later = e->Handle({.text = "later"});
+  BOOST_REQUIRE(later.ok() && later->route.has_value());
+  for (const auto& [id, h] : e->RouteHealth("main", *later->route)) BOOST_TEST(h.StateName() != "budget", id);
+}
+
 BOOST_AUTO_TEST_CASE(AStoreReportsItsFailoverThroughTheHook) {
   Recorder r;
   EmitStoreFailover(&r, kNow, "redis-sentinel://:***@127.0.0.1:26379/mymaster", "127.0.0.1:6380", "127.0.0.1:6381",

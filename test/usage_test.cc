@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "base/clock.h"
+#include "calls/model_call.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/budgets.h"
 #include "engine/auth/rotation.h"
@@ -222,4 +223,21 @@ BOOST_AUTO_TEST_CASE(ABudgetWarnsOnceThenExhaustsOnce) {
   UsageLedger other_before, other;
   RecordCall(other, kTen, "ok", std::nullopt, std::nullopt);
   BOOST_TEST(BudgetCrossings(config, "main", store, "anthropic:two", "anthropic", other_before, other, kTen).empty());
+}
+
+BOOST_AUTO_TEST_CASE(TokenCountsAreReadFromAnthropicAndOpenAiAnswers) {
+  auto a = ReadTokenUsage(Api::kAnthropicMessages, R"({"content": [{"type": "text", "text": "hi"}],
+      "usage": {"input_tokens": 1200, "output_tokens": 350, "cache_read_input_tokens": 100,
+                "cache_creation_input_tokens": 40}})");
+  BOOST_REQUIRE(a.has_value());
+  BOOST_TEST((*a == TokenUsage{1200, 350, 100, 40}));
+  auto o = ReadTokenUsage(Api::kOpenAiChat, R"({"choices": [{"message": {"content": "hi"}}],
+      "usage": {"prompt_tokens": 1300, "completion_tokens": 350, "prompt_tokens_details": {"cached_tokens": 100}}})");
+  BOOST_REQUIRE(o.has_value());
+  BOOST_TEST((*o == TokenUsage{1200, 350, 100, 0}));
+  BOOST_TEST(!ReadTokenUsage(Api::kOpenAiChat, R"({"choices": []})").has_value());
+  BOOST_TEST(!ReadTokenUsage(Api::kAnthropicMessages, "not json").has_value());
+  auto odd = ReadTokenUsage(Api::kAnthropicMessages, R"({"usage": {"input_tokens": "many", "output_tokens": -3}})");
+  BOOST_REQUIRE(odd.has_value());
+  BOOST_TEST(odd->Total() == 0);
 }
