@@ -379,11 +379,21 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
   Body body;
   std::string agent_req, session, error = "ok";
   CallReport report;
-  if (!body.Parse(req.body, {"agent", "session", "profile", "error", "retryAfterMs", "model"}) ||
+  // Token counts (docs/usage-and-budgets.md): any of them present makes the call's usage.
+  int64_t tokens[4] = {-1, -1, -1, -1};
+  constexpr const char* kTokenKeys[4] = {"inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"};
+  if (!body.Parse(req.body, {"agent", "session", "profile", "error", "retryAfterMs", "model", "billedModel",
+                             "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"}) ||
       !body.String("agent", agent_req) || !body.String("session", session) ||
       !body.String("profile", report.profile_id, /*required=*/true) || !body.String("error", error) ||
-      !body.Int("retryAfterMs", report.retry_after_ms, 0, int64_t{1} << 40) || !body.String("model", report.model))
+      !body.Int("retryAfterMs", report.retry_after_ms, 0, int64_t{1} << 40) || !body.String("model", report.model) ||
+      !body.String("billedModel", report.billed_model))
     return Fail(r, 400, body.error());
+  for (int i = 0; i < 4; ++i)
+    if (!body.Int(kTokenKeys[i], tokens[i], 0, int64_t{1} << 40)) return Fail(r, 400, body.error());
+  if (tokens[0] >= 0 || tokens[1] >= 0 || tokens[2] >= 0 || tokens[3] >= 0)
+    report.usage = TokenUsage{std::max<int64_t>(tokens[0], 0), std::max<int64_t>(tokens[1], 0),
+                              std::max<int64_t>(tokens[2], 0), std::max<int64_t>(tokens[3], 0)};
   if (error.empty()) error = "ok";
   auto cls = ParseErrorClass(error);
   if (!cls)
