@@ -24,6 +24,7 @@
 #include "observe/event_hub.h"
 #include "observe/metrics.h"
 #include "observe/webhooks.h"
+#include "plugins/usage/usage_plugin.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -72,6 +73,7 @@ struct StateFixture {
   std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>(kNow);
   std::shared_ptr<Recorder> recorder = std::make_shared<Recorder>();
   rapidjson::Document config;
+  std::vector<std::shared_ptr<const Plugin>> plugins;  // the embedder's own, for Open()
 
   StateFixture() {
     fs::copy(fs::path(MODELPIN_SOURCE_ROOT) / "fixtures/state", dir, fs::copy_options::recursive);
@@ -113,6 +115,7 @@ struct StateFixture {
     setup.environment = std::map<std::string, std::string>{};
     setup.auth_recheck_ms = 0;
     setup.events = sink ? sink : recorder;
+    setup.plugins = plugins;
     auto e = OpenEngine(std::move(setup));
     BOOST_REQUIRE_MESSAGE(e.ok(), e.status().message());
     return *std::move(e);
@@ -258,6 +261,10 @@ BOOST_FIXTURE_TEST_CASE(ABudgetWarnsStopsTheProfileAndFreesWithItsWindow, StateF
   rapidjson::Document providers;
   providers.Parse(R"({"anthropic": {"models": [{"id": "claude-opus-4-5", "cost": {"input": 5, "output": 25}}]}})");
   Object(Object(config, "models"), "providers").CopyFrom(providers, a);
+  rapidjson::Document owners;
+  owners.Parse(R"({"ownerAllowFrom": ["+1"]})");
+  Object(config, "commands").CopyFrom(owners, a);
+  plugins.push_back(MakeUsagePlugin());
   auto e = Open();
   auto first = e->Handle({.text = "hello"});
   BOOST_REQUIRE(first.ok() && first->route.has_value());
@@ -294,6 +301,22 @@ BOOST_FIXTURE_TEST_CASE(ABudgetWarnsStopsTheProfileAndFreesWithItsWindow, StateF
   for (const auto& [id, h] : e->RouteHealth("main", *next->route))
     if (id == "anthropic:work") explained = h.StateName() == "budget" && h.Text().find("over budget (tokens 1000") == 0;
   BOOST_TEST(explained);
+  // /usage cost shows owners each profile's cost (1200 + 1200 tokens of 400 in / 200 out: $0.014).
+  auto cost = e->Handle({.text = "/usage cost", .sender = "+1"});
+  BOOST_REQUIRE(cost.ok() && cost->replies.size() == 1u);
+  BOOST_TEST(cost->replies[0].text.find("anthropic:work: $0.0140 / $0.0140 (3 calls, 800 in / 400 out tokens today); "
+                                        "over budget (tokens 1000 per 5h for profile anthropic:work) until ") !=
+                 std::string::npos,
+             cost->replies[0].text);
+  auto not_owner = e->Handle({.text = "/usage cost", .sender = "+2"});
+  BOOST_REQUIRE(not_owner.ok() && not_owner->replies.size() == 1u);
+  BOOST_TEST(not_owner->replies[0].text.find("$") == std::string::npos);
+  // OpenClaw's footer modes: /usage alone cycles off -> tokens -> full -> off.
+  BOOST_TEST(e->Handle({.text = "/usage"})->replies.at(0).text == "⚙️ Usage footer: tokens.");
+  BOOST_TEST(e->Handle({.text = "/usage"})->replies.at(0).text == "⚙️ Usage footer: full.");
+  BOOST_TEST(e->Handle({.text = "/usage off"})->replies.at(0).text == "⚙️ Usage footer: off.");
+  BOOST_TEST(e->Handle({.text = "/usage bogus"})->replies.at(0).text == "⚙️ Usage: /usage off|tokens|full|reset|cost");
+  BOOST_TEST(e->Handle({.text = "/usage reset"})->replies.at(0).text == "⚙️ Usage footer: reset to default.");
   // Six hours later the window has freed it: usable again.
   clock->Set(kNow + 6 * 3'600'000);
   auto later = e->Handle({.text = "later"});
