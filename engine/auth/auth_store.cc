@@ -383,6 +383,12 @@ UsageStats AuthStore::Usage(const std::string& id) const {
   return it == usage_.end() ? UsageStats{} : it->second;
 }
 
+const UsageStats& AuthStore::UsageRef(const std::string& id) const {
+  static const UsageStats kNone;
+  auto it = usage_.find(id);
+  return it == usage_.end() ? kNone : it->second;
+}
+
 rapidjson::Value& AuthStore::Section(const char* name) {
   auto& alloc = doc_->GetAllocator();
   auto it = doc_->FindMember(name);

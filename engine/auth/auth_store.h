@@ -101,6 +101,9 @@ class AuthStore {
   const std::vector<std::string>* Order(const std::string& provider) const;
   const std::string* LastGood(const std::string& provider) const;
   UsageStats Usage(const std::string& id) const;
+  // The same without a copy (a profile's usage ledger may hold a few hundred buckets): for the
+  // per-message route. Valid while the store is.
+  const UsageStats& UsageRef(const std::string& id) const;
   bool exists() const { return exists_; }
   const std::string& path() const { return path_; }
 

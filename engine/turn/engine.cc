@@ -334,7 +334,7 @@ void RouteProfiles(const TurnContext& ctx, const ModelRef& model, const AuthOrde
   // The pin leads while it can be used. A pin cooling down or disabled keeps its place in the
   // order (last, by when it is back) and the provider's other profiles go first: OpenClaw keeps
   // the pin and tries the next profile of the same provider (fixtures/rotation-oracle/auth-401-pinned).
-  if (s.auth_profile_override && !IsCoolingDown(ctx.auth.Usage(*s.auth_profile_override), model.Label(), ctx.now_ms)) {
+  if (s.auth_profile_override && !IsCoolingDown(ctx.auth.UsageRef(*s.auth_profile_override), model.Label(), ctx.now_ms)) {
     // A pin that is in the order is eligible by construction; only a pin outside it (a user pin
     // of a profile the explicit order leaves out) needs the check.
     bool in_order = std::find(order.ids.begin(), order.ids.end(), *s.auth_profile_override) != order.ids.end();
