@@ -14,6 +14,7 @@
 #include "engine/auth/agent_store.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
+#include "engine/auth/usage.h"
 #include "plugins/model/explain.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
@@ -425,6 +426,86 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
   } else {
     w.Null();
   }
+  w.EndObject();
+}
+
+// One window's (or the totals') counters of a profile's usage (docs/usage-and-budgets.md).
+void WriteUsageCounts(Writer& w, const UsageCounts& c) {
+  w.StartObject();
+  w.Key("calls");
+  w.Int64(c.calls);
+  w.Key("failures");
+  w.Int64(c.failures);
+  w.Key("inputTokens");
+  w.Int64(c.tokens.input);
+  w.Key("outputTokens");
+  w.Int64(c.tokens.output);
+  w.Key("cacheReadTokens");
+  w.Int64(c.tokens.cache_read);
+  w.Key("cacheWriteTokens");
+  w.Int64(c.tokens.cache_write);
+  w.Key("costUsd");  // null when a call of an unpriced model makes it unknown
+  if (c.CostKnown()) w.Double(c.cost_usd);
+  else w.Null();
+  w.Key("costKnownUsd");
+  w.Double(c.cost_usd);
+  w.Key("unpricedCalls");
+  w.Int64(c.unpriced);
+  w.EndObject();
+}
+
+// GET /v1/usage?agent=&provider=&window=: calls, tokens and cost per profile.
+void UsageRoute(Engine& e, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  const std::string provider = text::ToLower(text::Trim(req.Query("provider")));
+  std::optional<UsageWindow> only;
+  if (std::string window(text::Trim(req.Query("window"))); !window.empty()) {
+    only = ParseUsageWindow(window);
+    if (!only) return Fail(r, 400, "window: expected 5h, 1d, 7d or 30d");
+  }
+  auto store = e.Auth(agent);
+  if (!store.ok()) return Fail(r, store.status());
+  const int64_t now = e.NowMs();
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("profiles");
+  w.StartArray();
+  for (const auto& c : (*store)->profiles()) {
+    if (!OfAuthProvider(c, provider)) continue;
+    const UsageStats& u = (*store)->UsageRef(c.id);
+    w.StartObject();
+    w.Key("id");
+    Str(w, c.id);
+    w.Key("provider");
+    Str(w, c.provider);
+    w.Key("windows");
+    w.StartObject();
+    for (UsageWindow win : kUsageWindows) {
+      if (only && win != *only) continue;
+      w.Key(std::string(UsageWindowName(win)).c_str());
+      WriteUsageCounts(w, InWindow(u.usage, win, now));
+    }
+    w.EndObject();
+    w.Key("total");
+    WriteUsageCounts(w, u.usage.total);
+    w.Key("budget");
+    if (u.budget_until > now) {
+      w.StartObject();
+      w.Key("reason");
+      Str(w, u.budget_reason);
+      w.Key("until");
+      Str(w, FormatUtc(u.budget_until));
+      w.EndObject();
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
 }
 
@@ -868,6 +949,7 @@ void RegisterApi(Router& router, Engine& engine, ApiOptions options) {
     router.Add("GET", "/v1/timeline", Access::kRead,
                [e, o](const Request& q, Response& r) { TimelineRoute(*e, *o->activity, q, r); });
   router.Add("GET", "/v1/profiles", Access::kRead, [e](const Request& q, Response& r) { Profiles(*e, q, r); });
+  router.Add("GET", "/v1/usage", Access::kRead, [e](const Request& q, Response& r) { UsageRoute(*e, q, r); });
   router.Add("POST", "/v1/cooldowns/clear", Access::kWrite,
              [e](const Request& q, Response& r) { ClearCooldownsRoute(*e, q, r); });
   router.Add("GET", "/v1/order/{provider}", Access::kRead, [e](const Request& q, Response& r) { OrderGet(*e, q, r); });
