@@ -350,6 +350,7 @@ absl::StatusOr<std::vector<Budget>> ReadBudgets(const Reader& r, const Value& v)
     RETURN_IF_ERROR(r.Object(v[i], at));
     Budget b;
     b.path = at;
+    // Each key present is checked first, so an error names the key; then what is missing.
     int scopes = 0, measures = 0;
     for (auto [key, scope] : {std::pair{"profile", Budget::Scope::kProfile}, std::pair{"provider", Budget::Scope::kProvider},
                               std::pair{"agent", Budget::Scope::kAgent}}) {
@@ -361,7 +362,6 @@ absl::StatusOr<std::vector<Budget>> ReadBudgets(const Reader& r, const Value& v)
       b.target = scope == Budget::Scope::kProvider ? text::ToLower(target) : target;
       ++scopes;
     }
-    if (scopes != 1) return r.file().Error(at, "expected exactly one of \"profile\", \"provider\" or \"agent\"");
     for (auto [key, measure] : {std::pair{"usd", Budget::Measure::kUsd}, std::pair{"tokens", Budget::Measure::kTokens},
                                 std::pair{"calls", Budget::Measure::kCalls}}) {
       const Value* x = Reader::Get(v[i], key);
@@ -372,20 +372,23 @@ absl::StatusOr<std::vector<Budget>> ReadBudgets(const Reader& r, const Value& v)
       b.limit = x->GetDouble();
       ++measures;
     }
-    if (measures != 1) return r.file().Error(at, "expected exactly one limit: \"usd\", \"tokens\" or \"calls\"");
     const Value* w = Reader::Get(v[i], "window");
-    if (w == nullptr) return r.file().Error(at, "missing \"window\" (5h, 1d, 7d or 30d)");
-    ASSIGN_OR_RETURN(std::string window, r.String(*w, at + ".window"));
-    auto parsed = ParseUsageWindow(window);
-    if (!parsed)
-      return r.file().Error(at + ".window", absl::StrCat("unknown window \"", text::EchoSafe(window, 20),
-                                                         "\" (expected 5h, 1d, 7d or 30d)"));
-    b.window = *parsed;
+    if (w != nullptr) {
+      ASSIGN_OR_RETURN(std::string window, r.String(*w, at + ".window"));
+      auto parsed = ParseUsageWindow(window);
+      if (!parsed)
+        return r.file().Error(at + ".window", absl::StrCat("unknown window \"", text::EchoSafe(window, 20),
+                                                           "\" (expected 5h, 1d, 7d or 30d)"));
+      b.window = *parsed;
+    }
     if (const Value* x = Reader::Get(v[i], "warnAt")) {
       if (!x->IsNumber() || x->GetDouble() <= 0 || x->GetDouble() > 1)
         return r.file().Error(at + ".warnAt", "expected a share of the limit, above 0 and at most 1");
       b.warn_at = x->GetDouble();
     }
+    if (scopes != 1) return r.file().Error(at, "expected exactly one of \"profile\", \"provider\" or \"agent\"");
+    if (measures != 1) return r.file().Error(at, "expected exactly one limit: \"usd\", \"tokens\" or \"calls\"");
+    if (w == nullptr) return r.file().Error(at, "missing \"window\" (5h, 1d, 7d or 30d)");
     out.push_back(std::move(b));
   }
   return out;
