@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "calls/model_call.h"
+#include "engine/auth/agent_store.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/budgets.h"
 #include "engine/auth/rotation.h"
@@ -240,4 +241,25 @@ BOOST_AUTO_TEST_CASE(TokenCountsAreReadFromAnthropicAndOpenAiAnswers) {
   auto odd = ReadTokenUsage(Api::kAnthropicMessages, R"({"usage": {"input_tokens": "many", "output_tokens": -3}})");
   BOOST_REQUIRE(odd.has_value());
   BOOST_TEST(odd->Total() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(ClearingCooldownsOrANewSecretForgivesNoUsage) {
+  UsageStats u;
+  u.cooldown_until = kTen + kHour;
+  u.error_count = 2;
+  RecordCall(u.usage, kTen, "ok", TokenUsage{1000, 100}, kOpus);
+  UsageStats cleared = ClearedHealth(u);
+  BOOST_TEST(cleared.cooldown_until == 0);
+  BOOST_TEST(cleared.error_count == 0);
+  BOOST_TEST((cleared.usage == u.usage));
+  AuthStore store = Store();
+  store.SetUsage("anthropic:one", u);
+  Credential replaced;
+  replaced.id = "anthropic:one";
+  replaced.type = "api_key";
+  replaced.provider = "anthropic";
+  replaced.secret = "sk-ant-api03-9999999999999999999";
+  StoreCredential(store, replaced);
+  BOOST_TEST(store.Usage("anthropic:one").cooldown_until == 0);
+  BOOST_TEST((store.Usage("anthropic:one").usage == u.usage));
 }
