@@ -5,6 +5,7 @@
 //   BM_ModelStatus_Memory   /model status on a pinned in-memory session, 3 providers, 15 models
 //   BM_Route_Ordinary       an ordinary message (no directive) routed to the model
 //   BM_Route_Ordinary_Fresh the same through the StatusOr<Outcome> form (no target)
+//   BM_Route_Ordinary_Budgets the same with three budgets configured
 //   BM_MayHoldDirective_64KiB  the pre-check over 64 KiB messages full of URLs and slashes
 //   BM_PersistedPin_Sqlite  /model sonnet, /model opus alternating, SQLite store (WAL) in a temp dir
 //   BM_FindModelDirective   the grammar alone on "/model sonnet" (for attribution, no target)
@@ -231,6 +232,29 @@ void BM_Route_Ordinary_Rules(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Route_Ordinary_Rules)->Arg(0)->Arg(1)->Arg(2);
+
+// BM_Route_Ordinary under fixtures/config/budgets-bench.json: three budgets (a profile's, a
+// provider's, the agent's; none used up). Budgets are computed when the agent's health is read,
+// never per message, so this should match BM_Route_Ordinary (docs/usage-and-budgets.md).
+void BM_Route_Ordinary_Budgets(benchmark::State& state) {
+  auto engine = MakeEngine(std::make_unique<modelpin::MemorySessionStore>(),
+                           std::string(MODELPIN_SOURCE_ROOT) + "/fixtures/config/budgets-bench.json");
+  if (engine->config().budgets().size() != 3) Die("budgets-bench.json should configure three budgets");
+  const InboundMessage msg{.session_key = "agent:main:bench",
+                           .text = "Can you summarise yesterday's meeting notes in three bullet points?"};
+  MustHandle(*engine, {.session_key = "agent:main:bench", .text = "/model sonnet"});
+  if (!MustHandle(*engine, msg).route) Die("an ordinary message got no route");
+  modelpin::Outcome out;
+  for (auto _ : state) {
+    if (!engine->Handle(msg, out).ok()) {
+      state.SkipWithError("Handle failed");
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Route_Ordinary_Budgets);
 
 // MatchRoute alone, on the three rules of fixtures/config/pins-routes.json: arg 0 a key no rule
 // matches, arg 1 a telegram group thread (the first rule).

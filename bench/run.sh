@@ -211,6 +211,7 @@ def latency(what, name, limit_ns, target):
 latency("/model <alias> in memory (sonnet/opus alternating)", "BM_ModelAlias_Memory", 1e3, "median <= 1 us")
 latency("/model status (3 providers, 15 catalog models)", "BM_ModelStatus_Memory", 10e3, "median <= 10 us")
 latency("route of an ordinary message", "BM_Route_Ordinary", 300, "median <= 300 ns")
+latency("route of an ordinary message, 3 budgets configured", "BM_Route_Ordinary_Budgets", 300, "median <= 300 ns")
 b = agg("BM_MayHoldDirective_64KiB")
 bps = None if b is None else b.get("bytes_per_second")
 row("MayHoldDirective, 64 KiB messages of URLs/slashes",

@@ -1,5 +1,7 @@
 #include "calls/model_call.h"
 
+#include <algorithm>
+
 #include <curl/curl.h>
 
 #include <cctype>
@@ -114,6 +116,38 @@ std::optional<std::string> AnswerText(Api api, const std::string& body) {
 }
 
 }  // namespace
+
+std::optional<TokenUsage> ReadTokenUsage(Api api, std::string_view body) {
+  rapidjson::Document d;
+  d.Parse(body.data(), body.size());
+  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  auto it = d.FindMember("usage");
+  if (it == d.MemberEnd() || !it->value.IsObject()) return std::nullopt;
+  const rapidjson::Value& u = it->value;
+  auto count = [](const rapidjson::Value& o, const char* key) -> int64_t {
+    auto m = o.FindMember(key);
+    return m != o.MemberEnd() && m->value.IsNumber() && m->value.GetDouble() > 0 ? static_cast<int64_t>(m->value.GetDouble())
+                                                                                  : 0;
+  };
+  TokenUsage t;
+  if (api == Api::kAnthropicMessages) {
+    // input_tokens excludes the cached part, which comes as cache reads and writes.
+    t.input = count(u, "input_tokens");
+    t.output = count(u, "output_tokens");
+    t.cache_read = count(u, "cache_read_input_tokens");
+    t.cache_write = count(u, "cache_creation_input_tokens");
+  } else {
+    // prompt_tokens includes the cached ones (prompt_tokens_details.cached_tokens): those are
+    // cache reads, the rest input.
+    int64_t prompt = count(u, "prompt_tokens");
+    if (auto details = u.FindMember("prompt_tokens_details");
+        details != u.MemberEnd() && details->value.IsObject())
+      t.cache_read = std::min(prompt, count(details->value, "cached_tokens"));
+    t.input = prompt - t.cache_read;
+    t.output = count(u, "completion_tokens");
+  }
+  return t;
+}
 
 std::optional<ErrorClass> ClassifyStatus(long status) {
   if (status >= 200 && status < 300) return ErrorClass::kOk;
@@ -237,6 +271,7 @@ CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const C
     return answer;
   }
   answer.text = *std::move(out);
+  answer.usage = ReadTokenUsage(endpoint.api, response);
   answer.result = ErrorClass::kOk;
   return answer;
 }

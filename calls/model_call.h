@@ -60,6 +60,8 @@ struct CallAnswer {
   std::string error;             // why not, for logs and the chat; never holds the secret
   int64_t retry_after_ms = -1;   // Retry-After (seconds) or retry-after-ms, when given
   RateLimits rate_limits;
+  // The tokens the call used, from the answer's `usage` (docs/usage-and-budgets.md); unset when absent.
+  std::optional<TokenUsage> usage;
   // How the call went, for Engine::ReportOutcome: 200 ok, 429 rate_limit, 503/529 overloaded,
   // 401/403 auth, 402 billing, 404 model_not_found, 408 and no answer timeout, other 5xx
   // server_error; nullopt when the failure says nothing about the credential (a malformed
@@ -67,6 +69,11 @@ struct CallAnswer {
   std::optional<ErrorClass> result;
   bool ok() const { return result == ErrorClass::kOk; }
 };
+
+// The token counts of a 200 answer's body: Anthropic's usage.{input_tokens, output_tokens,
+// cache_read_input_tokens, cache_creation_input_tokens}, or OpenAI's usage.{prompt_tokens,
+// completion_tokens, prompt_tokens_details.cached_tokens} (cached prompt tokens are cache reads).
+std::optional<TokenUsage> ReadTokenUsage(Api api, std::string_view body);
 
 // The error class of an HTTP status (200 and other 2xx: ok); nullopt for the other 4xx.
 std::optional<ErrorClass> ClassifyStatus(long status);

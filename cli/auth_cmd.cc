@@ -1,4 +1,4 @@
-// `modelpin models auth list|remove|cooldowns|setup-token`: the credential lifecycle. Health is
+// `modelpin models auth list|remove|cooldowns|usage|setup-token`: the credential lifecycle. Health is
 // read and cleared through the same UsageStats the engine's rotation rules write.
 #include <fcntl.h>
 #include <poll.h>
@@ -17,12 +17,14 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/clock.h"
 #include "base/text.h"
 #include "cli/cli.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
+#include "engine/auth/usage.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -246,6 +248,136 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
   w.EndArray();
   if (args.Has("--json")) std::cout << buf.GetString() << "\n";
   else if (shown == 0) std::cout << "No profile is cooling down or disabled.\n";
+  return kExitOk;
+}
+
+// ---- usage -------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kUsageHelp = R"(usage: modelpin models auth usage [--provider P] [--window 5h|1d|7d|30d] [--json] [--agent ID] [--config FILE] [--state DIR]
+
+What each saved profile's reported calls used: calls, failures, input/output/cache tokens and
+cost in USD from the catalog's prices ("unknown" for calls of a model without a price, never 0),
+in a rolling window (default 1d; --json: every window unless --window) and in total, and the
+budget that stops a profile now, if any (docs/usage-and-budgets.md).
+--json: {agentId, profiles: [{id, provider, windows: {"1d": {...}}, total: {...}, budget}]}.
+)";
+
+// "$0.0123", "unknown", or "$0.0123 + unknown (2 unpriced calls)".
+std::string CostText(const UsageCounts& c) {
+  std::string known = absl::StrCat("$", absl::StrFormat("%.4f", c.cost_usd));
+  if (c.CostKnown()) return known;
+  std::string unknown = absl::StrCat("unknown (", c.unpriced, c.unpriced == 1 ? " unpriced call)" : " unpriced calls)");
+  return c.cost_usd > 0 ? known + " + " + unknown : unknown;
+}
+
+void CountsJson(JsonWriter& w, const UsageCounts& c) {
+  w.StartObject();
+  w.Key("calls");
+  w.Int64(c.calls);
+  w.Key("failures");
+  w.Int64(c.failures);
+  w.Key("inputTokens");
+  w.Int64(c.tokens.input);
+  w.Key("outputTokens");
+  w.Int64(c.tokens.output);
+  w.Key("cacheReadTokens");
+  w.Int64(c.tokens.cache_read);
+  w.Key("cacheWriteTokens");
+  w.Int64(c.tokens.cache_write);
+  w.Key("costUsd");  // null when unknown; the known part is costKnownUsd
+  if (c.CostKnown()) w.Double(c.cost_usd);
+  else w.Null();
+  w.Key("costKnownUsd");
+  w.Double(c.cost_usd);
+  w.Key("unpricedCalls");
+  w.Int64(c.unpriced);
+  w.EndObject();
+}
+
+}  // namespace
+
+int RunAuthUsage(std::vector<std::string> argv) {
+  Common common;
+  Args args(std::move(argv), &common);
+  const std::string verb = "models auth usage";
+  if (int rc = ParseVerb(args, verb, kUsageHelp, {"--provider", "--window"}, {"--json"}); rc >= 0) return rc;
+  if (!args.positional().empty()) return Usage(verb, "unexpected argument \"" + args.positional()[0] + "\"");
+  std::optional<UsageWindow> only;
+  if (args.Has("--window")) {
+    only = ParseUsageWindow(text::Trim(args.Value("--window")));
+    if (!only) return Usage(verb, "--window must be 5h, 1d, 7d or 30d");
+  }
+  const std::string provider = text::ToLower(text::Trim(args.Value("--provider")));
+  auto l = Load(common);
+  if (!l.ok()) return Fail(l.status());
+  const int64_t now = l->engine->NowMs();
+  if (args.Has("--json")) {
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("agentId");
+    Str(w, l->agent);
+    w.Key("profiles");
+    w.StartArray();
+    for (const auto& c : l->store->profiles()) {
+      if (!OfProvider(c, provider)) continue;
+      UsageStats u = l->store->Usage(c.id);
+      StartProfile(w, c);
+      w.Key("windows");
+      w.StartObject();
+      for (UsageWindow win : kUsageWindows) {
+        if (only && win != *only) continue;
+        w.Key(std::string(UsageWindowName(win)).c_str());
+        CountsJson(w, InWindow(u.usage, win, now));
+      }
+      w.EndObject();
+      w.Key("total");
+      CountsJson(w, u.usage.total);
+      w.Key("failureCounts");
+      w.StartObject();
+      for (const auto& [cls, n] : u.usage.failures_by_class) {
+        w.Key(cls.c_str());
+        w.Int64(n);
+      }
+      w.EndObject();
+      w.Key("budget");
+      if (u.budget_until > now) {
+        w.StartObject();
+        w.Key("reason");
+        Str(w, u.budget_reason);
+        w.Key("until");
+        Str(w, FormatUtc(u.budget_until));
+        w.EndObject();
+      } else {
+        w.Null();
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+    return kExitOk;
+  }
+  const UsageWindow win = only.value_or(UsageWindow::k1d);
+  std::cout << "Agent: " << l->agent << "\nWindow: " << UsageWindowName(win) << "\n";
+  int shown = 0;
+  for (const auto& c : l->store->profiles()) {
+    if (!OfProvider(c, provider)) continue;
+    ++shown;
+    UsageStats u = l->store->Usage(c.id);
+    UsageCounts n = InWindow(u.usage, win, now);
+    std::cout << "- " << c.id << ": " << n.calls << (n.calls == 1 ? " call" : " calls");
+    if (n.failures) std::cout << " (" << n.failures << " failed)";
+    std::cout << ", tokens " << n.tokens.input << " in / " << n.tokens.output << " out / " << n.tokens.cache_read
+              << " cache read / " << n.tokens.cache_write << " cache write, cost " << CostText(n) << "; total "
+              << u.usage.total.calls << (u.usage.total.calls == 1 ? " call, " : " calls, ") << CostText(u.usage.total);
+    if (u.budget_until > now)
+      std::cout << "; over budget (" << u.budget_reason << ") until " << FormatUtc(u.budget_until);
+    std::cout << "\n";
+  }
+  if (shown == 0) std::cout << "No saved profiles" << (provider.empty() ? "" : " for " + provider) << ".\n";
   return kExitOk;
 }
 

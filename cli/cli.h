@@ -120,6 +120,7 @@ int RunDoctor(std::vector<std::string> args);
 int RunAuthList(std::vector<std::string> args);
 int RunAuthRemove(std::vector<std::string> args);
 int RunAuthCooldowns(std::vector<std::string> args);
+int RunAuthUsage(std::vector<std::string> args);  // docs/usage-and-budgets.md
 int RunSetupToken(std::vector<std::string> args);
 // cli/sessions_cmd.cc: sessions in a shared store.
 int RunSessions(std::vector<std::string> args);

@@ -32,6 +32,7 @@ constexpr const char* kModelsHelp = R"(usage: modelpin models SUBCOMMAND [option
   auth remove ID                             delete a saved profile (logout)
   auth cooldowns [--provider P] [--json]     profiles cooling down or disabled, and until when
   auth cooldowns clear [ID | --provider P]   make them usable again
+  auth usage [--window W] [--json]           calls, tokens and cost per profile, budgets
 
 Options every subcommand takes: --agent ID, --config FILE, --state DIR, --strict.
 Run `modelpin models SUBCOMMAND --help` for details.
@@ -41,6 +42,7 @@ constexpr const char* kAuthHelp = R"(usage: modelpin models auth list [--provide
        modelpin models auth remove ID
        modelpin models auth cooldowns [--provider P] [--json]
        modelpin models auth cooldowns clear [ID | --provider P]
+       modelpin models auth usage [--provider P] [--window 5h|1d|7d|30d] [--json]
        modelpin models auth setup-token --provider anthropic [--profile-id ID]
        modelpin models auth order get|set|clear --provider P [IDS...]
        modelpin models auth paste-token --provider P [--profile-id ID] [--expires-in DURATION]
@@ -64,7 +66,7 @@ int RunModels(std::vector<std::string> argv) {
   if (sub != "auth") return Usage("models", "unknown subcommand \"" + sub + "\"");
   if (argv.empty())
     return Usage("models auth",
-                 "expected a subcommand: list, remove, cooldowns, order, paste-token, paste-api-key, setup-token");
+                 "expected a subcommand: list, remove, cooldowns, usage, order, paste-token, paste-api-key, setup-token");
   sub = argv[0];
   argv.erase(argv.begin());
   if (IsHelpWord(sub)) {
@@ -76,6 +78,7 @@ int RunModels(std::vector<std::string> argv) {
   if (sub == "list") return RunAuthList(std::move(argv));
   if (sub == "remove") return RunAuthRemove(std::move(argv));
   if (sub == "cooldowns") return RunAuthCooldowns(std::move(argv));
+  if (sub == "usage") return RunAuthUsage(std::move(argv));
   if (sub == "paste-api-key") return RunPaste(false, std::move(argv));
   if (sub != "order") return Usage("models auth", "unknown subcommand \"" + sub + "\"");
   return RunModelsOrder(std::move(argv));

@@ -49,7 +49,7 @@ Lines that are blank or start with // are skipped. Directive lines switch the co
 and simulate time and the outcome of model calls (kept in memory; no auth store is written):
   //@ clock 2026-12-01T10:00:00Z | +90s
   //@ outcome ok|rate_limit|overloaded|auth|billing|timeout|server_error|model_not_found
-             [retry-after=30s] [profile=ID] [model=PROVIDER/MODEL]
+             [retry-after=30s] [profile=ID] [model=PROVIDER/MODEL] [tokens=IN/OUT[/CR/CW]]
 A routed message shows each profile of its route with its state (route.auth in --json), and
 the fallback model when every profile of the session's model is cooling down.
 )";

@@ -16,6 +16,13 @@ export interface CallReport {
   retryAfterMs?: number;
   /** "provider/model" when the failure concerns one model of the profile; absent for the whole profile. */
   model?: string;
+  /** "provider/model" called, whose catalog price gives the cost; default `model` (docs/usage-and-budgets.md). */
+  billedModel?: string;
+  /** The tokens the call used, as the provider reported them. */
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
 }
 
 export interface EngineOptions {

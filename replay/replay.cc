@@ -1,8 +1,11 @@
 #include "replay/replay.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -50,9 +53,26 @@ std::string ParseSimulationArgs(std::string_view arg, TranscriptLine& t) {
         t.outcome.profile_id = std::string(word.substr(8));
       } else if (word.substr(0, 6) == "model=" && word.size() > 6) {
         t.outcome.model = std::string(word.substr(6));
+      } else if (word.substr(0, 7) == "tokens=") {
+        // tokens=INPUT/OUTPUT or INPUT/OUTPUT/CACHE_READ/CACHE_WRITE (docs/usage-and-budgets.md).
+        std::vector<int64_t> n;
+        for (absl::string_view part : absl::StrSplit(absl::string_view(word.data() + 7, word.size() - 7), '/')) {
+          int64_t v = 0;
+          auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+          if (part.empty() || ec != std::errc() || end != part.data() + part.size() || v < 0) {
+            n.clear();
+            break;
+          }
+          n.push_back(v);
+        }
+        if (n.size() != 2 && n.size() != 4)
+          return absl::StrCat("bad tokens \"", std::string(word.substr(7)),
+                              "\" (expected INPUT/OUTPUT or INPUT/OUTPUT/CACHE_READ/CACHE_WRITE, e.g. 1200/350)");
+        t.outcome.usage = TokenUsage{n[0], n[1], n.size() == 4 ? n[2] : 0, n.size() == 4 ? n[3] : 0};
       } else {
         return absl::StrCat("unknown outcome option \"", std::string(word),
-                            "\" (expected retry-after=DURATION, profile=ID or model=PROVIDER/MODEL)");
+                            "\" (expected retry-after=DURATION, profile=ID, model=PROVIDER/MODEL or "
+                            "tokens=INPUT/OUTPUT)");
       }
     }
   }
@@ -185,6 +205,9 @@ absl::Status Replayer::ReportOutcome(const TranscriptLine& line) {
       return absl::FailedPreconditionError("\"//@ outcome\": the last route had no credential (name one: profile=ID)");
     report.profile_id = last_route_->profiles.front();
   }
+  // Token counts are priced as the model the last message was routed to.
+  if (report.usage && report.billed_model.empty() && report.model.empty() && last_route_)
+    report.billed_model = last_route_->model.Label();
   if (!last_route_) return engine_.ReportOutcome(agent_, session_, report);
   RETURN_IF_ERROR(engine_.ReportOutcome(last_route_agent_, last_route_session_, report));
   if (timeline_) timeline_->Outcome(engine_.NowMs(), report, engine_.RouteHealth(last_route_agent_, *last_route_));

@@ -16,6 +16,7 @@
 #include "engine/turn/agent_store.h"
 #include "engine/auth/auth_order.h"
 #include "engine/auth/rotation.h"
+#include "engine/auth/usage.h"
 #include "plugins/model/explain.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
@@ -356,11 +357,21 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
   Body body;
   std::string agent_req, session, error = "ok";
   CallReport report;
-  if (!body.Parse(req.body, {"agent", "session", "profile", "error", "retryAfterMs", "model"}) ||
+  // Token counts (docs/usage-and-budgets.md): any of them present makes the call's usage.
+  int64_t tokens[4] = {-1, -1, -1, -1};
+  constexpr const char* kTokenKeys[4] = {"inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"};
+  if (!body.Parse(req.body, {"agent", "session", "profile", "error", "retryAfterMs", "model", "billedModel",
+                             "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"}) ||
       !body.String("agent", agent_req) || !body.String("session", session) ||
       !body.String("profile", report.profile_id, /*required=*/true) || !body.String("error", error) ||
-      !body.Int("retryAfterMs", report.retry_after_ms, 0, int64_t{1} << 40) || !body.String("model", report.model))
+      !body.Int("retryAfterMs", report.retry_after_ms, 0, int64_t{1} << 40) || !body.String("model", report.model) ||
+      !body.String("billedModel", report.billed_model))
     return Fail(r, 400, body.error());
+  for (int i = 0; i < 4; ++i)
+    if (!body.Int(kTokenKeys[i], tokens[i], 0, int64_t{1} << 40)) return Fail(r, 400, body.error());
+  if (tokens[0] >= 0 || tokens[1] >= 0 || tokens[2] >= 0 || tokens[3] >= 0)
+    report.usage = TokenUsage{std::max<int64_t>(tokens[0], 0), std::max<int64_t>(tokens[1], 0),
+                              std::max<int64_t>(tokens[2], 0), std::max<int64_t>(tokens[3], 0)};
   if (error.empty()) error = "ok";
   auto cls = ParseErrorClass(error);
   if (!cls)
@@ -392,6 +403,86 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
   } else {
     w.Null();
   }
+  w.EndObject();
+}
+
+// One window's (or the totals') counters of a profile's usage (docs/usage-and-budgets.md).
+void WriteUsageCounts(Writer& w, const UsageCounts& c) {
+  w.StartObject();
+  w.Key("calls");
+  w.Int64(c.calls);
+  w.Key("failures");
+  w.Int64(c.failures);
+  w.Key("inputTokens");
+  w.Int64(c.tokens.input);
+  w.Key("outputTokens");
+  w.Int64(c.tokens.output);
+  w.Key("cacheReadTokens");
+  w.Int64(c.tokens.cache_read);
+  w.Key("cacheWriteTokens");
+  w.Int64(c.tokens.cache_write);
+  w.Key("costUsd");  // null when a call of an unpriced model makes it unknown
+  if (c.CostKnown()) w.Double(c.cost_usd);
+  else w.Null();
+  w.Key("costKnownUsd");
+  w.Double(c.cost_usd);
+  w.Key("unpricedCalls");
+  w.Int64(c.unpriced);
+  w.EndObject();
+}
+
+// GET /v1/usage?agent=&provider=&window=: calls, tokens and cost per profile.
+void UsageRoute(Engine& e, const Request& req, Response& r) {
+  std::string agent;
+  if (!Agent(e, req.Query("agent"), agent, r)) return;
+  const std::string provider = text::ToLower(text::Trim(req.Query("provider")));
+  std::optional<UsageWindow> only;
+  if (std::string window(text::Trim(req.Query("window"))); !window.empty()) {
+    only = ParseUsageWindow(window);
+    if (!only) return Fail(r, 400, "window: expected 5h, 1d, 7d or 30d");
+  }
+  auto store = e.Auth(agent);
+  if (!store.ok()) return Fail(r, store.status());
+  const int64_t now = e.NowMs();
+  JsonOut json(r);
+  Writer& w = json.w;
+  w.StartObject();
+  w.Key("agentId");
+  Str(w, agent);
+  w.Key("profiles");
+  w.StartArray();
+  for (const auto& c : (*store)->profiles()) {
+    if (!OfAuthProvider(c, provider)) continue;
+    const UsageStats& u = (*store)->UsageRef(c.id);
+    w.StartObject();
+    w.Key("id");
+    Str(w, c.id);
+    w.Key("provider");
+    Str(w, c.provider);
+    w.Key("windows");
+    w.StartObject();
+    for (UsageWindow win : kUsageWindows) {
+      if (only && win != *only) continue;
+      w.Key(std::string(UsageWindowName(win)).c_str());
+      WriteUsageCounts(w, InWindow(u.usage, win, now));
+    }
+    w.EndObject();
+    w.Key("total");
+    WriteUsageCounts(w, u.usage.total);
+    w.Key("budget");
+    if (u.budget_until > now) {
+      w.StartObject();
+      w.Key("reason");
+      Str(w, u.budget_reason);
+      w.Key("until");
+      Str(w, FormatUtc(u.budget_until));
+      w.EndObject();
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
 }
 
@@ -835,6 +926,7 @@ void RegisterApi(Router& router, Engine& engine, ApiOptions options) {
     router.Add("GET", "/v1/timeline", Access::kRead,
                [e, o](const Request& q, Response& r) { TimelineRoute(*e, *o->activity, q, r); });
   router.Add("GET", "/v1/profiles", Access::kRead, [e](const Request& q, Response& r) { Profiles(*e, q, r); });
+  router.Add("GET", "/v1/usage", Access::kRead, [e](const Request& q, Response& r) { UsageRoute(*e, q, r); });
   router.Add("POST", "/v1/cooldowns/clear", Access::kWrite,
              [e](const Request& q, Response& r) { ClearCooldownsRoute(*e, q, r); });
   router.Add("GET", "/v1/order/{provider}", Access::kRead, [e](const Request& q, Response& r) { OrderGet(*e, q, r); });

@@ -423,5 +423,31 @@ run $NOW "$CH" chat --help
 expect_rc 0
 expect_out_has "usage: modelpin chat"
 
+# ---- auth usage (docs/usage-and-budgets.md) ----------------------------------------------------------
+check "auth usage: a stored ledger in windows, unknown cost, a budget stopping the profile"
+U="$WORK/u"
+fresh "$U"
+# anthropic:work: 2 calls in the 00:00 hour (one unpriced: cost unknown), 1 in the 00:00 hour 2 days before.
+jq --argjson t $NOW --argjson d $((NOW - 48 * H)) '.usageStats["anthropic:work"] = {"lastUsed": $t, "errorCount": 0,
+    "usage": {"calls": 3, "failures": 0, "input": 3000, "output": 300, "cacheRead": 0, "cacheWrite": 0,
+              "costUsd": 0.02, "unpriced": 1,
+              "hours": [[$d, 1, 0, 1000, 100, 0, 0, 0.01, 0], [$t, 2, 0, 2000, 200, 0, 0, 0.01, 1]],
+              "days": [[$d, 1, 0, 1000, 100, 0, 0, 0.01, 0], [$t, 2, 0, 2000, 200, 0, 0, 0.01, 1]]}}' \
+  "$U/agents/main/agent/auth-profiles.json" >"$WORK/u.json" && mv "$WORK/u.json" "$U/agents/main/agent/auth-profiles.json"
+jq '.modelpin.budgets = [{"profile": "anthropic:work", "tokens": 2000, "window": "5h"}]' "$FIXTURE/modelpin.json" >"$U/modelpin.json"
+run $((NOW + 60000)) "$U" models auth usage --window 5h --provider anthropic
+expect_rc 0
+expect_out_has "- anthropic:work: 2 calls, tokens 2000 in / 200 out / 0 cache read / 0 cache write, cost \$0.0100 + unknown (1 unpriced call); total 3 calls, \$0.0200 + unknown (1 unpriced call); over budget (tokens 2000 per 5h for profile anthropic:work) until 2026-01-01T06:00:00Z"
+expect_out_has "- anthropic:default: 0 calls"
+expect_out_lacks "openrouter"
+run $((NOW + 60000)) "$U" models auth usage --json
+expect_rc 0
+expect_eq "$(jq -c '.profiles[] | select(.id == "anthropic:work") | [.windows["7d"].calls, .windows["5h"].costUsd, .total.unpricedCalls, .budget.until]' <<<"$OUT")" '[3,null,1,"2026-01-01T06:00:00Z"]'
+run $NOW "$U" models auth usage --window 2d
+expect_rc 2
+run $NOW "$U" models auth usage --help
+expect_rc 0
+expect_out_has "usage: modelpin models auth usage"
+
 echo "cli_test: $PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

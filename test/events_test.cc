@@ -24,6 +24,7 @@
 #include "observe/event_hub.h"
 #include "observe/metrics.h"
 #include "observe/webhooks.h"
+#include "plugins/usage/usage_plugin.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -72,6 +73,7 @@ struct StateFixture {
   std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>(kNow);
   std::shared_ptr<Recorder> recorder = std::make_shared<Recorder>();
   rapidjson::Document config;
+  std::vector<std::shared_ptr<const Plugin>> plugins;  // the embedder's own, for Open()
 
   StateFixture() {
     fs::copy(fs::path(MODELPIN_SOURCE_ROOT) / "fixtures/state", dir, fs::copy_options::recursive);
@@ -114,6 +116,7 @@ struct StateFixture {
     setup.environment = std::map<std::string, std::string>{};
     setup.auth_recheck_ms = 0;
     setup.events = sink ? sink : recorder;
+    setup.plugins = plugins;
     auto e = OpenEngine(std::move(setup));
     BOOST_REQUIRE_MESSAGE(e.ok(), e.status().message());
     return *std::move(e);
@@ -246,6 +249,80 @@ BOOST_FIXTURE_TEST_CASE(AFallbackIsAnEvent, StateFixture) {
   BOOST_TEST(fb[0].Field("to") == "openrouter/meta-llama/llama-3.3-70b-instruct");
   BOOST_TEST(fb[0].Field("profile") == "openrouter:default");
   BOOST_TEST(!fb[0].Field("reason").empty());
+}
+
+// Usage recorded through ReportOutcome (docs/usage-and-budgets.md): stored in the auth file,
+// priced from the catalog, and a budget that warns once, is used up (the route skips the
+// profile with the reason budget) and frees when its window passes.
+BOOST_FIXTURE_TEST_CASE(ABudgetWarnsStopsTheProfileAndFreesWithItsWindow, StateFixture) {
+  auto& a = config.GetAllocator();
+  rapidjson::Document extra;
+  extra.Parse(R"({"budgets": [{"profile": "anthropic:work", "tokens": 1000, "window": "5h", "warnAt": 0.5}]})");
+  Object(config, "modelpin").CopyFrom(extra, a);
+  rapidjson::Document providers;
+  providers.Parse(R"({"anthropic": {"models": [{"id": "claude-opus-4-5", "cost": {"input": 5, "output": 25}}]}})");
+  Object(Object(config, "models"), "providers").CopyFrom(providers, a);
+  rapidjson::Document owners;
+  owners.Parse(R"({"ownerAllowFrom": ["+1"]})");
+  Object(config, "commands").CopyFrom(owners, a);
+  plugins.push_back(MakeUsagePlugin());
+  auto e = Open();
+  auto first = e->Handle({.text = "hello"});
+  BOOST_REQUIRE(first.ok() && first->route.has_value());
+  BOOST_TEST(first->route->profiles.front() == "anthropic:work");
+  CallReport r = Report("anthropic:work", ErrorClass::kOk);
+  r.usage = TokenUsage{400, 200};
+  r.billed_model = "anthropic/claude-opus-4-5";
+  recorder->Clear();
+  BOOST_REQUIRE(e->ReportOutcome("main", kKey, r).ok());  // 600 of 1000: past half
+  BOOST_REQUIRE_EQUAL(recorder->Of(EventKind::kBudgetWarning).size(), 1u);
+  BOOST_TEST(recorder->Of(EventKind::kBudgetWarning)[0].Field("used") == "600");
+  BOOST_REQUIRE(e->ReportOutcome("main", kKey, Report("anthropic:work", ErrorClass::kOk)).ok());  // no tokens
+  BOOST_TEST(recorder->Of(EventKind::kBudgetWarning).size() == 1u);  // once
+  BOOST_TEST(recorder->Of(EventKind::kBudgetExhausted).empty());
+  // The ledger is in the auth file, priced: 400 * 5 + 200 * 25 per million.
+  auto store = AuthStore::Load(dir + "/agents/main/agent/auth-profiles.json");
+  BOOST_REQUIRE(store.ok());
+  UsageStats u = store->Usage("anthropic:work");
+  BOOST_TEST(u.usage.total.calls == 2);
+  BOOST_TEST(u.usage.total.tokens.output == 200);
+  BOOST_TEST(u.usage.total.cost_usd == 0.007, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(u.usage.total.CostKnown());
+  BOOST_REQUIRE(e->ReportOutcome("main", kKey, r).ok());  // 1200: used up
+  auto used_up = recorder->Of(EventKind::kBudgetExhausted);
+  BOOST_REQUIRE_EQUAL(used_up.size(), 1u);
+  BOOST_TEST(used_up[0].Field("profile") == "anthropic:work");
+  BOOST_TEST(used_up[0].Field("window") == "5h");
+  BOOST_TEST(!used_up[0].Field("until").empty());
+  // The next message goes to the other profile; the route explains the skipped one.
+  auto next = e->Handle({.text = "again"});
+  BOOST_REQUIRE(next.ok() && next->route.has_value());
+  BOOST_TEST(next->route->profiles.front() == "anthropic:default");
+  bool explained = false;
+  for (const auto& [id, h] : e->RouteHealth("main", *next->route))
+    if (id == "anthropic:work") explained = h.StateName() == "budget" && h.Text().find("over budget (tokens 1000") == 0;
+  BOOST_TEST(explained);
+  // /usage cost shows owners each profile's cost (1200 + 1200 tokens of 400 in / 200 out: $0.014).
+  auto cost = e->Handle({.text = "/usage cost", .sender = "+1"});
+  BOOST_REQUIRE(cost.ok() && cost->replies.size() == 1u);
+  BOOST_TEST(cost->replies[0].text.find("anthropic:work: $0.0140 / $0.0140 (3 calls, 800 in / 400 out tokens today); "
+                                        "over budget (tokens 1000 per 5h for profile anthropic:work) until ") !=
+                 std::string::npos,
+             cost->replies[0].text);
+  auto not_owner = e->Handle({.text = "/usage cost", .sender = "+2"});
+  BOOST_REQUIRE(not_owner.ok() && not_owner->replies.size() == 1u);
+  BOOST_TEST(not_owner->replies[0].text.find("$") == std::string::npos);
+  // OpenClaw's footer modes: /usage alone cycles off -> tokens -> full -> off.
+  BOOST_TEST(e->Handle({.text = "/usage"})->replies.at(0).text == "⚙️ Usage footer: tokens.");
+  BOOST_TEST(e->Handle({.text = "/usage"})->replies.at(0).text == "⚙️ Usage footer: full.");
+  BOOST_TEST(e->Handle({.text = "/usage off"})->replies.at(0).text == "⚙️ Usage footer: off.");
+  BOOST_TEST(e->Handle({.text = "/usage bogus"})->replies.at(0).text == "⚙️ Usage: /usage off|tokens|full|reset|cost");
+  BOOST_TEST(e->Handle({.text = "/usage reset"})->replies.at(0).text == "⚙️ Usage footer: reset to default.");
+  // Six hours later the window has freed it: usable again.
+  clock->Set(kNow + 6 * 3'600'000);
+  auto later = e->Handle({.text = "later"});
+  BOOST_REQUIRE(later.ok() && later->route.has_value());
+  for (const auto& [id, h] : e->RouteHealth("main", *later->route)) BOOST_TEST(h.StateName() != "budget", id);
 }
 
 BOOST_AUTO_TEST_CASE(AStoreReportsItsFailoverThroughTheHook) {

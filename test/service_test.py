@@ -355,6 +355,18 @@ def test_routes(s, state):
     call(s, "POST", "/v1/cooldowns/clear", {"profile": "anthropic:nope"}, expect=404)
     call(s, "POST", "/v1/outcome", {"profile": first, "error": "ok"})
     call(s, "POST", "/v1/outcome", {"profile": "anthropic:nope", "error": "auth"}, expect=404)
+    # Token counts go into the profile's usage (docs/usage-and-budgets.md); no catalog price here:
+    # the cost is unknown (null), not 0.
+    call(s, "POST", "/v1/outcome", {"profile": first, "error": "ok", "inputTokens": 1200, "outputTokens": 350,
+                                    "billedModel": "anthropic/claude-opus-4-5"})
+    usage = {p["id"]: p for p in call(s, "GET", "/v1/usage?window=5h")[0]["profiles"]}
+    mine = usage[first]["windows"]["5h"]
+    if mine["inputTokens"] != 1200 or mine["outputTokens"] != 350 or mine["costUsd"] is not None:
+        fail(f"usage after a call with tokens: {usage[first]}")
+    if list(usage[first]["windows"]) != ["5h"] or usage[first]["total"]["calls"] < 3:
+        fail(f"usage windows and totals: {usage[first]}")
+    call(s, "GET", "/v1/usage?window=2d", expect=400)
+    call(s, "POST", "/v1/outcome", {"profile": first, "inputTokens": -1}, expect=400)
 
     # Auth order.
     o = call(s, "GET", "/v1/order/anthropic")[0]

@@ -203,6 +203,7 @@ AuthOrderMemo::AuthOrderMemo(const Config* config, const AuthStore* store, int64
     UsageStats u = store->Usage(c.id);
     consider(u.cooldown_until);
     consider(u.disabled_until);
+    consider(u.budget_until);
     for (const auto& [model, until] : u.model_cooldowns) {
       consider(until);
       if (until > now_ms) model_cooldowns_ = true;

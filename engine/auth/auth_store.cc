@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -27,6 +28,35 @@ const Value* Member(const Value& v, const char* name) {
 
 std::string Str(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
 
+// What is wrong with a profile's usage ledger at `path` (usageStats.<id>.usage), if anything:
+// an object of numbers, "failureCounts" an object of numbers, "hours" and "days" arrays of
+// [start, calls, failures, input, output, cacheRead, cacheWrite, costUsd, unpriced].
+std::optional<std::pair<std::string, std::string>> UsageLedgerProblem(const Value& v, const std::string& path) {
+  if (!v.IsObject()) return std::make_pair(path, std::string("expected an object"));
+  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+    std::string key = Str(m->name), at = JoinPath(path, key);
+    if (key == "hours" || key == "days") {
+      if (!m->value.IsArray()) return std::make_pair(at, std::string("expected an array of buckets"));
+      for (rapidjson::SizeType i = 0; i < m->value.Size(); ++i) {
+        const Value& b = m->value[i];
+        bool ok = b.IsArray() && b.Size() == 9;
+        for (rapidjson::SizeType k = 0; ok && k < b.Size(); ++k) ok = b[k].IsNumber();
+        if (!ok)
+          return std::make_pair(absl::StrCat(at, "[", i, "]"),
+                                std::string("expected [start, calls, failures, input, output, cacheRead, "
+                                            "cacheWrite, costUsd, unpriced]"));
+      }
+    } else if (key == "failureCounts") {
+      if (!m->value.IsObject()) return std::make_pair(at, std::string("expected an object of numbers"));
+      for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
+        if (!n->value.IsNumber()) return std::make_pair(JoinPath(at, Str(n->name)), std::string("expected a number"));
+    } else if (!m->value.IsNumber()) {
+      return std::make_pair(at, std::string("expected a number"));
+    }
+  }
+  return std::nullopt;
+}
+
 // What is wrong with one profile's stats object at `path` (the JSON path and why), if anything:
 // the one place its fields' types are checked, for the file and for a shared store alike.
 std::optional<std::pair<std::string, std::string>> UsageStatsProblem(const Value& v, const std::string& path) {
@@ -34,6 +64,10 @@ std::optional<std::pair<std::string, std::string>> UsageStatsProblem(const Value
   for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
     std::string key = Str(m->name), at = JoinPath(path, key);
     if (m->value.IsNull()) continue;
+    if (key == "usage") {
+      if (auto problem = UsageLedgerProblem(m->value, at)) return problem;
+      continue;
+    }
     if (key == "disabledReason") {
       if (!m->value.IsString()) return std::make_pair(at, std::string("expected a string"));
     } else if (key == "failureCounts" || key == "modelCooldowns") {
@@ -97,6 +131,82 @@ absl::Status Validate(const JsonFile& f) {
 
 int64_t Int(const Value* v) { return v && v->IsNumber() ? static_cast<int64_t>(v->GetDouble()) : 0; }
 
+// The ledger's JSON: the totals' counters by name, buckets as rows of numbers (compact: a shared
+// store writes the whole ledger on every reported call).
+constexpr const char* kCounterNames[] = {"calls", "failures", "input", "output", "cacheRead", "cacheWrite",
+                                         "costUsd", "unpriced"};
+
+void SetCounter(UsageCounts& c, size_t i, const Value& v) {
+  int64_t n = v.IsNumber() ? static_cast<int64_t>(v.GetDouble()) : 0;
+  switch (i) {
+    case 0: c.calls = n; break;
+    case 1: c.failures = n; break;
+    case 2: c.tokens.input = n; break;
+    case 3: c.tokens.output = n; break;
+    case 4: c.tokens.cache_read = n; break;
+    case 5: c.tokens.cache_write = n; break;
+    case 6: c.cost_usd = v.IsNumber() ? v.GetDouble() : 0; break;
+    case 7: c.unpriced = n; break;
+  }
+}
+
+Value CounterJson(const UsageCounts& c, size_t i) {
+  switch (i) {
+    case 0: return Value(static_cast<int64_t>(c.calls));
+    case 1: return Value(static_cast<int64_t>(c.failures));
+    case 2: return Value(static_cast<int64_t>(c.tokens.input));
+    case 3: return Value(static_cast<int64_t>(c.tokens.output));
+    case 4: return Value(static_cast<int64_t>(c.tokens.cache_read));
+    case 5: return Value(static_cast<int64_t>(c.tokens.cache_write));
+    case 6: return Value(c.cost_usd);
+    default: return Value(static_cast<int64_t>(c.unpriced));
+  }
+}
+
+UsageLedger ParseLedger(const Value& v) {
+  UsageLedger l;
+  for (size_t i = 0; i < std::size(kCounterNames); ++i)
+    if (const Value* n = Member(v, kCounterNames[i])) SetCounter(l.total, i, *n);
+  if (const Value* fc = Member(v, "failureCounts"); fc && fc->IsObject())
+    for (auto it = fc->MemberBegin(); it != fc->MemberEnd(); ++it) l.failures_by_class[Str(it->name)] = Int(&it->value);
+  auto buckets = [&](const char* key, std::vector<UsageBucket>& out) {
+    const Value* list = Member(v, key);
+    if (list == nullptr || !list->IsArray()) return;
+    for (const auto& row : list->GetArray()) {
+      UsageBucket b;
+      b.start_ms = Int(&row[0]);
+      for (size_t i = 0; i < std::size(kCounterNames); ++i) SetCounter(b.counts, i, row[static_cast<rapidjson::SizeType>(i + 1)]);
+      out.push_back(b);
+    }
+  };
+  buckets("hours", l.hours);
+  buckets("days", l.days);
+  return l;
+}
+
+Value LedgerJson(const UsageLedger& l, rapidjson::Document::AllocatorType& alloc) {
+  Value v(rapidjson::kObjectType);
+  for (size_t i = 0; i < std::size(kCounterNames); ++i) v.AddMember(rapidjson::StringRef(kCounterNames[i]), CounterJson(l.total, i), alloc);
+  if (!l.failures_by_class.empty()) {
+    Value fc(rapidjson::kObjectType);
+    for (const auto& [k, n] : l.failures_by_class) fc.AddMember(Value(k, alloc), Value(static_cast<int64_t>(n)), alloc);
+    v.AddMember("failureCounts", fc, alloc);
+  }
+  auto buckets = [&](const char* key, const std::vector<UsageBucket>& in) {
+    Value list(rapidjson::kArrayType);
+    for (const UsageBucket& b : in) {
+      Value row(rapidjson::kArrayType);
+      row.PushBack(Value(static_cast<int64_t>(b.start_ms)), alloc);
+      for (size_t i = 0; i < std::size(kCounterNames); ++i) row.PushBack(CounterJson(b.counts, i), alloc);
+      list.PushBack(row, alloc);
+    }
+    v.AddMember(rapidjson::StringRef(key), list, alloc);
+  };
+  buckets("hours", l.hours);
+  buckets("days", l.days);
+  return v;
+}
+
 }  // namespace
 
 absl::StatusOr<UsageStats> ParseUsageStats(const Value& v, std::string_view path) {
@@ -114,6 +224,7 @@ absl::StatusOr<UsageStats> ParseUsageStats(const Value& v, std::string_view path
     for (auto it = fc->MemberBegin(); it != fc->MemberEnd(); ++it) u.failure_counts[Str(it->name)] = static_cast<int>(Int(&it->value));
   if (const Value* mc = Member(v, "modelCooldowns"); mc && mc->IsObject())
     for (auto it = mc->MemberBegin(); it != mc->MemberEnd(); ++it) u.model_cooldowns[Str(it->name)] = Int(&it->value);
+  if (const Value* l = Member(v, "usage"); l && l->IsObject()) u.usage = ParseLedger(*l);
   return u;
 }
 
@@ -137,6 +248,7 @@ Value UsageStatsJson(const UsageStats& u, rapidjson::Document::AllocatorType& al
     v.AddMember("modelCooldowns", mc, alloc);
   }
   if (u.use_count) add("useCount", u.use_count);
+  if (!u.usage.empty()) v.AddMember("usage", LedgerJson(u.usage, alloc), alloc);
   return v;
 }
 
@@ -272,6 +384,12 @@ const UsageStats& AuthStore::Usage(const std::string& id) const {
   return it == usage_.end() ? kNone : it->second;
 }
 
+const UsageStats& AuthStore::UsageRef(const std::string& id) const {
+  static const UsageStats kNone;
+  auto it = usage_.find(id);
+  return it == usage_.end() ? kNone : it->second;
+}
+
 rapidjson::Value& AuthStore::Section(const char* name) {
   auto& alloc = doc_->GetAllocator();
   auto it = doc_->FindMember(name);
@@ -360,6 +478,12 @@ bool AuthStore::RemoveProfile(const std::string& id) {
 void AuthStore::OverlayHealth(AuthHealth health) {
   usage_ = std::move(health.usage);
   last_good_ = std::move(health.last_good);
+}
+
+void AuthStore::SetBudgetBlock(const std::string& id, int64_t until, std::string reason) {
+  UsageStats& u = usage_[id];
+  u.budget_until = until;
+  u.budget_reason = std::move(reason);
 }
 
 }  // namespace modelpin

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/auth/usage.h"
 #include "rapidjson/document.h"
 
 namespace modelpin {
@@ -51,6 +52,12 @@ struct UsageStats {
   // modelCooldowns (modelpin's): "provider/model" -> until, for failures of one model only.
   std::map<std::string, int64_t, std::less<>> model_cooldowns;
   int64_t use_count = 0;        // useCount (modelpin's): successful calls, for least_used
+  // usage (modelpin's): calls, tokens and cost in rolling windows (engine/auth/usage.h).
+  UsageLedger usage;
+  // Not stored: set when the agent's health is read with budgets configured, the instant the
+  // budget that stops this profile frees it (0 = none stops it) and which budget that is.
+  int64_t budget_until = 0;
+  std::string budget_reason;
 
   bool operator==(const UsageStats&) const = default;
 };
@@ -95,6 +102,8 @@ class AuthStore {
   const std::string* LastGood(const std::string& provider) const;
   // The profile's health (empty stats for a profile without any); valid while the store lives.
   const UsageStats& Usage(const std::string& id) const;
+  // The same (kept for callers that name it so).
+  const UsageStats& UsageRef(const std::string& id) const;
   bool exists() const { return exists_; }
   const std::string& path() const { return path_; }
 
@@ -110,6 +119,9 @@ class AuthStore {
   // Replaces usage and lastGood for reading only (the file keeps its own): an engine whose auth
   // health lives in a shared store shows that instead.
   void OverlayHealth(AuthHealth health);
+  // Marks a profile stopped by a budget until `until` (read side only, never saved:
+  // engine/auth/budgets.h computes it from config and usage).
+  void SetBudgetBlock(const std::string& id, int64_t until, std::string reason);
 
  private:
   void Rebuild();  // refreshes the typed views from doc_

@@ -100,6 +100,7 @@ int64_t CoolingUntil(const UsageStats& u, std::string_view model, int64_t now) {
   int64_t until = 0;
   if (u.cooldown_until > now) until = u.cooldown_until;
   if (u.disabled_until > now) until = std::max(until, u.disabled_until);
+  if (u.budget_until > now) until = std::max(until, u.budget_until);
   if (!model.empty() && !u.model_cooldowns.empty())
     if (auto it = u.model_cooldowns.find(model); it != u.model_cooldowns.end() && it->second > now)
       until = std::max(until, it->second);
@@ -116,6 +117,10 @@ ProfileHealth DescribeHealth(const UsageStats& u, std::string_view model, int64_
   } else if (u.cooldown_until > now) {
     h.state = ProfileHealth::State::kCooldown;
     h.until = u.cooldown_until;
+  } else if (u.budget_until > now) {
+    h.state = ProfileHealth::State::kOverBudget;
+    h.until = u.budget_until;
+    h.reason = u.budget_reason;
   } else {
     // The model asked for, else the longest running model cooldown.
     for (const auto& [m, until] : u.model_cooldowns) {
@@ -138,6 +143,7 @@ std::string_view ProfileHealth::StateName() const {
     case State::kDisabled: return "disabled";
     case State::kExpired: return "expired";
     case State::kIneligible: return "ineligible";
+    case State::kOverBudget: return "budget";
   }
   return "ok";
 }
@@ -154,6 +160,9 @@ std::string ProfileHealth::Text() const {
       break;
     case State::kExpired: out = "expired"; break;
     case State::kIneligible: out = absl::StrCat("not used: ", reason); break;
+    case State::kOverBudget:
+      out = absl::StrCat("over budget", reason.empty() ? "" : absl::StrCat(" (", reason, ")"), " until ", FormatUtc(until));
+      break;
   }
   if (errors > 0) absl::StrAppend(&out, ", ", errors, errors == 1 ? " error" : " errors");
   return out;

@@ -41,6 +41,10 @@ struct CallReport {
   // such a model only for a rate limit or an unknown model, the profile stays usable for
   // others); "" for the whole profile.
   std::string model;
+  // The tokens the call used, when the provider reported them (docs/usage-and-budgets.md).
+  std::optional<TokenUsage> usage{};
+  // The model called ("provider/model"), whose catalog price gives the call's cost; "" = `model`.
+  std::string billed_model{};
 };
 
 inline constexpr int64_t kFailureWindowMs = 24 * 3'600'000LL;
@@ -60,15 +64,17 @@ int64_t CoolingUntil(const UsageStats& u, std::string_view model, int64_t now_ms
 
 // A profile's state for people: replay output, `models auth list`, `models auth cooldowns`.
 struct ProfileHealth {
-  enum class State { kOk, kCooldown, kModelCooldown, kDisabled, kExpired, kIneligible };
+  enum class State { kOk, kCooldown, kModelCooldown, kDisabled, kExpired, kIneligible, kOverBudget };
   State state = State::kOk;
   int64_t until = 0;     // end of the cooldown or disable
   std::string reason;    // disabledReason, the ineligibility, or the model cooling down
   int errors = 0;
 
-  std::string_view StateName() const;  // "ok", "cooldown", "model cooldown", "disabled", "expired", "ineligible"
+  // "ok", "cooldown", "model cooldown", "disabled", "expired", "ineligible", "budget"
+  std::string_view StateName() const;
   // "ok", "cooldown until 2026-12-01T10:00:30Z, 1 error", "disabled (billing) until ...",
-  // "anthropic/claude-opus-4-5 cooling down until ...", "expired".
+  // "anthropic/claude-opus-4-5 cooling down until ...", "expired",
+  // "over budget (usd 5 per 1d for profile anthropic:work) until ...".
   std::string Text() const;
 };
 ProfileHealth DescribeHealth(const UsageStats& u, std::string_view model, int64_t now_ms);

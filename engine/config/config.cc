@@ -85,6 +85,78 @@ absl::Status ReadRotation(const Reader& r, const Value& v, RotationPolicy* out) 
   return absl::OkStatus();
 }
 
+// models.providers.<p>.models[].cost: {"input", "output", "cacheRead", "cacheWrite"}, USD per
+// million tokens, each a number >= 0 (a missing one is 0: the row has a price).
+absl::StatusOr<ModelPrice> ReadModelPrice(const Reader& r, const Value& v, const std::string& path) {
+  RETURN_IF_ERROR(r.Object(v, path));
+  ModelPrice p;
+  std::pair<const char*, double*> keys[] = {
+      {"input", &p.input}, {"output", &p.output}, {"cacheRead", &p.cache_read}, {"cacheWrite", &p.cache_write}};
+  for (auto& [key, out] : keys) {
+    const Value* x = Reader::Get(v, key);
+    if (x == nullptr) continue;
+    if (!x->IsNumber() || x->GetDouble() < 0)
+      return r.file().Error(absl::StrCat(path, ".", key), "expected a price >= 0 in USD per million tokens");
+    *out = x->GetDouble();
+  }
+  return p;
+}
+
+// modelpin.budgets: [{"profile"|"provider"|"agent": ID, "usd"|"tokens"|"calls": LIMIT,
+// "window": "5h"|"1d"|"7d"|"30d", "warnAt": 0.8}] (docs/usage-and-budgets.md).
+absl::StatusOr<std::vector<Budget>> ReadBudgets(const Reader& r, const Value& v) {
+  const std::string base = "$.modelpin.budgets";
+  if (!v.IsArray()) return r.file().Error(base, "expected an array of budgets");
+  std::vector<Budget> out;
+  for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
+    const std::string at = absl::StrCat(base, "[", i, "]");
+    RETURN_IF_ERROR(r.Object(v[i], at));
+    Budget b;
+    b.path = at;
+    // Each key present is checked first, so an error names the key; then what is missing.
+    int scopes = 0, measures = 0;
+    for (auto [key, scope] : {std::pair{"profile", Budget::Scope::kProfile}, std::pair{"provider", Budget::Scope::kProvider},
+                              std::pair{"agent", Budget::Scope::kAgent}}) {
+      const Value* x = Reader::Get(v[i], key);
+      if (x == nullptr) continue;
+      ASSIGN_OR_RETURN(std::string target, r.String(*x, absl::StrCat(at, ".", key)));
+      if (target.empty()) return r.file().Error(absl::StrCat(at, ".", key), "expected a non-empty id");
+      b.scope = scope;
+      b.target = scope == Budget::Scope::kProvider ? text::ToLower(target) : target;
+      ++scopes;
+    }
+    for (auto [key, measure] : {std::pair{"usd", Budget::Measure::kUsd}, std::pair{"tokens", Budget::Measure::kTokens},
+                                std::pair{"calls", Budget::Measure::kCalls}}) {
+      const Value* x = Reader::Get(v[i], key);
+      if (x == nullptr) continue;
+      if (!x->IsNumber() || x->GetDouble() <= 0)
+        return r.file().Error(absl::StrCat(at, ".", key), "expected a limit > 0");
+      b.measure = measure;
+      b.limit = x->GetDouble();
+      ++measures;
+    }
+    const Value* w = Reader::Get(v[i], "window");
+    if (w != nullptr) {
+      ASSIGN_OR_RETURN(std::string window, r.String(*w, at + ".window"));
+      auto parsed = ParseUsageWindow(window);
+      if (!parsed)
+        return r.file().Error(at + ".window", absl::StrCat("unknown window \"", text::EchoSafe(window, 20),
+                                                           "\" (expected 5h, 1d, 7d or 30d)"));
+      b.window = *parsed;
+    }
+    if (const Value* x = Reader::Get(v[i], "warnAt")) {
+      if (!x->IsNumber() || x->GetDouble() <= 0 || x->GetDouble() > 1)
+        return r.file().Error(at + ".warnAt", "expected a share of the limit, above 0 and at most 1");
+      b.warn_at = x->GetDouble();
+    }
+    if (scopes != 1) return r.file().Error(at, "expected exactly one of \"profile\", \"provider\" or \"agent\"");
+    if (measures != 1) return r.file().Error(at, "expected exactly one limit: \"usd\", \"tokens\" or \"calls\"");
+    if (w == nullptr) return r.file().Error(at, "missing \"window\" (5h, 1d, 7d or 30d)");
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
 // "model": "p/m" or {"primary": "p/m", "fallbacks": [...]}.
 absl::Status ReadModelSpec(const Reader& r, const Value& v, const std::string& path, std::optional<ModelRef>* primary,
                            std::optional<std::vector<ModelRef>>* fallbacks) {
@@ -318,6 +390,9 @@ absl::Status Config::Parser::ModelProviders(const Value& root) const {
             if (const Value* t = Reader::Get(row, "reasoning")) {
               ASSIGN_OR_RETURN(cr.reasoning, r.Bool(*t, row_path + ".reasoning"));
             }
+            if (const Value* cost = Reader::Get(row, "cost")) {
+              ASSIGN_OR_RETURN(cr.cost, ReadModelPrice(r, *cost, row_path + ".cost"));
+            }
             if (const Value* st = Reader::Get(row, "status")) {
               ASSIGN_OR_RETURN(std::string status, r.String(*st, row_path + ".status"));
               cr.deprecated = status == "deprecated" || status == "disabled";
@@ -381,7 +456,7 @@ static absl::Status ReadWebhooks(const Reader& r, const Value& v, std::vector<Co
                                 absl::StrCat("unknown event \"", text::EchoSafe(hook.events[j], 40),
                                              "\" (expected pin_changed, cooldown_started, cooldown_ended, "
                                              "profile_disabled, profile_recovered, fallback_used, "
-                                             "store_failed_over or *)"));
+                                             "store_failed_over, budget_warning, budget_exhausted or *)"));
       }
       if (std::find(hook.events.begin(), hook.events.end(), "*") != hook.events.end()) hook.events.clear();
     }
@@ -447,8 +522,21 @@ absl::Status Config::Parser::Modelpin(const Value& root) const {
       ASSIGN_OR_RETURN(c.profile_access_, ReadProfileAccess(r, *access));
     }
     if (const Value* hooks = Reader::Get(*mp, "webhooks")) RETURN_IF_ERROR(ReadWebhooks(r, *hooks, &c.webhooks_));
+    if (const Value* budgets = Reader::Get(*mp, "budgets")) {
+      ASSIGN_OR_RETURN(c.budgets_, ReadBudgets(r, *budgets));
+    }
   }
   return absl::OkStatus();
+}
+
+std::optional<ModelPrice> Config::PriceOf(std::string_view provider_model) const {
+  size_t slash = provider_model.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string provider = text::ToLower(provider_model.substr(0, slash));
+  std::string_view model = provider_model.substr(slash + 1);
+  for (const CatalogRow& row : catalog_)
+    if (row.cost && row.ref.provider == provider && row.ref.model == model) return row.cost;
+  return std::nullopt;
 }
 
 const Config::ProfileAccess* Config::ProfileAccessFor(std::string_view profile_id) const {

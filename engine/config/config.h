@@ -65,6 +65,8 @@ struct CatalogRow {
   // OpenClaw's "reasoning": false for a model that cannot think (only "off"), true for one that
   // starts at "medium" when nothing else names its default; unset when not given.
   std::optional<bool> reasoning;
+  // "cost": USD per million tokens (engine/auth/usage.h); unset = no price, the cost is unknown.
+  std::optional<ModelPrice> cost;
 };
 
 struct ProviderConfig {
@@ -127,6 +129,10 @@ class Config {
   MaskingMode masking() const { return masking_; }
   // modelpin.rotation: the health rules per error class and the strategy per provider.
   const RotationPolicy& rotation() const { return rotation_; }
+  // modelpin.budgets (docs/usage-and-budgets.md); empty when none is configured.
+  const std::vector<Budget>& budgets() const { return budgets_; }
+  // The catalog price of "provider/model", if its row has a `cost`.
+  std::optional<ModelPrice> PriceOf(std::string_view provider_model) const;
   // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`,
   // `storeWaitReplicas`):
   // an empty url is the local default (SQLite beside the state dir).
@@ -217,6 +223,7 @@ class Config {
   bool strict_ = false;
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;
+  std::vector<Budget> budgets_;
   StoreConfig store_;
   std::vector<WebhookConfig> webhooks_;
   // Views are built once at load; agents without an entry share `fallback_view_`.

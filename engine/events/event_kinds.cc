@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::string_view kNames[kEventKinds] = {"pin_changed",      "cooldown_started", "cooldown_ended",
                                                   "profile_disabled", "profile_recovered", "fallback_used",
-                                                  "store_failed_over"};
+                                                  "store_failed_over", "budget_warning",  "budget_exhausted"};
 
 }  // namespace
 

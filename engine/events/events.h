@@ -30,11 +30,13 @@ enum class EventKind {
   kProfileRecovered,   // a profile that had failed answered again, or its disable passed
   kFallbackUsed,       // every profile of the session's model was unusable: a fallback model got the message
   kStoreFailedOver,    // a shared store moved to another server (Redis Sentinel)
+  kBudgetWarning,      // a reported call took a budget past its warnAt share (docs/usage-and-budgets.md)
+  kBudgetExhausted,    // a reported call used a budget up: its profiles are skipped until the window frees it
 };
-inline constexpr int kEventKinds = 7;
+inline constexpr int kEventKinds = 9;
 
 // "pin_changed", "cooldown_started", "cooldown_ended", "profile_disabled", "profile_recovered",
-// "fallback_used", "store_failed_over".
+// "fallback_used", "store_failed_over", "budget_warning", "budget_exhausted".
 std::string_view EventKindName(EventKind kind);
 bool ParseEventKind(std::string_view name, EventKind& kind);
 

@@ -82,7 +82,12 @@ std::string DefaultProfileId(const std::string& provider) { return provider + ":
 
 void StoreCredential(AuthStore& store, const Credential& c) {
   const Credential* old = store.Find(c.id);
-  if (old && old->secret != c.secret) store.SetUsage(c.id, UsageStats{});
+  if (old && old->secret != c.secret) {
+    // A new secret starts healthy; what the profile used stays counted (its budgets too).
+    UsageStats fresh;
+    fresh.usage = store.Usage(c.id).usage;
+    store.SetUsage(c.id, fresh);
+  }
   store.UpsertProfile(c);
 }
 
@@ -90,6 +95,7 @@ UsageStats ClearedHealth(const UsageStats& u) {
   UsageStats healthy;
   healthy.last_used = u.last_used;
   healthy.use_count = u.use_count;
+  healthy.usage = u.usage;  // clearing a cooldown forgives no usage (docs/usage-and-budgets.md)
   return healthy;
 }
 

@@ -70,7 +70,7 @@ std::string DefaultProfileId(const std::string& provider);
 // a profile disabled (or cooling down) until its credential changes is usable again.
 void StoreCredential(AuthStore& store, const Credential& c);
 
-// `u` with its cooldowns, disables and error counts cleared; last use and use count are kept
+// `u` with its cooldowns, disables and error counts cleared; last use, use count and usage are kept
 // (`models auth cooldowns clear`).
 UsageStats ClearedHealth(const UsageStats& u);
 

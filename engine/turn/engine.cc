@@ -14,6 +14,8 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/text.h"
+#include "base/clock.h"
+#include "engine/auth/budgets.h"
 #include "engine/models/catalog.h"
 #include "engine/turn/compose.h"
 #include "engine/turn/plugin_loader.h"
@@ -187,6 +189,7 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
       ASSIGN_OR_RETURN(AuthHealth health, health_->Read(agent_id));
       loaded->OverlayHealth(std::move(health));
     }
+    ApplyBudgets(config_, agent_id, *loaded, now);  // nothing without budgets
     store = std::move(loaded);
   }
   cache->health_version = health_version;
@@ -853,9 +856,17 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
   // or a Redis transaction, and re-run there when another process won the race.
   UsageStats health_before, health_after;  // with an event sink only
   std::string provider;
+  // The call's cost comes from the catalog price of the model called (docs/usage-and-budgets.md).
+  std::optional<ModelPrice> price;
+  if (report.usage) price = config_.PriceOf(report.billed_model.empty() ? report.model : report.billed_model);
+  const bool budget_events = events_ && !config_.budgets().empty();
+  UsageLedger ledger_before, ledger_after;  // with budgets and an event sink only
   auto rule = [&](UsageStats& u, std::string& last_good) -> absl::Status {
     if (events_) health_before = u;
+    if (budget_events) ledger_before = u.usage;
     ApplyReport(report, config_.rotation(), now, u);
+    RecordCall(u.usage, now, ErrorClassName(report.error), report.usage, price);
+    if (budget_events) ledger_after = u.usage;
     if (events_) health_after = u;
     if (report.error == ErrorClass::kOk) last_good = report.profile_id;
     return absl::OkStatus();
@@ -892,6 +903,9 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     RETURN_IF_ERROR(rule(u, last_good));
     copy.SetUsage(report.profile_id, u);
     if (last_good != before && !last_good.empty()) copy.SetLastGood(provider, last_good);
+    // Usage only grows on a report, so the copy's budget stops are computed here; the agent's
+    // orders are rebuilt when the earliest of them ends (AuthOrderMemo::ValidUntil).
+    ApplyBudgets(config_, agent, copy, now);
     slot = std::make_shared<const AuthStore>(std::move(copy));
     agents_.clear();
   } else {
@@ -905,6 +919,25 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
     agents_.erase(agent);  // reload on next use
   }
   if (events_) EmitHealthChange(*this, agent, session_key, report, provider, health_before, health_after, now);
+  if (budget_events) {
+    // The other profiles' usage as this engine last read it (one read of the agent's health).
+    auto cache = Agent(agent, now);
+    if (cache.ok()) {
+      for (const BudgetCrossing& c : BudgetCrossings(config_, agent, *(*cache)->auth, report.profile_id, provider,
+                                                     ledger_before, ledger_after, now)) {
+        Event e{NewEventId(), now, c.exhausted ? EventKind::kBudgetExhausted : EventKind::kBudgetWarning, agent,
+                session_key, {{"profile", report.profile_id}, {"provider", provider}}};
+        e.fields.emplace_back("budget", c.budget->Describe());
+        e.fields.emplace_back("scope", std::string(BudgetScopeName(c.budget->scope)));
+        e.fields.emplace_back("target", c.budget->target);
+        e.fields.emplace_back("window", std::string(UsageWindowName(c.budget->window)));
+        e.fields.emplace_back("used", absl::StrCat(c.used));
+        e.fields.emplace_back("limit", absl::StrCat(c.budget->limit));
+        if (c.exhausted) e.fields.emplace_back("until", FormatUtc(c.until));
+        events_->OnEvent(e);
+      }
+    }
+  }
   for (const Plugin* p : plugins_.outcome_observers()) {
     try {
       p->OnOutcome(agent, session_key, report, provider, now);

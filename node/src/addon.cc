@@ -521,6 +521,20 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       else if (!retry.IsUndefined() && !retry.IsNull())
         throw Napi::TypeError::New(env, "report.retryAfterMs must be a number");
       report.model = StringOption(r, "model", "report");
+      report.billed_model = StringOption(r, "billedModel", "report");
+      // Token counts (docs/usage-and-budgets.md): any of them given makes the call's usage.
+      std::pair<const char*, int64_t TokenUsage::*> counts[] = {{"inputTokens", &TokenUsage::input},
+                                                                {"outputTokens", &TokenUsage::output},
+                                                                {"cacheReadTokens", &TokenUsage::cache_read},
+                                                                {"cacheWriteTokens", &TokenUsage::cache_write}};
+      for (const auto& [name, field] : counts) {
+        Napi::Value n = r.Get(name);
+        if (n.IsUndefined() || n.IsNull()) continue;
+        if (!n.IsNumber() || n.As<Napi::Number>().Int64Value() < 0)
+          throw Napi::TypeError::New(env, std::string("report.") + name + " must be a number, 0 or more");
+        if (!report.usage) report.usage.emplace();
+        (*report.usage).*field = n.As<Napi::Number>().Int64Value();
+      }
     } else {
       report.profile_id = StringArg(info, 2, "profile");
       std::string name = StringArg(info, 3, "result");

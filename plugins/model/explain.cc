@@ -118,7 +118,10 @@ Explanation Build(const TurnContext& ctx, std::string_view argument) {
     line.credential = MaskedCredential(*c, ctx.config.masking());
     UsageStats u = ctx.auth.Usage(c->id);
     int64_t cool = std::max(u.cooldown_until, u.disabled_until);
-    if (cool > ctx.now_ms) {
+    if (cool <= ctx.now_ms && u.budget_until > ctx.now_ms) {
+      line.reason = absl::StrCat("budget: ", u.budget_reason, " used up for ", FormatRemaining(u.budget_until - ctx.now_ms),
+                                 ": moved to the end");
+    } else if (cool > ctx.now_ms) {
       line.reason = absl::StrCat("cooling down for ", FormatRemaining(cool - ctx.now_ms), " (", u.error_count,
                                  " failure(s)): moved to the end");
     } else if (order.explicit_order) {

@@ -125,6 +125,11 @@ class Engine(metaclass=_pybind11_type):
         *,
         retry_after_ms: int = 0,
         model: str = "",
+        input_tokens: Optional[int] = None,
+        output_tokens: Optional[int] = None,
+        cache_read_tokens: Optional[int] = None,
+        cache_write_tokens: Optional[int] = None,
+        billed_model: str = "",
     ) -> None: ...
     def secret_for(self, agent: str, profile: str) -> str: ...
     def resolve_agent(self, agent: str) -> str: ...

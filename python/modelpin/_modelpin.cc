@@ -314,9 +314,25 @@ PYBIND11_MODULE(_modelpin, m) {
       .def(
           "report_outcome",
           [](Engine& engine, const std::string& agent, const std::string& session, const std::string& profile,
-             const std::string& result, int64_t retry_after_ms, const std::string& model) {
+             const std::string& result, int64_t retry_after_ms, const std::string& model,
+             std::optional<int64_t> input_tokens, std::optional<int64_t> output_tokens,
+             std::optional<int64_t> cache_read_tokens, std::optional<int64_t> cache_write_tokens,
+             const std::string& billed_model) {
             CallReport report{profile, ParseResult(result), retry_after_ms, model};
             if (retry_after_ms < 0) throw py::value_error("retry_after_ms must be 0 or more");
+            // Token counts (docs/usage-and-budgets.md): any of them given makes the call's usage.
+            std::pair<const char*, std::optional<int64_t>> counts[] = {{"input_tokens", input_tokens},
+                                                                       {"output_tokens", output_tokens},
+                                                                       {"cache_read_tokens", cache_read_tokens},
+                                                                       {"cache_write_tokens", cache_write_tokens}};
+            for (const auto& [name, n] : counts) {
+              if (n && *n < 0) throw py::value_error(std::string(name) + " must be 0 or more");
+              if (n) report.usage.emplace();
+            }
+            if (report.usage)
+              *report.usage = TokenUsage{input_tokens.value_or(0), output_tokens.value_or(0),
+                                         cache_read_tokens.value_or(0), cache_write_tokens.value_or(0)};
+            report.billed_model = billed_model;
             if (!model.empty() && (model.find('/') == std::string::npos || model.front() == '/' || model.back() == '/'))
               throw py::value_error("model must be \"provider/model\" or \"\"; got '" + model + "'");
             py::gil_scoped_release unlocked;
@@ -326,9 +342,13 @@ PYBIND11_MODULE(_modelpin, m) {
           "'ok', 'rate_limit', 'overloaded', 'auth', 'billing', 'timeout', 'server_error' or 'model_not_found' "
           "('success' and 'auth_error' are also taken); retry_after_ms: the provider's Retry-After (0: none); model: "
           "'provider/model' when the failure concerns that model of the profile only. Recorded in the agent's auth "
-          "store (or the shared store). Runs without the GIL.",
+          "store (or the shared store). input_tokens, output_tokens, cache_read_tokens, cache_write_tokens: the "
+          "tokens the call used, priced as billed_model (default: model) from the catalog "
+          "(docs/usage-and-budgets.md). Runs without the GIL.",
           py::arg("agent"), py::arg("session"), py::arg("profile"), py::arg("result"), py::kw_only(),
-          py::arg("retry_after_ms") = 0, py::arg("model") = "")
+          py::arg("retry_after_ms") = 0, py::arg("model") = "", py::arg("input_tokens") = py::none(),
+          py::arg("output_tokens") = py::none(), py::arg("cache_read_tokens") = py::none(),
+          py::arg("cache_write_tokens") = py::none(), py::arg("billed_model") = "")
       .def(
           "secret_for",
           [](Engine& engine, const std::string& agent, const std::string& profile) {

@@ -67,10 +67,22 @@ def test_retry_after_sets_the_cooldown_under_the_retry_after_rule(state, tmp_pat
     assert usage["cooldownUntil"] - usage["lastFailureAt"] == 120_000
 
 
+def test_token_counts_go_into_the_profiles_usage(state):
+    # docs/usage-and-budgets.md: no catalog price here, so the call's cost is unknown, not 0.
+    engine = engine_on(state)
+    engine.report_outcome("main", "s", "anthropic:work", "ok", input_tokens=1200, output_tokens=350,
+                          cache_read_tokens=100, billed_model="anthropic/claude-opus-4-5")
+    usage = usage_of(state, "anthropic:work")["usage"]
+    assert (usage["calls"], usage["input"], usage["output"], usage["cacheRead"], usage["cacheWrite"]) == \
+        (1, 1200, 350, 100, 0)
+    assert usage["unpriced"] == 1 and usage["costUsd"] == 0
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"result": "slow"}, "model_not_found"),
     ({"result": "rate_limit", "retry_after_ms": -1}, "retry_after_ms"),
     ({"result": "rate_limit", "model": "sonnet"}, "provider/model"),
+    ({"result": "ok", "input_tokens": -5}, "input_tokens"),
 ])
 def test_bad_reports_raise_value_error_and_the_engine_goes_on(state, kwargs, match):
     engine = engine_on(state)
