@@ -39,6 +39,12 @@ struct CallReport {
   // such a model only for a rate limit or an unknown model, the profile stays usable for
   // others); "" for the whole profile.
   std::string model;
+  // What the provider said of the profile's quota on this answer (its rate-limit headers), kept
+  // as the profile's latest (UsageStats::limits); nullopt when it said nothing.
+  std::optional<ProviderLimits> limits{};
+  // The call was a probe of a disabled profile (docs/probing.md): success re-enables it as any
+  // success does; a failure keeps it out as it was and backs the next probe off.
+  bool probe = false;
 };
 
 // How profiles of one provider are ordered when no explicit order applies.
@@ -47,6 +53,7 @@ enum class Strategy {
   kFillFirst,   // the base order, always from the top; a recovered profile is promoted back
   kLeastUsed,   // fewest successful calls first
   kRandom,      // a seeded shuffle (reproducible): seed, profile id and the provider's use count
+  kQuotaAware,  // stays on a profile while its reported quota is above the threshold, then the most left
 };
 std::string_view StrategyName(Strategy s);
 std::optional<Strategy> ParseStrategy(std::string_view name);
@@ -66,9 +73,29 @@ struct RotationPolicy {
   bool timeout_retry_once = false;  // "timeout": "retry_once": the first timeout leaves the profile first
   std::map<std::string, Strategy, std::less<>> strategy;  // by auth provider; "*" for every other
   uint64_t seed = 0;                // for Strategy::kRandom
+  // "quotaThreshold": for Strategy::kQuotaAware, the share of a quota window below which a
+  // profile is left for one with more (0.2: under 20 % of its requests or tokens).
+  double quota_threshold = 0.2;
 
   Strategy StrategyFor(std::string_view auth_provider) const;
 };
+
+// Config `modelpin.probe` (docs/probing.md): re-testing profiles disabled for auth, billing or
+// budget reasons with the cheapest request, so a fixed key comes back by itself.
+struct ProbePolicy {
+  bool enabled = false;            // "enabled": `modelpin serve` runs due probes itself
+  int64_t interval_ms = 600'000;   // "intervalMs": the wait after the disable or the last probe
+  int64_t max_interval_ms = 6 * 3'600'000LL;  // the backoff's cap
+  int64_t timeout_ms = 10'000;     // "timeoutMs": per probe request
+  int max_tokens = 1;              // "maxTokens": what a probe may ask the model for
+};
+
+// Whether a profile is waiting for a probe at `now`: disabled for "auth", "billing" or "budget",
+// and its wait passed: the interval after max(the failure, the last probe), doubled for each
+// probe in a row that failed (at most max_interval_ms). `*due_at` gets when it is (or was) due.
+bool ProbeDue(const UsageStats& u, const ProbePolicy& policy, int64_t now_ms, int64_t* due_at = nullptr);
+// Whether `u` is disabled for a reason probing can clear (see ProbeDue).
+bool Probeable(const UsageStats& u, int64_t now_ms);
 
 inline constexpr int64_t kFailureWindowMs = 24 * 3'600'000LL;
 // disabledUntil of a profile disabled until its credential changes (9999-12-31T23:59:59Z).
@@ -92,6 +119,8 @@ struct ProfileHealth {
   int64_t until = 0;     // end of the cooldown or disable
   std::string reason;    // disabledReason, the ineligibility, or the model cooling down
   int errors = 0;
+  std::string quota;     // the provider's reported quota, "requests 12/100, tokens 5000/80000"; "" when none
+  int failed_probes = 0;  // while disabled: probes in a row that failed (docs/probing.md)
 
   std::string_view StateName() const;  // "ok", "cooldown", "model cooldown", "disabled", "expired", "ineligible"
   // "ok", "cooldown until 2026-12-01T10:00:30Z, 1 error", "disabled (billing) until ...",

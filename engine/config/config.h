@@ -127,6 +127,8 @@ class Config {
   MaskingMode masking() const { return masking_; }
   // modelpin.rotation: the health rules per error class and the strategy per provider.
   const RotationPolicy& rotation() const { return rotation_; }
+  // modelpin.probe: re-testing disabled profiles (docs/probing.md).
+  const ProbePolicy& probe() const { return probe_; }
   // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`,
   // `storeWaitReplicas`):
   // an empty url is the local default (SQLite beside the state dir).
@@ -210,6 +212,7 @@ class Config {
   bool strict_ = false;
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;
+  ProbePolicy probe_;
   StoreConfig store_;
   std::vector<WebhookConfig> webhooks_;
   // Views are built once at load; agents without an entry share `fallback_view_`.
