@@ -16,6 +16,17 @@ export interface CallReport {
   retryAfterMs?: number;
   /** "provider/model" when the failure concerns one model of the profile; absent for the whole profile. */
   model?: string;
+  /** What the provider said of the profile's quota on this answer (its rate-limit headers; docs/rotation.md, quota_aware). */
+  limits?: { requests?: QuotaWindow; tokens?: QuotaWindow; inputTokens?: QuotaWindow; outputTokens?: QuotaWindow };
+  /** The call was a probe of a disabled profile (docs/probing.md). */
+  probe?: boolean;
+}
+
+/** One reported quota window; resetAt in ms since the epoch. */
+export interface QuotaWindow {
+  limit: number;
+  remaining: number;
+  resetAt?: number;
 }
 
 export interface EngineOptions {
