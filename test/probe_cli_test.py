@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 EXE = sys.argv[1]
 NOW_MS = 1_800_000_000_000
@@ -133,9 +134,53 @@ def main():
             run(state, "--json")
             if REQUESTS:
                 fail("models status without --probe sent a request")
+        serve_probes(server.server_port)
     finally:
         server.shutdown()
-    print("probe_cli: recovery, backoff count, filters, JSON and text, usage errors")
+    print("probe_cli: recovery, backoff count, filters, JSON and text, usage errors; serve probes by itself")
+
+
+def serve_probes(port):
+    """`modelpin serve` with modelpin.probe.enabled runs the due probes itself: the good key comes
+    back, the unpaid one is probed once and stays out; the service answers meanwhile."""
+    with tempfile.TemporaryDirectory() as state:
+        os.makedirs(os.path.join(state, "agents/main/agent"))
+        with open(os.path.join(state, "modelpin.json"), "w") as f:
+            json.dump({"agents": {"defaults": {"model": "anthropic/claude-haiku-4-5"}},
+                       "models": {"providers": {"anthropic": {"baseUrl": f"http://127.0.0.1:{port}"}}},
+                       "modelpin": {"probe": {"enabled": True, "intervalMs": 60000}}}, f)
+        disabled = {"disabledUntil": NOW_MS + 3_600_000, "disabledReason": "billing", "errorCount": 1,
+                    "lastFailureAt": NOW_MS - 600_000, "lastUsed": 0}
+        path = os.path.join(state, "agents/main/agent/auth-profiles.json")
+        with open(path, "w") as f:
+            json.dump({"version": 1,
+                       "profiles": {k: {"type": "api_key", "provider": "anthropic", "key": v} for k, v in KEYS.items()},
+                       "usageStats": {"anthropic:good": disabled, "anthropic:unpaid": disabled}}, f)
+        os.chmod(path, 0o600)
+        REQUESTS.clear()
+        env = dict(os.environ, MODELPIN_NOW_MS=str(NOW_MS), HOME=state, MODELPIN_SERVICE_TOKEN="t" * 32)
+        serve = subprocess.Popen([EXE, "serve", "--state", state, "--listen", "127.0.0.1:0", "--memory-sessions"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            lines = []  # stderr, read aside so a serve that never probes cannot hang the test
+            threading.Thread(target=lambda: lines.extend(l.strip() for l in serve.stderr), daemon=True).start()
+            deadline = time.time() + 30
+            while time.time() < deadline and len([l for l in lines if l.startswith("probe ")]) < 2:
+                time.sleep(0.1)
+            time.sleep(0.3)  # a third probe would show here
+            probes = sorted(l for l in lines if l.startswith("probe "))
+            if probes != ["probe main anthropic:good: ok (recovered)", "probe main anthropic:unpaid: billing HTTP 402"]:
+                fail(f"serve's probes: {lines}")
+            usage = stored(state)
+            if usage["anthropic:good"].get("disabledUntil") or usage["anthropic:unpaid"].get("probeFailures") != 1:
+                fail(f"after serve's probes: {usage}")
+            if sorted(r["key"] for r in REQUESTS) != sorted([KEYS["anthropic:good"], KEYS["anthropic:unpaid"]]):
+                fail(f"serve probed only the due profiles, once each: {len(REQUESTS)} requests")
+        finally:
+            serve.terminate()
+            serve.wait(timeout=30)
+        if serve.returncode != 0:
+            fail(f"serve exited {serve.returncode} on SIGTERM")
 
 
 if __name__ == "__main__":
