@@ -48,6 +48,7 @@ absl::StatusOr<ChatResult> ChatThroughRoute(Engine& engine, const InboundMessage
         report.retry_after_ms = attempt.answer.retry_after_ms > 0 ? attempt.answer.retry_after_ms : 0;
         report.model = step.model.Label();
         report.usage = attempt.answer.usage;  // priced as report.model
+        report.limits = LimitsOf(attempt.answer.rate_limits, engine.NowMs());
         absl::Status rs = engine.ReportOutcome(agent, session, report);
         attempt.reported = rs.ok();
         if (!rs.ok()) r.report_errors.push_back(std::string(rs.message()));

@@ -11,6 +11,7 @@
 #include <charconv>
 
 #include "absl/strings/match.h"
+#include "base/clock.h"
 #include "base/text.h"
 
 #include "rapidjson/document.h"
@@ -72,15 +73,15 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-std::string RequestBody(Api api, const std::string& model, const std::string& text) {
+std::string RequestBody(Api api, const std::string& model, const std::string& text, int max_tokens) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
   w.Key("model");
   w.String(model);
-  if (api == Api::kAnthropicMessages) {
+  if (api == Api::kAnthropicMessages || max_tokens > 0) {
     w.Key("max_tokens");
-    w.Int(kMaxTokens);
+    w.Int(max_tokens > 0 ? max_tokens : kMaxTokens);
   }
   w.Key("messages");
   w.StartArray();
@@ -200,6 +201,55 @@ bool ReadRateLimitHeader(std::string_view name, std::string_view value, RateLimi
   return false;
 }
 
+std::optional<int64_t> ParseGoDurationMs(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  double total = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+    if (i == start) return std::nullopt;
+    double v = 0;
+    auto [end, ec] = std::from_chars(s.data() + start, s.data() + i, v);
+    if (ec != std::errc() || end != s.data() + i) return std::nullopt;
+    size_t unit = i;
+    while (i < s.size() && ((s[i] >= 'a' && s[i] <= 'z') || s[i] == '\xc2' || s[i] == '\xb5')) ++i;
+    std::string_view u = s.substr(unit, i - unit);
+    double scale = u == "h" ? 3'600'000 : u == "m" ? 60'000 : u == "s" ? 1000 : u == "ms" ? 1 : -1;
+    if (u == "us" || u == "\xc2\xb5s") scale = 0.001;
+    if (u == "ns") scale = 0.000001;
+    if (scale < 0) return std::nullopt;
+    total += v * scale;
+  }
+  if (total > 9e15) return std::nullopt;
+  return static_cast<int64_t>(total + 0.5);
+}
+
+std::optional<ProviderLimits> LimitsOf(const RateLimits& r, int64_t now) {
+  auto reset = [&](const std::string& when) -> int64_t {
+    if (when.empty()) return 0;
+    if (auto at = ParseUtc(when)) return *at;
+    if (auto in = ParseGoDurationMs(when)) return now + *in;
+    return 0;
+  };
+  auto window = [](const std::optional<int64_t>& limit, const std::optional<int64_t>& remaining, int64_t at) {
+    QuotaWindow w;
+    if (limit) w.limit = *limit;
+    if (remaining) w.remaining = *remaining;
+    if (w.known()) w.reset_at = at;
+    return w;
+  };
+  ProviderLimits l;
+  const int64_t tokens_reset = reset(r.tokens_reset);
+  l.requests = window(r.requests_limit, r.requests_remaining, reset(r.requests_reset));
+  l.tokens = window(r.tokens_limit, r.tokens_remaining, tokens_reset);
+  l.input_tokens = window(r.input_tokens_limit, r.input_tokens_remaining, tokens_reset);
+  l.output_tokens = window(r.output_tokens_limit, r.output_tokens_remaining, tokens_reset);
+  l.reported_at = now;
+  if (l.empty()) return std::nullopt;
+  return l;
+}
+
 Endpoint EndpointFor(const modelpin::Config& config, const std::string& provider) {
   Endpoint e;
   std::string base, api;
@@ -220,7 +270,7 @@ Endpoint EndpointFor(const modelpin::Config& config, const std::string& provider
 }
 
 CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const CallCredential& credential,
-                     const std::string& text, long timeout_ms) {
+                     const std::string& text, long timeout_ms, int max_tokens) {
   CallAnswer answer;
   // libcurl's global state, once per process (thread-safe since C++11 statics).
   static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -230,7 +280,7 @@ CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const C
     answer.error = "curl_easy_init failed";
     return answer;
   }
-  std::string body = RequestBody(endpoint.api, model, text), response;
+  std::string body = RequestBody(endpoint.api, model, text, max_tokens), response;
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   if (endpoint.api == Api::kAnthropicMessages) {
     headers = curl_slist_append(headers, "anthropic-version: 2023-06-01");

@@ -53,6 +53,13 @@ struct RateLimits {
 // Reads one header into `out` when it is a rate-limit header (the name compared without case).
 // Returns whether it was one.
 bool ReadRateLimitHeader(std::string_view name, std::string_view value, RateLimits& out);
+// The headers as the engine keeps them (CallReport::limits): reset instants resolved against
+// `now_ms` (an RFC 3339 instant as is; an OpenAI duration "6m0s", "1.5s", "20ms" from now); the
+// input/output token windows reset with the tokens'. nullopt when no window has a limit and a
+// remaining count.
+std::optional<ProviderLimits> LimitsOf(const RateLimits& r, int64_t now_ms);
+// "6m0s", "1h2m3.5s", "20ms", "0s" -> ms; nullopt when malformed.
+std::optional<int64_t> ParseGoDurationMs(std::string_view text);
 
 struct CallAnswer {
   long http_status = 0;          // 0: no HTTP answer (connection failed, timed out)
@@ -78,8 +85,10 @@ std::optional<TokenUsage> ReadTokenUsage(Api api, std::string_view body);
 // The error class of an HTTP status (200 and other 2xx: ok); nullopt for the other 4xx.
 std::optional<ErrorClass> ClassifyStatus(long status);
 
+// `max_tokens` > 0 caps the answer (a probe asks for 1); 0: 1024 for Anthropic, the provider's
+// default for OpenAI-style APIs.
 CallAnswer CallModel(const Endpoint& endpoint, const std::string& model, const CallCredential& credential,
-                     const std::string& text, long timeout_ms);
+                     const std::string& text, long timeout_ms, int max_tokens = 0);
 
 }  // namespace modelpin
 

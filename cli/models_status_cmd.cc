@@ -1,10 +1,14 @@
-// `modelpin models status [--json] [--check]`: the agent's default model, aliases and, per
+// `modelpin models status [--json] [--check] [--probe ...]`: the agent's default model, aliases and, per
 // provider, the effective auth order with masked secrets, and a --check exit code (docs/cli.md).
 #include <algorithm>
+#include <charconv>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
+#include "calls/probe.h"
 #include "cli/cli.h"
 #include "engine/turn/agent_store.h"
 #include "engine/auth/auth_order.h"
@@ -15,7 +19,9 @@
 namespace modelpin::cli {
 namespace {
 
-constexpr const char* kStatusHelp = R"(usage: modelpin models status [--json] [--check] [--agent ID] [--config FILE] [--state DIR]
+constexpr const char* kStatusHelp = R"(usage: modelpin models status [--json] [--check] [--probe [--probe-provider P]... [--probe-profile ID]...
+                              [--probe-timeout MS] [--probe-concurrency N] [--probe-max-tokens N]]
+                              [--agent ID] [--config FILE] [--state DIR]
 
 Shows the agent's default model, fallbacks, image models, aliases and allowed models, then per
 provider (those of the models in use and aliases, and those with saved profiles) the effective
@@ -27,7 +33,47 @@ $MODELPIN_NOW_MS when set (tests), else the system clock.
            credential, its selected (first) profile is expired, or every profile of it is
            cooling down or disabled; else 2 when that selected
            profile expires within 24 h; else 0
+  --probe  first send each stored profile one real request (the cheapest: max_tokens 1) and
+           report how it went; a profile disabled for auth, billing or budget that passes is
+           enabled again, one that fails stays out (docs/probing.md). A probe may cost tokens.
+  --probe-provider P     only profiles of these providers (repeatable or comma-separated)
+  --probe-profile ID     only these profiles (repeatable or comma-separated)
+  --probe-timeout MS     per request (default: config modelpin.probe.timeoutMs, 10000)
+  --probe-concurrency N  requests at once (default 1)
+  --probe-max-tokens N   what a probe may ask for (default: modelpin.probe.maxTokens, 1)
 )";
+
+// Repeatable, comma-separated values of `flag`.
+std::vector<std::string> ListOf(const Args& args, const std::string& flag) {
+  std::vector<std::string> out;
+  for (const std::string& v : args.Values(flag))
+    for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipWhitespace()))
+      out.emplace_back(absl::StripAsciiWhitespace(part));
+  return out;
+}
+
+// A whole number from `lo` to `hi` in `flag`, else nullopt (a usage error).
+std::optional<int64_t> NumberOf(const Args& args, const std::string& flag, int64_t lo, int64_t hi, int64_t fallback) {
+  if (!args.Has(flag)) return fallback;
+  int64_t v = 0;
+  const std::string s = args.Value(flag);
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+std::string ProbesText(const std::vector<ProbeResult>& probes) {
+  std::string out = "\nProbes\n";
+  for (const auto& p : probes) {
+    absl::StrAppend(&out, "- ", p.profile, " ", p.status);
+    if (!p.model.empty()) absl::StrAppend(&out, " (", p.model, ", ", p.latency_ms, " ms)");
+    if (p.recovered) absl::StrAppend(&out, " recovered");
+    else if (p.was_disabled) absl::StrAppend(&out, " still disabled");
+    if (p.status != "ok" && !p.error.empty()) absl::StrAppend(&out, ": ", p.error);
+    out += "\n";
+  }
+  return out;
+}
 
 
 
@@ -84,6 +130,8 @@ struct StatusReport {
   std::vector<std::string> allowed;
   std::vector<ProviderStatus> providers;
   int exit_code = 0;
+  bool probed = false;  // --probe
+  std::vector<ProbeResult> probes;
 };
 
 StatusReport BuildStatus(const TurnContext& ctx, const Common& common) {
@@ -259,6 +307,26 @@ std::string StatusJson(const StatusReport& r) {
   }
   w.EndArray();
   Key(w, "checkExitCode"), w.Int(r.exit_code);
+  if (r.probed) {
+    Key(w, "probes");
+    w.StartArray();
+    for (const auto& p : r.probes) {
+      w.StartObject();
+      Key(w, "profile"), Str(w, p.profile);
+      Key(w, "provider"), Str(w, p.provider);
+      Key(w, "model"), Str(w, p.model);
+      Key(w, "status"), Str(w, p.status);
+      Key(w, "httpStatus"), w.Int64(p.http_status);
+      Key(w, "latencyMs"), w.Int64(p.latency_ms);
+      Key(w, "error");
+      if (p.status == "ok" || p.error.empty()) w.Null();
+      else Str(w, p.error);
+      Key(w, "wasDisabled"), w.Bool(p.was_disabled);
+      Key(w, "recovered"), w.Bool(p.recovered);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.EndObject();
   return buf.GetString();
 }
@@ -269,17 +337,51 @@ std::string StatusJson(const StatusReport& r) {
 int RunModelsStatus(std::vector<std::string> argv) {
   Common common;
   Args args(std::move(argv), &common);
-  if (int rc = ParseVerb(args, "models status", kStatusHelp, {}, {"--json", "--check"}); rc >= 0) return rc;
+  if (int rc = ParseVerb(args, "models status", kStatusHelp,
+                         {"--probe-provider", "--probe-profile", "--probe-timeout", "--probe-concurrency",
+                          "--probe-max-tokens"},
+                         {"--json", "--check", "--probe"});
+      rc >= 0)
+    return rc;
   if (!args.positional().empty())
     return Usage("models status", "unexpected argument \"" + args.positional()[0] + "\"");
+  const bool probe = args.Has("--probe");
+  for (const char* flag : {"--probe-provider", "--probe-profile", "--probe-timeout", "--probe-concurrency",
+                           "--probe-max-tokens"})
+    if (!probe && args.Has(flag)) return Usage("models status", std::string(flag) + " needs --probe");
   auto engine = MakeEngine(common, false);
   if (!engine.ok()) return Fail(engine.status());
   auto agent = KnownAgent(**engine, common.agent);
   if (!agent.ok()) return Fail(agent.status());
+  std::vector<ProbeResult> probes;
+  if (probe) {
+    const ProbePolicy& policy = (*engine)->config().probe();
+    ProbeOptions o;
+    o.providers = ListOf(args, "--probe-provider");
+    for (auto& p : o.providers) p = AuthProvider(p);
+    o.profiles = ListOf(args, "--probe-profile");
+    auto timeout = NumberOf(args, "--probe-timeout", 100, 600'000, policy.timeout_ms);
+    auto concurrency = NumberOf(args, "--probe-concurrency", 1, 64, 1);
+    auto tokens = NumberOf(args, "--probe-max-tokens", 1, 4096, policy.max_tokens);
+    if (!timeout) return Usage("models status", "--probe-timeout: expected milliseconds from 100 to 600000");
+    if (!concurrency) return Usage("models status", "--probe-concurrency: expected a number from 1 to 64");
+    if (!tokens) return Usage("models status", "--probe-max-tokens: expected a number from 1 to 4096");
+    o.timeout_ms = static_cast<long>(*timeout);
+    o.concurrency = static_cast<int>(*concurrency);
+    o.max_tokens = static_cast<int>(*tokens);
+    probes = RunProbes(**engine, *agent, o);
+    if (probes.empty() && (!o.providers.empty() || !o.profiles.empty()))
+      return Fail(absl::NotFoundError("no stored profile matches --probe-provider/--probe-profile"));
+    (*engine)->Recheck(*agent);  // the status below shows what the probes changed
+  }
   StatusReport report;
   absl::Status st = (*engine)->Inspect(*agent, "", [&](TurnContext& ctx) { report = BuildStatus(ctx, common); });
   if (!st.ok()) return Fail(st);
-  std::cout << (args.Has("--json") ? StatusJson(report) + "\n" : StatusText(report)) << std::flush;
+  report.probed = probe;
+  report.probes = std::move(probes);
+  std::cout << (args.Has("--json") ? StatusJson(report) + "\n"
+                                   : StatusText(report) + (probe ? ProbesText(report.probes) : std::string()))
+            << std::flush;
   return args.Has("--check") ? report.exit_code : kExitOk;
 }
 

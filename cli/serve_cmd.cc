@@ -2,6 +2,7 @@
 // the API's handlers; docs/service.md).
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "observe/webhooks.h"
 #include "service/api.h"
 #include "service/console.h"
+#include "service/prober.h"
 #include "service/server.h"
 
 namespace modelpin::cli {
@@ -28,7 +30,8 @@ Serves the engine over HTTP/1.1 (keep-alive): POST /v1/turn, POST /v1/outcome, P
 (the whole message: the model called through the route, each outcome reported), profiles with
 health, cooldowns, auth order, sessions, explain, the event stream GET /v1/events, the rotation
 timeline GET /v1/timeline, GET /metrics, the probes /healthz and /readyz, and the web console at
-/ (docs/console.md). The API
+/ (docs/console.md). With config modelpin.probe.enabled it also re-tests disabled profiles when
+they are due (docs/probing.md), one line per probe on stderr. The API
 is described in docs/openapi.json, the service in docs/service.md. The engine is opened as every
 client opens it: the whole config, the session store of modelpin.store (Redis) or
 <state>/sessions.sqlite, plugins and credentials.
@@ -155,7 +158,20 @@ int RunServe(std::vector<std::string> argv) {
   auto server = service::Server::Listen(std::move(options), router);
   if (!server.ok()) return Fail(server.status());
   std::cout << "listening on " << (*server)->address() << std::endl;
+  // modelpin.probe.enabled: due probes of disabled profiles run in the background
+  // (docs/probing.md), each result on stderr.
+  std::unique_ptr<service::Prober> prober;
+  if (const ProbePolicy& probe = (*engine)->config().probe(); probe.enabled) {
+    auto tick = std::chrono::milliseconds(std::clamp<int64_t>(probe.interval_ms / 10, 1'000, 30'000));
+    prober = std::make_unique<service::Prober>(**engine, service::ProberOptions{
+        .tick = tick, .on_result = [](const std::string& agent, const ProbeResult& r) {
+          std::cerr << "probe " << agent << " " << r.profile << ": " << r.status
+                    << (r.recovered ? " (recovered)" : "") << (r.status == "ok" ? "" : " " + r.error) << std::endl;
+        }});
+    prober->Start();
+  }
   int rc = (*server)->Run();
+  if (prober) prober->Stop();
   hub->Close();
   if (webhooks) webhooks->Stop();
   if (absl::Status st = (*engine)->FlushSessions(); !st.ok()) return Fail(st);

@@ -23,6 +23,17 @@ export interface CallReport {
   outputTokens?: number;
   cacheReadTokens?: number;
   cacheWriteTokens?: number;
+  /** What the provider said of the profile's quota on this answer (its rate-limit headers; docs/rotation.md, quota_aware). */
+  limits?: { requests?: QuotaWindow; tokens?: QuotaWindow; inputTokens?: QuotaWindow; outputTokens?: QuotaWindow };
+  /** The call was a probe of a disabled profile (docs/probing.md). */
+  probe?: boolean;
+}
+
+/** One reported quota window; resetAt in ms since the epoch. */
+export interface QuotaWindow {
+  limit: number;
+  remaining: number;
+  resetAt?: number;
 }
 
 export interface EngineOptions {

@@ -25,7 +25,39 @@ std::string JsonString(std::string_view s) {
   return out;
 }
 
-// Reads the argument of `//@ clock` and `//@ outcome` into `t`; returns why it is malformed, or "".
+// `requests:12/100,tokens:5000/80000` into t.outcome.limits; returns why it is malformed, or "".
+std::string ParseRemaining(std::string_view list, TranscriptLine& t) {
+  if (!t.outcome.limits) t.outcome.limits.emplace();
+  ProviderLimits& l = *t.outcome.limits;
+  auto bad = [&](std::string_view item) {
+    return absl::StrCat("bad remaining \"", std::string(item),
+                        "\" (expected NAME:LEFT/LIMIT, NAME requests, tokens, input_tokens or output_tokens)");
+  };
+  for (absl::string_view piece : absl::StrSplit(absl::string_view(list.data(), list.size()), ',')) {
+    std::string_view item(piece.data(), piece.size());
+    size_t colon = item.find(':'), slash = item.find('/');
+    if (colon == std::string_view::npos || slash == std::string_view::npos || slash < colon) return bad(item);
+    std::string_view name = item.substr(0, colon);
+    QuotaWindow* w = name == "requests"        ? &l.requests
+                     : name == "tokens"        ? &l.tokens
+                     : name == "input_tokens"  ? &l.input_tokens
+                     : name == "output_tokens" ? &l.output_tokens
+                                               : nullptr;
+    int64_t left = 0, limit = 0;
+    auto num = [](std::string_view s, int64_t& v) {
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      return !s.empty() && ec == std::errc() && end == s.data() + s.size() && v >= 0;
+    };
+    if (w == nullptr || !num(item.substr(colon + 1, slash - colon - 1), left) || !num(item.substr(slash + 1), limit) ||
+        limit == 0 || left > limit)
+      return bad(item);
+    w->remaining = left;
+    w->limit = limit;
+  }
+  return "";
+}
+
+// Reads the argument of `//@ clock`, `//@ outcome` and `//@ probe` into `t`; returns why it is malformed, or "".
 std::string ParseSimulationArgs(std::string_view arg, TranscriptLine& t) {
   if (t.kind == TranscriptLine::Kind::kClock) {
     t.relative = !arg.empty() && arg.front() == '+';
@@ -69,12 +101,36 @@ std::string ParseSimulationArgs(std::string_view arg, TranscriptLine& t) {
           return absl::StrCat("bad tokens \"", std::string(word.substr(7)),
                               "\" (expected INPUT/OUTPUT or INPUT/OUTPUT/CACHE_READ/CACHE_WRITE, e.g. 1200/350)");
         t.outcome.usage = TokenUsage{n[0], n[1], n.size() == 4 ? n[2] : 0, n.size() == 4 ? n[3] : 0};
+      } else if (word.substr(0, 10) == "remaining=") {
+        if (std::string why = ParseRemaining(word.substr(10), t); !why.empty()) return why;
+      } else if (word.substr(0, 6) == "reset=") {
+        std::string_view when = word.substr(6);
+        int64_t at = 0;
+        if (auto ms = ParseDurationMs(when)) t.reset_in_ms = *ms;
+        else if (auto instant = ParseUtc(when)) at = *instant;
+        else return absl::StrCat("bad reset \"", std::string(when), "\" (e.g. 60s, 5m or 2026-12-01T10:01:00Z)");
+        if (!t.outcome.limits) t.outcome.limits.emplace();
+        for (QuotaWindow* w : {&t.outcome.limits->requests, &t.outcome.limits->tokens,
+                               &t.outcome.limits->input_tokens, &t.outcome.limits->output_tokens})
+          w->reset_at = at;
       } else {
         return absl::StrCat("unknown outcome option \"", std::string(word),
-                            "\" (expected retry-after=DURATION, profile=ID, model=PROVIDER/MODEL or "
-                            "tokens=INPUT/OUTPUT)");
+                            "\" (expected retry-after=DURATION, profile=ID, model=PROVIDER/MODEL, "
+                            "tokens=INPUT/OUTPUT, remaining=NAME:LEFT/LIMIT,... or reset=DURATION)");
       }
     }
+    if (t.outcome.limits && t.outcome.limits->empty()) return "reset= needs remaining= (the quota that resets)";
+  } else if (t.kind == TranscriptLine::Kind::kProbe) {
+    t.outcome = CallReport{};
+    t.outcome.probe = true;
+    std::vector<absl::string_view> words =
+        absl::StrSplit(absl::string_view(arg.data(), arg.size()), ' ', absl::SkipEmpty());
+    auto c = words.size() == 2 ? ParseErrorClass(std::string_view(words[1].data(), words[1].size())) : std::nullopt;
+    if (!c)
+      return absl::StrCat("bad probe \"", std::string(arg),
+                          "\" (expected PROFILE CLASS: anthropic:work ok, or a failure such as auth or billing)");
+    t.outcome.profile_id = std::string(words[0]);
+    t.outcome.error = *c;
   }
   return "";
 }
@@ -100,10 +156,11 @@ absl::Status ForEachTranscriptLine(std::string_view name, std::string_view text,
       else if (word == "sender") t.kind = TranscriptLine::Kind::kSetSender;
       else if (word == "clock") t.kind = TranscriptLine::Kind::kClock;
       else if (word == "outcome") t.kind = TranscriptLine::Kind::kOutcome;
+      else if (word == "probe") t.kind = TranscriptLine::Kind::kProbe;
       else
         return absl::InvalidArgumentError(absl::StrCat(std::string(name), ":", number, ":1: unknown directive \"//@ ",
                                                        std::string(word),
-                                                       "\" (known: session, agent, sender, clock, outcome)"));
+                                                       "\" (known: session, agent, sender, clock, outcome, probe)"));
       if (arg.empty() && t.kind != TranscriptLine::Kind::kSetSender)
         return absl::InvalidArgumentError(
             absl::StrCat(std::string(name), ":", number, ":1: \"//@ ", std::string(word), "\" needs a value"));
@@ -152,6 +209,7 @@ absl::StatusOr<std::optional<ReplayStep>> Replayer::Run(const TranscriptLine& li
       else clock_->Set(line.clock_ms);
       return std::nullopt;
     case TranscriptLine::Kind::kOutcome:
+    case TranscriptLine::Kind::kProbe:
       RETURN_IF_ERROR(ReportOutcome(line));
       return std::nullopt;
     case TranscriptLine::Kind::kMessage:
@@ -199,6 +257,12 @@ void Replayer::StartSimulation() {
 absl::Status Replayer::ReportOutcome(const TranscriptLine& line) {
   StartSimulation();
   CallReport report = line.outcome;
+  if (report.limits && line.reset_in_ms)
+    for (QuotaWindow* w : {&report.limits->requests, &report.limits->tokens, &report.limits->input_tokens,
+                           &report.limits->output_tokens})
+      w->reset_at = engine_.NowMs() + line.reset_in_ms;
+  // A probe concerns its profile alone, not the conversation's session.
+  if (report.probe) return engine_.ReportOutcome(agent_, "", report);
   if (report.profile_id.empty()) {
     if (!last_route_) return absl::FailedPreconditionError("\"//@ outcome\" before any message reached a model");
     if (last_route_->profiles.empty())
@@ -260,6 +324,11 @@ void AppendRouteRotationJson(const ReplayStep& s, std::string* out) {
       AppendJsonString(out, h.reason);
     }
     if (h.errors) absl::StrAppend(out, ",\"errors\":", h.errors);
+    if (h.failed_probes) absl::StrAppend(out, ",\"failedProbes\":", h.failed_probes);
+    if (!h.quota.empty()) {
+      out->append(",\"quota\":");
+      AppendJsonString(out, h.quota);
+    }
     out->push_back('}');
   }
   out->push_back(']');

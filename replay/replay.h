@@ -8,6 +8,9 @@
 //   //@ clock 2026-12-01T10:00:00Z          the engine's clock (simulated from here on)
 //   //@ clock +90s                         ... moved forward
 //   //@ outcome rate_limit retry-after=30s  how the last routed call went (see Outcome below)
+//   //@ outcome ok remaining=requests:12/100,tokens:5000/80000 reset=60s
+//                                        ... with the quota the provider reported
+//   //@ probe anthropic:work ok           a probe of that profile and how it went (docs/probing.md)
 //
 // Each step's output uses the oracle's layout (text) or keys (JSON Lines), so
 // `compare.py ORACLE.jsonl OURS.jsonl` compares the two directly.
@@ -28,7 +31,7 @@
 namespace modelpin {
 
 struct TranscriptLine {
-  enum class Kind { kMessage, kSetSession, kSetAgent, kSetSender, kClock, kOutcome };
+  enum class Kind { kMessage, kSetSession, kSetAgent, kSetSender, kClock, kOutcome, kProbe };
   Kind kind = Kind::kMessage;
   std::string text;
   int line_number = 0;  // 1-based line in the file
@@ -36,8 +39,12 @@ struct TranscriptLine {
   int64_t clock_ms = 0;
   bool relative = false;
   // kOutcome: `//@ outcome CLASS [retry-after=30s] [profile=ID] [model=P/M]`, the result of the
-  // last routed call as a bot reports it (profile: by default the route's first).
+  // last routed call as a bot reports it (profile: by default the route's first). Options
+  // `remaining=NAME:LEFT/LIMIT,...` (names requests, tokens, input_tokens, output_tokens) and
+  // `reset=60s|INSTANT` give the provider's reported quota (CallReport::limits).
+  // kProbe: `//@ probe PROFILE CLASS`, a probe's outcome (CallReport::probe).
   CallReport outcome{};
+  int64_t reset_in_ms = 0;  // `reset=60s`: resolved against the clock when the line runs
 };
 
 // Splits a transcript into messages and directive lines. An unknown "//@" directive is an

@@ -138,6 +138,54 @@ class Body {
     out = it->value.GetInt64();
     return true;
   }
+  // The provider's reported quota (POST /v1/outcome "limits"): {"requests": {"limit", "remaining",
+  // "resetAt"}, "tokens", "inputTokens", "outputTokens"}; absent or null leaves `out` unset.
+  bool Limits(const char* name, std::optional<ProviderLimits>& out) {
+    auto it = doc_.FindMember(name);
+    if (it == doc_.MemberEnd() || it->value.IsNull()) return true;
+    if (!it->value.IsObject()) {
+      error_ = absl::StrCat("$.", name, ": expected an object");
+      return false;
+    }
+    ProviderLimits l;
+    for (auto m = it->value.MemberBegin(); m != it->value.MemberEnd(); ++m) {
+      std::string_view key(m->name.GetString(), m->name.GetStringLength());
+      QuotaWindow* w = key == "requests"       ? &l.requests
+                       : key == "tokens"       ? &l.tokens
+                       : key == "inputTokens"  ? &l.input_tokens
+                       : key == "outputTokens" ? &l.output_tokens
+                                               : nullptr;
+      const std::string at = absl::StrCat("$.", name, ".", text::EchoSafe(key));
+      if (w == nullptr) {
+        error_ = absl::StrCat(at, ": unknown field (expected requests, tokens, inputTokens or outputTokens)");
+        return false;
+      }
+      if (!m->value.IsObject()) {
+        error_ = absl::StrCat(at, ": expected an object {limit, remaining, resetAt}");
+        return false;
+      }
+      for (auto f = m->value.MemberBegin(); f != m->value.MemberEnd(); ++f) {
+        std::string_view field(f->name.GetString(), f->name.GetStringLength());
+        int64_t* slot = field == "limit" ? &w->limit : field == "remaining" ? &w->remaining
+                        : field == "resetAt" ? &w->reset_at : nullptr;
+        if (slot == nullptr) {
+          error_ = absl::StrCat(at, ".", text::EchoSafe(field), ": unknown field (expected limit, remaining, resetAt)");
+          return false;
+        }
+        if (!f->value.IsInt64() || f->value.GetInt64() < 0) {
+          error_ = absl::StrCat(at, ".", std::string(field), ": expected a whole number >= 0");
+          return false;
+        }
+        *slot = f->value.GetInt64();
+      }
+      if (!w->known() || w->remaining > w->limit) {
+        error_ = absl::StrCat(at, ": expected limit > 0 and remaining from 0 to limit");
+        return false;
+      }
+    }
+    if (!l.empty()) out = l;
+    return true;
+  }
   bool StringList(const char* name, std::vector<std::string>& out) {
     auto it = doc_.FindMember(name);
     if (it == doc_.MemberEnd() || !it->value.IsArray()) {
@@ -176,6 +224,14 @@ void WriteHealth(Writer& w, const ProfileHealth& h) {
   StrOrNull(w, h.reason);
   w.Key("errorCount");
   w.Int(h.errors);
+  if (h.failed_probes) {
+    w.Key("failedProbes");
+    w.Int(h.failed_probes);
+  }
+  if (!h.quota.empty()) {
+    w.Key("quota");
+    Str(w, h.quota);
+  }
 }
 
 // A session entry as stored ({} when nothing is): sessions list and show.
@@ -361,11 +417,11 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
   int64_t tokens[4] = {-1, -1, -1, -1};
   constexpr const char* kTokenKeys[4] = {"inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"};
   if (!body.Parse(req.body, {"agent", "session", "profile", "error", "retryAfterMs", "model", "billedModel",
-                             "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens"}) ||
+                             "inputTokens", "outputTokens", "cacheReadTokens", "cacheWriteTokens", "limits"}) ||
       !body.String("agent", agent_req) || !body.String("session", session) ||
       !body.String("profile", report.profile_id, /*required=*/true) || !body.String("error", error) ||
       !body.Int("retryAfterMs", report.retry_after_ms, 0, int64_t{1} << 40) || !body.String("model", report.model) ||
-      !body.String("billedModel", report.billed_model))
+      !body.String("billedModel", report.billed_model) || !body.Limits("limits", report.limits))
     return Fail(r, 400, body.error());
   for (int i = 0; i < 4; ++i)
     if (!body.Int(kTokenKeys[i], tokens[i], 0, int64_t{1} << 40)) return Fail(r, 400, body.error());

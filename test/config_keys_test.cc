@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_misspelt_modelpin_key_is_an_error_with_the_nearest_key) {
                     "t.json: $.modelpin.rotation.rateLimit (1:41): unknown key \"rateLimit\" (did you mean \"rate_limit\"?)");
   // Nothing close: the keys that can stand there.
   BOOST_CHECK_EQUAL(ParseError(R"({"modelpin": {"gateway": 1}})"),
-                    "t.json: $.modelpin.gateway (1:26): unknown key \"gateway\" (modelpin reads budgets, masking, profileAccess, "
+                    "t.json: $.modelpin.gateway (1:26): unknown key \"gateway\" (modelpin reads budgets, masking, probe, profileAccess, "
                     "rotation, routes, store, storePrefix, storeTimeoutMs, storeWaitReplicas, strict, webhooks here)");
   // Any provider name is a key of strategy.
   BOOST_CHECK(Config::Parse("t.json", R"({"modelpin": {"rotation": {"strategy": {"my-llm": "random"}}}})").ok());

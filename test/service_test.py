@@ -353,7 +353,11 @@ def test_routes(s, state):
     if cleared["cleared"] != [first]:
         fail(f"cooldowns clear: {cleared}")
     call(s, "POST", "/v1/cooldowns/clear", {"profile": "anthropic:nope"}, expect=404)
-    call(s, "POST", "/v1/outcome", {"profile": first, "error": "ok"})
+    o = call(s, "POST", "/v1/outcome", {"profile": first, "error": "ok",
+                                        "limits": {"requests": {"limit": 100, "remaining": 12},
+                                                   "tokens": {"limit": 80000, "remaining": 5000, "resetAt": 4102444800000}}})[0]
+    if o["health"].get("quota") != "requests 12/100, tokens 5000/80000":
+        fail(f"an outcome's reported quota is kept and shown: {o['health']}")
     call(s, "POST", "/v1/outcome", {"profile": "anthropic:nope", "error": "auth"}, expect=404)
     # Token counts go into the profile's usage (docs/usage-and-budgets.md); no catalog price here:
     # the cost is unknown (null), not 0.
@@ -460,6 +464,9 @@ def test_bad_input(s, state):
         ("POST", "/v1/turn", '{"text": "hi"} trailing', 400, "offset"),
         ("POST", "/v1/outcome", '{"profile": "anthropic:default", "error": "teapot"}', 400, "$.error"),
         ("POST", "/v1/outcome", '{"profile": "anthropic:default", "retryAfterMs": -5}', 400, "$.retryAfterMs"),
+        ("POST", "/v1/outcome", '{"profile": "anthropic:default", "limits": {"requests": {"limit": 10, "remaining": 11}}}',
+         400, "$.limits.requests: expected limit > 0"),
+        ("POST", "/v1/outcome", '{"profile": "anthropic:default", "limits": {"calls": {}}}', 400, "$.limits.calls: unknown"),
         ("PUT", "/v1/order/anthropic", '{"profiles": "anthropic:work"}', 400, "$.profiles"),
         ("PUT", "/v1/order/anthropic", '{"profiles": [1]}', 400, "$.profiles[0]"),
         ("POST", "/v1/cooldowns/clear", '{"profile": "a", "provider": "b"}', 400, "not both"),

@@ -24,7 +24,7 @@ int TypeRank(const std::string& type) {
 // (OpenClaw's round robin: least recently used first); then the ones cooling down, soonest
 // available first. Stable, so ties keep the base order.
 void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, const AuthOrderInput& in, Strategy strategy,
-                   uint64_t seed) {
+                   uint64_t seed, double threshold, std::vector<std::string>* low) {
   struct Row {
     std::string id;
     bool cooling;
@@ -33,9 +33,16 @@ void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, const 
     uint64_t key;  // the strategy's sort key
     int64_t last_used;
     int64_t cooldown_end;
+    bool low = false;   // quota_aware: under the threshold
+    double left = 0;    // quota_aware: the share of quota left (1 without a report)
   };
   int64_t provider_uses = 0;
-  for (const auto& id : ids) provider_uses += store.Usage(id).use_count;
+  bool quota_known = false;  // quota_aware: some profile has a reported quota
+  for (const auto& id : ids) {
+    UsageStats u = store.Usage(id);
+    provider_uses += u.use_count;
+    if (u.limits && u.limits->LeftFraction(in.now_ms)) quota_known = true;
+  }
   std::vector<Row> rows;
   for (const auto& id : ids) {
     const Credential* c = store.Find(id);
@@ -46,6 +53,8 @@ void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, const 
       case Strategy::kRoundRobin: key = static_cast<uint64_t>(u.last_used); break;
       case Strategy::kFillFirst: key = 0; break;
       case Strategy::kLeastUsed: key = static_cast<uint64_t>(u.use_count); break;
+      // Without any reported quota, least_used; with one, the tie-break among equal shares.
+      case Strategy::kQuotaAware: key = static_cast<uint64_t>(u.use_count); break;
       case Strategy::kRandom: {
         // FNV-1a over the seed, the id and how often the provider was used: a new draw after
         // each successful call, the same draw in every replay.
@@ -61,10 +70,19 @@ void SortAutomatic(std::vector<std::string>& ids, const AuthStore& store, const 
     // fill_first keeps the base order: no tie-break by last use.
     int64_t last_used = strategy == Strategy::kFillFirst ? 0 : u.last_used;
     rows.push_back({id, cool > 0, TypeRank(c ? c->type : ""), expired_oauth, key, last_used, cool});
+    if (strategy == Strategy::kQuotaAware && quota_known) {
+      // A profile the provider said nothing about counts as full.
+      rows.back().left = u.limits ? u.limits->LeftFraction(in.now_ms).value_or(1.0) : 1.0;
+      rows.back().low = rows.back().left < threshold;
+      if (rows.back().low && cool == 0 && low) low->push_back(id);
+    }
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     if (a.cooling != b.cooling) return !a.cooling;
     if (a.cooling) return a.cooldown_end < b.cooldown_end;
+    // quota_aware: profiles under the threshold last, then the most quota left first.
+    if (a.low != b.low) return !a.low;
+    if (a.left != b.left) return a.left > b.left;
     if (a.rank != b.rank) return a.rank < b.rank;
     if (a.expired_oauth != b.expired_oauth) return !a.expired_oauth;
     if (a.key != b.key) return a.key < b.key;
@@ -187,7 +205,9 @@ AuthOrder ResolveAuthOrder(const AuthOrderInput& in) {
   // 4. Order.
   out.strategy = config.rotation().StrategyFor(provider);
   if (explicit_ids && !fallback) SortExplicit(out.ids, store, in);
-  else SortAutomatic(out.ids, store, in, out.strategy, config.rotation().seed);
+  else
+    SortAutomatic(out.ids, store, in, out.strategy, config.rotation().seed, config.rotation().quota_threshold,
+                  &out.low_quota);
   for (const auto& id : out.ids)
     if (IsCoolingDown(store.Usage(id), in.model, in.now_ms)) out.cooling.push_back(id);
   return out;
@@ -198,12 +218,19 @@ AuthOrderMemo::AuthOrderMemo(const Config* config, const AuthStore* store, int64
   auto consider = [&](int64_t t) {
     if (t > now_ms && t < valid_until_) valid_until_ = t;
   };
+  // quota_aware orders change when a reported quota window resets.
+  bool quota_aware = false;
+  for (const auto& [provider, s] : config->rotation().strategy) quota_aware |= s == Strategy::kQuotaAware;
   for (const auto& c : store->profiles()) {
     if (c.expires) consider(*c.expires);
     UsageStats u = store->Usage(c.id);
     consider(u.cooldown_until);
     consider(u.disabled_until);
     consider(u.budget_until);
+    if (quota_aware && u.limits)
+      for (const QuotaWindow* w : {&u.limits->requests, &u.limits->tokens, &u.limits->input_tokens,
+                                   &u.limits->output_tokens})
+        if (w->known()) consider(w->reset_at);
     for (const auto& [model, until] : u.model_cooldowns) {
       consider(until);
       if (until > now_ms) model_cooldowns_ = true;

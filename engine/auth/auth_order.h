@@ -46,6 +46,9 @@ struct AuthOrder {
   std::vector<std::string> cooling;
   // The provider's rotation strategy (config modelpin.rotation.strategy).
   Strategy strategy = Strategy::kRoundRobin;
+  // quota_aware only: profiles of `ids` whose reported quota is under the threshold (they were
+  // moved behind the others); an auto pin on one of them moves to the front profile.
+  std::vector<std::string> low_quota;
   // Every eligible profile is cooling down or disabled: the model cannot be called now.
   bool AllCooling() const { return !ids.empty() && cooling.size() == ids.size(); }
 };

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
@@ -57,6 +58,19 @@ std::optional<std::pair<std::string, std::string>> UsageLedgerProblem(const Valu
   return std::nullopt;
 }
 
+// What is wrong with a `limits` object at `path`: windows of numbers, and "at".
+std::optional<std::pair<std::string, std::string>> LimitsProblem(const Value& v, const std::string& path) {
+  if (!v.IsObject()) return std::make_pair(path, std::string("expected an object"));
+  for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
+    std::string at = JoinPath(path, Str(m->name));
+    if (m->value.IsNull() || m->value.IsNumber()) continue;
+    if (!m->value.IsObject()) return std::make_pair(at, std::string("expected an object of numbers"));
+    for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
+      if (!n->value.IsNumber()) return std::make_pair(JoinPath(at, Str(n->name)), std::string("expected a number"));
+  }
+  return std::nullopt;
+}
+
 // What is wrong with one profile's stats object at `path` (the JSON path and why), if anything:
 // the one place its fields' types are checked, for the file and for a shared store alike.
 std::optional<std::pair<std::string, std::string>> UsageStatsProblem(const Value& v, const std::string& path) {
@@ -70,6 +84,8 @@ std::optional<std::pair<std::string, std::string>> UsageStatsProblem(const Value
     }
     if (key == "disabledReason") {
       if (!m->value.IsString()) return std::make_pair(at, std::string("expected a string"));
+    } else if (key == "limits") {
+      if (auto problem = LimitsProblem(m->value, at)) return problem;
     } else if (key == "failureCounts" || key == "modelCooldowns") {
       if (!m->value.IsObject()) return std::make_pair(at, std::string("expected an object of numbers"));
       for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
@@ -209,6 +225,30 @@ Value LedgerJson(const UsageLedger& l, rapidjson::Document::AllocatorType& alloc
 
 }  // namespace
 
+std::optional<double> ProviderLimits::LeftFraction(int64_t now) const {
+  std::optional<double> left;
+  for (const QuotaWindow* w : {&requests, &tokens, &input_tokens, &output_tokens}) {
+    if (!w->known()) continue;
+    double f = w->reset_at && w->reset_at <= now ? 1.0 : std::min(1.0, static_cast<double>(w->remaining) / static_cast<double>(w->limit));
+    left = left ? std::min(*left, f) : f;
+  }
+  return left;
+}
+
+std::string ProviderLimits::Text(int64_t now) const {
+  std::string out;
+  auto window = [&](const char* name, const QuotaWindow& w) {
+    if (!w.known()) return;
+    int64_t remaining = w.reset_at && w.reset_at <= now ? w.limit : w.remaining;
+    absl::StrAppend(&out, out.empty() ? "" : ", ", name, " ", remaining, "/", w.limit);
+  };
+  window("requests", requests);
+  window("tokens", tokens);
+  window("input tokens", input_tokens);
+  window("output tokens", output_tokens);
+  return out;
+}
+
 absl::StatusOr<UsageStats> ParseUsageStats(const Value& v, std::string_view path) {
   if (auto problem = UsageStatsProblem(v, std::string(path)))
     return absl::InvalidArgumentError(absl::StrCat(problem->first, ": ", problem->second));
@@ -225,6 +265,24 @@ absl::StatusOr<UsageStats> ParseUsageStats(const Value& v, std::string_view path
   if (const Value* mc = Member(v, "modelCooldowns"); mc && mc->IsObject())
     for (auto it = mc->MemberBegin(); it != mc->MemberEnd(); ++it) u.model_cooldowns[Str(it->name)] = Int(&it->value);
   if (const Value* l = Member(v, "usage"); l && l->IsObject()) u.usage = ParseLedger(*l);
+  if (const Value* l = Member(v, "limits"); l && l->IsObject()) {
+    ProviderLimits limits;
+    auto window = [&](const char* name, QuotaWindow& w) {
+      const Value* x = Member(*l, name);
+      if (x == nullptr || !x->IsObject()) return;
+      if (const Value* n = Member(*x, "limit")) w.limit = Int(n);
+      if (const Value* n = Member(*x, "remaining")) w.remaining = Int(n);
+      w.reset_at = Int(Member(*x, "resetAt"));
+    };
+    window("requests", limits.requests);
+    window("tokens", limits.tokens);
+    window("inputTokens", limits.input_tokens);
+    window("outputTokens", limits.output_tokens);
+    limits.reported_at = Int(Member(*l, "at"));
+    u.limits = limits;
+  }
+  u.last_probe_at = Int(Member(v, "lastProbeAt"));
+  u.probe_failures = static_cast<int>(Int(Member(v, "probeFailures")));
   return u;
 }
 
@@ -249,6 +307,25 @@ Value UsageStatsJson(const UsageStats& u, rapidjson::Document::AllocatorType& al
   }
   if (u.use_count) add("useCount", u.use_count);
   if (!u.usage.empty()) v.AddMember("usage", LedgerJson(u.usage, alloc), alloc);
+  if (u.limits) {
+    Value l(rapidjson::kObjectType);
+    auto window = [&](const char* name, const QuotaWindow& w) {
+      if (w.limit < 0 && w.remaining < 0 && w.reset_at == 0) return;
+      Value x(rapidjson::kObjectType);
+      if (w.limit >= 0) x.AddMember("limit", Value(static_cast<int64_t>(w.limit)), alloc);
+      if (w.remaining >= 0) x.AddMember("remaining", Value(static_cast<int64_t>(w.remaining)), alloc);
+      if (w.reset_at) x.AddMember("resetAt", Value(static_cast<int64_t>(w.reset_at)), alloc);
+      l.AddMember(rapidjson::StringRef(name), x, alloc);
+    };
+    window("requests", u.limits->requests);
+    window("tokens", u.limits->tokens);
+    window("inputTokens", u.limits->input_tokens);
+    window("outputTokens", u.limits->output_tokens);
+    if (u.limits->reported_at) l.AddMember("at", Value(static_cast<int64_t>(u.limits->reported_at)), alloc);
+    v.AddMember("limits", l, alloc);
+  }
+  if (u.last_probe_at) add("lastProbeAt", u.last_probe_at);
+  if (u.probe_failures) add("probeFailures", u.probe_failures);
   return v;
 }
 

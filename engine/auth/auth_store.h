@@ -39,6 +39,30 @@ struct Credential {
   std::string email;
 };
 
+// One quota window as the provider last reported it (its rate-limit headers): -1 = not sent.
+struct QuotaWindow {
+  int64_t limit = -1;
+  int64_t remaining = -1;
+  int64_t reset_at = 0;  // when the window refills, ms since the epoch; 0 = not sent
+  bool known() const { return limit > 0 && remaining >= 0; }
+  bool operator==(const QuotaWindow&) const = default;
+};
+
+// What a provider said about a profile's quota on its latest answer (docs/rotation.md#quota_aware):
+// `usageStats.<id>.limits`, {"requests": {"limit", "remaining", "resetAt"}, "tokens": ...,
+// "inputTokens": ..., "outputTokens": ..., "at": ms}.
+struct ProviderLimits {
+  QuotaWindow requests, tokens, input_tokens, output_tokens;
+  int64_t reported_at = 0;  // when the answer came (the engine's clock)
+  bool empty() const { return !requests.known() && !tokens.known() && !input_tokens.known() && !output_tokens.known(); }
+  // The smallest share left, 0..1, over the windows with a limit; a window whose reset time has
+  // passed counts as full again. nullopt when no window has a limit.
+  std::optional<double> LeftFraction(int64_t now_ms) const;
+  // "requests 12/100, tokens 5000/80000" (full windows after their reset show their limit).
+  std::string Text(int64_t now_ms) const;
+  bool operator==(const ProviderLimits&) const = default;
+};
+
 // The health of one profile, `usageStats.<id>` in the store (OpenClaw's names where it has them).
 // Every piece of per-profile health lives here; the rules that change it are engine/auth/rotation.h.
 struct UsageStats {
@@ -58,6 +82,12 @@ struct UsageStats {
   // budget that stops this profile frees it (0 = none stops it) and which budget that is.
   int64_t budget_until = 0;
   std::string budget_reason;
+  // limits (modelpin's): the provider's quota on the latest answer that reported one.
+  std::optional<ProviderLimits> limits;
+  // lastProbeAt, probeFailures (modelpin's): the last probe of a disabled profile, and how many
+  // probes in a row failed (the next waits longer); docs/probing.md.
+  int64_t last_probe_at = 0;
+  int probe_failures = 0;
 
   bool operator==(const UsageStats&) const = default;
 };

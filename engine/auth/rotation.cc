@@ -32,10 +32,43 @@ std::optional<ErrorClass> ParseErrorClass(std::string_view name) {
   return std::nullopt;
 }
 
+bool Probeable(const UsageStats& u, int64_t now) {
+  return u.disabled_until > now &&
+         (u.disabled_reason == "auth" || u.disabled_reason == "billing" || u.disabled_reason == "budget");
+}
+
+bool ProbeDue(const UsageStats& u, const ProbePolicy& p, int64_t now, int64_t* due_at) {
+  if (!Probeable(u, now)) return false;
+  int64_t wait = std::max<int64_t>(p.interval_ms, 1);
+  for (int i = 0; i < u.probe_failures && wait < p.max_interval_ms; ++i) wait *= 2;
+  wait = std::min(wait, std::max(p.max_interval_ms, p.interval_ms));
+  int64_t at = std::max(u.last_failure_at, u.last_probe_at) + wait;
+  if (due_at) *due_at = at;
+  return now >= at;
+}
+
 void ApplyReport(const CallReport& r, const RotationPolicy& p, int64_t now, UsageStats& u) {
+  // The provider's latest word on the quota is kept whatever the answer was (a 429 carries it too).
+  if (r.limits && !r.limits->empty()) {
+    u.limits = r.limits;
+    if (!u.limits->reported_at) u.limits->reported_at = now;
+  }
+  if (r.probe) {
+    u.last_probe_at = now;
+    // A failing probe keeps the profile out as it was: no new counters, no longer disable; the
+    // next probe waits longer.
+    if (r.error != ErrorClass::kOk) {
+      u.probe_failures += 1;
+      return;
+    }
+  }
   if (r.error == ErrorClass::kOk) {
-    u.last_used = now;
-    u.use_count += 1;
+    u.probe_failures = 0;
+    // A probe is no use of the profile: round robin and least_used do not count it.
+    if (!r.probe) {
+      u.last_used = now;
+      u.use_count += 1;
+    }
     u.error_count = 0;
     u.failure_counts.clear();
     u.cooldown_until = 0;
@@ -110,10 +143,12 @@ int64_t CoolingUntil(const UsageStats& u, std::string_view model, int64_t now) {
 ProfileHealth DescribeHealth(const UsageStats& u, std::string_view model, int64_t now) {
   ProfileHealth h;
   h.errors = u.error_count;
+  if (u.limits) h.quota = u.limits->Text(now);
   if (u.disabled_until > now) {
     h.state = ProfileHealth::State::kDisabled;
     h.until = u.disabled_until;
     h.reason = u.disabled_reason;
+    h.failed_probes = u.probe_failures;
   } else if (u.cooldown_until > now) {
     h.state = ProfileHealth::State::kCooldown;
     h.until = u.cooldown_until;
@@ -165,6 +200,8 @@ std::string ProfileHealth::Text() const {
       break;
   }
   if (errors > 0) absl::StrAppend(&out, ", ", errors, errors == 1 ? " error" : " errors");
+  if (failed_probes > 0) absl::StrAppend(&out, ", ", failed_probes, failed_probes == 1 ? " failed probe" : " failed probes");
+  if (!quota.empty()) absl::StrAppend(&out, ", left: ", quota);
   return out;
 }
 

@@ -45,7 +45,20 @@ struct CallReport {
   std::optional<TokenUsage> usage{};
   // The model called ("provider/model"), whose catalog price gives the call's cost; "" = `model`.
   std::string billed_model{};
+  // What the provider said of the profile's quota on this answer (its rate-limit headers), kept
+  // as the profile's latest (UsageStats::limits); nullopt when it said nothing.
+  std::optional<ProviderLimits> limits{};
+  // The call was a probe of a disabled profile (docs/probing.md): success re-enables it as any
+  // success does; a failure keeps it out as it was and backs the next probe off.
+  bool probe = false;
 };
+
+// Whether a profile is waiting for a probe at `now`: disabled for "auth", "billing" or "budget",
+// and its wait passed: the interval after max(the failure, the last probe), doubled for each
+// probe in a row that failed (at most max_interval_ms). `*due_at` gets when it is (or was) due.
+bool ProbeDue(const UsageStats& u, const ProbePolicy& policy, int64_t now_ms, int64_t* due_at = nullptr);
+// Whether `u` is disabled for a reason probing can clear (see ProbeDue).
+bool Probeable(const UsageStats& u, int64_t now_ms);
 
 inline constexpr int64_t kFailureWindowMs = 24 * 3'600'000LL;
 // disabledUntil of a profile disabled until its credential changes (9999-12-31T23:59:59Z).
@@ -69,6 +82,8 @@ struct ProfileHealth {
   int64_t until = 0;     // end of the cooldown or disable
   std::string reason;    // disabledReason, the ineligibility, or the model cooling down
   int errors = 0;
+  std::string quota;     // the provider's reported quota, "requests 12/100, tokens 5000/80000"; "" when none
+  int failed_probes = 0;  // while disabled: probes in a row that failed (docs/probing.md)
 
   // "ok", "cooldown", "model cooldown", "disabled", "expired", "ineligible", "budget"
   std::string_view StateName() const;

@@ -74,7 +74,7 @@ absl::Status ReadRotation(const Reader& r, const Value& v, RotationPolicy* out) 
       auto s = ParseStrategy(name);
       if (!s)
         return r.file().Error(path, absl::StrCat("unknown strategy \"", name,
-                                                 "\" (expected round_robin, fill_first, least_used or random)"));
+                                                 "\" (expected round_robin, fill_first, least_used, random or quota_aware)"));
       out->strategy[provider == "*" ? provider : text::ToLower(provider)] = *s;
     }
   }
@@ -82,6 +82,34 @@ absl::Status ReadRotation(const Reader& r, const Value& v, RotationPolicy* out) 
     if (!seed->IsUint64()) return r.file().Error(base + ".seed", "expected a whole number");
     out->seed = seed->GetUint64();
   }
+  if (const Value* t = Reader::Get(v, "quotaThreshold")) {
+    if (!t->IsNumber() || t->GetDouble() < 0 || t->GetDouble() > 1)
+      return r.file().Error(base + ".quotaThreshold", "expected a share from 0 to 1 (0.2: under 20 % left)");
+    out->quota_threshold = t->GetDouble();
+  }
+  return absl::OkStatus();
+}
+
+// modelpin.probe: {"enabled": bool, "intervalMs": N, "timeoutMs": N, "maxTokens": N}.
+absl::Status ReadProbe(const Reader& r, const Value& v, ProbePolicy* out) {
+  const std::string base = "$.modelpin.probe";
+  RETURN_IF_ERROR(r.Object(v, base));
+  if (const Value* e = Reader::Get(v, "enabled")) {
+    ASSIGN_OR_RETURN(out->enabled, r.Bool(*e, base + ".enabled"));
+  }
+  auto whole = [&](const char* key, int64_t lo, int64_t hi, const char* what) -> absl::StatusOr<std::optional<int64_t>> {
+    const Value* x = Reader::Get(v, key);
+    if (x == nullptr) return std::optional<int64_t>();
+    if (!x->IsInt64() || x->GetInt64() < lo || x->GetInt64() > hi)
+      return r.file().Error(base + "." + key, absl::StrCat("expected ", what, " from ", lo, " to ", hi));
+    return std::optional<int64_t>(x->GetInt64());
+  };
+  ASSIGN_OR_RETURN(auto interval, whole("intervalMs", 1000, 7 * 86'400'000LL, "a number of milliseconds"));
+  if (interval) out->interval_ms = *interval;
+  ASSIGN_OR_RETURN(auto timeout, whole("timeoutMs", 100, 600'000, "a number of milliseconds"));
+  if (timeout) out->timeout_ms = *timeout;
+  ASSIGN_OR_RETURN(auto tokens, whole("maxTokens", 1, 4096, "a number of tokens"));
+  if (tokens) out->max_tokens = static_cast<int>(*tokens);
   return absl::OkStatus();
 }
 
@@ -493,6 +521,7 @@ absl::Status Config::Parser::Modelpin(const Value& root) const {
                                                              "\" (expected compat, prefix or fingerprint)"));
     }
     if (const Value* rot = Reader::Get(*mp, "rotation")) RETURN_IF_ERROR(ReadRotation(r, *rot, &c.rotation_));
+    if (const Value* probe = Reader::Get(*mp, "probe")) RETURN_IF_ERROR(ReadProbe(r, *probe, &c.probe_));
     if (const Value* s = Reader::Get(*mp, "store")) {
       ASSIGN_OR_RETURN(c.store_.url, r.String(*s, "$.modelpin.store"));
       // Left out, the sessions are in SQLite under the state dir; an empty URL is a mistake (a

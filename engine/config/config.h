@@ -133,6 +133,8 @@ class Config {
   const std::vector<Budget>& budgets() const { return budgets_; }
   // The catalog price of "provider/model", if its row has a `cost`.
   std::optional<ModelPrice> PriceOf(std::string_view provider_model) const;
+  // modelpin.probe: re-testing disabled profiles (docs/probing.md).
+  const ProbePolicy& probe() const { return probe_; }
   // Where sessions and auth health live (`modelpin.store`, `storePrefix`, `storeTimeoutMs`,
   // `storeWaitReplicas`):
   // an empty url is the local default (SQLite beside the state dir).
@@ -224,6 +226,7 @@ class Config {
   MaskingMode masking_ = MaskingMode::kCompat;
   RotationPolicy rotation_;
   std::vector<Budget> budgets_;
+  ProbePolicy probe_;
   StoreConfig store_;
   std::vector<WebhookConfig> webhooks_;
   // Views are built once at load; agents without an entry share `fallback_view_`.

@@ -5,7 +5,8 @@
 namespace modelpin {
 namespace {
 
-constexpr std::array<std::string_view, 4> kStrategyNames = {"round_robin", "fill_first", "least_used", "random"};
+constexpr std::array<std::string_view, 5> kStrategyNames = {"round_robin", "fill_first", "least_used", "random",
+                                                            "quota_aware"};
 
 }  // namespace
 

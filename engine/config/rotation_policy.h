@@ -19,6 +19,7 @@ enum class Strategy {
   kFillFirst,   // the base order, always from the top; a recovered profile is promoted back
   kLeastUsed,   // fewest successful calls first
   kRandom,      // a seeded shuffle (reproducible): seed, profile id and the provider's use count
+  kQuotaAware,  // stays on a profile while its reported quota is above the threshold, then the most left
 };
 std::string_view StrategyName(Strategy s);
 std::optional<Strategy> ParseStrategy(std::string_view name);
@@ -38,8 +39,21 @@ struct RotationPolicy {
   bool timeout_retry_once = false;  // "timeout": "retry_once": the first timeout leaves the profile first
   std::map<std::string, Strategy, std::less<>> strategy;  // by auth provider; "*" for every other
   uint64_t seed = 0;                // for Strategy::kRandom
+  // "quotaThreshold": for Strategy::kQuotaAware, the share of a quota window below which a
+  // profile is left for one with more (0.2: under 20 % of its requests or tokens).
+  double quota_threshold = 0.2;
 
   Strategy StrategyFor(std::string_view auth_provider) const;
+};
+
+// Config `modelpin.probe` (docs/probing.md): re-testing profiles disabled for auth, billing or
+// budget reasons with the cheapest request, so a fixed key comes back by itself.
+struct ProbePolicy {
+  bool enabled = false;            // "enabled": `modelpin serve` runs due probes itself
+  int64_t interval_ms = 600'000;   // "intervalMs": the wait after the disable or the last probe
+  int64_t max_interval_ms = 6 * 3'600'000LL;  // the backoff's cap
+  int64_t timeout_ms = 10'000;     // "timeoutMs": per probe request
+  int max_tokens = 1;              // "maxTokens": what a probe may ask the model for
 };
 
 }  // namespace modelpin

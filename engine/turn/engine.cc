@@ -312,6 +312,11 @@ bool ApplyTurnPins(TurnContext& ctx, const ModelRef& model, const AuthOrder& ord
     if (usable && order.strategy == Strategy::kFillFirst && order.ids.front() != *s.auth_profile_override &&
         !order.AllCooling())
       usable = false;
+    // quota_aware leaves a profile whose reported quota fell under the threshold for the one
+    // with the most left, the order's first (docs/rotation.md#quota_aware).
+    if (usable && !order.low_quota.empty() && order.ids.front() != *s.auth_profile_override &&
+        std::find(order.low_quota.begin(), order.low_quota.end(), *s.auth_profile_override) != order.low_quota.end())
+      usable = false;
     if (usable || order.ids.empty()) return done();
     changing(PinSource::kOrder);
   }

@@ -92,7 +92,7 @@ void EmitHealthChange(Engine& engine, const std::string& agent, const std::strin
       (before.error_count > 0 || before.cooldown_until > now || before.disabled_until > now ||
        !before.model_cooldowns.empty()) &&
       after.error_count == 0 && after.cooldown_until <= now && after.disabled_until <= now) {
-    emit(EventKind::kProfileRecovered, {{"after", "success"}, {"errors", std::to_string(before.error_count)}});
+    emit(EventKind::kProfileRecovered, {{"after", report.probe ? "probe" : "success"}, {"errors", std::to_string(before.error_count)}});
   }
 }
 

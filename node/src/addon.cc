@@ -499,7 +499,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   // reportOutcome(agent, session, profile, result) with result one of CallResult's five, or
-  // reportOutcome(agent, session, {profile, error, retryAfterMs, model}) as CallReport.
+  // reportOutcome(agent, session, {profile, error, retryAfterMs, model, limits, probe}) as CallReport.
   Napi::Value ReportOutcome(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string agent = StringArg(info, 0, "agent");
@@ -535,6 +535,45 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         if (!report.usage) report.usage.emplace();
         (*report.usage).*field = n.As<Napi::Number>().Int64Value();
       }
+      // limits: {requests: {limit, remaining, resetAt}, tokens, inputTokens, outputTokens}.
+      Napi::Value limits = r.Get("limits");
+      if (limits.IsObject()) {
+        ProviderLimits l;
+        Napi::Object lo = limits.As<Napi::Object>();
+        Napi::Array names = lo.GetPropertyNames();
+        for (uint32_t i = 0; i < names.Length(); ++i) {
+          std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+          QuotaWindow* w = name == "requests"       ? &l.requests
+                           : name == "tokens"       ? &l.tokens
+                           : name == "inputTokens"  ? &l.input_tokens
+                           : name == "outputTokens" ? &l.output_tokens
+                                                    : nullptr;
+          if (w == nullptr)
+            throw Napi::RangeError::New(env, "report.limits." + name +
+                                                 ": unknown window (expected requests, tokens, inputTokens, outputTokens)");
+          Napi::Value wv = lo.Get(name);
+          if (!wv.IsObject()) throw Napi::TypeError::New(env, "report.limits." + name + " must be an object");
+          Napi::Object wo = wv.As<Napi::Object>();
+          for (const char* field : {"limit", "remaining", "resetAt"}) {
+            Napi::Value v = wo.Get(field);
+            if (v.IsUndefined() || v.IsNull()) continue;
+            if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() < 0)
+              throw Napi::TypeError::New(env, "report.limits." + name + "." + field + " must be a number >= 0");
+            int64_t n = v.As<Napi::Number>().Int64Value();
+            if (std::string_view(field) == "limit") w->limit = n;
+            else if (std::string_view(field) == "remaining") w->remaining = n;
+            else w->reset_at = n;
+          }
+          if (!w->known() || w->remaining > w->limit)
+            throw Napi::RangeError::New(env, "report.limits." + name + ": expected limit > 0 and remaining from 0 to limit");
+        }
+        if (!l.empty()) report.limits = l;
+      } else if (!limits.IsUndefined() && !limits.IsNull()) {
+        throw Napi::TypeError::New(env, "report.limits must be an object");
+      }
+      Napi::Value probe = r.Get("probe");
+      if (probe.IsBoolean()) report.probe = probe.As<Napi::Boolean>().Value();
+      else if (!probe.IsUndefined() && !probe.IsNull()) throw Napi::TypeError::New(env, "report.probe must be a boolean");
     } else {
       report.profile_id = StringArg(info, 2, "profile");
       std::string name = StringArg(info, 3, "result");

@@ -54,6 +54,32 @@ py::dict SessionDict(const SessionState& s) {
 // the short form's "success" and "auth_error" (engine/turn/engine.h CallResult) for older bots.
 constexpr const char* kResultNames =
     "ok, rate_limit, overloaded, auth, billing, timeout, server_error or model_not_found";
+// report_outcome's `limits`: {"requests": {"limit", "remaining", "reset_at"}, "tokens", "input_tokens",
+// "output_tokens"}; a wrong name or value is a ValueError naming it.
+ProviderLimits LimitsOf(const std::map<std::string, std::map<std::string, int64_t>>& in) {
+  ProviderLimits l;
+  for (const auto& [name, fields] : in) {
+    QuotaWindow* w = name == "requests"        ? &l.requests
+                     : name == "tokens"        ? &l.tokens
+                     : name == "input_tokens"  ? &l.input_tokens
+                     : name == "output_tokens" ? &l.output_tokens
+                                               : nullptr;
+    if (w == nullptr)
+      throw py::value_error("limits: unknown window '" + name + "' (expected requests, tokens, input_tokens, output_tokens)");
+    for (const auto& [field, v] : fields) {
+      int64_t* slot = field == "limit" ? &w->limit : field == "remaining" ? &w->remaining
+                      : field == "reset_at" ? &w->reset_at : nullptr;
+      if (slot == nullptr)
+        throw py::value_error("limits['" + name + "']: unknown field '" + field + "' (expected limit, remaining, reset_at)");
+      if (v < 0) throw py::value_error("limits['" + name + "']['" + field + "'] must be 0 or more");
+      *slot = v;
+    }
+    if (!w->known() || w->remaining > w->limit)
+      throw py::value_error("limits['" + name + "']: expected limit > 0 and remaining from 0 to limit");
+  }
+  return l;
+}
+
 ErrorClass ParseResult(const std::string& result) {
   if (result == "success") return ErrorClass::kOk;
   if (result == "auth_error") return ErrorClass::kAuth;
@@ -317,7 +343,8 @@ PYBIND11_MODULE(_modelpin, m) {
              const std::string& result, int64_t retry_after_ms, const std::string& model,
              std::optional<int64_t> input_tokens, std::optional<int64_t> output_tokens,
              std::optional<int64_t> cache_read_tokens, std::optional<int64_t> cache_write_tokens,
-             const std::string& billed_model) {
+             const std::string& billed_model,
+             const std::optional<std::map<std::string, std::map<std::string, int64_t>>>& limits, bool probe) {
             CallReport report{profile, ParseResult(result), retry_after_ms, model};
             if (retry_after_ms < 0) throw py::value_error("retry_after_ms must be 0 or more");
             // Token counts (docs/usage-and-budgets.md): any of them given makes the call's usage.
@@ -333,6 +360,8 @@ PYBIND11_MODULE(_modelpin, m) {
               *report.usage = TokenUsage{input_tokens.value_or(0), output_tokens.value_or(0),
                                          cache_read_tokens.value_or(0), cache_write_tokens.value_or(0)};
             report.billed_model = billed_model;
+            if (limits) report.limits = LimitsOf(*limits);
+            report.probe = probe;
             if (!model.empty() && (model.find('/') == std::string::npos || model.front() == '/' || model.back() == '/'))
               throw py::value_error("model must be \"provider/model\" or \"\"; got '" + model + "'");
             py::gil_scoped_release unlocked;
@@ -344,11 +373,14 @@ PYBIND11_MODULE(_modelpin, m) {
           "'provider/model' when the failure concerns that model of the profile only. Recorded in the agent's auth "
           "store (or the shared store). input_tokens, output_tokens, cache_read_tokens, cache_write_tokens: the "
           "tokens the call used, priced as billed_model (default: model) from the catalog "
-          "(docs/usage-and-budgets.md). Runs without the GIL.",
+          "(docs/usage-and-budgets.md); limits: the provider's reported quota, {'requests': {'limit': 100, "
+          "'remaining': 12, 'reset_at': ms}, 'tokens': ..., 'input_tokens': ..., 'output_tokens': ...} (docs/rotation.md, "
+          "quota_aware); probe: the call was a probe of a disabled profile (docs/probing.md). Runs without the GIL.",
           py::arg("agent"), py::arg("session"), py::arg("profile"), py::arg("result"), py::kw_only(),
           py::arg("retry_after_ms") = 0, py::arg("model") = "", py::arg("input_tokens") = py::none(),
           py::arg("output_tokens") = py::none(), py::arg("cache_read_tokens") = py::none(),
-          py::arg("cache_write_tokens") = py::none(), py::arg("billed_model") = "")
+          py::arg("cache_write_tokens") = py::none(), py::arg("billed_model") = "", py::arg("limits") = py::none(),
+          py::arg("probe") = false)
       .def(
           "secret_for",
           [](Engine& engine, const std::string& agent, const std::string& profile) {

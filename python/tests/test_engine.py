@@ -62,6 +62,27 @@ def test_rate_limit_rotates_to_the_next_profile(state):
     assert usage[first[0]]["cooldownUntil"] > 0
 
 
+def test_reported_limits_are_kept_and_a_probe_reenables_a_disabled_profile(state):
+    engine = engine_on(state)
+    engine.report_outcome("main", "s", "anthropic:work", "ok",
+                          limits={"requests": {"limit": 100, "remaining": 12}, "tokens": {"limit": 80000, "remaining": 5000}})
+    path = state / "agents/main/agent/auth-profiles.json"
+    usage = json.loads(path.read_text())["usageStats"]["anthropic:work"]
+    assert usage["limits"]["requests"] == {"limit": 100, "remaining": 12}
+    engine.report_outcome("main", "s", "anthropic:work", "billing")
+    engine.report_outcome("main", "", "anthropic:work", "billing", probe=True)  # keeps it out
+    usage = json.loads(path.read_text())["usageStats"]["anthropic:work"]
+    assert usage["disabledUntil"] > 0 and usage["probeFailures"] == 1
+    engine.report_outcome("main", "", "anthropic:work", "ok", probe=True)
+    usage = json.loads(path.read_text())["usageStats"]["anthropic:work"]
+    assert "disabledUntil" not in usage and "probeFailures" not in usage
+    with pytest.raises(ValueError, match="calls"):
+        engine.report_outcome("main", "s", "anthropic:work", "ok", limits={"calls": {"limit": 1, "remaining": 1}})
+    with pytest.raises(ValueError, match="remaining from 0 to limit"):
+        engine.report_outcome("main", "s", "anthropic:work", "ok", limits={"requests": {"limit": 1, "remaining": 2}})
+    assert engine.handle("hello", session="s").route is not None  # answered after the errors
+
+
 def test_report_outcome_rejects_an_unknown_result(state):
     with pytest.raises(ValueError, match="rate_limit"):
         engine_on(state).report_outcome("main", "s", "anthropic:work", "slow")
