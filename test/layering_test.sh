@@ -6,6 +6,8 @@
 # A layer may include its own headers and those of any layer below it; plugins/, replay/ and
 # observe/ are siblings (none includes another), and so are the clients cli/, python/, examples/
 # and node/.
+# Both include forms count: "engine/turn/engine.h" and <modelpin/engine/turn/engine.h> (the form
+# test/rewrite_includes.sh writes; <modelpin/plugin_v1.h> and the like are sdk/).
 # Fails naming each file that includes a higher (or sibling) layer. Before checking the tree it
 # checks itself: a copy with one bad include must fail.
 set -euo pipefail
@@ -34,7 +36,8 @@ check() {
         echo "FAIL $file includes $inc (layer $top is not below $layer)"
         bad=$((bad + 1))
       fi
-    done < <(cd "$1" && grep -rHo '^#include "[^"]*"' "$layer" | sed 's/:#include "/:/; s/"$//' |
+    done < <(cd "$1" && grep -rHoE '^#include ("[^"]*"|<modelpin/[^>]*>)' "$layer" | sed -E 's/:#include ["<]/:/; s/[">]$//' |
+             sed -E "s#:modelpin/(${layers// /|})/#:\\1/#" |
              awk -F: '!($1 ~ "^sdk/" && $2 ~ "^modelpin/")')
   done
   [ "$bad" -eq 0 ]
@@ -44,10 +47,10 @@ check() {
 # (a sibling), must each be reported.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-self_check() {  # FILE INCLUDE
+self_check() {  # FILE INCLUDE [angle]
   rm -rf "$tmp/copy" && mkdir "$tmp/copy"
   for layer in $layers; do [ -d "$src/$layer" ] && cp -r "$src/$layer" "$tmp/copy/"; done
-  echo "#include \"$2\"" >> "$tmp/copy/$1"
+  if [ "${3:-}" = angle ]; then echo "#include <modelpin/$2>" >> "$tmp/copy/$1"; else echo "#include \"$2\"" >> "$tmp/copy/$1"; fi
   if check "$tmp/copy" > "$tmp/out"; then
     echo "FAIL self-check: $1 including $2 passed"; exit 1
   fi
@@ -61,6 +64,8 @@ self_check embed/open.cc cli/cli.h
 self_check service/api.cc cli/cli.h
 self_check observe/metrics.cc plugins/builtin.h
 self_check embed/open.cc calls/chat.h
+self_check base/text.cc engine/turn/engine.h angle
+self_check plugins/builtin.cc replay/replay.h angle
 
 check "$src"
 echo "layering: every include points down"
