@@ -32,6 +32,47 @@ def public_headers(inc):
     return tuple(suffixes), names
 
 
+def prune(corpus, public):
+    """Drops the types no kept function or variable reaches, and the declarations without a kept
+    symbol: abidiff reports nothing about them, and the baseline stays small."""
+    scopes = ("abi-instr", "namespace-decl")
+    top = {}  # id -> the top-level elements (children of an abi-instr or namespace) defining it
+    for scope in corpus.iter():
+        if scope.tag in scopes:
+            for el in scope:
+                if el.tag not in scopes:
+                    for sub in el.iter():  # a class's member types are reached through the class
+                        if sub.get("id"):
+                            top.setdefault(sub.get("id"), []).append(el)
+    refs = lambda el: {v for sub in el.iter() for k, v in sub.attrib.items()
+                       if k.endswith("-id") and k != "elf-symbol-id" and v in top}
+    seen, todo = set(), []
+    for el in corpus.iter():
+        if el.tag in ("function-decl", "var-decl") and el.get("elf-symbol-id") in public:
+            todo.extend(refs(el))
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        for el in top[i]:
+            todo.extend(refs(el) - seen)
+
+    def sweep(scope):
+        for el in list(scope):
+            if el.tag == "namespace-decl":
+                sweep(el)
+                if len(el) == 0:
+                    scope.remove(el)
+            elif el.get("id") is not None:
+                if not any(sub.get("id") in seen for sub in el.iter()):
+                    scope.remove(el)
+            elif el.tag in ("function-decl", "var-decl") and el.get("elf-symbol-id") not in public:
+                scope.remove(el)
+    for instr in corpus.iter("abi-instr"):
+        sweep(instr)
+
+
 def main(src, dst, inc):
     suffixes, names = public_headers(inc)
     tree = ET.parse(src)
@@ -69,6 +110,12 @@ def main(src, dst, inc):
             public.add(sym)
         else:
             drop.append(el)
+    # A constructor's or destructor's symbols are aliases of each other (C1/C2): all or none stay.
+    for table in corpus.findall("elf-function-symbols") + corpus.findall("elf-variable-symbols"):
+        for s in table:
+            group = {s.get("name")} | set(filter(None, s.get("alias", "").split(",")))
+            if group & public:
+                public |= group
     for el in drop:
         if el.get("elf-symbol-id") in public:
             continue
@@ -80,6 +127,7 @@ def main(src, dst, inc):
         for s in list(table):
             if s.get("name") not in public:
                 table.remove(s)
+    prune(corpus, public)
     for el in corpus.iter():
         for a in ("filepath", "line", "column", "comp-dir-path"):
             el.attrib.pop(a, None)
