@@ -10,6 +10,7 @@
       '<!(node -p "require(\'node-addon-api\').include_dir")',
       '<(modelpin_src)',
       '<(modelpin_src)/sdk',
+      '<(engine_build)/sdk',   # <modelpin/engine/...>: meson's link to this tree (meson.build)
       '<(engine_build)',
     ],
     'defines': [

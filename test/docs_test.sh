@@ -176,7 +176,7 @@ if [ -n "$build" ] && [ -n "$cxx" ]; then
   # Warnings are errors: an example that drops a Status ([[nodiscard]]) teaches the wrong thing.
   if [ ! -s "$tmp/body.cc" ]; then
     echo "FAIL README.md has no cpp block after <!-- cpp-example -->"; fail=1
-  elif "$cxx" -std=c++20 -fsyntax-only -Wall -Werror -I"$src" -I"$build" "$tmp/example.cc" 2>"$tmp/cc.err"; then
+  elif "$cxx" -std=c++20 -fsyntax-only -Wall -Werror -I"$build/sdk" -I"$src" -I"$src/sdk" -I"$build" "$tmp/example.cc" 2>"$tmp/cc.err"; then
     echo "ok   the README's C++ example compiles against the tree's headers"
   else
     echo "FAIL the README's C++ example does not compile:"; cat "$tmp/cc.err"; fail=1

@@ -28,9 +28,9 @@ for pc in modelpin modelpin-plugin; do
 done
 export PKG_CONFIG_PATH="$tmp/pc"
 inc=$(find "$tmp/dest" -type d -name include | head -1)
-if find "$tmp/dest" -name 'libmodelpin.so.0' | grep -q .; then ok "versioned soname libmodelpin.so.0"; else bad "libmodelpin.so.0 installed"; fi
-soname=$(objdump -p "$(find "$tmp/dest" -name 'libmodelpin.so.0.*' | head -1)" | awk '/SONAME/ {print $2}')
-[ "$soname" = libmodelpin.so.0 ] && ok "SONAME is libmodelpin.so.0" || bad "SONAME is \"$soname\""
+if find "$tmp/dest" -name 'libmodelpin.so.1' | grep -q .; then ok "versioned soname libmodelpin.so.1"; else bad "libmodelpin.so.1 installed"; fi
+soname=$(objdump -p "$(find "$tmp/dest" -name 'libmodelpin.so.1.*' | head -1)" | awk '/SONAME/ {print $2}')
+[ "$soname" = libmodelpin.so.1 ] && ok "SONAME is libmodelpin.so.1" || bad "SONAME is \"$soname\""
 [ -z "$(find "$inc" -name status_macros.h -o -name json_file.h -o -name 'text*.h' -o -name catalog.h \
         -o -name replay.h -o -name model_plugin.h)" ] &&
   ok "internal headers are not installed" || bad "internal headers installed: $(find "$inc" -name '*.h' | sed "s|$inc/||" | tr '\n' ' ')"
@@ -40,7 +40,7 @@ missing=""
 while IFS= read -r h; do
   while IFS= read -r i; do
     [ -e "$inc/modelpin/$i" ] || [ -e "$inc/$i" ] || missing+=" $h -> $i"
-  done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$h" | grep -E '^(base|engine|grammar|plugins|replay|observe|embed|calls|modelpin)/')
+  done < <(sed -n 's/^#include ["<]\([^">]*\)[">].*/\1/p' "$h" | grep -E '^(base|engine|grammar|plugins|replay|observe|embed|calls|modelpin)/')
 done < <(find "$inc" -name '*.h' -o -name '*.hpp')
 [ -z "$missing" ] && ok "installed headers include only installed headers" || bad "unresolved includes:$missing"
 macros=$(grep -rhoE '^#define [A-Za-z_][A-Za-z0-9_]*' "$inc" | awk '{print $2}' | grep -v '^MODELPIN_' || true)

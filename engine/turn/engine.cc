@@ -1,4 +1,4 @@
-#include "engine/turn/engine.h"
+#include "engine/turn/engine_impl.h"
 
 #include <sys/stat.h>
 
@@ -63,7 +63,7 @@ const AuthOrder& TurnContext::OrderFor(const std::string& provider, std::string_
   return it->second;
 }
 
-Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options)
+EngineImpl::EngineImpl(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options)
     : config_(std::move(config)), sessions_(std::move(sessions)), options_(std::move(options)) {
   clock_ = options_.clock ? options_.clock : std::make_shared<SystemClock>();
   health_ = options_.auth_health;
@@ -75,9 +75,9 @@ Engine::Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOpti
   created_ms_ = clock_->NowMs();
 }
 
-Engine::~Engine() = default;
+EngineImpl::~EngineImpl() = default;
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::unique_ptr<SessionStore> sessions,
+absl::StatusOr<std::unique_ptr<EngineImpl>> EngineImpl::Create(Config config, std::unique_ptr<SessionStore> sessions,
                                                        EngineOptions options) {
   if (!sessions) sessions = std::make_unique<MemorySessionStore>();
   std::string dotenv = options.state_dir.empty() ? "" : options.state_dir + "/.env";
@@ -91,12 +91,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Config config, std::uniqu
     ASSIGN_OR_RETURN(std::shared_ptr<const Plugin> plugin, LoadPlugin(path, &config));
     RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
   }
-  auto engine = std::unique_ptr<Engine>(new Engine(std::move(config), std::move(sessions), std::move(options)));
+  auto engine = std::unique_ptr<EngineImpl>(new EngineImpl(std::move(config), std::move(sessions), std::move(options)));
   engine->env_ = std::move(env);
   return engine;
 }
 
-absl::StatusOr<std::string> Engine::SecretFor(const std::string& agent_id, const std::string& profile_id) {
+absl::StatusOr<std::string> EngineImpl::SecretFor(const std::string& agent_id, const std::string& profile_id) {
   if (profile_id.rfind("env:", 0) == 0) {
     for (const auto& c : env_.all())
       if (c.ProfileId() == profile_id) return c.value;
@@ -109,16 +109,16 @@ absl::StatusOr<std::string> Engine::SecretFor(const std::string& agent_id, const
   return c->secret;
 }
 
-std::string Engine::ResolveAgent(const std::string& agent_id) const {
+std::string EngineImpl::ResolveAgent(const std::string& agent_id) const {
   return agent_id.empty() ? config_.DefaultAgentId() : text::ToLower(agent_id);
 }
 
-std::string Engine::OwnAuthStorePath(const std::string& agent_id) const {
+std::string EngineImpl::OwnAuthStorePath(const std::string& agent_id) const {
   if (options_.state_dir.empty()) return "";
   return absl::StrCat(options_.state_dir, "/agents/", agent_id, "/agent/auth-profiles.json");
 }
 
-std::string Engine::EffectiveAuthStorePath(const std::string& agent_id) const {
+std::string EngineImpl::EffectiveAuthStorePath(const std::string& agent_id) const {
   std::string own = OwnAuthStorePath(agent_id);
   if (own.empty()) return own;
   struct stat st;
@@ -126,18 +126,18 @@ std::string Engine::EffectiveAuthStorePath(const std::string& agent_id) const {
   return OwnAuthStorePath(config_.DefaultAgentId());
 }
 
-std::string Engine::DisplayPath(const std::string& path) {
+std::string EngineImpl::DisplayPath(const std::string& path) {
   const char* home = std::getenv("HOME");
   if (home && *home && path.rfind(home, 0) == 0 && (path.size() == strlen(home) || path[strlen(home)] == '/'))
     return "~" + path.substr(strlen(home));
   return path;
 }
 
-absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const std::string& agent_id) {
+absl::StatusOr<std::shared_ptr<const EngineImpl::AgentCache>> EngineImpl::Agent(const std::string& agent_id) {
   return Agent(agent_id, clock_->NowMs());
 }
 
-absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const std::string& agent_id, int64_t now) {
+absl::StatusOr<std::shared_ptr<const EngineImpl::AgentCache>> EngineImpl::Agent(const std::string& agent_id, int64_t now) {
   auto fresh = [&](const AgentCache& c) {
     int64_t checked = c.checked_at.load(std::memory_order_relaxed);
     return now >= checked && now - checked < options_.auth_recheck_ms && now < c.orders->ValidUntil();
@@ -213,41 +213,41 @@ absl::StatusOr<std::shared_ptr<const Engine::AgentCache>> Engine::Agent(const st
   return std::shared_ptr<const AgentCache>(cache);
 }
 
-void Engine::Recheck(const std::string& agent_id) const {
+void EngineImpl::Recheck(const std::string& agent_id) const {
   std::shared_lock lock(agents_mu_);
   if (auto it = agents_.find(ResolveAgent(agent_id)); it != agents_.end())
     it->second->checked_at.store(std::numeric_limits<int64_t>::min() / 2, std::memory_order_relaxed);
 }
 
-absl::StatusOr<std::shared_ptr<const AuthStore>> Engine::Auth(const std::string& agent_id) {
+absl::StatusOr<std::shared_ptr<const AuthStore>> EngineImpl::Auth(const std::string& agent_id) {
   ASSIGN_OR_RETURN(auto c, Agent(ResolveAgent(agent_id)));
   return c->auth;
 }
 
-absl::StatusOr<std::shared_ptr<const ModelResolver>> Engine::Resolver(const std::string& agent_id) {
+absl::StatusOr<std::shared_ptr<const ModelResolver>> EngineImpl::Resolver(const std::string& agent_id) {
   ASSIGN_OR_RETURN(auto c, Agent(ResolveAgent(agent_id)));
   return c->resolver;
 }
 
-absl::Status Engine::FlushSessions() { return sessions_->Flush(); }
+absl::Status EngineImpl::FlushSessions() { return sessions_->Flush(); }
 
-absl::StatusOr<SessionState> Engine::Session(const std::string& agent_id, const std::string& session_key) {
+absl::StatusOr<SessionState> EngineImpl::Session(const std::string& agent_id, const std::string& session_key) {
   std::string agent = ResolveAgent(agent_id);
   return sessions_->Get(agent, session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key);
 }
 
-absl::StatusOr<std::vector<std::string>> Engine::SessionKeys(const std::string& agent_id) {
+absl::StatusOr<std::vector<std::string>> EngineImpl::SessionKeys(const std::string& agent_id) {
   return sessions_->Keys(ResolveAgent(agent_id));
 }
 
-absl::Status Engine::ResetSession(const std::string& agent_id, const std::string& session_key) {
+absl::Status EngineImpl::ResetSession(const std::string& agent_id, const std::string& session_key) {
   std::string agent = ResolveAgent(agent_id);
   std::string key = session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key;
   std::lock_guard<std::mutex> session_lock(SessionLock(agent, key));
   return sessions_->Put(agent, key, SessionState{});
 }
 
-absl::Status Engine::CheckStores() {
+absl::Status EngineImpl::CheckStores() {
   std::string agent = ResolveAgent("");
   SessionState probe;
   uint64_t version = 0;
@@ -256,7 +256,7 @@ absl::Status Engine::CheckStores() {
   return absl::OkStatus();
 }
 
-std::mutex& Engine::SessionLock(const std::string& agent, const std::string& key) {
+std::mutex& EngineImpl::SessionLock(const std::string& agent, const std::string& key) {
   // The key alone picks the lock: two agents' sessions of one key share one (rare, harmless),
   // and a turn hashes one string instead of two.
   (void)agent;
@@ -643,7 +643,7 @@ bool RouteText(TurnContext& ctx, const RouteRule* rule, std::string_view body, s
 
 }  // namespace
 
-absl::StatusOr<Outcome> Engine::Handle(const InboundMessage& message) {
+absl::StatusOr<Outcome> EngineImpl::Handle(const InboundMessage& message) {
   Outcome out;
   RETURN_IF_ERROR(Handle(message, out));
   return out;
@@ -694,7 +694,7 @@ namespace {
 }
 }  // namespace
 
-absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
+absl::Status EngineImpl::Handle(const InboundMessage& message, Outcome& out) {
   // A session another process changed after this turn read it is refused by the store's
   // version-checked write; the turn then runs again on the fresh state (RetryContended).
   absl::Status st = HandleTurn(message, out);
@@ -715,7 +715,7 @@ absl::Status Engine::Handle(const InboundMessage& message, Outcome& out) {
 // trip: a turn that stores a change does it with a version-checked write, and a command that
 // stores nothing (its reply describes the session: /model status) confirms the version instead.
 // Either answers Aborted when another process changed the session, and the turn runs again.
-absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
+absl::Status EngineImpl::HandleTurn(const InboundMessage& message, Outcome& out) {
   TurnStore ts;
   RETURN_IF_ERROR(HandleTurnOnce(message, out, ts));
   if (!ts.plain && !ts.wrote) RETURN_IF_ERROR(sessions_->Confirm(out.agent_id, out.session_key, ts.version));
@@ -723,14 +723,14 @@ absl::Status Engine::HandleTurn(const InboundMessage& message, Outcome& out) {
   return absl::OkStatus();
 }
 
-absl::Status Engine::TurnStore::Put(SessionStore& store, const Outcome& out, const SessionState& state) {
+absl::Status EngineImpl::TurnStore::Put(SessionStore& store, const Outcome& out, const SessionState& state) {
   wrote = true;
   return store.PutIfVersion(out.agent_id, out.session_key, state, version);
 }
 
 // One turn, as its steps: name it, read its session, end lapsed pins, then plugin.h's steps
 // (directives, a command, else a route), and store the session if it changed.
-absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
+absl::Status EngineImpl::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
   NameTurn(message, ResolveAgent(message.agent_id), out);
   const int64_t now = clock_->NowMs();
   ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id, now));
@@ -822,7 +822,7 @@ absl::Status Engine::HandleTurnOnce(const InboundMessage& message, Outcome& out,
   return absl::OkStatus();
 }
 
-absl::Status Engine::Inspect(const std::string& agent_id, const std::string& session_key,
+absl::Status EngineImpl::Inspect(const std::string& agent_id, const std::string& session_key,
                              const std::function<void(TurnContext&)>& fn) {
   std::string agent = ResolveAgent(agent_id);
   std::string key = session_key.empty() ? absl::StrCat("agent:", agent, ":main") : session_key;
@@ -844,14 +844,14 @@ absl::Status Engine::Inspect(const std::string& agent_id, const std::string& ses
   return absl::OkStatus();
 }
 
-absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
+absl::Status EngineImpl::ReportOutcome(const std::string& agent_id, const std::string& session_key,
                                    const std::string& profile_id, CallResult result) {
   static constexpr ErrorClass kClass[] = {ErrorClass::kOk, ErrorClass::kAuth, ErrorClass::kRateLimit,
                                           ErrorClass::kBilling, ErrorClass::kTimeout};
   return ReportOutcome(agent_id, session_key, CallReport{profile_id, kClass[static_cast<int>(result)], 0, ""});
 }
 
-absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::string& session_key,
+absl::Status EngineImpl::ReportOutcome(const std::string& agent_id, const std::string& session_key,
                                    const CallReport& report) {
   std::string agent = ResolveAgent(agent_id);
   std::string path = EffectiveAuthStorePath(agent);
@@ -966,7 +966,7 @@ absl::Status Engine::ReportOutcome(const std::string& agent_id, const std::strin
   return absl::OkStatus();
 }
 
-std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std::string& agent_id,
+std::vector<std::pair<std::string, ProfileHealth>> EngineImpl::RouteHealth(const std::string& agent_id,
                                                                         const Route& route) {
   std::vector<std::pair<std::string, ProfileHealth>> out;
   int64_t now = clock_->NowMs();
@@ -999,7 +999,7 @@ std::vector<std::pair<std::string, ProfileHealth>> Engine::RouteHealth(const std
   return out;
 }
 
-void Engine::Simulate(std::shared_ptr<const Clock> clock) {
+void EngineImpl::Simulate(std::shared_ptr<const Clock> clock) {
   std::unique_lock lock(agents_mu_);
   clock_ = std::move(clock);
   created_ms_ = clock_->NowMs();

@@ -18,14 +18,10 @@
 #ifndef MODELPIN_ENGINE_TURN_ENGINE_H_
 #define MODELPIN_ENGINE_TURN_ENGINE_H_
 
-#include <array>
-#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -119,16 +115,13 @@ struct Outcome {
   std::optional<Route> route;         // set when the text goes on to the model
 };
 
-class Engine;
-// Internal: the events of one reported outcome (cooldown_started, profile_disabled,
-// profile_recovered), sent to engine.events(); engine/turn/engine_events.cc, called by
-// Engine::ReportOutcome with the profile's health before and after the rule ran.
-void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
-                      const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now);
-
 // The short form of a call's result (the error classes of CallReport are richer).
 enum class CallResult { kSuccess, kAuthError, kRateLimit, kBilling, kTimeout };
 
+class EngineImpl;  // engine/turn/engine_impl.h, not installed
+
+// The public handle of an engine: one pointer to its implementation, so members can change
+// without changing libmodelpin's ABI (docs/embedding.md, "API and ABI policy").
 class Engine {
  public:
   // An engine over `config` and `sessions` (nullptr: sessions in memory). Fails when the state
@@ -166,25 +159,25 @@ class Engine {
   void Simulate(std::shared_ptr<const Clock> clock);
 
   // The config the engine was created with.
-  const Config& config() const { return config_; }
+  const Config& config() const;
   // Credentials from the environment and <state>/.env, and warnings about them (file modes).
-  const EnvCredentials& env() const { return env_; }
+  const EnvCredentials& env() const;
   // The secret behind a profile id of a route ("anthropic:work" or "env:ANTHROPIC_API_KEY"), for
   // the bot's model call. Never log it.
   absl::StatusOr<std::string> SecretFor(const std::string& agent_id, const std::string& profile_id);
   // The plugins this engine runs (EngineOptions::plugins, then plugins.load), with their
   // commands' metadata: for help, completion and command lists.
-  const PluginRegistry& plugins() const { return plugins_; }
+  const PluginRegistry& plugins() const;
   // The engine's clock, in ms since the epoch.
-  int64_t NowMs() const { return clock_->NowMs(); }
+  int64_t NowMs() const;
   // Where auth health lives (EngineOptions::auth_health, else the auth store file): what a
   // command that resets health (`models auth cooldowns clear`) must write to.
-  AuthHealthStore& auth_health() const { return *health_; }
+  AuthHealthStore& auth_health() const;
   // The agent a message for `agent_id` goes to: lower-cased, "" = the config's default agent.
   std::string ResolveAgent(const std::string& agent_id) const;
   // The sink of EngineOptions::events (nullptr when none): for a store's failover hook
   // (EmitStoreFailover) and other layers' events.
-  EventSink* events() const { return events_; }
+  EventSink* events() const;
 
   // Makes the next message of `agent_id` look at its auth store and shared health again, before
   // the usual recheck interval: for tools that just changed them (cooldowns cleared, an order
@@ -218,63 +211,8 @@ class Engine {
   static std::string DisplayPath(const std::string& path);
 
  private:
-  Engine(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options);
-  // What a turn needs of an agent, built when its auth store changes on disk or a cooldown or
-  // expiry passes; shared read-only between threads.
-  struct AgentCache {
-    std::shared_ptr<const AuthStore> auth;
-    std::shared_ptr<const ModelResolver> resolver;
-    std::unique_ptr<AuthOrderMemo> orders;
-    const AgentView* view = nullptr;  // config_.Agent(id)
-    std::string auth_path;
-    std::string store_label;  // auth_path as shown in replies
-    int64_t mtime_ns = -1;
-    int64_t size = -1;
-    uint64_t health_version = 0;  // of a shared health store
-    std::atomic<int64_t> checked_at{0};
-  };
-  absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id);
-  absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id, int64_t now_ms);
-  absl::Status HandleTurn(const InboundMessage& message, Outcome& out);
-  // What a turn did with its session in the store: the version it read, whether it wrote.
-  struct TurnStore {
-    uint64_t version = 0;
-    bool plain = false;  // an ordinary message: served from the cache, nothing to confirm
-    bool wrote = false;
-    // With an event sink only: the selection before a turn with directives (pin_changed). A
-    // pointer: an ordinary message's TurnStore stays a few words to set up.
-    std::unique_ptr<PinSelection> before;
-    absl::Status Put(SessionStore& store, const Outcome& out, const SessionState& state);
-  };
-  absl::Status HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts);
-  std::mutex& SessionLock(const std::string& agent, const std::string& key);
-  // Events (engine/events/events.h), only called when a sink is set. A turn's pin change and
-  // fallback, after it is stored:
-  void EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now);
-  // Cooldowns and disables of `store` that ran out since this engine started and were not yet
-  // announced: cooldown_ended, profile_recovered (built when an agent's cache is rebuilt, which
-  // happens when one runs out; under agents_mu_, sent after it is released).
-  std::vector<Event> LapsedHealth(const std::string& agent, const AuthStore& store, int64_t now);
-  void Emit(Event event);
-
-  Config config_;
-  EnvCredentials env_;
-  std::unique_ptr<SessionStore> sessions_;
-  EngineOptions options_;
-  std::shared_ptr<AuthHealthStore> health_;
-  std::shared_ptr<const Clock> clock_;
-  bool strict_;
-  PluginRegistry plugins_;
-  mutable std::shared_mutex agents_mu_;
-  std::map<std::string, std::shared_ptr<AgentCache>> agents_;
-  std::array<std::mutex, 64> session_locks_;
-  // Simulate(): auth stores changed in memory, by path.
-  bool simulated_ = false;
-  std::map<std::string, std::shared_ptr<const AuthStore>> simulated_auth_;
-  EventSink* events_ = nullptr;  // options_.events
-  int64_t created_ms_ = 0;
-  // The end of each cooldown or disable already announced, by "<agent>\n<profile>[\n<model>]".
-  std::map<std::string, int64_t> announced_;
+  explicit Engine(std::unique_ptr<EngineImpl> impl);
+  std::unique_ptr<EngineImpl> impl_;
 };
 
 }  // namespace modelpin

@@ -9,19 +9,19 @@
 #include "base/clock.h"
 #include "engine/auth/auth_order.h"
 #include "engine/events/events.h"
-#include "engine/turn/engine.h"
+#include "engine/turn/engine_impl.h"
 
 namespace modelpin {
 
 // The engine's events (Engine members, kept here so the turn code holds only one-line hooks:
 // engine.cc). None of this runs without a sink.
 
-void Engine::Emit(Event event) {
+void EngineImpl::Emit(Event event) {
   if (event.id.empty()) event.id = NewEventId();
   events_->OnEvent(event);
 }
 
-void Engine::EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now) {
+void EngineImpl::EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now) {
   // pin_changed: a turn with directives compares its selection with the one it read; an
   // ordinary message changes pins only by the route's rules (or a scoped pin running out), and
   // those record the change in the pin history, whose last event says what it was.
@@ -61,7 +61,7 @@ void Engine::EmitTurnEvents(const Outcome& out, const TurnStore& ts, int64_t now
   }
 }
 
-void EmitHealthChange(Engine& engine, const std::string& agent, const std::string& session, const CallReport& report,
+void EmitHealthChange(EngineImpl& engine, const std::string& agent, const std::string& session, const CallReport& report,
                       const std::string& provider, const UsageStats& before, const UsageStats& after, int64_t now) {
   EventSink* sink = engine.events();
   auto emit = [&](EventKind kind, std::vector<std::pair<std::string, std::string>> fields) {
@@ -96,7 +96,7 @@ void EmitHealthChange(Engine& engine, const std::string& agent, const std::strin
   }
 }
 
-std::vector<Event> Engine::LapsedHealth(const std::string& agent, const AuthStore& store, int64_t now) {
+std::vector<Event> EngineImpl::LapsedHealth(const std::string& agent, const AuthStore& store, int64_t now) {
   std::vector<Event> out;
   // Only what runs out while this engine runs: a cooldown that ended before it started is old
   // news. Each end is announced once per engine (another process announces its own).
