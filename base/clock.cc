@@ -1,4 +1,4 @@
-#include "base/clock.h"
+#include <modelpin/base/clock.h>
 
 #include <cctype>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "base/digest.h"
+#include <modelpin/base/digest.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "base/file_io.h"
+#include <modelpin/base/file_io.h>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
+#include <modelpin/base/status_macros.h>
 
 namespace modelpin {
 

@@ -1,9 +1,9 @@
-#include "base/json_file.h"
+#include <modelpin/base/json_file.h>
 
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
+#include <modelpin/base/status_macros.h>
 #include "rapidjson/error/en.h"
 #include "rapidjson/prettywriter.h"
 #include "rapidjson/reader.h"

@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "base/file_io.h"
+#include <modelpin/base/file_io.h>
 #include "rapidjson/document.h"
 
 namespace modelpin {

@@ -1,9 +1,9 @@
-#include "base/json_text.h"
+#include <modelpin/base/json_text.h>
 
 #include <cstdint>
 #include <cstring>
 
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "base/text_internal.h"
+#include <modelpin/base/text_internal.h>
 
 namespace modelpin::text {
 namespace {

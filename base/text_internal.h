@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin::text {
 

@@ -33,14 +33,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "base/json_file.h"
-#include "base/json_text.h"
-#include "engine/config/config.h"
-#include "engine/models/resolver.h"
-#include "engine/sessions/session.h"
-#include "engine/turn/engine.h"
-#include "grammar/directive.h"
-#include "plugins/builtin.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/json_text.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/models/resolver.h>
+#include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/grammar/directive.h>
+#include <modelpin/plugins/builtin.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

@@ -14,10 +14,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/proc_status.h"
-#include "engine/config/config.h"
-#include "engine/sessions/session.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/builtin.h>
 
 namespace {
 

@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/sessions/redis_store.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/builtin.h>
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "calls/chat.h"
+#include <modelpin/calls/chat.h>
 
 #include "absl/strings/str_cat.h"
 

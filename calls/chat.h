@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "calls/model_call.h"
-#include "engine/turn/engine.h"
+#include <modelpin/calls/model_call.h>
+#include <modelpin/engine/turn/engine.h>
 
 namespace modelpin {
 

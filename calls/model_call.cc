@@ -1,4 +1,4 @@
-#include "calls/model_call.h"
+#include <modelpin/calls/model_call.h>
 
 #include <algorithm>
 
@@ -11,8 +11,8 @@
 #include <charconv>
 
 #include "absl/strings/match.h"
-#include "base/clock.h"
-#include "base/text.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/base/text.h>
 
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/auth/rotation.h"
-#include "engine/config/config.h"
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/config.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "calls/probe.h"
+#include <modelpin/calls/probe.h>
 
 #include <algorithm>
 #include <atomic>
@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "calls/chat.h"
-#include "calls/model_call.h"
-#include "engine/auth/auth_order.h"
+#include <modelpin/calls/chat.h>
+#include <modelpin/calls/model_call.h>
+#include <modelpin/engine/auth/auth_order.h>
 
 namespace modelpin {
 

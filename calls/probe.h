@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/turn/engine.h"
+#include <modelpin/engine/turn/engine.h>
 
 namespace modelpin {
 

@@ -19,12 +19,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "base/clock.h"
-#include "base/text.h"
-#include "cli/cli.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/rotation.h"
-#include "engine/auth/usage.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/base/text.h>
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/usage.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

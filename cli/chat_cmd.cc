@@ -8,12 +8,12 @@
 #include <string>
 
 #include "absl/strings/str_join.h"
-#include "base/text.h"
-#include "cli/cli.h"
-#include "cli/line_editor.h"
-#include "engine/turn/plugin_loader.h"
-#include "plugins/builtin.h"
-#include "plugins/commands/commands_plugin.h"
+#include <modelpin/base/text.h>
+#include <modelpin/cli/cli.h>
+#include <modelpin/cli/line_editor.h>
+#include <modelpin/engine/turn/plugin_loader.h>
+#include <modelpin/plugins/builtin.h>
+#include <modelpin/plugins/commands/commands_plugin.h>
 
 namespace modelpin::cli {
 

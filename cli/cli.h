@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/turn/agent_store.h"
-#include "embed/open.h"
-#include "engine/turn/engine.h"
+#include <modelpin/engine/turn/agent_store.h>
+#include <modelpin/embed/open.h>
+#include <modelpin/engine/turn/engine.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

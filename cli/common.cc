@@ -1,4 +1,4 @@
-#include "cli/cli.h"
+#include <modelpin/cli/cli.h>
 
 #include <algorithm>
 #include <charconv>
@@ -7,9 +7,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "base/json_file.h"
-#include "base/status_macros.h"
-#include "embed/open.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/status_macros.h>
+#include <modelpin/embed/open.h>
 
 namespace modelpin::cli {
 

@@ -8,12 +8,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "base/json_file.h"
-#include "cli/cli.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/rotation.h"
-#include "engine/sessions/redis_store.h"
-#include "plugins/model/views.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/plugins/model/views.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

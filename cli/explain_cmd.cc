@@ -1,8 +1,8 @@
 #include <iostream>
 
 #include "absl/strings/str_join.h"
-#include "cli/cli.h"
-#include "plugins/model/explain.h"
+#include <modelpin/cli/cli.h>
+#include <modelpin/plugins/model/explain.h>
 
 namespace modelpin::cli {
 

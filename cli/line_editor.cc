@@ -1,4 +1,4 @@
-#include "cli/line_editor.h"
+#include <modelpin/cli/line_editor.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli.h"
+#include <modelpin/cli/cli.h>
 
 namespace {
 

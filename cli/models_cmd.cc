@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "cli/cli.h"
+#include <modelpin/cli/cli.h>
 
 namespace modelpin::cli {
 

@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "absl/strings/str_join.h"
-#include "cli/cli.h"
-#include "engine/turn/agent_store.h"
-#include "base/status_macros.h"
-#include "base/text.h"
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/turn/agent_store.h>
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "absl/strings/str_join.h"
-#include "cli/cli.h"
-#include "engine/turn/agent_store.h"
-#include "engine/auth/auth_order.h"
-#include "base/text.h"
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/turn/agent_store.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/base/text.h>
 
 namespace modelpin::cli {
 namespace {

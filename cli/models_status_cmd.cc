@@ -8,11 +8,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
-#include "calls/probe.h"
-#include "cli/cli.h"
-#include "engine/turn/agent_store.h"
-#include "engine/auth/auth_order.h"
-#include "plugins/model/views.h"
+#include <modelpin/calls/probe.h>
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/turn/agent_store.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/plugins/model/views.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

@@ -10,10 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/json_file.h"
-#include "cli/cli.h"
-#include "replay/replay.h"
-#include "replay/timeline.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/cli/cli.h>
+#include <modelpin/replay/replay.h>
+#include <modelpin/replay/timeline.h>
 
 namespace modelpin::cli {
 

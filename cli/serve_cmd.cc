@@ -8,14 +8,14 @@
 #include <sstream>
 
 #include "absl/strings/numbers.h"
-#include "cli/cli.h"
-#include "engine/auth/env_credentials.h"
-#include "base/json_file.h"
-#include "observe/webhooks.h"
-#include "service/api.h"
-#include "service/console.h"
-#include "service/prober.h"
-#include "service/server.h"
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/auth/env_credentials.h>
+#include <modelpin/base/json_file.h>
+#include <modelpin/observe/webhooks.h>
+#include <modelpin/service/api.h>
+#include <modelpin/service/console.h>
+#include <modelpin/service/prober.h>
+#include <modelpin/service/server.h>
 
 namespace modelpin::cli {
 namespace {

@@ -3,9 +3,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
-#include "cli/cli.h"
-#include "engine/sessions/redis_store.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/sessions/redis_store.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

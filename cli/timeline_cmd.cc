@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "base/clock.h"
-#include "base/json_file.h"
-#include "cli/cli.h"
-#include "engine/auth/env_credentials.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/base/json_file.h>
+#include <modelpin/cli/cli.h>
+#include <modelpin/engine/auth/env_credentials.h>
 
 namespace modelpin::cli {
 namespace {

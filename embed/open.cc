@@ -1,12 +1,12 @@
-#include "embed/open.h"
+#include <modelpin/embed/open.h>
 
 #include <cstdlib>
 
-#include "base/json_file.h"
-#include "base/status_macros.h"
-#include "engine/sessions/redis_store.h"
-#include "engine/turn/plugin_loader.h"
-#include "plugins/builtin.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/status_macros.h>
+#include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/turn/plugin_loader.h>
+#include <modelpin/plugins/builtin.h>
 
 namespace modelpin {
 

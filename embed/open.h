@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "base/clock.h"
-#include "engine/turn/engine.h"
-#include "engine/events/events.h"
-#include "engine/turn/plugin.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/engine/events/events.h>
+#include <modelpin/engine/turn/plugin.h>
 
 namespace modelpin {
 

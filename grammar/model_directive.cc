@@ -14,11 +14,11 @@
 
 #include <tao/pegtl.hpp>
 
-#include "base/text.h"
-#include "base/text_internal.h"
-#include "grammar/directive.h"
-#include "grammar/model_grammar.h"
-#include "grammar/word_bounds.h"
+#include <modelpin/base/text.h>
+#include <modelpin/base/text_internal.h>
+#include <modelpin/grammar/directive.h>
+#include <modelpin/grammar/model_grammar.h>
+#include <modelpin/grammar/word_bounds.h>
 
 namespace modelpin::grammar {
 namespace {

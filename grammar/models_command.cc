@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/text.h"
-#include "grammar/directive.h"
+#include <modelpin/base/text.h>
+#include <modelpin/grammar/directive.h>
 
 namespace modelpin::grammar {
 namespace {

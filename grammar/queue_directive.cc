@@ -1,8 +1,8 @@
-#include "grammar/queue_directive.h"
+#include <modelpin/grammar/queue_directive.h>
 
-#include "base/text.h"
-#include "base/text_internal.h"
-#include "grammar/word_bounds.h"
+#include <modelpin/base/text.h>
+#include <modelpin/base/text_internal.h>
+#include <modelpin/grammar/word_bounds.h>
 
 namespace modelpin::grammar {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "grammar/directive.h"
+#include <modelpin/grammar/directive.h>
 
 namespace modelpin::grammar {
 

@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "base/text.h"
-#include "base/text_internal.h"
-#include "grammar/directive.h"
-#include "grammar/word_bounds.h"
+#include <modelpin/base/text.h>
+#include <modelpin/base/text_internal.h>
+#include <modelpin/grammar/directive.h>
+#include <modelpin/grammar/word_bounds.h>
 
 namespace modelpin::grammar {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "grammar/directive.h"
+#include <modelpin/grammar/directive.h>
 
 namespace modelpin::grammar {
 

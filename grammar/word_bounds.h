@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "base/text_internal.h"
+#include <modelpin/base/text_internal.h>
 
 namespace modelpin::grammar::internal {
 

@@ -1,4 +1,4 @@
-#include "observe/event_hub.h"
+#include <modelpin/observe/event_hub.h>
 
 #include <algorithm>
 

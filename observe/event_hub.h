@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/events/events.h"
+#include <modelpin/engine/events/events.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "observe/metrics.h"
+#include <modelpin/observe/metrics.h>
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
-#include "engine/auth/auth_order.h"
+#include <modelpin/engine/auth/auth_order.h>
 
 namespace modelpin {
 

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "engine/auth/rotation.h"
-#include "engine/turn/engine.h"
-#include "engine/events/events.h"
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/engine/events/events.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "observe/webhooks.h"
+#include <modelpin/observe/webhooks.h>
 
 #include <curl/curl.h>
 #include <sqlite3.h>
@@ -9,7 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "base/digest.h"
+#include <modelpin/base/digest.h>
 
 namespace modelpin {
 

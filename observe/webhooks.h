@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "base/clock.h"
-#include "engine/config/config.h"
-#include "engine/events/events.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/events/events.h>
 
 struct sqlite3;
 

@@ -1,13 +1,13 @@
 // The one list of command families shipped with modelpin. Order is directive order: OpenClaw
 // extracts /think, /verbose, /model, /queue in this order, and acknowledges them in it too.
-#include "plugins/builtin.h"
+#include <modelpin/plugins/builtin.h>
 
-#include "base/status_macros.h"
-#include "plugins/commands/commands_plugin.h"
-#include "plugins/model/model_plugin.h"
-#include "plugins/queue/queue_plugin.h"
-#include "plugins/think/think_plugin.h"
-#include "plugins/verbose/verbose_plugin.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/plugins/commands/commands_plugin.h>
+#include <modelpin/plugins/model/model_plugin.h>
+#include <modelpin/plugins/queue/queue_plugin.h>
+#include <modelpin/plugins/think/think_plugin.h>
+#include <modelpin/plugins/verbose/verbose_plugin.h>
 
 namespace modelpin {
 

@@ -8,7 +8,7 @@
 #define MODELPIN_PLUGINS_BUILTIN_H_
 
 #include "absl/status/status.h"
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 
 namespace modelpin {
 

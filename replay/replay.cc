@@ -1,4 +1,4 @@
-#include "replay/replay.h"
+#include <modelpin/replay/replay.h>
 
 #include <algorithm>
 #include <charconv>
@@ -10,11 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "base/absl_view.h"
-#include "base/clock.h"
-#include "base/json_text.h"
-#include "base/status_macros.h"
-#include "base/text.h"
+#include <modelpin/base/absl_view.h>
+#include <modelpin/base/clock.h>
+#include <modelpin/base/json_text.h>
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 namespace {

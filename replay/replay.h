@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/turn/engine.h"
-#include "replay/timeline.h"
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/replay/timeline.h>
 
 namespace modelpin {
 

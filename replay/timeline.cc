@@ -1,4 +1,4 @@
-#include "replay/timeline.h"
+#include <modelpin/replay/timeline.h>
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/clock.h"
+#include <modelpin/base/clock.h>
 
 namespace modelpin {
 

@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/auth/rotation.h"
-#include "engine/turn/engine.h"
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/turn/engine.h>
 
 namespace modelpin {
 

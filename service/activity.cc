@@ -1,8 +1,8 @@
-#include "service/activity.h"
+#include <modelpin/service/activity.h>
 
 #include <algorithm>
 
-#include "base/clock.h"
+#include <modelpin/base/clock.h>
 
 namespace modelpin::service {
 namespace {

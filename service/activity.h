@@ -17,9 +17,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/auth/rotation.h"
-#include "engine/events/events.h"
-#include "replay/timeline.h"
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/events/events.h>
+#include <modelpin/replay/timeline.h>
 
 namespace modelpin::service {
 

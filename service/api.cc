@@ -1,4 +1,4 @@
-#include "service/api.h"
+#include <modelpin/service/api.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,15 +9,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "base/absl_view.h"
-#include "base/clock.h"
-#include "base/json_text.h"
-#include "base/text.h"
-#include "engine/turn/agent_store.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/rotation.h"
-#include "engine/auth/usage.h"
-#include "plugins/model/explain.h"
+#include <modelpin/base/absl_view.h>
+#include <modelpin/base/clock.h>
+#include <modelpin/base/json_text.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/turn/agent_store.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/usage.h>
+#include <modelpin/plugins/model/explain.h>
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/stringbuffer.h"

@@ -6,12 +6,12 @@
 
 #include <memory>
 
-#include "calls/chat.h"
-#include "engine/turn/engine.h"
-#include "observe/event_hub.h"
-#include "observe/metrics.h"
-#include "service/activity.h"
-#include "service/router.h"
+#include <modelpin/calls/chat.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/observe/event_hub.h>
+#include <modelpin/observe/metrics.h>
+#include <modelpin/service/activity.h>
+#include <modelpin/service/router.h>
 
 namespace modelpin::service {
 

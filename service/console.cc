@@ -1,4 +1,4 @@
-#include "service/console.h"
+#include <modelpin/service/console.h>
 
 #include <string>
 

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "service/router.h"
+#include <modelpin/service/router.h>
 
 namespace modelpin::service {
 

@@ -1,4 +1,4 @@
-#include "service/prober.h"
+#include <modelpin/service/prober.h>
 
 #include <algorithm>
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-#include "calls/probe.h"
+#include <modelpin/calls/probe.h>
 
 namespace modelpin::service {
 

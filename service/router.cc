@@ -1,8 +1,8 @@
-#include "service/router.h"
+#include <modelpin/service/router.h>
 
 #include <algorithm>
 
-#include "base/text.h"
+#include <modelpin/base/text.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

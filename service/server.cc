@@ -1,4 +1,4 @@
-#include "service/server.h"
+#include <modelpin/service/server.h>
 
 #include <openssl/crypto.h>
 #include <sys/stat.h>

@@ -19,7 +19,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "service/router.h"
+#include <modelpin/service/router.h>
 
 namespace modelpin::service {
 

@@ -9,8 +9,8 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 
-#include "engine/turn/agent_store.h"
-#include "engine/turn/engine.h"
+#include <modelpin/engine/turn/agent_store.h>
+#include <modelpin/engine/turn/engine.h>
 #include "test/golden.h"
 #include "test/support.h"
 

@@ -31,13 +31,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/auth/auth_store.h"
-#include "engine/auth/env_credentials.h"
-#include "engine/config/config.h"
-#include "engine/sessions/session.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
-#include "replay/replay.h"
+#include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/auth/env_credentials.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/builtin.h>
+#include <modelpin/replay/replay.h>
 
 namespace fs = std::filesystem;
 using namespace modelpin;

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/sessions/pin_source.h"
-#include "engine/turn/compose.h"
-#include "engine/turn/plugin.h"
-#include "grammar/directive.h"
+#include <modelpin/engine/sessions/pin_source.h>
+#include <modelpin/engine/turn/compose.h>
+#include <modelpin/engine/turn/plugin.h>
+#include <modelpin/grammar/directive.h>
 
 namespace modelpin {
 

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "engine/config/config.h"
+#include <modelpin/engine/config/config.h>
 
 using namespace modelpin;
 

@@ -12,7 +12,7 @@
 #include <iostream>
 #include <string>
 
-#include "embed/open.h"
+#include <modelpin/embed/open.h>
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <string>
 
-#include "engine/turn/engine.h"
+#include <modelpin/engine/turn/engine.h>
 
 int main(int argc, char** argv) {
   if (argc != 2) {

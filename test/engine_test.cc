@@ -13,15 +13,15 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
-#include "base/json_file.h"
-#include "base/text.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/env_credentials.h"
-#include "engine/models/builtin_thinking.h"
-#include "engine/models/catalog.h"
-#include "engine/models/thinking.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/env_credentials.h>
+#include <modelpin/engine/models/builtin_thinking.h>
+#include <modelpin/engine/models/catalog.h>
+#include <modelpin/engine/models/thinking.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/builtin.h>
 #include "test/golden.h"
 #include "test/support.h"
 

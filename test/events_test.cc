@@ -16,15 +16,15 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "base/clock.h"
-#include "base/digest.h"
-#include "calls/chat.h"
-#include "embed/open.h"
-#include "engine/auth/auth_order.h"
-#include "observe/event_hub.h"
-#include "observe/metrics.h"
-#include "observe/webhooks.h"
-#include "plugins/usage/usage_plugin.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/base/digest.h>
+#include <modelpin/calls/chat.h>
+#include <modelpin/embed/open.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/observe/event_hub.h>
+#include <modelpin/observe/metrics.h>
+#include <modelpin/observe/webhooks.h>
+#include <modelpin/plugins/usage/usage_plugin.h>
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"

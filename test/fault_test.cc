@@ -20,8 +20,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/builtin.h>
 #include "test/golden.h"
 
 namespace fs = std::filesystem;

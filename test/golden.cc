@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "base/json_file.h"
-#include "base/text.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/text.h>
 #include "rapidjson/document.h"
 
 namespace modelpin::testing {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "replay/replay.h"
+#include <modelpin/replay/replay.h>
 
 namespace modelpin::testing {
 

@@ -16,11 +16,11 @@
 #include <variant>
 #include <vector>
 
-#include "base/text.h"
-#include "grammar/directive.h"
-#include "grammar/model_grammar.h"
-#include "grammar/queue_directive.h"
-#include "grammar/word_argument.h"
+#include <modelpin/base/text.h>
+#include <modelpin/grammar/directive.h>
+#include <modelpin/grammar/model_grammar.h>
+#include <modelpin/grammar/queue_directive.h>
+#include <modelpin/grammar/word_argument.h>
 
 namespace modelpin::grammar {
 namespace {

@@ -9,10 +9,10 @@
 #include <fstream>
 #include <string>
 
-#include "engine/auth/auth_order.h"
-#include "engine/turn/engine.h"
-#include "grammar/directive.h"
-#include "plugins/builtin.h"
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/grammar/directive.h>
+#include <modelpin/plugins/builtin.h>
 #include "absl/strings/str_cat.h"
 #include "test/golden.h"
 

@@ -9,16 +9,16 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli/line_editor.h"
-#include "embed/open.h"
-#include "engine/turn/engine.h"
-#include "engine/turn/plugin_loader.h"
-#include "modelpin/plugin.hpp"
-#include "modelpin/plugin_v2.h"
-#include "plugins/builtin.h"
-#include "plugins/model/model_plugin.h"
-#include "plugins/think/think_plugin.h"
-#include "plugins/verbose/verbose_plugin.h"
+#include <modelpin/cli/line_editor.h>
+#include <modelpin/embed/open.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/engine/turn/plugin_loader.h>
+#include <modelpin/plugin.hpp>
+#include <modelpin/plugin_v2.h>
+#include <modelpin/plugins/builtin.h>
+#include <modelpin/plugins/model/model_plugin.h>
+#include <modelpin/plugins/think/think_plugin.h>
+#include <modelpin/plugins/verbose/verbose_plugin.h>
 #include "test/golden.h"
 
 namespace fs = std::filesystem;

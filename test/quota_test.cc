@@ -9,14 +9,14 @@
 #include <mutex>
 #include <sstream>
 
-#include "base/clock.h"
-#include "calls/model_call.h"
-#include "calls/probe.h"
-#include "embed/open.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/rotation.h"
-#include "engine/config/config.h"
-#include "replay/replay.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/calls/model_call.h>
+#include <modelpin/calls/probe.h>
+#include <modelpin/embed/open.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/replay/replay.h>
 #include "test/http_stub.h"
 
 namespace fs = std::filesystem;

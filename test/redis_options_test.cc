@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "engine/config/config.h"
-#include "engine/sessions/redis_store.h"
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/sessions/redis_store.h>
 
 namespace modelpin {
 namespace {

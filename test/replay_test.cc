@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
-#include "plugins/builtin.h"
-#include "replay/replay.h"
+#include <modelpin/plugins/builtin.h>
+#include <modelpin/replay/replay.h>
 #include "test/golden.h"
 
 namespace modelpin {

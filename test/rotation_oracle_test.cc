@@ -25,8 +25,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/builtin.h>
 #include "rapidjson/document.h"
 
 namespace fs = std::filesystem;

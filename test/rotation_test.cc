@@ -2,10 +2,10 @@
 #define BOOST_TEST_MODULE rotation
 #include <boost/test/unit_test.hpp>
 
-#include "base/clock.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/rotation.h"
-#include "engine/config/config.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/config.h>
 
 namespace modelpin {
 namespace {

@@ -9,10 +9,10 @@
 #include <fstream>
 #include <string>
 
-#include "engine/auth/auth_order.h"
-#include "engine/config/routes.h"
-#include "engine/turn/engine.h"
-#include "plugins/builtin.h"
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/config/routes.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/builtin.h>
 #include "test/golden.h"
 
 namespace fs = std::filesystem;

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "service/router.h"
-#include "service/server.h"
+#include <modelpin/service/router.h>
+#include <modelpin/service/server.h>
 
 namespace svc = modelpin::service;
 

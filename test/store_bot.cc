@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "embed/open.h"
+#include <modelpin/embed/open.h>
 
 namespace {
 

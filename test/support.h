@@ -7,8 +7,8 @@
 #include <boost/test/unit_test.hpp>
 #include <string>
 
-#include "engine/auth/auth_store.h"
-#include "engine/config/config.h"
+#include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/config/config.h>
 
 namespace modelpin::testing {
 

@@ -1,17 +1,17 @@
-// Token usage, cost and budgets per auth profile (engine/auth/usage.h, engine/auth/budgets.h;
+// Token usage, cost and budgets per auth profile (engine/config/usage.h, engine/auth/budgets.h;
 // docs/usage-and-budgets.md): windows roll, buckets are pruned, unknown cost is not 0, budgets
 // stop a profile like a cooldown and warn once.
 #define BOOST_TEST_MODULE usage
 #include <boost/test/unit_test.hpp>
 
-#include "base/clock.h"
-#include "calls/model_call.h"
-#include "engine/turn/agent_store.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/budgets.h"
-#include "engine/auth/rotation.h"
-#include "engine/auth/usage.h"
-#include "engine/config/config.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/calls/model_call.h>
+#include <modelpin/engine/turn/agent_store.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/budgets.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/usage.h>
+#include <modelpin/engine/config/config.h>
 
 namespace modelpin {
 namespace {

@@ -1,9 +1,9 @@
-#include "engine/auth/auth_health.h"
+#include <modelpin/engine/auth/auth_health.h>
 
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
+#include <modelpin/base/status_macros.h>
 
 namespace modelpin {
 

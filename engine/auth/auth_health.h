@@ -19,7 +19,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "engine/auth/auth_store.h"
+#include <modelpin/engine/auth/auth_store.h>
 
 namespace modelpin {
 

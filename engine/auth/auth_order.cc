@@ -1,4 +1,4 @@
-#include "engine/auth/auth_order.h"
+#include <modelpin/engine/auth/auth_order.h>
 
 #include <algorithm>
 #include <array>
@@ -6,9 +6,9 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "base/digest.h"
-#include "base/text.h"
-#include "engine/auth/env_credentials.h"
+#include <modelpin/base/digest.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/auth/env_credentials.h>
 
 namespace modelpin {
 namespace {

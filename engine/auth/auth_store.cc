@@ -1,4 +1,4 @@
-#include "engine/auth/auth_store.h"
+#include <modelpin/engine/auth/auth_store.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "base/json_file.h"
-#include "base/status_macros.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/status_macros.h>
 
 namespace modelpin {
 namespace {

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/auth/usage.h"
+#include <modelpin/engine/config/usage.h>
 #include "rapidjson/document.h"
 
 namespace modelpin {
@@ -76,7 +76,7 @@ struct UsageStats {
   // modelCooldowns (modelpin's): "provider/model" -> until, for failures of one model only.
   std::map<std::string, int64_t, std::less<>> model_cooldowns;
   int64_t use_count = 0;        // useCount (modelpin's): successful calls, for least_used
-  // usage (modelpin's): calls, tokens and cost in rolling windows (engine/auth/usage.h).
+  // usage (modelpin's): calls, tokens and cost in rolling windows (engine/config/usage.h).
   UsageLedger usage;
   // Not stored: set when the agent's health is read with budgets configured, the instant the
   // budget that stops this profile frees it (0 = none stops it) and which budget that is.

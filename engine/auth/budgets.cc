@@ -1,9 +1,9 @@
-#include "engine/auth/budgets.h"
+#include <modelpin/engine/auth/budgets.h>
 
 #include <algorithm>
 #include <map>
 
-#include "engine/auth/auth_order.h"
+#include <modelpin/engine/auth/auth_order.h>
 
 namespace modelpin {
 namespace {

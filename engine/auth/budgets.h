@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/auth/auth_store.h"
-#include "engine/auth/usage.h"
-#include "engine/config/config.h"
+#include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/config/usage.h>
+#include <modelpin/engine/config/config.h>
 
 namespace modelpin {
 

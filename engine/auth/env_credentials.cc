@@ -1,4 +1,4 @@
-#include "engine/auth/env_credentials.h"
+#include <modelpin/engine/auth/env_credentials.h>
 
 #include <sys/stat.h>
 
@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/json_file.h"
-#include "base/text.h"
-#include "engine/auth/auth_order.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/auth/auth_order.h>
 
 namespace modelpin {
 namespace {

@@ -1,10 +1,10 @@
-#include "engine/auth/rotation.h"
+#include <modelpin/engine/auth/rotation.h>
 
 #include <algorithm>
 #include <array>
 
 #include "absl/strings/str_cat.h"
-#include "base/clock.h"
+#include <modelpin/base/clock.h>
 
 namespace modelpin {
 namespace {

@@ -20,8 +20,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/auth/auth_store.h"
-#include "engine/config/rotation_policy.h"
+#include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/config/rotation_policy.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "engine/config/config.h"
+#include <modelpin/engine/config/config.h>
 
 #include <algorithm>
 #include <map>
@@ -6,15 +6,15 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "base/clock.h"
-#include "base/json_file.h"
-#include "base/status_macros.h"
-#include "base/text.h"
-#include "engine/config/config_keys.h"
-#include "engine/config/json_reader.h"
-#include "engine/config/routes_reader.h"
-#include "engine/config/thinking_levels.h"
-#include "engine/events/events.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/config/config_keys.h>
+#include <modelpin/engine/config/json_reader.h>
+#include <modelpin/engine/config/routes_reader.h>
+#include <modelpin/engine/config/thinking_levels.h>
+#include <modelpin/engine/events/events.h>
 
 namespace modelpin {
 namespace {

@@ -21,9 +21,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/config/rotation_policy.h"
-#include "engine/config/routes.h"
-#include "engine/config/model_ref.h"
+#include <modelpin/engine/config/rotation_policy.h>
+#include <modelpin/engine/config/routes.h>
+#include <modelpin/engine/config/model_ref.h>
+#include <modelpin/engine/config/usage.h>
 
 namespace modelpin {
 
@@ -65,7 +66,7 @@ struct CatalogRow {
   // OpenClaw's "reasoning": false for a model that cannot think (only "off"), true for one that
   // starts at "medium" when nothing else names its default; unset when not given.
   std::optional<bool> reasoning;
-  // "cost": USD per million tokens (engine/auth/usage.h); unset = no price, the cost is unknown.
+  // "cost": USD per million tokens (engine/config/usage.h); unset = no price, the cost is unknown.
   std::optional<ModelPrice> cost;
 };
 

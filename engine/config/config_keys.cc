@@ -1,13 +1,13 @@
-#include "engine/config/config_keys.h"
+#include <modelpin/engine/config/config_keys.h>
 
 #include <algorithm>
 #include <map>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
-#include "base/text.h"
-#include "engine/config/config.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/config/config.h>
 
 namespace modelpin {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "base/json_file.h"
+#include <modelpin/base/json_file.h>
 #include "rapidjson/document.h"
 
 namespace modelpin {

@@ -1,7 +1,7 @@
-#include "engine/config/json_reader.h"
+#include <modelpin/engine/config/json_reader.h>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
+#include <modelpin/base/status_macros.h>
 
 namespace modelpin {
 

@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "base/json_file.h"
+#include <modelpin/base/json_file.h>
 #include "rapidjson/document.h"
 
 namespace modelpin {

@@ -1,6 +1,6 @@
-#include "engine/config/model_ref.h"
+#include <modelpin/engine/config/model_ref.h>
 
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 

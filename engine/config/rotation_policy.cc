@@ -1,4 +1,4 @@
-#include "engine/config/rotation_policy.h"
+#include <modelpin/engine/config/rotation_policy.h>
 
 #include <array>
 

@@ -1,10 +1,10 @@
-#include "engine/config/routes.h"
+#include <modelpin/engine/config/routes.h>
 
 #include <array>
 
 #include "absl/strings/str_cat.h"
-#include "base/text.h"
-#include "engine/config/model_ref.h"
+#include <modelpin/base/text.h>
+#include <modelpin/engine/config/model_ref.h>
 
 namespace modelpin {
 namespace {

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/config/model_ref.h"
+#include <modelpin/engine/config/model_ref.h>
 
 namespace modelpin {
 

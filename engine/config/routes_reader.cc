@@ -1,4 +1,4 @@
-#include "engine/config/routes_reader.h"
+#include <modelpin/engine/config/routes_reader.h>
 
 #include <algorithm>
 #include <initializer_list>
@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
-#include "base/text.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 namespace {

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/config/config.h"
-#include "engine/config/json_reader.h"
-#include "engine/config/routes.h"
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/config/json_reader.h>
+#include <modelpin/engine/config/routes.h>
 #include "rapidjson/document.h"
 
 namespace modelpin {

@@ -1,4 +1,4 @@
-#include "engine/config/thinking_levels.h"
+#include <modelpin/engine/config/thinking_levels.h>
 
 #include <array>
 #include <utility>

@@ -2,7 +2,7 @@
 // the config parser (modelpin.webhooks[].events) can check them without the turn pipeline.
 #include <string_view>
 
-#include "engine/events/events.h"
+#include <modelpin/engine/events/events.h>
 
 namespace modelpin {
 namespace {

@@ -1,11 +1,11 @@
-#include "engine/events/events.h"
+#include <modelpin/engine/events/events.h>
 
 #include <atomic>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/clock.h"
+#include <modelpin/base/clock.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

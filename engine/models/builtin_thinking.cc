@@ -1,6 +1,6 @@
-#include "engine/models/builtin_thinking.h"
+#include <modelpin/engine/models/builtin_thinking.h>
 
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 namespace {

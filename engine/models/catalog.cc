@@ -1,9 +1,9 @@
-#include "engine/models/catalog.h"
+#include <modelpin/engine/models/catalog.h>
 
 #include <algorithm>
 #include <array>
 
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 namespace {

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/config/config.h"
+#include <modelpin/engine/config/config.h>
 
 namespace modelpin {
 

@@ -1,9 +1,9 @@
-#include "engine/models/provider_tables.h"
+#include <modelpin/engine/models/provider_tables.h>
 
 #include <algorithm>
 #include <array>
 
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 namespace {

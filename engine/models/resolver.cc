@@ -1,13 +1,13 @@
-#include "engine/models/resolver.h"
+#include <modelpin/engine/models/resolver.h>
 
 #include <algorithm>
 #include <array>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/absl_view.h"
-#include "base/text.h"
-#include "engine/models/provider_tables.h"
+#include <modelpin/base/absl_view.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/models/provider_tables.h>
 
 namespace modelpin {
 namespace {

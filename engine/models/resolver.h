@@ -17,8 +17,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "engine/config/config.h"
-#include "engine/config/model_ref.h"
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/config/model_ref.h>
 
 namespace modelpin {
 

@@ -1,10 +1,10 @@
-#include "engine/models/thinking.h"
+#include <modelpin/engine/models/thinking.h>
 
 #include <algorithm>
 #include <utility>
 
-#include "base/text.h"
-#include "engine/models/builtin_thinking.h"
+#include <modelpin/base/text.h>
+#include <modelpin/engine/models/builtin_thinking.h>
 
 namespace modelpin {
 namespace {

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/config/config.h"
-#include "engine/config/thinking_levels.h"
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/config/thinking_levels.h>
 
 namespace modelpin {
 

@@ -1,12 +1,12 @@
-#include "engine/sessions/memory_store.h"
+#include <modelpin/engine/sessions/memory_store.h>
 
 #include <algorithm>
 #include <cstring>
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
-#include "base/status_macros.h"
-#include "engine/sessions/last_entry.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/engine/sessions/last_entry.h>
 
 namespace modelpin {
 

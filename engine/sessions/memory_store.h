@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/sessions/session_store.h"
+#include <modelpin/engine/sessions/session_store.h>
 
 namespace modelpin {
 

@@ -1,5 +1,5 @@
 // The interned values sessions share and the copy-on-write pin history block (session_state.h).
-#include "engine/sessions/session_state.h"
+#include <modelpin/engine/sessions/session_state.h>
 
 #include <cstring>
 #include <mutex>

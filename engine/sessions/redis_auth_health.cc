@@ -1,13 +1,13 @@
-#include "engine/sessions/redis_store.h"
+#include <modelpin/engine/sessions/redis_store.h>
 
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
-#include "engine/sessions/redis/client.h"
-#include "engine/sessions/redis/connection.h"
-#include "engine/sessions/redis/topology.h"
-#include "engine/sessions/store_ops.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/engine/sessions/redis/client.h>
+#include <modelpin/engine/sessions/redis/connection.h>
+#include <modelpin/engine/sessions/redis/topology.h>
+#include <modelpin/engine/sessions/store_ops.h>
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"

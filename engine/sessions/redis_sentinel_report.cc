@@ -1,9 +1,9 @@
 // What the sentinels of a `redis-sentinel://` store say, for `modelpin doctor`.
-#include "engine/sessions/redis_store.h"
+#include <modelpin/engine/sessions/redis_store.h>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
-#include "engine/sessions/redis/client.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/engine/sessions/redis/client.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "engine/sessions/redis_store.h"
+#include <modelpin/engine/sessions/redis_store.h>
 
 #include <poll.h>
 
@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
-#include "engine/sessions/session_cache.h"
-#include "engine/sessions/store_ops.h"
-#include "engine/sessions/redis/client.h"
-#include "engine/sessions/redis/connection.h"
-#include "engine/sessions/redis/topology.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/engine/sessions/session_cache.h>
+#include <modelpin/engine/sessions/store_ops.h>
+#include <modelpin/engine/sessions/redis/client.h>
+#include <modelpin/engine/sessions/redis/connection.h>
+#include <modelpin/engine/sessions/redis/topology.h>
 
 namespace modelpin {
 

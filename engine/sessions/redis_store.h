@@ -39,10 +39,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/auth/auth_health.h"
-#include "engine/config/config.h"
-#include "engine/sessions/session.h"
-#include "engine/events/events.h"
+#include <modelpin/engine/auth/auth_health.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/events/events.h>
 
 namespace modelpin {
 

@@ -15,9 +15,9 @@
 #ifndef MODELPIN_ENGINE_SESSIONS_SESSION_H_
 #define MODELPIN_ENGINE_SESSIONS_SESSION_H_
 
-#include "engine/sessions/memory_store.h"
-#include "engine/sessions/session_state.h"
-#include "engine/sessions/session_store.h"
-#include "engine/sessions/sqlite_store.h"
+#include <modelpin/engine/sessions/memory_store.h>
+#include <modelpin/engine/sessions/session_state.h>
+#include <modelpin/engine/sessions/session_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 
 #endif  // MODELPIN_ENGINE_SESSIONS_SESSION_H_

@@ -17,8 +17,8 @@
 
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
-#include "engine/sessions/last_entry.h"
-#include "engine/sessions/session_state.h"
+#include <modelpin/engine/sessions/last_entry.h>
+#include <modelpin/engine/sessions/session_state.h>
 
 namespace modelpin {
 

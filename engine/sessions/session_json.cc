@@ -1,6 +1,6 @@
 // A session state as JSON: the storage form every store keeps, the oracle's fields, the
 // "modelpin" object.
-#include "engine/sessions/session_state.h"
+#include <modelpin/engine/sessions/session_state.h>
 
 #include <string>
 #include <vector>

@@ -1,9 +1,9 @@
-#include "engine/sessions/session_state.h"
+#include <modelpin/engine/sessions/session_state.h>
 
 #include <array>
 
 #include "absl/strings/str_cat.h"
-#include "base/clock.h"
+#include <modelpin/base/clock.h>
 
 namespace modelpin {
 

@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "engine/sessions/pin_source.h"
+#include <modelpin/engine/sessions/pin_source.h>
 
 namespace modelpin {
 

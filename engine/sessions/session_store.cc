@@ -1,6 +1,6 @@
-#include "engine/sessions/session_store.h"
+#include <modelpin/engine/sessions/session_store.h>
 
-#include "base/status_macros.h"
+#include <modelpin/base/status_macros.h>
 
 namespace modelpin {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/sessions/session_state.h"
+#include <modelpin/engine/sessions/session_state.h>
 
 namespace modelpin {
 

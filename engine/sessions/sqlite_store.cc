@@ -1,4 +1,4 @@
-#include "engine/sessions/sqlite_store.h"
+#include <modelpin/engine/sessions/sqlite_store.h>
 
 #include <sqlite3.h>
 #include <fcntl.h>
@@ -18,9 +18,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
-#include "engine/sessions/session_cache.h"
-#include "engine/sessions/store_ops.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/engine/sessions/session_cache.h>
+#include <modelpin/engine/sessions/store_ops.h>
 
 namespace modelpin {
 

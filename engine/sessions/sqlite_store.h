@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/sessions/session_store.h"
-#include "engine/events/events.h"
+#include <modelpin/engine/sessions/session_store.h>
+#include <modelpin/engine/events/events.h>
 
 struct sqlite3_stmt;
 

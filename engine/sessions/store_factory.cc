@@ -1,8 +1,8 @@
 // The stores a config asks for (`modelpin.store`): Redis or SQLite sessions, Redis auth health.
-#include "engine/sessions/redis_store.h"
+#include <modelpin/engine/sessions/redis_store.h>
 
 #include "absl/strings/str_cat.h"
-#include "base/status_macros.h"
+#include <modelpin/base/status_macros.h>
 
 namespace modelpin {
 

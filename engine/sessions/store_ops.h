@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "absl/status/status.h"
-#include "engine/events/events.h"
+#include <modelpin/engine/events/events.h>
 
 namespace modelpin {
 

@@ -1,12 +1,12 @@
-#include "engine/turn/agent_store.h"
+#include <modelpin/engine/turn/agent_store.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/auth/auth_order.h"
-#include "base/status_macros.h"
-#include "base/text.h"
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 

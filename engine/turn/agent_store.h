@@ -20,10 +20,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/auth/auth_store.h"
-#include "engine/auth/rotation.h"
-#include "engine/config/config.h"
-#include "engine/turn/engine.h"
+#include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/turn/engine.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "engine/turn/compose.h"
+#include <modelpin/engine/turn/compose.h>
 
 #include <algorithm>
 #include <iterator>

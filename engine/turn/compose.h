@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "engine/turn/engine_impl.h"
+#include <modelpin/engine/turn/engine_impl.h>
 
 #include <sys/stat.h>
 
@@ -12,13 +12,13 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/status_macros.h"
-#include "base/text.h"
-#include "base/clock.h"
-#include "engine/auth/budgets.h"
-#include "engine/models/catalog.h"
-#include "engine/turn/compose.h"
-#include "engine/turn/plugin_loader.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
+#include <modelpin/base/clock.h>
+#include <modelpin/engine/auth/budgets.h>
+#include <modelpin/engine/models/catalog.h>
+#include <modelpin/engine/turn/compose.h>
+#include <modelpin/engine/turn/plugin_loader.h>
 
 namespace modelpin {
 

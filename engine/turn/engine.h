@@ -26,17 +26,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "base/clock.h"
-#include "engine/auth/auth_health.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/auth_store.h"
-#include "engine/auth/env_credentials.h"
-#include "engine/auth/rotation.h"
-#include "engine/config/config.h"
-#include "engine/models/resolver.h"
-#include "engine/sessions/session.h"
-#include "engine/events/events.h"
-#include "engine/turn/plugin.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/engine/auth/auth_health.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/auth/env_credentials.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/models/resolver.h>
+#include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/events/events.h>
+#include <modelpin/engine/turn/plugin.h>
 
 namespace modelpin {
 

@@ -1,11 +1,11 @@
 // The installed Engine forwards every call to its EngineImpl (engine/turn/engine_impl.h): the
 // one pointer keeps the class the same size and layout whatever the implementation holds
 // (docs/embedding.md, "API and ABI policy").
-#include "engine/turn/engine.h"
+#include <modelpin/engine/turn/engine.h>
 
 #include <utility>
 
-#include "engine/turn/engine_impl.h"
+#include <modelpin/engine/turn/engine_impl.h>
 
 namespace modelpin {
 

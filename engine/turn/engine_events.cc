@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "base/clock.h"
-#include "engine/auth/auth_order.h"
-#include "engine/events/events.h"
-#include "engine/turn/engine_impl.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/events/events.h>
+#include <modelpin/engine/turn/engine_impl.h>
 
 namespace modelpin {
 

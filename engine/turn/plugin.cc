@@ -1,4 +1,4 @@
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 
 #include <sys/stat.h>
 
@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 

@@ -25,14 +25,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/auth_store.h"
-#include "engine/auth/env_credentials.h"
-#include "engine/config/config.h"
-#include "engine/models/resolver.h"
-#include "engine/sessions/pin_source.h"
-#include "engine/sessions/session.h"
-#include "grammar/directive.h"
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/auth/env_credentials.h>
+#include <modelpin/engine/config/config.h>
+#include <modelpin/engine/models/resolver.h>
+#include <modelpin/engine/sessions/pin_source.h>
+#include <modelpin/engine/sessions/session.h>
+#include <modelpin/grammar/directive.h>
 
 namespace modelpin {
 

@@ -1,4 +1,4 @@
-#include "engine/turn/plugin_loader.h"
+#include <modelpin/engine/turn/plugin_loader.h>
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -17,14 +17,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/json_file.h"
-#include "base/status_macros.h"
-#include "base/text.h"
-#include "engine/auth/rotation.h"
-#include "engine/host_version.h"
-#include "engine/turn/engine.h"
-#include "modelpin/plugin_v1.h"
-#include "modelpin/plugin_v2.h"
+#include <modelpin/base/json_file.h>
+#include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/host_version.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugin_v1.h>
+#include <modelpin/plugin_v2.h>
 
 namespace modelpin {
 namespace {

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 
 extern "C" {
 struct modelpin_plugin_v1;

@@ -2,7 +2,7 @@
 //   embed STATE_DIR MESSAGE...   prints each reply and, for ordinary messages, the route.
 #include <iostream>
 
-#include "embed/open.h"
+#include <modelpin/embed/open.h>
 
 int main(int argc, char** argv) {
   if (argc < 3) {

@@ -24,8 +24,8 @@
 #include <string_view>
 #include <vector>
 
-#include "calls/chat.h"
-#include "embed/open.h"
+#include <modelpin/calls/chat.h>
+#include <modelpin/embed/open.h>
 
 namespace xmppbot {
 namespace {

@@ -25,12 +25,12 @@
 #include <utility>
 #include <vector>
 
-#include "base/clock.h"
-#include "embed/open.h"
-#include "engine/auth/rotation.h"
-#include "engine/sessions/redis_store.h"
-#include "engine/turn/engine.h"
-#include "plugins/model/explain.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/embed/open.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/model/explain.h>
 
 namespace modelpin::node {
 namespace {

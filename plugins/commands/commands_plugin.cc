@@ -1,8 +1,8 @@
-#include "plugins/commands/commands_plugin.h"
+#include <modelpin/plugins/commands/commands_plugin.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/text.h"
+#include <modelpin/base/text.h>
 
 namespace modelpin {
 namespace {

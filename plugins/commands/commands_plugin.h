@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 
 namespace modelpin {
 

@@ -1,12 +1,12 @@
-#include "plugins/model/explain.h"
+#include <modelpin/plugins/model/explain.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/text.h"
-#include "engine/auth/auth_order.h"
-#include "plugins/model/views.h"
+#include <modelpin/base/text.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/plugins/model/views.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

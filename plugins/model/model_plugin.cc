@@ -1,16 +1,16 @@
-#include "plugins/model/model_plugin.h"
+#include <modelpin/plugins/model/model_plugin.h>
 
 #include <algorithm>
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/text.h"
-#include "engine/models/catalog.h"
-#include "engine/models/provider_tables.h"
-#include "engine/models/thinking.h"
-#include "plugins/model/explain.h"
-#include "plugins/model/views.h"
+#include <modelpin/base/text.h>
+#include <modelpin/engine/models/catalog.h>
+#include <modelpin/engine/models/provider_tables.h>
+#include <modelpin/engine/models/thinking.h>
+#include <modelpin/plugins/model/explain.h>
+#include <modelpin/plugins/model/views.h>
 
 namespace modelpin {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 
 namespace modelpin {
 std::unique_ptr<Plugin> MakeModelPlugin();

@@ -1,4 +1,4 @@
-#include "plugins/model/views.h"
+#include <modelpin/plugins/model/views.h>
 
 #include <algorithm>
 #include <map>
@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/text.h"
-#include "engine/models/provider_tables.h"
-#include "engine/models/thinking.h"
+#include <modelpin/base/text.h>
+#include <modelpin/engine/models/provider_tables.h>
+#include <modelpin/engine/models/thinking.h>
 
 namespace modelpin::model_plugin {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/turn/plugin.h"
-#include "grammar/directive.h"
+#include <modelpin/engine/turn/plugin.h>
+#include <modelpin/grammar/directive.h>
 
 namespace modelpin::model_plugin {
 

@@ -1,4 +1,4 @@
-#include "plugins/queue/queue_plugin.h"
+#include <modelpin/plugins/queue/queue_plugin.h>
 
 #include <charconv>
 #include <cstdint>
@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/clock.h"
-#include "base/text.h"
-#include "grammar/queue_directive.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/base/text.h>
+#include <modelpin/grammar/queue_directive.h>
 
 namespace modelpin {
 namespace {

@@ -2,7 +2,7 @@
 #ifndef MODELPIN_PLUGINS_QUEUE_QUEUE_PLUGIN_H_
 #define MODELPIN_PLUGINS_QUEUE_QUEUE_PLUGIN_H_
 #include <memory>
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 namespace modelpin {
 std::unique_ptr<Plugin> MakeQueuePlugin();
 }  // namespace modelpin

@@ -1,11 +1,11 @@
-#include "plugins/setting/setting_plugin.h"
+#include <modelpin/plugins/setting/setting_plugin.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "grammar/word_argument.h"
+#include <modelpin/grammar/word_argument.h>
 
 namespace modelpin {
 namespace {

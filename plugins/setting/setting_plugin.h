@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 
 namespace modelpin {
 

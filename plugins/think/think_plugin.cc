@@ -1,9 +1,9 @@
-#include "plugins/think/think_plugin.h"
+#include <modelpin/plugins/think/think_plugin.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "engine/models/thinking.h"
-#include "grammar/word_argument.h"
+#include <modelpin/engine/models/thinking.h>
+#include <modelpin/grammar/word_argument.h>
 
 namespace modelpin {
 namespace {

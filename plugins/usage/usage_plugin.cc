@@ -1,10 +1,10 @@
-#include "plugins/usage/usage_plugin.h"
+#include <modelpin/plugins/usage/usage_plugin.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "base/clock.h"
-#include "base/text.h"
-#include "engine/auth/usage.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/base/text.h>
+#include <modelpin/engine/config/usage.h>
 
 namespace modelpin {
 namespace {

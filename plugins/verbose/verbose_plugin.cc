@@ -1,7 +1,7 @@
-#include "plugins/verbose/verbose_plugin.h"
+#include <modelpin/plugins/verbose/verbose_plugin.h>
 
-#include "base/text.h"
-#include "plugins/setting/setting_plugin.h"
+#include <modelpin/base/text.h>
+#include <modelpin/plugins/setting/setting_plugin.h>
 
 namespace modelpin {
 namespace {

@@ -2,7 +2,7 @@
 #ifndef MODELPIN_PLUGINS_VERBOSE_VERBOSE_PLUGIN_H_
 #define MODELPIN_PLUGINS_VERBOSE_VERBOSE_PLUGIN_H_
 #include <memory>
-#include "engine/turn/plugin.h"
+#include <modelpin/engine/turn/plugin.h>
 namespace modelpin {
 std::unique_ptr<Plugin> MakeVerbosePlugin();
 }  // namespace modelpin

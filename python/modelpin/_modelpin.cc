@@ -14,12 +14,12 @@
 #include <string_view>
 #include <vector>
 
-#include "base/clock.h"
-#include "embed/open.h"
-#include "engine/auth/auth_order.h"
-#include "engine/auth/rotation.h"
-#include "engine/turn/engine.h"
-#include "plugins/model/explain.h"
+#include <modelpin/base/clock.h>
+#include <modelpin/embed/open.h>
+#include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/plugins/model/explain.h>
 
 namespace py = pybind11;
 

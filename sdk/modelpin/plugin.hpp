@@ -30,7 +30,7 @@
 #include <optional>
 #include <string_view>
 
-#include "modelpin/plugin_v1.h"
+#include <modelpin/plugin_v1.h>
 
 namespace modelpin::sdk {
 

@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/auth/auth_store.h"
+#include <modelpin/engine/auth/auth_store.h>
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

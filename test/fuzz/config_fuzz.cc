@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/config/config.h"
+#include <modelpin/engine/config/config.h>
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

@@ -16,10 +16,10 @@
 #include <variant>
 #include <vector>
 
-#include "base/text.h"
-#include "grammar/directive.h"
-#include "grammar/queue_directive.h"
-#include "grammar/word_argument.h"
+#include <modelpin/base/text.h>
+#include <modelpin/grammar/directive.h>
+#include <modelpin/grammar/queue_directive.h>
+#include <modelpin/grammar/word_argument.h>
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

@@ -15,12 +15,12 @@
 #include <memory>
 #include <string>
 
-#include "base/text.h"
-#include "engine/turn/engine.h"
-#include "engine/turn/plugin_loader.h"
-#include "modelpin/plugin_v1.h"
-#include "modelpin/plugin_v2.h"
-#include "plugins/builtin.h"
+#include <modelpin/base/text.h>
+#include <modelpin/engine/turn/engine.h>
+#include <modelpin/engine/turn/plugin_loader.h>
+#include <modelpin/plugin_v1.h>
+#include <modelpin/plugin_v2.h>
+#include <modelpin/plugins/builtin.h>
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

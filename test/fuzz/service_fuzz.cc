@@ -20,11 +20,11 @@
 #include <memory>
 #include <string>
 
-#include "base/text.h"
-#include "embed/open.h"
+#include <modelpin/base/text.h>
+#include <modelpin/embed/open.h>
 #include "rapidjson/document.h"
-#include "service/api.h"
-#include "service/router.h"
+#include <modelpin/service/api.h>
+#include <modelpin/service/router.h>
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

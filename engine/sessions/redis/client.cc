@@ -1,4 +1,4 @@
-#include "engine/sessions/redis/client.h"
+#include <modelpin/engine/sessions/redis/client.h>
 
 #include <signal.h>
 

@@ -15,9 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "base/status_macros.h"
-#include "engine/sessions/redis/client.h"
-#include "engine/sessions/redis_store.h"
+#include <modelpin/base/status_macros.h>
+#include <modelpin/engine/sessions/redis/client.h>
+#include <modelpin/engine/sessions/redis_store.h>
 
 namespace modelpin::redis_internal {
 

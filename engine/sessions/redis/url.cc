@@ -1,8 +1,8 @@
 // Redis store URLs: parsing (RedisOptions::FromUrl) and display with the password masked.
-#include "engine/sessions/redis_store.h"
+#include <modelpin/engine/sessions/redis_store.h>
 
 #include "absl/strings/str_cat.h"
-#include "engine/sessions/redis/client.h"
+#include <modelpin/engine/sessions/redis/client.h>
 
 namespace modelpin {
 

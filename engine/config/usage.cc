@@ -1,4 +1,4 @@
-#include "engine/auth/usage.h"
+#include <modelpin/engine/config/usage.h>
 
 #include <algorithm>
 #include <array>
