@@ -973,7 +973,7 @@ void RegisterApi(Router& router, Engine& engine, ApiOptions options) {
   if (o->metrics)
     router.Add("GET", "/metrics", Access::kProbe, [e, o](const Request&, Response& r) {
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = o->metrics->Expose(ProfileGauges(*e));
+      r.body = o->metrics->Expose(ProfileGauges(*e), ProfileUsageGauges(*e));
     });
   if (o->events)
     router.AddStream("GET", "/v1/events", Access::kRead,

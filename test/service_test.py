@@ -220,6 +220,7 @@ def test_live_routes(s):
         if not m or float(m.group(1)) <= 0:
             fail(f"/metrics: no SQLite {op} with a duration: {[l for l in text.splitlines() if 'store=' in l]}")
     promtool(text, "/metrics on SQLite")
+    check_usage_metrics(s, text, "/metrics on SQLite")
     status, ctype, _, text = raw(s, "GET", "/v1/timeline?since=1h")
     if status != 200 or "<svg" not in text or 'data-profile="anthropic:work"' not in text or 'data-outcome="rate_limit"' not in text:
         fail(f"/v1/timeline: {status} {ctype}: the reported call is not drawn: {text[:300]}")
@@ -242,6 +243,39 @@ def test_live_routes(s):
         fail(f"/v1/events: {status} {ctype!r}")
     call(s, "GET", "/v1/sessions?prefix=agent:main:chat")
     print("live routes: console files with a strict policy, /v1/chat, /metrics, /v1/timeline, /v1/events")
+
+
+def metric(text, name, **labels):
+    """The value of the series `name` with exactly these labels (in any order), or None."""
+    for line in text.splitlines():
+        m = re.match(r'^(\w+)\{(.*)\} (\S+)$', line)
+        if m and m.group(1) == name and dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))) == labels:
+            return float(m.group(3))
+    return None
+
+
+def check_usage_metrics(s, text, what, agent="main", unpriced=True):
+    """The per-profile usage gauges of /metrics say what /v1/usage says, window by window; a
+    window whose cost is unknown has no cost series (docs/operations.md)."""
+    seen_unpriced = False
+    for window in ("5h", "1d", "7d", "30d"):
+        for p in call(s, "GET", f"/v1/usage?agent={agent}&window={window}")[0]["profiles"]:
+            u = p["windows"][window]
+            lab = dict(agent=agent, provider=p["provider"], profile=p["id"], window=window)
+            got = {"calls": metric(text, "modelpin_profile_calls", **lab),
+                   "failures": metric(text, "modelpin_profile_failures", **lab),
+                   "inputTokens": metric(text, "modelpin_profile_tokens", **lab, kind="input"),
+                   "outputTokens": metric(text, "modelpin_profile_tokens", **lab, kind="output"),
+                   "cacheReadTokens": metric(text, "modelpin_profile_tokens", **lab, kind="cache_read"),
+                   "cacheWriteTokens": metric(text, "modelpin_profile_tokens", **lab, kind="cache_write"),
+                   "costUsd": metric(text, "modelpin_profile_cost_usd", **lab),
+                   "unpricedCalls": metric(text, "modelpin_profile_unpriced_calls", **lab)}
+            want = {k: u[k] for k in got}
+            if got != want:
+                fail(f"{what}: the usage gauges of {p['id']} in {window}: {got}, /v1/usage says {want}")
+            seen_unpriced |= u["unpricedCalls"] > 0 and u["inputTokens"] > 0
+    if unpriced and not seen_unpriced:
+        fail(f"{what}: no profile had a call with tokens and an unknown cost to check")
 
 
 def promtool(text, what):
