@@ -35,7 +35,8 @@ constexpr const char* kListHelp = R"(usage: modelpin models auth list [--provide
 
 The agent's saved auth profiles, in store order: id, provider, type, the secret masked, expiry
 and health (ok, cooldown until ..., disabled (auth|billing) until ..., a model cooling down,
-expired), with the error count. --json: {agentId, authStatePath, profiles: [...]}.
+expired), with the error count, and the last day's calls and cost ("unknown" for calls of a
+model without a price). --json: {agentId, authStatePath, profiles: [... usage: {window: "1d", ...}]}.
 )";
 
 constexpr const char* kRemoveHelp = R"(usage: modelpin models auth remove ID [--agent ID] [--config FILE] [--state DIR]
@@ -115,6 +116,15 @@ void HealthJson(JsonWriter& w, const ProfileHealth& h) {
   w.Int(h.errors);
 }
 
+// Defined with `models auth usage` below.
+std::string CostText(const UsageCounts& c);
+void CountsJson(JsonWriter& w, const UsageCounts& c, std::string_view window = {});
+
+// "; last 1d: 3 calls, $0.0140": what a profile used in the last day, for `models auth list`.
+std::string DayUsageText(const UsageCounts& c) {
+  return absl::StrCat("; last 1d: ", c.calls, c.calls == 1 ? " call, " : " calls, ", CostText(c));
+}
+
 }  // namespace
 
 int RunAuthList(std::vector<std::string> argv) {
@@ -148,6 +158,8 @@ int RunAuthList(std::vector<std::string> argv) {
       if (c.expires) Str(w, FormatUtc(*c.expires));
       else w.Null();
       HealthJson(w, HealthOf(c, *l->store, now));
+      w.Key("usage");  // the last day's, as GET /v1/profiles; `models auth usage` has every window
+      CountsJson(w, InWindow(l->store->UsageRef(c.id).usage, UsageWindow::k1d, now), UsageWindowName(UsageWindow::k1d));
       w.EndObject();
     }
     w.EndArray();
@@ -162,7 +174,8 @@ int RunAuthList(std::vector<std::string> argv) {
     ++shown;
     std::cout << "- " << c.id << " (" << c.provider << ", " << c.type << ") " << Masked(c, l->engine->config().masking())
               << (c.expires ? (*c.expires <= now ? " expired " : " expires ") + FormatUtc(*c.expires) : std::string())
-              << ": " << HealthOf(c, *l->store, now).Text() << "\n";
+              << ": " << HealthOf(c, *l->store, now).Text()
+              << DayUsageText(InWindow(l->store->UsageRef(c.id).usage, UsageWindow::k1d, now)) << "\n";
   }
   if (shown == 0)
     std::cout << "No saved profiles" << (provider.empty() ? "" : " for " + provider)
@@ -272,8 +285,12 @@ std::string CostText(const UsageCounts& c) {
   return c.cost_usd > 0 ? known + " + " + unknown : unknown;
 }
 
-void CountsJson(JsonWriter& w, const UsageCounts& c) {
+void CountsJson(JsonWriter& w, const UsageCounts& c, std::string_view window) {
   w.StartObject();
+  if (!window.empty()) {
+    w.Key("window");
+    Str(w, window);
+  }
   w.Key("calls");
   w.Int64(c.calls);
   w.Key("failures");

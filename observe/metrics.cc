@@ -224,7 +224,10 @@ void Metrics::OnEvent(const Event& event) {
     failovers_->Add({event.Field("store")});
 }
 
-std::string Metrics::Expose(const std::vector<ProfileGauge>& profiles) const {
+std::string Metrics::Expose(const std::vector<ProfileGauge>& profiles) const { return Expose(profiles, {}); }
+
+std::string Metrics::Expose(const std::vector<ProfileGauge>& profiles,
+                            const std::vector<ProfileUsageGauge>& usage) const {
   std::string out;
   out.reserve(4096);
   out += "# HELP modelpin_turns_total Messages the engine handled, by turn kind.\n# TYPE modelpin_turns_total counter\n";
@@ -236,7 +239,7 @@ std::string Metrics::Expose(const std::vector<ProfileGauge>& profiles) const {
     f->Write(out);
   if (!profiles.empty()) {
     static constexpr std::string_view kStates[] = {"ok", "cooldown", "model_cooldown", "disabled", "expired",
-                                                   "ineligible"};
+                                                   "ineligible", "budget"};
     auto labels = [](const ProfileGauge& g) {
       std::string l = "{agent=\"";
       AppendLabelValue(l, g.agent);
@@ -258,6 +261,51 @@ std::string Metrics::Expose(const std::vector<ProfileGauge>& profiles) const {
     for (const ProfileGauge& g : profiles)
       absl::StrAppend(&out, "modelpin_profile_seconds_until_usable", labels(g), "} ",
                       FormatDouble(g.seconds_until_usable), "\n");
+  }
+  if (!usage.empty()) {
+    // Usage per window, computed from the health at scrape time (docs/usage-and-budgets.md). A
+    // window whose cost is unknown (a call with tokens for a model without a price) writes no
+    // cost series: 0 would read as free; modelpin_profile_unpriced_calls counts those calls.
+    std::vector<std::string> labels;  // per profile and window: {agent="",provider="",profile="",window=""
+    labels.reserve(usage.size() * std::size(kUsageWindows));
+    for (const ProfileUsageGauge& g : usage)
+      for (UsageWindow w : kUsageWindows) {
+        std::string& l = labels.emplace_back("{agent=\"");
+        AppendLabelValue(l, g.agent);
+        l += "\",provider=\"";
+        AppendLabelValue(l, g.provider);
+        l += "\",profile=\"";
+        AppendLabelValue(l, g.profile);
+        l.append("\",window=\"").append(UsageWindowName(w)).append("\"");
+      }
+    auto usage_family = [&](std::string_view name, std::string_view help, auto value) {
+      out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" gauge\n");
+      size_t i = 0;
+      for (const ProfileUsageGauge& g : usage)
+        for (size_t w = 0; w < std::size(kUsageWindows); ++w, ++i)
+          value(g.usage[w], [&](std::string_view extra, std::string_view v) {
+            out.append(name).append(labels[i]).append(extra).append("} ").append(v).append("\n");
+          });
+    };
+    usage_family("modelpin_profile_calls", "Calls reported for each auth profile in the rolling window.",
+                 [](const UsageCounts& c, auto put) { put("", absl::StrCat(c.calls)); });
+    usage_family("modelpin_profile_failures", "Failed calls reported for each auth profile in the rolling window.",
+                 [](const UsageCounts& c, auto put) { put("", absl::StrCat(c.failures)); });
+    usage_family("modelpin_profile_tokens", "Tokens reported for each auth profile in the rolling window, by kind.",
+                 [](const UsageCounts& c, auto put) {
+                   put(",kind=\"input\"", absl::StrCat(c.tokens.input));
+                   put(",kind=\"output\"", absl::StrCat(c.tokens.output));
+                   put(",kind=\"cache_read\"", absl::StrCat(c.tokens.cache_read));
+                   put(",kind=\"cache_write\"", absl::StrCat(c.tokens.cache_write));
+                 });
+    usage_family("modelpin_profile_cost_usd",
+                 "Cost in USD of each auth profile's calls in the rolling window (absent when unknown).",
+                 [](const UsageCounts& c, auto put) {
+                   if (c.CostKnown()) put("", FormatDouble(c.cost_usd));
+                 });
+    usage_family("modelpin_profile_unpriced_calls",
+                 "Calls with tokens for a model without a price in the rolling window (the cost is unknown).",
+                 [](const UsageCounts& c, auto put) { put("", absl::StrCat(c.unpriced)); });
   }
   out += "# HELP modelpin_metrics_series_dropped_total Recordings dropped because their family reached its bound "
          "on label sets.\n# TYPE modelpin_metrics_series_dropped_total counter\n";
@@ -282,6 +330,25 @@ std::vector<ProfileGauge> ProfileGauges(Engine& engine) {
       std::string state = absl::StrReplaceAll(std::string(h.StateName()), {{" ", "_"}});
       double wait = h.state == ProfileHealth::State::kOk || h.until <= now ? 0 : (h.until - now) / 1000.0;
       out.push_back({agent, AuthProvider(c.provider), c.id, std::move(state), wait});
+    }
+  }
+  return out;
+}
+
+std::vector<ProfileUsageGauge> ProfileUsageGauges(Engine& engine) {
+  std::vector<ProfileUsageGauge> out;
+  std::vector<std::string> agents = engine.config().AgentIds();
+  const std::string main = engine.ResolveAgent("");
+  if (std::find(agents.begin(), agents.end(), main) == agents.end()) agents.insert(agents.begin(), main);
+  const int64_t now = engine.NowMs();
+  for (const std::string& agent : agents) {
+    auto store = engine.Auth(agent);
+    if (!store.ok()) continue;
+    for (const Credential& c : (*store)->profiles()) {
+      ProfileUsageGauge g{agent, AuthProvider(c.provider), c.id};
+      const UsageLedger& ledger = (*store)->UsageRef(c.id).usage;
+      for (size_t w = 0; w < std::size(kUsageWindows); ++w) g.usage[w] = InWindow(ledger, kUsageWindows[w], now);
+      out.push_back(std::move(g));
     }
   }
   return out;

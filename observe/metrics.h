@@ -8,7 +8,8 @@
 //   setup.events = metrics;                     // fallbacks, cooldowns, failovers come as events
 //   metrics->RecordTurn(modelpin::TurnKind::kText, 0.000004);
 //   metrics->RecordOutcome("main", "anthropic", "anthropic:work", modelpin::ErrorClass::kRateLimit);
-//   std::string body = metrics->Expose(modelpin::ProfileGauges(*engine));   // text/plain; version=0.0.4
+//   std::string body = metrics->Expose(modelpin::ProfileGauges(*engine),     // text/plain; version=0.0.4
+//                                      modelpin::ProfileUsageGauges(*engine));
 #ifndef MODELPIN_OBSERVE_METRICS_H_
 #define MODELPIN_OBSERVE_METRICS_H_
 
@@ -23,6 +24,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/engine/events/events.h>
 
@@ -45,6 +47,17 @@ struct ProfileGauge {
 // The health of every profile of every configured agent (and "main"), from the engine's cached
 // auth stores: modelpin_profile_state and modelpin_profile_seconds_until_usable.
 std::vector<ProfileGauge> ProfileGauges(Engine& engine);
+
+// One profile's usage at scrape time (ProfileUsageGauges), in each window of kUsageWindows
+// (5h, 1d, 7d, 30d): docs/usage-and-budgets.md. A type of its own so that ProfileGauge, which
+// embedders build, keeps its layout (docs/embedding.md, "API and ABI policy").
+struct ProfileUsageGauge {
+  std::string agent, provider, profile;
+  std::array<UsageCounts, std::size(kUsageWindows)> usage{};
+};
+// The usage of the same profiles as ProfileGauges: the gauges
+// modelpin_profile_{calls,failures,tokens,cost_usd,unpriced_calls}{window}.
+std::vector<ProfileUsageGauge> ProfileUsageGauges(Engine& engine);
 
 struct MetricsOptions {
   size_t max_series = 1000;  // label sets per labelled family
@@ -78,6 +91,8 @@ class Metrics : public EventSink {
 
   // The whole exposition, with the profile gauges given (ProfileGauges(engine); empty: none).
   std::string Expose(const std::vector<ProfileGauge>& profiles = {}) const;
+  // The same with the profiles' usage gauges (ProfileUsageGauges(engine)).
+  std::string Expose(const std::vector<ProfileGauge>& profiles, const std::vector<ProfileUsageGauge>& usage) const;
 
   struct Family;  // metrics.cc
 

@@ -462,9 +462,14 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
   w.EndObject();
 }
 
-// One window's (or the totals') counters of a profile's usage (docs/usage-and-budgets.md).
-void WriteUsageCounts(Writer& w, const UsageCounts& c) {
+// One window's (or the totals') counters of a profile's usage (docs/usage-and-budgets.md);
+// `window` ("1d"), when given, is written first as "window".
+void WriteUsageCounts(Writer& w, const UsageCounts& c, std::string_view window = {}) {
   w.StartObject();
+  if (!window.empty()) {
+    w.Key("window");
+    Str(w, window);
+  }
   w.Key("calls");
   w.Int64(c.calls);
   w.Key("failures");
@@ -595,6 +600,9 @@ void Profiles(Engine& e, const Request& req, Response& r) {
     const std::string* good = (*store)->LastGood(AuthProvider(c.provider));
     w.Key("lastGood");
     w.Bool(good != nullptr && *good == c.id);
+    // What it used in the last day (the console's calls and cost columns; /v1/usage has the rest).
+    w.Key("usage");
+    WriteUsageCounts(w, InWindow(u.usage, UsageWindow::k1d, now), UsageWindowName(UsageWindow::k1d));
     w.EndObject();
   }
   w.EndArray();
@@ -973,7 +981,7 @@ void RegisterApi(Router& router, Engine& engine, ApiOptions options) {
   if (o->metrics)
     router.Add("GET", "/metrics", Access::kProbe, [e, o](const Request&, Response& r) {
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      r.body = o->metrics->Expose(ProfileGauges(*e));
+      r.body = o->metrics->Expose(ProfileGauges(*e), ProfileUsageGauges(*e));
     });
   if (o->events)
     router.AddStream("GET", "/v1/events", Access::kRead,

@@ -443,6 +443,16 @@ expect_out_lacks "openrouter"
 run $((NOW + 60000)) "$U" models auth usage --json
 expect_rc 0
 expect_eq "$(jq -c '.profiles[] | select(.id == "anthropic:work") | [.windows["7d"].calls, .windows["5h"].costUsd, .total.unpricedCalls, .budget.until]' <<<"$OUT")" '[3,null,1,"2026-01-01T06:00:00Z"]'
+check "auth list: each profile's calls and cost in the last day, unknown when unpriced"
+run $((NOW + 60000)) "$U" models auth list --provider anthropic
+expect_rc 0
+expect_out_has "- anthropic:work (anthropic, "
+expect_out_has "; last 1d: 2 calls, \$0.0100 + unknown (1 unpriced call)"
+expect_out_has "; last 1d: 0 calls, \$0.0000"
+run $((NOW + 60000)) "$U" models auth list --json
+expect_rc 0
+expect_eq "$(jq -c '[.profiles[] | [.id, .usage.window, .usage.calls, .usage.costUsd, .usage.costKnownUsd, .usage.unpricedCalls]]' <<<"$OUT")" \
+  '[["anthropic:default","1d",0,0,0,0],["anthropic:work","1d",2,null,0.01,1],["openrouter:default","1d",0,0,0,0]]'
 run $NOW "$U" models auth usage --window 2d
 expect_rc 2
 run $NOW "$U" models auth usage --help

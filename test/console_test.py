@@ -187,6 +187,18 @@ def main():
             cooled = []
         check(bool(cooled), f"the cooldown shows within 2 s ({time.time() - t0:.2f} s)")
         check(driver.execute_script("return window.__marker") == 1, "without a reload")
+        # The calls and cost columns: the last day's usage of /v1/profiles (the 429 counted as a call).
+        cells = driver.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('#profiles tr[data-profile]')].map((r) => "
+            "[r.dataset.profile, [r.querySelector(\"td[data-label='Calls']\").textContent, "
+            "r.querySelector(\"td[data-label='Cost']\").textContent]]))")
+        _, text = server.call("GET", "/v1/profiles")
+        usage = {p["id"]: p.get("usage") or {} for p in json.loads(text)["profiles"]}
+        check(all("calls" in u for u in usage.values()), f"/v1/profiles gives each profile its usage: {usage}")
+        want = {i: [str(u.get("calls")), "unknown" if u.get("costUsd") is None else "$%.4f" % u["costUsd"]]
+                for i, u in usage.items()}
+        check(cells == want and any(int(c[0]) > 0 for c in cells.values()),
+              f"the calls and cost columns show the last day's usage: {cells} vs {want}")
         shot(driver, "profiles-cooldown")
 
         # Clear it with the button, confirm, and read the store.

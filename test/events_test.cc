@@ -421,6 +421,10 @@ BOOST_FIXTURE_TEST_CASE(MetricsPassPromtool, StateFixture) {
   auto metrics = std::make_shared<Metrics>();
   auto e = Open(metrics);
   BOOST_REQUIRE(e->ReportOutcome("main", kKey, Report("anthropic:work", ErrorClass::kRateLimit)).ok());
+  CallReport unpriced = Report("anthropic:default", ErrorClass::kOk);  // tokens, a model without a price
+  unpriced.model = "anthropic/claude-sonnet-4-5";
+  unpriced.usage = TokenUsage{1200, 350};
+  BOOST_REQUIRE(e->ReportOutcome("main", kKey, unpriced).ok());
   metrics->RecordTurn(TurnKind::kText, 0.000004);
   metrics->RecordTurn(TurnKind::kText, 0.0002);
   metrics->RecordTurn(TurnKind::kCommand, 0.00002);
@@ -432,7 +436,7 @@ BOOST_FIXTURE_TEST_CASE(MetricsPassPromtool, StateFixture) {
   metrics->OnEvent({"x", kNow, EventKind::kFallbackUsed, "main", kKey,
                     {{"from", "anthropic/claude-opus-4-5"}, {"to", "openrouter/x"},
                      {"reason", "every profile of anthropic/claude-opus-4-5 is cooling down or disabled (...)"}}});
-  std::string text = metrics->Expose(ProfileGauges(*e));
+  std::string text = metrics->Expose(ProfileGauges(*e), ProfileUsageGauges(*e));
   auto [status, out] = Promtool(text);
   BOOST_TEST(status == 0, "promtool: " << out << "\n" << text);
   auto has = [&](const std::string& line) {
@@ -452,6 +456,18 @@ BOOST_FIXTURE_TEST_CASE(MetricsPassPromtool, StateFixture) {
   has("modelpin_profile_state{agent=\"main\",provider=\"anthropic\",profile=\"anthropic:work\",state=\"ok\"} 0");
   has("modelpin_profile_seconds_until_usable{agent=\"main\",provider=\"anthropic\",profile=\"anthropic:work\"} 30");
   has("modelpin_profile_seconds_until_usable{agent=\"main\",provider=\"anthropic\",profile=\"anthropic:default\"} 0");
+  // Usage per window (docs/events.md#metrics): the rate-limited call counts, costs a known 0; the
+  // call with tokens of an unpriced model has no cost series, and counts as unpriced.
+  const std::string work = "{agent=\"main\",provider=\"anthropic\",profile=\"anthropic:work\",window=";
+  const std::string def = "{agent=\"main\",provider=\"anthropic\",profile=\"anthropic:default\",window=";
+  has("modelpin_profile_calls" + work + "\"1d\"} 1");
+  has("modelpin_profile_failures" + work + "\"30d\"} 1");
+  has("modelpin_profile_cost_usd" + work + "\"5h\"} 0");
+  has("modelpin_profile_calls" + def + "\"7d\"} 1");
+  has("modelpin_profile_tokens" + def + "\"1d\",kind=\"input\"} 1200");
+  has("modelpin_profile_tokens" + def + "\"1d\",kind=\"output\"} 350");
+  has("modelpin_profile_unpriced_calls" + def + "\"1d\"} 1");
+  BOOST_TEST(text.find("modelpin_profile_cost_usd" + def) == std::string::npos, "an unknown cost is written:\n" << text);
   RequireNoSecret(text);
   // promtool is not a rubber stamp: a broken exposition fails it.
   auto [bad, bad_out] = Promtool("# TYPE x counter\nx{a=\"1\" 1\n");

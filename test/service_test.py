@@ -220,6 +220,7 @@ def test_live_routes(s):
         if not m or float(m.group(1)) <= 0:
             fail(f"/metrics: no SQLite {op} with a duration: {[l for l in text.splitlines() if 'store=' in l]}")
     promtool(text, "/metrics on SQLite")
+    check_usage_metrics(s, text, "/metrics on SQLite")
     status, ctype, _, text = raw(s, "GET", "/v1/timeline?since=1h")
     if status != 200 or "<svg" not in text or 'data-profile="anthropic:work"' not in text or 'data-outcome="rate_limit"' not in text:
         fail(f"/v1/timeline: {status} {ctype}: the reported call is not drawn: {text[:300]}")
@@ -242,6 +243,39 @@ def test_live_routes(s):
         fail(f"/v1/events: {status} {ctype!r}")
     call(s, "GET", "/v1/sessions?prefix=agent:main:chat")
     print("live routes: console files with a strict policy, /v1/chat, /metrics, /v1/timeline, /v1/events")
+
+
+def metric(text, name, **labels):
+    """The value of the series `name` with exactly these labels (in any order), or None."""
+    for line in text.splitlines():
+        m = re.match(r'^(\w+)\{(.*)\} (\S+)$', line)
+        if m and m.group(1) == name and dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))) == labels:
+            return float(m.group(3))
+    return None
+
+
+def check_usage_metrics(s, text, what, agent="main", unpriced=True):
+    """The per-profile usage gauges of /metrics say what /v1/usage says, window by window; a
+    window whose cost is unknown has no cost series (docs/operations.md)."""
+    seen_unpriced = False
+    for window in ("5h", "1d", "7d", "30d"):
+        for p in call(s, "GET", f"/v1/usage?agent={agent}&window={window}")[0]["profiles"]:
+            u = p["windows"][window]
+            lab = dict(agent=agent, provider=p["provider"], profile=p["id"], window=window)
+            got = {"calls": metric(text, "modelpin_profile_calls", **lab),
+                   "failures": metric(text, "modelpin_profile_failures", **lab),
+                   "inputTokens": metric(text, "modelpin_profile_tokens", **lab, kind="input"),
+                   "outputTokens": metric(text, "modelpin_profile_tokens", **lab, kind="output"),
+                   "cacheReadTokens": metric(text, "modelpin_profile_tokens", **lab, kind="cache_read"),
+                   "cacheWriteTokens": metric(text, "modelpin_profile_tokens", **lab, kind="cache_write"),
+                   "costUsd": metric(text, "modelpin_profile_cost_usd", **lab),
+                   "unpricedCalls": metric(text, "modelpin_profile_unpriced_calls", **lab)}
+            want = {k: u[k] for k in got}
+            if got != want:
+                fail(f"{what}: the usage gauges of {p['id']} in {window}: {got}, /v1/usage says {want}")
+            seen_unpriced |= u["unpricedCalls"] > 0 and u["inputTokens"] > 0
+    if unpriced and not seen_unpriced:
+        fail(f"{what}: no profile had a call with tokens and an unknown cost to check")
 
 
 def promtool(text, what):
@@ -572,11 +606,11 @@ def test_drain(state):
     print("drain: the request in flight was answered, then exit 0")
 
 
-def start_redis():
+def start_redis(name="redis"):
     exe = shutil.which("redis-server")
     if exe is None:
         fail("redis-server is not installed (apt-get install redis-server)")
-    d = os.path.join(TMP, "redis")
+    d = os.path.join(TMP, name)
     os.makedirs(d)
     sock = os.path.join(d, "r.sock")
     p = subprocess.Popen([exe, "--port", "0", "--unixsocket", sock, "--save", "", "--dir", d],
@@ -632,6 +666,63 @@ def test_two_instances():
           "/metrics counts their Redis operations")
 
 
+def test_shared_budget():
+    """Two servers on one Redis share one budget (docs/usage-and-budgets.md): 4 calls per 1d on
+    anthropic:work (first in the auth order), reported alternately through each; until the 4th both
+    route it first, then both route anthropic:default first, show the state `budget` naming the
+    budget, and show its calls and cost (/v1/profiles, /metrics)."""
+    sock = start_redis("redis-budget")
+    state = make_state("budget", f"unix://{sock}")
+    path = os.path.join(state, "modelpin.json")
+    cfg = json.load(open(path))
+    cfg["modelpin"]["budgets"] = [{"profile": "anthropic:work", "calls": 4, "window": "1d"}]
+    cfg["auth"]["order"] = {"anthropic": ["anthropic:work", "anthropic:default"]}  # routed first while usable
+    cfg["models"]["providers"]["anthropic"]["models"].append(
+        {"id": "claude-opus-4-5", "name": "Claude Opus 4.5", "cost": {"input": 5, "output": 25}})
+    json.dump(cfg, open(path, "w"))
+    a, b = Server(state), Server(state)
+    key, limited = "agent:main:budget", "anthropic:work"
+
+    def state_of(server):
+        return {p["id"]: p for p in call(server, "GET", "/v1/profiles")[0]["profiles"]}[limited]
+
+    for n in range(4):
+        for name, server in (("a", a), ("b", b)):
+            st = state_of(server)
+            if st["state"] != "ok" or turn(server, "hello", session=key)["route"]["profiles"][0] != limited:
+                fail(f"after {n} of 4 calls, server {name} already stops {limited}: {st}")
+        call((a, b)[n % 2], "POST", "/v1/outcome",
+             {"session": key, "profile": limited, "error": "ok", "inputTokens": 1000, "outputTokens": 100,
+              "model": "anthropic/claude-opus-4-5"})
+    # Each server reads the shared health on its recheck schedule (1 s by default).
+    for name, server in (("a", a), ("b", b)):
+        deadline = time.time() + 5
+        while True:
+            st = state_of(server)
+            route = turn(server, "hello", session=key)["route"]
+            if st["state"] == "budget" and route["profiles"][0] != limited:
+                break
+            if time.time() > deadline:
+                fail(f"server {name}: 4 calls shared through Redis did not stop {limited}: {st}, route {route}")
+            time.sleep(0.1)
+        if "calls 4 per 1d for profile anthropic:work" not in (st.get("reason") or ""):
+            fail(f"server {name}: the budget stopping {limited} is not named: {st}")
+        u = st["usage"]
+        if u["calls"] != 4 or u["costUsd"] is None or abs(u["costUsd"] - 4 * 0.0075) > 1e-9:
+            fail(f"server {name}: {limited} used 4 calls at $0.0075 in the last day, /v1/profiles shows {u}")
+        text = raw(server, "GET", "/metrics")[3]
+        cost = metric(text, "modelpin_profile_cost_usd", agent="main", provider="anthropic", profile=limited, window="1d")
+        if cost is None or abs(cost - 0.03) > 1e-9 or metric(text, "modelpin_profile_state", agent="main",
+                                                             provider="anthropic", profile=limited, state="budget") != 1:
+            fail(f"server {name}: /metrics: {[l for l in text.splitlines() if limited in l]}")
+        check_usage_metrics(server, text, f"/metrics of server {name} with a shared budget", unpriced=False)
+        promtool(text, f"/metrics of server {name} with a shared budget")
+    a.stop()
+    b.stop()
+    print("two servers on one Redis share a budget: after 4 calls reported through either, both stop the profile; "
+          "its calls and cost show on /v1/profiles and /metrics")
+
+
 def main():
     try:
         state = make_state("main")
@@ -651,6 +742,7 @@ def main():
         test_unix_and_dotenv(make_state("unix"))
         test_drain(make_state("drain"))
         test_two_instances()
+        test_shared_budget()
         print("service: all checks passed")
     finally:
         cleanup()
