@@ -7,6 +7,7 @@
 #include <modelpin/plugins/model/model_plugin.h>
 #include <modelpin/plugins/queue/queue_plugin.h>
 #include <modelpin/plugins/think/think_plugin.h>
+#include <modelpin/plugins/usage/usage_plugin.h>
 #include <modelpin/plugins/verbose/verbose_plugin.h>
 
 namespace modelpin {
@@ -16,6 +17,7 @@ absl::Status AddBuiltinPlugins(PluginRegistry& registry) {
   RETURN_IF_ERROR(registry.Add(MakeVerbosePlugin()));
   RETURN_IF_ERROR(registry.Add(MakeModelPlugin()));
   RETURN_IF_ERROR(registry.Add(MakeQueuePlugin()));
+  RETURN_IF_ERROR(registry.Add(MakeUsagePlugin()));
   return registry.Add(MakeCommandsPlugin());
 }
 

@@ -24,7 +24,6 @@
 #include <modelpin/observe/event_hub.h>
 #include <modelpin/observe/metrics.h>
 #include <modelpin/observe/webhooks.h>
-#include <modelpin/plugins/usage/usage_plugin.h>
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -265,7 +264,6 @@ BOOST_FIXTURE_TEST_CASE(ABudgetWarnsStopsTheProfileAndFreesWithItsWindow, StateF
   rapidjson::Document owners;
   owners.Parse(R"({"ownerAllowFrom": ["+1"]})");
   Object(config, "commands").CopyFrom(owners, a);
-  plugins.push_back(MakeUsagePlugin());
   auto e = Open();
   auto first = e->Handle({.text = "hello"});
   BOOST_REQUIRE(first.ok() && first->route.has_value());

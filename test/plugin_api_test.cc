@@ -28,15 +28,15 @@ namespace {
 
 constexpr int64_t kNow = 1'800'000'000'000;
 
-// "/secret" (owner-only) and "/usage", answered in process.
+// "/secret" (owner-only) and "/tally", answered in process.
 class FakePlugin : public Plugin {
  public:
   std::string_view name() const override { return "fake"; }
   std::vector<CommandInfo> Commands() const override {
-    return {{.name = "usage", .summary = "Fake usage."}, {.name = "secret", .summary = "Owners.", .owner_only = true}};
+    return {{.name = "tally", .summary = "Fake usage."}, {.name = "secret", .summary = "Owners.", .owner_only = true}};
   }
   std::optional<std::vector<Reply>> HandleCommand(std::string_view text, TurnContext&) const override {
-    if (text == "/usage") return std::vector<Reply>{{"fake usage", false}};
+    if (text == "/tally") return std::vector<Reply>{{"fake usage", false}};
     return std::nullopt;
   }
 };
@@ -82,15 +82,15 @@ MODELPIN_EXPORT_PLUGIN(Counter, "count", "1.0.0", kCounterCommands)
 
 BOOST_AUTO_TEST_CASE(RegistryIndexesWordsAndRefusesTakenOnes) {
   PluginRegistry r = BuiltinPlugins();
-  for (const char* w : {"think", "thinking", "t", "verbose", "v", "model", "models", "queue", "commands"})
+  for (const char* w : {"think", "thinking", "t", "verbose", "v", "model", "models", "queue", "usage", "commands"})
     BOOST_TEST(r.IsCommandWord(w), w);
-  BOOST_TEST(!r.IsCommandWord("usage"));
+  BOOST_TEST(!r.IsCommandWord("tally"));
   BOOST_TEST(r.Add(std::make_shared<FakePlugin>()).ok());
-  BOOST_TEST(r.IsCommandWord("usage"));
+  BOOST_TEST(r.IsCommandWord("tally"));
   absl::Status again = r.Add(std::make_shared<FakePlugin>());
   BOOST_TEST(std::string(again.message()) ==
              "the built-in plugin \"fake\": the name \"fake\" is taken by the built-in plugin \"fake\"");
-  BOOST_TEST(r.plugins().size() == 6u);
+  BOOST_TEST(r.plugins().size() == 7u);
 }
 
 // "/model" (and an alias "u") from a plugin of another name: the clash names both sides.
@@ -108,11 +108,11 @@ BOOST_AUTO_TEST_CASE(ACommandWordClashNamesBothPlugins) {
   PluginRegistry r = BuiltinPlugins();
   absl::Status st = r.Add(std::make_shared<ClashingPlugin>("model"));
   BOOST_TEST(std::string(st.message()) == "/model of the built-in plugin \"clash\" clashes with the built-in plugin \"model\"");
-  BOOST_TEST(r.plugins().size() == 5u);
+  BOOST_TEST(r.plugins().size() == 6u);
   BOOST_TEST(!r.IsCommandWord("mine"));  // nothing of a refused plugin is registered
   BOOST_TEST(r.Add(std::make_shared<FakePlugin>()).ok());
-  st = r.Add(std::make_shared<ClashingPlugin>("USAGE"));
-  BOOST_TEST(std::string(st.message()) == "/usage of the built-in plugin \"clash\" clashes with the built-in plugin \"fake\"");
+  st = r.Add(std::make_shared<ClashingPlugin>("TALLY"));
+  BOOST_TEST(std::string(st.message()) == "/tally of the built-in plugin \"clash\" clashes with the built-in plugin \"fake\"");
 }
 
 BOOST_AUTO_TEST_CASE(WithoutPluginsEveryMessageIsOrdinaryText) {
@@ -132,22 +132,22 @@ BOOST_AUTO_TEST_CASE(CommandsListsWhatTheSenderMayUse) {
   std::string owner = e->Handle({.text = "/commands", .sender = "+1"})->replies.at(0).text;
   BOOST_TEST(others.find("/think (/thinking, /t) — Show or set the session's thinking level.\n  /think [level]") !=
              std::string::npos);
-  BOOST_TEST(others.find("/usage — Fake usage.") != std::string::npos);
+  BOOST_TEST(others.find("/tally — Fake usage.") != std::string::npos);
   BOOST_TEST(others.find("/secret") == std::string::npos);
   BOOST_TEST(owner.find("/secret — Owners. (owner only)") != std::string::npos);
 }
 
 // An alias named like a command is no shorthand, and the commands come from the
-// registry: "/usage" is the alias while no plugin has the word, the plugin's command once one does.
+// registry: "/tally" is the alias while no plugin has the word, the plugin's command once one does.
 BOOST_AUTO_TEST_CASE(ReservedWordsComeFromTheRegistry) {
-  const std::string config = R"({"agents": {"defaults": {"models": {"anthropic/claude-sonnet-4-5": {"alias": "usage"}}}}})";
+  const std::string config = R"({"agents": {"defaults": {"models": {"anthropic/claude-sonnet-4-5": {"alias": "tally"}}}}})";
   auto plain = MakeEngine(BuiltinPlugins(), config);
-  auto o = plain->Handle({.text = "/usage"});
-  BOOST_TEST(o->replies.at(0).text.find("Model set to usage") != std::string::npos, o->replies.at(0).text);
+  auto o = plain->Handle({.text = "/tally"});
+  BOOST_TEST(o->replies.at(0).text.find("Model set to tally") != std::string::npos, o->replies.at(0).text);
   PluginRegistry r = BuiltinPlugins();
   BOOST_REQUIRE(r.Add(std::make_shared<FakePlugin>()).ok());
   auto with = MakeEngine(r, config);
-  o = with->Handle({.text = "/usage"});
+  o = with->Handle({.text = "/tally"});
   BOOST_TEST(o->replies.at(0).text == "fake usage");
   BOOST_TEST(!o->session.model_override.has_value());
 }
@@ -307,10 +307,10 @@ BOOST_AUTO_TEST_CASE(PluginsLoadBuiltInThenEmbeddersThenConfigThenExtraFiles) {
   BOOST_REQUIRE_MESSAGE(engine.ok(), engine.status().message());
   std::vector<std::string> names;
   for (const auto& p : (*engine)->plugins().plugins()) names.emplace_back(p->name());
-  BOOST_TEST(names == (std::vector<std::string>{"think", "verbose", "model", "queue", "commands", "hello", "second", "bad"}),
+  BOOST_TEST(names == (std::vector<std::string>{"think", "verbose", "model", "queue", "usage", "commands", "hello", "second", "bad"}),
              boost::test_tools::per_element());
-  BOOST_TEST((*engine)->plugins().plugins()[6]->source() == second);
-  BOOST_TEST((*engine)->plugins().plugins()[5]->source().empty());
+  BOOST_TEST((*engine)->plugins().plugins()[7]->source() == second);
+  BOOST_TEST((*engine)->plugins().plugins()[6]->source().empty());
   // And each answers.
   auto out = (*engine)->Handle({.text = "/second"});
   BOOST_REQUIRE(out.ok());

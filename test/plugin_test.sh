@@ -71,9 +71,9 @@ PY
 chmod 600 "$tmp/state/agents/main/agent/auth-profiles.json"
 # A fresh copy of that state for each run (replay and chat keep sessions in <state>).
 fresh() { local d; d=$(mktemp -d -p "$tmp"); cp -r "$tmp/state/." "$d"; echo "$d"; }
-printf '/usage\nhello\n/model sonnet@anthropic:default\n/usage\n/commands\n' > "$tmp/usage.txt"
-out=$("$exe" replay "$tmp/usage.txt" --state "$(fresh)" --plugin "$usage" 2>&1)
-has "replay: /usage names the next call" "Next call: anthropic/claude-opus-4-5" "$out"
+printf '/nextcall\nhello\n/model sonnet@anthropic:default\n/nextcall\n/commands\n' > "$tmp/nextcall.txt"
+out=$("$exe" replay "$tmp/nextcall.txt" --state "$(fresh)" --plugin "$usage" 2>&1)
+has "replay: /nextcall names the next call" "Next call: anthropic/claude-opus-4-5" "$out"
 has "replay: profiles in order, masked, with health" \
 "  | 1. anthropic:work (token:sk-ant-o...BBBBBBBB), last used 2027-01-15 07:00 UTC, 0 errors, ready
   | 2. anthropic:default (sk-ant-a...AAAAAAAA), never used, 2 errors, cooling down until 2027-01-15 08:05 UTC" "$out"
@@ -81,18 +81,18 @@ has "replay: profiles in order, masked, with health" \
 has "replay: after a pin, the new model; a pin cooling down after the ready profile" "Next call: anthropic/claude-sonnet-4-5
   | 1. anthropic:work" "$out"
 has "replay: its namespaced field persists between turns" "Asked 2 times in this session." "$out"
-has "replay: /commands lists the plugin's command" "/usage — Show the model and credentials the next call would use" "$out"
+has "replay: /commands lists the plugin's command" "/nextcall — Show the model and credentials the next call would use" "$out"
 hasnt "replay: no secret leaves" "AAAAAAAAAAAAAAAAAAAAAAAA" "$out"
 
-out=$(printf '/usage\n/commands\n' | "$exe" chat --state "$(fresh)" --plugin "$usage" 2>&1)
-has "chat: /usage answers" "Next call: anthropic/claude-opus-4-5" "$out"
-has "chat: /commands lists it" "/usage — Show" "$out"
+out=$(printf '/nextcall\n/commands\n' | "$exe" chat --state "$(fresh)" --plugin "$usage" 2>&1)
+has "chat: /nextcall answers" "Next call: anthropic/claude-opus-4-5" "$out"
+has "chat: /commands lists it" "/nextcall — Show" "$out"
 out=$("$exe" chat --help --plugin "$usage" 2>&1)
-has "chat --help lists commands from metadata" "/usage — Show" "$out"
+has "chat --help lists commands from metadata" "/nextcall — Show" "$out"
 has "chat --help lists built-in commands" "/verbose (/v) — " "$out"
 
-out=$("$exe" replay "$tmp/usage.txt" --state "$(fresh)" 2>&1)
-has "without the plugin /usage is ordinary text" '=== #1 INPUT "/usage"
+out=$("$exe" replay "$tmp/nextcall.txt" --state "$(fresh)" 2>&1)
+has "without the plugin /nextcall is ordinary text" '=== #1 INPUT "/nextcall"
 REPLY: <none>
 ROUTE anthropic/claude-opus-4-5' "$out"
 
@@ -104,13 +104,13 @@ import json, sys
 d = json.load(open(sys.argv[1])); d["plugins"] = {"load": ["libusage.so"]}
 json.dump(d, open(sys.argv[2], "w"))
 PY
-out=$(cd / && "$exe" replay "$tmp/usage.txt" --config "$tmp/cfg/modelpin.json" --state "$(fresh)" 2>&1)
+out=$(cd / && "$exe" replay "$tmp/nextcall.txt" --config "$tmp/cfg/modelpin.json" --state "$(fresh)" 2>&1)
 has "plugins.load relative to the config file" "Next call: anthropic/claude-opus-4-5" "$out"
 
 # --- Refused at start: exit 1, the file named ---------------------------------------------------
 refuse() {  # NAME NEEDLE ARGS...
   local name=$1 needle=$2; shift 2
-  set +e; local err; err=$("$exe" replay "$tmp/usage.txt" --config "$tmp/state/modelpin.json" "$@" 2>&1 >/dev/null); local rc=$?; set -e
+  set +e; local err; err=$("$exe" replay "$tmp/nextcall.txt" --config "$tmp/state/modelpin.json" "$@" 2>&1 >/dev/null); local rc=$?; set -e
   [ $rc -eq 1 ] && ok "$name: exit 1" || bad "$name: exit $rc"
   has "$name: message" "$needle" "$err"
 }
@@ -159,7 +159,7 @@ refuse "another machine" "$tmp/arm.so: cannot load plugin: built for another mac
 gcc -std=c99 -c -fPIC -I"$src/sdk" -o "$tmp/object.o" "$src/test/plugins/bad_plugin.c"
 refuse "an object file" "$tmp/object.o: cannot load plugin: an ELF object file, not a shared library (build it with -shared -fPIC)" --plugin "$tmp/object.o"
 # The next run, with the good file, is answered.
-out=$("$exe" replay "$tmp/usage.txt" --state "$(fresh)" --plugin "$usage" 2>&1)
+out=$("$exe" replay "$tmp/nextcall.txt" --state "$(fresh)" --plugin "$usage" 2>&1)
 has "after the refusals the next run answers" "Next call: anthropic/claude-opus-4-5" "$out"
 
 # Load order: built-in plugins, the embedder's (test/plugin_api_test.cc), the config's
@@ -171,14 +171,14 @@ d = json.load(open(sys.argv[1])); d["plugins"] = {"load": ["libsecond.so"]}
 json.dump(d, open(sys.argv[2], "w"))
 PY
 out=$(printf '/commands\n' > "$tmp/commands.txt"; "$exe" replay "$tmp/commands.txt" --config "$tmp/cfg/order.json" --state "$(fresh)" --plugin "$usage" 2>&1)
-order=$(grep -oE '^  \| /(commands|second|usage) ' <<<"$out" | tr -d ' |' | tr '\n' ' ')
-[ "$order" = "/commands /second /usage " ] && ok "load order: built-in, plugins.load, --plugin" ||
+order=$(grep -oE '^  \| /(commands|second|nextcall) ' <<<"$out" | tr -d ' |' | tr '\n' ' ')
+[ "$order" = "/commands /second /nextcall " ] && ok "load order: built-in, plugins.load, --plugin" ||
   bad "load order: built-in, plugins.load, --plugin: got \"$order\" from: $out"
 set +e; "$exe" replay --plugin 2>/dev/null; rc=$?; set -e
 [ $rc -eq 2 ] && ok "--plugin without a value: exit 2" || bad "--plugin without a value: exit $rc"
 
 # --- What a plugin returns is checked; the session stays as it was ------------------------------
-printf '%s\n' /fine /badutf8 /fine /huge /crowd /usage /outside /usage /decline /secret "/ok now" /seven /fine > "$tmp/bad.txt"
+printf '%s\n' /fine /badutf8 /fine /huge /crowd /nextcall /outside /nextcall /decline /secret "/ok now" /seven /fine > "$tmp/bad.txt"
 out=$("$exe" replay "$tmp/bad.txt" --state "$(fresh)" --plugin "$usage" --plugin "$bad" 2>&1)
 has "a well-behaved call sees the route and its fields" "fine: claude-opus-4-5 via 2 profile(s), seen=unset" "$out"
 has "invalid UTF-8: error reply" "Plugin bad failed: it returned a reply that is not valid UTF-8. Nothing was changed." "$out"

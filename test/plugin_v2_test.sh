@@ -53,14 +53,14 @@ config "$tmp/acct.json" 'd["plugins"] = {"entries": {"accounting": {"config": {"
 
 # --- Both ABIs in one engine ---------------------------------------------------------------------
 cat > "$tmp/both.txt" <<'T'
-/usage
+/nextcall
 hello
 //@ outcome ok
 /tag work write a poem
 //@ outcome rate_limit
 /accounting
 hello /acct
-/usage
+/nextcall
 T
 out=$("$exe" replay "$tmp/both.txt" --config "$tmp/acct.json" --state "$(fresh)" --plugin "$tmp/libusage.so" \
       --plugin "$tmp/libaccounting.so" 2>&1 || true)
@@ -123,9 +123,9 @@ refuse "an unknown directive effect" \
 refuse "create() fails with its reason and sees its config" \
   "$tmp/libBAD_CREATE.so: plugin probe failed to start: no licence in config {\"k\":[1,\"two\"]}" \
   --config "$tmp/probe.json" --state "$(fresh)" --plugin "$tmp/libBAD_CREATE.so"
-config "$tmp/v1conf.json" 'd["plugins"] = {"entries": {"usage": {"config": {"x": 1}}}}'
+config "$tmp/v1conf.json" 'd["plugins"] = {"entries": {"nextcall": {"config": {"x": 1}}}}'
 refuse "a config section for an ABI 1 plugin, which cannot take one" \
-  "$tmp/libusage.so: plugin usage speaks plugin ABI version 1, which takes no configuration; remove \$.plugins.entries.usage.config" \
+  "$tmp/libusage.so: plugin nextcall speaks plugin ABI version 1, which takes no configuration; remove \$.plugins.entries.nextcall.config" \
   --config "$tmp/v1conf.json" --state "$(fresh)" --plugin "$tmp/libusage.so"
 config "$tmp/notobj.json" 'd["plugins"] = {"entries": {"probe": {"config": "yes"}}}'
 refuse "a config section that is not an object, with its JSON path" '$.plugins.entries.probe.config' \

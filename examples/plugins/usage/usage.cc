@@ -1,11 +1,11 @@
-// /usage: which model and credentials this session's next call would use, and each profile's
+// /nextcall: which model and credentials this session's next call would use, and each profile's
 // recent usage and health (last used, error count, cooldown until), masked. An out-of-tree
 // modelpin plugin, built against the installed SDK alone:
 //
 //   g++ -std=c++20 -shared -fPIC -o libusage.so usage.cc $(pkg-config --cflags modelpin-plugin)
 //   modelpin chat --plugin ./libusage.so          (or "plugins": {"load": ["libusage.so"]})
 //
-// It counts how often it was asked in a session field of its own namespace, "usage.asked".
+// It counts how often it was asked in a session field of its own namespace, "nextcall.asked".
 #include <ctime>
 #include <string>
 
@@ -36,17 +36,17 @@ class Usage {
       const int64_t until = p.cooldown_until_ms > p.disabled_until_ms ? p.cooldown_until_ms : p.disabled_until_ms;
       out += until > turn.now_ms() ? ", cooling down until " + Utc(until) : ", ready";
     }
-    const int asked = std::stoi(std::string(turn.Field("usage.asked").value_or("0"))) + 1;
+    const int asked = std::stoi(std::string(turn.Field("nextcall.asked").value_or("0"))) + 1;
     out += "\nAsked " + std::to_string(asked) + (asked == 1 ? " time" : " times") + " in this session.";
     result.Reply(out);
-    result.Set("usage.asked", std::to_string(asked));
+    result.Set("nextcall.asked", std::to_string(asked));
     return true;
   }
 };
 
 const modelpin_command_v1 kCommands[] = {modelpin::sdk::Command(
-    "usage", "Show the model and credentials the next call would use, with their health.", "/usage")};
+    "nextcall", "Show the model and credentials the next call would use, with their health.", "/nextcall")};
 
 }  // namespace
 
-MODELPIN_EXPORT_PLUGIN(Usage, "usage", "1.0.0", kCommands)
+MODELPIN_EXPORT_PLUGIN(Usage, "nextcall", "1.0.0", kCommands)
