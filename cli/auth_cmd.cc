@@ -25,6 +25,7 @@
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
 #include <modelpin/engine/config/usage.h>
+#include <modelpin/engine/config/usage_json.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -285,33 +286,7 @@ std::string CostText(const UsageCounts& c) {
   return c.cost_usd > 0 ? known + " + " + unknown : unknown;
 }
 
-void CountsJson(JsonWriter& w, const UsageCounts& c, std::string_view window) {
-  w.StartObject();
-  if (!window.empty()) {
-    w.Key("window");
-    Str(w, window);
-  }
-  w.Key("calls");
-  w.Int64(c.calls);
-  w.Key("failures");
-  w.Int64(c.failures);
-  w.Key("inputTokens");
-  w.Int64(c.tokens.input);
-  w.Key("outputTokens");
-  w.Int64(c.tokens.output);
-  w.Key("cacheReadTokens");
-  w.Int64(c.tokens.cache_read);
-  w.Key("cacheWriteTokens");
-  w.Int64(c.tokens.cache_write);
-  w.Key("costUsd");  // null when unknown; the known part is costKnownUsd
-  if (c.CostKnown()) w.Double(c.cost_usd);
-  else w.Null();
-  w.Key("costKnownUsd");
-  w.Double(c.cost_usd);
-  w.Key("unpricedCalls");
-  w.Int64(c.unpriced);
-  w.EndObject();
-}
+void CountsJson(JsonWriter& w, const UsageCounts& c, std::string_view window) { WriteUsageCountsJson(w, c, window); }
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
 #include <modelpin/engine/config/usage.h>
+#include <modelpin/engine/config/usage_json.h>
 #include <modelpin/plugins/model/explain.h>
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
@@ -465,31 +466,7 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
 // One window's (or the totals') counters of a profile's usage (docs/usage-and-budgets.md);
 // `window` ("1d"), when given, is written first as "window".
 void WriteUsageCounts(Writer& w, const UsageCounts& c, std::string_view window = {}) {
-  w.StartObject();
-  if (!window.empty()) {
-    w.Key("window");
-    Str(w, window);
-  }
-  w.Key("calls");
-  w.Int64(c.calls);
-  w.Key("failures");
-  w.Int64(c.failures);
-  w.Key("inputTokens");
-  w.Int64(c.tokens.input);
-  w.Key("outputTokens");
-  w.Int64(c.tokens.output);
-  w.Key("cacheReadTokens");
-  w.Int64(c.tokens.cache_read);
-  w.Key("cacheWriteTokens");
-  w.Int64(c.tokens.cache_write);
-  w.Key("costUsd");  // null when a call of an unpriced model makes it unknown
-  if (c.CostKnown()) w.Double(c.cost_usd);
-  else w.Null();
-  w.Key("costKnownUsd");
-  w.Double(c.cost_usd);
-  w.Key("unpricedCalls");
-  w.Int64(c.unpriced);
-  w.EndObject();
+  WriteUsageCountsJson(w, c, window);
 }
 
 // GET /v1/usage?agent=&provider=&window=: calls, tokens and cost per profile.
