@@ -612,8 +612,6 @@ std::vector<std::string> VerifiedIds(const std::vector<StubRequest>& requests, c
 
 BOOST_AUTO_TEST_CASE(AReceiverDownSlowThenBackLosesNothing) {
   std::atomic<int> mode{0};  // 0 ok, 1 slow (answers after the sender's timeout), 2 HTTP 503
-  std::set<std::string> accepted;  // ids the receiver answered 2xx for
-  std::mutex mu;
   HttpStub receiver([&](const StubRequest&) {
     StubResponse out;
     if (mode == 1) out.delay_ms = 400;
