@@ -21,7 +21,7 @@
 #include <modelpin/base/status_macros.h>
 #include <modelpin/base/text.h>
 #include <modelpin/engine/auth/rotation.h>
-#include "host_version.h"  // generated into the build dir by engine/meson.build
+#include "engine/host_version.h"  // generated into the build dir by engine/meson.build
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugin_v1.h>
 #include <modelpin/plugin_v2.h>
