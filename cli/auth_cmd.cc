@@ -238,7 +238,7 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
   int shown = 0;
   for (const auto& c : l->store->profiles()) {
     if (!OfProvider(c, provider)) continue;
-    UsageStats u = l->store->Usage(c.id);
+    const UsageStats& u = l->store->Usage(c.id);
     std::vector<std::pair<std::string, ProfileHealth>> rows;  // (model or "", health)
     ProfileHealth whole = DescribeHealth(u, "", now);
     if (whole.state == ProfileHealth::State::kCooldown || whole.state == ProfileHealth::State::kDisabled)
@@ -315,7 +315,7 @@ int RunAuthUsage(std::vector<std::string> argv) {
     w.StartArray();
     for (const auto& c : l->store->profiles()) {
       if (!OfProvider(c, provider)) continue;
-      UsageStats u = l->store->Usage(c.id);
+      const UsageStats& u = l->store->Usage(c.id);
       StartProfile(w, c);
       w.Key("windows");
       w.StartObject();
@@ -358,7 +358,7 @@ int RunAuthUsage(std::vector<std::string> argv) {
   for (const auto& c : l->store->profiles()) {
     if (!OfProvider(c, provider)) continue;
     ++shown;
-    UsageStats u = l->store->Usage(c.id);
+    const UsageStats& u = l->store->Usage(c.id);
     UsageCounts n = InWindow(u.usage, win, now);
     std::cout << "- " << c.id << ": " << n.calls << (n.calls == 1 ? " call" : " calls");
     if (n.failures) std::cout << " (" << n.failures << " failed)";
