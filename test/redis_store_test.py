@@ -392,22 +392,39 @@ def script_calls(sock):
     return sum(int(m.group(1)) for m in re.finditer(r"cmdstat_eval(?:sha)?:calls=(\d+)", stats))
 
 
+def wait_cache_live(bot, sock, key):
+    """The change subscription comes up on its own thread (slowly on a loaded machine): until it
+    does nothing is cached. Waits until an ordinary message on `key` makes no script call."""
+    deadline = time.time() + 10
+    while True:
+        before = script_calls(sock)
+        bot.send(key, "hello")
+        if script_calls(sock) == before:
+            return
+        if time.time() > deadline:
+            fail("ordinary messages still reach redis after 10 s: the cache never came up")
+        time.sleep(0.05)
+
+
+def server_held(sock):
+    """Whether the server is busy (DEBUG SLEEP): a PING gets no answer within 100 ms."""
+    with socket.socket(socket.AF_UNIX) as c:
+        c.connect(sock)
+        c.settimeout(0.1)
+        c.sendall(b"*1\r\n$4\r\nPING\r\n")
+        try:
+            c.recv(64)
+            return False
+        except socket.timeout:
+            return True
+
+
 def test_round_trips(sock):
     state, cfg = make_state("rt", f"unix://{sock}?db=6", prefix="rt:")
     bot = Bot(cfg, state)
     for text in ("/model sonnet", "hello", "/model status"):  # warm up: connections, scripts loaded
         bot.send("agent:main:rt", text)
-    # The change subscription comes up on its own thread (slowly on a loaded machine): until it
-    # does nothing is cached. Wait until an ordinary message makes no script call.
-    deadline = time.time() + 10
-    while True:
-        before = script_calls(sock)
-        bot.send("agent:main:rt", "hello")
-        if script_calls(sock) == before:
-            break
-        if time.time() > deadline:
-            fail("ordinary messages still reach redis after 10 s: the cache never came up")
-        time.sleep(0.05)
+    wait_cache_live(bot, sock, "agent:main:rt")
     before = script_calls(sock)
     commands = ordinary = 0
     for i in range(300):
@@ -477,12 +494,18 @@ def test_unknown_write(sock):
         kind, rest, _ = bot.send(key, text)
         if kind != "ok" or json.loads(rest).get("modelOverride") is not None:
             fail(f"{text!r} before the sleep: {kind} {rest}")
-    # Another client holds the server for 600 ms: the pin below times out in the bot, and is
-    # applied when the server wakes.
+    # The pin below must read its session from the bot's cache (a read that times out says
+    # nothing about a write): wait for the change subscription.
+    wait_cache_live(bot, sock, key)
+    # Another client holds the server for 800 ms: the pin below times out in the bot (200 ms),
+    # and is applied when the server wakes. The pin is sent once the hold is seen to be in effect.
     import threading
-    sleeper = threading.Thread(target=redis_command, args=(sock, "DEBUG", "SLEEP", "0.6"))
+    sleeper = threading.Thread(target=redis_command, args=(sock, "DEBUG", "SLEEP", "0.8"))
     sleeper.start()
-    time.sleep(0.05)
+    deadline = time.time() + 5
+    while not server_held(sock):
+        if time.time() > deadline:
+            fail("DEBUG SLEEP never held the server")
     kind, unknown, took = bot.send(key, "/model sonnet", limit_s=1.0)
     sleeper.join()
     if kind != "err" or "may have been applied" not in unknown:
