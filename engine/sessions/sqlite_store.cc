@@ -327,7 +327,8 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
   RETURN_IF_ERROR(schema_version().status());
   // The column that holds a row's version: a store of an older schema opened read-only (it is
   // not migrated) has none, and every row reads as version 1.
-  std::string version_column = "version";
+  // (A pointer to literals: GCC 12 at -O3 warns, wrongly, on assigning a literal to a string here.)
+  const char* version_column = "version";
   if (read_only) {
     ASSIGN_OR_RETURN(int version, schema_version());
     if (version < kSchemaVersion) version_column = "1";
