@@ -258,13 +258,16 @@ const AuthOrder& AuthOrderMemo::For(const std::string& provider, std::string_vie
     }
     key = keyed;
   }
+  if (last_ != nullptr && key == last_key_) return *last_;
   auto it = orders_.find(key);
   if (it == orders_.end()) {
     AuthOrderInput in{config_, store_, provider, now_ms, model_cooldowns_ ? std::string(model) : std::string(),
                       rule_order};
     it = orders_.emplace(std::string(key), std::make_unique<const AuthOrder>(ResolveAuthOrder(in))).first;
   }
-  return *it->second;
+  last_key_.assign(key);
+  last_ = it->second.get();
+  return *last_;
 }
 
 namespace {

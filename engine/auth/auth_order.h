@@ -79,6 +79,10 @@ class AuthOrderMemo {
   bool model_cooldowns_ = false;  // some profile has a model cooldown: orders are per model
   mutable std::mutex mu_;
   mutable std::map<std::string, std::unique_ptr<const AuthOrder>, std::less<>> orders_;
+  // The key and order the last lookup found (under mu_): one compare on the usual turn, where
+  // every message of a bot asks for the same provider.
+  mutable std::string last_key_;
+  mutable const AuthOrder* last_ = nullptr;
 };
 
 // AuthProvider(a) == AuthProvider(b) (engine/config/model_ref.h), without allocating (this runs on every routed message).

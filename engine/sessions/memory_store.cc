@@ -136,8 +136,8 @@ struct MemorySessionStore::Impl {
   // Sets `field` to the string of `id` (absent for 0), reusing the buffer it holds.
   void LookupInto(uint32_t id, std::optional<std::string>& field) const {
     if (id == 0) field.reset();
-    else if (field) field->assign(strings[id]);
-    else field.emplace(strings[id]);
+    else if (!field) field.emplace(strings[id]);
+    else if (*field != strings[id]) field->assign(strings[id]);  // a turn's buffers usually hold it already
   }
   // The stored session (agent, key), or nullptr; remembered in `last` when found.
   Packed* Find(const std::string& agent, const std::string& key) {

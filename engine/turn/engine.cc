@@ -73,6 +73,7 @@ EngineImpl::EngineImpl(Config config, std::unique_ptr<SessionStore> sessions, En
   plugins_ = std::move(options_.plugins);
   events_ = options_.events.get();
   created_ms_ = clock_->NowMs();
+  default_agent_ = config_.DefaultAgentId();
 }
 
 EngineImpl::~EngineImpl() = default;
@@ -420,9 +421,15 @@ bool IsOwner(const Config& config, const std::string& sender) {
 
 // Names the turn's agent and session in `out`: the message's agent (resolved), and its session
 // key, else the agent's main session. Reuses out's strings.
-void NameTurn(const InboundMessage& message, std::string agent_id, Outcome& out) {
+void NameTurn(const InboundMessage& message, const std::string& default_agent, Outcome& out) {
   out.replies.clear();
-  out.agent_id = std::move(agent_id);
+  // The agent's id, in the buffer the last outcome left (ResolveAgent's rule).
+  if (message.agent_id.empty()) {
+    out.agent_id.assign(default_agent);
+  } else {
+    out.agent_id.assign(message.agent_id);
+    for (char& c : out.agent_id) c = text::LowerAscii(c);
+  }
   if (message.session_key.empty()) {
     out.session_key.clear();
     absl::StrAppend(&out.session_key, "agent:", out.agent_id, ":main");
@@ -731,7 +738,7 @@ absl::Status EngineImpl::TurnStore::Put(SessionStore& store, const Outcome& out,
 // One turn, as its steps: name it, read its session, end lapsed pins, then plugin.h's steps
 // (directives, a command, else a route), and store the session if it changed.
 absl::Status EngineImpl::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
-  NameTurn(message, ResolveAgent(message.agent_id), out);
+  NameTurn(message, default_agent_, out);
   const int64_t now = clock_->NowMs();
   ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id, now));
 

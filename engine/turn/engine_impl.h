@@ -170,6 +170,7 @@ class EngineImpl {
   std::map<std::string, std::shared_ptr<const AuthStore>> simulated_auth_;
   EventSink* events_ = nullptr;  // options_.events
   int64_t created_ms_ = 0;
+  std::string default_agent_;  // config_.DefaultAgentId(), named once: every turn without an agent uses it
   // The end of each cooldown or disable already announced, by "<agent>\n<profile>[\n<model>]".
   std::map<std::string, int64_t> announced_;
 };
