@@ -9,6 +9,7 @@
 //   BM_MayHoldDirective_64KiB  the pre-check over 64 KiB messages full of URLs and slashes
 //   BM_PersistedPin_Sqlite  /model sonnet, /model opus alternating, SQLite store (WAL) in a temp dir
 //   BM_FindModelDirective   the grammar alone on "/model sonnet" (for attribution, no target)
+//   BM_FindModelDirective_Grammar  the same without the short way for plain references
 //   BM_Resolve_Alias        the resolver alone on "sonnet", "opus" alternating (attribution)
 //   BM_MemoryStore_LoadPut/N  the memory store alone: what an alias turn asks of it, a Load then
 //                           a Put of the other pin, on N sessions in turn (attribution)
@@ -40,6 +41,7 @@
 #include <modelpin/engine/sessions/session.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/grammar/directive.h>
+#include <modelpin/grammar/model_directive_internal.h>
 #include <modelpin/plugins/builtin.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -336,6 +338,16 @@ void BM_FindModelDirective(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_FindModelDirective);
+
+// The same through the PEGTL rules alone, without the short way for "/model <plain reference>":
+// what that hand-written piece saves (docs/performance.md).
+void BM_FindModelDirective_Grammar(benchmark::State& state) {
+  for (auto _ : state) {
+    auto d = modelpin::grammar::FindModelDirectiveByGrammar("/model sonnet");
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_FindModelDirective_Grammar);
 
 void BM_Resolve_Alias(benchmark::State& state) {
   auto config = Config::Load(StateDir() + "/modelpin.json");

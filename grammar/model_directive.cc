@@ -17,6 +17,7 @@
 #include <modelpin/base/text.h>
 #include <modelpin/base/text_internal.h>
 #include <modelpin/grammar/directive.h>
+#include <modelpin/grammar/model_directive_internal.h>
 #include <modelpin/grammar/model_grammar.h>
 #include <modelpin/grammar/word_bounds.h>
 
@@ -400,7 +401,32 @@ bool StartsWithAliasAt(std::string_view text, size_t pos, std::string_view alias
 
 std::string_view ModelPartOf(std::string_view ref) { return SplitTrailingProfile(ref).model; }
 
+// Most /model messages a bot sees are "/model <alias or provider/model>" and nothing else: for
+// those the grammar's answer is known (a general match over the whole text, no options, no
+// profile, no other "/model" for the options-only form to find), and only Classify's reading of
+// the reference remains. grammar_test checks this way against the grammar on generated texts
+// (SimpleSelectAgreesWithTheGrammar); BM_FindModelDirective and BM_FindModelDirective_Grammar
+// say what it saves.
+std::optional<ModelDirective> FindSimpleModelSelect(std::string_view text) {
+  constexpr std::string_view kHead = "/model ";
+  if (text.size() <= kHead.size() || text.substr(0, kHead.size()) != kHead) return std::nullopt;
+  const std::string_view ref = text.substr(kHead.size());
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (!alnum(ref.front())) return std::nullopt;
+  for (char c : ref)
+    if (!alnum(c) && c != '.' && c != '_' && c != '-' && c != '/' && c != ':') return std::nullopt;
+  // A reference is segments joined by single slashes: "//" or a last slash ends it early.
+  if (ref.back() == '/' || ref.find("//") != std::string_view::npos) return std::nullopt;
+  ModelOptions options;
+  return ModelDirective{Span{0, text.size()}, Classify(ref, std::nullopt, false, options), options};
+}
+
 std::optional<ModelDirective> FindModelDirective(std::string_view text) {
+  if (std::optional<ModelDirective> simple = FindSimpleModelSelect(text)) return simple;
+  return FindModelDirectiveByGrammar(text);
+}
+
+std::optional<ModelDirective> FindModelDirectiveByGrammar(std::string_view text) {
   const std::optional<Span> first = FindWord(text, "model");
   if (!first) return std::nullopt;
 

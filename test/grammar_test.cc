@@ -18,6 +18,7 @@
 
 #include <modelpin/base/text.h>
 #include <modelpin/grammar/directive.h>
+#include <modelpin/grammar/model_directive_internal.h>
 #include <modelpin/grammar/model_grammar.h>
 #include <modelpin/grammar/queue_directive.h>
 #include <modelpin/grammar/word_argument.h>
@@ -1038,6 +1039,55 @@ BOOST_AUTO_TEST_CASE(QueueDirectiveTokens) {
 
 // ---------------------------------------------------------------------------------------------
 // The PEGTL grammar itself.
+
+// FindModelDirective answers "/model <plain reference>" without the grammar: on texts built
+// around that form (and near misses: other characters, spaces, options, profiles, quotes, a
+// second /model, upper case), its answer must be the grammar's, and the short way must have
+// taken the texts it claims.
+BOOST_AUTO_TEST_CASE(SimpleSelectAgreesWithTheGrammar) {
+  const std::vector<std::string> heads = {"/model ", "/model  ", "/Model ", "/model\t", "/models ", "x /model ", "/model"};
+  const std::vector<std::string> refs = {"sonnet", "opus", "anthropic/claude-sonnet-4-5", "gpt-4.1", "default",
+                                         "DEFAULT", "status", "list", "2", "42", "explain", "history", "undo",
+                                         "openrouter/anthropic/claude-3.5:beta", "a", "Z9", "sonnet@anthropic:work"};
+  // Characters a reference may and may not hold, for random references and tails.
+  const std::string alphabet = "abcXYZ019._-/:@\"=' \t\n-#!?,;()[]{}\xc3\xa9";
+  const std::vector<std::string> tails = {"", " ", "  ", "\n", " -s", " --once", " --turns 3", " --for 2h", " hello",
+                                          " /model opus", "@x", "@", " runtime=codex", " --runtime codex", "\"", "."};
+  std::mt19937 rng(12345);
+  const std::string plain = "abcXYZ019._-/:";  // what the short way takes (but for the first character)
+  auto random_ref = [&] {
+    std::string r;
+    const size_t n = 1 + rng() % 12;
+    const std::string& from = rng() % 2 ? plain : alphabet;  // half of them plain but perhaps for one character
+    for (size_t i = 0; i < n; ++i) r += from[rng() % from.size()];
+    if (rng() % 4 == 0) r[rng() % r.size()] = alphabet[rng() % alphabet.size()];
+    return r;
+  };
+  size_t compared = 0, simple = 0;
+  auto check = [&](const std::string& text) {
+    const auto fast = FindModelDirective(text);
+    const auto grammar = FindModelDirectiveByGrammar(text);
+    BOOST_TEST_INFO("text " << Quote(text));
+    BOOST_TEST(Describe(text, fast) == Describe(text, grammar));
+    BOOST_TEST((fast == grammar));
+    if (FindSimpleModelSelect(text)) {
+      ++simple;
+      BOOST_TEST((FindSimpleModelSelect(text) == grammar));
+    }
+    ++compared;
+  };
+  for (const auto& h : heads)
+    for (const auto& r : refs)
+      for (const auto& t : tails) check(h + r + t);
+  for (int i = 0; i < 20000; ++i)
+    check(heads[rng() % 3 ? 0 : rng() % heads.size()] + random_ref() + (rng() % 2 ? "" : tails[rng() % tails.size()]));
+  BOOST_TEST_MESSAGE(compared << " texts compared, " << simple << " by the short way");
+  BOOST_TEST(simple > 1000u);  // the short way is taken where it claims to be
+  BOOST_TEST(!FindSimpleModelSelect("/model sonnet --once"));
+  BOOST_TEST(!FindSimpleModelSelect("/model sonnet@anthropic:work"));
+  BOOST_TEST(!FindSimpleModelSelect("/model -s"));
+  BOOST_TEST(FindSimpleModelSelect("/model anthropic/claude-sonnet-4-5").has_value());
+}
 
 BOOST_AUTO_TEST_CASE(GrammarHasNoAnalysisIssues) {
   namespace pegtl = tao::pegtl;

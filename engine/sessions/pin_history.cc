@@ -162,6 +162,64 @@ class NodeUses {
 };
 }  // namespace
 
+namespace {
+// The bytes of a block (Make lays it out; Release gives them back).
+size_t BlockBytes(size_t events, bool scope, size_t nodes) {
+  return sizeof(ModelpinSessionData) + events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0) +
+         nodes * (sizeof(const Node*) + 1);
+}
+
+// A full history's block is a couple of KiB, past what malloc's per-thread caches keep, and a
+// pin replaces it every time: the turn that appends frees the block it copied from. The last
+// few such blocks a thread freed wait here, by size rounded to 64 bytes, for the next append of
+// the same size (a busy session's history stays one size once full), so that pair costs no trip
+// through malloc's bins. At most kSlots blocks of at most kMaxBytes per thread; freed when the
+// thread ends.
+class BlockCache {
+ public:
+  static constexpr size_t kMinBytes = 1024, kMaxBytes = 4096, kSlots = 4;
+  static size_t Rounded(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
+  void* Take(size_t bytes) {
+    if (bytes < kMinBytes || bytes > kMaxBytes) return ::operator new(bytes);
+    const size_t r = Rounded(bytes);
+    for (size_t i = 0; i < n_; ++i)
+      if (size_[i] == r) {
+        void* p = block_[i];
+        --n_;
+        block_[i] = block_[n_];
+        size_[i] = size_[n_];
+        return p;
+      }
+    return ::operator new(r);
+  }
+  void Give(void* p, size_t bytes) {
+    if (bytes < kMinBytes || bytes > kMaxBytes || done_) return ::operator delete(p);
+    if (n_ == kSlots) {  // the oldest goes
+      ::operator delete(block_[0]);
+      std::copy(block_ + 1, block_ + kSlots, block_);
+      std::copy(size_ + 1, size_ + kSlots, size_);
+      --n_;
+    }
+    block_[n_] = p;
+    size_[n_++] = Rounded(bytes);
+  }
+  // A block let go after this (a session a later destructor of the ending thread holds) goes
+  // straight back to malloc.
+  ~BlockCache() {
+    for (size_t i = 0; i < n_; ++i) ::operator delete(block_[i]);
+    n_ = 0;
+    done_ = true;
+  }
+
+ private:
+  bool done_ = false;
+  void* block_[kSlots] = {};
+  size_t size_[kSlots] = {};
+  size_t n_ = 0;
+};
+thread_local BlockCache block_cache;
+}  // namespace
+
 ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
                                         const PinEvent* added, size_t n) {
   const size_t events = keep + n;
@@ -182,9 +240,7 @@ ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSes
   }
   const size_t k = list.size();
 
-  const size_t bytes = sizeof(ModelpinSessionData) + events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0) +
-                       k * (sizeof(const Node*) + 1);
-  void* mem = ::operator new(bytes);
+  void* mem = block_cache.Take(BlockBytes(events, scope != nullptr, k));
   auto* m = new (mem) ModelpinSessionData();
   auto* ev = reinterpret_cast<PinEvent*>(m + 1);
   using S = Interned<std::string>;
@@ -227,9 +283,10 @@ void ModelpinData::Release(ModelpinSessionData* p) {
     } else {
       for (size_t i = 0; i < events; ++i) ev[i].~PinEvent();
     }
+    const size_t bytes = BlockBytes(events, p->scope != nullptr, p->nodes_n_);
     if (p->scope) p->scope->~PinScope();
     p->~ModelpinSessionData();
-    ::operator delete(static_cast<void*>(p));
+    block_cache.Give(static_cast<void*>(p), bytes);
   }
 }
 

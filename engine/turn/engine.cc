@@ -735,6 +735,50 @@ absl::Status EngineImpl::TurnStore::Put(SessionStore& store, const Outcome& out,
   return store.PutIfVersion(out.agent_id, out.session_key, state, version);
 }
 
+namespace {
+// A directive turn's copy of its session as read (restored when a directive refuses the
+// message, compared at the end), in the thread's buffers of its last turn: copying the
+// session's strings into them allocates nothing once they have grown. What the copy holds
+// besides its strings (the pin history block, plugin state) is let go at the end of the turn,
+// so a session erased later is not kept alive by it. A nested turn on the same thread (a plugin
+// that handles a message of its own) gets a copy of its own. A plain message needs no copy:
+// the state it holds is empty.
+class StoredCopy {
+ public:
+  explicit StoredCopy(const SessionState* from) {
+    if (from == nullptr) {
+      p_ = &own_.emplace();
+      return;
+    }
+    if (busy_) {
+      p_ = &own_.emplace(*from);
+      return;
+    }
+    busy_ = owner_ = true;
+    p_ = &buffer_;
+    buffer_ = *from;
+  }
+  ~StoredCopy() {
+    if (!owner_) return;
+    buffer_.modelpin.reset();
+    buffer_.plugin_state.clear();
+    busy_ = false;
+  }
+  StoredCopy(const StoredCopy&) = delete;
+  StoredCopy& operator=(const StoredCopy&) = delete;
+  SessionState& get() { return *p_; }
+
+ private:
+  static thread_local SessionState buffer_;
+  static thread_local bool busy_;
+  bool owner_ = false;
+  std::optional<SessionState> own_;
+  SessionState* p_ = nullptr;
+};
+thread_local SessionState StoredCopy::buffer_;
+thread_local bool StoredCopy::busy_ = false;
+}  // namespace
+
 // One turn, as its steps: name it, read its session, end lapsed pins, then plugin.h's steps
 // (directives, a command, else a route), and store the session if it changed.
 absl::Status EngineImpl::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
@@ -762,7 +806,8 @@ absl::Status EngineImpl::HandleTurnOnce(const InboundMessage& message, Outcome& 
   // directive: they only route, and the route's pin rules report whether they changed the
   // session, so they need no copy of it. Directives work on out.session and keep the stored
   // state in `stored`, to restore it when they refuse the message.
-  SessionState stored = plain ? SessionState{} : out.session;
+  StoredCopy stored_copy(plain ? nullptr : &out.session);
+  SessionState& stored = stored_copy.get();
   if (events_ && !plain) ts.before = std::make_unique<PinSelection>(stored.Selection());
   SessionState& session = out.session;
   TurnContext ctx{config_,

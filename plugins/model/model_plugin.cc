@@ -206,14 +206,20 @@ class ModelPlugin : public Plugin {
   }
 
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
-    if (const auto* req = std::any_cast<ExplainRequest>(&hit.payload)) {
-      if (req->argument.empty())
-        return DirectiveResult::Error("Usage: /model explain <model>[@<profile>], e.g. /model explain sonnet@anthropic:work");
-      return DirectiveResult::Query(model_plugin::ExplainText(ctx, req->argument));  // changes nothing
+    // The common payload first: an any_cast that names the held type is one pointer compare,
+    // one that does not compares type names.
+    const auto* directive = std::any_cast<ModelDirective>(&hit.payload);
+    if (directive == nullptr) {
+      if (const auto* req = std::any_cast<ExplainRequest>(&hit.payload)) {
+        if (req->argument.empty())
+          return DirectiveResult::Error("Usage: /model explain <model>[@<profile>], e.g. /model explain sonnet@anthropic:work");
+        return DirectiveResult::Query(model_plugin::ExplainText(ctx, req->argument));  // changes nothing
+      }
+      if (std::any_cast<HistoryRequest>(&hit.payload)) return DirectiveResult::Query(HistoryText(ctx));  // changes nothing
+      if (std::any_cast<UndoRequest>(&hit.payload)) return Undo(ctx);
+      return DirectiveResult::Error("internal error: an unknown /model payload");
     }
-    if (std::any_cast<HistoryRequest>(&hit.payload)) return DirectiveResult::Query(HistoryText(ctx));  // changes nothing
-    if (std::any_cast<UndoRequest>(&hit.payload)) return Undo(ctx);
-    const auto& d = std::any_cast<const ModelDirective&>(hit.payload);
+    const ModelDirective& d = *directive;
     const grammar::ModelOptions& opts = d.options;
     // Inside a longer message the info forms (and the option-only forms, which are info forms
     // with options) are dropped without a word, before any check (oracle: "hello /model -s -a"
