@@ -282,6 +282,8 @@ bool IsSafeReply(std::string_view s, size_t max_bytes) {
   // needs only the text from the first other byte on.
   size_t i = 0;
   while (i + 8 <= n && AllPrintableAscii8(p + i)) i += 8;
+  // The last (up to seven) bytes: the eight that end the text, read again in part, settle them.
+  if (i == n || (n >= 8 && i + 8 > n && AllPrintableAscii8(p + n - 8))) return true;
   if (!IsValidUtf8(s.substr(i))) return false;
   for (; i < n; ++i) {
     while (i + 8 <= n && AllPrintableAscii8(p + i)) i += 8;

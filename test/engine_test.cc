@@ -723,6 +723,24 @@ BOOST_AUTO_TEST_CASE(SafeReplyKeepsLinesDropsControlsAndBoundsSize) {
   BOOST_TEST(text::IsSafeReply("caf\xC3\xA9 \xC2\xA0\xE2\x80\xA6 \xF0\x9F\x94\x91\n"));
   BOOST_TEST(!text::IsSafeReply("a\x7F"));
   BOOST_TEST(!text::IsSafeReply(std::string(10, 'x'), 9));
+  // Past the eight-byte blocks, the text's last bytes: every length 8..24, with a control
+  // character, DEL, a C1 control or a broken sequence at each of the last eight places.
+  for (size_t n = 8; n <= 24; ++n) {
+    const std::string printable(n, 'x');
+    BOOST_TEST(text::IsSafeReply(printable));
+    for (size_t back = 1; back <= 8; ++back) {
+      for (std::string_view bad : {std::string_view("\x01"), std::string_view("\x7F"), std::string_view("\xC2\x85"),
+                                   std::string_view("\xC3")}) {
+        std::string text = printable.substr(0, n - back);
+        text.append(bad);
+        text.append(back > bad.size() ? back - bad.size() : 0, 'y');
+        BOOST_TEST_INFO("length " << text.size() << ", bad bytes " << back << " from the end");
+        BOOST_TEST(!text::IsSafeReply(text));
+      }
+      std::string fine = printable.substr(0, n - back) + "\xC3\xA9";
+      BOOST_TEST(text::IsSafeReply(fine));
+    }
+  }
   std::string big = text::SafeReply(std::string(100000, 'x'));
   BOOST_TEST(big.size() <= 16u * 1024u);
   BOOST_TEST(big.substr(big.size() - 3) == "\xE2\x80\xA6");
