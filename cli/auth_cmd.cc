@@ -24,6 +24,7 @@
 #include <modelpin/cli/cli.h>
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/auth/usage_report_json.h>
 #include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/config/usage_json.h>
 #include "rapidjson/stringbuffer.h"
@@ -308,47 +309,8 @@ int RunAuthUsage(std::vector<std::string> argv) {
   if (args.Has("--json")) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
-    w.StartObject();
-    w.Key("agentId");
-    Str(w, l->agent);
-    w.Key("profiles");
-    w.StartArray();
-    for (const auto& c : l->store->profiles()) {
-      if (!OfProvider(c, provider)) continue;
-      const UsageStats& u = l->store->Usage(c.id);
-      StartProfile(w, c);
-      w.Key("windows");
-      w.StartObject();
-      for (UsageWindow win : kUsageWindows) {
-        if (only && win != *only) continue;
-        w.Key(std::string(UsageWindowName(win)).c_str());
-        CountsJson(w, InWindow(u.usage, win, now));
-      }
-      w.EndObject();
-      w.Key("total");
-      CountsJson(w, u.usage.total);
-      w.Key("failureCounts");
-      w.StartObject();
-      for (const auto& [cls, n] : u.usage.failures_by_class) {
-        w.Key(cls.c_str());
-        w.Int64(n);
-      }
-      w.EndObject();
-      w.Key("budget");
-      if (u.budget_until > now) {
-        w.StartObject();
-        w.Key("reason");
-        Str(w, u.budget_reason);
-        w.Key("until");
-        Str(w, FormatUtc(u.budget_until));
-        w.EndObject();
-      } else {
-        w.Null();
-      }
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
+    WriteUsageReportJson(w, l->agent, *l->store, now, [&](const Credential& c) { return OfProvider(c, provider); },
+                         {only, /*failure_counts=*/true});
     std::cout << buf.GetString() << "\n";
     return kExitOk;
   }

@@ -16,6 +16,7 @@
 #include <modelpin/engine/turn/agent_store.h>
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/auth/usage_report_json.h>
 #include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/config/usage_json.h>
 #include <modelpin/plugins/model/explain.h>
@@ -483,45 +484,8 @@ void UsageRoute(Engine& e, const Request& req, Response& r) {
   if (!store.ok()) return Fail(r, store.status());
   const int64_t now = e.NowMs();
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
-  w.Key("profiles");
-  w.StartArray();
-  for (const auto& c : (*store)->profiles()) {
-    if (!OfAuthProvider(c, provider)) continue;
-    const UsageStats& u = (*store)->UsageRef(c.id);
-    w.StartObject();
-    w.Key("id");
-    Str(w, c.id);
-    w.Key("provider");
-    Str(w, c.provider);
-    w.Key("windows");
-    w.StartObject();
-    for (UsageWindow win : kUsageWindows) {
-      if (only && win != *only) continue;
-      w.Key(std::string(UsageWindowName(win)).c_str());
-      WriteUsageCounts(w, InWindow(u.usage, win, now));
-    }
-    w.EndObject();
-    w.Key("total");
-    WriteUsageCounts(w, u.usage.total);
-    w.Key("budget");
-    if (u.budget_until > now) {
-      w.StartObject();
-      w.Key("reason");
-      Str(w, u.budget_reason);
-      w.Key("until");
-      Str(w, FormatUtc(u.budget_until));
-      w.EndObject();
-    } else {
-      w.Null();
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
+  WriteUsageReportJson(json.w, agent, **store, now,
+                       [&](const Credential& c) { return OfAuthProvider(c, provider); }, {only});
 }
 
 void Profiles(Engine& e, const Request& req, Response& r) {
