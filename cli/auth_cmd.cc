@@ -112,8 +112,7 @@ void HealthJson(JsonWriter& w, const ProfileHealth& h) {
   if (h.until) Str(w, FormatUtc(h.until));
   else w.Null();
   w.Key("reason");
-  if (h.reason.empty()) w.Null();
-  else Str(w, h.reason);
+  StrOrNull(w, h.reason);
   w.Key("errorCount");
   w.Int(h.errors);
 }
@@ -251,8 +250,7 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
       if (args.Has("--json")) {
         StartProfile(w, c);
         w.Key("model");
-        if (model.empty()) w.Null();
-        else Str(w, model);
+        StrOrNull(w, model);
         HealthJson(w, h);
         w.EndObject();
       } else {
