@@ -29,39 +29,18 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
+import support
+from support import cleanup, fail, free_port, need
+
 BOT, MODELPIN, SRC = sys.argv[1], sys.argv[2], sys.argv[3]
-TMP = tempfile.mkdtemp(prefix="modelpin-sentinel-")
-PROCS = []
+TMP = support.temp_dir("modelpin-sentinel-")
+PROCS = support.PROCS
 PASSWORD = "s3ntinel-PW-7781"
 TIMEOUT_MS = 400
 MASTER = "mymaster"
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGCONT)
-                p.kill()
-                p.wait(5)
-            except Exception:
-                pass
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---- a small RESP client: one command per connection ----
@@ -103,13 +82,6 @@ def try_cmd(port, *args, password=None, timeout=1):
         return cmd(port, *args, password=password, timeout=timeout)
     except OSError:
         return None
-
-
-def need(exe):
-    path = shutil.which(exe)
-    if path is None:
-        fail(f"{exe} is not installed (apt-get install {exe})")
-    return path
 
 
 def start_server(name, port, extra=()):
