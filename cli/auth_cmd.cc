@@ -24,7 +24,7 @@
 #include <modelpin/cli/cli.h>
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
-#include <modelpin/engine/auth/usage_report_json.h>
+#include <modelpin/engine/auth/profile_json.h>
 #include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/config/usage_json.h>
 #include "rapidjson/stringbuffer.h"
@@ -96,26 +96,9 @@ ProfileHealth HealthOf(const Credential& c, const AuthStore& store, int64_t now)
 
 bool OfProvider(const Credential& c, const std::string& provider) { return OfAuthProvider(c, provider); }
 
-// Opens a profile's JSON object with its id and provider.
-void StartProfile(JsonWriter& w, const Credential& c) {
-  w.StartObject();
-  w.Key("id");
-  Str(w, c.id);
-  w.Key("provider");
-  Str(w, c.provider);
-}
-
-void HealthJson(JsonWriter& w, const ProfileHealth& h) {
-  w.Key("state");
-  Str(w, h.StateName());
-  w.Key("until");
-  if (h.until) Str(w, FormatUtc(h.until));
-  else w.Null();
-  w.Key("reason");
-  StrOrNull(w, h.reason);
-  w.Key("errorCount");
-  w.Int(h.errors);
-}
+// A profile's health in --json (engine/auth/profile_json.h): what GET /v1/profiles says, without
+// its failedProbes and quota.
+void HealthJson(JsonWriter& w, const ProfileHealth& h) { WriteHealthJsonMembers(w, h, /*probes_and_quota=*/false); }
 
 // Defined with `models auth usage` below.
 std::string CostText(const UsageCounts& c);
@@ -150,7 +133,7 @@ int RunAuthList(std::vector<std::string> argv) {
     w.StartArray();
     for (const auto& c : l->store->profiles()) {
       if (!OfProvider(c, provider)) continue;
-      StartProfile(w, c);
+      StartProfileJson(w, c);
       w.Key("type");
       Str(w, c.type);
       w.Key("secret");
@@ -248,7 +231,7 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
     for (const auto& [model, h] : rows) {
       ++shown;
       if (args.Has("--json")) {
-        StartProfile(w, c);
+        StartProfileJson(w, c);
         w.Key("model");
         StrOrNull(w, model);
         HealthJson(w, h);

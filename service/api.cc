@@ -16,7 +16,7 @@
 #include <modelpin/engine/turn/agent_store.h>
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
-#include <modelpin/engine/auth/usage_report_json.h>
+#include <modelpin/engine/auth/profile_json.h>
 #include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/config/usage_json.h>
 #include <modelpin/plugins/model/explain.h>
@@ -55,18 +55,8 @@ class JsonOut {
   Writer w;
 };
 
-void Str(Writer& w, std::string_view s) {
-  if (text::IsValidUtf8(s)) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    return;
-  }
-  std::string clean = text::SanitizeUtf8(s);
-  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
-}
-void StrOrNull(Writer& w, std::string_view s) {
-  if (s.empty()) w.Null();
-  else Str(w, s);
-}
+// A string as valid UTF-8 (engine/auth/profile_json.h).
+void Str(Writer& w, std::string_view s) { WriteJsonText(w, s); }
 void StrList(Writer& w, const std::vector<std::string>& list) {
   w.StartArray();
   for (const auto& s : list) Str(w, s);
@@ -223,25 +213,8 @@ class Body {
   std::string error_;
 };
 
-void WriteHealth(Writer& w, const ProfileHealth& h) {
-  w.Key("state");
-  Str(w, h.StateName());
-  w.Key("until");
-  if (h.until) Str(w, FormatUtc(h.until));
-  else w.Null();
-  w.Key("reason");
-  StrOrNull(w, h.reason);
-  w.Key("errorCount");
-  w.Int(h.errors);
-  if (h.failed_probes) {
-    w.Key("failedProbes");
-    w.Int(h.failed_probes);
-  }
-  if (!h.quota.empty()) {
-    w.Key("quota");
-    Str(w, h.quota);
-  }
-}
+// A profile's health as members of the open object (engine/auth/profile_json.h).
+void WriteHealth(Writer& w, const ProfileHealth& h) { WriteHealthJsonMembers(w, h, /*probes_and_quota=*/true); }
 
 // A session entry as stored ({} when nothing is): sessions list and show.
 void WriteSession(Writer& w, const SessionState& s) {
@@ -511,11 +484,7 @@ void Profiles(Engine& e, const Request& req, Response& r) {
   w.StartArray();
   for (const auto& c : (*store)->profiles()) {
     if (!OfAuthProvider(c, provider)) continue;
-    w.StartObject();
-    w.Key("id");
-    Str(w, c.id);
-    w.Key("provider");
-    Str(w, c.provider);
+    StartProfileJson(w, c);
     w.Key("type");
     Str(w, c.type);
     w.Key("secret");

@@ -1,5 +1,9 @@
-// An agent's per-profile usage as the JSON document both tools write: the CLI's
-// `models auth usage --json` and the service's GET /v1/usage (docs/usage-and-budgets.md):
+// The JSON the CLI and the service both write about an agent's auth profiles, so that
+// `models auth ... --json` and the service's answers cannot drift apart (docs/cli.md,
+// docs/service.md). Works with any RapidJSON writer.
+//
+// WriteUsageReportJson: the per-profile usage document of `models auth usage --json` and
+// GET /v1/usage (docs/usage-and-budgets.md):
 //
 //   {"agentId": "main", "profiles": [{"id": "anthropic:work", "provider": "anthropic",
 //     "windows": {"5h": {...}, "1d": {...}, "7d": {...}, "30d": {...}}, "total": {...},
@@ -11,8 +15,8 @@
 //
 //   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
 //   WriteUsageReportJson(w, "main", store, now, [](const Credential&) { return true; }, {});
-#ifndef MODELPIN_ENGINE_AUTH_USAGE_REPORT_JSON_H_
-#define MODELPIN_ENGINE_AUTH_USAGE_REPORT_JSON_H_
+#ifndef MODELPIN_ENGINE_AUTH_PROFILE_JSON_H_
+#define MODELPIN_ENGINE_AUTH_PROFILE_JSON_H_
 
 #include <cstdint>
 #include <optional>
@@ -22,6 +26,7 @@
 #include <modelpin/base/clock.h>
 #include <modelpin/base/text.h>
 #include <modelpin/engine/auth/auth_store.h>
+#include <modelpin/engine/auth/rotation.h>
 #include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/config/usage_json.h>
 
@@ -34,13 +39,49 @@ struct UsageReportJsonOptions {
 
 // A string as valid UTF-8 JSON (an invalid byte becomes U+FFFD, base/text.h SanitizeUtf8).
 template <typename Writer>
-void WriteUsageReportString(Writer& w, std::string_view s) {
+void WriteJsonText(Writer& w, std::string_view s) {
   if (text::IsValidUtf8(s)) {
     w.String(s.data(), static_cast<unsigned>(s.size()));
     return;
   }
   const std::string clean = text::SanitizeUtf8(s);
   w.String(clean.data(), static_cast<unsigned>(clean.size()));
+}
+
+// Opens a profile's object with its "id" and "provider"; the caller writes the rest and ends it.
+template <typename Writer>
+void StartProfileJson(Writer& w, const Credential& c) {
+  w.StartObject();
+  w.Key("id");
+  WriteJsonText(w, c.id);
+  w.Key("provider");
+  WriteJsonText(w, c.provider);
+}
+
+// A profile's health as members of the open object: "state", "until" (null when none), "reason"
+// (null when none), "errorCount"; with `probes_and_quota` (the service's answers) also
+// "failedProbes" while probes fail and "quota" when the provider reported one.
+template <typename Writer>
+void WriteHealthJsonMembers(Writer& w, const ProfileHealth& h, bool probes_and_quota) {
+  w.Key("state");
+  WriteJsonText(w, h.StateName());
+  w.Key("until");
+  if (h.until) WriteJsonText(w, FormatUtc(h.until));
+  else w.Null();
+  w.Key("reason");
+  if (h.reason.empty()) w.Null();
+  else WriteJsonText(w, h.reason);
+  w.Key("errorCount");
+  w.Int(h.errors);
+  if (!probes_and_quota) return;
+  if (h.failed_probes) {
+    w.Key("failedProbes");
+    w.Int(h.failed_probes);
+  }
+  if (!h.quota.empty()) {
+    w.Key("quota");
+    WriteJsonText(w, h.quota);
+  }
 }
 
 // The profiles of `store` for which `shown(const Credential&)` is true, in store order, their
@@ -50,17 +91,13 @@ void WriteUsageReportJson(Writer& w, std::string_view agent, const AuthStore& st
                           const UsageReportJsonOptions& options) {
   w.StartObject();
   w.Key("agentId");
-  WriteUsageReportString(w, agent);
+  WriteJsonText(w, agent);
   w.Key("profiles");
   w.StartArray();
   for (const Credential& c : store.profiles()) {
     if (!shown(c)) continue;
     const UsageStats& u = store.Usage(c.id);
-    w.StartObject();
-    w.Key("id");
-    WriteUsageReportString(w, c.id);
-    w.Key("provider");
-    WriteUsageReportString(w, c.provider);
+    StartProfileJson(w, c);
     w.Key("windows");
     w.StartObject();
     for (UsageWindow win : kUsageWindows) {
@@ -85,9 +122,9 @@ void WriteUsageReportJson(Writer& w, std::string_view agent, const AuthStore& st
     if (u.budget_until > now) {
       w.StartObject();
       w.Key("reason");
-      WriteUsageReportString(w, u.budget_reason);
+      WriteJsonText(w, u.budget_reason);
       w.Key("until");
-      WriteUsageReportString(w, FormatUtc(u.budget_until));
+      WriteJsonText(w, FormatUtc(u.budget_until));
       w.EndObject();
     } else {
       w.Null();
@@ -100,4 +137,4 @@ void WriteUsageReportJson(Writer& w, std::string_view agent, const AuthStore& st
 
 }  // namespace modelpin
 
-#endif  // MODELPIN_ENGINE_AUTH_USAGE_REPORT_JSON_H_
+#endif  // MODELPIN_ENGINE_AUTH_PROFILE_JSON_H_
