@@ -82,8 +82,11 @@ for r in $(seq "$rounds"); do
   side head "$build" "$root"
 done
 
-python3 - "$out" "$short" "$rounds" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+PYTHONPATH="$root/bench" python3 - "$out" "$short" "$rounds" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import statistics, sys
+
+from bench_table import print_table
+
 path, short, rounds, ncpu, load = sys.argv[1:]
 fig = {}
 for ln in open(path):
@@ -106,12 +109,7 @@ for what, label, target in (("BM_ModelAlias_Memory", "/model <alias> in memory",
     rows.append((label, f"{fmt(bc)} (wall {fmt(bw)})", f"{fmt(hc)} (wall {fmt(hw)})", f"{ratio:.2f}x",
                  f">= {target:.2f}x", "yes" if ratio >= target else "NO"))
 head = ("what", short, "this tree", f"{short} / this tree", "target", "met?")
-w = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"
-print(line(head))
-print("|" + "|".join("-" * (x + 2) for x in w) + "|")
-for r in rows:
-    print(line(r))
+print_table(head, rows)
 print(f"\nCPU time, medians of {rounds} interleaved rounds (wall time in brackets); {ncpu} CPUs, load average {load}.")
 PY
 echo "raw results: $out" >&2

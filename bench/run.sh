@@ -174,10 +174,12 @@ echo "bench: soak (10,000,000 messages over 1,000 sessions)..." >&2
 soak=$("$build/bench/soak" 10000000 1000 2>"$results/soak_progress.txt") || soak="failed"
 echo "$soak" >"$results/soak.txt"
 
-python3 - "$results/engine_bench.json" "$replay_us" "$replay_rss" "$replay_status" \
+PYTHONPATH="$root/bench" python3 - "$results/engine_bench.json" "$replay_us" "$replay_rss" "$replay_status" \
   "$demo_us" "$demo_status" "$probe" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
   "$results/store_latency.txt" "$replay_sqlite_us" "$replay_redis_us" "$sessions20k_us" "$soak" <<'PY'
 import json, sys
+
+from bench_table import print_table
 
 (bench_file, replay_us, replay_rss, replay_status, demo_us, demo_status, probe, ncpu, load,
  latency_file, replay_sqlite_us, replay_redis_us, sessions20k_us, soak) = sys.argv[1:]
@@ -252,12 +254,7 @@ row("(info) JSON strings of a replay line: base/json_text.h vs RapidJSON Writer"
     "-", None)
 
 head = ("what", "figure", "target", "met?")
-w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"
-print(line(head))
-print("|" + "|".join("-" * (x + 2) for x in w) + "|")
-for r in rows:
-    print(line(r))
+print_table(head, rows)
 print(f"\n{ncpu} CPUs, load average {load}; micro-benchmarks: median of repetitions, wall time (cpu time in brackets).")
 
 # The stores side by side.
@@ -303,12 +300,8 @@ rows.append(("replay 1,000,000 lines --json, Redis", f"{r_red / 1e6:.2f} s ({r_r
 s20 = int(sessions20k_us)
 rows.append(("replay 20,000 two-message sessions, --session-view current", f"{s20 / 1e6:.2f} s", "<= 2 s",
              "yes" if s20 <= 2e6 else "NO"))
-w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
 print()
-print(line(head))
-print("|" + "|".join("-" * (x + 2) for x in w) + "|")
-for r in rows:
-    print(line(r))
+print_table(head, rows)
 print("\nfloor: the same operation without modelpin on this machine, p50 (bench/store_latency.cc): a bare PING"
       " round trip on Redis, a bare one-row committed UPDATE on SQLite (WAL, synchronous=NORMAL).")
 PY
@@ -318,8 +311,11 @@ BENCH_SERVICE_RESULTS="$results/service.txt" "$root/bench/service_bench.sh" "$bu
 # The Node.js package: what handleSync and await handle add to the C++ call (bench/node_bench.js).
 echo "bench: node handle overhead ($reps repetitions)..." >&2
 node "$root/bench/node_bench.js" "$build" --repetitions "$reps" --json >"$results/node_bench.json" || true
-python3 - "$results/node_bench.json" <<'PY'
+PYTHONPATH="$root/bench" python3 - "$results/node_bench.json" <<'PY'
 import json, sys
+
+from bench_table import print_table
+
 try:
     f = json.load(open(sys.argv[1]))
 except (OSError, ValueError):
@@ -337,12 +333,7 @@ else:
     rows.append(("(info) Node await handle through the thread pool, SQLite",
                  f"{f['pool_ns']:.0f} ns CPU, wall {f['pool_wall_ns']:.0f} ns", "-", "n/a"))
 head = ("what", "figure", "target", "met?")
-w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"
 print()
-print(line(head))
-print("|" + "|".join("-" * (x + 2) for x in w) + "|")
-for r in rows:
-    print(line(r))
+print_table(head, rows)
 PY
 echo "raw results: $results" >&2

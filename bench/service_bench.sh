@@ -75,8 +75,11 @@ for round in $(seq "$rounds"); do
 done
 [ -z "${BENCH_SERVICE_RESULTS:-}" ] || cp "$tmp/results" "$BENCH_SERVICE_RESULTS"
 
-python3 - "$tmp/results" <<'PY'
+PYTHONPATH="$root/bench" python3 - "$tmp/results" <<'PY'
 import os, sys
+
+from bench_table import print_table
+
 runs = {}
 for ln in open(sys.argv[1]):
     kv = dict(x.split("=", 1) for x in ln.split())
@@ -115,12 +118,7 @@ for kind, label in (("floor", "floor: constant 200 (token checked, no engine)"),
         target, met = "-", None
     rows.append((label, fig, target, "n/a" if met is None else ("yes" if met else "NO")))
 head = ("what (wrk -t2 -c16, keep-alive, loopback)", "figure", "target", "met?")
-w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"
-print(line(head))
-print("|" + "|".join("-" * (x + 2) for x in w) + "|")
-for r in rows:
-    print(line(r))
+print_table(head, rows)
 print(f"\nmedian of {len(runs['floor'])} interleaved rounds; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
       " (wrk shares the CPUs with the server).\ncost per request: the server process's CPU time (user + system) over the run divided by the"
       " requests answered.")

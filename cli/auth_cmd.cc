@@ -24,6 +24,7 @@
 #include <modelpin/cli/cli.h>
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/auth/profile_json.h>
 #include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/config/usage_json.h>
 #include "rapidjson/stringbuffer.h"
@@ -95,27 +96,9 @@ ProfileHealth HealthOf(const Credential& c, const AuthStore& store, int64_t now)
 
 bool OfProvider(const Credential& c, const std::string& provider) { return OfAuthProvider(c, provider); }
 
-// Opens a profile's JSON object with its id and provider.
-void StartProfile(JsonWriter& w, const Credential& c) {
-  w.StartObject();
-  w.Key("id");
-  Str(w, c.id);
-  w.Key("provider");
-  Str(w, c.provider);
-}
-
-void HealthJson(JsonWriter& w, const ProfileHealth& h) {
-  w.Key("state");
-  Str(w, h.StateName());
-  w.Key("until");
-  if (h.until) Str(w, FormatUtc(h.until));
-  else w.Null();
-  w.Key("reason");
-  if (h.reason.empty()) w.Null();
-  else Str(w, h.reason);
-  w.Key("errorCount");
-  w.Int(h.errors);
-}
+// A profile's health in --json (engine/auth/profile_json.h): what GET /v1/profiles says, without
+// its failedProbes and quota.
+void HealthJson(JsonWriter& w, const ProfileHealth& h) { WriteHealthJsonMembers(w, h, /*probes_and_quota=*/false); }
 
 // Defined with `models auth usage` below.
 std::string CostText(const UsageCounts& c);
@@ -150,7 +133,7 @@ int RunAuthList(std::vector<std::string> argv) {
     w.StartArray();
     for (const auto& c : l->store->profiles()) {
       if (!OfProvider(c, provider)) continue;
-      StartProfile(w, c);
+      StartProfileJson(w, c);
       w.Key("type");
       Str(w, c.type);
       w.Key("secret");
@@ -248,10 +231,9 @@ int RunAuthCooldowns(std::vector<std::string> argv) {
     for (const auto& [model, h] : rows) {
       ++shown;
       if (args.Has("--json")) {
-        StartProfile(w, c);
+        StartProfileJson(w, c);
         w.Key("model");
-        if (model.empty()) w.Null();
-        else Str(w, model);
+        StrOrNull(w, model);
         HealthJson(w, h);
         w.EndObject();
       } else {
@@ -308,47 +290,8 @@ int RunAuthUsage(std::vector<std::string> argv) {
   if (args.Has("--json")) {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
-    w.StartObject();
-    w.Key("agentId");
-    Str(w, l->agent);
-    w.Key("profiles");
-    w.StartArray();
-    for (const auto& c : l->store->profiles()) {
-      if (!OfProvider(c, provider)) continue;
-      const UsageStats& u = l->store->Usage(c.id);
-      StartProfile(w, c);
-      w.Key("windows");
-      w.StartObject();
-      for (UsageWindow win : kUsageWindows) {
-        if (only && win != *only) continue;
-        w.Key(std::string(UsageWindowName(win)).c_str());
-        CountsJson(w, InWindow(u.usage, win, now));
-      }
-      w.EndObject();
-      w.Key("total");
-      CountsJson(w, u.usage.total);
-      w.Key("failureCounts");
-      w.StartObject();
-      for (const auto& [cls, n] : u.usage.failures_by_class) {
-        w.Key(cls.c_str());
-        w.Int64(n);
-      }
-      w.EndObject();
-      w.Key("budget");
-      if (u.budget_until > now) {
-        w.StartObject();
-        w.Key("reason");
-        Str(w, u.budget_reason);
-        w.Key("until");
-        Str(w, FormatUtc(u.budget_until));
-        w.EndObject();
-      } else {
-        w.Null();
-      }
-      w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
+    WriteUsageReportJson(w, l->agent, *l->store, now, [&](const Credential& c) { return OfProvider(c, provider); },
+                         {only, /*failure_counts=*/true});
     std::cout << buf.GetString() << "\n";
     return kExitOk;
   }

@@ -26,6 +26,11 @@ namespace modelpin::cli {
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 inline void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 inline void Key(JsonWriter& w, const char* k) { w.Key(k); }
+// null for "" (nothing selected, no problem, no reason), else the string.
+inline void StrOrNull(JsonWriter& w, std::string_view s) {
+  if (s.empty()) w.Null();
+  else Str(w, s);
+}
 inline void StrList(JsonWriter& w, const std::vector<std::string>& list) {
   w.StartArray();
   for (const auto& s : list) Str(w, s);

@@ -283,12 +283,8 @@ std::string StatusJson(const StatusReport& r) {
     Key(w, "inUse"), w.Bool(p.in_use);
     Key(w, "order"), StrList(w, p.order.ids);
     Key(w, "auth"), Str(w, p.label);
-    Key(w, "selected");
-    if (p.selected.empty()) w.Null();
-    else Str(w, p.selected);
-    Key(w, "problem");
-    if (p.problem.empty()) w.Null();
-    else Str(w, p.problem);
+    Key(w, "selected"), StrOrNull(w, p.selected);
+    Key(w, "problem"), StrOrNull(w, p.problem);
     Key(w, "profiles");
     w.StartArray();
     for (const auto& s : p.profiles) {
@@ -318,9 +314,7 @@ std::string StatusJson(const StatusReport& r) {
       Key(w, "status"), Str(w, p.status);
       Key(w, "httpStatus"), w.Int64(p.http_status);
       Key(w, "latencyMs"), w.Int64(p.latency_ms);
-      Key(w, "error");
-      if (p.status == "ok" || p.error.empty()) w.Null();
-      else Str(w, p.error);
+      Key(w, "error"), StrOrNull(w, p.status == "ok" ? std::string_view() : p.error);
       Key(w, "wasDisabled"), w.Bool(p.was_disabled);
       Key(w, "recovered"), w.Bool(p.recovered);
       w.EndObject();

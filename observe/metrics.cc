@@ -316,8 +316,13 @@ std::string Metrics::Expose(const std::vector<ProfileGauge>& profiles,
   return out;
 }
 
-std::vector<ProfileGauge> ProfileGauges(Engine& engine) {
-  std::vector<ProfileGauge> out;
+namespace {
+
+// Calls `each(agent, store, credential, now)` for every profile of every configured agent and of
+// "main" (listed first when it is not configured), from the engine's cached auth stores; an agent
+// whose store cannot be read is passed over. The gauges of health and of usage list the same rows.
+template <typename Each>
+void ForEachProfile(Engine& engine, Each each) {
   std::vector<std::string> agents = engine.config().AgentIds();
   const std::string main = engine.ResolveAgent("");
   if (std::find(agents.begin(), agents.end(), main) == agents.end()) agents.insert(agents.begin(), main);
@@ -325,32 +330,31 @@ std::vector<ProfileGauge> ProfileGauges(Engine& engine) {
   for (const std::string& agent : agents) {
     auto store = engine.Auth(agent);
     if (!store.ok()) continue;
-    for (const Credential& c : (*store)->profiles()) {
-      ProfileHealth h = DescribeHealth((*store)->Usage(c.id), "", now);
-      std::string state = absl::StrReplaceAll(std::string(h.StateName()), {{" ", "_"}});
-      double wait = h.state == ProfileHealth::State::kOk || h.until <= now ? 0 : (h.until - now) / 1000.0;
-      out.push_back({agent, AuthProvider(c.provider), c.id, std::move(state), wait});
-    }
+    for (const Credential& c : (*store)->profiles()) each(agent, **store, c, now);
   }
+}
+
+}  // namespace
+
+std::vector<ProfileGauge> ProfileGauges(Engine& engine) {
+  std::vector<ProfileGauge> out;
+  ForEachProfile(engine, [&](const std::string& agent, const AuthStore& store, const Credential& c, int64_t now) {
+    ProfileHealth h = DescribeHealth(store.Usage(c.id), "", now);
+    std::string state = absl::StrReplaceAll(std::string(h.StateName()), {{" ", "_"}});
+    double wait = h.state == ProfileHealth::State::kOk || h.until <= now ? 0 : (h.until - now) / 1000.0;
+    out.push_back({agent, AuthProvider(c.provider), c.id, std::move(state), wait});
+  });
   return out;
 }
 
 std::vector<ProfileUsageGauge> ProfileUsageGauges(Engine& engine) {
   std::vector<ProfileUsageGauge> out;
-  std::vector<std::string> agents = engine.config().AgentIds();
-  const std::string main = engine.ResolveAgent("");
-  if (std::find(agents.begin(), agents.end(), main) == agents.end()) agents.insert(agents.begin(), main);
-  const int64_t now = engine.NowMs();
-  for (const std::string& agent : agents) {
-    auto store = engine.Auth(agent);
-    if (!store.ok()) continue;
-    for (const Credential& c : (*store)->profiles()) {
-      ProfileUsageGauge g{agent, AuthProvider(c.provider), c.id};
-      const UsageLedger& ledger = (*store)->UsageRef(c.id).usage;
-      for (size_t w = 0; w < std::size(kUsageWindows); ++w) g.usage[w] = InWindow(ledger, kUsageWindows[w], now);
-      out.push_back(std::move(g));
-    }
-  }
+  ForEachProfile(engine, [&](const std::string& agent, const AuthStore& store, const Credential& c, int64_t now) {
+    ProfileUsageGauge g{agent, AuthProvider(c.provider), c.id};
+    const UsageLedger& ledger = store.UsageRef(c.id).usage;
+    for (size_t w = 0; w < std::size(kUsageWindows); ++w) g.usage[w] = InWindow(ledger, kUsageWindows[w], now);
+    out.push_back(std::move(g));
+  });
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include <modelpin/engine/turn/agent_store.h>
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
+#include <modelpin/engine/auth/profile_json.h>
 #include <modelpin/engine/config/usage.h>
 #include <modelpin/engine/config/usage_json.h>
 #include <modelpin/plugins/model/explain.h>
@@ -54,22 +55,19 @@ class JsonOut {
   Writer w;
 };
 
-void Str(Writer& w, std::string_view s) {
-  if (text::IsValidUtf8(s)) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    return;
-  }
-  std::string clean = text::SanitizeUtf8(s);
-  w.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
-}
-void StrOrNull(Writer& w, std::string_view s) {
-  if (s.empty()) w.Null();
-  else Str(w, s);
-}
+// A string as valid UTF-8 (engine/auth/profile_json.h).
+void Str(Writer& w, std::string_view s) { WriteJsonText(w, s); }
 void StrList(Writer& w, const std::vector<std::string>& list) {
   w.StartArray();
   for (const auto& s : list) Str(w, s);
   w.EndArray();
+}
+// Opens an answer's object with its "agentId"; the caller writes the other members and ends it.
+Writer& StartAgentObject(JsonOut& json, std::string_view agent) {
+  json.w.StartObject();
+  json.w.Key("agentId");
+  Str(json.w, agent);
+  return json.w;
 }
 
 void Fail(Response& r, int status, std::string_view message) {
@@ -215,25 +213,8 @@ class Body {
   std::string error_;
 };
 
-void WriteHealth(Writer& w, const ProfileHealth& h) {
-  w.Key("state");
-  Str(w, h.StateName());
-  w.Key("until");
-  if (h.until) Str(w, FormatUtc(h.until));
-  else w.Null();
-  w.Key("reason");
-  StrOrNull(w, h.reason);
-  w.Key("errorCount");
-  w.Int(h.errors);
-  if (h.failed_probes) {
-    w.Key("failedProbes");
-    w.Int(h.failed_probes);
-  }
-  if (!h.quota.empty()) {
-    w.Key("quota");
-    Str(w, h.quota);
-  }
-}
+// A profile's health as members of the open object (engine/auth/profile_json.h).
+void WriteHealth(Writer& w, const ProfileHealth& h) { WriteHealthJsonMembers(w, h, /*probes_and_quota=*/true); }
 
 // A session entry as stored ({} when nothing is): sessions list and show.
 void WriteSession(Writer& w, const SessionState& s) {
@@ -278,13 +259,18 @@ void AppendStringOrNull(std::string& out, std::string_view s) {
   if (s.empty()) out += "null"sv;
   else AppendString(out, s);
 }
-void AppendList(std::string& out, const std::vector<std::string>& list) {
+// `list` as a JSON array, each element appended by `element(item)`.
+template <typename List, typename Element>
+void AppendArray(std::string& out, const List& list, Element element) {
   out.push_back('[');
   for (size_t i = 0; i < list.size(); ++i) {
     if (i) out.push_back(',');
-    AppendString(out, list[i]);
+    element(list[i]);
   }
   out.push_back(']');
+}
+void AppendList(std::string& out, const std::vector<std::string>& list) {
+  AppendArray(out, list, [&](const std::string& s) { AppendString(out, s); });
 }
 void AppendLabel(std::string& out, const ModelRef& m) {
   thread_local std::string label;
@@ -308,16 +294,15 @@ void AppendRoute(std::string& out, const Route& r) {
   else AppendLabel(out, r.fallback_from);
   out += ",\"fallbackReason\":"sv;
   AppendStringOrNull(out, r.fallback_reason);
-  out += ",\"plan\":["sv;
-  for (size_t i = 0; i < r.plan.size(); ++i) {
-    if (i) out.push_back(',');
+  out += ",\"plan\":"sv;
+  AppendArray(out, r.plan, [&](const auto& step) {
     out += "{\"model\":"sv;
-    AppendLabel(out, r.plan[i].model);
+    AppendLabel(out, step.model);
     out += ",\"profiles\":"sv;
-    AppendList(out, r.plan[i].profiles);
+    AppendList(out, step.profiles);
     out.push_back('}');
-  }
-  out += "],\"rule\":"sv;
+  });
+  out += ",\"rule\":"sv;
   AppendStringOrNull(out, r.rule);
   out.push_back('}');
 }
@@ -382,14 +367,13 @@ void AppendOutcomeHead(std::string& o, const Outcome& out) {
   AppendString(o, out.agent_id);
   o += ",\"sessionKey\":"sv;
   AppendString(o, out.session_key);
-  o += ",\"replies\":["sv;
-  for (size_t i = 0; i < out.replies.size(); ++i) {
-    if (i) o.push_back(',');
+  o += ",\"replies\":"sv;
+  AppendArray(o, out.replies, [&](const auto& reply) {
     o += "{\"text\":"sv;
-    AppendString(o, out.replies[i].text);
-    o += out.replies[i].is_error ? ",\"isError\":true}" : ",\"isError\":false}";
-  }
-  o += "],\"route\":"sv;
+    AppendString(o, reply.text);
+    o += reply.is_error ? ",\"isError\":true}" : ",\"isError\":false}";
+  });
+  o += ",\"route\":"sv;
   if (out.route) AppendRoute(o, *out.route);
   else o += "null"sv;
 }
@@ -441,10 +425,7 @@ void ReportOutcome(Engine& e, const Request& req, Response& r, CallReport* repor
   if (reported) *reported = report;
   if (reported_agent) *reported_agent = agent;
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
+  Writer& w = StartAgentObject(json, agent);
   w.Key("profile");
   Str(w, report.profile_id);
   w.Key("error");
@@ -483,45 +464,8 @@ void UsageRoute(Engine& e, const Request& req, Response& r) {
   if (!store.ok()) return Fail(r, store.status());
   const int64_t now = e.NowMs();
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
-  w.Key("profiles");
-  w.StartArray();
-  for (const auto& c : (*store)->profiles()) {
-    if (!OfAuthProvider(c, provider)) continue;
-    const UsageStats& u = (*store)->UsageRef(c.id);
-    w.StartObject();
-    w.Key("id");
-    Str(w, c.id);
-    w.Key("provider");
-    Str(w, c.provider);
-    w.Key("windows");
-    w.StartObject();
-    for (UsageWindow win : kUsageWindows) {
-      if (only && win != *only) continue;
-      w.Key(std::string(UsageWindowName(win)).c_str());
-      WriteUsageCounts(w, InWindow(u.usage, win, now));
-    }
-    w.EndObject();
-    w.Key("total");
-    WriteUsageCounts(w, u.usage.total);
-    w.Key("budget");
-    if (u.budget_until > now) {
-      w.StartObject();
-      w.Key("reason");
-      Str(w, u.budget_reason);
-      w.Key("until");
-      Str(w, FormatUtc(u.budget_until));
-      w.EndObject();
-    } else {
-      w.Null();
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
+  WriteUsageReportJson(json.w, agent, **store, now,
+                       [&](const Credential& c) { return OfAuthProvider(c, provider); }, {only});
 }
 
 void Profiles(Engine& e, const Request& req, Response& r) {
@@ -533,21 +477,14 @@ void Profiles(Engine& e, const Request& req, Response& r) {
   const int64_t now = e.NowMs();
   const MaskingMode mode = e.config().masking();
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
+  Writer& w = StartAgentObject(json, agent);
   w.Key("authStatePath");
   Str(w, Engine::DisplayPath((*store)->path()));
   w.Key("profiles");
   w.StartArray();
   for (const auto& c : (*store)->profiles()) {
     if (!OfAuthProvider(c, provider)) continue;
-    w.StartObject();
-    w.Key("id");
-    Str(w, c.id);
-    w.Key("provider");
-    Str(w, c.provider);
+    StartProfileJson(w, c);
     w.Key("type");
     Str(w, c.type);
     w.Key("secret");
@@ -614,10 +551,7 @@ void ClearCooldownsRoute(Engine& e, const Request& req, Response& r) {
   auto cleared = ClearCooldowns(e, agent, id, provider, AgentDir(e, agent));
   if (!cleared.ok()) return Fail(r, cleared.status());
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
+  Writer& w = StartAgentObject(json, agent);
   w.Key("cleared");
   StrList(w, *cleared);
   w.EndObject();
@@ -629,10 +563,7 @@ void WriteOrder(Engine& e, const std::string& agent, const std::string& provider
   if (!store.ok()) return Fail(r, store.status());
   const std::vector<std::string>* order = store->Order(provider);
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
+  Writer& w = StartAgentObject(json, agent);
   w.Key("provider");
   Str(w, provider);
   w.Key("authStatePath");
@@ -708,10 +639,7 @@ void SessionsList(Engine& e, const Request& req, Response& r) {
                 keys->end());
   auto it = after.empty() ? keys->begin() : std::upper_bound(keys->begin(), keys->end(), after);
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
+  Writer& w = StartAgentObject(json, agent);
   w.Key("sessions");
   w.StartArray();
   int n = 0;
@@ -744,10 +672,7 @@ void SessionShow(Engine& e, const Request& req, Response& r) {
   auto s = e.Session(agent, key);
   if (!s.ok()) return Fail(r, s.status());
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
+  Writer& w = StartAgentObject(json, agent);
   w.Key("key");
   Str(w, key);
   w.Key("entry");
@@ -769,10 +694,7 @@ void SessionReset(Engine& e, const Request& req, Response& r) {
   const std::string& key = req.Param("key");
   if (absl::Status st = e.ResetSession(agent, key); !st.ok()) return Fail(r, st);
   JsonOut json(r);
-  Writer& w = json.w;
-  w.StartObject();
-  w.Key("agentId");
-  Str(w, agent);
+  Writer& w = StartAgentObject(json, agent);
   w.Key("key");
   Str(w, key);
   w.Key("reset");
@@ -894,10 +816,8 @@ void Chat(Engine& e, const ApiOptions& o, const Request& req, Response& r) {
   }
   j += ",\"failure\":";
   AppendStringOrNull(j, result->failure);
-  j += ",\"attempts\":[";
-  for (size_t i = 0; i < result->attempts.size(); ++i) {
-    const CallAttempt& a = result->attempts[i];
-    if (i) j.push_back(',');
+  j += ",\"attempts\":";
+  AppendArray(j, result->attempts, [&](const CallAttempt& a) {
     j += "{\"model\":";
     AppendLabel(j, a.model);
     j += ",\"profile\":";
@@ -910,8 +830,8 @@ void Chat(Engine& e, const ApiOptions& o, const Request& req, Response& r) {
     j += ",\"error\":";
     AppendStringOrNull(j, a.answer.error);
     j.push_back('}');
-  }
-  j += "],\"session\":";
+  });
+  j += ",\"session\":";
   AppendTurnSession(j, out.session);
   j.push_back('}');
 }

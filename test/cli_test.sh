@@ -427,10 +427,11 @@ expect_out_has "usage: modelpin chat"
 check "auth usage: a stored ledger in windows, unknown cost, a budget stopping the profile"
 U="$WORK/u"
 fresh "$U"
-# anthropic:work: 2 calls in the 00:00 hour (one unpriced: cost unknown), 1 in the 00:00 hour 2 days before.
+# anthropic:work: 2 calls in the 00:00 hour (one unpriced: cost unknown), 1 in the 00:00 hour 2 days before;
+# one failed call (rate_limit) in the totals, which only the CLI's --json lists by class (failureCounts).
 jq --argjson t $NOW --argjson d $((NOW - 48 * H)) '.usageStats["anthropic:work"] = {"lastUsed": $t, "errorCount": 0,
-    "usage": {"calls": 3, "failures": 0, "input": 3000, "output": 300, "cacheRead": 0, "cacheWrite": 0,
-              "costUsd": 0.02, "unpriced": 1,
+    "usage": {"calls": 3, "failures": 1, "input": 3000, "output": 300, "cacheRead": 0, "cacheWrite": 0,
+              "costUsd": 0.02, "unpriced": 1, "failureCounts": {"rate_limit": 1},
               "hours": [[$d, 1, 0, 1000, 100, 0, 0, 0.01, 0], [$t, 2, 0, 2000, 200, 0, 0, 0.01, 1]],
               "days": [[$d, 1, 0, 1000, 100, 0, 0, 0.01, 0], [$t, 2, 0, 2000, 200, 0, 0, 0.01, 1]]}}' \
   "$U/agents/main/agent/auth-profiles.json" >"$WORK/u.json" && mv "$WORK/u.json" "$U/agents/main/agent/auth-profiles.json"
@@ -442,7 +443,8 @@ expect_out_has "- anthropic:default: 0 calls"
 expect_out_lacks "openrouter"
 run $((NOW + 60000)) "$U" models auth usage --json
 expect_rc 0
-expect_eq "$(jq -c '.profiles[] | select(.id == "anthropic:work") | [.windows["7d"].calls, .windows["5h"].costUsd, .total.unpricedCalls, .budget.until]' <<<"$OUT")" '[3,null,1,"2026-01-01T06:00:00Z"]'
+expect_eq "$(jq -c '.profiles[] | select(.id == "anthropic:work") | [.windows["7d"].calls, .windows["5h"].costUsd, .total.unpricedCalls, .total.failures, .failureCounts, .budget.until]' <<<"$OUT")" \
+  '[3,null,1,1,{"rate_limit":1},"2026-01-01T06:00:00Z"]'
 check "auth list: each profile's calls and cost in the last day, unknown when unpriced"
 run $((NOW + 60000)) "$U" models auth list --provider anthropic
 expect_rc 0

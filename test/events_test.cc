@@ -28,10 +28,13 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "test/http_stub.h"
+#include "test/open_for_test.h"
 
 namespace fs = std::filesystem;
 using namespace modelpin;
 using modelpin::testing::HttpStub;
+using modelpin::testing::MakeTempDir;
+using modelpin::testing::OpenForTest;
 using modelpin::testing::StubRequest;
 using modelpin::testing::StubResponse;
 
@@ -40,11 +43,7 @@ namespace {
 constexpr int64_t kNow = 1'800'000'000'000;  // 2027-01-15
 const std::string kKey = "agent:main:main";
 
-std::string TempDir() {
-  std::string t = (fs::temp_directory_path() / "modelpin-events-XXXXXX").string();
-  BOOST_REQUIRE(::mkdtemp(t.data()) != nullptr);
-  return t;
-}
+std::string TempDir() { return MakeTempDir("events"); }
 
 struct Recorder : EventSink {
   std::mutex mu;
@@ -109,16 +108,10 @@ struct StateFixture {
     config.Accept(w);
     std::ofstream(dir + "/modelpin.json") << buf.GetString();
     EngineSetup setup;
-    setup.state_dir = dir;
     setup.sessions = sqlite ? EngineSetup::Sessions::kConfigured : EngineSetup::Sessions::kMemory;
-    setup.clock = clock;
-    setup.environment = std::map<std::string, std::string>{};
-    setup.auth_recheck_ms = 0;
     setup.events = sink ? sink : recorder;
     setup.plugins = plugins;
-    auto e = OpenEngine(std::move(setup));
-    BOOST_REQUIRE_MESSAGE(e.ok(), e.status().message());
-    return *std::move(e);
+    return OpenForTest(dir, clock, std::move(setup));
   }
 };
 

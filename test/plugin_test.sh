@@ -5,16 +5,8 @@
 # the same file twice), the load order, and the checks on what a plugin returns.
 set -euo pipefail
 exe=$1 build=$2 src=$3 bad=$4 bad_abi=$5 bad_init=$6 not_plugin=$7 clash=$8 second=$9
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export MODELPIN_NOW_MS=1800000000000 HOME=$tmp
-unset MODELPIN_STATE_DIR MODELPIN_CONFIG ANTHROPIC_API_KEY OPENROUTER_API_KEY OPENAI_API_KEY
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; failed=$((failed + 1)); }
-# has NAME NEEDLE HAYSTACK
-has() { if [[ "$3" == *"$2"* ]]; then ok "$1"; else bad "$1: no \"$2\" in:"; printf '%s\n' "$3" | head -40; fi; }
-hasnt() { if [[ "$3" != *"$2"* ]]; then ok "$1"; else bad "$1: \"$2\" in:"; printf '%s\n' "$3" | head -40; fi; }
+# $tmp (HOME), the pinned clock and the checks: ok, bad, has, hasnt, finish.
+source "$(dirname "$0")/lib/plugin_checks.sh"
 
 # --- The installed tree ------------------------------------------------------------------------
 meson install -C "$build" --destdir "$tmp/dest" --no-rebuild --quiet >/dev/null
@@ -203,5 +195,4 @@ has "an alias reaches its command" '"/ok now"
 REPLY[0]:
   | fine:' "$out"
 
-echo "plugin_test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish plugin_test

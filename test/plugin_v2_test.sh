@@ -7,15 +7,8 @@
 # host lacks, an unknown directive effect or a failing create() are refused naming the file.
 set -euo pipefail
 exe=$1 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export MODELPIN_NOW_MS=1800000000000 HOME=$tmp
-unset MODELPIN_STATE_DIR MODELPIN_CONFIG ANTHROPIC_API_KEY OPENROUTER_API_KEY OPENAI_API_KEY
-passed=0 failed=0
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; failed=$((failed + 1)); }
-has() { if [[ "$3" == *"$2"* ]]; then ok "$1"; else bad "$1: no \"$2\" in:"; printf '%s\n' "$3" | head -60; fi; }
-hasnt() { if [[ "$3" != *"$2"* ]]; then ok "$1"; else bad "$1: \"$2\" in:"; printf '%s\n' "$3" | head -60; fi; }
+# $tmp (HOME), the pinned clock and the checks: ok, bad, has, hasnt, finish.
+source "$(dirname "$0")/lib/plugin_checks.sh"
 
 # Each ABI's header alone in its own include folder: the v1 example cannot see plugin_v2.h.
 mkdir -p "$tmp/v1/modelpin" "$tmp/v2/modelpin"
@@ -103,30 +96,30 @@ refuse() {  # NAME NEEDLE ARGS...
   [ $rc -eq 1 ] && ok "$name: exit 1" || bad "$name: exit $rc"
   has "$name: message" "$needle" "$err"
 }
-refuse "a command stride that is not a whole command" \
-  "$tmp/libBAD_STRIDE.so: malformed plugin descriptor: command_stride 8 is not a whole modelpin_command_v2" \
-  --state "$(fresh)" --plugin "$tmp/libBAD_STRIDE.so"
-refuse "a descriptor struct_size smaller than ABI 2's" \
-  "$tmp/libBAD_SIZE.so: malformed plugin descriptor: struct_size 16 is smaller than ABI version 2's" \
-  --state "$(fresh)" --plugin "$tmp/libBAD_SIZE.so"
-refuse "a command whose own struct_size is too small" \
-  "$tmp/libBAD_CMD_SIZE.so: malformed plugin descriptor: command 0 has struct_size 4" \
-  --state "$(fresh)" --plugin "$tmp/libBAD_CMD_SIZE.so"
-refuse "a capability (host slot) this modelpin lacks" \
-  "$tmp/libNEEDS_FUTURE.so: plugin probe needs what this modelpin (0.1.0, plugin ABI 2.0) does not offer: bit 40" \
-  --state "$(fresh)" --plugin "$tmp/libNEEDS_FUTURE.so"
-refuse "a newer modelpin needed" "$tmp/libNEEDS_NEWER.so: plugin probe needs modelpin 99.0.0 or newer; this is 0.1.0" \
-  --state "$(fresh)" --plugin "$tmp/libNEEDS_NEWER.so"
-refuse "an unknown directive effect" \
-  "$tmp/libBAD_EFFECT.so: malformed plugin descriptor: /probe: directive effect 7 is unknown to this modelpin" \
-  --state "$(fresh)" --plugin "$tmp/libBAD_EFFECT.so"
-refuse "create() fails with its reason and sees its config" \
-  "$tmp/libBAD_CREATE.so: plugin probe failed to start: no licence in config {\"k\":[1,\"two\"]}" \
-  --config "$tmp/probe.json" --state "$(fresh)" --plugin "$tmp/libBAD_CREATE.so"
+# refuse_plugin NAME LIB MESSAGE [ARGS...]: $tmp/LIB.so loaded on a fresh state is refused with
+# "$tmp/LIB.so: MESSAGE".
+refuse_plugin() {
+  local name=$1 lib=$tmp/$2.so message=$3
+  shift 3
+  refuse "$name" "$lib: $message" "$@" --state "$(fresh)" --plugin "$lib"
+}
+refuse_plugin "a command stride that is not a whole command" libBAD_STRIDE \
+  "malformed plugin descriptor: command_stride 8 is not a whole modelpin_command_v2"
+refuse_plugin "a descriptor struct_size smaller than ABI 2's" libBAD_SIZE \
+  "malformed plugin descriptor: struct_size 16 is smaller than ABI version 2's"
+refuse_plugin "a command whose own struct_size is too small" libBAD_CMD_SIZE \
+  "malformed plugin descriptor: command 0 has struct_size 4"
+refuse_plugin "a capability (host slot) this modelpin lacks" libNEEDS_FUTURE \
+  "plugin probe needs what this modelpin (0.1.0, plugin ABI 2.0) does not offer: bit 40"
+refuse_plugin "a newer modelpin needed" libNEEDS_NEWER "plugin probe needs modelpin 99.0.0 or newer; this is 0.1.0"
+refuse_plugin "an unknown directive effect" libBAD_EFFECT \
+  "malformed plugin descriptor: /probe: directive effect 7 is unknown to this modelpin"
+refuse_plugin "create() fails with its reason and sees its config" libBAD_CREATE \
+  "plugin probe failed to start: no licence in config {\"k\":[1,\"two\"]}" --config "$tmp/probe.json"
 config "$tmp/v1conf.json" 'd["plugins"] = {"entries": {"nextcall": {"config": {"x": 1}}}}'
-refuse "a config section for an ABI 1 plugin, which cannot take one" \
-  "$tmp/libusage.so: plugin nextcall speaks plugin ABI version 1, which takes no configuration; remove \$.plugins.entries.nextcall.config" \
-  --config "$tmp/v1conf.json" --state "$(fresh)" --plugin "$tmp/libusage.so"
+refuse_plugin "a config section for an ABI 1 plugin, which cannot take one" libusage \
+  "plugin nextcall speaks plugin ABI version 1, which takes no configuration; remove \$.plugins.entries.nextcall.config" \
+  --config "$tmp/v1conf.json"
 config "$tmp/notobj.json" 'd["plugins"] = {"entries": {"probe": {"config": "yes"}}}'
 refuse "a config section that is not an object, with its JSON path" '$.plugins.entries.probe.config' \
   --config "$tmp/notobj.json" --state "$(fresh)" --plugin "$tmp/libprobe.so"
@@ -135,5 +128,4 @@ out=$("$exe" replay "$tmp/both.txt" --config "$tmp/acct.json" --state "$(fresh)"
       --plugin "$tmp/libaccounting.so" 2>&1 || true)
 has "after the refusals both plugins answer" "Team usage:" "$out"
 
-echo "plugin_v2_test: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish plugin_v2_test

@@ -102,9 +102,11 @@ def main():
             if set(probes) != {"anthropic:good", "anthropic:unpaid"}:
                 fail(f"probed {sorted(probes)}")
             g, u = probes["anthropic:good"], probes["anthropic:unpaid"]
-            if not (g["status"] == "ok" and g["recovered"] and g["wasDisabled"] and g["model"] == "anthropic/claude-haiku-4-5"):
+            if not (g["status"] == "ok" and g["recovered"] and g["wasDisabled"] and g["model"] == "anthropic/claude-haiku-4-5"
+                    and g["error"] is None):
                 fail(f"the good key: {g}")
-            if not (u["status"] == "billing" and u["httpStatus"] == 402 and not u["recovered"] and u["wasDisabled"]):
+            if not (u["status"] == "billing" and u["httpStatus"] == 402 and not u["recovered"] and u["wasDisabled"]
+                    and isinstance(u["error"], str) and u["error"]):
                 fail(f"the unpaid key: {u}")
             if any(r["body"].get("max_tokens") != 1 for r in REQUESTS) or len(REQUESTS) != 2:
                 fail(f"probes are one request each with max_tokens 1: {REQUESTS}")

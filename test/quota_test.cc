@@ -18,10 +18,13 @@
 #include <modelpin/engine/config/config.h>
 #include <modelpin/replay/replay.h>
 #include "test/http_stub.h"
+#include "test/open_for_test.h"
 
 namespace fs = std::filesystem;
 using namespace modelpin;
 using modelpin::testing::HttpStub;
+using modelpin::testing::MakeTempDir;
+using modelpin::testing::OpenForTest;
 using modelpin::testing::StubRequest;
 using modelpin::testing::StubResponse;
 
@@ -294,9 +297,7 @@ struct Provider {
 struct State {
   std::string dir;
   std::shared_ptr<FakeClock> clock = std::make_shared<FakeClock>(kNow);
-  explicit State(const std::string& base_url) {
-    dir = (fs::temp_directory_path() / "modelpin-quota-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(dir.data()) != nullptr);
+  explicit State(const std::string& base_url) : dir(MakeTempDir("quota")) {
     fs::create_directories(dir + "/agents/main/agent");
     std::ofstream(dir + "/modelpin.json") << R"({"agents": {"defaults": {"model": "anthropic/claude-haiku-4-5"}},
         "models": {"providers": {"anthropic": {"baseUrl": ")" + base_url + R"("}}},
@@ -308,14 +309,8 @@ struct State {
   ~State() { fs::remove_all(dir); }
   std::unique_ptr<Engine> Open() {
     EngineSetup setup;
-    setup.state_dir = dir;
     setup.sessions = EngineSetup::Sessions::kMemory;
-    setup.clock = clock;
-    setup.environment = std::map<std::string, std::string>{};
-    setup.auth_recheck_ms = 0;
-    auto e = OpenEngine(std::move(setup));
-    BOOST_REQUIRE_MESSAGE(e.ok(), e.status().message());
-    return *std::move(e);
+    return OpenForTest(dir, clock, std::move(setup));
   }
 };
 

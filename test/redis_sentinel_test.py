@@ -29,39 +29,18 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
+import support
+from support import cleanup, fail, free_port, need
+
 BOT, MODELPIN, SRC = sys.argv[1], sys.argv[2], sys.argv[3]
-TMP = tempfile.mkdtemp(prefix="modelpin-sentinel-")
-PROCS = []
+TMP = support.temp_dir("modelpin-sentinel-")
+PROCS = support.PROCS
 PASSWORD = "s3ntinel-PW-7781"
 TIMEOUT_MS = 400
 MASTER = "mymaster"
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGCONT)
-                p.kill()
-                p.wait(5)
-            except Exception:
-                pass
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---- a small RESP client: one command per connection ----
@@ -103,13 +82,6 @@ def try_cmd(port, *args, password=None, timeout=1):
         return cmd(port, *args, password=password, timeout=timeout)
     except OSError:
         return None
-
-
-def need(exe):
-    path = shutil.which(exe)
-    if path is None:
-        fail(f"{exe} is not installed (apt-get install {exe})")
-    return path
 
 
 def start_server(name, port, extra=()):
@@ -313,6 +285,19 @@ def phase_figures(bots, t_fault, t_promoted, t_end):
     return back, errors, worst
 
 
+def check_phase(bots, t_fault, t_back, t_end, primary, when):
+    """A failover phase's figures (phase_figures, relative to `t_back`: when writes could be
+    confirmed again), checked: every client back to normal within 10 s of it, no message waiting
+    past its bound, every acknowledged change and every view on `primary`. Returns the figures
+    and the counts of changes and views checked."""
+    back, errors, worst = phase_figures(bots, t_fault, t_back, t_end)
+    if max(back) > 10:
+        fail(f"{when}: a client was back to normal only {max(back):.1f} s after writes could be confirmed again")
+    if worst > TIMEOUT_MS / 1000 + 0.25:
+        fail(f"{when}: a message waited {worst * 1000:.0f} ms (storeTimeoutMs {TIMEOUT_MS})")
+    return back, errors, worst, check_acknowledged(bots, primary, when), check_views(bots, primary, when)
+
+
 def main():
     ports = {n: free_port() for n in ("p", "r1", "r2", "s1", "s2", "s3")}
     servers = {"p": start_server("p", ports["p"])}
@@ -384,13 +369,8 @@ def main():
     t_end1 = time.time()
     # Back to normal is measured from when a write could be confirmed again: the promotion, or
     # the other replica's sync with the new primary when that came later.
-    back, errors, worst = phase_figures(bots, t_kill, max(t_promoted, t_followed), t_end1)
-    if max(back) > 10:
-        fail(f"a client was back to normal only {max(back):.1f} s after the promotion and a replica in sync")
-    if worst > TIMEOUT_MS / 1000 + 0.25:
-        fail(f"a message waited {worst * 1000:.0f} ms (storeTimeoutMs {TIMEOUT_MS})")
-    checked = check_acknowledged(bots, new, "after kill -9")
-    views = check_views(bots, new, "after kill -9")
+    back, errors, worst, checked, views = check_phase(bots, t_kill, max(t_promoted, t_followed), t_end1, new,
+                                                      "after kill -9")
     print(f"ok: kill -9 of the primary: promotion {t_promoted - t_kill:.1f} s later; {errors} messages erred; "
           f"clients back to normal {min(back):.2f}..{max(back):.2f} s after writes could be confirmed again "
           f"(the other replica in sync {t_followed - t_promoted:.1f} s after the promotion); "
@@ -430,13 +410,7 @@ def main():
     calls = lambda info: sum(int(m) for m in re.findall(r"cmdstat_eval(?:sha)?:calls=(\d+)", info))
     if calls(after) != calls(before):
         fail(f"clients wrote to the old primary after SIGCONT: {calls(after) - calls(before)} script calls")
-    back2, errors2, worst2 = phase_figures(bots, t_stop, t_promoted2, t_end2)
-    if max(back2) > 10:
-        fail(f"after the second failover a client was back to normal only {max(back2):.1f} s after the promotion")
-    if worst2 > TIMEOUT_MS / 1000 + 0.25:
-        fail(f"a message waited {worst2 * 1000:.0f} ms during the freeze (storeTimeoutMs {TIMEOUT_MS})")
-    checked2 = check_acknowledged(bots, new2, "after SIGSTOP")
-    views2 = check_views(bots, new2, "after SIGSTOP")
+    back2, errors2, worst2, checked2, views2 = check_phase(bots, t_stop, t_promoted2, t_end2, new2, "after SIGSTOP")
     print(f"ok: SIGSTOP of the primary 20 s: promotion {t_promoted2 - t_stop:.1f} s later; {errors2} messages erred; "
           f"back to normal {max(0.0, min(back2)):.2f}..{max(back2):.2f} s after it; slowest {worst2 * 1000:.0f} ms; "
           f"after SIGCONT the old primary rejoined as a replica in {t_rejoined - t_cont:.1f} s with no client "

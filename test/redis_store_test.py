@@ -43,47 +43,23 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
+
+import support
+from support import cleanup, fail, free_port, need
 
 BOT, MODELPIN, SRC = sys.argv[1], sys.argv[2], sys.argv[3]
 N = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
-TMP = tempfile.mkdtemp(prefix="modelpin-redis-")
-SERVERS = []
+TMP = support.temp_dir("modelpin-redis-")
+SERVERS = support.PROCS
 PASSWORD = "s3cret-Redis-PW-4242"
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def cleanup():
-    for s in SERVERS:
-        if s.poll() is None:
-            try:
-                s.send_signal(signal.SIGCONT)
-                s.kill()
-                s.wait(5)
-            except Exception:
-                pass
-    shutil.rmtree(TMP, ignore_errors=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_redis(name, port=0, extra=()):
     d = os.path.join(TMP, name)
     os.makedirs(d, exist_ok=True)
     sock = os.path.join(d, "r.sock")
-    exe = shutil.which("redis-server")
-    if exe is None:
-        fail("redis-server is not installed (apt-get install redis-server)")
-    p = subprocess.Popen([exe, "--port", str(port), "--unixsocket", sock, "--save", "", "--dir", d,
+    p = subprocess.Popen([need("redis-server"), "--port", str(port), "--unixsocket", sock, "--save", "", "--dir", d,
                           "--bind", "127.0.0.1", "--enable-debug-command", "local", *extra],
                          stdout=open(os.path.join(d, "log"), "a"), stderr=subprocess.STDOUT)
     SERVERS.append(p)

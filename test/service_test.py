@@ -30,32 +30,21 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import jsonschema
 
+import support
+from support import cleanup, fail, need
+
 MODELPIN, SRC = sys.argv[1], sys.argv[2]
-TMP = tempfile.mkdtemp(prefix="modelpin-service-")
-PROCS = []
+TMP = support.temp_dir("modelpin-service-")
+PROCS = support.PROCS
 TOKEN = "svc-token-0123456789abcdef0123456789"
 READ_TOKEN = "read-token-abcdef0123456789abcdef"
 SECRETS = []  # every secret of the fixture: never in any answer
 OPENAPI = json.load(open(os.path.join(SRC, "docs", "openapi.json")))
 CHECKED = set()  # (method, path template) validated at least once
-
-
-def fail(msg):
-    print("FAIL:", msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait(5)
-    shutil.rmtree(TMP, ignore_errors=True)
 
 
 def make_state(name, store=None):
@@ -607,9 +596,7 @@ def test_drain(state):
 
 
 def start_redis(name="redis"):
-    exe = shutil.which("redis-server")
-    if exe is None:
-        fail("redis-server is not installed (apt-get install redis-server)")
+    exe = need("redis-server")
     d = os.path.join(TMP, name)
     os.makedirs(d)
     sock = os.path.join(d, "r.sock")

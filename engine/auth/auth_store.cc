@@ -29,6 +29,15 @@ const Value* Member(const Value& v, const char* name) {
 
 std::string Str(const Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
 
+// What is wrong with an object of numbers at `path` (failureCounts, modelCooldowns, a limits
+// window), if anything: the JSON path and why.
+std::optional<std::pair<std::string, std::string>> NumbersProblem(const Value& v, const std::string& path) {
+  if (!v.IsObject()) return std::make_pair(path, std::string("expected an object of numbers"));
+  for (auto n = v.MemberBegin(); n != v.MemberEnd(); ++n)
+    if (!n->value.IsNumber()) return std::make_pair(JoinPath(path, Str(n->name)), std::string("expected a number"));
+  return std::nullopt;
+}
+
 // What is wrong with a profile's usage ledger at `path` (usageStats.<id>.usage), if anything:
 // an object of numbers, "failureCounts" an object of numbers, "hours" and "days" arrays of
 // [start, calls, failures, input, output, cacheRead, cacheWrite, costUsd, unpriced].
@@ -48,9 +57,7 @@ std::optional<std::pair<std::string, std::string>> UsageLedgerProblem(const Valu
                                             "cacheWrite, costUsd, unpriced]"));
       }
     } else if (key == "failureCounts") {
-      if (!m->value.IsObject()) return std::make_pair(at, std::string("expected an object of numbers"));
-      for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
-        if (!n->value.IsNumber()) return std::make_pair(JoinPath(at, Str(n->name)), std::string("expected a number"));
+      if (auto problem = NumbersProblem(m->value, at)) return problem;
     } else if (!m->value.IsNumber()) {
       return std::make_pair(at, std::string("expected a number"));
     }
@@ -64,9 +71,7 @@ std::optional<std::pair<std::string, std::string>> LimitsProblem(const Value& v,
   for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) {
     std::string at = JoinPath(path, Str(m->name));
     if (m->value.IsNull() || m->value.IsNumber()) continue;
-    if (!m->value.IsObject()) return std::make_pair(at, std::string("expected an object of numbers"));
-    for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
-      if (!n->value.IsNumber()) return std::make_pair(JoinPath(at, Str(n->name)), std::string("expected a number"));
+    if (auto problem = NumbersProblem(m->value, at)) return problem;
   }
   return std::nullopt;
 }
@@ -87,9 +92,7 @@ std::optional<std::pair<std::string, std::string>> UsageStatsProblem(const Value
     } else if (key == "limits") {
       if (auto problem = LimitsProblem(m->value, at)) return problem;
     } else if (key == "failureCounts" || key == "modelCooldowns") {
-      if (!m->value.IsObject()) return std::make_pair(at, std::string("expected an object of numbers"));
-      for (auto n = m->value.MemberBegin(); n != m->value.MemberEnd(); ++n)
-        if (!n->value.IsNumber()) return std::make_pair(JoinPath(at, Str(n->name)), std::string("expected a number"));
+      if (auto problem = NumbersProblem(m->value, at)) return problem;
     } else if (!m->value.IsNumber()) {
       return std::make_pair(at, std::string("expected a number"));
     }
