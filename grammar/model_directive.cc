@@ -418,7 +418,7 @@ std::optional<ModelDirective> FindSimpleModelSelect(std::string_view text) {
   // A reference is segments joined by single slashes: "//" or a last slash ends it early.
   if (ref.back() == '/' || ref.find("//") != std::string_view::npos) return std::nullopt;
   ModelOptions options;
-  return ModelDirective{Span{0, text.size()}, Classify(ref, std::nullopt, false, options), options};
+  return ModelDirective{Span{0, text.size()}, Classify(ref, std::nullopt, false, options), std::move(options)};
 }
 
 std::optional<ModelDirective> FindModelDirective(std::string_view text) {
