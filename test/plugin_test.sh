@@ -32,7 +32,8 @@ if find "$tmp/dest" -name 'libmodelpin.so.1' | grep -q .; then ok "versioned son
 soname=$(objdump -p "$(find "$tmp/dest" -name 'libmodelpin.so.1.*' | head -1)" | awk '/SONAME/ {print $2}')
 [ "$soname" = libmodelpin.so.1 ] && ok "SONAME is libmodelpin.so.1" || bad "SONAME is \"$soname\""
 [ -z "$(find "$inc" -name status_macros.h -o -name json_file.h -o -name 'text*.h' -o -name catalog.h \
-        -o -name replay.h -o -name model_plugin.h)" ] &&
+        -o -name replay.h -o -name model_plugin.h -o -name memory_store.h -o -name sqlite_store.h \
+        -o -name redis_store.h -o -name session_cache.h -o -path '*/sessions/redis/*')" ] &&
   ok "internal headers are not installed" || bad "internal headers installed: $(find "$inc" -name '*.h' | sed "s|$inc/||" | tr '\n' ' ')"
 [ -z "$(find "$inc" -mindepth 1 -maxdepth 1 ! -name modelpin)" ] && ok "one include prefix: modelpin/" ||
   bad "headers outside include/modelpin: $(ls "$inc")"
