@@ -38,7 +38,9 @@
 #include <modelpin/base/json_text.h>
 #include <modelpin/engine/config/config.h>
 #include <modelpin/engine/models/resolver.h>
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/grammar/directive.h>
 #include <modelpin/grammar/model_directive_internal.h>

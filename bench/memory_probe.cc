@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/proc_status.h"
 #include <modelpin/engine/config/config.h>
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/session.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/builtin.h>

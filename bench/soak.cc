@@ -25,6 +25,7 @@
 #include "bench/proc_status.h"
 #include <modelpin/base/clock.h>
 #include <modelpin/engine/config/config.h>
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/session.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/builtin.h>

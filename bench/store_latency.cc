@@ -28,7 +28,9 @@
 #include <string>
 #include <vector>
 
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/builtin.h>
 

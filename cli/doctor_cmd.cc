@@ -13,6 +13,7 @@
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/rotation.h>
 #include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/plugins/model/views.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"

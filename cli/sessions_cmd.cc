@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include <modelpin/base/status_macros.h>
 #include <modelpin/cli/cli.h>
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 

@@ -4,7 +4,7 @@
 
 #include <modelpin/base/json_file.h>
 #include <modelpin/base/status_macros.h>
-#include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/sessions/store_factory.h>
 #include <modelpin/engine/turn/plugin_loader.h>
 #include <modelpin/plugins/builtin.h>
 
@@ -20,23 +20,22 @@ absl::StatusOr<Config> LoadSetupConfig(const EngineSetup& setup) {
 
 absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(EngineSetup setup) {
   ASSIGN_OR_RETURN(Config config, LoadSetupConfig(setup));
-  ASSIGN_OR_RETURN(std::optional<RedisOptions> redis, ConfiguredRedis(config));
+  const bool shared = !config.store().url.empty();  // Redis: sessions (unless kMemory) and auth health
 
   std::unique_ptr<SessionStore> sessions;
-  if (setup.sessions == EngineSetup::Sessions::kMemory || (!redis && setup.state_dir.empty() && setup.sqlite_path.empty())) {
-    sessions = std::make_unique<MemorySessionStore>();
-  } else if (redis) {
-    ASSIGN_OR_RETURN(auto store, RedisSessionStore::Open(*redis, setup.events));
-    sessions = std::move(store);
+  if (setup.sessions == EngineSetup::Sessions::kMemory || (!shared && setup.state_dir.empty() && setup.sqlite_path.empty())) {
+    sessions = NewMemorySessionStore();
+  } else if (shared) {
+    ASSIGN_OR_RETURN(sessions, OpenConfiguredSessionStore(config, setup.state_dir, setup.events));
   } else {
     std::string path = setup.sqlite_path;
     if (path.empty()) {
       if (!setup.read_only) RETURN_IF_ERROR(MakeDirs(setup.state_dir));
       path = setup.state_dir + "/sessions.sqlite";
     }
-    auto store = SqliteSessionStore::Open(path, setup.read_only, setup.events);
+    auto store = OpenSqliteSessionStore(path, setup.read_only, setup.events);
     if (setup.read_only && absl::IsNotFound(store.status())) {
-      sessions = std::make_unique<MemorySessionStore>();  // nothing stored yet
+      sessions = NewMemorySessionStore();  // nothing stored yet
     } else {
       RETURN_IF_ERROR(store.status());
       sessions = *std::move(store);
@@ -47,10 +46,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(EngineSetup setup) {
   EngineOptions options;
   if (setup.builtin_plugins) options.plugins = BuiltinPlugins();
   for (auto& plugin : setup.plugins) RETURN_IF_ERROR(options.plugins.Add(std::move(plugin)));
-  if (redis) {
-    ASSIGN_OR_RETURN(auto health, RedisAuthHealth::Open(*redis, setup.events));
-    options.auth_health = std::move(health);
-  }
+  ASSIGN_OR_RETURN(options.auth_health, OpenConfiguredAuthHealth(config, setup.events));
   options.state_dir = setup.state_dir;
   options.clock = setup.clock ? setup.clock : std::make_shared<SystemClock>();
   options.strict = setup.strict;

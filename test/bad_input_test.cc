@@ -34,7 +34,9 @@
 #include <modelpin/engine/auth/auth_store.h>
 #include <modelpin/engine/auth/env_credentials.h>
 #include <modelpin/engine/config/config.h>
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/builtin.h>
 #include <modelpin/replay/replay.h>

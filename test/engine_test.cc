@@ -20,6 +20,8 @@
 #include <modelpin/engine/models/builtin_thinking.h>
 #include <modelpin/engine/models/catalog.h>
 #include <modelpin/engine/models/thinking.h>
+#include <modelpin/engine/sessions/memory_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/builtin.h>
 #include "test/golden.h"

@@ -20,6 +20,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/builtin.h>
 #include "test/golden.h"
@@ -491,6 +492,47 @@ BOOST_AUTO_TEST_CASE(SqliteRefusesAWriteMadeOnAStaleRead) {
   BOOST_REQUIRE((*a)->LoadVersioned("main", "k", s, va).ok());
   BOOST_REQUIRE((*b)->Put("main", "k", t).ok());
   BOOST_TEST(absl::IsAborted((*a)->PutIfVersion("main", "k", s, va)));
+  fs::remove_all(dir);
+}
+
+// A store whose meta table names a schema that is not a whole number (another program's file,
+// or a damaged one) is refused at open, read-write and read-only, and by doctor's examination,
+// naming the file and the value; it is never read as schema 0 ("abc") or 3 ("3x"), nor changed.
+// Once the value is a schema again the store opens and serves its sessions.
+BOOST_AUTO_TEST_CASE(SqliteSchemaThatIsNotANumberIsRefused) {
+  std::string dir = TempDir();
+  const std::string path = dir + "/sessions.sqlite";
+  SessionState pinned;
+  pinned.model_override = "m";
+  {
+    auto s = SqliteSessionStore::Open(path);
+    BOOST_REQUIRE(s.ok());
+    BOOST_REQUIRE((*s)->Put("main", "k", pinned).ok());
+  }
+  auto set_schema = [&](const std::string& value) {
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    const std::string sql = "UPDATE meta SET value='" + value + "' WHERE key='schema'";
+    BOOST_REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  };
+  for (const std::string bad : {"abc", "3x", "-1", "99999999999"}) {
+    BOOST_TEST_CONTEXT("schema \"" << bad << "\"") {
+      set_schema(bad);
+      const std::string want = absl::StrCat(path, ": not a usable session store: its schema version \"", bad, "\"");
+      for (bool read_only : {false, true}) {
+        auto s = SqliteSessionStore::Open(path, read_only);
+        BOOST_REQUIRE(!s.ok());
+        BOOST_TEST(absl::StartsWith(s.status().message(), want), s.status().message());
+      }
+      BOOST_TEST(absl::StartsWith(SqliteSessionStore::Examine(path).open_error, want));
+    }
+  }
+  set_schema(std::to_string(SqliteSessionStore::kSchemaVersion));
+  auto s = SqliteSessionStore::Open(path);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().message());
+  BOOST_TEST((*(*s)->Get("main", "k") == pinned));
+  BOOST_TEST((*s)->Put("main", "k", SessionState{}).ok());
   fs::remove_all(dir);
 }
 

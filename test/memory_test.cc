@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/session.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/builtin.h>

@@ -10,6 +10,8 @@
 #include <string>
 
 #include <modelpin/engine/auth/auth_order.h>
+#include <modelpin/engine/sessions/memory_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/grammar/directive.h>
 #include <modelpin/plugins/builtin.h>

@@ -11,6 +11,8 @@
 
 #include <modelpin/cli/line_editor.h>
 #include <modelpin/embed/open.h>
+#include <modelpin/engine/sessions/memory_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/engine/turn/plugin_loader.h>
 #include <modelpin/plugin.hpp>

@@ -20,11 +20,13 @@ for pc in modelpin modelpin-plugin; do
 done
 export PKG_CONFIG_PATH="$tmp/pc"
 inc=$(find "$tmp/dest" -type d -name include | head -1)
-if find "$tmp/dest" -name 'libmodelpin.so.1' | grep -q .; then ok "versioned soname libmodelpin.so.1"; else bad "libmodelpin.so.1 installed"; fi
-soname=$(objdump -p "$(find "$tmp/dest" -name 'libmodelpin.so.1.*' | head -1)" | awk '/SONAME/ {print $2}')
-[ "$soname" = libmodelpin.so.1 ] && ok "SONAME is libmodelpin.so.1" || bad "SONAME is \"$soname\""
+abi=$(sed -n "s/^abi_version = '\([0-9]*\)'.*/\1/p" "$src/meson.build")  # the soname's number
+if find "$tmp/dest" -name "libmodelpin.so.$abi" | grep -q .; then ok "versioned soname libmodelpin.so.$abi"; else bad "libmodelpin.so.$abi installed"; fi
+soname=$(objdump -p "$(find "$tmp/dest" -name "libmodelpin.so.$abi.*" | head -1)" | awk '/SONAME/ {print $2}')
+[ "$soname" = "libmodelpin.so.$abi" ] && ok "SONAME is libmodelpin.so.$abi" || bad "SONAME is \"$soname\""
 [ -z "$(find "$inc" -name status_macros.h -o -name json_file.h -o -name 'text*.h' -o -name catalog.h \
-        -o -name replay.h -o -name model_plugin.h)" ] &&
+        -o -name replay.h -o -name model_plugin.h -o -name memory_store.h -o -name sqlite_store.h \
+        -o -name redis_store.h -o -name session_cache.h -o -path '*/sessions/redis/*')" ] &&
   ok "internal headers are not installed" || bad "internal headers installed: $(find "$inc" -name '*.h' | sed "s|$inc/||" | tr '\n' ' ')"
 [ -z "$(find "$inc" -mindepth 1 -maxdepth 1 ! -name modelpin)" ] && ok "one include prefix: modelpin/" ||
   bad "headers outside include/modelpin: $(ls "$inc")"

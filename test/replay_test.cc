@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/plugins/builtin.h>
 #include <modelpin/replay/replay.h>
 #include "test/golden.h"

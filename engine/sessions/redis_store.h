@@ -1,5 +1,6 @@
 // Sessions in a Redis server, shared by every bot process that points at it (config
-// `modelpin.store`), so a user's next message may land on any process or machine.
+// `modelpin.store`), so a user's next message may land on any process or machine. Internal (not
+// installed): embedders open it through OpenConfiguredSessionStore (store_factory.h).
 //
 //   ASSIGN_OR_RETURN(RedisOptions o, RedisOptions::FromUrl("unix:///run/redis/redis.sock?db=2"));
 //   o.prefix = "bot-eu:";
@@ -41,7 +42,8 @@
 #include "absl/status/statusor.h"
 #include <modelpin/engine/auth/auth_health.h>
 #include <modelpin/engine/config/config.h>
-#include <modelpin/engine/sessions/session.h>
+#include <modelpin/engine/sessions/session_store.h>
+#include <modelpin/engine/sessions/store_factory.h>
 #include <modelpin/engine/events/events.h>
 
 namespace modelpin {
@@ -133,8 +135,6 @@ class RedisAuthHealth : public AuthHealthStore {
 // `storeTimeoutMs`), nullopt when it names none. Errors name `$.modelpin.store`.
 absl::StatusOr<std::optional<RedisOptions>> ConfiguredRedis(const Config& config);
 
-// The session store a config asks for: Redis when `modelpin.store` is a redis:// or unix:// URL,
-// else SQLite at <state_dir>/sessions.sqlite. Errors name `$.modelpin.store`.
 // What the sentinels of a `redis-sentinel://` store say, for `modelpin doctor`: each sentinel's
 // answer for the primary, the primary's replicas (as the primary itself reports them, with
 // their link state), and whether every sentinel that answered names the same primary.
@@ -151,15 +151,6 @@ struct SentinelReport {
   bool agree = false;                 // every sentinel answered, all naming `primary`
 };
 absl::StatusOr<SentinelReport> ReportSentinels(const RedisOptions& options);
-
-// `events`: the stores' operations and failovers (see Open).
-absl::StatusOr<std::unique_ptr<SessionStore>> OpenConfiguredSessionStore(const Config& config,
-                                                                         const std::string& state_dir,
-                                                                         std::shared_ptr<EventSink> events = nullptr);
-// The auth health store a config asks for: RedisAuthHealth with `modelpin.store`, else nullptr
-// (EngineOptions::auth_health's default, the auth store file).
-absl::StatusOr<std::shared_ptr<AuthHealthStore>> OpenConfiguredAuthHealth(const Config& config,
-                                                                          std::shared_ptr<EventSink> events = nullptr);
 
 }  // namespace modelpin
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -203,39 +204,65 @@ SqliteSessionStore::~SqliteSessionStore() = default;
 
 namespace {
 
-// Schema 1 kept sessions in a WITHOUT ROWID table, where a row over about 1 KB spills into
-// overflow pages: a pin with a long history wrote four pages, not one. Schema 2 is a rowid table
-// with a unique (agent, session_key) index. One write transaction copies the rows over, so a
-// store is migrated whole or not at all, and by one process (the others find schema 2 inside
+// A sqlite3_exec row callback keeping the first column of the row ("" for NULL) in a std::string.
+int FirstColumn(void* out, int, char** values, char**) {
+  *static_cast<std::string*>(out) = values[0] ? values[0] : "";
+  return 0;
+}
+
+// The schema version a store's meta table holds: none yet ("") is 0. A value that is not a
+// whole number (a store another program wrote, or a damaged one) is an error naming the file,
+// never read as some schema.
+absl::StatusOr<int> ParseSchema(const std::string& path, const std::string& value) {
+  int version = 0;
+  if (value.empty()) return version;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), version);
+  if (ec != std::errc() || end != value.data() + value.size() || version < 0)
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a usable session store: its schema version \"", value, "\" is not a number"));
+  return version;
+}
+
+// One migration step, in one write transaction: when the store still has schema `from`, runs
+// `sql` (which records the next schema and ends with COMMIT); else changes nothing. So a store
+// is migrated whole or not at all, and by one process (the others find the next schema inside
 // their own transaction and leave it).
-absl::Status MigrateFromSchema1(sqlite3* db, const std::string& path) {
-  auto fail = [&](const std::string& err) {
+absl::Status Migrate(sqlite3* db, const std::string& path, int from, const std::string& sql) {
+  auto fail = [&](absl::string_view err) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return absl::FailedPreconditionError(absl::StrCat(path, ": migrating the session store to schema ",
                                                       SqliteSessionStore::kSchemaVersion, ": ", err));
   };
   if (std::string err = ExecPatiently(db, "BEGIN IMMEDIATE", nullptr, nullptr); !err.empty()) return fail(err);
   std::string value;
-  auto first = [](void* out, int, char** values, char**) {
-    *static_cast<std::string*>(out) = values[0] ? values[0] : "";
-    return 0;
-  };
-  if (std::string err = ExecPatiently(db, "SELECT value FROM meta WHERE key='schema'", first, &value); !err.empty())
+  if (std::string err = ExecPatiently(db, "SELECT value FROM meta WHERE key='schema'", FirstColumn, &value);
+      !err.empty())
     return fail(err);
-  if (value != "1") return sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK ? absl::OkStatus() : fail("commit");
-  const std::string sql = absl::StrCat(
-      "CREATE TABLE sessions_v2("
-      "  agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
-      "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
-      "  UNIQUE(agent, session_key));"
-      "INSERT INTO sessions_v2(agent, session_key, entry_json, updated_at)"
-      "  SELECT agent, session_key, entry_json, updated_at FROM sessions;"
-      "DROP TABLE sessions;"
-      "ALTER TABLE sessions_v2 RENAME TO sessions;"
-      "UPDATE meta SET value='2' WHERE key='schema';"  // then MigrateToSchema3
-      "COMMIT;");
+  absl::StatusOr<int> schema = ParseSchema(path, value);
+  if (!schema.ok()) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return schema.status();
+  }
+  if (*schema != from) return sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK ? absl::OkStatus() : fail("commit");
   if (std::string err = ExecPatiently(db, sql.c_str(), nullptr, nullptr); !err.empty()) return fail(err);
   return absl::OkStatus();
+}
+
+// Schema 1 kept sessions in a WITHOUT ROWID table, where a row over about 1 KB spills into
+// overflow pages: a pin with a long history wrote four pages, not one. Schema 2 is a rowid table
+// with a unique (agent, session_key) index; the rows are copied over.
+absl::Status MigrateFromSchema1(sqlite3* db, const std::string& path) {
+  return Migrate(db, path, 1,
+                 "CREATE TABLE sessions_v2("
+                 "  agent TEXT NOT NULL, session_key TEXT NOT NULL, entry_json TEXT NOT NULL,"
+                 "  updated_at INTEGER NOT NULL DEFAULT (unixepoch()),"
+                 "  UNIQUE(agent, session_key));"
+                 "INSERT INTO sessions_v2(agent, session_key, entry_json, updated_at)"
+                 "  SELECT agent, session_key, entry_json, updated_at FROM sessions;"
+                 "DROP TABLE sessions;"
+                 "ALTER TABLE sessions_v2 RENAME TO sessions;"
+                 "UPDATE meta SET value='2' WHERE key='schema';"  // then MigrateToSchema3
+                 "COMMIT;");
 }
 
 // Whether the folder holding `path` is on a read-only mount.
@@ -259,26 +286,10 @@ std::string ImmutableUri(const std::string& path) {
 // Schema 3 adds the version column (docs/faults.md: every write raises it, PutIfVersion checks
 // it). Rows already there start at version 1; "no row" reads as version 0.
 absl::Status MigrateToSchema3(sqlite3* db, const std::string& path) {
-  auto fail = [&](const std::string& err) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return absl::FailedPreconditionError(absl::StrCat(path, ": migrating the session store to schema ",
-                                                      SqliteSessionStore::kSchemaVersion, ": ", err));
-  };
-  if (std::string err = ExecPatiently(db, "BEGIN IMMEDIATE", nullptr, nullptr); !err.empty()) return fail(err);
-  std::string value;
-  auto first = [](void* out, int, char** values, char**) {
-    *static_cast<std::string*>(out) = values[0] ? values[0] : "";
-    return 0;
-  };
-  if (std::string err = ExecPatiently(db, "SELECT value FROM meta WHERE key='schema'", first, &value); !err.empty())
-    return fail(err);
-  if (value != "2") return sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK ? absl::OkStatus() : fail("commit");
-  const std::string sql = absl::StrCat(
-      "ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
-      "UPDATE meta SET value='", SqliteSessionStore::kSchemaVersion, "' WHERE key='schema';"
-      "COMMIT;");
-  if (std::string err = ExecPatiently(db, sql.c_str(), nullptr, nullptr); !err.empty()) return fail(err);
-  return absl::OkStatus();
+  return Migrate(db, path, 2,
+                 absl::StrCat("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+                              "UPDATE meta SET value='", SqliteSessionStore::kSchemaVersion, "' WHERE key='schema';"
+                              "COMMIT;"));
 }
 
 }  // namespace
@@ -309,20 +320,18 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
       return absl::FailedPreconditionError(absl::StrCat(path, ": not a usable session store: ", err));
     return absl::OkStatus();
   };
-  auto first_column = [](void* out, int, char** values, char**) {
-    *static_cast<std::string*>(out) = values[0] ? values[0] : "";
-    return 0;
-  };
-  // The schema version the store holds, 0 when none; a store written by a newer modelpin is
-  // refused rather than misread. Checked before anything is changed, and again after setup (a
-  // newer modelpin may have created the store meanwhile).
+  // The schema version the store holds, 0 when none; a store written by a newer modelpin, or
+  // whose schema is not a number, is refused rather than misread. Checked before anything is
+  // changed, and again after setup (a newer modelpin may have created the store meanwhile).
   auto schema_version = [&]() -> absl::StatusOr<int> {
     std::string value;
-    if (ExecPatiently(impl->db, "SELECT value FROM meta WHERE key='schema'", first_column, &value).empty() &&
-        atoi(value.c_str()) > kSchemaVersion)
+    if (!ExecPatiently(impl->db, "SELECT value FROM meta WHERE key='schema'", FirstColumn, &value).empty())
+      return 0;  // no meta table yet
+    ASSIGN_OR_RETURN(int version, ParseSchema(path, value));
+    if (version > kSchemaVersion)
       return absl::FailedPreconditionError(absl::StrCat(path, ": session store schema ", value,
                                                         " is newer than this modelpin (", kSchemaVersion, ")"));
-    return atoi(value.c_str());
+    return version;
   };
   RETURN_IF_ERROR(schema_version().status());
   // The column that holds a row's version: a store of an older schema opened read-only (it is
@@ -339,7 +348,7 @@ absl::StatusOr<std::unique_ptr<SqliteSessionStore>> SqliteSessionStore::Open(con
     // as long as the busy timeout would have waited. The store is converted only when it is not WAL
     // yet, so the usual open takes no write lock at all.
     std::string journal_mode;
-    RETURN_IF_ERROR(exec("PRAGMA journal_mode", first_column, &journal_mode));
+    RETURN_IF_ERROR(exec("PRAGMA journal_mode", FirstColumn, &journal_mode));
     if (!absl::EqualsIgnoreCase(journal_mode, "wal")) RETURN_IF_ERROR(exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(exec(
         "PRAGMA synchronous=NORMAL;"
@@ -582,7 +591,9 @@ SqliteSessionStore::Examination SqliteSessionStore::Examine(const std::string& p
   {
     std::vector<std::string> schema;
     ExecPatiently(db, "SELECT value FROM meta WHERE key='schema'", first, &schema);
-    x.schema = schema.empty() ? 0 : std::atoi(schema.front().c_str());
+    absl::StatusOr<int> version = ParseSchema(path, schema.empty() ? "" : schema.front());
+    if (version.ok()) x.schema = *version;
+    else if (x.open_error.empty()) x.open_error = std::string(version.status().message());
   }
   if (st.st_size <= quick_check_limit) {
     std::vector<std::string> lines;

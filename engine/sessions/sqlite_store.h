@@ -1,5 +1,6 @@
 // The embedded session store: SQLite in WAL mode, one small transaction per change, shared by
-// the processes of one machine.
+// the processes of one machine. Internal (not installed): embedders open it as a SessionStore
+// with OpenSqliteSessionStore (store_factory.h).
 #ifndef MODELPIN_ENGINE_SESSIONS_SQLITE_STORE_H_
 #define MODELPIN_ENGINE_SESSIONS_SQLITE_STORE_H_
 

@@ -1,5 +1,11 @@
-// The stores a config asks for (`modelpin.store`): Redis or SQLite sessions, Redis auth health.
+// The stores a config asks for (`modelpin.store`): Redis or SQLite sessions, Redis auth health;
+// and the memory and SQLite stores by themselves. An embedder sees these functions only, never the
+// backends' classes (store_factory.h).
+#include <modelpin/engine/sessions/store_factory.h>
+
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/sessions/redis_store.h>
+#include <modelpin/engine/sessions/sqlite_store.h>
 
 #include "absl/strings/str_cat.h"
 #include <modelpin/base/status_macros.h>
@@ -18,14 +24,19 @@ absl::StatusOr<std::optional<RedisOptions>> ConfiguredRedis(const Config& config
   return options;
 }
 
+std::unique_ptr<SessionStore> NewMemorySessionStore() { return std::make_unique<MemorySessionStore>(); }
+
+absl::StatusOr<std::unique_ptr<SessionStore>> OpenSqliteSessionStore(const std::string& path, bool read_only,
+                                                                     std::shared_ptr<EventSink> events) {
+  ASSIGN_OR_RETURN(auto sqlite, SqliteSessionStore::Open(path, read_only, std::move(events)));
+  return std::unique_ptr<SessionStore>(std::move(sqlite));
+}
+
 absl::StatusOr<std::unique_ptr<SessionStore>> OpenConfiguredSessionStore(const Config& config,
                                                                          const std::string& state_dir,
                                                                          std::shared_ptr<EventSink> events) {
   ASSIGN_OR_RETURN(std::optional<RedisOptions> redis, ConfiguredRedis(config));
-  if (!redis) {
-    ASSIGN_OR_RETURN(auto sqlite, SqliteSessionStore::Open(state_dir + "/sessions.sqlite", false, std::move(events)));
-    return std::unique_ptr<SessionStore>(std::move(sqlite));
-  }
+  if (!redis) return OpenSqliteSessionStore(state_dir + "/sessions.sqlite", false, std::move(events));
   ASSIGN_OR_RETURN(auto store, RedisSessionStore::Open(*redis, std::move(events)));
   return std::unique_ptr<SessionStore>(std::move(store));
 }
@@ -37,6 +48,5 @@ absl::StatusOr<std::shared_ptr<AuthHealthStore>> OpenConfiguredAuthHealth(const 
   ASSIGN_OR_RETURN(auto health, RedisAuthHealth::Open(*redis, std::move(events)));
   return std::shared_ptr<AuthHealthStore>(std::move(health));
 }
-
 
 }  // namespace modelpin

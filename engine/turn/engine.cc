@@ -17,6 +17,7 @@
 #include <modelpin/base/clock.h>
 #include <modelpin/engine/auth/budgets.h>
 #include <modelpin/engine/models/catalog.h>
+#include <modelpin/engine/sessions/memory_store.h>
 #include <modelpin/engine/turn/compose.h>
 #include <modelpin/engine/turn/plugin_loader.h>
 

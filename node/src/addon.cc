@@ -28,7 +28,6 @@
 #include <modelpin/base/clock.h>
 #include <modelpin/embed/open.h>
 #include <modelpin/engine/auth/rotation.h>
-#include <modelpin/engine/sessions/redis_store.h>
 #include <modelpin/engine/turn/engine.h>
 #include <modelpin/plugins/model/explain.h>
 
