@@ -3,7 +3,7 @@
 // credentials the call must use.
 //
 //   auto config = modelpin::Config::Load(state + "/modelpin.json");
-//   auto sessions = modelpin::SqliteSessionStore::Open(state + "/sessions.sqlite");
+//   auto sessions = modelpin::OpenSqliteSessionStore(state + "/sessions.sqlite");  // store_factory.h
 //   auto engine = modelpin::Engine::Create(*std::move(config), *std::move(sessions), {.state_dir = state});
 //   absl::StatusOr<modelpin::Outcome> o = (*engine)->Handle({.text = "/model opus@anthropic:work"});
 //   for (const auto& r : o->replies) SendToChat(r.text);
