@@ -605,7 +605,8 @@ def test_wait_replicas():
     replica.send_signal(signal.SIGSTOP)
     try:
         kind, err, took = bot.send(key, "/model opus", limit_s=1.0)
-        if kind != "err" or "only 0 of 1 replicas" not in err or took > 0.3 + 0.1:
+        # Bounded by the store's timeout (300 ms), plus slack for a loaded machine's scheduling.
+        if kind != "err" or "only 0 of 1 replicas" not in err or took > 0.3 + 0.25:
             fail(f"a pin with the replica frozen: {kind} {err!r} after {took:.2f} s")
         # The change is on the primary (not acknowledged): the next message reads what it holds
         # (/model status writes nothing; an ordinary message may, and would wait for the replica).
