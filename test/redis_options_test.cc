@@ -55,6 +55,32 @@ BOOST_AUTO_TEST_CASE(sentinel_url_errors_name_the_part_and_mask_the_password) {
   BOOST_TEST(Err("http://h:1/m").find("redis-sentinel://host:port") != std::string::npos);  // the forms are listed
 }
 
+// "[user]:password@" reads the same in both forms; credentials without ':' are refused, masked.
+BOOST_AUTO_TEST_CASE(credentials_in_both_url_forms) {
+  auto tcp = RedisOptions::FromUrl("redis://alice:pw-S3cret@h:6380/2");
+  BOOST_REQUIRE_MESSAGE(tcp.ok(), tcp.status().message());
+  BOOST_TEST(tcp->user == "alice");
+  BOOST_TEST(tcp->password == "pw-S3cret");
+  BOOST_TEST(tcp->host == "h");
+  BOOST_TEST(tcp->port == 6380);
+  BOOST_TEST(tcp->db == 2);
+  auto sentinel = RedisOptions::FromUrl("redis-sentinel://alice:pw-S3cret@h:1/m");
+  BOOST_REQUIRE_MESSAGE(sentinel.ok(), sentinel.status().message());
+  BOOST_TEST(sentinel->user == "alice");
+  BOOST_TEST(sentinel->password == "pw-S3cret");
+  BOOST_TEST(sentinel->master_name == "m");
+  auto none = RedisOptions::FromUrl("redis://h:1/0");
+  BOOST_REQUIRE(none.ok());
+  BOOST_TEST(none->user.empty());
+  BOOST_TEST(none->password.empty());
+  for (std::string_view url : {"redis://pw-S3cret@h:1/0", "redis-sentinel://pw-S3cret@h:1/m"}) {
+    std::string e = Err(url);
+    BOOST_TEST_INFO(url << " -> " << e);
+    BOOST_TEST(e.find("credentials must be :password or user:password") != std::string::npos);
+    BOOST_TEST(e.find("pw-S3cret") == std::string::npos);
+  }
+}
+
 std::string ConfigText(const std::string& modelpin) {
   return R"({"agents": {"defaults": {"model": {"primary": "anthropic/claude-opus-4-5"}}}, "modelpin": )" + modelpin +
          "}";

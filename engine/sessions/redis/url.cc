@@ -18,6 +18,19 @@ absl::StatusOr<RedisOptions> RedisOptions::FromUrl(std::string_view url) {
     return absl::InvalidArgumentError(absl::StrCat("store URL \"", safe, "\": ", std::string(why)));
   };
   auto parse_db = [&](std::string_view v) -> bool { return ParseNumber(v, &o.db) && o.db >= 0 && o.db < 1 << 16; };
+  // "[user]:password@" before the hosts (redis:// and redis-sentinel://): taken off `rest` into
+  // o.user and o.password; false for credentials without a ':'.
+  auto take_credentials = [&](std::string_view& rest) -> bool {
+    const size_t at = rest.rfind('@');
+    if (at == std::string_view::npos) return true;
+    const std::string_view cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const size_t colon = cred.find(':');
+    if (colon == std::string_view::npos) return false;
+    o.user = std::string(cred.substr(0, colon));
+    o.password = std::string(cred.substr(colon + 1));
+    return true;
+  };
   if (url.starts_with("unix://")) {
     std::string_view rest = url.substr(7);
     std::string_view query;
@@ -39,14 +52,7 @@ absl::StatusOr<RedisOptions> RedisOptions::FromUrl(std::string_view url) {
   }
   if (url.starts_with("redis-sentinel://")) {
     std::string_view rest = url.substr(17);
-    if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
-      std::string_view cred = rest.substr(0, at);
-      rest = rest.substr(at + 1);
-      size_t colon = cred.find(':');
-      if (colon == std::string_view::npos) return bad("credentials must be :password or user:password");
-      o.user = std::string(cred.substr(0, colon));
-      o.password = std::string(cred.substr(colon + 1));
-    }
+    if (!take_credentials(rest)) return bad("credentials must be :password or user:password");
     std::string_view query;
     if (size_t q = rest.find('?'); q != std::string_view::npos) query = rest.substr(q + 1), rest = rest.substr(0, q);
     size_t slash = rest.find('/');
@@ -78,14 +84,7 @@ absl::StatusOr<RedisOptions> RedisOptions::FromUrl(std::string_view url) {
     return bad("expected redis://[:password@]host:port/db, unix:///path/redis.sock?db=N or "
                "redis-sentinel://host:port[,host:port...]/<master-name>?db=N");
   std::string_view rest = url.substr(8);
-  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view cred = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    size_t colon = cred.find(':');
-    if (colon == std::string_view::npos) return bad("credentials must be :password or user:password");
-    o.user = std::string(cred.substr(0, colon));
-    o.password = std::string(cred.substr(colon + 1));
-  }
+  if (!take_credentials(rest)) return bad("credentials must be :password or user:password");
   std::string_view hostport = rest.substr(0, rest.find('/'));
   if (hostport.size() < rest.size() && !parse_db(rest.substr(hostport.size() + 1))) return bad("db must be a number");
   size_t colon = hostport.rfind(':');
