@@ -88,8 +88,12 @@ function main() {
   const src = path.relative(gypDir, root) || '.';
   const vars = [`-Dmodelpin_src=${src}`, `-Dengine_lib=${engine.lib}`, `-Dengine_build=${engine.build}`];
   run(process.execPath, [gyp, 'configure', `--nodedir=${nodeHeaders()}`, '--', ...vars], { cwd: gypDir, env });
-  run(process.execPath, [gyp, 'build', '--jobs=2'], { cwd: gypDir, env });
+  // gyp's makefile lists the engine library as a link flag, not as a prerequisite: a changed
+  // library would not relink the addon, and the old engine would be copied out below. The last
+  // link's outputs go first, so every run links what the engine library holds now.
   const built = path.join(gypDir, 'build', 'Release', 'modelpin.node');
+  for (const f of [built, path.join(gypDir, 'build', 'Release', 'obj.target', 'modelpin.node')]) fs.rmSync(f, { force: true });
+  run(process.execPath, [gyp, 'build', '--jobs=2'], { cwd: gypDir, env });
   if (args.output) fs.copyFileSync(built, args.output);
 }
 

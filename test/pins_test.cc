@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/sessions/memory_store.h>
@@ -449,6 +450,30 @@ BOOST_AUTO_TEST_CASE(HistoryIsCappedAtFiftyEvents) {
   BOOST_TEST(s.modelpin->history.size() == ModelpinSessionData::kHistoryCap);
   BOOST_TEST(*s.modelpin->history.back().to->model == "m69");
   BOOST_TEST(*s.modelpin->history.front().to->model == "m20");
+}
+
+// A full history's blocks are kept per thread for reuse (pin_history.cc). A session that a
+// thread-local object still holds when its thread ends (a client's per-thread Outcome) lets go
+// of its block after the thread's kept blocks are freed: that block is freed once, and none
+// twice (the ASan build catches a double free; this one aborts in malloc).
+BOOST_AUTO_TEST_CASE(HistoryHeldByAThreadLocalIsFreedOnceWhenTheThreadEnds) {
+  for (int round = 0; round < 20; ++round) {
+    std::thread t([round] {
+      thread_local SessionState held;  // constructed before the first kept block: destroyed after them
+      held.model_override = "start";
+      SessionState s;
+      for (int i = 0; i < 120; ++i) {  // full histories, replaced on every pin
+        PinSelection before = s.Selection();
+        s.model_override = "m" + std::to_string((i + round) % 3);
+        s.provider_override = "anthropic";
+        s.RecordPinChange(kNow + i, PinSource::kUser, before);
+        if (i % 7 == 0) held = s;  // the block it holds stays; later ones are kept and reused
+      }
+      held = s;
+      BOOST_TEST(held.modelpin->history.size() == ModelpinSessionData::kHistoryCap);
+    });
+    t.join();
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(HistoryShowsTheLastTen, PinsFixture) {

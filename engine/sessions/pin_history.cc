@@ -173,8 +173,14 @@ size_t BlockBytes(size_t events, bool scope, size_t nodes) {
 // pin replaces it every time: the turn that appends frees the block it copied from. The last
 // few such blocks a thread freed wait here, by size rounded to 64 bytes, for the next append of
 // the same size (a busy session's history stays one size once full), so that pair costs no trip
-// through malloc's bins. At most kSlots blocks of at most kMaxBytes per thread; freed when the
-// thread ends.
+// through malloc's bins. At most kSlots blocks of at most kMaxBytes per thread.
+//
+// The cache itself has no destructor, so it outlives every destructor of its thread: a session
+// that a later thread-local destructor lets go (a client's per-thread Outcome, at exit) still
+// finds it. A separate reaper, set up with the first block kept, frees the kept blocks when the
+// thread ends and closes the cache; a block let go after that goes straight back to malloc.
+// (Closing it from the cache's own destructor would not do: a store to an object whose lifetime
+// ends is dead, and the compiler may drop it.)
 class BlockCache {
  public:
   static constexpr size_t kMinBytes = 1024, kMaxBytes = 4096, kSlots = 4;
@@ -192,32 +198,44 @@ class BlockCache {
       }
     return ::operator new(r);
   }
-  void Give(void* p, size_t bytes) {
-    if (bytes < kMinBytes || bytes > kMaxBytes || done_) return ::operator delete(p);
-    if (n_ == kSlots) {  // the oldest goes
-      ::operator delete(block_[0]);
-      std::copy(block_ + 1, block_ + kSlots, block_);
-      std::copy(size_ + 1, size_ + kSlots, size_);
-      --n_;
-    }
-    block_[n_] = p;
-    size_[n_++] = Rounded(bytes);
-  }
-  // A block let go after this (a session a later destructor of the ending thread holds) goes
-  // straight back to malloc.
-  ~BlockCache() {
+  void Give(void* p, size_t bytes);
+  // Frees the kept blocks; from now on every block goes back to malloc.
+  void Close() {
     for (size_t i = 0; i < n_; ++i) ::operator delete(block_[i]);
     n_ = 0;
-    done_ = true;
+    closed_ = true;
   }
 
  private:
-  bool done_ = false;
-  void* block_[kSlots] = {};
-  size_t size_[kSlots] = {};
-  size_t n_ = 0;
+  void* block_[kSlots];
+  size_t size_[kSlots];
+  size_t n_;
+  bool closed_;
+  bool reaper_set_;
 };
-thread_local BlockCache block_cache;
+static_assert(std::is_trivially_destructible_v<BlockCache>);
+constinit thread_local BlockCache block_cache{};
+
+struct BlockCacheReaper {
+  ~BlockCacheReaper() { block_cache.Close(); }
+};
+
+void BlockCache::Give(void* p, size_t bytes) {
+  if (bytes < kMinBytes || bytes > kMaxBytes || closed_) return ::operator delete(p);
+  if (!reaper_set_) {
+    reaper_set_ = true;
+    static thread_local BlockCacheReaper reaper;  // its destructor runs when the thread ends
+    (void)reaper;
+  }
+  if (n_ == kSlots) {  // the oldest goes
+    ::operator delete(block_[0]);
+    std::copy(block_ + 1, block_ + kSlots, block_);
+    std::copy(size_ + 1, size_ + kSlots, size_);
+    --n_;
+  }
+  block_[n_] = p;
+  size_[n_++] = Rounded(bytes);
+}
 }  // namespace
 
 ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
