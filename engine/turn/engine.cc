@@ -112,7 +112,7 @@ absl::StatusOr<std::string> EngineImpl::SecretFor(const std::string& agent_id, c
 }
 
 std::string EngineImpl::ResolveAgent(const std::string& agent_id) const {
-  return agent_id.empty() ? config_.DefaultAgentId() : text::ToLower(agent_id);
+  return agent_id.empty() ? default_agent_ : text::ToLower(agent_id);
 }
 
 std::string EngineImpl::OwnAuthStorePath(const std::string& agent_id) const {
