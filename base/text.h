@@ -4,12 +4,15 @@
 //   std::string_view s = "\u00a0/model";
 //   size_t n = modelpin::text::SpaceAt(s, 0);   // 2: U+00A0 is whitespace, two bytes long
 //
-// Nothing here allocates except ToLower. Invalid UTF-8 decodes as U+FFFD, one byte at a time, so
+// Nothing here allocates except ToLower (and Pieces::AppendTo, which grows the string it is
+// given). Invalid UTF-8 decodes as U+FFFD, one byte at a time, so
 // scanning always makes progress and never reads past the end.
 #ifndef MODELPIN_BASE_TEXT_H_
 #define MODELPIN_BASE_TEXT_H_
 
+#include <cassert>
 #include <cstddef>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -55,6 +58,41 @@ std::string EchoSafe(std::string_view s, size_t max_bytes = 120);
 std::string SafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
 // Whether SafeReply would return `s` unchanged (one pass, no allocation).
 bool IsSafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
+
+// Up to N pieces of text, appended to a string at once (absl::StrAppend's way for any number
+// of pieces, without its AlphaNum conversions): replies built on every turn use it. The unused
+// slots are never initialised (zeroing a few hundred bytes of string_views cost more than the
+// copies).
+//
+//   text::Pieces<8> p;
+//   p.Add("Model set to "), p.Add(label), p.Add(".");
+//   p.AppendTo(reply);
+template <size_t N>
+class Pieces {
+ public:
+  Pieces() {}  // leaves the slots uninitialised
+  void Add(std::string_view s) {
+    assert(n_ < N);
+    data_[n_] = s.data();
+    size_[n_++] = s.size();
+  }
+  size_t size() const { return n_; }
+  void AppendTo(std::string& out) const {
+    size_t at = out.size(), total = at;
+    for (size_t i = 0; i < n_; ++i) total += size_[i];
+    out.resize(total);
+    char* dst = out.data();
+    for (size_t i = 0; i < n_; ++i) {
+      if (size_[i] != 0) std::memcpy(dst + at, data_[i], size_[i]);
+      at += size_[i];
+    }
+  }
+
+ private:
+  const char* data_[N];
+  size_t size_[N];
+  size_t n_ = 0;
+};
 
 // Replaces invalid UTF-8 with U+FFFD so the result is always well-formed.
 std::string SanitizeUtf8(std::string_view s);

@@ -513,7 +513,7 @@ class ModelPlugin : public Plugin {
   // acknowledgement part, "" when nothing moved.
   static std::string RemapThinking(TurnContext& ctx, const ModelRef& ref) {
     SessionState& s = ctx.session;
-    if (!s.thinking_level || ctx.DirectiveSets(DirectiveEffect::kSetsThinkingLevel)) return "";
+    if (!s.thinking_level || ctx.DirectiveSets(DirectiveEffect::kSetsThinkingLevel)) return {};
     ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
     std::string to = profile.Supported(*s.thinking_level);
     if (to == *s.thinking_level) return "";
@@ -525,54 +525,64 @@ class ModelPlugin : public Plugin {
 
   // Select, step 7: the acknowledgement, in OpenClaw's words, into `r`. A lone /model prints
   // runtime before profile; combined with other directives OpenClaw prints the reverse.
+  // Every pin builds it: its pieces are listed, then copied into the reply in one allocation
+  // (the label and each part as strings of their own cost a third of a pin's allocations).
   static void Acknowledge(const TurnContext& ctx, const Selection& sel, const grammar::ModelOptions& opts,
                           bool is_default, const ScopeWords& scope, const std::string& remap_part,
                           const RuntimeChoice& runtime, const std::optional<std::string>& profile,
                           bool configured_profile, DirectiveResult& r) {
     r.kind = DirectiveReplyKind::kAck;
-    std::string& ack = r.text;
-    auto add = [&ack](std::string_view part) {
-      if (part.empty()) return;
-      if (!ack.empty()) ack += ' ';
-      ack.append(part);
-    };
-    bool wide = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
+    text::Pieces<24> pieces;  // at most 12 for the sentence and 8 for the parts
+    auto add = [&](std::string_view s) { pieces.Add(s); };
+    const bool wide = opts.scope == Scope::kAgent || opts.scope == Scope::kGlobal;
     // A quoted reference can hold any characters: control characters are echoed as U+FFFD (one
     // line). OpenClaw echoes an accepted reference whole (references over kMaxReference bytes are
     // refused above), and so does compatible mode; strict mode cuts the echo at 200 bytes. The
-    // session keeps the id as given.
-    std::string label = sel.Label();
-    const size_t echo_cap = ctx.strict ? 200 : 3 * label.size() + 3;  // room for U+FFFD expansion
-    if (std::any_of(label.begin(), label.end(), [](char c) { return c < 0x20 || c == 0x7F; }) || label.size() > echo_cap)
-      label = text::EchoSafe(label, echo_cap);
+    // session keeps the id as given. The usual label needs no escaping and is copied from its parts.
+    const size_t label_size = sel.alias.empty() ? sel.ref.provider.size() + 1 + sel.ref.model.size()
+                                                : sel.alias.size() + sel.ref.provider.size() + sel.ref.model.size() + 4;
+    auto control = [](std::string_view s) { return std::any_of(s.begin(), s.end(), [](char c) { return c < 0x20 || c == 0x7F; }); };
+    std::string escaped;
+    if ((ctx.strict && label_size > 200) || control(sel.alias) || control(sel.ref.provider) || control(sel.ref.model)) {
+      const std::string label = sel.Label();
+      escaped = text::EchoSafe(label, ctx.strict ? 200 : 3 * label.size() + 3);  // room for U+FFFD expansion
+    }
+    auto add_label = [&] {
+      if (!escaped.empty()) {
+        add(escaped);
+      } else if (sel.alias.empty()) {
+        add(sel.ref.provider), add("/"), add(sel.ref.model);
+      } else {
+        add(sel.alias), add(" ("), add(sel.ref.provider), add("/"), add(sel.ref.model), add(")");
+      }
+    };
     if (!scope.scope.empty()) {
-      absl::StrAppend(&ack, "Model set to ", label, " ", scope.scope, "; then back to ", scope.restore, ".");
+      add("Model set to "), add_label(), add(" "), add(scope.scope), add("; then back to "), add(scope.restore), add(".");
     } else if (wide) {
-      absl::StrAppend(&ack, "Model set to ", label, " for this session. ",
-                      opts.scope == Scope::kAgent ? "Agent" : "Global",
-                      " default unchanged because configuration is immutable.");
+      add("Model set to "), add_label(), add(" for this session. "), add(opts.scope == Scope::kAgent ? "Agent" : "Global"),
+          add(" default unchanged because configuration is immutable.");
     } else if (is_default) {
-      absl::StrAppend(&ack, "Session model reset to configured default (", label, ").");
+      add("Session model reset to configured default ("), add_label(), add(").");
     } else {
-      absl::StrAppend(&ack, "Model set to ", label, " for this session only; configured default unchanged.");
+      add("Model set to "), add_label(), add(" for this session only; configured default unchanged.");
     }
-    std::string runtime_part;
-    if (runtime.reset) runtime_part = "Runtime reset to configured policy.";
-    else if (!runtime.id.empty()) runtime_part = absl::StrCat("Runtime set to ", runtime.id, " for this session.");
-    std::string profile_part =
-        profile ? absl::StrCat("Auth profile set to ", *profile, configured_profile ? " (the model's authProfile)." : ".")
-                : "";
+    auto add_remap = [&] {
+      if (!remap_part.empty()) add(" "), add(remap_part);
+    };
+    auto add_runtime = [&] {
+      if (runtime.reset) add(" Runtime reset to configured policy.");
+      else if (!runtime.id.empty()) add(" Runtime set to "), add(runtime.id), add(" for this session.");
+    };
+    auto add_profile = [&] {
+      if (profile) add(" Auth profile set to "), add(*profile), add(configured_profile ? " (the model's authProfile)." : ".");
+    };
     // Strict mode uses one order everywhere (docs/strict-mode.md): model, auth profile, runtime, thinking.
-    bool lone = ctx.directive_only && ctx.directive_count == 1 && !ctx.strict;
-    if (lone) {
-      add(remap_part);
-      add(runtime_part);
-      add(profile_part);
+    if (ctx.directive_only && ctx.directive_count == 1 && !ctx.strict) {
+      add_remap(), add_runtime(), add_profile();
     } else {
-      add(profile_part);
-      add(runtime_part);
-      add(remap_part);
+      add_profile(), add_runtime(), add_remap();
     }
+    pieces.AppendTo(r.text);
   }
 };
 
