@@ -122,7 +122,10 @@ std::optional<Span> FindAnyWord(std::string_view text, std::span<const std::stri
     if (hit == nullptr) return std::nullopt;
     pos = static_cast<size_t>(static_cast<const char*>(hit) - data);
     if (!MayBeBoundary(text, pos)) continue;
+    // Most words differ from the text in their first letter: one compare rejects them.
+    const char first = pos + 1 < size ? text::LowerAscii(data[pos + 1]) : '\0';
     for (std::string_view word : words_lower) {
+      if (!word.empty() && word[0] != first) continue;
       const size_t word_end = pos + 1 + word.size();
       if (word_end <= size && text::StartsWithLowerAt(text, pos + 1, word) && internal::IsWordEnd(text, word_end))
         return Span{pos, word_end};

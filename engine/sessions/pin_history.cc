@@ -108,8 +108,12 @@ class NodeUses {
     if (bound > small_.size()) {
       large_.resize(bound);
       large_uses_.resize(bound);
+      nodes_ = large_.data();
+      uses_ = large_uses_.data();
     }
   }
+  NodeUses(const NodeUses&) = delete;
+  NodeUses& operator=(const NodeUses&) = delete;
   void Add(const Node* x) {
     if (!x || x->immortal.load(std::memory_order_relaxed)) return;
     for (size_t i = 0; i < k_; ++i)
@@ -150,14 +154,16 @@ class NodeUses {
     k_ = k;
   }
   size_t size() const { return k_; }
-  const Node** nodes() { return large_.empty() ? small_.data() : large_.data(); }
-  uint8_t* uses() { return large_uses_.empty() ? small_uses_.data() : large_uses_.data(); }
+  const Node** nodes() { return nodes_; }
+  uint8_t* uses() { return uses_; }
 
  private:
   std::array<const Node*, 64> small_;
   std::array<uint8_t, 64> small_uses_;
   std::vector<const Node*> large_;
   std::vector<uint8_t> large_uses_;
+  const Node** nodes_ = small_.data();  // small_ or large_
+  uint8_t* uses_ = small_uses_.data();
   size_t k_ = 0;
 };
 }  // namespace
