@@ -466,6 +466,53 @@ BOOST_FIXTURE_TEST_CASE(ARateLimitRotatesTheNextRouteAndSuccessRecordsLastGood, 
   BOOST_TEST((st.st_mode & 0777) == 0600u);
 }
 
+// A thread lends the agent cache of its last turn to its next one (no lock, no reference count:
+// EngineImpl::LeaseAgent). The lent cache is only ever the same engine's and agent's, and only
+// while it is current: a reported outcome, an edited auth store (once the recheck interval has
+// passed) and another engine on the same thread are all seen by the very next turn.
+BOOST_FIXTURE_TEST_CASE(ATurnNeverRunsOnAStaleOrAnotherEnginesAgentCache, EngineFixture) {
+  auto make = [&](const std::string& config_json) {
+    EngineOptions o{.plugins = BuiltinPlugins()};
+    o.state_dir = dir;
+    o.clock = clock;
+    o.auth_recheck_ms = 60'000;  // the lent cache is used between rechecks
+    o.environment = std::map<std::string, std::string>{};
+    auto e = Engine::Create(ParseConfig(config_json), nullptr, o);
+    BOOST_REQUIRE(e.ok());
+    return *std::move(e);
+  };
+  auto opus = make(R"({"agents": {"defaults": {"model": {"primary": "anthropic/claude-opus-4-5"}}}})");
+  auto sonnet = make(R"({"agents": {"defaults": {"model": {"primary": "anthropic/claude-sonnet-4-5"}}}})");
+  auto route = [](Engine& e, const std::string& text) {
+    auto o = e.Handle({.session_key = "agent:main:lease", .text = text});
+    BOOST_REQUIRE(o.ok());
+    BOOST_REQUIRE(o->route.has_value());
+    return *o->route;
+  };
+  // Two engines, one thread, turns interleaved: each routes on its own configuration.
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(route(*opus, "hello").model.Label() == "anthropic/claude-opus-4-5");
+    BOOST_TEST(route(*sonnet, "hello").model.Label() == "anthropic/claude-sonnet-4-5");
+  }
+  // An engine made after another is gone (perhaps at the same address) is a new engine.
+  sonnet.reset();
+  auto sonnet_again = make(R"({"agents": {"defaults": {"model": {"primary": "anthropic/claude-sonnet-4-5"}}}})");
+  BOOST_TEST(route(*sonnet_again, "hello").model.Label() == "anthropic/claude-sonnet-4-5");
+  BOOST_TEST(route(*opus, "hello").model.Label() == "anthropic/claude-opus-4-5");
+  // A reported rate limit: the next turn, at the same instant, already rotates.
+  BOOST_TEST(route(*opus, "hello").profiles.front() == "anthropic:work");
+  BOOST_REQUIRE(opus->ReportOutcome("main", "agent:main:lease", "anthropic:work", CallResult::kRateLimit).ok());
+  BOOST_TEST(route(*opus, "again").profiles == (std::vector<std::string>{"anthropic:default", "anthropic:work"}));
+  // The auth store edited on disk: seen once the recheck interval has passed, not before.
+  auto store = AuthStore::Load(dir + "/agents/main/agent/auth-profiles.json");
+  BOOST_REQUIRE(store.ok());
+  BOOST_REQUIRE(store->RemoveProfile("anthropic:default"));
+  BOOST_REQUIRE(store->Save(dir + "/agents/main/agent/auth-profiles.json").ok());
+  BOOST_TEST(route(*opus, "before the recheck").profiles.front() == "anthropic:default");
+  clock->Advance(61'000);
+  BOOST_TEST(route(*opus, "after it").profiles == (std::vector<std::string>{"anthropic:work"}));
+}
+
 BOOST_FIXTURE_TEST_CASE(ErrorsChangeNothing, EngineFixture) {
   auto e = Make();
   BOOST_REQUIRE(e->Handle({.text = "/model opus@anthropic:work"}).ok());
@@ -713,6 +760,30 @@ BOOST_FIXTURE_TEST_CASE(EchoedUserInputIsOneLineBoundedAndValidUtf8, EngineFixtu
   BOOST_REQUIRE(missing.ok());
   BOOST_TEST(missing->replies.at(0).text.size() < 200u);
   BOOST_TEST(text::IsValidUtf8(missing->replies.at(0).text));
+}
+
+// text::Pieces appends its pieces in order after what the string holds, empty ones included,
+// up to its capacity, with the string grown once.
+BOOST_AUTO_TEST_CASE(PiecesAppendInOrderAfterTheStringsText) {
+  std::string out = "ack:";
+  text::Pieces<4> p;
+  p.Add(" Model set to ");
+  p.Add("");
+  p.Add(std::string_view("sonnet (anthropic/claude-sonnet-4-5)x", 36));
+  p.Add(".");
+  BOOST_TEST(p.size() == 4u);
+  p.AppendTo(out);
+  BOOST_TEST(out == "ack: Model set to sonnet (anthropic/claude-sonnet-4-5).");
+  text::Pieces<2> none;
+  none.AppendTo(out);
+  BOOST_TEST(out == "ack: Model set to sonnet (anthropic/claude-sonnet-4-5).");
+  std::string long_piece(5000, 'z');
+  text::Pieces<2> big;
+  big.Add(long_piece);
+  big.Add(long_piece);
+  std::string grown;
+  big.AppendTo(grown);
+  BOOST_TEST(grown == long_piece + long_piece);
 }
 
 BOOST_AUTO_TEST_CASE(SafeReplyKeepsLinesDropsControlsAndBoundsSize) {

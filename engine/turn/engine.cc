@@ -65,7 +65,10 @@ const AuthOrder& TurnContext::OrderFor(const std::string& provider, std::string_
 }
 
 EngineImpl::EngineImpl(Config config, std::unique_ptr<SessionStore> sessions, EngineOptions options)
-    : config_(std::move(config)), sessions_(std::move(sessions)), options_(std::move(options)) {
+    : config_(std::move(config)), sessions_(std::move(sessions)), options_(std::move(options)), serial_([] {
+        static std::atomic<uint64_t> engines{0};
+        return engines.fetch_add(1, std::memory_order_relaxed) + 1;
+      }()) {
   clock_ = options_.clock ? options_.clock : std::make_shared<SystemClock>();
   health_ = options_.auth_health;
   if (!health_)
@@ -139,11 +142,58 @@ absl::StatusOr<std::shared_ptr<const EngineImpl::AgentCache>> EngineImpl::Agent(
   return Agent(agent_id, clock_->NowMs());
 }
 
-absl::StatusOr<std::shared_ptr<const EngineImpl::AgentCache>> EngineImpl::Agent(const std::string& agent_id, int64_t now) {
-  auto fresh = [&](const AgentCache& c) {
-    int64_t checked = c.checked_at.load(std::memory_order_relaxed);
-    return now >= checked && now - checked < options_.auth_recheck_ms && now < c.orders->ValidUntil();
+bool EngineImpl::Fresh(const AgentCache& c, int64_t now, int64_t recheck_ms) {
+  int64_t checked = c.checked_at.load(std::memory_order_relaxed);
+  return now >= checked && now - checked < recheck_ms && now < c.orders->ValidUntil();
+}
+
+// The thread's slot (LeaseAgent): the cache its last turn used, with what it was valid for.
+class EngineImpl::AgentLease {
+ public:
+  AgentLease(std::shared_ptr<const AgentCache> cache, uint64_t serial, uint64_t gen, const std::string& agent_id)
+      : cache_(std::move(cache)), serial_(serial), gen_(gen), agent_id_(&agent_id) {}
+  AgentLease(AgentLease&& o) noexcept
+      : cache_(std::move(o.cache_)), serial_(o.serial_), gen_(o.gen_), agent_id_(o.agent_id_) {}
+  AgentLease& operator=(AgentLease&&) = delete;
+  ~AgentLease() {
+    if (!cache_) return;
+    Slot& s = ThreadSlot();
+    s.serial = serial_;
+    s.gen = gen_;
+    if (s.agent_id != *agent_id_) s.agent_id = *agent_id_;
+    s.cache = std::move(cache_);
+  }
+  const AgentCache* operator->() const { return cache_.get(); }
+
+ private:
+  friend class EngineImpl;
+  struct Slot {
+    uint64_t serial = 0, gen = 0;
+    std::string agent_id;
+    std::shared_ptr<const AgentCache> cache;
   };
+  static Slot& ThreadSlot() {
+    thread_local Slot slot;
+    return slot;
+  }
+  std::shared_ptr<const AgentCache> cache_;
+  uint64_t serial_, gen_;
+  const std::string* agent_id_;  // the turn's (Outcome::agent_id), which outlives the lease
+};
+
+absl::StatusOr<EngineImpl::AgentLease> EngineImpl::LeaseAgent(const std::string& agent_id, int64_t now) {
+  AgentLease::Slot& s = AgentLease::ThreadSlot();
+  // Read before Agent(): a map that changes meanwhile leaves the lease marked stale.
+  const uint64_t gen = agents_gen_.load(std::memory_order_acquire);
+  if (s.cache && s.serial == serial_ && s.gen == gen && s.agent_id == agent_id &&
+      Fresh(*s.cache, now, options_.auth_recheck_ms))
+    return AgentLease(std::move(s.cache), serial_, gen, agent_id);
+  ASSIGN_OR_RETURN(auto cache, Agent(agent_id, now));
+  return AgentLease(std::move(cache), serial_, gen, agent_id);
+}
+
+absl::StatusOr<std::shared_ptr<const EngineImpl::AgentCache>> EngineImpl::Agent(const std::string& agent_id, int64_t now) {
+  auto fresh = [&](const AgentCache& c) { return Fresh(c, now, options_.auth_recheck_ms); };
   {
     std::shared_lock lock(agents_mu_);
     auto it = agents_.find(agent_id);
@@ -210,6 +260,7 @@ absl::StatusOr<std::shared_ptr<const EngineImpl::AgentCache>> EngineImpl::Agent(
   std::vector<Event> lapsed;  // cooldowns that ran out (events.h), sent once the lock is released
   if (events_) lapsed = LapsedHealth(agent_id, *store, now);
   agents_[agent_id] = cache;
+  agents_gen_.fetch_add(1, std::memory_order_release);
   lock.unlock();
   for (const Event& e : lapsed) events_->OnEvent(e);
   return std::shared_ptr<const AgentCache>(cache);
@@ -785,7 +836,7 @@ thread_local bool StoredCopy::busy_ = false;
 absl::Status EngineImpl::HandleTurnOnce(const InboundMessage& message, Outcome& out, TurnStore& ts) {
   NameTurn(message, default_agent_, out);
   const int64_t now = clock_->NowMs();
-  ASSIGN_OR_RETURN(auto agent, Agent(out.agent_id, now));
+  ASSIGN_OR_RETURN(AgentLease agent, LeaseAgent(out.agent_id, now));
 
   std::lock_guard<std::mutex> session_lock(SessionLock(out.agent_id, out.session_key));
   std::string normalized, addressed;
@@ -966,6 +1017,7 @@ absl::Status EngineImpl::ReportOutcome(const std::string& agent_id, const std::s
     ApplyBudgets(config_, agent, copy, now);
     slot = std::make_shared<const AuthStore>(std::move(copy));
     agents_.clear();
+    agents_gen_.fetch_add(1, std::memory_order_release);
   } else {
     // Credentials stay in the file; only the health change goes through the health store.
     ASSIGN_OR_RETURN(AuthStore credentials, AuthStore::Load(path));
@@ -975,6 +1027,7 @@ absl::Status EngineImpl::ReportOutcome(const std::string& agent_id, const std::s
     RETURN_IF_ERROR(health_->Update(agent, report.profile_id, provider, rule));
     std::unique_lock lock(agents_mu_);
     agents_.erase(agent);  // reload on next use
+    agents_gen_.fetch_add(1, std::memory_order_release);
   }
   if (events_) EmitHealthChange(*this, agent, session_key, report, provider, health_before, health_after, now);
   if (budget_events) {
@@ -1058,6 +1111,7 @@ void EngineImpl::Simulate(std::shared_ptr<const Clock> clock) {
   created_ms_ = clock_->NowMs();
   simulated_ = true;
   agents_.clear();
+  agents_gen_.fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace modelpin

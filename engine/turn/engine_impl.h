@@ -132,6 +132,15 @@ class EngineImpl {
   };
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id);
   absl::StatusOr<std::shared_ptr<const AgentCache>> Agent(const std::string& agent_id, int64_t now_ms);
+  static bool Fresh(const AgentCache& c, int64_t now, int64_t recheck_ms);
+  // A turn's agent cache, lent by the thread: the cache the thread's last turn used, while it is
+  // the same engine's and agent's, the engine's map of caches is unchanged (agents_gen_) and the
+  // cache fresh; else Agent(). Taking it costs no lock and no reference count (the read lock and
+  // the shared_ptr copy were four atomic operations of every turn). The lease gives it back to
+  // the thread when the turn ends; a turn inside a turn (none today) finds the slot empty and
+  // asks Agent().
+  class AgentLease;
+  absl::StatusOr<AgentLease> LeaseAgent(const std::string& agent_id, int64_t now_ms);
   absl::Status HandleTurn(const InboundMessage& message, Outcome& out);
   // What a turn did with its session in the store: the version it read, whether it wrote.
   struct TurnStore {
@@ -164,6 +173,9 @@ class EngineImpl {
   PluginRegistry plugins_;
   mutable std::shared_mutex agents_mu_;
   std::map<std::string, std::shared_ptr<AgentCache>> agents_;
+  // Bumped under agents_mu_ whenever agents_ gains, loses or replaces an entry (LeaseAgent).
+  std::atomic<uint64_t> agents_gen_{0};
+  const uint64_t serial_;  // this engine among the process's engines, never reused (LeaseAgent)
   std::array<std::mutex, 64> session_locks_;
   // Simulate(): auth stores changed in memory, by path.
   bool simulated_ = false;
