@@ -4,11 +4,13 @@
 #define BOOST_TEST_MODULE pins
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/sessions/memory_store.h>
@@ -452,14 +454,97 @@ BOOST_AUTO_TEST_CASE(HistoryIsCappedAtFiftyEvents) {
   BOOST_TEST(*s.modelpin->history.front().to->model == "m20");
 }
 
-// A full history's blocks are kept per thread for reuse (pin_history.cc). A session that a
-// thread-local object still holds when its thread ends (a client's per-thread Outcome) lets go
-// of its block after the thread's kept blocks are freed: that block is freed once, and none
-// twice (the ASan build catches a double free; this one aborts in malloc).
+namespace {
+// Pins `model` on `s` at `at`, recording the change in its history.
+void PinModel(SessionState& s, const std::string& model, int64_t at) {
+  PinSelection before = s.Selection();
+  s.provider_override = "anthropic";
+  s.model_override = model;
+  s.RecordPinChange(at, PinSource::kUser, before);
+}
+}  // namespace
+
+// Longer histories are windows of a shared append-only event buffer (pin_history.cc): appending
+// where a history ends writes one event, copying none. Two copies of one session that both
+// append keep their own histories, across buffer boundaries; a scoped pin on a copy leaves the
+// other as it was.
+BOOST_AUTO_TEST_CASE(CopiesOfAHistoryAppendIndependently) {
+  SessionState a;
+  for (int i = 0; i < 60; ++i) PinModel(a, "m" + std::to_string(i), kNow + i);
+  const ModelpinData shared = a.modelpin;
+  SessionState b = a;
+  PinModel(a, "a-0", kNow + 100);  // takes the buffer's next slot
+  PinModel(b, "b-0", kNow + 100);  // that slot is taken: b moves to a buffer of its own
+  for (const SessionState* s : {&a, &b}) {
+    BOOST_TEST(s->modelpin->history.size() == ModelpinSessionData::kHistoryCap);
+    BOOST_TEST(*s->modelpin->history[48].to->model == "m59");
+    BOOST_TEST(*s->modelpin->history.front().to->model == "m11");
+  }
+  BOOST_TEST(*a.modelpin->history.back().to->model == "a-0");
+  BOOST_TEST(*b.modelpin->history.back().to->model == "b-0");
+  BOOST_TEST(*shared->history.back().to->model == "m59");  // the history both were copied from
+  for (int i = 1; i < 200; ++i) {  // far past the buffer's size: a and b never see each other's
+    PinModel(a, "a-" + std::to_string(i), kNow + 100 + i);
+    if (i % 3 == 0) PinModel(b, "b-" + std::to_string(i), kNow + 100 + i);
+  }
+  for (size_t k = 0; k < ModelpinSessionData::kHistoryCap; ++k) {
+    BOOST_TEST(*a.modelpin->history[k].to->model == "a-" + std::to_string(150 + k));
+    BOOST_TEST(a.modelpin->history[k].at_ms == kNow + 250 + static_cast<int64_t>(k));
+  }
+  BOOST_TEST(*b.modelpin->history.back().to->model == "b-198");
+  BOOST_TEST(*b.modelpin->history[48].to->model == "b-195");
+  BOOST_TEST(*shared->history.back().to->model == "m59");
+  // A scoped pin on a copy shares its events but not its scope; a history read back compares equal.
+  SessionState c = b;
+  c.modelpin.SetScope(PinScope{.kind = PinScope::Kind::kTurns, .turns_left = 2, .set_at_ms = kNow, .until_ms = 0, .restore = {}});
+  BOOST_TEST(!b.modelpin->scope);
+  BOOST_TEST((c.modelpin->history == b.modelpin->history));
+  BOOST_TEST(c.modelpin.CountTurn() == 1);
+  PinModel(c, "c-0", kNow + 400);
+  BOOST_TEST(*b.modelpin->history.back().to->model == "b-198");
+  BOOST_TEST(*c.modelpin->history.back().to->model == "c-0");
+  BOOST_TEST((SessionState::FromStorageJson(c.StorageJson()).value() == c));
+}
+
+// Threads appending to copies of one shared history each keep their own events, and every
+// value is freed when the copies go (the ASan suite runs this too).
+BOOST_AUTO_TEST_CASE(ThreadsAppendingToCopiesOfOneHistoryKeepTheirOwn) {
+  const size_t before = Interned<PinSelection>::LiveCount();
+  {
+    SessionState shared;
+    for (int i = 0; i < 50; ++i) PinModel(shared, "base-" + std::to_string(i), kNow + i);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([t, &shared, &wrong] {
+        for (int round = 0; round < 50; ++round) {
+          SessionState mine = shared;  // every thread appends where the shared history ends
+          for (int i = 0; i < 40; ++i) {
+            const std::string model = absl::StrCat("t", t, "-", i % 9);
+            PinModel(mine, model, kNow + 1000 + i);
+            if (*mine.modelpin->history.back().to->model != model) ++wrong;
+          }
+          const PinHistory& h = mine.modelpin->history;
+          if (h.size() != ModelpinSessionData::kHistoryCap || *h[10].to->model != absl::StrCat("t", t, "-0") ||
+              *h[9].to->model != "base-49")
+            ++wrong;
+        }
+      });
+    for (auto& th : threads) th.join();
+    BOOST_TEST(wrong.load() == 0);
+    BOOST_TEST(*shared.modelpin->history.back().to->model == "base-49");
+  }
+  BOOST_TEST(Interned<PinSelection>::LiveCount() == before);
+}
+
+// A session that a thread-local object still holds when its thread ends (a client's per-thread
+// Outcome) lets go of its history after the thread's other objects: every block and buffer is
+// freed once, and none twice (the ASan build catches a double free; this one aborts in malloc).
+// (An earlier per-thread cache of history blocks freed one twice.)
 BOOST_AUTO_TEST_CASE(HistoryHeldByAThreadLocalIsFreedOnceWhenTheThreadEnds) {
   for (int round = 0; round < 20; ++round) {
     std::thread t([round] {
-      thread_local SessionState held;  // constructed before the first kept block: destroyed after them
+      thread_local SessionState held;  // destroyed when the thread ends
       held.model_override = "start";
       SessionState s;
       for (int i = 0; i < 120; ++i) {  // full histories, replaced on every pin
@@ -467,7 +552,7 @@ BOOST_AUTO_TEST_CASE(HistoryHeldByAThreadLocalIsFreedOnceWhenTheThreadEnds) {
         s.model_override = "m" + std::to_string((i + round) % 3);
         s.provider_override = "anthropic";
         s.RecordPinChange(kNow + i, PinSource::kUser, before);
-        if (i % 7 == 0) held = s;  // the block it holds stays; later ones are kept and reused
+        if (i % 7 == 0) held = s;  // the history it holds stays; later ones move on
       }
       held = s;
       BOOST_TEST(held.modelpin->history.size() == ModelpinSessionData::kHistoryCap);

@@ -1,8 +1,11 @@
 // The interned values sessions share and the copy-on-write pin history block (session_state.h).
 #include <modelpin/engine/sessions/session_state.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
+#include <new>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -87,231 +90,192 @@ template class Interned<PinSelection>;
 static_assert(sizeof(PinEvent) == 40, "PinEvent is a handful of interned pointers");
 static_assert(std::is_aggregate_v<PinEvent> && std::is_standard_layout_v<PinEvent> &&
                   sizeof(Interned<std::string>) == sizeof(void*) && sizeof(Interned<PinSelection>) == sizeof(void*),
-              "a listed block copies its events' bytes (ModelpinData::Make)");
+              "an event buffer holds its events' values uncounted (PinEventBuffer)");
 
-// A block: the header, then `events` events, then the scope when there is one, then (more than
-// kCountedEvents events) the list of the interned values its events use, each counted once here
-// while the events hold them as uncounted pointers, and after it each value's number of uses.
+// How a session's modelpin data is laid out.
+//
+// A handle (ModelpinData) points to a block: the ModelpinSessionData header, a hidden tail, then
+// the scoped pin when there is one. A history of at most kCountedEvents events lives in the block
+// itself, after the tail, each event counting the values it holds. A longer one lives in an event
+// buffer that blocks share: the buffer's events are only ever written once, at its tip, so a
+// block's history is a window [begin, end) of it that no later write touches. Appending to a
+// history whose window ends at its buffer's tip claims the next slot (one compare-and-swap, the
+// slot taken by at most one of the blocks that end there) and makes a new block for the longer
+// window: no event is copied. Another block ending at the same place (a copy of the session that
+// appends too), a full buffer or a history with more events than the window starts a new buffer
+// with the window's events. The buffer counts each distinct value its events use once, for as
+// long as it lives, so the values of events that left every window (at most kBufferCap events
+// per buffer) live until the buffer goes.
+struct PinEventBuffer {
+  std::atomic<uint32_t> refs{1};  // blocks whose history is in it
+  std::atomic<uint32_t> tip{0};   // events written: [0, tip)
+  uint32_t cap = 0;
+  // The distinct values of events [0, tip), each counted once (immortal ones are not listed).
+  // Written only by the block that claimed the tip's slot, before the new block is handed out;
+  // read when the last block lets go.
+  uint32_t nodes_n = 0, nodes_cap = 0;
+  const intern_internal::Node** nodes = nullptr;
+  PinEvent* events() { return reinterpret_cast<PinEvent*>(this + 1); }
+};
+
 namespace {
 using intern_internal::Node;
-const Node** NodeList(const ModelpinSessionData* m, const PinEvent* events_end) {
-  const char* tail = reinterpret_cast<const char*>(events_end) + (m->scope ? sizeof(PinScope) : 0);
-  return reinterpret_cast<const Node**>(const_cast<char*>(tail));
-}
-// A field of a block's events uses each value at most 4 x kHistoryCap times: one byte.
-static_assert(4 * ModelpinSessionData::kHistoryCap < 256);
+using EventBuffer = PinEventBuffer;
+static_assert(sizeof(EventBuffer) % alignof(PinEvent) == 0);
 
-// The distinct values a block's events use, with their number of uses, while a block is made.
-class NodeUses {
- public:
-  explicit NodeUses(size_t bound) {
-    if (bound > small_.size()) {
-      large_.resize(bound);
-      large_uses_.resize(bound);
-      nodes_ = large_.data();
-      uses_ = large_uses_.data();
-    }
-  }
-  NodeUses(const NodeUses&) = delete;
-  NodeUses& operator=(const NodeUses&) = delete;
-  void Add(const Node* x) {
-    if (!x || x->immortal.load(std::memory_order_relaxed)) return;
-    for (size_t i = 0; i < k_; ++i)
-      if (nodes()[i] == x) {
-        ++uses()[i];
-        return;
-      }
-    nodes()[k_] = x;
-    uses()[k_++] = 1;
-  }
-  void Drop(const Node* x) {  // a value not listed (none, immortal) is skipped
-    if (!x) return;
-    for (size_t i = 0; i < k_; ++i)
-      if (nodes()[i] == x) {
-        if (--uses()[i] == 0) {
-          --k_;
-          nodes()[i] = nodes()[k_];
-          uses()[i] = uses()[k_];
-        }
-        return;
-      }
-  }
-  void AddEvent(const PinEvent& e) {
-    Add(e.source.node_for_block());
-    Add(e.from.node_for_block());
-    Add(e.to.node_for_block());
-    Add(e.scope.node_for_block());
-  }
-  void DropEvent(const PinEvent& e) {
-    Drop(e.source.node_for_block());
-    Drop(e.from.node_for_block());
-    Drop(e.to.node_for_block());
-    Drop(e.scope.node_for_block());
-  }
-  void CopyFrom(const Node* const* nodes, const uint8_t* uses, size_t k) {
-    std::copy(nodes, nodes + k, this->nodes());
-    std::copy(uses, uses + k, this->uses());
-    k_ = k;
-  }
-  size_t size() const { return k_; }
-  const Node** nodes() { return nodes_; }
-  uint8_t* uses() { return uses_; }
+// Events of a full history's buffer: a full window is copied into a new buffer once every
+// kBufferCap - kHistoryCap appends.
+constexpr size_t kBufferCap = ModelpinSessionData::kBufferEvents;
+static_assert(kBufferCap > ModelpinSessionData::kHistoryCap);
 
- private:
-  std::array<const Node*, 64> small_;
-  std::array<uint8_t, 64> small_uses_;
-  std::vector<const Node*> large_;
-  std::vector<uint8_t> large_uses_;
-  const Node** nodes_ = small_.data();  // small_ or large_
-  uint8_t* uses_ = small_uses_.data();
-  size_t k_ = 0;
+struct BlockTail {
+  EventBuffer* buffer;  // nullptr: the events are in the block
 };
+BlockTail* TailOf(const ModelpinSessionData* m) {
+  return reinterpret_cast<BlockTail*>(const_cast<char*>(reinterpret_cast<const char*>(m) + sizeof(ModelpinSessionData)));
+}
+constexpr size_t kHead = sizeof(ModelpinSessionData) + sizeof(BlockTail);
+static_assert(kHead % alignof(PinEvent) == 0 && alignof(PinScope) <= alignof(PinEvent));
+
+// Counts `x` for the buffer unless it is listed already (or is none, or immortal). The list is
+// searched from its end: a history goes back and forth between its latest values.
+inline void Hold(EventBuffer* b, const Node* x) {
+  if (!x || x->immortal.load(std::memory_order_relaxed)) return;
+  for (uint32_t i = b->nodes_n; i > 0; --i)
+    if (b->nodes[i - 1] == x) return;
+  if (b->nodes_n == b->nodes_cap) {
+    const uint32_t cap = b->nodes_cap ? 2 * b->nodes_cap : 8;
+    auto** grown = static_cast<const Node**>(::operator new(cap * sizeof(const Node*)));
+    if (b->nodes_n) std::memcpy(static_cast<void*>(grown), static_cast<const void*>(b->nodes), b->nodes_n * sizeof(const Node*));
+    ::operator delete(b->nodes);
+    b->nodes = grown;
+    b->nodes_cap = cap;
+  }
+  intern_internal::Acquire(x);
+  b->nodes[b->nodes_n++] = x;
+}
+void HoldEvent(EventBuffer* b, const PinEvent& e) {
+  Hold(b, e.source.node_for_block());
+  Hold(b, e.from.node_for_block());
+  Hold(b, e.to.node_for_block());
+  Hold(b, e.scope.node_for_block());
+}
+
+
+void ReleaseBuffer(EventBuffer* b) {
+  if (b->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // The events hold their values uncounted: they are left without running their destructors.
+  for (uint32_t i = 0; i < b->nodes_n; ++i) intern_internal::Release(b->nodes[i]);
+  ::operator delete(b->nodes);
+  b->~PinEventBuffer();
+  ::operator delete(static_cast<void*>(b));
+}
+
 }  // namespace
 
-namespace {
-// The bytes of a block (Make lays it out; Release gives them back).
-size_t BlockBytes(size_t events, bool scope, size_t nodes) {
-  return sizeof(ModelpinSessionData) + events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0) +
-         nodes * (sizeof(const Node*) + 1);
+// Writes `e` into `slot` holding its values uncounted (the buffer counts them).
+void ModelpinData::PlaceBorrowed(PinEvent* slot, const PinEvent& e) {
+  using S = Interned<std::string>;
+  using P = Interned<PinSelection>;
+  new (slot) PinEvent{e.at_ms, S(e.source, S::Borrow{}), P(e.from, P::Borrow{}), P(e.to, P::Borrow{}),
+                      S(e.scope, S::Borrow{})};
 }
 
-// A full history's block is a couple of KiB, past what malloc's per-thread caches keep, and a
-// pin replaces it every time: the turn that appends frees the block it copied from. The last
-// few such blocks a thread freed wait here, by size rounded to 64 bytes, for the next append of
-// the same size (a busy session's history stays one size once full), so that pair costs no trip
-// through malloc's bins. At most kSlots blocks of at most kMaxBytes per thread.
-//
-// The cache itself has no destructor, so it outlives every destructor of its thread: a session
-// that a later thread-local destructor lets go (a client's per-thread Outcome, at exit) still
-// finds it. A separate reaper, set up with the first block kept, frees the kept blocks when the
-// thread ends and closes the cache; a block let go after that goes straight back to malloc.
-// (Closing it from the cache's own destructor would not do: a store to an object whose lifetime
-// ends is dead, and the compiler may drop it.)
-class BlockCache {
- public:
-  static constexpr size_t kMinBytes = 1024, kMaxBytes = 4096, kSlots = 4;
-  static size_t Rounded(size_t bytes) { return (bytes + 63) & ~size_t{63}; }
-  void* Take(size_t bytes) {
-    if (bytes < kMinBytes || bytes > kMaxBytes) return ::operator new(bytes);
-    const size_t r = Rounded(bytes);
-    for (size_t i = 0; i < n_; ++i)
-      if (size_[i] == r) {
-        void* p = block_[i];
-        --n_;
-        block_[i] = block_[n_];
-        size_[i] = size_[n_];
-        return p;
-      }
-    return ::operator new(r);
+// A buffer of `cap` events holding `kept`, then `added`.
+PinEventBuffer* ModelpinData::NewBuffer(size_t cap, const PinEvent* kept, size_t keep, const PinEvent* added, size_t n) {
+  void* mem = ::operator new(sizeof(EventBuffer) + cap * sizeof(PinEvent));
+  auto* b = new (mem) PinEventBuffer();
+  b->cap = static_cast<uint32_t>(cap);
+  PinEvent* ev = b->events();
+  // The kept events' bytes: they hold their values uncounted already (an uncounted Interned is
+  // its pointer; PinEvent is an implicit-lifetime aggregate of them and a time).
+  if (keep > 0) std::memcpy(static_cast<void*>(ev), static_cast<const void*>(kept), keep * sizeof(PinEvent));
+  for (size_t i = 0; i < n; ++i) PlaceBorrowed(ev + keep + i, added[i]);
+  // An event's `from` is usually the previous event's `to`: that one is skipped at once.
+  const Node* last_to = nullptr;
+  for (size_t i = 0; i < keep + n; ++i) {
+    Hold(b, ev[i].source.node_for_block());
+    if (const Node* from = ev[i].from.node_for_block(); from != last_to) Hold(b, from);
+    last_to = ev[i].to.node_for_block();
+    Hold(b, last_to);
+    Hold(b, ev[i].scope.node_for_block());
   }
-  void Give(void* p, size_t bytes);
-  // Frees the kept blocks; from now on every block goes back to malloc.
-  void Close() {
-    for (size_t i = 0; i < n_; ++i) ::operator delete(block_[i]);
-    n_ = 0;
-    closed_ = true;
-  }
-
- private:
-  void* block_[kSlots];
-  size_t size_[kSlots];
-  size_t n_;
-  bool closed_;
-  bool reaper_set_;
-};
-static_assert(std::is_trivially_destructible_v<BlockCache>);
-constinit thread_local BlockCache block_cache{};
-
-struct BlockCacheReaper {
-  ~BlockCacheReaper() { block_cache.Close(); }
-};
-
-void BlockCache::Give(void* p, size_t bytes) {
-  if (bytes < kMinBytes || bytes > kMaxBytes || closed_) return ::operator delete(p);
-  if (!reaper_set_) {
-    reaper_set_ = true;
-    static thread_local BlockCacheReaper reaper;  // its destructor runs when the thread ends
-    (void)reaper;
-  }
-  if (n_ == kSlots) {  // the oldest goes
-    ::operator delete(block_[0]);
-    std::copy(block_ + 1, block_ + kSlots, block_);
-    std::copy(size_ + 1, size_ + kSlots, size_);
-    --n_;
-  }
-  block_[n_] = p;
-  size_[n_++] = Rounded(bytes);
+  b->tip.store(static_cast<uint32_t>(keep + n), std::memory_order_relaxed);
+  return b;
 }
-}  // namespace
 
+// A block for `scope` and a window of `size` events at `events`: in `buffer` (a reference the
+// block takes over), or copied into the block with `more` after them (buffer nullptr, each event
+// counting its values).
+ModelpinSessionData* ModelpinData::NewBlock(const PinScope* scope, PinEventBuffer* buffer, const PinEvent* events,
+                                            size_t size, const PinEvent* more, size_t more_n) {
+  const size_t inline_events = buffer ? 0 : size + more_n;
+  void* mem = ::operator new(kHead + inline_events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0));
+  auto* m = new (mem) ModelpinSessionData();
+  TailOf(m)->buffer = buffer;
+  auto* after = reinterpret_cast<PinEvent*>(static_cast<char*>(mem) + kHead);
+  const PinEvent* data = events;
+  if (!buffer) {
+    for (size_t i = 0; i < size; ++i) new (after + i) PinEvent(events[i]);
+    for (size_t i = 0; i < more_n; ++i) new (after + size + i) PinEvent(more[i]);
+    size += more_n;
+    data = after;
+  }
+  if (scope) m->scope = new (after + inline_events) PinScope(*scope);
+  m->history.data_ = size ? data : nullptr;
+  m->history.size_ = size;
+  return m;
+}
 ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
                                         const PinEvent* added, size_t n) {
   const size_t events = keep + n;
-  const size_t had = old ? old->history.size() : 0;
   const PinEvent* kept = keep > 0 ? old->history.end() - keep : nullptr;
-  const bool listed = events > ModelpinSessionData::kCountedEvents;
-  const bool old_listed = kept && had > ModelpinSessionData::kCountedEvents;
-  NodeUses list(!listed ? 0 : old_listed ? old->nodes_n_ + 4 * n : 4 * events);
-  if (listed) {
-    if (old_listed) {  // the old list, less the dropped events' uses
-      const Node** from = NodeList(old, old->history.end());
-      list.CopyFrom(from, reinterpret_cast<const uint8_t*>(from + old->nodes_n_), old->nodes_n_);
-      for (const PinEvent* e = old->history.begin(); e != kept; ++e) list.DropEvent(*e);
-    } else {
-      for (size_t i = 0; i < keep; ++i) list.AddEvent(kept[i]);
+  PinEventBuffer* old_buffer = old ? TailOf(old)->buffer : nullptr;
+  if (events <= ModelpinSessionData::kCountedEvents) {  // small: in the block
+    return NewBlock(scope, nullptr, kept, keep, added, n);
+  }
+  if (old_buffer && (keep == 0 || kept + keep == old->history.end())) {
+    const auto end = static_cast<uint32_t>(old->history.end() - old_buffer->events());
+    if (n == 0 && keep == old->history.size()) {  // the same window (a new scope): share the buffer
+      old_buffer->refs.fetch_add(1, std::memory_order_relaxed);
+      return NewBlock(scope, old_buffer, kept, keep);
     }
-    for (size_t i = 0; i < n; ++i) list.AddEvent(added[i]);
+    // Append at the tip: claim the slot, unless another block took it or the buffer is full.
+    uint32_t expect = end;
+    if (n == 1 && keep > 0 && end < old_buffer->cap &&
+        old_buffer->tip.compare_exchange_strong(expect, end + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      PlaceBorrowed(old_buffer->events() + end, added[0]);
+      HoldEvent(old_buffer, old_buffer->events()[end]);
+      old_buffer->refs.fetch_add(1, std::memory_order_relaxed);
+      return NewBlock(scope, old_buffer, kept, events);
+    }
   }
-  const size_t k = list.size();
-
-  void* mem = block_cache.Take(BlockBytes(events, scope != nullptr, k));
-  auto* m = new (mem) ModelpinSessionData();
-  auto* ev = reinterpret_cast<PinEvent*>(m + 1);
-  using S = Interned<std::string>;
-  using P = Interned<PinSelection>;
-  if (listed) {
-    // The list counts the values: the events hold them uncounted, which is their bytes copied
-    // (an uncounted Interned is its pointer; PinEvent is an aggregate of them and a time, an
-    // implicit-lifetime type, so the copy creates the events). One memcpy for the kept events
-    // instead of 49 constructions: this copy is most of a pin's cost on a full history.
-    if (keep > 0) std::memcpy(static_cast<void*>(ev), static_cast<const void*>(kept), keep * sizeof(PinEvent));
-    for (size_t i = 0; i < n; ++i)
-      new (ev + keep + i) PinEvent{added[i].at_ms, S(added[i].source, S::Borrow{}), P(added[i].from, P::Borrow{}),
-                                   P(added[i].to, P::Borrow{}), S(added[i].scope, S::Borrow{})};
-  } else {  // each event counts its values
-    for (size_t i = 0; i < keep; ++i) new (ev + i) PinEvent(kept[i]);
-    for (size_t i = 0; i < n; ++i) new (ev + keep + i) PinEvent(added[i]);
+  // A new buffer for the window: the kept events are copied from the old buffer (uncounted, like
+  // its own) or from a small block (each counting its values: the new buffer counts them).
+  const size_t cap = std::min(kBufferCap, std::max<size_t>(2 * events, 8));
+  PinEventBuffer* b;
+  if (old_buffer || keep == 0) {
+    b = NewBuffer(cap, kept, keep, added, n);
+  } else {
+    b = NewBuffer(cap, nullptr, 0, kept, keep);  // borrowed copies of the small block's events
+    for (size_t i = 0; i < n; ++i) PlaceBorrowed(b->events() + keep + i, added[i]);
+    for (size_t i = 0; i < n; ++i) HoldEvent(b, b->events()[keep + i]);
+    b->tip.store(static_cast<uint32_t>(events), std::memory_order_relaxed);
   }
-  m->history.data_ = ev;
-  m->history.size_ = events;
-  if (scope) m->scope = new (ev + events) PinScope(*scope);
-  const Node** nodes = NodeList(m, ev + events);
-  for (size_t i = 0; i < k; ++i) {
-    intern_internal::Acquire(list.nodes()[i]);
-    nodes[i] = list.nodes()[i];
-  }
-  std::copy(list.uses(), list.uses() + k, reinterpret_cast<uint8_t*>(nodes + k));
-  m->nodes_n_ = static_cast<uint32_t>(k);
-  return m;
+  return NewBlock(scope, b, b->events(), events);
 }
 
 void ModelpinData::Release(ModelpinSessionData* p) {
-  if (p && p->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+  if (!p || p->refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (PinEventBuffer* b = TailOf(p)->buffer) {
+    ReleaseBuffer(b);
+  } else {
     PinEvent* ev = const_cast<PinEvent*>(p->history.begin());
-    const size_t events = p->history.size();
-    if (events > ModelpinSessionData::kCountedEvents) {
-      // The events' pointers are not counted (the list holds their values): they are left
-      // without running their destructors.
-      const Node** nodes = NodeList(p, ev + events);
-      for (uint32_t i = 0; i < p->nodes_n_; ++i) intern_internal::Release(nodes[i]);
-    } else {
-      for (size_t i = 0; i < events; ++i) ev[i].~PinEvent();
-    }
-    const size_t bytes = BlockBytes(events, p->scope != nullptr, p->nodes_n_);
-    if (p->scope) p->scope->~PinScope();
-    p->~ModelpinSessionData();
-    block_cache.Give(static_cast<void*>(p), bytes);
+    for (size_t i = 0; i < p->history.size(); ++i) ev[i].~PinEvent();
   }
+  if (p->scope) p->scope->~PinScope();
+  p->~ModelpinSessionData();
+  ::operator delete(static_cast<void*>(p));
 }
 
 void ModelpinData::SetScope(const std::optional<PinScope>& scope) {

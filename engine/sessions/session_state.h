@@ -163,11 +163,16 @@ class PinHistory {
 
 // What modelpin keeps on a session beyond OpenClaw's fields. Stored under the session JSON's
 // "modelpin" key ({"pinScope": {...}, "history": [...]}), on every backend; never printed with
-// the oracle's fields. Lives in one allocation with its events (ModelpinData owns it).
+// the oracle's fields. Lives in a block that ModelpinData owns, with its events or a window of a
+// shared event buffer (ModelpinSessionData::kCountedEvents).
 struct ModelpinSessionData {
   const PinScope* scope = nullptr;  // modelpin.pinScope, nullptr when there is none
   PinHistory history;               // modelpin.history: oldest first, at most kHistoryCap
   static constexpr size_t kHistoryCap = PinHistory::kCap;
+  // The most events a shared event buffer holds (pin_history.cc): the values of up to this many
+  // of a session's latest events stay alive, the oldest beyond kHistoryCap until the buffer is
+  // replaced by a fresh one with the last kHistoryCap.
+  static constexpr size_t kBufferEvents = 80;
   bool empty() const { return !scope && history.empty(); }
   friend bool operator==(const ModelpinSessionData& a, const ModelpinSessionData& b) {
     return (a.scope ? b.scope && *a.scope == *b.scope : !b.scope) && a.history == b.history;
@@ -176,14 +181,15 @@ struct ModelpinSessionData {
  private:
   friend class ModelpinData;
   mutable std::atomic<uint32_t> refs_{1};
-  // A block of more than kCountedEvents events lists the interned values its events use after
-  // them, each counted once for the block, with the number of its events' fields that use it:
-  // copying such a block costs one count per distinct value, not four per event, and a value
-  // the dropped oldest event was the last to use leaves the list. Smaller blocks count their
-  // events' values one by one, and need no list.
+  // A history of at most kCountedEvents events is kept in the block, each event counting its
+  // values; a longer one is a window of an append-only event buffer that blocks share, which
+  // counts each distinct value once (pin_history.cc: appending at the buffer's end copies no
+  // event).
   static constexpr size_t kCountedEvents = 4;
-  uint32_t nodes_n_ = 0;
+  uint32_t nodes_n_ = 0;  // unused now (a list's size once); kept for the layout
 };
+
+struct PinEventBuffer;  // pin_history.cc: the events of longer histories, shared by their blocks
 
 // A copy-on-write handle to a session's modelpin data: copying a session (every turn does) costs
 // a reference count, not a copy of the history. Compared by value. The changes make a private
@@ -228,6 +234,14 @@ class ModelpinData {
   static ModelpinSessionData* Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
                                    const PinEvent* added, size_t n);
   static void Release(ModelpinSessionData* p);
+  // Make's parts (pin_history.cc): a block for `scope` and a window of `size` events at `events`
+  // in `buffer` (whose reference it takes over), or copied into the block with the `more_n`
+  // events of `more` after them (buffer nullptr); a buffer of `cap` events holding `kept` then
+  // `added`; an event written with uncounted values.
+  static ModelpinSessionData* NewBlock(const PinScope* scope, PinEventBuffer* buffer, const PinEvent* events,
+                                       size_t size, const PinEvent* more = nullptr, size_t more_n = 0);
+  static PinEventBuffer* NewBuffer(size_t cap, const PinEvent* kept, size_t keep, const PinEvent* added, size_t n);
+  static void PlaceBorrowed(PinEvent* slot, const PinEvent& e);
   ModelpinSessionData* p_ = nullptr;
 };
 
