@@ -120,8 +120,7 @@ struct PinEventBuffer {
 
 namespace {
 using intern_internal::Node;
-using EventBuffer = PinEventBuffer;
-static_assert(sizeof(EventBuffer) % alignof(PinEvent) == 0);
+static_assert(sizeof(PinEventBuffer) % alignof(PinEvent) == 0);
 
 // Events of a full history's buffer: a full window is copied into a new buffer once every
 // kBufferCap - kHistoryCap appends.
@@ -129,7 +128,7 @@ constexpr size_t kBufferCap = ModelpinSessionData::kBufferEvents;
 static_assert(kBufferCap > ModelpinSessionData::kHistoryCap);
 
 struct BlockTail {
-  EventBuffer* buffer;  // nullptr: the events are in the block
+  PinEventBuffer* buffer;  // nullptr: the events are in the block
 };
 BlockTail* TailOf(const ModelpinSessionData* m) {
   return reinterpret_cast<BlockTail*>(const_cast<char*>(reinterpret_cast<const char*>(m) + sizeof(ModelpinSessionData)));
@@ -139,7 +138,7 @@ static_assert(kHead % alignof(PinEvent) == 0 && alignof(PinScope) <= alignof(Pin
 
 // Counts `x` for the buffer unless it is listed already (or is none, or immortal). The list is
 // searched from its end: a history goes back and forth between its latest values.
-inline void Hold(EventBuffer* b, const Node* x) {
+inline void Hold(PinEventBuffer* b, const Node* x) {
   if (!x || x->immortal.load(std::memory_order_relaxed)) return;
   for (uint32_t i = b->nodes_n; i > 0; --i)
     if (b->nodes[i - 1] == x) return;
@@ -154,15 +153,29 @@ inline void Hold(EventBuffer* b, const Node* x) {
   intern_internal::Acquire(x);
   b->nodes[b->nodes_n++] = x;
 }
-void HoldEvent(EventBuffer* b, const PinEvent& e) {
-  Hold(b, e.source.node_for_block());
-  Hold(b, e.from.node_for_block());
-  Hold(b, e.to.node_for_block());
-  Hold(b, e.scope.node_for_block());
+
+// Counts for the buffer the values of its events [begin, end), whose earlier ones it holds
+// already. An event's `from` is usually the previous event's `to`: that one is skipped at once.
+void HoldEvents(PinEventBuffer* b, size_t begin, size_t end) {
+  const PinEvent* ev = b->events();
+  const Node* last_to = begin > 0 ? ev[begin - 1].to.node_for_block() : nullptr;
+  for (size_t i = begin; i < end; ++i) {
+    Hold(b, ev[i].source.node_for_block());
+    if (const Node* from = ev[i].from.node_for_block(); from != last_to) Hold(b, from);
+    last_to = ev[i].to.node_for_block();
+    Hold(b, last_to);
+    Hold(b, ev[i].scope.node_for_block());
+  }
 }
 
+// Copies `n` events into a buffer's slots as their bytes: a buffer's events hold their values
+// uncounted (an uncounted Interned is its pointer; PinEvent is an implicit-lifetime aggregate
+// of them and a time, so the copy creates the events), and the buffer counts them (HoldEvents).
+void CopyUncounted(PinEvent* to, const PinEvent* from, size_t n) {
+  if (n > 0) std::memcpy(static_cast<void*>(to), static_cast<const void*>(from), n * sizeof(PinEvent));
+}
 
-void ReleaseBuffer(EventBuffer* b) {
+void ReleaseBuffer(PinEventBuffer* b) {
   if (b->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   // The events hold their values uncounted: they are left without running their destructors.
   for (uint32_t i = 0; i < b->nodes_n; ++i) intern_internal::Release(b->nodes[i]);
@@ -171,38 +184,19 @@ void ReleaseBuffer(EventBuffer* b) {
   ::operator delete(static_cast<void*>(b));
 }
 
-}  // namespace
-
-// Writes `e` into `slot` holding its values uncounted (the buffer counts them).
-void ModelpinData::PlaceBorrowed(PinEvent* slot, const PinEvent& e) {
-  using S = Interned<std::string>;
-  using P = Interned<PinSelection>;
-  new (slot) PinEvent{e.at_ms, S(e.source, S::Borrow{}), P(e.from, P::Borrow{}), P(e.to, P::Borrow{}),
-                      S(e.scope, S::Borrow{})};
-}
-
 // A buffer of `cap` events holding `kept`, then `added`.
-PinEventBuffer* ModelpinData::NewBuffer(size_t cap, const PinEvent* kept, size_t keep, const PinEvent* added, size_t n) {
-  void* mem = ::operator new(sizeof(EventBuffer) + cap * sizeof(PinEvent));
+PinEventBuffer* NewBuffer(size_t cap, const PinEvent* kept, size_t keep, const PinEvent* added, size_t n) {
+  void* mem = ::operator new(sizeof(PinEventBuffer) + cap * sizeof(PinEvent));
   auto* b = new (mem) PinEventBuffer();
   b->cap = static_cast<uint32_t>(cap);
-  PinEvent* ev = b->events();
-  // The kept events' bytes: they hold their values uncounted already (an uncounted Interned is
-  // its pointer; PinEvent is an implicit-lifetime aggregate of them and a time).
-  if (keep > 0) std::memcpy(static_cast<void*>(ev), static_cast<const void*>(kept), keep * sizeof(PinEvent));
-  for (size_t i = 0; i < n; ++i) PlaceBorrowed(ev + keep + i, added[i]);
-  // An event's `from` is usually the previous event's `to`: that one is skipped at once.
-  const Node* last_to = nullptr;
-  for (size_t i = 0; i < keep + n; ++i) {
-    Hold(b, ev[i].source.node_for_block());
-    if (const Node* from = ev[i].from.node_for_block(); from != last_to) Hold(b, from);
-    last_to = ev[i].to.node_for_block();
-    Hold(b, last_to);
-    Hold(b, ev[i].scope.node_for_block());
-  }
+  CopyUncounted(b->events(), kept, keep);
+  CopyUncounted(b->events() + keep, added, n);
+  HoldEvents(b, 0, keep + n);
   b->tip.store(static_cast<uint32_t>(keep + n), std::memory_order_relaxed);
   return b;
 }
+
+}  // namespace
 
 // A block for `scope` and a window of `size` events at `events`: in `buffer` (a reference the
 // block takes over), or copied into the block with `more` after them (buffer nullptr, each event
@@ -226,6 +220,7 @@ ModelpinSessionData* ModelpinData::NewBlock(const PinScope* scope, PinEventBuffe
   m->history.size_ = size;
   return m;
 }
+
 ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
                                         const PinEvent* added, size_t n) {
   const size_t events = keep + n;
@@ -234,7 +229,7 @@ ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSes
   if (events <= ModelpinSessionData::kCountedEvents) {  // small: in the block
     return NewBlock(scope, nullptr, kept, keep, added, n);
   }
-  if (old_buffer && (keep == 0 || kept + keep == old->history.end())) {
+  if (old_buffer) {
     const auto end = static_cast<uint32_t>(old->history.end() - old_buffer->events());
     if (n == 0 && keep == old->history.size()) {  // the same window (a new scope): share the buffer
       old_buffer->refs.fetch_add(1, std::memory_order_relaxed);
@@ -244,24 +239,15 @@ ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSes
     uint32_t expect = end;
     if (n == 1 && keep > 0 && end < old_buffer->cap &&
         old_buffer->tip.compare_exchange_strong(expect, end + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      PlaceBorrowed(old_buffer->events() + end, added[0]);
-      HoldEvent(old_buffer, old_buffer->events()[end]);
+      CopyUncounted(old_buffer->events() + end, added, 1);
+      HoldEvents(old_buffer, end, end + 1);
       old_buffer->refs.fetch_add(1, std::memory_order_relaxed);
       return NewBlock(scope, old_buffer, kept, events);
     }
   }
-  // A new buffer for the window: the kept events are copied from the old buffer (uncounted, like
-  // its own) or from a small block (each counting its values: the new buffer counts them).
-  const size_t cap = std::min(kBufferCap, std::max<size_t>(2 * events, 8));
-  PinEventBuffer* b;
-  if (old_buffer || keep == 0) {
-    b = NewBuffer(cap, kept, keep, added, n);
-  } else {
-    b = NewBuffer(cap, nullptr, 0, kept, keep);  // borrowed copies of the small block's events
-    for (size_t i = 0; i < n; ++i) PlaceBorrowed(b->events() + keep + i, added[i]);
-    for (size_t i = 0; i < n; ++i) HoldEvent(b, b->events()[keep + i]);
-    b->tip.store(static_cast<uint32_t>(events), std::memory_order_relaxed);
-  }
+  // A new buffer for the window, which counts the values of the events it copies (from the old
+  // buffer or from a small block, whose events keep their own counts).
+  PinEventBuffer* b = NewBuffer(std::min(kBufferCap, std::max<size_t>(2 * events, 8)), kept, keep, added, n);
   return NewBlock(scope, b, b->events(), events);
 }
 

@@ -78,22 +78,14 @@ class Interned {
 
   // How many distinct values are held now (for tests and the memory probes).
   static size_t LiveCount();
-  // Marks the value as held by the process for good: ModelpinData blocks do not count it.
+  // Marks the value as held by the process for good: event buffers do not count it.
   void MakeImmortal() const;
 
- private:
-  friend class ModelpinData;
-  struct Borrow {};
-  // The same pointer without counting a holder: for the events of a ModelpinData block, whose
-  // holders the block counts once per distinct value (ModelpinData::Make).
-  Interned(const Interned& o, Borrow) noexcept : n_(o.n_) {}
-
- public:
-  // The value's node, for ModelpinData's list of the values a block holds (nullptr for T{}).
+  // The value's node, for an event buffer's list of the values its events hold (nullptr for
+  // T{}): the events hold them uncounted, the list counts each once (pin_history.cc).
   const intern_internal::Node* node_for_block() const { return n_; }
 
  private:
-
   static const T& Empty();
   static const intern_internal::NodeOf<T>* Intern(const T& value);
   const intern_internal::NodeOf<T>* n_ = nullptr;
@@ -129,7 +121,8 @@ struct PinScope {
 };
 
 // One change of a session's model, provider or credential pin. 40 bytes. A copy holds its
-// values; the events inside a ModelpinData block share the block's holders (copied as pointers).
+// values; the events of a shared event buffer hold theirs uncounted (copied as pointers), and
+// the buffer counts each distinct value once (pin_history.cc).
 struct PinEvent {
   int64_t at_ms = 0;
   // Who changed it: a PinSource's name (pin_source.h: "user", "reset", "auto", ...), as stored.
@@ -139,8 +132,8 @@ struct PinEvent {
   friend bool operator==(const PinEvent&, const PinEvent&) = default;
 };
 
-// A session's pin history, oldest first, at most kCap events: a view of the events stored
-// after the session's ModelpinSessionData block.
+// A session's pin history, oldest first, at most kCap events: a view of the events stored in
+// the session's ModelpinSessionData block or in the event buffer it shares.
 class PinHistory {
  public:
   static constexpr size_t kCap = 50;
@@ -234,14 +227,11 @@ class ModelpinData {
   static ModelpinSessionData* Make(const PinScope* scope, const ModelpinSessionData* old, size_t keep,
                                    const PinEvent* added, size_t n);
   static void Release(ModelpinSessionData* p);
-  // Make's parts (pin_history.cc): a block for `scope` and a window of `size` events at `events`
+  // Make's part (pin_history.cc): a block for `scope` and a window of `size` events at `events`
   // in `buffer` (whose reference it takes over), or copied into the block with the `more_n`
-  // events of `more` after them (buffer nullptr); a buffer of `cap` events holding `kept` then
-  // `added`; an event written with uncounted values.
+  // events of `more` after them (buffer nullptr).
   static ModelpinSessionData* NewBlock(const PinScope* scope, PinEventBuffer* buffer, const PinEvent* events,
                                        size_t size, const PinEvent* more = nullptr, size_t more_n = 0);
-  static PinEventBuffer* NewBuffer(size_t cap, const PinEvent* kept, size_t keep, const PinEvent* added, size_t n);
-  static void PlaceBorrowed(PinEvent* slot, const PinEvent& e);
   ModelpinSessionData* p_ = nullptr;
 };
 

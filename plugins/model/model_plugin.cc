@@ -516,7 +516,7 @@ class ModelPlugin : public Plugin {
     if (!s.thinking_level || ctx.DirectiveSets(DirectiveEffect::kSetsThinkingLevel)) return {};
     ThinkingProfile profile = ThinkingProfileFor(ctx.resolver.catalog(), ref);
     std::string to = profile.Supported(*s.thinking_level);
-    if (to == *s.thinking_level) return "";
+    if (to == *s.thinking_level) return {};
     std::string part = absl::StrCat("Thinking level set to ", to, " (", *s.thinking_level, " not supported for ",
                                     ref.Label(), ").");
     s.thinking_level = to;
@@ -539,22 +539,15 @@ class ModelPlugin : public Plugin {
     // line). OpenClaw echoes an accepted reference whole (references over kMaxReference bytes are
     // refused above), and so does compatible mode; strict mode cuts the echo at 200 bytes. The
     // session keeps the id as given. The usual label needs no escaping and is copied from its parts.
-    const size_t label_size = sel.alias.empty() ? sel.ref.provider.size() + 1 + sel.ref.model.size()
-                                                : sel.alias.size() + sel.ref.provider.size() + sel.ref.model.size() + 4;
     auto control = [](std::string_view s) { return std::any_of(s.begin(), s.end(), [](char c) { return c < 0x20 || c == 0x7F; }); };
     std::string escaped;
-    if ((ctx.strict && label_size > 200) || control(sel.alias) || control(sel.ref.provider) || control(sel.ref.model)) {
+    if ((ctx.strict && sel.LabelSize() > 200) || control(sel.alias) || control(sel.ref.provider) || control(sel.ref.model)) {
       const std::string label = sel.Label();
       escaped = text::EchoSafe(label, ctx.strict ? 200 : 3 * label.size() + 3);  // room for U+FFFD expansion
     }
     auto add_label = [&] {
-      if (!escaped.empty()) {
-        add(escaped);
-      } else if (sel.alias.empty()) {
-        add(sel.ref.provider), add("/"), add(sel.ref.model);
-      } else {
-        add(sel.alias), add(" ("), add(sel.ref.provider), add("/"), add(sel.ref.model), add(")");
-      }
+      if (!escaped.empty()) add(escaped);
+      else sel.LabelParts(add);
     };
     if (!scope.scope.empty()) {
       add("Model set to "), add_label(), add(" "), add(scope.scope), add("; then back to "), add(scope.restore), add(".");
