@@ -1,5 +1,9 @@
 #include <modelpin/base/text.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -140,6 +144,10 @@ size_t SpaceAt(std::string_view s, size_t i) { return SpaceAtFast(s, i); }
 size_t SpaceBefore(std::string_view s, size_t i) { return SpaceBeforeFast(s, i); }
 
 std::string_view Trim(std::string_view s) {
+  // Most texts start and end with a visible ASCII character: nothing to trim. (A space that is
+  // not ASCII starts with a byte >= 0xC2 and ends with one >= 0x80.)
+  auto visible = [](char c) { return c > ' ' && c < 0x7F; };
+  if (!s.empty() && visible(s.front()) && visible(s.back())) return s;
   size_t begin = 0;
   while (size_t n = SpaceAtFast(s, begin)) begin += n;
   size_t end = s.size();
@@ -161,10 +169,6 @@ bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> words) 
   for (std::string_view w : words)
     if (s == w) return true;
   return false;
-}
-
-bool EqualsLower(std::string_view a, std::string_view lower) {
-  return a.size() == lower.size() && StartsWithLowerAt(a, 0, lower);
 }
 
 bool StartsWithLower(std::string_view a, std::string_view lower) { return StartsWithLowerAt(a, 0, lower); }
@@ -281,6 +285,19 @@ bool IsSafeReply(std::string_view s, size_t max_bytes) {
   // those bytes are skipped eight at a time. They are whole UTF-8 characters, so the UTF-8 check
   // needs only the text from the first other byte on.
   size_t i = 0;
+#ifdef __SSE2__
+  // Sixteen at a time where the CPU can (every x86-64 can): a reply is checked on every turn.
+  {
+    const __m128i low = _mm_set1_epi8(0x1F), high = _mm_set1_epi8(0x7F);
+    while (i + 16 <= n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      // Signed compares: bytes of 0x80 and over are negative, below 0x20 too.
+      const __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, low), _mm_cmplt_epi8(v, high));
+      if (_mm_movemask_epi8(ok) != 0xFFFF) break;
+      i += 16;
+    }
+  }
+#endif
   while (i + 8 <= n && AllPrintableAscii8(p + i)) i += 8;
   // The last (up to seven) bytes: the eight that end the text, read again in part, settle them.
   if (i == n || (n >= 8 && i + 8 > n && AllPrintableAscii8(p + n - 8))) return true;

@@ -12,6 +12,7 @@
 
 #include <cassert>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -40,10 +41,38 @@ std::string_view Trim(std::string_view s);
 std::string ToLower(std::string_view s);
 inline char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 // `a` equals `lower` ignoring ASCII case; `lower` must already be lower case.
-bool EqualsLower(std::string_view a, std::string_view lower);
+// Inline: most calls compare a word of the message with a constant of another length.
+inline bool EqualsLower(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (LowerAscii(a[i]) != lower[i]) return false;
+  return true;
+}
 bool StartsWithLower(std::string_view a, std::string_view lower);
 // `s` is one of `words` (exact): the spelling tables of /think, /verbose and /queue.
 bool IsOneOf(std::string_view s, std::initializer_list<std::string_view> words);
+
+// `a == b`, inlined for the short strings a turn compares by the dozen (ids, model names,
+// session fields): up to 16 bytes as two overlapping word compares, longer ones by memcmp. A
+// call to memcmp costs more than the compare itself at these sizes (docs/performance.md).
+inline bool SameBytes(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(x, y, n) == 0;
+    uint64_t x0, y0, x1, y1;
+    std::memcpy(&x0, x, 8), std::memcpy(&y0, y, 8), std::memcpy(&x1, x + n - 8, 8), std::memcpy(&y1, y + n - 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n >= 4) {
+    uint32_t x0, y0, x1, y1;
+    std::memcpy(&x0, x, 4), std::memcpy(&y0, y, 4), std::memcpy(&x1, x + n - 4, 4), std::memcpy(&y1, y + n - 4, 4);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  return n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
+}
 
 // Whether `s` is well-formed UTF-8 (U+FFFD itself, encoded, is fine). Fast on ASCII.
 bool IsValidUtf8(std::string_view s);
@@ -67,6 +96,52 @@ bool IsSafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
 //   text::Pieces<8> p;
 //   p.Add("Model set to "), p.Add(label), p.Add(".");
 //   p.AppendTo(reply);
+// Copies n bytes; up to 16 of them inline, as overlapping words (a reply's pieces are mostly
+// that short, and a call to memcpy costs more than the copy).
+inline void CopyShort(char* dst, const char* src, size_t n) {
+  if (n >= 8) {
+    if (n > 16) {
+      std::memcpy(dst, src, n);
+      return;
+    }
+    uint64_t a, b;
+    std::memcpy(&a, src, 8), std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8), std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4), std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4), std::memcpy(dst + n - 4, &b, 4);
+  } else if (n > 0) {
+    const char a = src[0], b = src[n / 2], c = src[n - 1];
+    dst[0] = a, dst[n / 2] = b, dst[n - 1] = c;
+  }
+}
+
+// Whether every byte of `s` is printable ASCII (0x20..0x7E): eight bytes at a time.
+inline bool IsPrintableAscii(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  auto printable = [](uint64_t w) {  // no byte below 0x20, none above 0x7E
+    return (((w - kOnes * 0x20) & ~w) | ((w + kOnes) | w)) & kHigh ? false : true;
+  };
+  const char* p = s.data();
+  const size_t n = s.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (!printable(w)) return false;
+  }
+  if (i == n) return true;
+  if (n >= 8) {  // the last bytes: the eight that end the text
+    uint64_t w;
+    std::memcpy(&w, p + n - 8, 8);
+    return printable(w);
+  }
+  for (; i < n; ++i)
+    if (p[i] < 0x20 || p[i] > 0x7E) return false;  // signed: bytes over 0x7F are negative
+  return true;
+}
+
 template <size_t N>
 class Pieces {
  public:
@@ -75,15 +150,15 @@ class Pieces {
     assert(n_ < N);
     data_[n_] = s.data();
     size_[n_++] = s.size();
+    total_ += s.size();
   }
   size_t size() const { return n_; }
   void AppendTo(std::string& out) const {
-    size_t at = out.size(), total = at;
-    for (size_t i = 0; i < n_; ++i) total += size_[i];
-    out.resize(total);
+    size_t at = out.size();
+    out.resize(at + total_);
     char* dst = out.data();
     for (size_t i = 0; i < n_; ++i) {
-      if (size_[i] != 0) std::memcpy(dst + at, data_[i], size_[i]);
+      CopyShort(dst + at, data_[i], size_[i]);
       at += size_[i];
     }
   }
@@ -92,6 +167,7 @@ class Pieces {
   const char* data_[N];
   size_t size_[N];
   size_t n_ = 0;
+  size_t total_ = 0;
 };
 
 // Replaces invalid UTF-8 with U+FFFD so the result is always well-formed.

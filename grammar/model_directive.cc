@@ -422,8 +422,10 @@ std::optional<ModelDirective> FindSimpleModelSelect(std::string_view text) {
 }
 
 std::optional<ModelDirective> FindModelDirective(std::string_view text) {
-  if (std::optional<ModelDirective> simple = FindSimpleModelSelect(text)) return simple;
-  return FindModelDirectiveByGrammar(text);
+  // One object returned on every path: the simple form is built straight into the caller's.
+  std::optional<ModelDirective> d = FindSimpleModelSelect(text);
+  if (!d) d = FindModelDirectiveByGrammar(text);
+  return d;
 }
 
 std::optional<ModelDirective> FindModelDirectiveByGrammar(std::string_view text) {

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_join.h"
 #include <modelpin/base/json_file.h>
+#include <modelpin/base/recycled_blocks.h>
 #include <modelpin/base/text.h>
 #include <modelpin/engine/auth/auth_order.h>
 #include <modelpin/engine/auth/env_credentials.h>
@@ -786,6 +787,104 @@ BOOST_AUTO_TEST_CASE(PiecesAppendInOrderAfterTheStringsText) {
   BOOST_TEST(grown == long_piece + long_piece);
 }
 
+// The inline byte helpers (text::SameBytes, CopyShort, IsPrintableAscii, EqualsLower) against
+// the plain definitions they replace, for every length 0..40 and a differing or odd byte at
+// every position: the word tricks must not miss a byte at either end or in the overlap.
+BOOST_AUTO_TEST_CASE(InlineByteHelpersAgreeWithThePlainDefinitions) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'a');
+    for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
+    BOOST_TEST(text::SameBytes(a, std::string(a)));
+    BOOST_TEST(!text::SameBytes(a, a + "x"));
+    BOOST_TEST(text::IsPrintableAscii(a));
+    std::string copy(n, '\0');
+    text::CopyShort(copy.data(), a.data(), n);
+    BOOST_TEST(copy == a);
+    std::string upper = a;
+    for (char& c : upper) c = static_cast<char>(c - 32);
+    BOOST_TEST(text::EqualsLower(upper, a));
+    for (size_t i = 0; i < n; ++i) {
+      BOOST_TEST_INFO("length " << n << ", byte " << i);
+      std::string b = a;
+      b[i] = static_cast<char>(b[i] ^ 0x01);
+      BOOST_TEST(!text::SameBytes(a, b));
+      BOOST_TEST(!text::EqualsLower(b, a));
+      for (char odd : {'\x01', '\x1F', '\x7F', '\x80', '\xC3', '\xFF'}) {
+        std::string c = a;
+        c[i] = odd;
+        BOOST_TEST(!text::IsPrintableAscii(c));
+        BOOST_TEST(!text::IsSafeReply(c + "\x01"));
+      }
+      std::string edge = a;
+      edge[i] = ' ';
+      BOOST_TEST(text::IsPrintableAscii(edge));
+      edge[i] = '~';
+      BOOST_TEST(text::IsPrintableAscii(edge));
+    }
+  }
+  // Trim's quick return: a visible ASCII byte at both ends; anything else is trimmed as before.
+  BOOST_TEST(text::Trim("a \u00A0b") == "a \u00A0b");
+  BOOST_TEST(text::Trim("\u00A0ab") == "ab");
+  BOOST_TEST(text::Trim("ab\u3000") == "ab");
+  BOOST_TEST(text::Trim("\xC3\xA9") == "\xC3\xA9");
+}
+
+// IsSafeReply reads sixteen bytes at a time where it can: a bad byte at any place of a long
+// text, in the first blocks, the eight-byte ones after them or the last bytes, is found.
+BOOST_AUTO_TEST_CASE(SafeReplyFindsABadByteAtAnyPlaceOfALongText) {
+  for (size_t n : {15u, 16u, 17u, 31u, 32u, 33u, 47u, 64u, 100u}) {
+    const std::string printable(n, 'x');
+    BOOST_TEST(text::IsSafeReply(printable));
+    for (size_t i = 0; i < n; ++i) {
+      for (std::string_view bad : {std::string_view("\x01"), std::string_view("\x7F"), std::string_view("\xC2\x85"),
+                                   std::string_view("\xC3")}) {
+        std::string text = printable;
+        text.replace(i, std::min(bad.size(), n - i), bad);
+        BOOST_TEST_INFO("length " << n << ", bad bytes at " << i);
+        BOOST_TEST(!text::IsSafeReply(text));
+      }
+      std::string fine = printable;
+      fine.replace(i, std::min<size_t>(2, n - i), "\xC3\xA9");
+      if (i + 1 < n) BOOST_TEST(text::IsSafeReply(fine));
+    }
+  }
+}
+
+// RecycledBlocks hands a thread's freed blocks out again, keeps at most kKeep of them, takes
+// blocks freed by another thread than the one that took them, and frees what it kept when its
+// thread ends (the sanitized suite reports a leak otherwise). RecycledReply keeps one buffer.
+BOOST_AUTO_TEST_CASE(RecycledBlocksAreReusedBoundedAndFreedWithTheirThread) {
+  using Blocks = RecycledBlocks<48, 3>;
+  std::vector<void*> taken;
+  for (int i = 0; i < 5; ++i) taken.push_back(Blocks::Get());
+  for (void* p : taken) Blocks::Put(p);
+  BOOST_TEST(Blocks::kept() == 3u);  // two went back to the heap
+  BOOST_TEST(Blocks::Get() == taken[2]);  // the last one kept comes out first
+  BOOST_TEST(Blocks::kept() == 2u);
+  // Another thread takes blocks and frees them here; it keeps what it frees and frees that at its end.
+  std::vector<void*> from_thread;
+  size_t kept_there = 0;
+  std::thread([&] {  // Boost.Test assertions stay on the test's thread
+    for (int i = 0; i < 4; ++i) from_thread.push_back(Blocks::Get());
+    Blocks::Put(Blocks::Get());
+    kept_there = Blocks::kept();
+  }).join();
+  BOOST_TEST(kept_there == 1u);
+  for (void* p : from_thread) Blocks::Put(p);
+  BOOST_TEST(Blocks::kept() == 3u);
+  while (Blocks::kept() > 0) ::operator delete(Blocks::Get());
+
+  std::string reply(200, 'r');
+  const char* buffer = reply.data();
+  RecycledReply::Give(std::move(reply));
+  std::string next = RecycledReply::Take();
+  BOOST_TEST(next.empty());
+  BOOST_TEST(static_cast<const void*>(next.data()) == static_cast<const void*>(buffer));
+  BOOST_TEST(RecycledReply::Take().capacity() <= 15u);  // nothing kept any more
+  RecycledReply::Give(std::string(RecycledReply::kMaxBytes + 1, 'x'));  // too big to keep
+  BOOST_TEST(RecycledReply::Take().capacity() <= 15u);
+}
+
 BOOST_AUTO_TEST_CASE(SafeReplyKeepsLinesDropsControlsAndBoundsSize) {
   BOOST_TEST(text::SafeReply("a\nb\tc") == "a\nb\tc");
   BOOST_TEST(text::SafeReply("a\x1b[31mb") == "a\xEF\xBF\xBD[31mb");
@@ -1074,6 +1173,9 @@ BOOST_AUTO_TEST_CASE(AReusedOutcomeEqualsAFreshOneAfterEveryKindOfMessage) {
       {.text = "/model llama@openrouter:default"},
       {.session_key = "agent:main:a-much-longer-session-key-than-sso", .text = "hello there"},
       {.text = "hi"},
+      {.text = "/model sonnet"},  // acknowledgements of other lengths, written into the last one's buffer
+      {.text = "/model opus"},
+      {.text = "/model anthropic/claude-sonnet-4-5 --once"},
       {.text = "/model status"},
       {.text = "/model nosuch/x"},
       {.text = "please /model default and go on"},

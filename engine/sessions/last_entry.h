@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include <modelpin/base/text.h>
+
 namespace modelpin {
 
 // The remembered entry must stay where it is: a store forgets it before anything can move or
@@ -16,7 +18,7 @@ class LastEntry {
  public:
   // The remembered entry when it is (agent, key)'s, else nullptr.
   Entry* Find(const std::string& agent, const std::string& key) const {
-    return entry_ != nullptr && key == key_ && agent == agent_ ? entry_ : nullptr;
+    return entry_ != nullptr && text::SameBytes(key, key_) && text::SameBytes(agent, agent_) ? entry_ : nullptr;
   }
   Entry* Remember(const std::string& agent, const std::string& key, Entry* entry) {
     agent_.assign(agent);

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include <modelpin/base/status_macros.h>
+#include <modelpin/base/text.h>
 #include <modelpin/engine/sessions/last_entry.h>
 
 namespace modelpin {
@@ -76,12 +77,12 @@ struct MemorySessionStore::Impl {
   // `hint` is the id the field had before: an unchanged field costs a compare, not a hash.
   uint32_t Intern(const std::optional<std::string>& s, uint32_t hint = 0) {
     if (!s) return 0;
-    if (hint != 0 && strings[hint] == *s) return hint;
+    if (hint != 0 && text::SameBytes(strings[hint], *s)) return hint;
     return Intern(*s);
   }
   uint32_t Intern(const std::string& s) {
     uint32_t& slot = recent[RecentSlot(s)];
-    if (slot == 0 || strings[slot] != s) slot = InternSlow(s);
+    if (slot == 0 || !text::SameBytes(strings[slot], s)) slot = InternSlow(s);
     return slot;
   }
   // Kept out of line so that the hit above stays a small function.
@@ -137,7 +138,7 @@ struct MemorySessionStore::Impl {
   void LookupInto(uint32_t id, std::optional<std::string>& field) const {
     if (id == 0) field.reset();
     else if (!field) field.emplace(strings[id]);
-    else if (*field != strings[id]) field->assign(strings[id]);  // a turn's buffers usually hold it already
+    else if (!text::SameBytes(*field, strings[id])) field->assign(strings[id]);  // a turn's buffers usually hold it already
   }
   // The stored session (agent, key), or nullptr; remembered in `last` when found.
   Packed* Find(const std::string& agent, const std::string& key) {

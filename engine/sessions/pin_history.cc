@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include <modelpin/base/recycled_blocks.h>
 
 namespace modelpin {
 
@@ -135,6 +136,9 @@ BlockTail* TailOf(const ModelpinSessionData* m) {
 }
 constexpr size_t kHead = sizeof(ModelpinSessionData) + sizeof(BlockTail);
 static_assert(kHead % alignof(PinEvent) == 0 && alignof(PinScope) <= alignof(PinEvent));
+// A block that only points into an event buffer (no scope, no events of its own) is kHead bytes:
+// each pin on a long history makes one and drops the one before it, so the thread recycles them.
+using HeadBlocks = RecycledBlocks<kHead>;
 
 // Counts `x` for the buffer unless it is listed already (or is none, or immortal). The list is
 // searched from its end: a history goes back and forth between its latest values.
@@ -204,7 +208,8 @@ PinEventBuffer* NewBuffer(size_t cap, const PinEvent* kept, size_t keep, const P
 ModelpinSessionData* ModelpinData::NewBlock(const PinScope* scope, PinEventBuffer* buffer, const PinEvent* events,
                                             size_t size, const PinEvent* more, size_t more_n) {
   const size_t inline_events = buffer ? 0 : size + more_n;
-  void* mem = ::operator new(kHead + inline_events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0));
+  const size_t bytes = kHead + inline_events * sizeof(PinEvent) + (scope ? sizeof(PinScope) : 0);
+  void* mem = bytes == kHead ? HeadBlocks::Get() : ::operator new(bytes);
   auto* m = new (mem) ModelpinSessionData();
   TailOf(m)->buffer = buffer;
   auto* after = reinterpret_cast<PinEvent*>(static_cast<char*>(mem) + kHead);
@@ -253,6 +258,8 @@ ModelpinSessionData* ModelpinData::Make(const PinScope* scope, const ModelpinSes
 
 void ModelpinData::Release(ModelpinSessionData* p) {
   if (!p || p->refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // NewBlock's kHead bytes: no scope, no events in the block.
+  const bool head_only = p->scope == nullptr && (TailOf(p)->buffer != nullptr || p->history.empty());
   if (PinEventBuffer* b = TailOf(p)->buffer) {
     ReleaseBuffer(b);
   } else {
@@ -261,7 +268,8 @@ void ModelpinData::Release(ModelpinSessionData* p) {
   }
   if (p->scope) p->scope->~PinScope();
   p->~ModelpinSessionData();
-  ::operator delete(static_cast<void*>(p));
+  if (head_only) HeadBlocks::Put(p);
+  else ::operator delete(static_cast<void*>(p));
 }
 
 void ModelpinData::SetScope(const std::optional<PinScope>& scope) {

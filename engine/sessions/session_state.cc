@@ -4,8 +4,16 @@
 
 #include "absl/strings/str_cat.h"
 #include <modelpin/base/clock.h>
+#include <modelpin/base/text.h>
 
 namespace modelpin {
+
+namespace {
+// Two optional session fields are equal (the short strings compared inline: text::SameBytes).
+inline bool Same(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+  return a.has_value() == b.has_value() && (!a || text::SameBytes(*a, *b));
+}
+}  // namespace
 
 PinSelection SessionState::Selection() const {
   return {provider_override, model_override, model_override_source, model_override_route_resolution,
@@ -26,11 +34,11 @@ void SessionState::SetSelection(const PinSelection& sel) {
 }
 
 bool SessionState::SameSelection(const SessionState& o) const {
-  return provider_override == o.provider_override && model_override == o.model_override &&
-         model_override_source == o.model_override_source &&
-         model_override_route_resolution == o.model_override_route_resolution &&
-         auth_profile_override == o.auth_profile_override &&
-         auth_profile_override_source == o.auth_profile_override_source;
+  return Same(model_override, o.model_override) && Same(provider_override, o.provider_override) &&
+         Same(model_override_source, o.model_override_source) &&
+         Same(model_override_route_resolution, o.model_override_route_resolution) &&
+         Same(auth_profile_override, o.auth_profile_override) &&
+         Same(auth_profile_override_source, o.auth_profile_override_source);
 }
 
 void SessionState::EndPinScope(int64_t at_ms, PinSource source) {
@@ -47,9 +55,9 @@ namespace {
 
 // Whether `s`'s selection fields equal `sel`, compared in place.
 bool HasSelection(const SessionState& s, const PinSelection& sel) {
-  return s.provider_override == sel.provider && s.model_override == sel.model &&
-         s.model_override_source == sel.model_source && s.model_override_route_resolution == sel.route_resolution &&
-         s.auth_profile_override == sel.profile && s.auth_profile_override_source == sel.profile_source;
+  return Same(s.model_override, sel.model) && Same(s.provider_override, sel.provider) &&
+         Same(s.model_override_source, sel.model_source) && Same(s.model_override_route_resolution, sel.route_resolution) &&
+         Same(s.auth_profile_override, sel.profile) && Same(s.auth_profile_override_source, sel.profile_source);
 }
 
 // The interned selection of `s`. A session's pins go back and forth between a few selections, so

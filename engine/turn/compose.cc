@@ -43,9 +43,17 @@ bool DirectiveComposer::Take(size_t index, DirectiveResult&& result) {
 }
 
 void DirectiveComposer::AppendReplies(std::vector<Reply>& replies) {
-  acks_.erase(std::remove(acks_.begin(), acks_.end(), std::string()), acks_.end());
-  if (acks_.size() == 1) replies.push_back({std::move(acks_.front()), false});
-  else if (!acks_.empty()) replies.push_back({absl::StrJoin(acks_, " "), false});
+  // The acknowledgements, joined by spaces (the usual message has one: it is moved, not joined).
+  size_t acks = 0;
+  std::string* only = nullptr;
+  for (std::string& a : acks_)
+    if (!a.empty()) ++acks, only = &a;
+  if (acks == 1) {
+    replies.push_back({std::move(*only), false});
+  } else if (acks > 1) {
+    acks_.erase(std::remove(acks_.begin(), acks_.end(), std::string()), acks_.end());
+    replies.push_back({absl::StrJoin(acks_, " "), false});
+  }
   for (auto& n : notices_)
     if (n) replies.push_back(std::move(*n));
   replies.insert(replies.end(), std::make_move_iterator(infos_.begin()), std::make_move_iterator(infos_.end()));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include <modelpin/base/status_macros.h>
+#include <modelpin/base/recycled_blocks.h>
 #include <modelpin/base/text.h>
 #include <modelpin/base/clock.h>
 #include <modelpin/engine/auth/budgets.h>
@@ -160,7 +161,7 @@ class EngineImpl::AgentLease {
     Slot& s = ThreadSlot();
     s.serial = serial_;
     s.gen = gen_;
-    if (s.agent_id != *agent_id_) s.agent_id = *agent_id_;
+    if (!text::SameBytes(s.agent_id, *agent_id_)) s.agent_id = *agent_id_;
     s.cache = std::move(cache_);
   }
   const AgentCache* operator->() const { return cache_.get(); }
@@ -185,7 +186,7 @@ absl::StatusOr<EngineImpl::AgentLease> EngineImpl::LeaseAgent(const std::string&
   AgentLease::Slot& s = AgentLease::ThreadSlot();
   // Read before Agent(): a map that changes meanwhile leaves the lease marked stale.
   const uint64_t gen = agents_gen_.load(std::memory_order_acquire);
-  if (s.cache && s.serial == serial_ && s.gen == gen && s.agent_id == agent_id &&
+  if (s.cache && s.serial == serial_ && s.gen == gen && text::SameBytes(s.agent_id, agent_id) &&
       Fresh(*s.cache, now, options_.auth_recheck_ms))
     return AgentLease(std::move(s.cache), serial_, gen, agent_id);
   ASSIGN_OR_RETURN(auto cache, Agent(agent_id, now));
@@ -474,6 +475,8 @@ bool IsOwner(const Config& config, const std::string& sender) {
 // Names the turn's agent and session in `out`: the message's agent (resolved), and its session
 // key, else the agent's main session. Reuses out's strings.
 void NameTurn(const InboundMessage& message, const std::string& default_agent, Outcome& out) {
+  // The last reply's buffer goes round to this turn's (RecycledReply) instead of being freed.
+  if (!out.replies.empty()) RecycledReply::Give(std::move(out.replies.front().text));
   out.replies.clear();
   // The agent's id, in the buffer the last outcome left (ResolveAgent's rule).
   if (message.agent_id.empty()) {
@@ -600,7 +603,7 @@ std::string_view FindDirectives(const PluginRegistry& plugins, std::string_view 
       break;
     }
     std::string rest = grammar::RemoveSpan(current, hit->span);
-    found.push_back({plugin.get(), std::move(*hit)});
+    found.emplace_back(plugin.get(), std::move(*hit));
     cleaned = std::move(rest);
     cleaned_set = true;
   }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include <modelpin/base/recycled_blocks.h>
 #include <modelpin/base/text.h>
 #include <modelpin/engine/models/catalog.h>
 #include <modelpin/engine/models/provider_tables.h>
@@ -44,6 +45,19 @@ Reply Error(std::string text) { return {std::move(text), true}; }
 DirectiveResult Refused(Reply error) { return DirectiveResult::Error(std::move(error.text)); }
 
 constexpr size_t kMaxReference = 512;
+
+// A hit's parsed /model directive. Every pin makes one and drops it: its block is recycled by
+// the thread (RecycledBlocks) instead of going through malloc and free.
+struct ModelPayload {
+  ModelDirective d;
+  using Blocks = RecycledBlocks<sizeof(ModelDirective)>;
+  static void* operator new(size_t n) { return n == sizeof(ModelPayload) ? Blocks::Get() : ::operator new(n); }
+  static void operator delete(void* p, size_t n) {
+    if (n == sizeof(ModelPayload)) Blocks::Put(p);
+    else ::operator delete(p);
+  }
+};
+static_assert(sizeof(ModelPayload) == sizeof(ModelDirective));
 
 struct ExplainRequest {
   std::string argument;
@@ -202,13 +216,13 @@ class ModelPlugin : public Plugin {
       if (text::EqualsLower(sel->model, "undo")) return DirectiveHit{d->span, UndoRequest{}};
     }
     grammar::Span span = d->span;
-    return DirectiveHit{span, std::move(*d)};
+    return DirectiveHit{span, std::any(std::in_place_type<ModelPayload>, std::move(*d))};
   }
 
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     // The common payload first: an any_cast that names the held type is one pointer compare,
     // one that does not compares type names.
-    const auto* directive = std::any_cast<ModelDirective>(&hit.payload);
+    const auto* directive = std::any_cast<ModelPayload>(&hit.payload);
     if (directive == nullptr) {
       if (const auto* req = std::any_cast<ExplainRequest>(&hit.payload)) {
         if (req->argument.empty())
@@ -219,7 +233,7 @@ class ModelPlugin : public Plugin {
       if (std::any_cast<UndoRequest>(&hit.payload)) return Undo(ctx);
       return DirectiveResult::Error("internal error: an unknown /model payload");
     }
-    const ModelDirective& d = *directive;
+    const ModelDirective& d = directive->d;
     const grammar::ModelOptions& opts = d.options;
     // Inside a longer message the info forms (and the option-only forms, which are info forms
     // with options) are dropped without a word, before any check (oracle: "hello /model -s -a"
@@ -538,10 +552,11 @@ class ModelPlugin : public Plugin {
     // A quoted reference can hold any characters: control characters are echoed as U+FFFD (one
     // line). OpenClaw echoes an accepted reference whole (references over kMaxReference bytes are
     // refused above), and so does compatible mode; strict mode cuts the echo at 200 bytes. The
-    // session keeps the id as given. The usual label needs no escaping and is copied from its parts.
-    auto control = [](std::string_view s) { return std::any_of(s.begin(), s.end(), [](char c) { return c < 0x20 || c == 0x7F; }); };
+    // session keeps the id as given. The usual label is printable ASCII: it needs no escaping and
+    // is copied from its parts (any other byte takes the escaping path).
     std::string escaped;
-    if ((ctx.strict && sel.LabelSize() > 200) || control(sel.alias) || control(sel.ref.provider) || control(sel.ref.model)) {
+    if ((ctx.strict && sel.LabelSize() > 200) || !text::IsPrintableAscii(sel.alias) ||
+        !text::IsPrintableAscii(sel.ref.provider) || !text::IsPrintableAscii(sel.ref.model)) {
       const std::string label = sel.Label();
       escaped = text::EchoSafe(label, ctx.strict ? 200 : 3 * label.size() + 3);  // room for U+FFFD expansion
     }
@@ -575,6 +590,7 @@ class ModelPlugin : public Plugin {
     } else {
       add_profile(), add_runtime(), add_remap();
     }
+    r.text = RecycledReply::Take();  // the last reply's buffer, when the caller gave it back
     pieces.AppendTo(r.text);
   }
 };
