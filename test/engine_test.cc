@@ -859,9 +859,13 @@ BOOST_AUTO_TEST_CASE(RecycledBlocksAreReusedBoundedAndFreedWithTheirThread) {
   for (int i = 0; i < 5; ++i) taken.push_back(Blocks::Get());
   for (void* p : taken) Blocks::Put(p);
   BOOST_TEST(Blocks::kept() == 3u);  // two went back to the heap
-  BOOST_TEST(Blocks::Get() == taken[2]);  // the last one kept comes out first
+  void* again = Blocks::Get();
+  BOOST_TEST(again == taken[2]);  // the last one kept comes out first
   BOOST_TEST(Blocks::kept() == 2u);
-  // Another thread takes blocks and frees them here; it keeps what it frees and frees that at its end.
+  ::operator delete(again);
+  while (Blocks::kept() > 0) ::operator delete(Blocks::Get());
+  // Another thread takes blocks and frees one there (it keeps it, and frees it when it ends);
+  // the others are freed here and join this thread's list.
   std::vector<void*> from_thread;
   size_t kept_there = 0;
   std::thread([&] {  // Boost.Test assertions stay on the test's thread
@@ -871,7 +875,10 @@ BOOST_AUTO_TEST_CASE(RecycledBlocksAreReusedBoundedAndFreedWithTheirThread) {
   }).join();
   BOOST_TEST(kept_there == 1u);
   for (void* p : from_thread) Blocks::Put(p);
-  BOOST_TEST(Blocks::kept() == 3u);
+  BOOST_TEST(Blocks::kept() == 3u);  // the fourth went back to the heap: the list was full
+  void* last = Blocks::Get();
+  BOOST_TEST(last == from_thread[2]);
+  ::operator delete(last);
   while (Blocks::kept() > 0) ::operator delete(Blocks::Get());
 
   std::string reply(200, 'r');
