@@ -1,6 +1,8 @@
 #include <modelpin/engine/sessions/session_state.h>
 
 #include <array>
+#include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include <modelpin/base/clock.h>
@@ -62,8 +64,10 @@ bool HasSelection(const SessionState& s, const PinSelection& sel) {
 
 // The interned selection of `s`. A session's pins go back and forth between a few selections, so
 // one of its latest events usually holds it already: found by comparing fields, without copying
-// six strings and hashing them under the intern table's lock.
-Interned<PinSelection> SelectionOf(const SessionState& s, const ModelpinData& history) {
+// six strings and hashing them under the intern table's lock. The handle of that event, else
+// `owned`, interned (the caller keeps it while it uses the reference).
+const Interned<PinSelection>& SelectionOf(const SessionState& s, const ModelpinData& history,
+                                          Interned<PinSelection>& owned) {
   if (history) {
     const PinHistory& h = history->history;
     for (size_t i = h.size(), seen = 0; i > 0 && seen < 4; --i, ++seen) {
@@ -71,11 +75,12 @@ Interned<PinSelection> SelectionOf(const SessionState& s, const ModelpinData& hi
       if (HasSelection(s, *h[i - 1].from)) return h[i - 1].from;
     }
   }
-  return Interned(s.Selection());
+  owned = Interned(s.Selection());
+  return owned;
 }
 
 // The interned history source: each name is interned once.
-Interned<std::string> SourceName(PinSource source) {
+const Interned<std::string>& SourceName(PinSource source) {
   static const std::array<Interned<std::string>, kPinSourceNames.size()> known = [] {
     std::array<Interned<std::string>, kPinSourceNames.size()> k;
     for (size_t i = 0; i < k.size(); ++i) {
@@ -87,17 +92,40 @@ Interned<std::string> SourceName(PinSource source) {
   return known[static_cast<size_t>(source)];
 }
 
+// Appends an event of these values to `m`. The event handed to Append borrows them: its handles
+// are copies of the pointers, not counted, and it is never destroyed (the history counts what it
+// keeps; pin_history.cc). Counting them for the event and back again would be six atomic
+// operations per pin. Every value stays held by its owner (an event of the history, the static
+// source names, the caller's `owned` handles) until Append has returned.
+void AppendBorrowing(ModelpinData& m, int64_t at_ms, const Interned<std::string>& source,
+                     const Interned<PinSelection>& from, const Interned<PinSelection>& to,
+                     const Interned<std::string>& scope) {
+  alignas(PinEvent) unsigned char raw[sizeof(PinEvent)];
+  auto* ev = new (raw) PinEvent{at_ms, {}, {}, {}, {}};  // empty handles: no counts
+  std::memcpy(static_cast<void*>(&ev->source), &source, sizeof source);
+  std::memcpy(static_cast<void*>(&ev->from), &from, sizeof from);
+  std::memcpy(static_cast<void*>(&ev->to), &to, sizeof to);
+  std::memcpy(static_cast<void*>(&ev->scope), &scope, sizeof scope);
+  m.Append(*ev);  // `*ev` is left as it is: its destructor would release what it never counted
+}
+
 }  // namespace
 
 void SessionState::RecordPinChange(int64_t at_ms, PinSource source, const PinSelection& from, std::string scope) {
   if (HasSelection(*this, from) && scope.empty()) return;  // a scoped pin of the current selection still counts
-  modelpin.Append(PinEvent{at_ms, SourceName(source), Interned(from), SelectionOf(*this, modelpin), Interned(scope)});
+  const Interned<PinSelection> from_value(from);
+  Interned<PinSelection> to_owned;
+  const Interned<std::string> scope_value(scope);
+  AppendBorrowing(modelpin, at_ms, SourceName(source), from_value, SelectionOf(*this, modelpin, to_owned),
+                  scope_value);
 }
 
 void SessionState::RecordPinChange(int64_t at_ms, PinSource source, const SessionState& before, std::string scope) {
   if (SameSelection(before) && scope.empty()) return;
-  modelpin.Append(PinEvent{at_ms, SourceName(source), SelectionOf(before, modelpin), SelectionOf(*this, modelpin),
-                           Interned(scope)});
+  Interned<PinSelection> from_owned, to_owned;
+  const Interned<std::string> scope_value(scope);
+  AppendBorrowing(modelpin, at_ms, SourceName(source), SelectionOf(before, modelpin, from_owned),
+                  SelectionOf(*this, modelpin, to_owned), scope_value);
 }
 
 std::string HistoryTime(int64_t ms) {

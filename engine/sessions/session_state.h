@@ -194,8 +194,14 @@ class ModelpinData {
     if (p_) p_->refs_.fetch_add(1, std::memory_order_relaxed);
   }
   ModelpinData(ModelpinData&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  ModelpinData& operator=(ModelpinData o) noexcept {
-    std::swap(p_, o.p_);
+  // Assigning the block a session already holds (a store unpacking the session it packed last
+  // turn) touches no count.
+  ModelpinData& operator=(const ModelpinData& o) noexcept {
+    if (p_ != o.p_) ModelpinData(o).swap(*this);
+    return *this;
+  }
+  ModelpinData& operator=(ModelpinData&& o) noexcept {
+    ModelpinData(std::move(o)).swap(*this);
     return *this;
   }
   ~ModelpinData() { Release(p_); }

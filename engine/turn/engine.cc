@@ -552,6 +552,7 @@ bool EndLapsedPins(SessionState& session, const AgentView& agent, const ModelRes
 
 // A directive one plugin found in the message.
 struct Found {
+  Found(const Plugin* p, DirectiveHit&& h) : plugin(p), hit(std::move(h)) {}  // for emplace_back (clang 14)
   const Plugin* plugin;
   DirectiveHit hit;
 };

@@ -49,6 +49,7 @@ constexpr size_t kMaxReference = 512;
 // A hit's parsed /model directive. Every pin makes one and drops it: its block is recycled by
 // the thread (RecycledBlocks) instead of going through malloc and free.
 struct ModelPayload {
+  explicit ModelPayload(ModelDirective&& from) : d(std::move(from)) {}
   ModelDirective d;
   using Blocks = RecycledBlocks<sizeof(ModelDirective)>;
   static void* operator new(size_t n) { return n == sizeof(ModelPayload) ? Blocks::Get() : ::operator new(n); }
