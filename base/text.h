@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -72,6 +73,12 @@ inline bool SameBytes(std::string_view a, std::string_view b) {
     return ((x0 ^ y0) | (x1 ^ y1)) == 0;
   }
   return n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
+}
+
+// Two optional strings are equal (both absent, or both present with the same bytes): the
+// session's fields, compared by the dozen on every pin.
+inline bool SameText(const std::optional<std::string>& a, const std::optional<std::string>& b) {
+  return a.has_value() == b.has_value() && (!a || SameBytes(*a, *b));
 }
 
 // Whether `s` is well-formed UTF-8 (U+FFFD itself, encoded, is fine). Fast on ASCII.

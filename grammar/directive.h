@@ -110,6 +110,9 @@ struct ModelDirective {
 // The first "/model" directive of `text`, or nullopt. A "quote refusal" (a quote where OpenClaw
 // allows none) means the text holds no /model directive at all, so this returns nullopt then too.
 std::optional<ModelDirective> FindModelDirective(std::string_view text);
+// The same, written into `out` (a caller's reused or pre-allocated directive): whether one was
+// found; `out` is unspecified when not.
+bool FindModelDirective(std::string_view text, ModelDirective& out);
 
 // The first "/<alias>" shorthand of `text` for one of `aliases_lower` (lower-cased
 // alias names), or nullopt. Call it only when FindModelDirective found nothing.

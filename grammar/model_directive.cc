@@ -316,6 +316,18 @@ ModelAction Classify(std::optional<std::string_view> model, std::optional<std::s
   return model::Select{std::string(*model), copy(profile), quoted};
 }
 
+// Classify for a plain reference (no profile, not quoted, no options), written into `out`: the
+// usual selection is built in place, its model copied once.
+void ClassifyPlainInto(std::string_view model, ModelAction& out) {
+  if (!text::EqualsLower(model, "status") && !text::EqualsLower(model, "list") &&
+      !text::EqualsLower(model, "default") && !IsAllDigits(model)) {
+    model::Select& sel = out.emplace<model::Select>();
+    sel.model.assign(model.data(), model.size());
+    return;
+  }
+  out = Classify(model, std::nullopt, false, ModelOptions{});
+}
+
 std::optional<std::string_view> NonEmpty(std::string_view s) {
   if (s.empty()) return std::nullopt;
   return s;
@@ -407,7 +419,9 @@ std::string_view ModelPartOf(std::string_view ref) { return SplitTrailingProfile
 // the reference remains. grammar_test checks this way against the grammar on generated texts
 // (SimpleSelectAgreesWithTheGrammar); BM_FindModelDirective and BM_FindModelDirective_Grammar
 // say what it saves.
-std::optional<ModelDirective> FindSimpleModelSelect(std::string_view text) {
+namespace {
+// The reference of a text of the simple form ("/model " and the reference alone), or nullopt.
+std::optional<std::string_view> SimpleModelRef(std::string_view text) {
   constexpr std::string_view kHead = "/model ";
   if (text.size() <= kHead.size() || text.substr(0, kHead.size()) != kHead) return std::nullopt;
   const std::string_view ref = text.substr(kHead.size());
@@ -417,8 +431,17 @@ std::optional<ModelDirective> FindSimpleModelSelect(std::string_view text) {
     if (!alnum(c) && c != '.' && c != '_' && c != '-' && c != '/' && c != ':') return std::nullopt;
   // A reference is segments joined by single slashes: "//" or a last slash ends it early.
   if (ref.back() == '/' || ref.find("//") != std::string_view::npos) return std::nullopt;
-  ModelOptions options;
-  return ModelDirective{Span{0, text.size()}, Classify(ref, std::nullopt, false, options), std::move(options)};
+  return ref;
+}
+}  // namespace
+
+std::optional<ModelDirective> FindSimpleModelSelect(std::string_view text) {
+  const std::optional<std::string_view> ref = SimpleModelRef(text);
+  if (!ref) return std::nullopt;
+  std::optional<ModelDirective> d(std::in_place);
+  d->span = Span{0, text.size()};
+  ClassifyPlainInto(*ref, d->action);
+  return d;
 }
 
 std::optional<ModelDirective> FindModelDirective(std::string_view text) {
@@ -426,6 +449,20 @@ std::optional<ModelDirective> FindModelDirective(std::string_view text) {
   std::optional<ModelDirective> d = FindSimpleModelSelect(text);
   if (!d) d = FindModelDirectiveByGrammar(text);
   return d;
+}
+
+bool FindModelDirective(std::string_view text, ModelDirective& out) {
+  if (const std::optional<std::string_view> ref = SimpleModelRef(text)) {
+    out.span = Span{0, text.size()};
+    out.options = ModelOptions{};
+    out.shorthand = false;
+    ClassifyPlainInto(*ref, out.action);
+    return true;
+  }
+  std::optional<ModelDirective> d = FindModelDirectiveByGrammar(text);
+  if (!d) return false;
+  out = std::move(*d);
+  return true;
 }
 
 std::optional<ModelDirective> FindModelDirectiveByGrammar(std::string_view text) {

@@ -1074,6 +1074,11 @@ BOOST_AUTO_TEST_CASE(SimpleSelectAgreesWithTheGrammar) {
       ++simple;
       BOOST_TEST((FindSimpleModelSelect(text) == grammar));
     }
+    // The form that writes into a reused directive: one that held another directive before.
+    ModelDirective into = *FindModelDirective("/model x@p --runtime codex --once -s");
+    const bool found = FindModelDirective(text, into);
+    BOOST_TEST(found == grammar.has_value());
+    if (found && grammar) BOOST_TEST((into == *grammar));
     ++compared;
   };
   for (const auto& h : heads)

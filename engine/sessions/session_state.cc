@@ -11,10 +11,7 @@
 namespace modelpin {
 
 namespace {
-// Two optional session fields are equal (the short strings compared inline: text::SameBytes).
-inline bool Same(const std::optional<std::string>& a, const std::optional<std::string>& b) {
-  return a.has_value() == b.has_value() && (!a || text::SameBytes(*a, *b));
-}
+using text::SameText;  // session fields compared inline (short strings, by the dozen)
 }  // namespace
 
 PinSelection SessionState::Selection() const {
@@ -36,11 +33,11 @@ void SessionState::SetSelection(const PinSelection& sel) {
 }
 
 bool SessionState::SameSelection(const SessionState& o) const {
-  return Same(model_override, o.model_override) && Same(provider_override, o.provider_override) &&
-         Same(model_override_source, o.model_override_source) &&
-         Same(model_override_route_resolution, o.model_override_route_resolution) &&
-         Same(auth_profile_override, o.auth_profile_override) &&
-         Same(auth_profile_override_source, o.auth_profile_override_source);
+  return SameText(model_override, o.model_override) && SameText(provider_override, o.provider_override) &&
+         SameText(model_override_source, o.model_override_source) &&
+         SameText(model_override_route_resolution, o.model_override_route_resolution) &&
+         SameText(auth_profile_override, o.auth_profile_override) &&
+         SameText(auth_profile_override_source, o.auth_profile_override_source);
 }
 
 void SessionState::EndPinScope(int64_t at_ms, PinSource source) {
@@ -57,9 +54,9 @@ namespace {
 
 // Whether `s`'s selection fields equal `sel`, compared in place.
 bool HasSelection(const SessionState& s, const PinSelection& sel) {
-  return Same(s.model_override, sel.model) && Same(s.provider_override, sel.provider) &&
-         Same(s.model_override_source, sel.model_source) && Same(s.model_override_route_resolution, sel.route_resolution) &&
-         Same(s.auth_profile_override, sel.profile) && Same(s.auth_profile_override_source, sel.profile_source);
+  return SameText(s.model_override, sel.model) && SameText(s.provider_override, sel.provider) &&
+         SameText(s.model_override_source, sel.model_source) && SameText(s.model_override_route_resolution, sel.route_resolution) &&
+         SameText(s.auth_profile_override, sel.profile) && SameText(s.auth_profile_override_source, sel.profile_source);
 }
 
 // The interned selection of `s`. A session's pins go back and forth between a few selections, so

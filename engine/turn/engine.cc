@@ -151,14 +151,20 @@ bool EngineImpl::Fresh(const AgentCache& c, int64_t now, int64_t recheck_ms) {
 // The thread's slot (LeaseAgent): the cache its last turn used, with what it was valid for.
 class EngineImpl::AgentLease {
  public:
-  AgentLease(std::shared_ptr<const AgentCache> cache, uint64_t serial, uint64_t gen, const std::string& agent_id)
-      : cache_(std::move(cache)), serial_(serial), gen_(gen), agent_id_(&agent_id) {}
+  struct Slot {
+    uint64_t serial = 0, gen = 0;
+    std::string agent_id;
+    std::shared_ptr<const AgentCache> cache;
+  };
+  AgentLease(std::shared_ptr<const AgentCache> cache, uint64_t serial, uint64_t gen, const std::string& agent_id,
+             Slot& slot)
+      : cache_(std::move(cache)), serial_(serial), gen_(gen), agent_id_(&agent_id), slot_(&slot) {}
   AgentLease(AgentLease&& o) noexcept
-      : cache_(std::move(o.cache_)), serial_(o.serial_), gen_(o.gen_), agent_id_(o.agent_id_) {}
+      : cache_(std::move(o.cache_)), serial_(o.serial_), gen_(o.gen_), agent_id_(o.agent_id_), slot_(o.slot_) {}
   AgentLease& operator=(AgentLease&&) = delete;
   ~AgentLease() {
     if (!cache_) return;
-    Slot& s = ThreadSlot();
+    Slot& s = *slot_;  // the thread's (a lease never leaves the thread that took it)
     s.serial = serial_;
     s.gen = gen_;
     if (!text::SameBytes(s.agent_id, *agent_id_)) s.agent_id = *agent_id_;
@@ -168,11 +174,6 @@ class EngineImpl::AgentLease {
 
  private:
   friend class EngineImpl;
-  struct Slot {
-    uint64_t serial = 0, gen = 0;
-    std::string agent_id;
-    std::shared_ptr<const AgentCache> cache;
-  };
   static Slot& ThreadSlot() {
     thread_local Slot slot;
     return slot;
@@ -180,6 +181,7 @@ class EngineImpl::AgentLease {
   std::shared_ptr<const AgentCache> cache_;
   uint64_t serial_, gen_;
   const std::string* agent_id_;  // the turn's (Outcome::agent_id), which outlives the lease
+  Slot* slot_;
 };
 
 absl::StatusOr<EngineImpl::AgentLease> EngineImpl::LeaseAgent(const std::string& agent_id, int64_t now) {
@@ -188,9 +190,9 @@ absl::StatusOr<EngineImpl::AgentLease> EngineImpl::LeaseAgent(const std::string&
   const uint64_t gen = agents_gen_.load(std::memory_order_acquire);
   if (s.cache && s.serial == serial_ && s.gen == gen && text::SameBytes(s.agent_id, agent_id) &&
       Fresh(*s.cache, now, options_.auth_recheck_ms))
-    return AgentLease(std::move(s.cache), serial_, gen, agent_id);
+    return AgentLease(std::move(s.cache), serial_, gen, agent_id, s);
   ASSIGN_OR_RETURN(auto cache, Agent(agent_id, now));
-  return AgentLease(std::move(cache), serial_, gen, agent_id);
+  return AgentLease(std::move(cache), serial_, gen, agent_id, s);
 }
 
 absl::StatusOr<std::shared_ptr<const EngineImpl::AgentCache>> EngineImpl::Agent(const std::string& agent_id, int64_t now) {

@@ -49,7 +49,6 @@ constexpr size_t kMaxReference = 512;
 // A hit's parsed /model directive. Every pin makes one and drops it: its block is recycled by
 // the thread (RecycledBlocks) instead of going through malloc and free.
 struct ModelPayload {
-  explicit ModelPayload(ModelDirective&& from) : d(std::move(from)) {}
   ModelDirective d;
   using Blocks = RecycledBlocks<sizeof(ModelDirective)>;
   static void* operator new(size_t n) { return n == sizeof(ModelPayload) ? Blocks::Get() : ::operator new(n); }
@@ -59,6 +58,23 @@ struct ModelPayload {
   }
 };
 static_assert(sizeof(ModelPayload) == sizeof(ModelDirective));
+
+// The hit's payload: a pointer-sized owner of one ModelPayload, which std::any keeps in place
+// (no allocation of its own, and a move is a pointer's). The directive is parsed straight into
+// the block (grammar::FindModelDirective(text, out)): it is never moved. Copying one (std::any
+// requires it) copies the directive.
+class PayloadBox {
+ public:
+  PayloadBox() : p_(new ModelPayload) {}
+  PayloadBox(const PayloadBox& o) : p_(new ModelPayload(*o.p_)) {}
+  PayloadBox(PayloadBox&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  PayloadBox& operator=(const PayloadBox&) = delete;
+  ~PayloadBox() { delete p_; }
+  ModelDirective& operator*() const { return p_->d; }
+
+ private:
+  ModelPayload* p_;
+};
 
 struct ExplainRequest {
   std::string argument;
@@ -193,14 +209,17 @@ class ModelPlugin : public Plugin {
   }
 
   std::optional<DirectiveHit> FindDirective(std::string_view text, const TurnContext& ctx) const override {
-    std::optional<ModelDirective> d = grammar::FindModelDirective(text);
-    if (!d) {
+    PayloadBox box;
+    ModelDirective* const d = &*box;
+    if (!grammar::FindModelDirective(text, *d)) {
       std::vector<std::string> aliases;
       for (const auto& a : ctx.agent.shorthand_aliases_lower)
         if (!IsReservedWord(ctx, a)) aliases.push_back(a);
-      if (!aliases.empty()) d = grammar::FindAliasShorthand(text, aliases);
+      std::optional<ModelDirective> shorthand;
+      if (!aliases.empty()) shorthand = grammar::FindAliasShorthand(text, aliases);
+      if (!shorthand) return std::nullopt;
+      *d = std::move(*shorthand);
     }
-    if (!d) return std::nullopt;
     // modelpin's "/model explain <ref>[@profile]": the word OpenClaw would take as a model id is
     // a subcommand here; its argument is the rest of the line.
     if (const auto* sel = std::get_if<gm::Select>(&d->action);
@@ -216,14 +235,14 @@ class ModelPlugin : public Plugin {
       if (text::EqualsLower(sel->model, "history")) return DirectiveHit{d->span, HistoryRequest{}};
       if (text::EqualsLower(sel->model, "undo")) return DirectiveHit{d->span, UndoRequest{}};
     }
-    grammar::Span span = d->span;
-    return DirectiveHit{span, std::any(std::in_place_type<ModelPayload>, std::move(*d))};
+    const grammar::Span span = d->span;
+    return DirectiveHit{span, std::any(std::move(box))};
   }
 
   DirectiveResult ApplyDirective(const DirectiveHit& hit, TurnContext& ctx) const override {
     // The common payload first: an any_cast that names the held type is one pointer compare,
     // one that does not compares type names.
-    const auto* directive = std::any_cast<ModelPayload>(&hit.payload);
+    const auto* directive = std::any_cast<PayloadBox>(&hit.payload);
     if (directive == nullptr) {
       if (const auto* req = std::any_cast<ExplainRequest>(&hit.payload)) {
         if (req->argument.empty())
@@ -234,7 +253,7 @@ class ModelPlugin : public Plugin {
       if (std::any_cast<UndoRequest>(&hit.payload)) return Undo(ctx);
       return DirectiveResult::Error("internal error: an unknown /model payload");
     }
-    const ModelDirective& d = directive->d;
+    const ModelDirective& d = **directive;
     const grammar::ModelOptions& opts = d.options;
     // Inside a longer message the info forms (and the option-only forms, which are info forms
     // with options) are dropped without a word, before any check (oracle: "hello /model -s -a"
@@ -372,7 +391,8 @@ class ModelPlugin : public Plugin {
       if (std::optional<Reply> error = CheckProfile(ctx, ref, *profile, configured_profile)) return Refused(std::move(*error));
     const RuntimeChoice runtime = ParseRuntime(opts.runtime);
     if (std::optional<Reply> error = CheckRuntime(ctx, ref, profile, runtime)) return Refused(std::move(*error));
-    const bool is_default = ref == ctx.agent.default_ref;
+    const bool is_default = text::SameBytes(ref.model, ctx.agent.default_ref.model) &&
+                            text::SameBytes(ref.provider, ctx.agent.default_ref.provider);  // ref == default_ref
     SetSelection(ctx, ref, is_default, profile, runtime);
     DirectiveResult r;
     PinChange& change = r.pin_change.emplace();  // for the pin history: who, and the scoped pin
@@ -514,11 +534,13 @@ class ModelPlugin : public Plugin {
   static void MarkSwitch(TurnContext& ctx) {
     SessionState& s = ctx.session;
     const SessionState& before = ctx.stored;
-    bool switched = s.provider_override != before.provider_override || s.model_override != before.model_override ||
-                    s.model_override_source != before.model_override_source ||
-                    s.model_override_route_resolution != before.model_override_route_resolution ||
-                    s.auth_profile_override != before.auth_profile_override ||
-                    s.auth_profile_override_source != before.auth_profile_override_source ||
+    using text::SameText;
+    bool switched = !SameText(s.model_override, before.model_override) ||
+                    !SameText(s.provider_override, before.provider_override) ||
+                    !SameText(s.model_override_source, before.model_override_source) ||
+                    !SameText(s.model_override_route_resolution, before.model_override_route_resolution) ||
+                    !SameText(s.auth_profile_override, before.auth_profile_override) ||
+                    !SameText(s.auth_profile_override_source, before.auth_profile_override_source) ||
                     s.auth_profile_override_compaction_count != before.auth_profile_override_compaction_count;
     if (switched) s.live_model_switch_pending = true;
   }
