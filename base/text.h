@@ -75,6 +75,20 @@ inline bool SameBytes(std::string_view a, std::string_view b) {
   return n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
 }
 
+// The first `c` in `s` at or after `from`, or npos. A chat command is a few dozen bytes: those
+// are searched by a loop, which costs less than the call to memchr; longer texts by memchr.
+inline size_t FindByte(std::string_view s, char c, size_t from = 0) {
+  const size_t n = s.size();
+  if (from >= n) return std::string_view::npos;
+  if (n - from < 32) {
+    for (size_t i = from; i < n; ++i)
+      if (s[i] == c) return i;
+    return std::string_view::npos;
+  }
+  const void* hit = std::memchr(s.data() + from, c, n - from);
+  return hit == nullptr ? std::string_view::npos : static_cast<size_t>(static_cast<const char*>(hit) - s.data());
+}
+
 // Two optional strings are equal (both absent, or both present with the same bytes): the
 // session's fields, compared by the dozen on every pin.
 inline bool SameText(const std::optional<std::string>& a, const std::optional<std::string>& b) {

@@ -266,7 +266,7 @@ bool IsQuantisationTag(std::string_view t) {
 SplitRef SplitTrailingProfile(std::string_view raw) {
   const std::string_view trimmed = text::Trim(raw);
   // Most references hold no '@' at all: nothing to split (the search below would find none).
-  if (trimmed.find('@') == std::string_view::npos) return {trimmed, std::nullopt};
+  if (text::FindByte(trimmed, '@') == std::string_view::npos) return {trimmed, std::nullopt};
   const size_t last_slash = trimmed.rfind('/');
   size_t at = trimmed.find('@', last_slash == std::string_view::npos ? 0 : last_slash + 1);
   if (at == std::string_view::npos || at == 0) return {trimmed, std::nullopt};

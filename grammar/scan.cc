@@ -46,9 +46,8 @@ bool MayHoldDirective(std::string_view text) {
   // "byte that may end a whitespace character, then '/'" and only those lanes are checked.
   const char* const data = text.data();
   const size_t size = text.size();
-  const void* first = size == 0 ? nullptr : std::memchr(data, '/', size);
-  if (first == nullptr) return false;
-  size_t pos = static_cast<size_t>(static_cast<const char*>(first) - data);
+  size_t pos = text::FindByte(text, '/');
+  if (pos == std::string_view::npos) return false;
   if (IsDirectiveStart(text, pos)) return true;
   ++pos;
 #if defined(__GNUC__)
@@ -96,13 +95,11 @@ bool MayHoldDirective(std::string_view text) {
 }
 
 std::optional<Span> FindWord(std::string_view text, std::string_view word_lower, size_t from) {
-  const char* const data = text.data();
   const size_t size = text.size();
   size_t pos = from;
   while (pos < size) {
-    const void* hit = std::memchr(data + pos, '/', size - pos);
-    if (hit == nullptr) return std::nullopt;
-    pos = static_cast<size_t>(static_cast<const char*>(hit) - data);
+    pos = text::FindByte(text, '/', pos);
+    if (pos == std::string_view::npos) return std::nullopt;
     const size_t word_end = pos + 1 + word_lower.size();
     if (word_end <= size && MayBeBoundary(text, pos) &&
         text::StartsWithLowerAt(text, pos + 1, word_lower) &&
@@ -118,9 +115,8 @@ std::optional<Span> FindAnyWord(std::string_view text, std::span<const std::stri
   const char* const data = text.data();
   const size_t size = text.size();
   for (size_t pos = 0; pos < size; ++pos) {
-    const void* hit = std::memchr(data + pos, '/', size - pos);
-    if (hit == nullptr) return std::nullopt;
-    pos = static_cast<size_t>(static_cast<const char*>(hit) - data);
+    pos = text::FindByte(text, '/', pos);
+    if (pos == std::string_view::npos) return std::nullopt;
     if (!MayBeBoundary(text, pos)) continue;
     // Most words differ from the text in their first letter: one compare rejects them.
     const char first = pos + 1 < size ? text::LowerAscii(data[pos + 1]) : '\0';

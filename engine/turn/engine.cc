@@ -498,7 +498,7 @@ void NameTurn(const InboundMessage& message, const std::string& default_agent, O
 // Line breaks as OpenClaw sees them: CRLF and lone CR become LF before any parsing. The text,
 // in `normalized` only when it held a CR.
 std::string_view NormalizeLineBreaks(std::string_view text, std::string& normalized) {
-  if (std::memchr(text.data(), '\r', text.size()) == nullptr) return text;
+  if (text::FindByte(text, '\r') == std::string_view::npos) return text;
   normalized.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] != '\r') normalized += text[i];
@@ -513,7 +513,7 @@ std::string_view NormalizeLineBreaks(std::string_view text, std::string& normali
 // ordinary text, whatever it holds (`for_other_bot`).
 bool IsPlainText(std::string_view& text, const std::string& bot_name, std::string& addressed, bool& for_other_bot) {
   bool plain = !grammar::MayHoldDirective(text);
-  if (!plain && !bot_name.empty() && std::memchr(text.data(), '@', text.size()) != nullptr) {
+  if (!plain && !bot_name.empty() && text::FindByte(text, '@') != std::string_view::npos) {
     switch (grammar::StripBotAddress(text, bot_name, addressed)) {
       case grammar::Addressing::kThisBot: text = addressed; break;
       case grammar::Addressing::kOtherBot: for_other_bot = plain = true; break;
