@@ -28,6 +28,7 @@ class RecycledBlocks {
     return ::operator new(kSize);
   }
   static void Put(void* p) {
+    if (p == nullptr) return;  // (a delete of a null pointer may still call its deallocation function)
     // After the thread's list is destroyed (a thread_local destructor that runs later frees a
     // block), blocks go straight back to the heap.
     if (!gone_) {

@@ -859,6 +859,8 @@ BOOST_AUTO_TEST_CASE(RecycledBlocksAreReusedBoundedAndFreedWithTheirThread) {
   for (int i = 0; i < 5; ++i) taken.push_back(Blocks::Get());
   for (void* p : taken) Blocks::Put(p);
   BOOST_TEST(Blocks::kept() == 3u);  // two went back to the heap
+  Blocks::Put(nullptr);  // ignored: never handed out later
+  BOOST_TEST(Blocks::kept() == 3u);
   void* again = Blocks::Get();
   BOOST_TEST(again == taken[2]);  // the last one kept comes out first
   BOOST_TEST(Blocks::kept() == 2u);
