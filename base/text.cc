@@ -261,22 +261,6 @@ bool LineReader::Next(std::string_view* line) {
 
 std::string EchoSafe(std::string_view s, size_t max_bytes) { return Clean(s, max_bytes, false); }
 
-namespace {
-
-// Whether the eight bytes at `p` are all printable ASCII (0x20..0x7E): no byte below 0x20, none
-// above 0x7E (the "hasless" and "hasmore" word tricks; exact for "any byte" questions).
-inline bool AllPrintableAscii8(const unsigned char* p) {
-  uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
-  const uint64_t above_tilde = ((w + kOnes * (0x7F - 0x7E)) | w) & kHigh;
-  return (below_space | above_tilde) == 0;
-}
-
-}  // namespace
-
 bool IsSafeReply(std::string_view s, size_t max_bytes) {
   if (s.size() > max_bytes) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -298,12 +282,12 @@ bool IsSafeReply(std::string_view s, size_t max_bytes) {
     }
   }
 #endif
-  while (i + 8 <= n && AllPrintableAscii8(p + i)) i += 8;
+  while (i + 8 <= n && PrintableAscii8(p + i)) i += 8;
   // The last (up to seven) bytes: the eight that end the text, read again in part, settle them.
-  if (i == n || (n >= 8 && i + 8 > n && AllPrintableAscii8(p + n - 8))) return true;
+  if (i == n || (n >= 8 && i + 8 > n && PrintableAscii8(p + n - 8))) return true;
   if (!IsValidUtf8(s.substr(i))) return false;
   for (; i < n; ++i) {
-    while (i + 8 <= n && AllPrintableAscii8(p + i)) i += 8;
+    while (i + 8 <= n && PrintableAscii8(p + i)) i += 8;
     if (i == n) break;
     unsigned char c = p[i];
     if (c >= 0x20 && c < 0x7F) continue;

@@ -109,14 +109,6 @@ std::string SafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
 // Whether SafeReply would return `s` unchanged (one pass, no allocation).
 bool IsSafeReply(std::string_view s, size_t max_bytes = 16 * 1024);
 
-// Up to N pieces of text, appended to a string at once (absl::StrAppend's way for any number
-// of pieces, without its AlphaNum conversions): replies built on every turn use it. The unused
-// slots are never initialised (zeroing a few hundred bytes of string_views cost more than the
-// copies).
-//
-//   text::Pieces<8> p;
-//   p.Add("Model set to "), p.Add(label), p.Add(".");
-//   p.AppendTo(reply);
 // Copies n bytes; up to 16 of them inline, as overlapping words (a reply's pieces are mostly
 // that short, and a call to memcpy costs more than the copy).
 inline void CopyShort(char* dst, const char* src, size_t n) {
@@ -138,31 +130,39 @@ inline void CopyShort(char* dst, const char* src, size_t n) {
   }
 }
 
+// Whether the eight bytes at `p` are all printable ASCII (0x20..0x7E): no byte below 0x20, none
+// above 0x7E (the "hasless" and "hasmore" word tricks; exact for "any byte" questions).
+inline bool PrintableAscii8(const void* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+  const uint64_t above_tilde = ((w + kOnes * (0x7F - 0x7E)) | w) & kHigh;
+  return (below_space | above_tilde) == 0;
+}
+
 // Whether every byte of `s` is printable ASCII (0x20..0x7E): eight bytes at a time.
 inline bool IsPrintableAscii(std::string_view s) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  auto printable = [](uint64_t w) {  // no byte below 0x20, none above 0x7E
-    return (((w - kOnes * 0x20) & ~w) | ((w + kOnes) | w)) & kHigh ? false : true;
-  };
   const char* p = s.data();
   const size_t n = s.size();
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    if (!printable(w)) return false;
-  }
+  for (; i + 8 <= n; i += 8)
+    if (!PrintableAscii8(p + i)) return false;
   if (i == n) return true;
-  if (n >= 8) {  // the last bytes: the eight that end the text
-    uint64_t w;
-    std::memcpy(&w, p + n - 8, 8);
-    return printable(w);
-  }
+  if (n >= 8) return PrintableAscii8(p + n - 8);  // the last bytes: the eight that end the text
   for (; i < n; ++i)
     if (p[i] < 0x20 || p[i] > 0x7E) return false;  // signed: bytes over 0x7F are negative
   return true;
 }
 
+// Up to N pieces of text, appended to a string at once (absl::StrAppend's way for any number
+// of pieces, without its AlphaNum conversions): replies built on every turn use it. The unused
+// slots are never initialised (zeroing a few hundred bytes of string_views cost more than the
+// copies).
+//
+//   text::Pieces<8> p;
+//   p.Add("Model set to "), p.Add(label), p.Add(".");
+//   p.AppendTo(reply);
 template <size_t N>
 class Pieces {
  public:

@@ -433,14 +433,21 @@ std::optional<std::string_view> SimpleModelRef(std::string_view text) {
   if (ref.back() == '/' || ref.find("//") != std::string_view::npos) return std::nullopt;
   return ref;
 }
+
+// The simple form's directive, written into `out`: the whole text, no options, `ref` classified.
+void SimpleDirectiveInto(std::string_view text, std::string_view ref, ModelDirective& out) {
+  out.span = Span{0, text.size()};
+  out.options = ModelOptions{};
+  out.shorthand = false;
+  ClassifyPlainInto(ref, out.action);
+}
 }  // namespace
 
 std::optional<ModelDirective> FindSimpleModelSelect(std::string_view text) {
   const std::optional<std::string_view> ref = SimpleModelRef(text);
   if (!ref) return std::nullopt;
   std::optional<ModelDirective> d(std::in_place);
-  d->span = Span{0, text.size()};
-  ClassifyPlainInto(*ref, d->action);
+  SimpleDirectiveInto(text, *ref, *d);
   return d;
 }
 
@@ -453,10 +460,7 @@ std::optional<ModelDirective> FindModelDirective(std::string_view text) {
 
 bool FindModelDirective(std::string_view text, ModelDirective& out) {
   if (const std::optional<std::string_view> ref = SimpleModelRef(text)) {
-    out.span = Span{0, text.size()};
-    out.options = ModelOptions{};
-    out.shorthand = false;
-    ClassifyPlainInto(*ref, out.action);
+    SimpleDirectiveInto(text, *ref, out);
     return true;
   }
   std::optional<ModelDirective> d = FindModelDirectiveByGrammar(text);
